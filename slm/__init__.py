@@ -1,0 +1,25 @@
+"""slm: a local-first memory for AI agents and the people who use them.
+
+`from slm import Memory` is the public API; it is imported lazily so that `slm --help` starts fast.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+__all__ = ["Hit", "Memory", "MemoryRecord", "__version__"]
+
+
+def __getattr__(name: str):
+    if name == "Memory":
+        from slm.app.memory import Memory
+
+        return Memory
+    if name == "Hit":
+        from slm.app.recall import Hit
+
+        return Hit
+    if name == "MemoryRecord":
+        from slm.storage.memories import MemoryRow
+
+        return MemoryRow
+    raise AttributeError(f"module 'slm' has no attribute {name!r}")

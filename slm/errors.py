@@ -1,0 +1,38 @@
+"""Exceptions shared by every layer: each carries a message and, where one exists, the next step for the user."""
+
+from __future__ import annotations
+
+
+class SlmError(Exception):
+    """Base class: `str(err)` is the message, `err.hint` what to do about it."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.hint})" if self.hint else self.message
+
+
+class InvalidInput(SlmError, ValueError):
+    """The caller passed something slm refuses to store or search; nothing was written."""
+
+
+class NotFound(SlmError, KeyError):
+    """No memory with that id."""
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return SlmError.__str__(self)
+
+
+class SchemaError(SlmError):
+    """The database cannot be used by this version of slm (too new, or damaged)."""
+
+
+class StorageError(SlmError):
+    """The SQLite driver or one of its extensions is missing or unusable."""
+
+
+class ModelError(SlmError):
+    """The embedding model is missing, cannot be loaded, or does not match the database."""

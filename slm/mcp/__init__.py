@@ -1,0 +1,5 @@
+"""The MCP server (fastmcp), built in a later issue.
+
+It lives at `slm.mcp`, never as a top-level `mcp` package: fastmcp imports the official SDK as `mcp`, and a
+top-level folder of that name would shadow it.
+"""

@@ -1,0 +1,1 @@
+"""SQLite storage: connections, migrations, repositories. Imports nothing of slm above it."""

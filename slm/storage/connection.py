@@ -1,0 +1,69 @@
+"""Open the user's SQLite database with the driver and extensions slm needs.
+
+The stdlib `sqlite3` of many Pythons cannot load extensions, so slm uses `apsw`, which bundles a recent SQLite
+and can load sqlite-vec. Files are created user-only: memories are private.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from slm.errors import StorageError
+
+BUSY_TIMEOUT_MS = 5000
+DIR_MODE = 0o700
+FILE_MODE = 0o600
+
+
+def _import_apsw():
+    try:
+        import apsw
+    except ImportError as err:  # pragma: no cover - depends on the environment
+        raise StorageError("the SQLite driver 'apsw' is not installed", "run: pip install apsw") from err
+    return apsw
+
+
+def vec_extension_path() -> str:
+    """Where the sqlite-vec loadable extension lives (the `sqlite-vec` wheel ships it)."""
+    try:
+        import sqlite_vec
+    except ImportError as err:
+        raise StorageError("the sqlite-vec extension is not installed", "run: pip install sqlite-vec") from err
+    return sqlite_vec.loadable_path()
+
+
+def ensure_private_file(path: Path) -> None:
+    """Create the database folder (0700) and an empty file (0600) before SQLite does, so no umask can widen them."""
+    path.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+    if not path.exists():
+        fd = os.open(path, os.O_CREAT | os.O_WRONLY, FILE_MODE)
+        os.close(fd)
+
+
+def open_connection(path: Path | str, *, readonly: bool = False):
+    """An apsw connection with WAL, a busy timeout, foreign keys, secure_delete and sqlite-vec loaded."""
+    apsw = _import_apsw()
+    memory = str(path) == ":memory:"
+    if not memory:
+        path = Path(path).expanduser()
+        if readonly:
+            if not path.exists():
+                raise StorageError(f"no database at {path}", "run `slm remember` to create one, or check --db")
+        else:
+            ensure_private_file(path)
+    flags = apsw.SQLITE_OPEN_READONLY if readonly else apsw.SQLITE_OPEN_READWRITE | apsw.SQLITE_OPEN_CREATE
+    try:
+        conn = apsw.Connection(str(path), flags=flags)
+        conn.enable_load_extension(True)
+        conn.load_extension(vec_extension_path())
+        conn.enable_load_extension(False)
+        conn.set_busy_timeout(BUSY_TIMEOUT_MS)
+        if not memory and not readonly:
+            conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA secure_delete=ON")
+    except apsw.Error as err:
+        raise StorageError(f"cannot open the database at {path}: {err}", "check the path and its permissions") from err
+    return conn

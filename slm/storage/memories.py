@@ -1,0 +1,207 @@
+"""The memories repository: rows, tags, chunks and vectors written together, and the SQL side of recall."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from slm.storage import vectors
+
+_COLUMNS = "m.id, m.content, m.content_hash, m.created_at, m.event_time, m.agent, m.project, m.kind, m.meta"
+_WHEN = "coalesce(m.event_time, m.created_at)"
+
+
+@dataclass(frozen=True)
+class MemoryRow:
+    id: int
+    content: str
+    content_hash: str
+    created_at: str
+    event_time: str | None
+    agent: str
+    project: str
+    kind: str
+    meta: dict
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class NewMemory:
+    """A validated memory ready to store; `spans` and `vectors` are its embedded chunks."""
+
+    content: str
+    content_hash: str
+    created_at: str
+    event_time: str | None
+    agent: str
+    project: str
+    kind: str
+    meta: dict
+    tags: tuple[str, ...]
+    spans: list[tuple[int, int]] = field(default_factory=list)
+    vectors: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class MemoryFilter:
+    """Restrictions shared by listing and both recall channels. Times are ISO-8601 UTC strings, inclusive."""
+
+    project: str | None = None
+    agent: str | None = None
+    tags: tuple[str, ...] = ()
+    since: str | None = None
+    until: str | None = None
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.project or self.agent or self.tags or self.since or self.until)
+
+    def where(self) -> tuple[str, list]:
+        """A SQL condition over alias `m` and its parameters (`1` when nothing is filtered)."""
+        clauses, params = [], []
+        if self.project is not None:
+            clauses.append("m.project = ?")
+            params.append(self.project)
+        if self.agent is not None:
+            clauses.append("m.agent = ?")
+            params.append(self.agent)
+        for tag in self.tags:
+            clauses.append("EXISTS (SELECT 1 FROM memory_tags t WHERE t.memory_id = m.id AND t.tag = ?)")
+            params.append(tag)
+        if self.since is not None:
+            clauses.append(f"{_WHEN} >= ?")
+            params.append(self.since)
+        if self.until is not None:
+            clauses.append(f"{_WHEN} <= ?")
+            params.append(self.until)
+        return (" AND ".join(clauses) or "1"), params
+
+
+class MemoryRepository:
+    def __init__(self, conn) -> None:
+        self.conn = conn
+
+    # -- writes ---------------------------------------------------------------------------------------------
+    def existing_id(self, project: str, content_hash: str) -> int | None:
+        row = self.conn.execute(
+            "SELECT id FROM memories WHERE project = ? AND content_hash = ?", (project, content_hash)
+        ).fetchone()
+        return row[0] if row else None
+
+    def insert_many(self, items: list[NewMemory]) -> list[int]:
+        """Store every item (row, tags, FTS via trigger, chunks, vectors) in one transaction.
+
+        An item whose (project, hash) already exists is not stored again: its existing id is returned.
+        """
+        ids = []
+        with self.conn:
+            for item in items:
+                ids.append(self._insert_one(item))
+        return ids
+
+    def _insert_one(self, item: NewMemory) -> int:
+        row = self.conn.execute(
+            "INSERT INTO memories (content, content_hash, created_at, event_time, agent, project, kind, meta) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (project, content_hash) DO NOTHING RETURNING id",
+            (item.content, item.content_hash, item.created_at, item.event_time, item.agent, item.project,
+             item.kind, json.dumps(item.meta, ensure_ascii=False)),
+        ).fetchone()
+        if row is None:
+            return self.existing_id(item.project, item.content_hash)
+        memory_id = row[0]
+        self.conn.executemany(
+            "INSERT INTO memory_tags (memory_id, tag) VALUES (?, ?)", [(memory_id, t) for t in item.tags]
+        )
+        self.insert_chunks(memory_id, item.spans, item.vectors)
+        return memory_id
+
+    def insert_chunks(self, memory_id: int, spans: list[tuple[int, int]], matrix: np.ndarray) -> None:
+        """A memory's embedded spans and their vectors (call inside the caller's transaction)."""
+        chunk_ids = [
+            self.conn.execute(
+                "INSERT INTO chunks (memory_id, start, end) VALUES (?, ?, ?) RETURNING id", (memory_id, s, e)
+            ).fetchone()[0]
+            for s, e in spans
+        ]
+        vectors.insert_vectors(self.conn, chunk_ids, matrix)
+
+    def delete(self, memory_id: int) -> bool:
+        with self.conn:
+            self.conn.execute("DELETE FROM memories WHERE id = ?", (memory_id,))
+            return self.conn.changes() > 0
+
+    # -- reads ----------------------------------------------------------------------------------------------
+    def contents(self, after_id: int, limit: int) -> list[tuple[int, str]]:
+        """(id, content) pages in id order, for re-embedding."""
+        return self.conn.execute(
+            "SELECT id, content FROM memories WHERE id > ? ORDER BY id LIMIT ?", (after_id, limit)
+        ).fetchall()
+
+    def get_many(self, ids: list[int]) -> list[MemoryRow]:
+        """Rows for `ids` in the order given; unknown ids are skipped."""
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        rows = self.conn.execute(f"SELECT {_COLUMNS} FROM memories m WHERE m.id IN ({marks})", ids).fetchall()
+        tags = self._tags_of(ids)
+        by_id = {r[0]: _row(r, tags.get(r[0], ())) for r in rows}
+        return [by_id[i] for i in ids if i in by_id]
+
+    def get(self, memory_id: int) -> MemoryRow | None:
+        found = self.get_many([memory_id])
+        return found[0] if found else None
+
+    def list(self, flt: MemoryFilter, limit: int, offset: int = 0) -> list[MemoryRow]:
+        """Newest first (by event time, else stored time)."""
+        where, params = flt.where()
+        ids = [r[0] for r in self.conn.execute(
+            f"SELECT m.id FROM memories m WHERE {where} ORDER BY {_WHEN} DESC, m.id DESC LIMIT ? OFFSET ?",
+            [*params, limit, offset],
+        )]
+        return self.get_many(ids)
+
+    def count(self, flt: MemoryFilter | None = None) -> int:
+        where, params = (flt or MemoryFilter()).where()
+        return self.conn.execute(f"SELECT count(*) FROM memories m WHERE {where}", params).fetchone()[0]
+
+    def ids_matching(self, flt: MemoryFilter) -> np.ndarray:
+        where, params = flt.where()
+        rows = self.conn.execute(f"SELECT m.id FROM memories m WHERE {where}", params).fetchall()
+        return np.fromiter((r[0] for r in rows), np.int64, len(rows))
+
+    def keyword_search(self, match: str, flt: MemoryFilter, limit: int) -> list[tuple[int, float]]:
+        """(id, BM25 score, higher is better) for an FTS5 MATCH expression, best first."""
+        where, params = flt.where()
+        rows = self.conn.execute(
+            "SELECT m.id, -bm25(memories_fts) AS score FROM memories_fts JOIN memories m ON m.id = memories_fts.rowid "
+            f"WHERE memories_fts MATCH ? AND {where} ORDER BY bm25(memories_fts) LIMIT ?",
+            [match, *params, limit],
+        ).fetchall()
+        return [(r[0], r[1]) for r in rows]
+
+    def counts_by(self, column: str) -> dict[str, int]:
+        if column not in ("project", "agent", "kind"):
+            raise ValueError(column)
+        rows = self.conn.execute(f"SELECT {column}, count(*) FROM memories GROUP BY 1 ORDER BY 2 DESC").fetchall()
+        return dict(rows)
+
+    def time_range(self) -> tuple[str | None, str | None]:
+        return self.conn.execute(f"SELECT min({_WHEN}), max({_WHEN}) FROM memories m").fetchone()
+
+    def chunk_count(self) -> int:
+        return self.conn.execute("SELECT count(*) FROM chunks").fetchone()[0]
+
+    def _tags_of(self, ids: list[int]) -> dict[int, tuple[str, ...]]:
+        marks = ",".join("?" * len(ids))
+        tags: dict[int, list[str]] = {}
+        for memory_id, tag in self.conn.execute(
+            f"SELECT memory_id, tag FROM memory_tags WHERE memory_id IN ({marks}) ORDER BY tag", ids
+        ):
+            tags.setdefault(memory_id, []).append(tag)
+        return {k: tuple(v) for k, v in tags.items()}
+
+
+def _row(r: tuple, tags: tuple[str, ...]) -> MemoryRow:
+    return MemoryRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], json.loads(r[8]), tags)

@@ -1,0 +1,69 @@
+"""Apply `migrations/NNNN_name.sql` in order, each inside its own transaction.
+
+The schema version is SQLite's `user_version`, set in the same transaction as the migration's DDL, so a
+failed migration leaves the database at the previous version. A database newer than this code is refused.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from slm.errors import SchemaError
+
+_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+def migrations_dir() -> Path:
+    """The shipped migrations: inside the wheel (`slm/migrations`) or at the root of a source checkout."""
+    packaged = Path(str(resources.files("slm"))) / "migrations"
+    if packaged.is_dir():
+        return packaged
+    checkout = Path(__file__).resolve().parents[2] / "migrations"
+    if checkout.is_dir():
+        return checkout
+    raise SchemaError("the migrations folder is missing from this installation", "reinstall slm")
+
+
+def load_migrations(folder: Path | None = None) -> list[Migration]:
+    folder = folder or migrations_dir()
+    found = []
+    for path in sorted(folder.glob("*.sql")):
+        match = _NAME.match(path.name)
+        if not match:
+            raise SchemaError(f"badly named migration {path.name}", "name migrations NNNN_snake_case.sql")
+        found.append(Migration(int(match.group(1)), path.stem, path.read_text(encoding="utf-8")))
+    versions = [m.version for m in found]
+    if versions != list(range(1, len(found) + 1)):
+        raise SchemaError(f"migrations must be numbered 1..n without gaps, found {versions}")
+    return found
+
+
+def schema_version(conn) -> int:
+    return conn.execute("PRAGMA user_version").fetchone()[0]
+
+
+def migrate(conn, folder: Path | None = None) -> int:
+    """Bring the database up to the newest migration; return the resulting version."""
+    migrations = load_migrations(folder)
+    latest = len(migrations)
+    current = schema_version(conn)
+    if current > latest:
+        raise SchemaError(
+            f"this database has schema version {current}, newer than this slm understands ({latest})",
+            "upgrade slm (pip install -U slm) before opening it",
+        )
+    for migration in migrations[current:]:
+        with conn:  # apsw: a savepoint, rolled back if anything inside raises
+            conn.execute(migration.sql)
+            conn.execute(f"PRAGMA user_version = {migration.version}")
+    return latest

@@ -1,0 +1,57 @@
+"""The sqlite-vec `vec0` table of chunk embeddings, whose dimension is fixed by the embedding model.
+
+Its rowid is the chunk id; a trigger on `chunks` removes a vector with its chunk, so deleting a memory
+(which cascades to its chunks) removes its vectors in the same transaction.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+TABLE = "chunk_vectors"
+
+
+def vector_table_dim(conn) -> int | None:
+    """The dimension the vec0 table was created with, or None when it does not exist yet."""
+    row = conn.execute("SELECT sql FROM sqlite_master WHERE name = ?", (TABLE,)).fetchone()
+    if row is None:
+        return None
+    declared = row[0].split("float[", 1)[1]
+    return int(declared.split("]", 1)[0])
+
+
+def create_vector_table(conn, dim: int) -> None:
+    with conn:
+        conn.execute(f"CREATE VIRTUAL TABLE {TABLE} USING vec0(embedding float[{int(dim)}])")
+        conn.execute(
+            f"CREATE TRIGGER chunks_vector_delete AFTER DELETE ON chunks BEGIN "
+            f"DELETE FROM {TABLE} WHERE rowid = old.id; END"
+        )
+
+
+def drop_vector_table(conn) -> None:
+    """Remove every vector (to re-embed with another model); chunks go too, as they belong to the old model."""
+    with conn:
+        conn.execute("DROP TRIGGER IF EXISTS chunks_vector_delete")
+        conn.execute(f"DROP TABLE IF EXISTS {TABLE}")
+        conn.execute("DELETE FROM chunks")
+
+
+def insert_vectors(conn, chunk_ids: list[int], vectors: np.ndarray) -> None:
+    rows = ((cid, np.ascontiguousarray(vec, dtype=np.float32).tobytes()) for cid, vec in zip(chunk_ids, vectors))
+    conn.executemany(f"INSERT INTO {TABLE} (rowid, embedding) VALUES (?, ?)", rows)
+
+
+def load_vectors(conn, dim: int, after_chunk: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(chunk ids, memory ids, float32 matrix) of every vector whose chunk id is above `after_chunk`."""
+    rows = conn.execute(
+        f"SELECT c.id, c.memory_id, v.embedding FROM chunks AS c JOIN {TABLE} AS v ON v.rowid = c.id "
+        "WHERE c.id > ? ORDER BY c.id",
+        (after_chunk,),
+    ).fetchall()
+    if not rows:
+        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty((0, dim), np.float32)
+    chunk_ids = np.fromiter((r[0] for r in rows), np.int64, len(rows))
+    memory_ids = np.fromiter((r[1] for r in rows), np.int64, len(rows))
+    matrix = np.frombuffer(b"".join(r[2] for r in rows), dtype=np.float32).reshape(len(rows), dim)
+    return chunk_ids, memory_ids, matrix

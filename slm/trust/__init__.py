@@ -1,0 +1,1 @@
+"""Provenance, Bayesian trust per agent, poisoning defence and contradiction checks (later issues)."""

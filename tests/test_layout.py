@@ -1,0 +1,38 @@
+"""The package layout rules the README promises."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import slm
+
+ROOT = Path(slm.__file__).parent
+LAYERS = {"storage": set(), "trust": {"storage"}, "app": {"storage", "trust"}}
+
+
+def test_no_top_level_mcp_package_shadows_the_sdk():
+    assert not (ROOT.parent / "mcp").exists()
+    assert (ROOT / "mcp" / "__init__.py").exists()
+
+
+def _slm_imports(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        names = [node.module or ""] if isinstance(node, ast.ImportFrom) else (
+            [a.name for a in node.names] if isinstance(node, ast.Import) else [])
+        found |= {n.split(".")[1] for n in names if n.startswith("slm.") and n.count(".") >= 1}
+    return found
+
+
+def test_data_flows_one_way():
+    for layer, allowed in LAYERS.items():
+        for path in (ROOT / layer).rglob("*.py"):
+            imported = _slm_imports(path) - {layer, "errors"}
+            assert imported <= allowed, f"{path.relative_to(ROOT)} imports {imported - allowed}"
+
+
+def test_migrations_ship_numbered():
+    from slm.storage.migrations import load_migrations
+
+    assert [m.version for m in load_migrations()][0] == 1

@@ -1,0 +1,144 @@
+"""The SQLite layer: migrations, pragmas, file permissions, and all-or-nothing writes."""
+
+from __future__ import annotations
+
+import stat
+
+import apsw
+import numpy as np
+import pytest
+
+from slm.errors import SchemaError
+from slm.storage import migrations, vectors
+from slm.storage.connection import open_connection
+from slm.storage.memories import MemoryFilter, MemoryRepository, NewMemory
+
+
+def _new(text: str, project: str = "p", dim: int = 4, chunks: int = 1) -> NewMemory:
+    return NewMemory(
+        content=text, content_hash=str(hash(text)), created_at="2024-01-01T00:00:00Z", event_time=None,
+        agent="a", project=project, kind="note", meta={"k": 1}, tags=("x", "y"),
+        spans=[(0, len(text))] * chunks, vectors=np.ones((chunks, dim), np.float32),
+    )
+
+
+@pytest.fixture
+def conn(tmp_path):
+    conn = open_connection(tmp_path / "db" / "memory.db")
+    migrations.migrate(conn)
+    vectors.create_vector_table(conn, 4)
+    yield conn
+    conn.close()
+
+
+def test_fresh_database_is_migrated_and_configured(conn):
+    assert migrations.schema_version(conn) == len(migrations.load_migrations())
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert conn.execute("PRAGMA secure_delete").fetchone()[0] == 1
+    assert conn.execute("PRAGMA busy_timeout").fetchone()[0] >= 1000
+
+
+def test_files_are_private(tmp_path):
+    path = tmp_path / "new" / "dir" / "memory.db"
+    conn = open_connection(path)
+    migrations.migrate(conn)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    for sidecar in path.parent.glob("memory.db-*"):
+        assert stat.S_IMODE(sidecar.stat().st_mode) & 0o077 == 0
+    conn.close()
+
+
+def test_migrating_again_changes_nothing(conn):
+    before = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+    assert migrations.migrate(conn) == len(migrations.load_migrations())
+    assert conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == before
+
+
+def test_old_database_is_upgraded_in_order(tmp_path):
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    (folder / "0001_a.sql").write_text("CREATE TABLE a (x);")
+    conn = open_connection(tmp_path / "m.db")
+    assert migrations.migrate(conn, folder) == 1
+    (folder / "0002_b.sql").write_text("CREATE TABLE b (y); INSERT INTO b SELECT x FROM a;")
+    assert migrations.migrate(conn, folder) == 2
+    assert migrations.schema_version(conn) == 2
+    assert conn.execute("SELECT count(*) FROM b").fetchone()[0] == 0
+
+
+def test_failed_migration_rolls_back_whole(tmp_path):
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    (folder / "0001_a.sql").write_text("CREATE TABLE a (x);")
+    (folder / "0002_bad.sql").write_text("CREATE TABLE b (y); INSERT INTO nowhere VALUES (1);")
+    conn = open_connection(tmp_path / "m.db")
+    with pytest.raises(apsw.SQLError):
+        migrations.migrate(conn, folder)
+    assert migrations.schema_version(conn) == 1
+    assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'b'").fetchone()[0] == 0
+
+
+def test_database_newer_than_code_is_refused(conn):
+    conn.execute("PRAGMA user_version = 999")
+    with pytest.raises(SchemaError, match="newer than this slm"):
+        migrations.migrate(conn)
+
+
+def test_badly_numbered_migrations_are_refused(tmp_path):
+    (tmp_path / "0002_gap.sql").write_text("SELECT 1;")
+    with pytest.raises(SchemaError, match="without gaps"):
+        migrations.load_migrations(tmp_path)
+
+
+def test_insert_writes_row_tags_fts_chunks_and_vectors(conn):
+    repo = MemoryRepository(conn)
+    [memory_id] = repo.insert_many([_new("postgres vacuum settings", chunks=2)])
+    row = repo.get(memory_id)
+    assert (row.content, row.tags, row.meta) == ("postgres vacuum settings", ("x", "y"), {"k": 1})
+    assert repo.keyword_search('"vacuum"', MemoryFilter(), 10)[0][0] == memory_id
+    assert conn.execute("SELECT count(*) FROM chunk_vectors").fetchone()[0] == 2
+
+
+def test_duplicate_in_same_project_returns_existing_id(conn):
+    repo = MemoryRepository(conn)
+    first = repo.insert_many([_new("same text")])
+    assert repo.insert_many([_new("same text")]) == first
+    assert repo.insert_many([_new("same text", project="other")]) != first
+    assert repo.count() == 2
+
+
+def test_failed_write_leaves_nothing_half_written(conn):
+    repo = MemoryRepository(conn)
+    good, bad = _new("fine memory"), _new("vector of the wrong size", dim=7)
+    with pytest.raises(apsw.Error):
+        repo.insert_many([good, bad])
+    for table in ("memories", "memory_tags", "chunks", "chunk_vectors"):
+        assert conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0, table
+    assert repo.keyword_search('"fine"', MemoryFilter(), 10) == []
+
+
+def test_delete_removes_every_trace(conn):
+    repo = MemoryRepository(conn)
+    [memory_id] = repo.insert_many([_new("secret token abc", chunks=3)])
+    assert repo.delete(memory_id)
+    assert not repo.delete(memory_id)
+    for table in ("memories", "memory_tags", "chunks", "chunk_vectors"):
+        assert conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0, table
+    assert repo.keyword_search('"secret"', MemoryFilter(), 10) == []
+
+
+def test_filters_combine(conn):
+    repo = MemoryRepository(conn)
+    a, b = repo.insert_many([_new("alpha note", project="p1"), _new("beta note", project="p2")])
+    assert [r.id for r in repo.list(MemoryFilter(project="p1"), 10)] == [a]
+    assert repo.count(MemoryFilter(tags=("x", "y"))) == 2
+    assert repo.count(MemoryFilter(tags=("x", "missing"))) == 0
+    assert repo.count(MemoryFilter(since="2025-01-01T00:00:00Z")) == 0
+    assert repo.count(MemoryFilter(until="2024-01-01T00:00:00Z")) == 2
+    assert sorted(repo.ids_matching(MemoryFilter(agent="a")).tolist()) == [a, b]
+
+
+def test_vector_table_dimension_is_read_back(conn):
+    assert vectors.vector_table_dim(conn) == 4
