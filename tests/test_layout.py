@@ -19,8 +19,11 @@ def test_no_top_level_mcp_package_shadows_the_sdk():
 def _slm_imports(path: Path) -> set[str]:
     found = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        names = [node.module or ""] if isinstance(node, ast.ImportFrom) else (
-            [a.name for a in node.names] if isinstance(node, ast.Import) else [])
+        names = (
+            [node.module or ""]
+            if isinstance(node, ast.ImportFrom)
+            else ([a.name for a in node.names] if isinstance(node, ast.Import) else [])
+        )
         found |= {n.split(".")[1] for n in names if n.startswith("slm.") and n.count(".") >= 1}
     return found
 
@@ -35,4 +38,4 @@ def test_data_flows_one_way():
 def test_migrations_ship_numbered():
     from slm.storage.migrations import load_migrations
 
-    assert [m.version for m in load_migrations()][0] == 1
+    assert load_migrations()[0].version == 1

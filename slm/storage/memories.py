@@ -105,8 +105,16 @@ class MemoryRepository:
         row = self.conn.execute(
             "INSERT INTO memories (content, content_hash, created_at, event_time, agent, project, kind, meta) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (project, content_hash) DO NOTHING RETURNING id",
-            (item.content, item.content_hash, item.created_at, item.event_time, item.agent, item.project,
-             item.kind, json.dumps(item.meta, ensure_ascii=False)),
+            (
+                item.content,
+                item.content_hash,
+                item.created_at,
+                item.event_time,
+                item.agent,
+                item.project,
+                item.kind,
+                json.dumps(item.meta, ensure_ascii=False),
+            ),
         ).fetchone()
         if row is None:
             return self.existing_id(item.project, item.content_hash)
@@ -156,10 +164,13 @@ class MemoryRepository:
     def list(self, flt: MemoryFilter, limit: int, offset: int = 0) -> list[MemoryRow]:
         """Newest first (by event time, else stored time)."""
         where, params = flt.where()
-        ids = [r[0] for r in self.conn.execute(
-            f"SELECT m.id FROM memories m WHERE {where} ORDER BY {_WHEN} DESC, m.id DESC LIMIT ? OFFSET ?",
-            [*params, limit, offset],
-        )]
+        ids = [
+            r[0]
+            for r in self.conn.execute(
+                f"SELECT m.id FROM memories m WHERE {where} ORDER BY {_WHEN} DESC, m.id DESC LIMIT ? OFFSET ?",
+                [*params, limit, offset],
+            )
+        ]
         return self.get_many(ids)
 
     def count(self, flt: MemoryFilter | None = None) -> int:
@@ -172,14 +183,24 @@ class MemoryRepository:
         return np.fromiter((r[0] for r in rows), np.int64, len(rows))
 
     def keyword_search(self, match: str, flt: MemoryFilter, limit: int) -> list[tuple[int, float]]:
-        """(id, BM25 score, higher is better) for an FTS5 MATCH expression, best first."""
-        where, params = flt.where()
-        rows = self.conn.execute(
-            "SELECT m.id, -bm25(memories_fts) AS score FROM memories_fts JOIN memories m ON m.id = memories_fts.rowid "
-            f"WHERE memories_fts MATCH ? AND {where} ORDER BY bm25(memories_fts) LIMIT ?",
-            [match, *params, limit],
-        ).fetchall()
-        return [(r[0], r[1]) for r in rows]
+        """(id, BM25 score, higher is better) for an FTS5 MATCH expression, best first.
+
+        Unfiltered searches skip the join with `memories`: it would cost a row lookup per match before sorting.
+        """
+        if flt.is_empty:
+            sql, params = (
+                "SELECT rowid, -bm25(memories_fts) FROM memories_fts WHERE memories_fts MATCH ? "
+                "ORDER BY bm25(memories_fts) LIMIT ?",
+                [match, limit],
+            )
+        else:
+            where, filter_params = flt.where()
+            sql = (
+                "SELECT m.id, -bm25(memories_fts) FROM memories_fts JOIN memories m ON m.id = memories_fts.rowid "
+                f"WHERE memories_fts MATCH ? AND {where} ORDER BY bm25(memories_fts) LIMIT ?"
+            )
+            params = [match, *filter_params, limit]
+        return [(r[0], r[1]) for r in self.conn.execute(sql, params)]
 
     def counts_by(self, column: str) -> dict[str, int]:
         if column not in ("project", "agent", "kind"):

@@ -38,7 +38,10 @@ def drop_vector_table(conn) -> None:
 
 
 def insert_vectors(conn, chunk_ids: list[int], vectors: np.ndarray) -> None:
-    rows = ((cid, np.ascontiguousarray(vec, dtype=np.float32).tobytes()) for cid, vec in zip(chunk_ids, vectors))
+    rows = (
+        (cid, np.ascontiguousarray(vec, dtype=np.float32).tobytes())
+        for cid, vec in zip(chunk_ids, vectors, strict=True)
+    )
     conn.executemany(f"INSERT INTO {TABLE} (rowid, embedding) VALUES (?, ?)", rows)
 
 

@@ -1,0 +1,320 @@
+"""The `Memory` facade: the public Python API that the CLI, the MCP server, the TUI and the benchmarks use."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from slm.app import config, model_choice, recall, validation
+from slm.app.vector_index import VectorIndex
+from slm.errors import InvalidInput, NotFound, StorageError
+from slm.storage import migrations, vectors
+from slm.storage.connection import open_connection
+from slm.storage.memories import MemoryFilter, MemoryRepository, MemoryRow, NewMemory
+
+ITEM_KEYS = frozenset({"text", "time", "agent", "project", "tags", "meta", "kind"})
+EMBED_BATCH = 64
+Progress = Callable[[int], None]
+
+
+class Memory:
+    """One user's memory store. Open with `Memory.open()`; use as a context manager to close it."""
+
+    def __init__(self, conn, path: Path, model: Path | None = None) -> None:
+        self.conn = conn
+        self.path = path
+        self.repo = MemoryRepository(conn)
+        self._requested_model = model
+        self._embedder = None
+        self._index: VectorIndex | None = None
+
+    @classmethod
+    def open(cls, path: str | Path | None = None, *, model: str | Path | None = None, create: bool = True) -> Memory:
+        """Open and migrate the database at `path` (default `$SLM_HOME/memory.db`); create it unless told not to."""
+        db_path = Path(path).expanduser() if path is not None else config.default_db_path()
+        if not create and not db_path.exists():
+            raise StorageError(
+                f"no slm database at {db_path}", "check --db / SLM_DB / SLM_HOME, or store a memory with `slm remember`"
+            )
+        conn = open_connection(db_path)
+        try:
+            migrations.migrate(conn)
+        except BaseException:
+            conn.close()
+            raise
+        return cls(conn, db_path, Path(model) if model is not None else None)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Memory:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- the embedding model, loaded on first need ------------------------------------------------------------
+    @property
+    def embedder(self):
+        if self._embedder is None:
+            from slm.app.embeddings import Embedder
+
+            spec = model_choice.choose_model(self.conn, self._requested_model, self.repo.count())
+            embedder = Embedder(model_choice.model_file(spec))
+            model_choice.bind_model(self.conn, spec, embedder.dim)
+            self._embedder = embedder
+        return self._embedder
+
+    # -- writing --------------------------------------------------------------------------------------------
+    def remember(
+        self,
+        text: str,
+        *,
+        agent: str | None = None,
+        project: str | None = None,
+        tags: Iterable[str] | None = None,
+        time: object = None,
+        meta: dict | None = None,
+        kind: str | None = None,
+    ) -> int:
+        """Store one memory and return its id; an exact duplicate in the same project returns the existing id."""
+        item = {
+            "text": text,
+            "agent": agent,
+            "project": project,
+            "tags": tags,
+            "time": time,
+            "meta": meta,
+            "kind": kind,
+        }
+        return self.remember_many([item])[0]
+
+    def remember_many(
+        self,
+        items: Iterable[dict],
+        *,
+        agent: str | None = None,
+        project: str | None = None,
+        batch_size: int = EMBED_BATCH,
+        progress: Progress | None = None,
+    ) -> list[int]:
+        """Store many memories, embedding them in batches; ids come back in input order.
+
+        Every item is validated before anything is written. Each batch is one transaction. `agent` and
+        `project` are defaults for items that do not name their own; `progress(n)` is told of each stored batch.
+        """
+        batch_size = validation.clean_limit(batch_size, "batch_size", 4096)
+        items = list(items)
+        prepared = [self._prepare(item, i, agent, project) for i, item in enumerate(items)]
+        ids: list[int | None] = [None] * len(prepared)
+        first_copy: dict[tuple[str, str], int] = {}
+        copies: dict[int, int] = {}
+        todo: list[tuple[int, NewMemory]] = []
+        for position, memory in enumerate(prepared):
+            key = (memory.project, memory.content_hash)
+            if key in first_copy:
+                copies[position] = first_copy[key]
+                continue
+            first_copy[key] = position
+            ids[position] = self.repo.existing_id(*key)
+            if ids[position] is None:
+                todo.append((position, memory))
+        for start in range(0, len(todo), batch_size):
+            batch = todo[start : start + batch_size]
+            stored = self.repo.insert_many(self._embed_all([memory for _, memory in batch]))
+            for (position, _), memory_id in zip(batch, stored, strict=True):
+                ids[position] = memory_id
+            if self._index is not None:
+                self._index.catch_up(self.conn)
+            if progress:
+                progress(len(batch))
+        for position, original in copies.items():
+            ids[position] = ids[original]
+        return ids  # type: ignore[return-value]
+
+    def _prepare(self, item: object, position: int, agent: str | None, project: str | None) -> NewMemory:
+        if not isinstance(item, dict):
+            raise InvalidInput(f"item {position} must be a dict with at least 'text', not {type(item).__name__}")
+        unknown = set(item) - ITEM_KEYS
+        if unknown:
+            raise InvalidInput(
+                f"item {position} has unknown keys {sorted(unknown)}", f"allowed keys: {sorted(ITEM_KEYS)}"
+            )
+        if "text" not in item:
+            raise InvalidInput(f"item {position} has no 'text'")
+        try:
+            text = validation.clean_text(item["text"])
+            return NewMemory(
+                content=text,
+                content_hash=validation.content_hash(text),
+                created_at=validation.now_utc(),
+                event_time=validation.parse_time(item.get("time")),
+                agent=validation.clean_name(_given(item, "agent", agent), "agent", validation.DEFAULT_AGENT),
+                project=validation.clean_name(_given(item, "project", project), "project", validation.DEFAULT_PROJECT),
+                kind=validation.clean_kind(item.get("kind")),
+                meta=validation.clean_meta(item.get("meta")),
+                tags=validation.clean_tags(item.get("tags")),
+            )
+        except InvalidInput as err:
+            raise InvalidInput(f"item {position}: {err.message}", err.hint) from err
+
+    def _embed_all(self, memories: list[NewMemory]) -> list[NewMemory]:
+        embedded = embed_chunked(self.embedder, [m.content for m in memories])
+        return [replace(m, spans=spans, vectors=matrix) for m, (spans, matrix) in zip(memories, embedded, strict=True)]
+
+    def forget(self, memory_id: int) -> None:
+        """Delete a memory with its tags, keyword index entry and vectors."""
+        memory_id = _clean_id(memory_id)
+        if not self.repo.delete(memory_id):
+            raise NotFound(f"no memory with id {memory_id}", "see `slm list` for ids")
+        if self._index is not None:
+            self._index.remove_memory(memory_id)
+
+    def reindex(self, model: str | Path | None = None, *, progress: Progress | None = None) -> int:
+        """Re-embed every memory with `model` (default: the default model) in one transaction; return the count.
+
+        Interrupted or failed, it leaves the database as it was, still bound to its old model.
+        """
+        from slm.app.embeddings import Embedder
+
+        spec = model_choice.spec_for(Path(model) if model is not None else None)
+        embedder = Embedder(model_choice.model_file(spec))
+        count, last = 0, 0
+        with self.conn:
+            vectors.drop_vector_table(self.conn)
+            model_choice.bind_model(self.conn, spec, embedder.dim)
+            while page := self.repo.contents(last, EMBED_BATCH):
+                for (memory_id, _), (spans, matrix) in zip(
+                    page, embed_chunked(embedder, [t for _, t in page]), strict=True
+                ):
+                    self.repo.insert_chunks(memory_id, spans, matrix)
+                count, last = count + len(page), page[-1][0]
+                if progress:
+                    progress(len(page))
+        self._embedder, self._index = embedder, None
+        return count
+
+    # -- reading --------------------------------------------------------------------------------------------
+    def get(self, memory_id: int) -> MemoryRow:
+        memory_id = _clean_id(memory_id)
+        row = self.repo.get(memory_id)
+        if row is None:
+            raise NotFound(f"no memory with id {memory_id}", "see `slm list` for ids")
+        return row
+
+    def list(
+        self,
+        *,
+        limit: int = 20,
+        offset: int = 0,
+        project: str | None = None,
+        agent: str | None = None,
+        tags: Iterable[str] | None = None,
+        since: object = None,
+        until: object = None,
+    ) -> list[MemoryRow]:
+        """Memories newest first, filtered like `recall`."""
+        limit = validation.clean_limit(limit, "limit", 10_000)
+        if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+            raise InvalidInput(f"offset must be a whole number ≥ 0, got {offset!r}")
+        return self.repo.list(_filter(project, agent, tags, since, until), limit, offset)
+
+    def recall(
+        self,
+        query: str,
+        k: int = 10,
+        *,
+        project: str | None = None,
+        agent: str | None = None,
+        tags: Iterable[str] | None = None,
+        since: object = None,
+        until: object = None,
+        now: object = None,
+    ) -> list[recall.Hit]:
+        """The k memories that best answer `query`, best first; each hit's `channels` explains its ranks.
+
+        `now` is the asker's time: memories from after it are left out, as the asker cannot know them.
+        """
+        query = validation.clean_text(query, "query", validation.MAX_QUERY_BYTES)
+        k = validation.clean_limit(k)
+        flt = _filter(project, agent, tags, since, until, now)
+        depth = max(recall.CHANNEL_DEPTH, k)
+        channels = {
+            "keyword": recall.keyword_channel(self.repo, query, flt, depth),
+            "vector": recall.vector_channel(self._synced_index(), self.repo, self._query_vector(query), flt, depth),
+        }
+        fused = recall.fuse(channels, k)
+        return recall.to_hits(self.repo.get_many([i for i, _, _ in fused]), fused)
+
+    def _query_vector(self, query: str) -> np.ndarray:
+        """A long query is embedded chunk by chunk and averaged, rather than cut."""
+        spans = self.embedder.chunk_spans(query)
+        vector = self.embedder.embed([query[s:e] for s, e in spans]).mean(axis=0)
+        return vector / (np.linalg.norm(vector) or 1.0)
+
+    def _synced_index(self) -> VectorIndex:
+        if self._index is None:
+            self._index = VectorIndex(self.embedder.dim)
+        self._index.sync(self.conn, self.repo)
+        return self._index
+
+    def stats(self) -> dict:
+        first, last = self.repo.time_range()
+        return {
+            "path": str(self.path),
+            "memories": self.repo.count(),
+            "chunks": self.repo.chunk_count(),
+            "projects": self.repo.counts_by("project"),
+            "agents": self.repo.counts_by("agent"),
+            "kinds": self.repo.counts_by("kind"),
+            "first": first,
+            "last": last,
+            "schema_version": migrations.schema_version(self.conn),
+            "model": model_choice.recorded_model(self.conn),
+            "dim": model_choice.recorded_dim(self.conn),
+            "size_bytes": _db_size(self.path),
+        }
+
+
+def embed_chunked(embedder, texts: list[str]) -> list[tuple[list[tuple[int, int]], np.ndarray]]:
+    """Each text's chunk spans and their vectors, all chunks of all texts embedded in one batched call."""
+    spans = [embedder.chunk_spans(text) for text in texts]
+    matrix = embedder.embed([text[s:e] for text, text_spans in zip(texts, spans, strict=True) for s, e in text_spans])
+    out, at = [], 0
+    for text_spans in spans:
+        out.append((text_spans, matrix[at : at + len(text_spans)]))
+        at += len(text_spans)
+    return out
+
+
+def _given(item: dict, key: str, default: object) -> object:
+    """The item's own value unless it left the key out (or None): an explicit "" is validated, not replaced."""
+    value = item.get(key)
+    return default if value is None else value
+
+
+def _filter(project, agent, tags, since, until, now=None) -> MemoryFilter:
+    until = validation.parse_time(until, "until")
+    now = validation.parse_time(now, "now")
+    if now is not None and (until is None or now < until):
+        until = now
+    return MemoryFilter(
+        project=None if project is None else validation.clean_name(project, "project", ""),
+        agent=None if agent is None else validation.clean_name(agent, "agent", ""),
+        tags=validation.clean_tags(tags),
+        since=validation.parse_time(since, "since"),
+        until=until,
+    )
+
+
+def _clean_id(memory_id: object) -> int:
+    if isinstance(memory_id, bool) or not isinstance(memory_id, int) or not 1 <= memory_id <= validation.MAX_ID:
+        raise InvalidInput(f"a memory id is a whole number from 1 to {validation.MAX_ID}, got {memory_id!r}")
+    return memory_id
+
+
+def _db_size(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.parent.glob(path.name + "*") if p.is_file())

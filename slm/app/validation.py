@@ -1,0 +1,148 @@
+"""Checks on everything a caller hands to slm, so bad input is refused with a clear message before any write."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from datetime import UTC, date, datetime
+
+from slm.errors import InvalidInput
+
+MAX_TEXT_BYTES = 64 * 1024
+MAX_QUERY_BYTES = 8 * 1024
+MAX_META_BYTES = 16 * 1024
+MAX_NAME_CHARS = 128
+MAX_TAG_CHARS = 64
+MAX_TAGS = 32
+MAX_ID = 2**63 - 1  # SQLite's largest rowid: a bigger number cannot even be looked up
+DEFAULT_AGENT = "user"
+DEFAULT_PROJECT = "default"
+DEFAULT_KIND = "note"
+
+_KIND = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _as_str(value: object, what: str) -> str:
+    if isinstance(value, bytes):
+        try:
+            value = value.decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise InvalidInput(f"{what} is not valid UTF-8 (byte {err.start})", "re-encode it as UTF-8") from err
+    if not isinstance(value, str):
+        raise InvalidInput(f"{what} must be text, not {type(value).__name__}")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as err:
+        raise InvalidInput(f"{what} is not valid UTF-8 (character {err.start})", "re-encode it as UTF-8") from err
+    return value
+
+
+def clean_text(value: object, what: str = "text", limit: int = MAX_TEXT_BYTES) -> str:
+    text = _as_str(value, what).strip()
+    if not text:
+        raise InvalidInput(f"{what} is empty", f"the {what} needs at least one word")
+    size = len(text.encode("utf-8"))
+    if size > limit:
+        raise InvalidInput(f"{what} is {size:,} bytes, over the limit of {limit:,}", "split it into several memories")
+    return text
+
+
+def content_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def clean_name(value: object, what: str, default: str) -> str:
+    """Agent and project names: short, printable, and never empty (None means the default)."""
+    if value is None:
+        return default
+    name = _as_str(value, what).strip()
+    if not name or len(name) > MAX_NAME_CHARS or _CONTROL.search(name):
+        raise InvalidInput(f"{what} must be 1-{MAX_NAME_CHARS} printable characters, got {value!r}")
+    return name
+
+
+def clean_kind(value: object) -> str:
+    if value is None:
+        return DEFAULT_KIND
+    kind = _as_str(value, "kind").strip()
+    if not _KIND.match(kind):
+        raise InvalidInput(f"kind must be a short lowercase word such as 'note' or 'decision', got {value!r}")
+    return kind
+
+
+def clean_tags(value: object) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+        raise InvalidInput("tags must be a list of strings, e.g. ['db', 'postgres']")
+    tags: list[str] = []
+    for raw in value:
+        tag = _as_str(raw, "a tag").strip()
+        if not tag or len(tag) > MAX_TAG_CHARS or _CONTROL.search(tag):
+            raise InvalidInput(f"each tag must be 1-{MAX_TAG_CHARS} printable characters, got {raw!r}")
+        if tag not in tags:
+            tags.append(tag)
+    if len(tags) > MAX_TAGS:
+        raise InvalidInput(f"at most {MAX_TAGS} tags per memory, got {len(tags)}")
+    return tuple(tags)
+
+
+def clean_meta(value: object) -> dict:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise InvalidInput(f"meta must be a JSON object (a dict), not {type(value).__name__}")
+    try:
+        encoded = json.dumps(value, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as err:
+        raise InvalidInput(f"meta is not JSON-serialisable: {err}") from err
+    _as_str(encoded, "meta")
+    if len(encoded.encode("utf-8")) > MAX_META_BYTES:
+        raise InvalidInput(f"meta is over {MAX_META_BYTES:,} bytes as JSON", "store large data elsewhere")
+    return json.loads(encoded)
+
+
+def parse_time(value: object, what: str = "time") -> str | None:
+    """ISO-8601 text, a datetime/date or Unix seconds -> 'YYYY-MM-DDTHH:MM:SSZ'. Naive times are taken as UTC."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise InvalidInput(f"{what} must be an ISO-8601 time, got {value!r}")
+    try:
+        if isinstance(value, datetime):
+            moment = value
+        elif isinstance(value, date):
+            moment = datetime(value.year, value.month, value.day)
+        elif isinstance(value, (int, float)):
+            if not math.isfinite(value):
+                raise ValueError("not a finite number")
+            moment = datetime.fromtimestamp(value, UTC)
+        else:
+            text = _as_str(value, what).strip()
+            moment = datetime.fromisoformat(text[:-1] + "+00:00" if text[-1:] in "zZ" and text else text)
+    except (ValueError, OverflowError, OSError) as err:
+        raise InvalidInput(
+            f"{what} {value!r} is not a valid time", "use ISO-8601, e.g. 2023-05-08 or 2023-05-08T13:56:00Z"
+        ) from err
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return format_time(moment.astimezone(UTC))
+
+
+def format_time(moment: datetime) -> str:
+    """Fixed-width UTC text, so that SQLite compares times as strings (strftime drops zero padding on years < 1000)."""
+    m = moment.astimezone(UTC)
+    return f"{m.year:04d}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:{m.second:02d}Z"
+
+
+def now_utc() -> str:
+    return format_time(datetime.now(UTC))
+
+
+def clean_limit(value: object, what: str = "k", maximum: int = 1000) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= maximum:
+        raise InvalidInput(f"{what} must be a whole number from 1 to {maximum}, got {value!r}")
+    return value

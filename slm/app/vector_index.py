@@ -1,0 +1,117 @@
+"""An in-memory mirror of the vec0 table, searched exactly with one matrix-vector product.
+
+sqlite-vec's brute-force KNN costs 33-50 ms a query at 100k x 384 on a 2-core machine; the same exact search
+over a float32 numpy matrix costs ~5 ms. The mirror is loaded from vec0 once, updated in place by this
+process's own writes, and caught up with other processes' writes when SQLite's `data_version` moves.
+Appends and deletes by this process are applied in place (deletes as tombstones); anything else sends the
+mirror back to a full reload. Being exact, it returns the same neighbours as sqlite-vec's KNN (recall@k = 1.0).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from slm.storage import vectors
+
+_DELETED = -1
+
+
+class VectorIndex:
+    def __init__(self, dim: int) -> None:
+        self.dim = dim
+        self._size = 0
+        self._matrix = np.empty((0, dim), np.float32)
+        self._chunk_ids = np.empty(0, np.int64)
+        self._memory_ids = np.empty(0, np.int64)
+        self._data_version: int | None = None
+
+    def __len__(self) -> int:
+        """Live (not deleted) chunk vectors."""
+        return int(np.count_nonzero(self._memory_ids[: self._size] != _DELETED))
+
+    # -- keeping in sync ------------------------------------------------------------------------------------
+    def sync(self, conn, repo) -> None:
+        """Catch up with commits made by other connections since the last sync (cheap when there are none)."""
+        version = conn.execute("PRAGMA data_version").fetchone()[0]
+        if version == self._data_version:
+            return
+        self._data_version = version
+        self.catch_up(conn)
+        if len(self) != repo.chunk_count():  # deletions, or writes interleaved with ours: start over
+            self._size = 0
+            self.add(*vectors.load_vectors(conn, self.dim))
+
+    def catch_up(self, conn) -> None:
+        """Load vectors newer than the newest one held (after this process's own writes, too)."""
+        last = int(self._chunk_ids[: self._size].max()) if self._size else 0
+        self.add(*vectors.load_vectors(conn, self.dim, after_chunk=last))
+
+    def add(self, chunk_ids: np.ndarray, memory_ids: np.ndarray, matrix: np.ndarray) -> None:
+        n = len(chunk_ids)
+        if n == 0:
+            return
+        self._reserve(self._size + n)
+        end = self._size + n
+        self._matrix[self._size : end] = matrix
+        self._chunk_ids[self._size : end] = chunk_ids
+        self._memory_ids[self._size : end] = memory_ids
+        self._size = end
+
+    def remove_memory(self, memory_id: int) -> None:
+        self._tombstone(self._memory_ids[: self._size] == memory_id)
+
+    def _tombstone(self, mask: np.ndarray) -> None:
+        self._memory_ids[: self._size][mask] = _DELETED
+        self._matrix[: self._size][mask] = 0.0
+
+    def _reserve(self, needed: int) -> None:
+        capacity = len(self._chunk_ids)
+        if needed <= capacity:
+            return
+        capacity = max(needed, capacity * 3 // 2, 1024)
+        self._matrix = _grow(self._matrix, (capacity, self.dim), self._size)
+        self._chunk_ids = _grow(self._chunk_ids, (capacity,), self._size)
+        self._memory_ids = _grow(self._memory_ids, (capacity,), self._size)
+
+    # -- search ---------------------------------------------------------------------------------------------
+    def search(self, query: np.ndarray, top_n: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """Best `top_n` memories by cosine (max over a memory's chunks), optionally only among `allowed` ids."""
+        if self._size == 0:
+            return []
+        memory_ids = self._memory_ids[: self._size]
+        scores = self._matrix[: self._size] @ query.astype(np.float32, copy=False)
+        if allowed is not None:
+            scores[~np.isin(memory_ids, allowed)] = -np.inf
+        scores[memory_ids == _DELETED] = -np.inf
+        width = min(self._size, top_n * 4)
+        while True:
+            best = _top_indices(scores, width)
+            hits = _best_per_memory(memory_ids[best], scores[best], top_n)
+            if len(hits) >= top_n or width == self._size:
+                return hits
+            width = min(self._size, width * 4)
+
+
+def _grow(array: np.ndarray, shape: tuple[int, ...], keep: int) -> np.ndarray:
+    grown = np.empty(shape, array.dtype)
+    grown[:keep] = array[:keep]
+    return grown
+
+
+def _top_indices(scores: np.ndarray, width: int) -> np.ndarray:
+    part = np.argpartition(-scores, width - 1)[:width] if width < len(scores) else np.arange(len(scores))
+    return part[np.argsort(-scores[part], kind="stable")]
+
+
+def _best_per_memory(memory_ids: np.ndarray, scores: np.ndarray, top_n: int) -> list[tuple[int, float]]:
+    """Memory ids in score order, each once (its best chunk), skipping filtered and deleted rows."""
+    hits: list[tuple[int, float]] = []
+    seen: set[int] = set()
+    for memory_id, score in zip(memory_ids.tolist(), scores.tolist(), strict=True):
+        if score == -np.inf or memory_id in seen:
+            continue
+        seen.add(memory_id)
+        hits.append((memory_id, score))
+        if len(hits) == top_n:
+            break
+    return hits

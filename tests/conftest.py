@@ -1,0 +1,29 @@
+"""Shared fixtures: one real converted model per test session, a fresh database per test."""
+
+from __future__ import annotations
+
+import pytest
+
+from slm import Memory
+
+
+@pytest.fixture(scope="session")
+def slm_home(tmp_path_factory) -> str:
+    """A session-wide SLM_HOME, so the default model is converted once and reused by every test."""
+    home = tmp_path_factory.mktemp("slm-home")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("SLM_HOME", str(home))
+    mp.delenv("SLM_MODEL", raising=False)
+    yield str(home)
+    mp.undo()
+
+
+@pytest.fixture
+def db_path(tmp_path, slm_home):
+    return tmp_path / "store" / "memory.db"
+
+
+@pytest.fixture
+def mem(db_path):
+    with Memory.open(db_path) as memory:
+        yield memory

@@ -1,0 +1,142 @@
+"""Hybrid recall end to end on the real model: fusion, filters, time, explain, and the vector mirror."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from slm import Memory
+from slm.app import recall as recall_mod
+from slm.app.recall import ChannelRank
+from slm.storage import vectors
+
+NOTES = [
+    ("We chose PostgreSQL 16 for the billing service because of logical replication.", "billing", ["db"], "2023-03-01"),
+    (
+        "The billing service retries Stripe webhooks three times with exponential backoff.",
+        "billing",
+        ["payments"],
+        "2023-04-10",
+    ),
+    ("Run the integration tests with `make itest`; they need Docker running.", "infra", ["testing"], "2023-05-02"),
+    ("Alice prefers pytest fixtures over unittest setUp methods.", "infra", ["testing", "style"], "2023-06-15"),
+    ("The frontend build uses Vite 5 and deploys to Cloudflare Pages.", "web", ["frontend"], "2023-07-20"),
+    (
+        "Error ECONNRESET from the Redis client was fixed by raising the pool timeout to 30s.",
+        "web",
+        ["redis"],
+        "2023-08-30",
+    ),
+    ("Our API rate limit is 600 requests per minute per token.", "web", ["api"], "2023-09-05"),
+    ("Kubernetes liveness probes hit /healthz every 10 seconds.", "infra", ["k8s"], "2023-10-12"),
+]
+
+
+@pytest.fixture
+def filled(mem):
+    items = [
+        {"text": t, "project": p, "tags": g, "time": d, "agent": "claude-code" if i % 2 else "cursor"}
+        for i, (t, p, g, d) in enumerate(NOTES)
+    ]
+    ids = mem.remember_many(items)
+    return mem, ids
+
+
+def test_paraphrased_question_finds_the_memory(filled):
+    mem, ids = filled
+    hits = mem.recall("which database did we pick for invoices and payments?", k=3)
+    assert hits[0].id == ids[0]
+    assert hits[0].text == NOTES[0][0]
+    assert hits[0].project == "billing" and hits[0].tags == ("db",)
+
+
+def test_keyword_only_match_is_found_via_bm25(filled):
+    mem, ids = filled
+    hits = mem.recall("ECONNRESET", k=3)
+    assert hits[0].id == ids[5]
+    assert "keyword" in hits[0].channels
+
+
+def test_memory_found_by_both_channels_ranks_first_and_is_explained(filled):
+    mem, ids = filled
+    hit = mem.recall("integration tests docker", k=5)[0]
+    assert hit.id == ids[2]
+    assert set(hit.channels) == {"keyword", "vector"}
+    assert hit.channels["keyword"].rank == 1 and hit.channels["vector"].rank >= 1
+    expected = sum(1 / (recall_mod.RRF_K + c.rank) for c in hit.channels.values())
+    assert hit.score == pytest.approx(expected)
+
+
+def test_fusion_rewards_agreement_and_breaks_ties_by_id():
+    fused = recall_mod.fuse({"keyword": [(5, 9.0), (7, 3.0)], "vector": [(7, 0.9), (9, 0.8)]}, 3)
+    assert [i for i, _, _ in fused] == [7, 5, 9]
+    assert fused[0][2] == {"keyword": ChannelRank(2, 3.0), "vector": ChannelRank(1, 0.9)}
+
+
+def test_filters_restrict_both_channels(filled):
+    mem, ids = filled
+    assert {h.project for h in mem.recall("tests", k=10, project="infra")} == {"infra"}
+    assert {h.agent for h in mem.recall("service", k=10, agent="cursor")} == {"cursor"}
+    assert all("testing" in h.tags for h in mem.recall("pytest", k=10, tags=["testing"]))
+    window = mem.recall("anything about the project", k=10, since="2023-05-01", until="2023-08-01")
+    assert {h.id for h in window} == {ids[2], ids[3], ids[4]}
+    assert mem.recall("database", k=10, project="no-such-project") == []
+
+
+def test_now_hides_memories_from_after_the_question(filled):
+    mem, ids = filled
+    hits = mem.recall("redis timeout error", k=10, now="2023-08-01T00:00:00")
+    assert ids[5] not in {h.id for h in hits}
+    assert all(h.time <= "2023-08-01T00:00:00Z" for h in hits)
+    assert mem.recall("redis timeout error", k=1, now="2023-09-01")[0].id == ids[5]
+
+
+def test_forgotten_memory_is_never_recalled(filled):
+    mem, ids = filled
+    assert mem.recall("Stripe webhooks retries", k=1)[0].id == ids[1]
+    mem.forget(ids[1])
+    assert ids[1] not in {h.id for h in mem.recall("Stripe webhooks retries", k=10)}
+
+
+def test_k_limits_and_order_is_by_score(filled):
+    mem, _ = filled
+    hits = mem.recall("service", k=4)
+    assert len(hits) == 4
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+def test_query_with_only_symbols_still_uses_vectors(filled):
+    mem, _ = filled
+    hits = mem.recall("🚀 ??? !!!", k=3)
+    assert len(hits) == 3 and all(set(h.channels) == {"vector"} for h in hits)
+
+
+def test_long_memory_is_chunked_and_its_tail_is_findable(mem):
+    filler = " ".join(f"Paragraph {i} talks about routine sprint planning and standup notes." for i in range(120))
+    tail = "Finally: the production database password rotates every 90 days via Vault."
+    memory_id = mem.remember(filler + " " + tail)
+    assert mem.stats()["chunks"] > 3
+    assert mem.recall("how often does the database password rotate in Vault?", k=1)[0].id == memory_id
+
+
+def test_other_process_writes_and_deletes_reach_the_mirror(filled, db_path):
+    mem, ids = filled
+    mem.recall("warm the mirror", k=1)
+    with Memory.open(db_path) as other:
+        new_id = other.remember("Grafana dashboards live in the observability repo under dashboards/.")
+        other.forget(ids[6])
+    hits = mem.recall("where are the grafana dashboards?", k=10)
+    assert hits[0].id == new_id
+    assert ids[6] not in {h.id for h in mem.recall("API rate limit per token", k=10)}
+
+
+def test_vector_channel_matches_sqlite_vec_exact_knn(filled):
+    mem, _ = filled
+    query = mem.embedder.embed_one("testing conventions")
+    ours = [i for i, _ in mem._synced_index().search(query, 5)]
+    rows = mem.conn.execute(
+        f"SELECT c.memory_id FROM {vectors.TABLE} v JOIN chunks c ON c.id = v.rowid "
+        "WHERE v.embedding MATCH ? AND k = 5 ORDER BY v.distance",
+        (np.asarray(query, np.float32).tobytes(),),
+    ).fetchall()
+    assert ours == [r[0] for r in rows]
