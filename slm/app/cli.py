@@ -1,0 +1,320 @@
+"""The `slm` command line. Heavy modules (numpy, llama.cpp, the engine) are imported inside commands."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from typer.core import TyperGroup
+
+from slm.app import cli_output as out
+from slm.app import validation
+from slm.errors import InvalidInput, NotFound, SlmError
+
+try:  # recent typer vendors click
+    from typer._click.exceptions import UsageError
+except ImportError:  # pragma: no cover - older typer on top of click
+    from click.exceptions import UsageError
+
+
+class _Group(TyperGroup):
+    """With --json, a usage error (bad option value, missing argument) is a JSON object too, so programs can parse
+    every failure; without it, typer prints its usual usage message."""
+
+    def invoke(self, ctx: typer.Context):
+        wants_json = "--json" in ctx.args
+        try:
+            return super().invoke(ctx)
+        except UsageError as err:
+            if not wants_json:
+                raise
+            out.error(err.format_message(), "see `slm --help` and `slm COMMAND --help`", True)
+            raise typer.Exit(err.exit_code) from None
+
+
+app = typer.Typer(
+    name="slm",
+    cls=_Group,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    help="Local-first memory for AI agents: remember, recall, forget — on your machine, no cloud.",
+)
+model_app = typer.Typer(help="The embedding model: show it, provision it, re-embed with another.")
+app.add_typer(model_app, name="model")
+
+Db = Annotated[
+    Path | None,
+    typer.Option("--db", help="Database file (default: $SLM_HOME/memory.db).", envvar="SLM_DB", show_default=False),
+]
+Json = Annotated[bool, typer.Option("--json", help="Print JSON for programs instead of tables.")]
+Project = Annotated[str | None, typer.Option("--project", "-p", help="Only this project.")]
+Agent = Annotated[str | None, typer.Option("--agent", "-a", help="Only memories written by this agent.")]
+Tags = Annotated[list[str] | None, typer.Option("--tag", "-t", help="Only memories with this tag (repeatable).")]
+Since = Annotated[str | None, typer.Option(help="Only memories from this time on (ISO-8601).")]
+Until = Annotated[str | None, typer.Option(help="Only memories up to this time (ISO-8601).")]
+
+
+def handles_errors(command: Callable) -> Callable:
+    """Turn slm's errors, and the OS's or SQLite's, into a message with a hint (or a JSON object) and exit code 2
+    (bad input, not found) or 1 (anything else): a user mistake never shows a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        as_json = kwargs.get("as_json", False)
+        try:
+            return command(*args, **kwargs)
+        except SlmError as err:  # every error comes with a next step, even when the raiser named none
+            out.error(err.message, err.hint or "add --help to the command to see what it accepts", as_json)
+            raise typer.Exit(2 if isinstance(err, (InvalidInput, NotFound)) else 1) from None
+        except OSError as err:  # e.g. --db in a folder that cannot be created or written
+            where = f"{err.filename}: " if err.filename else ""
+            out.error(f"{where}{err.strerror or err}", "check the path and its permissions (see `slm doctor`)", as_json)
+            raise typer.Exit(1) from None
+        except Exception as err:
+            apsw = sys.modules.get("apsw")  # only an imported apsw can have raised; never import it here
+            if apsw is None or not isinstance(err, apsw.Error):
+                raise
+            hint = (
+                "another process is writing to it; try again"
+                if isinstance(err, apsw.BusyError)
+                else "run `slm doctor`; restore a backup if the file is damaged"
+            )
+            out.error(f"SQLite error: {err}", hint, as_json)
+            raise typer.Exit(1) from None
+
+    return wrapper
+
+
+def _open(db: Path | None, *, create: bool = False):
+    """Only `remember` creates a database: a mistyped --db elsewhere is an error, not a new empty store."""
+    from slm.app.memory import Memory
+
+    return Memory.open(db, create=create)
+
+
+@app.command()
+@handles_errors
+def remember(
+    text: Annotated[str | None, typer.Argument(help="The memory; omit it or pass - to read standard input.")] = None,
+    project: Annotated[str | None, typer.Option("--project", "-p", help="Project it belongs to.")] = None,
+    agent: Annotated[str | None, typer.Option("--agent", "-a", help="Who wrote it (default: user).")] = None,
+    tag: Annotated[list[str] | None, typer.Option("--tag", "-t", help="A tag (repeatable).")] = None,
+    time: Annotated[str | None, typer.Option(help="When it happened or was said (ISO-8601).")] = None,
+    kind: Annotated[str | None, typer.Option(help="note (the default), decision, fact, preference, …")] = None,
+    meta: Annotated[str | None, typer.Option(help="Extra data as a JSON object, e.g. '{\"pr\": 42}'.")] = None,
+    db: Db = None,
+    as_json: Json = False,
+) -> None:
+    """Store a memory (exact duplicates in a project are stored once)."""
+    content = _read_text(text)
+    with _open(db, create=True) as mem:
+        memory_id = mem.remember(
+            content, project=project, agent=agent, tags=tag, time=time, kind=kind, meta=_parse_meta(meta)
+        )
+    if as_json:
+        out.emit_json({"id": memory_id})
+    else:
+        out.info(f"remembered [cyan]#{memory_id}[/]")
+
+
+def _read_text(text: str | None) -> str | bytes:
+    if text not in (None, "-"):
+        return text
+    if sys.stdin is None or sys.stdin.isatty():
+        raise InvalidInput("no text given", 'pass it as an argument (slm remember "…") or pipe it in')
+    return sys.stdin.buffer.read()
+
+
+def _parse_meta(meta: str | None) -> dict | None:
+    if meta is None:
+        return None
+    try:
+        return json.loads(meta)
+    except json.JSONDecodeError as err:
+        raise InvalidInput(f"--meta is not valid JSON: {err}", "write a JSON object, e.g. '{\"pr\": 42}'") from err
+
+
+@app.command()
+@handles_errors
+def recall(
+    query: Annotated[str, typer.Argument(help="What you want to remember, in your own words.")],
+    k: Annotated[int, typer.Option("--limit", "-k", "-n", help="How many memories.")] = 10,
+    project: Project = None,
+    agent: Agent = None,
+    tag: Tags = None,
+    since: Since = None,
+    until: Until = None,
+    now: Annotated[str | None, typer.Option(help="The asker's time: later memories are left out.")] = None,
+    explain: Annotated[bool, typer.Option("--explain", help="Show each hit's rank and score per channel.")] = False,
+    db: Db = None,
+    as_json: Json = False,
+) -> None:
+    """Find the memories that best answer a question (keyword + vector search, fused)."""
+    with _open(db) as mem:
+        hits = mem.recall(query, k, project=project, agent=agent, tags=tag, since=since, until=until, now=now)
+    if as_json:
+        out.emit_json([hit.to_dict() for hit in hits])
+    else:
+        out.hits_table(hits, explain)
+
+
+@app.command("list")
+@handles_errors
+def list_memories(
+    limit: Annotated[int, typer.Option("--limit", "-n", help="How many memories.")] = 20,
+    offset: Annotated[int, typer.Option(help="Skip this many (for paging).")] = 0,
+    project: Project = None,
+    agent: Agent = None,
+    tag: Tags = None,
+    since: Since = None,
+    until: Until = None,
+    db: Db = None,
+    as_json: Json = False,
+) -> None:
+    """List memories, newest first."""
+    with _open(db) as mem:
+        rows = mem.list(limit=limit, offset=offset, project=project, agent=agent, tags=tag, since=since, until=until)
+    if as_json:
+        out.emit_json(rows)
+    else:
+        out.rows_table(rows)
+
+
+@app.command()
+@handles_errors
+def show(
+    memory_id: Annotated[int, typer.Argument(metavar="ID", help="The memory's id.", min=1, max=validation.MAX_ID)],
+    db: Db = None,
+    as_json: Json = False,
+) -> None:
+    """Show one memory in full."""
+    with _open(db) as mem:
+        row = mem.get(memory_id)
+    if as_json:
+        out.emit_json(row)
+    else:
+        out.memory_detail(row)
+
+
+@app.command()
+@handles_errors
+def forget(
+    memory_ids: Annotated[
+        list[int], typer.Argument(metavar="ID", help="Ids of the memories to delete.", min=1, max=validation.MAX_ID)
+    ],
+    db: Db = None,
+    as_json: Json = False,
+) -> None:
+    """Delete memories: the row, its tags, its keyword entry and its vectors."""
+    memory_ids = list(dict.fromkeys(memory_ids))  # `forget 3 3` deletes #3 once
+    with _open(db) as mem, mem.conn:  # one transaction: all of them are deleted, or none
+        for memory_id in memory_ids:
+            mem.get(memory_id)  # every id must exist before any is deleted
+        for memory_id in memory_ids:
+            mem.forget(memory_id)
+    if as_json:
+        out.emit_json({"forgotten": memory_ids})
+    else:
+        out.info(f"forgot {', '.join(f'#{i}' for i in memory_ids)}")
+
+
+@app.command()
+@handles_errors
+def stats(db: Db = None, as_json: Json = False) -> None:
+    """Counts by project, agent and kind; the model; the schema version; the file's size."""
+    with _open(db) as mem:
+        values = mem.stats()
+    if as_json:
+        out.emit_json(values)
+    else:
+        out.mapping("memory store", values)
+
+
+@app.command()
+@handles_errors
+def doctor(db: Db = None, as_json: Json = False) -> None:
+    """Check the driver, extensions, model, schema and file permissions, and say how to fix each."""
+    from slm.app import config
+    from slm.app.doctor import run_checks
+
+    with out.spinner("checking…"):
+        checks = run_checks(Path(db).expanduser() if db else config.default_db_path())
+    if as_json:
+        out.emit_json({"ok": all(c.ok for c in checks), "checks": checks})
+    else:
+        out.checks_table(checks)
+    if not all(c.ok for c in checks):
+        raise typer.Exit(1)
+
+
+@model_app.callback(invoke_without_command=True)
+@handles_errors
+def model_info(ctx: typer.Context, db: Db = None, as_json: Json = False) -> None:
+    """Which embedding model this database uses."""
+    if ctx.invoked_subcommand:
+        return
+    from slm.app import config
+
+    with _open(db) as mem:
+        store = mem.stats()
+    values = {
+        "database": store["path"],
+        "model": store["model"],
+        "dim": store["dim"],
+        "memories": store["memories"],
+        "models_dir": str(config.data_dir() / "models"),
+    }
+    if as_json:
+        out.emit_json(values)
+    else:
+        out.mapping("embedding model", {**values, "model": values["model"] or "none yet (the default on first use)"})
+
+
+@model_app.command("provision")
+@handles_errors
+def model_provision(as_json: Json = False) -> None:
+    """Convert the default model (all-MiniLM-L6-v2) to GGUF and cache it; does nothing if already there."""
+    from slm.app import config
+    from slm.app.model_convert import ensure_default_model
+
+    with out.spinner("converting all-MiniLM-L6-v2 to GGUF…"):
+        path = ensure_default_model(config.data_dir())
+    if as_json:
+        out.emit_json({"path": str(path), "bytes": path.stat().st_size})
+    else:
+        out.plain(f"default model ready: {path}")
+
+
+@model_app.command("reindex")
+@handles_errors
+def model_reindex(
+    model: Annotated[
+        Path | None,
+        typer.Option(
+            help="GGUF embedding model to switch to (default: the bundled all-MiniLM-L6-v2).",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
+    db: Db = None,
+    as_json: Json = False,
+) -> None:
+    """Re-embed every memory with a model (to switch models, or after a model file changed)."""
+    with _open(db) as mem, out.progress() as bar:
+        task = bar.add_task("re-embedding", total=mem.repo.count())
+        count = mem.reindex(model, progress=lambda n: bar.advance(task, n))
+        store = mem.stats()
+    if as_json:
+        out.emit_json({"reindexed": count, "model": store["model"], "dim": store["dim"]})
+    else:
+        out.plain(f"re-embedded {count:,} memories with {store['model']} ({store['dim']}-d)")
+
+
+def main() -> None:
+    app()

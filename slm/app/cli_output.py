@@ -1,0 +1,190 @@
+"""How the CLI prints: rich tables for people, `--json` for programs, errors with their next step.
+
+Everything a user stored (text, names, tags, meta, paths) is shown as plain `Text`: rich must never read it as
+markup (`[bold]`) or emoji codes (`:smile:`), and terminal control characters in it are made visible.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from dataclasses import asdict, is_dataclass
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+_out = Console(highlight=False, emoji=False)
+_err = Console(stderr=True, highlight=False, emoji=False)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def emit_json(value: object) -> None:
+    sys.stdout.write(json.dumps(_jsonable(value), ensure_ascii=False, indent=2) + "\n")
+
+
+def _jsonable(value: object) -> object:
+    if is_dataclass(value) and not isinstance(value, type):
+        return _jsonable(asdict(value))
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def _text(value: object, style: str = "") -> Text:
+    """User data as literal text; control characters (e.g. ESC) become � so they cannot drive the terminal."""
+    return Text(_CONTROL.sub("\ufffd", str(value)), style=style)
+
+
+def error(message: str, hint: str | None, as_json: bool) -> None:
+    if as_json:
+        emit_json({"error": message, "hint": hint})
+        return
+    _err.print(Text.assemble(("error: ", "bold red"), _text(message)))
+    if hint:
+        _err.print(Text.assemble(("hint: ", "dim"), _text(hint)))
+
+
+def info(message: str) -> None:
+    """A status line in rich markup written by slm; one that quotes user data goes through `plain()`."""
+    _out.print(message, markup=True)
+
+
+def plain(message: str, style: str = "") -> None:
+    """A status line printed literally, for messages that quote a path, a model name or other user data."""
+    _out.print(_text(message, style))
+
+
+def _short(text: str, width: int = 160) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def _when(iso: str) -> str:
+    """'2023-05-08 13:56', or just the date in a narrow terminal so that the memory text keeps its room."""
+    return iso[:10] if _out.width < 100 else iso[:16].replace("T", " ")
+
+
+def _table() -> Table:
+    """A light table (rules under the header only) so that five to seven columns still fit in 80 columns."""
+    return Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+
+
+def hits_table(hits: list, explain: bool) -> None:
+    if not hits:
+        plain("no memories match", "dim")
+        return
+    table = _table()
+    table.add_column("id", justify="right", style="cyan", no_wrap=True)
+    table.add_column("score", justify="right", no_wrap=True)
+    if explain:
+        table.add_column("keyword", justify="right", no_wrap=True)
+        table.add_column("vector", justify="right", no_wrap=True)
+    table.add_column("when", no_wrap=True)
+    table.add_column("project / agent", max_width=18)
+    table.add_column("memory")
+    for hit in hits:
+        cells = [str(hit.id), f"{hit.score:.4f}"]
+        if explain:
+            cells += [_channel(hit, "keyword"), _channel(hit, "vector")]
+        cells += [_when(hit.time), f"{hit.project} / {hit.agent}", _short(hit.text)]
+        table.add_row(*map(_text, cells))
+    _out.print(table)
+
+
+def _channel(hit, name: str) -> str:
+    found = hit.channels.get(name)
+    return f"#{found.rank} {found.score:.3f}" if found else "-"
+
+
+def rows_table(rows: list) -> None:
+    if not rows:
+        plain("no memories", "dim")
+        return
+    table = _table()
+    table.add_column("id", justify="right", style="cyan", no_wrap=True)
+    table.add_column("when", no_wrap=True)
+    table.add_column("project / agent", max_width=18)
+    table.add_column("tags", max_width=16)
+    table.add_column("memory")
+    for row in rows:
+        cells = [
+            str(row.id),
+            _when(row.event_time or row.created_at),
+            f"{row.project} / {row.agent}",
+            ", ".join(row.tags),
+            _short(row.content),
+        ]
+        table.add_row(*map(_text, cells))
+    _out.print(table)
+
+
+def memory_detail(row) -> None:
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column()
+    for label, value in [
+        ("id", row.id),
+        ("project", row.project),
+        ("agent", row.agent),
+        ("kind", row.kind),
+        ("tags", ", ".join(row.tags) or "-"),
+        ("event time", row.event_time or "-"),
+        ("stored", row.created_at),
+        ("meta", json.dumps(row.meta, ensure_ascii=False) if row.meta else "-"),
+    ]:
+        table.add_row(label, _text(value))
+    _out.print(table)
+    _out.print()
+    _out.print(_text(row.content))
+
+
+def mapping(title: str, values: dict) -> None:
+    table = Table(title=title, show_header=False, title_justify="left")
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column()
+    for key, value in values.items():
+        if isinstance(value, dict):
+            value = ", ".join(f"{k}: {v:,}" for k, v in value.items()) or "-"
+        elif isinstance(value, int) and not isinstance(value, bool):
+            value = f"{value:,}"
+        table.add_row(key.replace("_", " "), _text("-" if value is None else value))
+    _out.print(table)
+
+
+def checks_table(checks: list) -> None:
+    table = _table()
+    table.add_column("", no_wrap=True)
+    table.add_column("check", no_wrap=True)
+    table.add_column("detail")
+    for check in checks:
+        mark = Text("ok", style="green") if check.ok else Text("FAIL", style="bold red")
+        detail = _text(check.detail)
+        if not check.ok and check.fix:
+            detail.append("\nfix: ", style="yellow").append_text(_text(check.fix))
+        table.add_row(mark, check.name, detail)
+    _out.print(table)
+
+
+def progress():
+    """A rich progress bar on stderr (stdout stays clean for --json)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=_err,
+        transient=True,
+        disable=not _err.is_terminal,
+    )
+
+
+def spinner(message: str):
+    """A spinner on stderr, shown only when stderr is a terminal."""
+    return _err.status(message)
