@@ -13,9 +13,10 @@ _COLUMNS = "m.id, m.content, m.content_hash, m.created_at, m.event_time, m.agent
 _WHEN = "coalesce(m.event_time, m.created_at)"
 
 
-@dataclass(frozen=True)
-class MemoryRow:
-    id: int
+@dataclass(frozen=True, kw_only=True)
+class MemoryFields:
+    """What a memory is, stored or about to be."""
+
     content: str
     content_hash: str
     created_at: str
@@ -27,19 +28,15 @@ class MemoryRow:
     tags: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class NewMemory:
+@dataclass(frozen=True, kw_only=True)
+class MemoryRow(MemoryFields):
+    id: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class NewMemory(MemoryFields):
     """A validated memory ready to store; `spans` and `vectors` are its embedded chunks."""
 
-    content: str
-    content_hash: str
-    created_at: str
-    event_time: str | None
-    agent: str
-    project: str
-    kind: str
-    meta: dict
-    tags: tuple[str, ...]
     spans: list[tuple[int, int]] = field(default_factory=list)
     vectors: np.ndarray | None = None
 
@@ -225,4 +222,15 @@ class MemoryRepository:
 
 
 def _row(r: tuple, tags: tuple[str, ...]) -> MemoryRow:
-    return MemoryRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], json.loads(r[8]), tags)
+    return MemoryRow(
+        id=r[0],
+        content=r[1],
+        content_hash=r[2],
+        created_at=r[3],
+        event_time=r[4],
+        agent=r[5],
+        project=r[6],
+        kind=r[7],
+        meta=json.loads(r[8]),
+        tags=tags,
+    )
