@@ -39,12 +39,14 @@ class VectorIndex:
         self.catch_up(conn)
         if len(self) != repo.chunk_count():  # deletions, or writes interleaved with ours: start over
             self._size = 0
-            self.add(*vectors.load_vectors(conn, self.dim))
+            self.catch_up(conn)
 
     def catch_up(self, conn) -> None:
         """Load vectors newer than the newest one held (after this process's own writes, too)."""
         last = int(self._chunk_ids[: self._size].max()) if self._size else 0
-        self.add(*vectors.load_vectors(conn, self.dim, after_chunk=last))
+        self._reserve(self._size + vectors.count_vectors(conn, last), exact=self._size == 0)
+        for page in vectors.vector_pages(conn, self.dim, after_chunk=last):
+            self.add(*page)
 
     def add(self, chunk_ids: np.ndarray, memory_ids: np.ndarray, matrix: np.ndarray) -> None:
         n = len(chunk_ids)
@@ -64,11 +66,12 @@ class VectorIndex:
         self._memory_ids[: self._size][mask] = _DELETED
         self._matrix[: self._size][mask] = 0.0
 
-    def _reserve(self, needed: int) -> None:
+    def _reserve(self, needed: int, exact: bool = False) -> None:
+        """Grow the arrays: by half again for appends (amortised), or to exactly `needed` for a first load."""
         capacity = len(self._chunk_ids)
         if needed <= capacity:
             return
-        capacity = max(needed, capacity * 3 // 2, 1024)
+        capacity = needed if exact else max(needed, capacity * 3 // 2, 1024)
         self._matrix = _grow(self._matrix, (capacity, self.dim), self._size)
         self._chunk_ids = _grow(self._chunk_ids, (capacity,), self._size)
         self._memory_ids = _grow(self._memory_ids, (capacity,), self._size)

@@ -6,6 +6,8 @@ Its rowid is the chunk id; a trigger on `chunks` removes a vector with its chunk
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
 TABLE = "chunk_vectors"
@@ -45,16 +47,27 @@ def insert_vectors(conn, chunk_ids: list[int], vectors: np.ndarray) -> None:
     conn.executemany(f"INSERT INTO {TABLE} (rowid, embedding) VALUES (?, ?)", rows)
 
 
-def load_vectors(conn, dim: int, after_chunk: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(chunk ids, memory ids, float32 matrix) of every vector whose chunk id is above `after_chunk`."""
-    rows = conn.execute(
-        f"SELECT c.id, c.memory_id, v.embedding FROM chunks AS c JOIN {TABLE} AS v ON v.rowid = c.id "
-        "WHERE c.id > ? ORDER BY c.id",
-        (after_chunk,),
-    ).fetchall()
-    if not rows:
-        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty((0, dim), np.float32)
-    chunk_ids = np.fromiter((r[0] for r in rows), np.int64, len(rows))
-    memory_ids = np.fromiter((r[1] for r in rows), np.int64, len(rows))
-    matrix = np.frombuffer(b"".join(r[2] for r in rows), dtype=np.float32).reshape(len(rows), dim)
-    return chunk_ids, memory_ids, matrix
+def count_vectors(conn, after_chunk: int = 0) -> int:
+    return conn.execute("SELECT count(*) FROM chunks WHERE id > ?", (after_chunk,)).fetchone()[0]
+
+
+def vector_pages(
+    conn, dim: int, after_chunk: int = 0, page: int = 8192
+) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """(chunk ids, memory ids, float32 matrix) of the vectors after `after_chunk`, a page at a time.
+
+    Paging bounds the memory a full load needs to one page beyond the caller's own matrix.
+    """
+    while True:
+        rows = conn.execute(
+            f"SELECT c.id, c.memory_id, v.embedding FROM chunks AS c JOIN {TABLE} AS v ON v.rowid = c.id "
+            "WHERE c.id > ? ORDER BY c.id LIMIT ?",
+            (after_chunk, page),
+        ).fetchall()
+        if not rows:
+            return
+        chunk_ids = np.fromiter((r[0] for r in rows), np.int64, len(rows))
+        memory_ids = np.fromiter((r[1] for r in rows), np.int64, len(rows))
+        matrix = np.frombuffer(b"".join(r[2] for r in rows), dtype=np.float32).reshape(len(rows), dim)
+        yield chunk_ids, memory_ids, matrix
+        after_chunk = int(chunk_ids[-1])
