@@ -16,9 +16,17 @@ from slm.storage.memories import MemoryFilter, MemoryRepository, NewMemory
 
 def _new(text: str, project: str = "p", dim: int = 4, chunks: int = 1) -> NewMemory:
     return NewMemory(
-        content=text, content_hash=str(hash(text)), created_at="2024-01-01T00:00:00Z", event_time=None,
-        agent="a", project=project, kind="note", meta={"k": 1}, tags=("x", "y"),
-        spans=[(0, len(text))] * chunks, vectors=np.ones((chunks, dim), np.float32),
+        content=text,
+        content_hash=str(hash(text)),
+        created_at="2024-01-01T00:00:00Z",
+        event_time=None,
+        agent="a",
+        project=project,
+        kind="note",
+        meta={"k": 1},
+        tags=("x", "y"),
+        spans=[(0, len(text))] * chunks,
+        vectors=np.ones((chunks, dim), np.float32),
     )
 
 
