@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -30,6 +31,8 @@ class Memory:
         self._requested_model = model
         self._embedder = None
         self._index: VectorIndex | None = None
+        self._keyword_pool: ThreadPoolExecutor | None = None
+        self._keyword_repo: MemoryRepository | None = None
 
     @classmethod
     def open(cls, path: str | Path | None = None, *, model: str | Path | None = None, create: bool = True) -> Memory:
@@ -48,6 +51,9 @@ class Memory:
         return cls(conn, db_path, Path(model) if model is not None else None)
 
     def close(self) -> None:
+        if self._keyword_pool is not None:
+            self._keyword_pool.shutdown()
+            self._keyword_repo.conn.close()
         self.conn.close()
 
     def __enter__(self) -> Memory:
@@ -242,12 +248,21 @@ class Memory:
         k = validation.clean_limit(k)
         flt = _filter(project, agent, tags, since, until, now)
         depth = max(recall.CHANNEL_DEPTH, k)
-        channels = {
-            "keyword": recall.keyword_channel(self.repo, query, flt, depth),
-            "vector": recall.vector_channel(self._synced_index(), self.repo, self._query_vector(query), flt, depth),
-        }
+        keyword = self._keyword_worker().submit(recall.keyword_channel, self._keyword_repo, query, flt, depth)
+        vector = recall.vector_channel(self._synced_index(), self.repo, self._query_vector(query), flt, depth)
+        channels = {"keyword": keyword.result(), "vector": vector}
         fused = recall.fuse(channels, k)
         return recall.to_hits(self.repo.get_many([i for i, _, _ in fused]), fused)
+
+    def _keyword_worker(self) -> ThreadPoolExecutor:
+        """A thread with its own read-only connection: BM25 runs while the query is embedded and vector-searched.
+
+        apsw and llama.cpp release the GIL, so on two cores the channels overlap instead of adding up.
+        """
+        if self._keyword_pool is None:
+            self._keyword_repo = MemoryRepository(open_connection(self.path, readonly=True))
+            self._keyword_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="slm-keyword")
+        return self._keyword_pool
 
     def _query_vector(self, query: str) -> np.ndarray:
         """A long query is embedded chunk by chunk and averaged, rather than cut."""

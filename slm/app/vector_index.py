@@ -1,8 +1,9 @@
 """An in-memory mirror of the vec0 table, searched exactly with one matrix-vector product.
 
-sqlite-vec's brute-force KNN costs 33-50 ms a query at 100k x 384 on a 2-core machine; the same exact search
-over a float32 numpy matrix costs ~5 ms. The mirror is loaded from vec0 once, updated in place by this
-process's own writes, and caught up with other processes' writes when SQLite's `data_version` moves.
+sqlite-vec's brute-force KNN costs ~66 ms a query at 100k x 384 on a 2-core machine; the same exact
+search over a float32 numpy matrix costs ~8 ms (docs/benchmarks.md). The mirror is loaded from vec0 once,
+updated in place by this process's own writes, and caught up with other processes' writes when SQLite's
+`data_version` moves.
 Appends and deletes by this process are applied in place (deletes as tombstones); anything else sends the
 mirror back to a full reload. Being exact, it returns the same neighbours as sqlite-vec's KNN (recall@k = 1.0).
 """
