@@ -102,7 +102,8 @@ def test_badly_numbered_migrations_are_refused(tmp_path):
 
 def test_insert_writes_row_tags_fts_chunks_and_vectors(conn):
     repo = MemoryRepository(conn)
-    [memory_id] = repo.insert_many([_new("postgres vacuum settings", chunks=2)])
+    [(memory_id, new)] = repo.insert_many([_new("postgres vacuum settings", chunks=2)])
+    assert new
     row = repo.get(memory_id)
     assert (row.content, row.tags, row.meta) == ("postgres vacuum settings", ("x", "y"), {"k": 1})
     assert repo.keyword_search('"vacuum"', MemoryFilter(), 10)[0][0] == memory_id
@@ -111,10 +112,22 @@ def test_insert_writes_row_tags_fts_chunks_and_vectors(conn):
 
 def test_duplicate_in_same_project_returns_existing_id(conn):
     repo = MemoryRepository(conn)
-    first = repo.insert_many([_new("same text")])
-    assert repo.insert_many([_new("same text")]) == first
-    assert repo.insert_many([_new("same text", project="other")]) != first
+    [(first, _)] = repo.insert_many([_new("same text")])
+    assert repo.insert_many([_new("same text")]) == [(first, False)]
+    [(other, new)] = repo.insert_many([_new("same text", project="other")])
+    assert new and other != first
     assert repo.count() == 2
+
+
+def test_a_superseded_text_can_be_stated_again(conn):
+    repo = MemoryRepository(conn)
+    [(old, _)], [(newer, _)] = repo.insert_many([_new("db is postgres")]), repo.insert_many([_new("db is mysql")])
+    repo.supersede(old, newer)
+    [(again, new)] = repo.insert_many([_new("db is postgres")])
+    assert new and again not in (old, newer)
+    assert sorted(r.id for r in repo.list(MemoryFilter(), 10)) == sorted([again, newer])
+    assert repo.count(MemoryFilter(current_only=False)) == 3
+    assert repo.versions(newer) == [newer, old]
 
 
 def test_failed_write_leaves_nothing_half_written(conn):
@@ -129,9 +142,8 @@ def test_failed_write_leaves_nothing_half_written(conn):
 
 def test_delete_removes_every_trace(conn):
     repo = MemoryRepository(conn)
-    [memory_id] = repo.insert_many([_new("secret token abc", chunks=3)])
-    assert repo.delete(memory_id)
-    assert not repo.delete(memory_id)
+    [(memory_id, _)] = repo.insert_many([_new("secret token abc", chunks=3)])
+    repo.delete([memory_id])
     for table in ("memories", "memory_tags", "chunks", "chunk_vectors"):
         assert conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0, table
     assert repo.keyword_search('"secret"', MemoryFilter(), 10) == []
@@ -139,7 +151,7 @@ def test_delete_removes_every_trace(conn):
 
 def test_filters_combine(conn):
     repo = MemoryRepository(conn)
-    a, b = repo.insert_many([_new("alpha note", project="p1"), _new("beta note", project="p2")])
+    (a, _), (b, _) = repo.insert_many([_new("alpha note", project="p1"), _new("beta note", project="p2")])
     assert [r.id for r in repo.list(MemoryFilter(project="p1"), 10)] == [a]
     assert repo.count(MemoryFilter(tags=("x", "y"))) == 2
     assert repo.count(MemoryFilter(tags=("x", "missing"))) == 0

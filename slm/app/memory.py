@@ -13,21 +13,44 @@ from slm.app import config, model_choice, recall, validation
 from slm.app.vector_index import VectorIndex
 from slm.errors import InvalidInput, NotFound, StorageError
 from slm.storage import migrations, vectors
-from slm.storage.connection import open_connection
+from slm.storage.behavior import BehaviorRepository, behavior_path
+from slm.storage.connection import open_connection, write_transaction
+from slm.storage.events import Event, EventLog
 from slm.storage.memories import MemoryFilter, MemoryRepository, MemoryRow, NewMemory
 
 ITEM_KEYS = frozenset({"text", "time", "agent", "project", "tags", "meta", "kind"})
 EMBED_BATCH = 64
 Progress = Callable[[int], None]
+PROTOCOLS = frozenset({"api", "cli", "mcp-stdio", "mcp-http"})
+
+
+class Stored(int):
+    """A stored memory's id, which also says whether the text was already there (then nothing was written)."""
+
+    duplicate: bool
+
+    def __new__(cls, memory_id: int, duplicate: bool = False) -> Stored:
+        stored = super().__new__(cls, memory_id)
+        stored.duplicate = duplicate
+        return stored
 
 
 class Memory:
-    """One user's memory store. Open with `Memory.open()`; use as a context manager to close it."""
+    """One user's memory store. Open with `Memory.open()`; use as a context manager to close it.
 
-    def __init__(self, conn, path: Path, model: Path | None = None) -> None:
+    `protocol` names the face this store is used through (api, cli, mcp-stdio, mcp-http); with the agent of
+    each call it is the provenance recorded on every memory and event.
+    """
+
+    def __init__(self, conn, path: Path, model: Path | None = None, protocol: str = "api") -> None:
+        if protocol not in PROTOCOLS:
+            raise InvalidInput(f"unknown protocol {protocol!r}", f"one of {sorted(PROTOCOLS)}")
         self.conn = conn
         self.path = path
+        self.protocol = protocol
         self.repo = MemoryRepository(conn)
+        self.events = EventLog(conn)
+        self._behavior: BehaviorRepository | None = None
         self._requested_model = model
         self._embedder = None
         self._index: VectorIndex | None = None
@@ -35,7 +58,14 @@ class Memory:
         self._keyword_repo: MemoryRepository | None = None
 
     @classmethod
-    def open(cls, path: str | Path | None = None, *, model: str | Path | None = None, create: bool = True) -> Memory:
+    def open(
+        cls,
+        path: str | Path | None = None,
+        *,
+        model: str | Path | None = None,
+        create: bool = True,
+        protocol: str = "api",
+    ) -> Memory:
         """Open and migrate the database at `path` (default `$SLM_HOME/memory.db`); create it unless told not to."""
         db_path = Path(path).expanduser() if path is not None else config.default_db_path()
         if not create and not db_path.exists():
@@ -48,12 +78,18 @@ class Memory:
         except BaseException:
             conn.close()
             raise
-        return cls(conn, db_path, Path(model) if model is not None else None)
+        try:
+            return cls(conn, db_path, Path(model) if model is not None else None, protocol)
+        except BaseException:
+            conn.close()
+            raise
 
     def close(self) -> None:
         if self._keyword_pool is not None:
             self._keyword_pool.shutdown()
             self._keyword_repo.conn.close()
+        if self._behavior is not None:
+            self._behavior.close()
         self.conn.close()
 
     def __enter__(self) -> Memory:
@@ -74,6 +110,13 @@ class Memory:
             self._embedder = embedder
         return self._embedder
 
+    @property
+    def behavior(self) -> BehaviorRepository:
+        """The behaviour database beside this one (recalls and feedback), opened on first use."""
+        if self._behavior is None:
+            self._behavior = BehaviorRepository.open(behavior_path(self.path))
+        return self._behavior
+
     # -- writing --------------------------------------------------------------------------------------------
     def remember(
         self,
@@ -85,8 +128,9 @@ class Memory:
         time: object = None,
         meta: dict | None = None,
         kind: str | None = None,
-    ) -> int:
-        """Store one memory and return its id; an exact duplicate in the same project returns the existing id."""
+    ) -> Stored:
+        """Store one memory and return its id; an exact duplicate of a current memory of the same project is not
+        stored again: its id comes back with `.duplicate` set."""
         item = {
             "text": text,
             "agent": agent,
@@ -106,16 +150,17 @@ class Memory:
         project: str | None = None,
         batch_size: int = EMBED_BATCH,
         progress: Progress | None = None,
-    ) -> list[int]:
+    ) -> list[Stored]:
         """Store many memories, embedding them in batches; ids come back in input order.
 
-        Every item is validated before anything is written. Each batch is one transaction. `agent` and
-        `project` are defaults for items that do not name their own; `progress(n)` is told of each stored batch.
+        Every item is validated before anything is written. Each batch is one transaction, with a
+        `memory.created` event per new memory. `agent` and `project` are defaults for items that do not name
+        their own; `progress(n)` is told of each stored batch.
         """
         batch_size = validation.clean_limit(batch_size, "batch_size", 4096)
         items = list(items)
         prepared = [self._prepare(item, i, agent, project) for i, item in enumerate(items)]
-        ids: list[int | None] = [None] * len(prepared)
+        ids: list[Stored | None] = [None] * len(prepared)
         first_copy: dict[tuple[str, str], int] = {}
         copies: dict[int, int] = {}
         todo: list[tuple[int, NewMemory]] = []
@@ -125,21 +170,39 @@ class Memory:
                 copies[position] = first_copy[key]
                 continue
             first_copy[key] = position
-            ids[position] = self.repo.existing_id(*key)
-            if ids[position] is None:
+            existing = self.repo.existing_id(*key)
+            if existing is None:
                 todo.append((position, memory))
+            else:
+                ids[position] = Stored(existing, duplicate=True)
         for start in range(0, len(todo), batch_size):
             batch = todo[start : start + batch_size]
-            stored = self.repo.insert_many(self._embed_all([memory for _, memory in batch]))
-            for (position, _), memory_id in zip(batch, stored, strict=True):
-                ids[position] = memory_id
-            if self._index is not None:
-                self._index.catch_up(self.conn)
+            for (position, _), stored in zip(batch, self._insert([m for _, m in batch]), strict=True):
+                ids[position] = stored
             if progress:
                 progress(len(batch))
         for position, original in copies.items():
-            ids[position] = ids[original]
+            ids[position] = Stored(ids[original], duplicate=True)
         return ids  # type: ignore[return-value]
+
+    def _insert(self, memories: list[NewMemory], supersedes: int | None = None) -> list[Stored]:
+        """Embed, then store rows and their events in one write transaction (the lock is held only to write)."""
+        embedded = self._embed_all(memories)
+        with write_transaction(self.conn):
+            stored = self.repo.insert_many(embedded)
+            created = [
+                _event("memory.created", m, memory_id, {"project": m.project, "kind": m.kind, "tags": list(m.tags)})
+                for m, (memory_id, new) in zip(embedded, stored, strict=True)
+                if new
+            ]
+            if supersedes is not None:
+                (memory_id, new), memory = stored[0], embedded[0]
+                self.repo.supersede(supersedes, memory_id)
+                created.append(_event("memory.updated", memory, supersedes, {"superseded_by": memory_id, "new": new}))
+            self.events.append(created)
+        if self._index is not None:
+            self._index.catch_up(self.conn)
+        return [Stored(memory_id, duplicate=not new) for memory_id, new in stored]
 
     def _prepare(self, item: object, position: int, agent: str | None, project: str | None) -> NewMemory:
         if not isinstance(item, dict):
@@ -152,32 +215,123 @@ class Memory:
         if "text" not in item:
             raise InvalidInput(f"item {position} has no 'text'")
         try:
-            text = validation.clean_text(item["text"])
-            return NewMemory(
-                content=text,
-                content_hash=validation.content_hash(text),
-                created_at=validation.now_utc(),
-                event_time=validation.parse_time(item.get("time")),
-                agent=validation.clean_name(_given(item, "agent", agent), "agent", validation.DEFAULT_AGENT),
-                project=validation.clean_name(_given(item, "project", project), "project", validation.DEFAULT_PROJECT),
-                kind=validation.clean_kind(item.get("kind")),
-                meta=validation.clean_meta(item.get("meta")),
-                tags=validation.clean_tags(item.get("tags")),
-            )
+            return self._new_memory(item, agent, project)
         except InvalidInput as err:
             raise InvalidInput(f"item {position}: {err.message}", err.hint) from err
+
+    def _new_memory(self, item: dict, agent: str | None, project: str | None) -> NewMemory:
+        text = validation.clean_text(item["text"])
+        return NewMemory(
+            content=text,
+            content_hash=validation.content_hash(text),
+            created_at=validation.now_utc(),
+            event_time=validation.parse_time(item.get("time")),
+            agent=validation.clean_name(_given(item, "agent", agent), "agent", validation.DEFAULT_AGENT),
+            project=validation.clean_name(_given(item, "project", project), "project", validation.DEFAULT_PROJECT),
+            kind=validation.clean_kind(item.get("kind")),
+            meta=validation.clean_meta(item.get("meta")),
+            tags=validation.clean_tags(item.get("tags")),
+            protocol=self.protocol,
+        )
 
     def _embed_all(self, memories: list[NewMemory]) -> list[NewMemory]:
         embedded = embed_chunked(self.embedder, [m.content for m in memories])
         return [replace(m, spans=spans, vectors=matrix) for m, (spans, matrix) in zip(memories, embedded, strict=True)]
 
-    def forget(self, memory_id: int) -> None:
-        """Delete a memory with its tags, keyword index entry and vectors."""
+    def update(self, memory_id: int, text: str, *, agent: str | None = None) -> Stored:
+        """Replace a memory's text with a new version; the old one stays as history, superseded by the new.
+
+        The new version keeps the project, kind, tags and meta. Returns its id (`.duplicate` when the new
+        text was already a current memory of the project, which then becomes the successor).
+        """
+        old = self.get(memory_id)
+        if old.superseded_by is not None:
+            raise InvalidInput(
+                f"memory {old.id} was already updated: memory {old.superseded_by} replaced it",
+                f"update the current version, {self.current_version(old.id)}",
+            )
+        item = {"text": text, "project": old.project, "kind": old.kind, "tags": old.tags, "meta": old.meta}
+        new = self._new_memory(item, agent, None)
+        if new.content_hash == old.content_hash:
+            raise InvalidInput(f"memory {old.id} already says exactly that", "nothing to update")
+        existing = self.repo.existing_id(new.project, new.content_hash)
+        if existing is not None:
+            with write_transaction(self.conn):
+                self.repo.supersede(old.id, existing)
+                self.events.append([_event("memory.updated", new, old.id, {"superseded_by": existing, "new": False})])
+            return Stored(existing, duplicate=True)
+        return self._insert([new], supersedes=old.id)[0]
+
+    def current_version(self, memory_id: int) -> int:
+        """The id that replaced `memory_id` through any number of updates (itself if it is current)."""
+        row = self.get(memory_id)
+        while row.superseded_by is not None:
+            row = self.get(row.superseded_by)
+        return row.id
+
+    def forget(self, memory_id: int, *, agent: str | None = None) -> list[int]:
+        """Delete a memory and the earlier versions it replaced, with their tags, index entries and vectors.
+
+        Returns the deleted ids, newest first; each gets a `memory.deleted` event in the same transaction.
+        """
         memory_id = _clean_id(memory_id)
-        if not self.repo.delete(memory_id):
-            raise NotFound(f"no memory with id {memory_id}", "see `slm list` for ids")
+        agent = validation.clean_name(agent, "agent", validation.DEFAULT_AGENT)
+        with write_transaction(self.conn):
+            ids = self.repo.versions(memory_id)
+            if not ids:
+                raise NotFound(f"no memory with id {memory_id}", "see `slm list` for ids")
+            self.repo.delete(ids)
+            now = validation.now_utc()
+            self.events.append(
+                [Event(type="memory.deleted", agent=agent, protocol=self.protocol, time=now, memory_id=i) for i in ids]
+            )
         if self._index is not None:
-            self._index.remove_memory(memory_id)
+            for i in ids:
+                self._index.remove_memory(i)
+        return ids
+
+    # -- behaviour: what agents did -------------------------------------------------------------------------
+    def feedback(self, memory_id: int, helpful: bool, *, query: str | None = None, agent: str | None = None) -> int:
+        """Record whether a recalled memory helped (in behavior.db, with a `feedback.recorded` event there)."""
+        memory_id = _clean_id(memory_id)
+        if not isinstance(helpful, bool):
+            raise InvalidInput(f"helpful must be true or false, got {helpful!r}")
+        if query is not None:
+            query = validation.clean_text(query, "query", validation.MAX_QUERY_BYTES)
+        self.get(memory_id)
+        event = Event(
+            type="feedback.recorded",
+            agent=validation.clean_name(agent, "agent", validation.DEFAULT_AGENT),
+            protocol=self.protocol,
+            time=validation.now_utc(),
+            memory_id=memory_id,
+            payload={"helpful": helpful},
+        )
+        return self.behavior.record_feedback(event, helpful, query)
+
+    def record_recall(self, query: str, k: int, hits: list[recall.Hit], *, agent: str | None = None) -> None:
+        """Keep what was asked and what came back, in behavior.db, for later ranking work."""
+        self.behavior.record_recall(
+            time=validation.now_utc(),
+            query=query,
+            k=k,
+            results=[h.id for h in hits],
+            agent=validation.clean_name(agent, "agent", validation.DEFAULT_AGENT),
+            protocol=self.protocol,
+        )
+
+    def agent_connected(self, agent: str, client: dict | None = None) -> None:
+        """An `agent.connected` event: who opened a session, through what, with which client."""
+        agent = validation.clean_name(agent, "agent", validation.DEFAULT_AGENT)
+        event = Event(
+            type="agent.connected",
+            agent=agent,
+            protocol=self.protocol,
+            time=validation.now_utc(),
+            payload=validation.clean_meta(client or {}),
+        )
+        with write_transaction(self.conn):
+            self.events.append([event])
 
     def reindex(self, model: str | Path | None = None, *, progress: Progress | None = None) -> int:
         """Re-embed every memory with `model` (default: the default model) in one transaction; return the count.
@@ -303,6 +457,17 @@ def embed_chunked(embedder, texts: list[str]) -> list[tuple[list[tuple[int, int]
         out.append((text_spans, matrix[at : at + len(text_spans)]))
         at += len(text_spans)
     return out
+
+
+def _event(type_: str, memory: NewMemory, memory_id: int, payload: dict) -> Event:
+    return Event(
+        type=type_,
+        agent=memory.agent,
+        protocol=memory.protocol,
+        time=memory.created_at,
+        memory_id=memory_id,
+        payload=payload,
+    )
 
 
 def _given(item: dict, key: str, default: object) -> object:

@@ -46,8 +46,10 @@ def keyword_channel(repo: MemoryRepository, query: str, flt: MemoryFilter, depth
 
 
 def vector_channel(index, repo: MemoryRepository, query_vector: np.ndarray, flt: MemoryFilter, depth: int):
-    allowed = None if flt.is_empty else repo.ids_matching(flt)
-    return index.search(query_vector, depth, allowed)
+    """Unfiltered searches exclude the few superseded versions rather than list every allowed id."""
+    if not flt.is_empty:
+        return index.search(query_vector, depth, allowed=repo.ids_matching(flt))
+    return index.search(query_vector, depth, excluded=repo.superseded_ids() if flt.current_only else None)
 
 
 def fuse(channels: dict[str, list[tuple[int, float]]], k: int) -> list[tuple[int, float, dict[str, ChannelRank]]]:

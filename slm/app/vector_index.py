@@ -78,14 +78,18 @@ class VectorIndex:
         self._memory_ids = _grow(self._memory_ids, (capacity,), self._size)
 
     # -- search ---------------------------------------------------------------------------------------------
-    def search(self, query: np.ndarray, top_n: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
-        """Best `top_n` memories by cosine (max over a memory's chunks), optionally only among `allowed` ids."""
+    def search(
+        self, query: np.ndarray, top_n: int, allowed: np.ndarray | None = None, excluded: np.ndarray | None = None
+    ) -> list[tuple[int, float]]:
+        """Best `top_n` memories by cosine (max over a memory's chunks), only among `allowed`, never `excluded`."""
         if self._size == 0:
             return []
         memory_ids = self._memory_ids[: self._size]
         scores = self._matrix[: self._size] @ query.astype(np.float32, copy=False)
         if allowed is not None:
             scores[~np.isin(memory_ids, allowed)] = -np.inf
+        if excluded is not None and len(excluded):
+            scores[np.isin(memory_ids, excluded)] = -np.inf
         scores[memory_ids == _DELETED] = -np.inf
         width = min(self._size, top_n * 4)
         while True:

@@ -7,11 +7,13 @@ and can load sqlite-vec. Files are created user-only: memories are private.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from slm.errors import StorageError
 
-BUSY_TIMEOUT_MS = 5000
+BUSY_TIMEOUT_MS = 30_000  # many agents write one file: a writer waits its turn rather than fail
 DIR_MODE = 0o700
 FILE_MODE = 0o600
 
@@ -67,3 +69,24 @@ def open_connection(path: Path | str, *, readonly: bool = False):
     except apsw.Error as err:
         raise StorageError(f"cannot open the database at {path}: {err}", "check the path and its permissions") from err
     return conn
+
+
+@contextmanager
+def write_transaction(conn) -> Iterator[None]:
+    """BEGIN IMMEDIATE ... COMMIT, rolled back if the body raises.
+
+    Taking the write lock up front means a read-then-write cannot fail half way with SQLITE_BUSY when another
+    process wrote in between (a deferred transaction cannot wait for that); it waits on the busy timeout instead.
+    Inside an open transaction it is a savepoint.
+    """
+    if conn.in_transaction:
+        with conn:
+            yield
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")

@@ -9,7 +9,11 @@ import numpy as np
 
 from slm.storage import vectors
 
-_COLUMNS = "m.id, m.content, m.content_hash, m.created_at, m.event_time, m.agent, m.project, m.kind, m.meta"
+_COLUMNS = (
+    "m.id, m.content, m.content_hash, m.created_at, m.event_time, m.agent, m.project, m.kind, m.meta, "
+    "m.protocol, m.superseded_by"
+)
+_CURRENT = "m.superseded_by IS NULL"
 _WHEN = "coalesce(m.event_time, m.created_at)"
 
 
@@ -26,11 +30,13 @@ class MemoryFields:
     kind: str
     meta: dict
     tags: tuple[str, ...] = ()
+    protocol: str = "api"  # how it was written: api, cli, mcp-stdio, mcp-http
 
 
 @dataclass(frozen=True, kw_only=True)
 class MemoryRow(MemoryFields):
     id: int
+    superseded_by: int | None = None  # the newer version that replaced this one, if it was updated
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -50,14 +56,16 @@ class MemoryFilter:
     tags: tuple[str, ...] = ()
     since: str | None = None
     until: str | None = None
+    current_only: bool = True  # leave out versions that an update superseded
 
     @property
     def is_empty(self) -> bool:
+        """Nothing restricts the search beyond `current_only` (which the recall channels apply cheaply)."""
         return not (self.project or self.agent or self.tags or self.since or self.until)
 
     def where(self) -> tuple[str, list]:
         """A SQL condition over alias `m` and its parameters (`1` when nothing is filtered)."""
-        clauses, params = [], []
+        clauses, params = [_CURRENT] if self.current_only else [], []
         if self.project is not None:
             clauses.append("m.project = ?")
             params.append(self.project)
@@ -82,26 +90,28 @@ class MemoryRepository:
 
     # -- writes ---------------------------------------------------------------------------------------------
     def existing_id(self, project: str, content_hash: str) -> int | None:
+        """The current memory of `project` with this content hash, if any."""
         row = self.conn.execute(
-            "SELECT id FROM memories WHERE project = ? AND content_hash = ?", (project, content_hash)
+            "SELECT id FROM memories WHERE project = ? AND content_hash = ? AND superseded_by IS NULL",
+            (project, content_hash),
         ).fetchone()
         return row[0] if row else None
 
-    def insert_many(self, items: list[NewMemory]) -> list[int]:
-        """Store every item (row, tags, FTS via trigger, chunks, vectors) in one transaction.
+    def insert_many(self, items: list[NewMemory]) -> list[tuple[int, bool]]:
+        """Store every item (row, tags, FTS via trigger, chunks, vectors); (id, whether it was new) for each.
 
-        An item whose (project, hash) already exists is not stored again: its existing id is returned.
+        An item whose (project, hash) is already current is not stored again: its existing id comes back.
+        Call inside the caller's write transaction, so the change and its events commit together.
         """
-        ids = []
         with self.conn:
-            for item in items:
-                ids.append(self._insert_one(item))
-        return ids
+            return [self._insert_one(item) for item in items]
 
-    def _insert_one(self, item: NewMemory) -> int:
+    def _insert_one(self, item: NewMemory) -> tuple[int, bool]:
         row = self.conn.execute(
-            "INSERT INTO memories (content, content_hash, created_at, event_time, agent, project, kind, meta) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (project, content_hash) DO NOTHING RETURNING id",
+            "INSERT INTO memories "
+            "(content, content_hash, created_at, event_time, agent, project, kind, meta, protocol) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (project, content_hash) WHERE superseded_by IS NULL DO NOTHING RETURNING id",
             (
                 item.content,
                 item.content_hash,
@@ -111,16 +121,17 @@ class MemoryRepository:
                 item.project,
                 item.kind,
                 json.dumps(item.meta, ensure_ascii=False),
+                item.protocol,
             ),
         ).fetchone()
         if row is None:
-            return self.existing_id(item.project, item.content_hash)
+            return self.existing_id(item.project, item.content_hash), False
         memory_id = row[0]
         self.conn.executemany(
             "INSERT INTO memory_tags (memory_id, tag) VALUES (?, ?)", [(memory_id, t) for t in item.tags]
         )
         self.insert_chunks(memory_id, item.spans, item.vectors)
-        return memory_id
+        return memory_id, True
 
     def insert_chunks(self, memory_id: int, spans: list[tuple[int, int]], matrix: np.ndarray) -> None:
         """A memory's embedded spans and their vectors (call inside the caller's transaction)."""
@@ -132,10 +143,25 @@ class MemoryRepository:
         ]
         vectors.insert_vectors(self.conn, chunk_ids, matrix)
 
-    def delete(self, memory_id: int) -> bool:
+    def supersede(self, old_id: int, new_id: int) -> None:
+        self.conn.execute("UPDATE memories SET superseded_by = ? WHERE id = ?", (new_id, old_id))
+
+    def versions(self, memory_id: int) -> list[int]:
+        """`memory_id` and every earlier version it replaced, newest first."""
+        return [
+            r[0]
+            for r in self.conn.execute(
+                "WITH RECURSIVE chain (id, depth) AS (SELECT id, 0 FROM memories WHERE id = ? "
+                "UNION SELECT m.id, c.depth + 1 FROM memories m JOIN chain c ON m.superseded_by = c.id) "
+                "SELECT id FROM chain ORDER BY depth",
+                (memory_id,),
+            )
+        ]
+
+    def delete(self, ids: list[int]) -> None:
+        """Delete memories; tags, FTS entries, chunks and vectors go with them (cascades and triggers)."""
         with self.conn:
-            self.conn.execute("DELETE FROM memories WHERE id = ?", (memory_id,))
-            return self.conn.changes() > 0
+            self.conn.executemany("DELETE FROM memories WHERE id = ?", [(i,) for i in ids])
 
     # -- reads ----------------------------------------------------------------------------------------------
     def contents(self, after_id: int, limit: int) -> list[tuple[int, str]]:
@@ -185,8 +211,13 @@ class MemoryRepository:
         Unfiltered searches skip the join with `memories`: it would cost a row lookup per match before sorting.
         """
         if flt.is_empty:
+            history = (
+                " AND rowid NOT IN (SELECT id FROM memories WHERE superseded_by IS NOT NULL)"
+                if flt.current_only
+                else ""
+            )
             sql, params = (
-                "SELECT rowid, -bm25(memories_fts) FROM memories_fts WHERE memories_fts MATCH ? "
+                f"SELECT rowid, -bm25(memories_fts) FROM memories_fts WHERE memories_fts MATCH ?{history} "
                 "ORDER BY bm25(memories_fts) LIMIT ?",
                 [match, limit],
             )
@@ -199,10 +230,17 @@ class MemoryRepository:
             params = [match, *filter_params, limit]
         return [(r[0], r[1]) for r in self.conn.execute(sql, params)]
 
+    def superseded_ids(self) -> np.ndarray:
+        rows = self.conn.execute("SELECT id FROM memories WHERE superseded_by IS NOT NULL").fetchall()
+        return np.fromiter((r[0] for r in rows), np.int64, len(rows))
+
     def counts_by(self, column: str) -> dict[str, int]:
+        """Current memories per project, agent or kind."""
         if column not in ("project", "agent", "kind"):
             raise ValueError(column)
-        rows = self.conn.execute(f"SELECT {column}, count(*) FROM memories GROUP BY 1 ORDER BY 2 DESC").fetchall()
+        rows = self.conn.execute(
+            f"SELECT {column}, count(*) FROM memories m WHERE {_CURRENT} GROUP BY 1 ORDER BY 2 DESC"
+        ).fetchall()
         return dict(rows)
 
     def time_range(self) -> tuple[str | None, str | None]:
@@ -232,5 +270,7 @@ def _row(r: tuple, tags: tuple[str, ...]) -> MemoryRow:
         project=r[6],
         kind=r[7],
         meta=json.loads(r[8]),
+        protocol=r[9],
+        superseded_by=r[10],
         tags=tags,
     )

@@ -12,6 +12,7 @@ from importlib import resources
 from pathlib import Path
 
 from slm.errors import SchemaError
+from slm.storage.connection import write_transaction
 
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
@@ -35,6 +36,7 @@ def migrations_dir() -> Path:
 
 
 def load_migrations(folder: Path | None = None) -> list[Migration]:
+    """The `.sql` files of one database's folder (`migrations/` for memory.db, `migrations/behavior/`)."""
     folder = folder or migrations_dir()
     found = []
     for path in sorted(folder.glob("*.sql")):
@@ -56,14 +58,20 @@ def migrate(conn, folder: Path | None = None) -> int:
     """Bring the database up to the newest migration; return the resulting version."""
     migrations = load_migrations(folder)
     latest = len(migrations)
+    for migration in migrations[_check_version(conn, latest) :]:
+        # Several processes may open a new database at once: the write lock decides which one applies each step.
+        with write_transaction(conn):
+            if _check_version(conn, latest) < migration.version:
+                conn.execute(migration.sql)
+                conn.execute(f"PRAGMA user_version = {migration.version}")
+    return latest
+
+
+def _check_version(conn, latest: int) -> int:
     current = schema_version(conn)
     if current > latest:
         raise SchemaError(
             f"this database has schema version {current}, newer than this slm understands ({latest})",
             "upgrade slm (pip install -U slm) before opening it",
         )
-    for migration in migrations[current:]:
-        with conn:  # apsw: a savepoint, rolled back if anything inside raises
-            conn.execute(migration.sql)
-            conn.execute(f"PRAGMA user_version = {migration.version}")
-    return latest
+    return current

@@ -1,0 +1,67 @@
+"""The behaviour database (`behavior.db` beside `memory.db`): recalls and feedback, kept apart from memories.
+
+What users and agents *did* can then be exported or erased without touching what they *know*.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from slm.storage import migrations
+from slm.storage.connection import open_connection, write_transaction
+from slm.storage.events import Event, EventLog
+
+
+def behavior_path(memory_db: Path) -> Path:
+    """`memory.db` -> `behavior.db`; any other `NAME.db` -> `NAME.behavior.db`, so stores never share one."""
+    stem = "behavior" if memory_db.stem == "memory" else f"{memory_db.stem}.behavior"
+    return memory_db.with_name(stem + ".db")
+
+
+class BehaviorRepository:
+    def __init__(self, conn, path: Path) -> None:
+        self.conn = conn
+        self.path = path
+        self.events = EventLog(conn)
+
+    @classmethod
+    def open(cls, path: Path, *, create: bool = True) -> BehaviorRepository:
+        conn = open_connection(path, readonly=not create)
+        try:
+            if create:
+                migrations.migrate(conn, migrations.migrations_dir() / "behavior")
+        except BaseException:
+            conn.close()
+            raise
+        return cls(conn, path)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def record_feedback(self, event: Event, helpful: bool, query: str | None) -> int:
+        """A feedback row and its `feedback.recorded` event, in one transaction."""
+        with write_transaction(self.conn):
+            feedback_id = self.conn.execute(
+                "INSERT INTO feedback (time, memory_id, helpful, query, agent, protocol) "
+                "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+                (event.time, event.memory_id, int(helpful), query, event.agent, event.protocol),
+            ).fetchone()[0]
+            self.events.append([event])
+        return feedback_id
+
+    def record_recall(self, *, time: str, query: str, k: int, results: list[int], agent: str, protocol: str) -> None:
+        with write_transaction(self.conn):
+            self.conn.execute(
+                "INSERT INTO recalls (time, query, k, results, agent, protocol) VALUES (?, ?, ?, ?, ?, ?)",
+                (time, query, k, json.dumps(results), agent, protocol),
+            )
+
+    def feedback_counts(self) -> dict[str, int]:
+        helpful, unhelpful = self.conn.execute(
+            "SELECT coalesce(sum(helpful), 0), coalesce(sum(1 - helpful), 0) FROM feedback"
+        ).fetchone()
+        return {"helpful": helpful, "unhelpful": unhelpful}
+
+    def recall_count(self) -> int:
+        return self.conn.execute("SELECT count(*) FROM recalls").fetchone()[0]
