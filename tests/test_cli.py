@@ -158,7 +158,7 @@ def test_round_trip_remember_recall_show_forget(db_path):
         '{"pr": 42, "by": "Zoë"}',
     ]
     created = run_json("remember", text, *args)
-    assert set(created) == {"id"} and isinstance(created["id"], int)
+    assert set(created) == {"id", "duplicate"} and isinstance(created["id"], int) and not created["duplicate"]
     memory_id = created["id"]
     assert run_json("remember", f"  {text}\n", *args)["id"] == memory_id  # an exact duplicate (once stripped)
     assert count(db_path) == 1
@@ -189,7 +189,7 @@ def test_human_output_of_remember_recall_and_forget(filled):
         run(
             "remember", "Kubernetes liveness probes hit /healthz every 10 seconds.", "-p", "infra", "--db", filled
         ).stdout.strip()
-        == "remembered #4"
+        == "already stored as #4"
     )
     assert run("forget", "5", "5", "6", "--db", filled).stdout.strip() == "forgot #5, #6"  # a repeated id is fine
     assert count(filled) == len(NOTES) - 2

@@ -95,7 +95,7 @@ def _open(db: Path | None, *, create: bool = False):
     """Only `remember` creates a database: a mistyped --db elsewhere is an error, not a new empty store."""
     from slm.app.memory import Memory
 
-    return Memory.open(db, create=create)
+    return Memory.open(db, create=create, protocol="cli")
 
 
 @app.command()
@@ -117,10 +117,32 @@ def remember(
         memory_id = mem.remember(
             content, project=project, agent=agent, tags=tag, time=time, kind=kind, meta=_parse_meta(meta)
         )
+    _report_stored(memory_id, as_json)
+
+
+def _report_stored(stored, as_json: bool, verb: str = "remembered") -> None:
     if as_json:
-        out.emit_json({"id": memory_id})
+        out.emit_json({"id": int(stored), "duplicate": stored.duplicate})
+    elif stored.duplicate:
+        out.info(f"already stored as [cyan]#{stored}[/]")
     else:
-        out.info(f"remembered [cyan]#{memory_id}[/]")
+        out.info(f"{verb} [cyan]#{stored}[/]")
+
+
+@app.command()
+@handles_errors
+def update(
+    memory_id: Annotated[int, typer.Argument(metavar="ID", help="The memory to update.", min=1, max=validation.MAX_ID)],
+    text: Annotated[str | None, typer.Argument(help="The new text; omit it or pass - to read standard input.")] = None,
+    agent: Annotated[str | None, typer.Option("--agent", "-a", help="Who made the change (default: user).")] = None,
+    db: Db = None,
+    as_json: Json = False,
+) -> None:
+    """Replace a memory's text with a new version; the old one is kept as superseded history."""
+    content = _read_text(text)
+    with _open(db) as mem:
+        stored = mem.update(memory_id, content, agent=agent)
+    _report_stored(stored, as_json, f"#{memory_id} is now")
 
 
 def _read_text(text: str | None) -> str | bytes:
@@ -211,17 +233,13 @@ def forget(
     db: Db = None,
     as_json: Json = False,
 ) -> None:
-    """Delete memories: the row, its tags, its keyword entry and its vectors."""
-    memory_ids = list(dict.fromkeys(memory_ids))  # `forget 3 3` deletes #3 once
-    with _open(db) as mem, mem.conn:  # one transaction: all of them are deleted, or none
-        for memory_id in memory_ids:
-            mem.get(memory_id)  # every id must exist before any is deleted
-        for memory_id in memory_ids:
-            mem.forget(memory_id)
+    """Delete memories (with the earlier versions they replaced): rows, tags, keyword entries and vectors."""
+    with _open(db) as mem:
+        forgotten = mem.forget_many(memory_ids)  # one transaction: all of them go, or none
     if as_json:
-        out.emit_json({"forgotten": memory_ids})
+        out.emit_json({"forgotten": forgotten})
     else:
-        out.info(f"forgot {', '.join(f'#{i}' for i in memory_ids)}")
+        out.info(f"forgot {', '.join(f'#{i}' for i in forgotten)}")
 
 
 @app.command()

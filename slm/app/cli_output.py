@@ -134,7 +134,8 @@ def memory_detail(row) -> None:
         ("kind", row.kind),
         ("tags", ", ".join(row.tags) or "-"),
         ("event time", row.event_time or "-"),
-        ("stored", row.created_at),
+        ("stored", f"{row.created_at} via {row.protocol}"),
+        ("superseded by", f"#{row.superseded_by}" if row.superseded_by else "- (current)"),
         ("meta", json.dumps(row.meta, ensure_ascii=False) if row.meta else "-"),
     ]:
         table.add_row(label, _text(value))

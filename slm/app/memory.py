@@ -274,12 +274,20 @@ class Memory:
 
         Returns the deleted ids, newest first; each gets a `memory.deleted` event in the same transaction.
         """
-        memory_id = _clean_id(memory_id)
+        return self.forget_many([memory_id], agent=agent)
+
+    def forget_many(self, memory_ids: Iterable[int], *, agent: str | None = None) -> list[int]:
+        """`forget` for several ids in one transaction: all go (with their earlier versions), or, if any id is
+        unknown, none."""
+        wanted = list(dict.fromkeys(_clean_id(i) for i in memory_ids))
         agent = validation.clean_name(agent, "agent", validation.DEFAULT_AGENT)
         with write_transaction(self.conn):
-            ids = self.repo.versions(memory_id)
-            if not ids:
-                raise NotFound(f"no memory with id {memory_id}", "see `slm list` for ids")
+            ids: list[int] = []
+            for memory_id in wanted:
+                versions = self.repo.versions(memory_id)
+                if not versions:
+                    raise NotFound(f"no memory with id {memory_id}", "see `slm list` for ids")
+                ids += [i for i in versions if i not in ids]
             self.repo.delete(ids)
             now = validation.now_utc()
             self.events.append(

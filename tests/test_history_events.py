@@ -1,0 +1,109 @@
+"""Update history, the event log, provenance and the behaviour database, through the Memory facade."""
+
+from __future__ import annotations
+
+import pytest
+
+from slm import Memory
+from slm.errors import InvalidInput, NotFound
+from slm.storage.behavior import behavior_path
+
+
+def _types(mem: Memory) -> list[tuple[str, int | None]]:
+    return [(e.type, e.memory_id) for e in mem.events.after(0)]
+
+
+def test_remember_emits_one_created_event_and_a_duplicate_none(mem):
+    first = mem.remember("The api-gateway uses PostgreSQL 15", agent="cursor", project="api")
+    again = mem.remember("The api-gateway uses PostgreSQL 15", agent="codex", project="api")
+    assert (int(again), again.duplicate, first.duplicate) == (int(first), True, False)
+    [event] = mem.events.after(0)
+    assert (event.type, event.memory_id, event.agent, event.protocol) == ("memory.created", first, "cursor", "api")
+    assert event.payload["project"] == "api" and "PostgreSQL" not in str(event.payload)
+
+
+def test_update_keeps_the_old_version_as_history(mem):
+    old = mem.remember("The api-gateway uses PostgreSQL 15", project="api", tags=["db"])
+    new = mem.update(old, "The api-gateway moved to MySQL 8 in May", agent="claude-code")
+    assert new != old and not new.duplicate
+    assert mem.get(old).superseded_by == new and mem.get(old).content.endswith("PostgreSQL 15")
+    current = mem.get(new)
+    assert (current.project, current.tags, current.agent) == ("api", ("db",), "claude-code")
+    assert [h.id for h in mem.recall("which database does the api-gateway use", k=5)] == [new]
+    assert [r.id for r in mem.list()] == [new]
+    assert _types(mem) == [("memory.created", old), ("memory.created", new), ("memory.updated", old)]
+    assert mem.current_version(old) == new
+    with pytest.raises(InvalidInput, match="already updated"):
+        mem.update(old, "something else")
+    with pytest.raises(InvalidInput, match="already says exactly that"):
+        mem.update(new, "The api-gateway moved to MySQL 8 in May")
+
+
+def test_update_to_an_existing_text_links_to_it(mem):
+    a = mem.remember("deploys run on Fridays")
+    b = mem.remember("deploys run on Mondays")
+    assert mem.update(a, "deploys run on Mondays") == b
+    assert mem.get(a).superseded_by == b
+    assert mem.stats()["memories"] == 1
+
+
+def test_forget_takes_earlier_versions_and_tells_the_log(mem):
+    v1 = mem.remember("staging database is db-01")
+    v2 = mem.update(v1, "staging database is db-02")
+    other = mem.remember("prod database is db-09")
+    assert mem.forget(v2, agent="vscode") == [v2, v1]
+    assert [h.id for h in mem.recall("staging database", k=5)] == [other]
+    deleted = [e for e in mem.events.after(0) if e.type == "memory.deleted"]
+    assert [(e.memory_id, e.agent) for e in deleted] == [(v2, "vscode"), (v1, "vscode")]
+    with pytest.raises(NotFound):
+        mem.forget(v1)
+
+
+def test_failed_update_writes_nothing(mem):
+    old = mem.remember("cache ttl is 60s")
+    before = mem.events.last_id()
+    with pytest.raises(InvalidInput):
+        mem.update(old, "   ")
+    with pytest.raises(NotFound):
+        mem.update(987654, "anything")
+    assert mem.events.last_id() == before and mem.get(old).superseded_by is None
+
+
+def test_feedback_goes_to_the_behaviour_database_with_its_event(mem, db_path):
+    memory_id = mem.remember("use ruff for linting")
+    mem.feedback(memory_id, True, query="which linter", agent="cursor")
+    assert behavior_path(db_path).name == "behavior.db" and behavior_path(db_path).exists()
+    [event] = mem.behavior.events.after(0)
+    assert (event.type, event.memory_id, event.agent, event.payload) == (
+        "feedback.recorded",
+        memory_id,
+        "cursor",
+        {"helpful": True},
+    )
+    assert mem.behavior.feedback_counts() == {"helpful": 1, "unhelpful": 0}
+    assert [e.type for e in mem.events.after(0)] == ["memory.created"]  # memory.db holds no usage
+
+
+@pytest.mark.parametrize(("memory_id", "helpful"), [(999, True), (1, "yes"), (0, False)])
+def test_bad_feedback_is_refused_and_not_recorded(mem, memory_id, helpful):
+    mem.remember("one memory")
+    with pytest.raises((InvalidInput, NotFound)):
+        mem.feedback(memory_id, helpful)
+    assert mem.behavior.feedback_counts() == {"helpful": 0, "unhelpful": 0}
+
+
+def test_protocol_is_recorded_on_memories_and_events(db_path):
+    with Memory.open(db_path, protocol="mcp-stdio") as mem:
+        memory_id = mem.remember("protocol test", agent="codex")
+        mem.agent_connected("codex", {"client": "codex-cli", "version": "1.0"})
+        assert mem.get(memory_id).protocol == "mcp-stdio"
+        assert [(e.type, e.protocol) for e in mem.events.after(0)] == [
+            ("memory.created", "mcp-stdio"),
+            ("agent.connected", "mcp-stdio"),
+        ]
+    with pytest.raises(InvalidInput, match="unknown protocol"):
+        Memory.open(db_path, protocol="carrier-pigeon")
+
+
+def test_custom_database_names_get_their_own_behaviour_file(tmp_path):
+    assert behavior_path(tmp_path / "work.db") == tmp_path / "work.behavior.db"
