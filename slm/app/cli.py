@@ -244,6 +244,36 @@ def forget(
 
 @app.command()
 @handles_errors
+def events(
+    limit: Annotated[int, typer.Option("--limit", "-n", help="How many of the newest events to list.")] = 50,
+    agent: Annotated[str | None, typer.Option("--agent", "-a", help="Only events of this agent.")] = None,
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Keep printing new events as any process commits them.")
+    ] = False,
+    db: Db = None,
+    as_json: Json = False,
+) -> None:
+    """The event log: memories created, updated and deleted, feedback, agents connecting. JSON lines with --follow."""
+    from slm.app.event_feed import EventFeed
+
+    with _open(db) as mem:
+        feed = EventFeed(mem)
+        listed = feed.latest(limit=limit, agent=agent)
+        if as_json and not follow:
+            out.emit_json([e.to_dict() for e in listed])
+            return
+        for event in listed:
+            out.event_line(event, as_json)
+        if follow:
+            try:
+                for event in feed.follow(agent=agent):
+                    out.event_line(event, as_json)
+            except KeyboardInterrupt:
+                return
+
+
+@app.command()
+@handles_errors
 def stats(db: Db = None, as_json: Json = False) -> None:
     """Counts by project, agent and kind; the model; the schema version; the file's size."""
     with _open(db) as mem:

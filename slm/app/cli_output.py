@@ -144,6 +144,21 @@ def memory_detail(row) -> None:
     _out.print(_text(row.content))
 
 
+def event_line(feed_event, as_json: bool) -> None:
+    """One event per line, flushed at once so that `slm events --follow | …` streams."""
+    if as_json:
+        sys.stdout.write(json.dumps(feed_event.to_dict(), ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+        return
+    e = feed_event.event
+    target = f" #{e.memory_id}" if e.memory_id is not None else ""
+    details = " ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in e.payload.items())
+    line = Text.assemble((e.time.replace("T", " ").rstrip("Z"), "dim"), " ", (e.type, "bold"), (target, "cyan"))
+    line.append_text(_text(f"  by {e.agent} via {e.protocol}  {details}".rstrip()))
+    _out.print(line)
+    _out.file.flush()
+
+
 def mapping(title: str, values: dict) -> None:
     table = Table(title=title, show_header=False, title_justify="left")
     table.add_column(style="bold", no_wrap=True)
