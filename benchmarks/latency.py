@@ -96,8 +96,12 @@ class CpuNoise:
     def result(self) -> dict:
         wall = time.perf_counter() - self._start[0]
         busy, own = _busy_seconds() - self._start[1], self._own_seconds() - self._start[2]
-        return {"wall_s": round(wall, 1), "own_cores": round(own / wall, 2),
-                "other_cores": round(max(0.0, busy - own) / wall, 2), "load_average": load_average()}
+        return {
+            "wall_s": round(wall, 1),
+            "own_cores": round(own / wall, 2),
+            "other_cores": round(max(0.0, busy - own) / wall, 2),
+            "load_average": load_average(),
+        }
 
 
 def _busy_seconds() -> float:
@@ -212,8 +216,7 @@ def recall_phase(args: argparse.Namespace) -> dict:
             mem.recall(question)
         latencies = [timed(lambda q=q: mem.recall(q, k=10))[1] for q in measured]
         rss_after_recall = {"peak_rss_mb": peak_rss_mb(), "current_rss_mb": current_rss_mb()}
-        filtered = [timed(lambda i=i, q=q: mem.recall(q, k=10, project=_project(i)))[1]
-                    for i, q in enumerate(measured)]
+        filtered = [timed(lambda i=i, q=q: mem.recall(q, k=10, project=_project(i)))[1] for i, q in enumerate(measured)]
         parts = breakdown(mem, measured)
         exact = exact_check(mem, measured)
     return {
@@ -311,8 +314,9 @@ def exact_memories(conn, vector: np.ndarray, k: int) -> set[int]:
     while True:
         chunks = sqlite_vec_knn(conn, vector, depth)
         ids = [row[0] for row in chunks]
-        owner = dict(conn.execute(
-            f"SELECT id, memory_id FROM chunks WHERE id IN ({','.join('?' * len(ids))})", ids).fetchall())
+        owner = dict(
+            conn.execute(f"SELECT id, memory_id FROM chunks WHERE id IN ({','.join('?' * len(ids))})", ids).fetchall()
+        )
         memories = list(dict.fromkeys(owner[chunk_id] for chunk_id in ids))
         if len(memories) >= k or len(chunks) < depth:
             return set(memories[:k])
@@ -325,22 +329,49 @@ def cli_phase(args: argparse.Namespace) -> dict:
     slm = str(Path(sys.executable).with_name("slm"))
     db = str(db_path(args.workdir, args.cli_size))
     base = [slm, "recall", CLI_QUERY, "--db", db, "--json"]
-    commands = {"recall": base, "recall_limit_5": [*base, "--limit", "5"],
-                "help": [slm, "--help"]}  # the floor: interpreter start and CLI imports, no model, no database
+    commands = {
+        "recall": base,
+        "recall_limit_5": [*base, "--limit", "5"],
+        "help": [slm, "--help"],
+    }  # the floor: interpreter start and CLI imports, no model, no database
     runner = hyperfine if shutil.which("hyperfine") else own_timer
     noise = CpuNoise()
     timings = {name: runner(command, args.cli_runs) for name, command in commands.items()}
-    return {"size": args.cli_size, "tool": runner.__name__, "runs": args.cli_runs, **timings, "cpu": noise.result(),
-            "slm": slm_version()}
+    return {
+        "size": args.cli_size,
+        "tool": runner.__name__,
+        "runs": args.cli_runs,
+        **timings,
+        "cpu": noise.result(),
+        "slm": slm_version(),
+    }
 
 
 def hyperfine(command: list[str], runs: int) -> dict:
     with tempfile.NamedTemporaryFile(suffix=".json") as export:
-        subprocess.run(["hyperfine", "-N", "--warmup", "2", "--runs", str(runs), "--export-json", export.name,
-                        shlex.join(command)], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [
+                "hyperfine",
+                "-N",
+                "--warmup",
+                "2",
+                "--runs",
+                str(runs),
+                "--export-json",
+                export.name,
+                shlex.join(command),
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
         result = json.loads(Path(export.name).read_text())["results"][0]
-    return {"command": shlex.join(command), "median_s": round(result["median"], 3),
-            "mean_s": round(result["mean"], 3), "min_s": round(result["min"], 3), "max_s": round(result["max"], 3)}
+    return {
+        "command": shlex.join(command),
+        "median_s": round(result["median"], 3),
+        "mean_s": round(result["mean"], 3),
+        "min_s": round(result["min"], 3),
+        "max_s": round(result["max"], 3),
+    }
 
 
 def own_timer(command: list[str], runs: int) -> dict:
@@ -348,9 +379,13 @@ def own_timer(command: list[str], runs: int) -> dict:
     for _ in range(runs):
         _, ms = timed(lambda: subprocess.run(command, check=True, stdout=subprocess.DEVNULL))
         seconds.append(ms / 1000)
-    return {"command": shlex.join(command), "median_s": round(float(np.median(seconds)), 3),
-            "mean_s": round(float(np.mean(seconds)), 3), "min_s": round(min(seconds), 3),
-            "max_s": round(max(seconds), 3)}
+    return {
+        "command": shlex.join(command),
+        "median_s": round(float(np.median(seconds)), 3),
+        "mean_s": round(float(np.mean(seconds)), 3),
+        "min_s": round(min(seconds), 3),
+        "max_s": round(max(seconds), 3),
+    }
 
 
 # -- orchestration ----------------------------------------------------------------------------------------------
@@ -358,8 +393,14 @@ def machine() -> dict:
     import apsw
     import llama_cpp  # noqa: F401 - only its installed version is wanted
 
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
     return {
         "cpu": cpu,
         "cores": os.cpu_count(),
@@ -383,16 +424,38 @@ def slm_version() -> dict:
         return done.stdout.strip() if done.returncode == 0 else ""
 
     diff = git("diff", "HEAD", "--", ".")
-    return {"path": str(folder), "commit": git("rev-parse", "--short", "HEAD"),
-            "dirty_files": git("status", "--porcelain", "--", ".").splitlines(),
-            "diff_sha1": hashlib.sha1(diff.encode()).hexdigest()[:12] if diff else ""}
+    return {
+        "path": str(folder),
+        "commit": git("rev-parse", "--short", "HEAD"),
+        "dirty_files": git("status", "--porcelain", "--", ".").splitlines(),
+        "diff_sha1": hashlib.sha1(diff.encode()).hexdigest()[:12] if diff else "",
+    }
 
 
 def run_phase(args: argparse.Namespace, phase: str, size: int, out: Path) -> dict:
     """Run one phase in a fresh interpreter (its own peak RSS, nothing warm) and read back its JSON."""
-    command = [sys.executable, __file__, "--phase", phase, "--size", str(size), "--workdir", str(args.workdir),
-               "--queries", str(args.queries), "--warmup", str(args.warmup), "--batch-size", str(args.batch_size),
-               "--cli-size", str(args.cli_size), "--cli-runs", str(args.cli_runs), "--out", str(out)]
+    command = [
+        sys.executable,
+        __file__,
+        "--phase",
+        phase,
+        "--size",
+        str(size),
+        "--workdir",
+        str(args.workdir),
+        "--queries",
+        str(args.queries),
+        "--warmup",
+        str(args.warmup),
+        "--batch-size",
+        str(args.batch_size),
+        "--cli-size",
+        str(args.cli_size),
+        "--cli-runs",
+        str(args.cli_runs),
+        "--out",
+        str(out),
+    ]
     subprocess.run(command, check=True)
     return json.loads(out.read_text())
 
@@ -424,23 +487,44 @@ def summary(results: dict) -> None:
     from rich.table import Table
 
     table = Table(title="slm latency benchmark")
-    for column in ("size", "ingest/s", "build RSS MB", "recall p50", "p95", "p99", "recall RSS MB", "recall@10",
-                   "sqlite-vec KNN p50", "mirror p50", "other cores"):
+    for column in (
+        "size",
+        "ingest/s",
+        "build RSS MB",
+        "recall p50",
+        "p95",
+        "p99",
+        "recall RSS MB",
+        "recall@10",
+        "sqlite-vec KNN p50",
+        "mirror p50",
+        "other cores",
+    ):
         table.add_column(column, justify="right")
     for size, row in results["sizes"].items():
         ingest, recall = row["ingest"], row["recall"]
-        table.add_row(f"{int(size):,}", f"{ingest['per_second']:.0f}", f"{ingest['peak_rss_mb']:.0f}",
-                      f"{recall['recall']['p50_ms']:.1f}", f"{recall['recall']['p95_ms']:.1f}",
-                      f"{recall['recall']['p99_ms']:.1f}", f"{recall['after_recalls']['peak_rss_mb']:.0f}",
-                      f"{recall['exact']['recall_at_k']:.3f}", f"{recall['exact']['sqlite_vec_knn']['p50_ms']:.1f}",
-                      f"{recall['exact']['numpy_mirror']['p50_ms']:.2f}", f"{recall['cpu']['other_cores']:.2f}")
+        table.add_row(
+            f"{int(size):,}",
+            f"{ingest['per_second']:.0f}",
+            f"{ingest['peak_rss_mb']:.0f}",
+            f"{recall['recall']['p50_ms']:.1f}",
+            f"{recall['recall']['p95_ms']:.1f}",
+            f"{recall['recall']['p99_ms']:.1f}",
+            f"{recall['after_recalls']['peak_rss_mb']:.0f}",
+            f"{recall['exact']['recall_at_k']:.3f}",
+            f"{recall['exact']['sqlite_vec_knn']['p50_ms']:.1f}",
+            f"{recall['exact']['numpy_mirror']['p50_ms']:.2f}",
+            f"{recall['cpu']['other_cores']:.2f}",
+        )
     console = Console(width=None if sys.stdout.isatty() else 150)
     console.print(table)
     if "cli" in results:
         cli = results["cli"]
-        console.print(f"slm recall --json at {cli['size']:,}: median {cli['recall']['median_s']:.3f} s; "
-                      f"--limit 5: {cli['recall_limit_5']['median_s']:.3f} s; "
-                      f"slm --help: {cli['help']['median_s']:.3f} s")
+        console.print(
+            f"slm recall --json at {cli['size']:,}: median {cli['recall']['median_s']:.3f} s; "
+            f"--limit 5: {cli['recall_limit_5']['median_s']:.3f} s; "
+            f"slm --help: {cli['help']['median_s']:.3f} s"
+        )
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -454,8 +538,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/slm-bench"))
     parser.add_argument("--out", type=Path, help="JSON results file (default: WORKDIR/latency.json)")
     parser.add_argument("--rebuild", action="store_true", help="rebuild stores even when WORKDIR has them")
-    parser.add_argument("--phase", choices=("all", "build", "recall", "cli"), default="all",
-                        help="internal: one phase in this process (the default runs each in a fresh one)")
+    parser.add_argument(
+        "--phase",
+        choices=("all", "build", "recall", "cli"),
+        default="all",
+        help="internal: one phase in this process (the default runs each in a fresh one)",
+    )
     parser.add_argument("--size", type=int, help="the store size, for a single phase")
     return parser.parse_args(argv)
 

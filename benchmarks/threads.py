@@ -45,8 +45,11 @@ def measure(embedder, questions: list[str], texts: list[str]) -> dict:
     start = time.perf_counter()
     for at in range(0, len(texts), 64):
         embedder.embed(texts[at : at + 64])
-    return {"query_p50_ms": round(float(np.median(single)), 1), "query_max_ms": round(max(single), 1),
-            "batch_per_s": round(len(texts) / (time.perf_counter() - start), 1)}
+    return {
+        "query_p50_ms": round(float(np.median(single)), 1),
+        "query_max_ms": round(max(single), 1),
+        "batch_per_s": round(len(texts) / (time.perf_counter() - start), 1),
+    }
 
 
 def with_hogs(count: int, fn):

@@ -28,11 +28,22 @@ def _slm_imports(path: Path) -> set[str]:
     return found
 
 
+FACE_LAUNCHER = ROOT / "app" / "cli.py"  # `slm mcp` / `slm tui` start the other faces, importing them lazily
+FACES = {"mcp", "tui"}
+
+
 def test_data_flows_one_way():
     for layer, allowed in LAYERS.items():
         for path in (ROOT / layer).rglob("*.py"):
-            imported = _slm_imports(path) - {layer, "errors"}
+            imported = _slm_imports(path) - {layer, "errors"} - (FACES if path == FACE_LAUNCHER else set())
             assert imported <= allowed, f"{path.relative_to(ROOT)} imports {imported - allowed}"
+
+
+def test_faces_use_the_engine_not_storage():
+    for face in FACES:
+        for path in (ROOT / face).rglob("*.py"):
+            imported = _slm_imports(path) - {face, "errors"}
+            assert imported <= {"app"}, f"{path.relative_to(ROOT)} imports {imported - {'app'}}"
 
 
 def test_migrations_ship_numbered():

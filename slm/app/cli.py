@@ -47,6 +47,8 @@ app = typer.Typer(
 )
 model_app = typer.Typer(help="The embedding model: show it, provision it, re-embed with another.")
 app.add_typer(model_app, name="model")
+mcp_app = typer.Typer(help="Serve memory to coding assistants over MCP (stdio by default), and set clients up.")
+app.add_typer(mcp_app, name="mcp")
 
 Db = Annotated[
     Path | None,
@@ -362,6 +364,59 @@ def model_reindex(
         out.emit_json({"reindexed": count, "model": store["model"], "dim": store["dim"]})
     else:
         out.plain(f"re-embedded {count:,} memories with {store['model']} ({store['dim']}-d)")
+
+
+@mcp_app.callback(invoke_without_command=True)
+@handles_errors
+def mcp_serve(
+    ctx: typer.Context,
+    http: Annotated[bool, typer.Option("--http", help="Serve streamable HTTP instead of stdio.")] = False,
+    host: Annotated[str, typer.Option(help="Address to bind with --http (this machine only by default).")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option(help="Port for --http.", min=1, max=65535)] = 8765,
+    allow_remote: Annotated[
+        bool, typer.Option("--allow-remote", help="Allow --host other than loopback (the token is still required).")
+    ] = False,
+    log_file: Annotated[Path | None, typer.Option(help="Write logs here instead of standard error.")] = None,
+    db: Db = None,
+) -> None:
+    """Run the MCP server. Agents are named by SLM_AGENT, else by the client's own name."""
+    if ctx.invoked_subcommand:
+        return
+    from slm.mcp.serve import serve  # the one place the CLI starts another face, imported only when asked
+
+    serve(db, http=http, host=host, port=port, allow_remote=allow_remote, log_file=log_file)
+
+
+@mcp_app.command("config")
+@handles_errors
+def mcp_config(
+    client: Annotated[
+        str, typer.Option("--client", "-c", help="claude-code, claude-desktop, cursor, vscode or codex.")
+    ],
+    db: Db = None,
+) -> None:
+    """Print the config snippet that makes a client start slm's MCP server."""
+    from slm.mcp.client_config import config_snippet
+
+    where, snippet = config_snippet(client, db=db)
+    out.note(f"# add to {where}")
+    sys.stdout.write(snippet + "\n")
+
+
+@mcp_app.command("token")
+@handles_errors
+def mcp_token(
+    rotate: Annotated[bool, typer.Option("--rotate", help="Replace the token (running servers keep the old one).")] = (
+        False
+    ),
+) -> None:
+    """Print the bearer token that HTTP clients must send (created on first use, stored user-only)."""
+    from slm.app import config
+    from slm.mcp.http_token import load_or_create_token
+
+    sys.stdout.write(load_or_create_token(config.data_dir(), rotate=rotate) + "\n")
 
 
 def main() -> None:

@@ -54,6 +54,11 @@ def info(message: str) -> None:
     _out.print(message, markup=True)
 
 
+def note(message: str) -> None:
+    """A remark for people on stderr, so that stdout holds only what a program or a config file takes."""
+    _err.print(_text(message, "dim"))
+
+
 def plain(message: str, style: str = "") -> None:
     """A status line printed literally, for messages that quote a path, a model name or other user data."""
     _out.print(_text(message, style))

@@ -1,9 +1,11 @@
-"""Where slm keeps its files, from the environment: `SLM_HOME` overrides the platform's user data dir."""
+"""Settings from the environment: `SLM_HOME` (where slm keeps its files), `SLM_MODEL`, `SLM_THREADS`."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+
+from slm.errors import InvalidInput
 
 DB_NAME = "memory.db"
 
@@ -25,3 +27,17 @@ def model_override() -> Path | None:
     """`SLM_MODEL` selects another GGUF embedding model for this process."""
     value = os.environ.get("SLM_MODEL")
     return Path(value).expanduser() if value else None
+
+
+def embed_threads(default: int | None = None) -> int:
+    """CPU threads for llama.cpp: `SLM_THREADS`, else `default`, else every core.
+
+    One process alone embeds fastest on every core; many processes at once (one MCP server per assistant)
+    do better with one thread each, as llama.cpp's threads spin while they wait (docs/benchmarks.md).
+    """
+    value = os.environ.get("SLM_THREADS")
+    if not value:
+        return default or os.cpu_count() or 1
+    if not value.isdigit() or not 1 <= int(value) <= 256:
+        raise InvalidInput(f"SLM_THREADS must be a whole number from 1 to 256, got {value!r}")
+    return int(value)

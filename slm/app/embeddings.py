@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import ctypes
 import itertools
-import os
 import re
 import threading
 from collections import deque
@@ -18,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from slm.app import config
 from slm.errors import InvalidInput, ModelError
 
 # sentence-transformers' max_seq_length for all-MiniLM-L6-v2: the model was trained on ≤ 256 word pieces.
@@ -41,12 +41,14 @@ _recent_llama_log: deque[str] = deque(maxlen=20)
 class Embedder:
     """One loaded embedding model; calls are serialised because a llama.cpp context is not thread-safe."""
 
-    def __init__(self, model_path: Path, *, batch_tokens: int = DEFAULT_BATCH_TOKENS) -> None:
+    def __init__(
+        self, model_path: Path, *, batch_tokens: int = DEFAULT_BATCH_TOKENS, threads: int | None = None
+    ) -> None:
         if batch_tokens < MAX_TOKENS:
             raise ValueError(f"batch_tokens must be at least {MAX_TOKENS}")
         self._model_path = Path(model_path)
         self._lock = threading.Lock()
-        self._llm = _load(self._model_path, batch_tokens)
+        self._llm = _load(self._model_path, batch_tokens, threads or config.embed_threads())
         self._dim = int(self._llm.n_embd())
         arch = self._llm.metadata.get("general.architecture")
         self._max_tokens = min(MAX_TOKENS, int(self._llm.metadata.get(f"{arch}.context_length", MAX_TOKENS)))
@@ -167,7 +169,7 @@ class Embedder:
             pos = stop
 
 
-def _load(path: Path, batch_tokens: int) -> Any:
+def _load(path: Path, batch_tokens: int, threads: int) -> Any:
     try:
         import llama_cpp
     except ImportError as err:
@@ -188,8 +190,8 @@ def _load(path: Path, batch_tokens: int) -> Any:
             n_batch=batch_tokens,
             n_ubatch=batch_tokens,  # a non-causal model must see each sequence in one micro-batch
             flash_attn=True,  # without it attention over a multi-text batch is 1.3-3x slower on CPU (measured)
-            n_threads=os.cpu_count(),
-            n_threads_batch=os.cpu_count(),
+            n_threads=threads,
+            n_threads_batch=threads,
             verbose=False,
         )
     except (ValueError, RuntimeError) as err:

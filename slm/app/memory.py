@@ -42,7 +42,9 @@ class Memory:
     each call it is the provenance recorded on every memory and event.
     """
 
-    def __init__(self, conn, path: Path, model: Path | None = None, protocol: str = "api") -> None:
+    def __init__(
+        self, conn, path: Path, model: Path | None = None, protocol: str = "api", threads: int | None = None
+    ) -> None:
         if protocol not in PROTOCOLS:
             raise InvalidInput(f"unknown protocol {protocol!r}", f"one of {sorted(PROTOCOLS)}")
         self.conn = conn
@@ -52,6 +54,7 @@ class Memory:
         self.events = EventLog(conn)
         self._behavior: BehaviorRepository | None = None
         self._requested_model = model
+        self._threads = threads
         self._embedder = None
         self._index: VectorIndex | None = None
         self._keyword_pool: ThreadPoolExecutor | None = None
@@ -65,6 +68,7 @@ class Memory:
         model: str | Path | None = None,
         create: bool = True,
         protocol: str = "api",
+        threads: int | None = None,
     ) -> Memory:
         """Open and migrate the database at `path` (default `$SLM_HOME/memory.db`); create it unless told not to."""
         db_path = Path(path).expanduser() if path is not None else config.default_db_path()
@@ -79,7 +83,7 @@ class Memory:
             conn.close()
             raise
         try:
-            return cls(conn, db_path, Path(model) if model is not None else None, protocol)
+            return cls(conn, db_path, Path(model) if model is not None else None, protocol, threads)
         except BaseException:
             conn.close()
             raise
@@ -105,7 +109,7 @@ class Memory:
             from slm.app.embeddings import Embedder
 
             spec = model_choice.choose_model(self.conn, self._requested_model, self.repo.count())
-            embedder = Embedder(model_choice.model_file(spec))
+            embedder = Embedder(model_choice.model_file(spec), threads=self._threads)
             model_choice.bind_model(self.conn, spec, embedder.dim)
             self._embedder = embedder
         return self._embedder
@@ -159,7 +163,8 @@ class Memory:
         """
         batch_size = validation.clean_limit(batch_size, "batch_size", 4096)
         items = list(items)
-        prepared = [self._prepare(item, i, agent, project) for i, item in enumerate(items)]
+        numbered = len(items) > 1  # name the failing item only when there are several
+        prepared = [self._prepare(item, i if numbered else None, agent, project) for i, item in enumerate(items)]
         ids: list[Stored | None] = [None] * len(prepared)
         first_copy: dict[tuple[str, str], int] = {}
         copies: dict[int, int] = {}
@@ -204,20 +209,21 @@ class Memory:
             self._index.catch_up(self.conn)
         return [Stored(memory_id, duplicate=not new) for memory_id, new in stored]
 
-    def _prepare(self, item: object, position: int, agent: str | None, project: str | None) -> NewMemory:
+    def _prepare(self, item: object, position: int | None, agent: str | None, project: str | None) -> NewMemory:
+        name = "the item" if position is None else f"item {position}"
         if not isinstance(item, dict):
-            raise InvalidInput(f"item {position} must be a dict with at least 'text', not {type(item).__name__}")
+            raise InvalidInput(f"{name} must be a dict with at least 'text', not {type(item).__name__}")
         unknown = set(item) - ITEM_KEYS
         if unknown:
-            raise InvalidInput(
-                f"item {position} has unknown keys {sorted(unknown)}", f"allowed keys: {sorted(ITEM_KEYS)}"
-            )
+            raise InvalidInput(f"{name} has unknown keys {sorted(unknown)}", f"allowed keys: {sorted(ITEM_KEYS)}")
         if "text" not in item:
-            raise InvalidInput(f"item {position} has no 'text'")
+            raise InvalidInput(f"{name} has no 'text'")
+        if position is None:
+            return self._new_memory(item, agent, project)
         try:
             return self._new_memory(item, agent, project)
         except InvalidInput as err:
-            raise InvalidInput(f"item {position}: {err.message}", err.hint) from err
+            raise InvalidInput(f"{name}: {err.message}", err.hint) from err
 
     def _new_memory(self, item: dict, agent: str | None, project: str | None) -> NewMemory:
         text = validation.clean_text(item["text"])
@@ -389,6 +395,18 @@ class Memory:
         if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
             raise InvalidInput(f"offset must be a whole number ≥ 0, got {offset!r}")
         return self.repo.list(_filter(project, agent, tags, since, until), limit, offset)
+
+    def count(
+        self,
+        *,
+        project: str | None = None,
+        agent: str | None = None,
+        tags: Iterable[str] | None = None,
+        since: object = None,
+        until: object = None,
+    ) -> int:
+        """How many current memories match the filters of `list`."""
+        return self.repo.count(_filter(project, agent, tags, since, until))
 
     def recall(
         self,

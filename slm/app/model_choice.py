@@ -11,6 +11,7 @@ from pathlib import Path
 from slm.app import config
 from slm.errors import ModelError
 from slm.storage import settings, vectors
+from slm.storage.connection import write_transaction
 
 DEFAULT = "default"
 MODEL_KEY = "embedding.model"
@@ -58,13 +59,18 @@ def model_file(spec: str) -> Path:
 
 
 def bind_model(conn, spec: str, dim: int) -> None:
-    """Record the model and create the vector table on first use; refuse a dimension the table cannot hold."""
-    table_dim = vectors.vector_table_dim(conn)
-    if table_dim is not None and table_dim != dim:
-        raise ModelError(
-            f"model {spec} makes {dim}-d vectors but this database holds {table_dim}-d vectors",
-            f"run `slm model reindex --model {spec}` to re-embed every memory with it",
-        )
-    if table_dim is None:
-        vectors.create_vector_table(conn, dim)
-    settings.set_settings(conn, {MODEL_KEY: spec, DIM_KEY: str(dim)})
+    """Record the model and create the vector table on first use; refuse a dimension the table cannot hold.
+
+    Under the write lock, as several processes may bind a new database at the same moment.
+    """
+    with write_transaction(conn):
+        table_dim = vectors.vector_table_dim(conn)
+        if table_dim is not None and table_dim != dim:
+            raise ModelError(
+                f"model {spec} makes {dim}-d vectors but this database holds {table_dim}-d vectors",
+                f"run `slm model reindex --model {spec}` to re-embed every memory with it",
+            )
+        if table_dim is None:
+            vectors.create_vector_table(conn, dim)
+        if (recorded_model(conn), recorded_dim(conn)) != (spec, dim):
+            settings.set_settings(conn, {MODEL_KEY: spec, DIM_KEY: str(dim)})

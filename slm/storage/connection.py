@@ -7,6 +7,8 @@ and can load sqlite-vec. Files are created user-only: memories are private.
 from __future__ import annotations
 
 import os
+import random
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -60,7 +62,7 @@ def open_connection(path: Path | str, *, readonly: bool = False):
         conn.enable_load_extension(True)
         conn.load_extension(vec_extension_path())
         conn.enable_load_extension(False)
-        conn.set_busy_timeout(BUSY_TIMEOUT_MS)
+        conn.set_busy_handler(_patient_busy_handler())
         if not memory and not readonly:
             conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
@@ -69,6 +71,27 @@ def open_connection(path: Path | str, *, readonly: bool = False):
     except apsw.Error as err:
         raise StorageError(f"cannot open the database at {path}: {err}", "check the path and its permissions") from err
     return conn
+
+
+def _patient_busy_handler():
+    """Retry a locked database every few milliseconds for up to BUSY_TIMEOUT_MS.
+
+    SQLite's own busy timeout backs off to 100 ms sleeps, so with many writers a waiting one keeps missing the
+    short moments the lock is free (p95 write latency of 0.9 s with 4 agents). Short, jittered sleeps keep
+    waits close to the lock holders' actual work.
+    """
+    deadline_holder: list[float] = []
+
+    def handler(prior_calls: int) -> bool:
+        now = time.monotonic()
+        if prior_calls == 0:
+            deadline_holder[:] = [now + BUSY_TIMEOUT_MS / 1000]
+        if now >= deadline_holder[0]:
+            return False
+        time.sleep(random.uniform(0.0005, 0.003))
+        return True
+
+    return handler
 
 
 @contextmanager
