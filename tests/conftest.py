@@ -27,3 +27,9 @@ def db_path(tmp_path, slm_home):
 def mem(db_path):
     with Memory.open(db_path) as memory:
         yield memory
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """Async tests (MCP clients) run on asyncio, through anyio's pytest plugin."""
+    return "asyncio"

@@ -10,7 +10,7 @@ import pytest
 
 from slm.errors import SchemaError
 from slm.storage import migrations, vectors
-from slm.storage.connection import open_connection
+from slm.storage.connection import open_connection, write_transaction
 from slm.storage.memories import MemoryFilter, MemoryRepository, NewMemory
 
 
@@ -44,7 +44,23 @@ def test_fresh_database_is_migrated_and_configured(conn):
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     assert conn.execute("PRAGMA secure_delete").fetchone()[0] == 1
-    assert conn.execute("PRAGMA busy_timeout").fetchone()[0] >= 1000
+
+
+def test_a_writer_waits_for_another_instead_of_failing(conn, tmp_path):
+    """The busy handler: a second connection's write waits until the first commits, then goes through."""
+    import threading
+
+    other = open_connection(tmp_path / "db" / "memory.db")
+    conn.execute("BEGIN IMMEDIATE")
+    conn.execute("INSERT INTO settings (key, value) VALUES ('holder', '1')")
+    timer = threading.Timer(0.3, lambda: conn.execute("COMMIT"))
+    timer.start()
+    with write_transaction(other):
+        other.execute("INSERT INTO settings (key, value) VALUES ('waiter', '1')")
+    timer.join()
+    keys = {k for (k,) in other.execute("SELECT key FROM settings WHERE key IN ('holder', 'waiter')")}
+    assert keys == {"holder", "waiter"}
+    other.close()
 
 
 def test_files_are_private(tmp_path):

@@ -196,14 +196,14 @@ class Memory:
         with write_transaction(self.conn):
             stored = self.repo.insert_many(embedded)
             created = [
-                _event("memory.created", m, memory_id, {"project": m.project, "kind": m.kind, "tags": list(m.tags)})
+                self._event("memory.created", m.agent, memory_id, _created_payload(m))
                 for m, (memory_id, new) in zip(embedded, stored, strict=True)
                 if new
             ]
             if supersedes is not None:
-                (memory_id, new), memory = stored[0], embedded[0]
+                (memory_id, _), memory = stored[0], embedded[0]
                 self.repo.supersede(supersedes, memory_id)
-                created.append(_event("memory.updated", memory, supersedes, {"superseded_by": memory_id, "new": new}))
+                created.append(self._updated_event(memory.agent, supersedes, memory_id))
             self.events.append(created)
         if self._index is not None:
             self._index.catch_up(self.conn)
@@ -264,7 +264,7 @@ class Memory:
         if existing is not None:
             with write_transaction(self.conn):
                 self.repo.supersede(old.id, existing)
-                self.events.append([_event("memory.updated", new, old.id, {"superseded_by": existing, "new": False})])
+                self.events.append([self._updated_event(new.agent, old.id, existing)])
             return Stored(existing, duplicate=True)
         return self._insert([new], supersedes=old.id)[0]
 
@@ -286,7 +286,7 @@ class Memory:
         """`forget` for several ids in one transaction: all go (with their earlier versions), or, if any id is
         unknown, none."""
         wanted = list(dict.fromkeys(_clean_id(i) for i in memory_ids))
-        agent = validation.clean_name(agent, "agent", validation.DEFAULT_AGENT)
+        agent = _agent(agent)
         with write_transaction(self.conn):
             ids: list[int] = []
             for memory_id in wanted:
@@ -295,10 +295,7 @@ class Memory:
                     raise NotFound(f"no memory with id {memory_id}", "see `slm list` for ids")
                 ids += [i for i in versions if i not in ids]
             self.repo.delete(ids)
-            now = validation.now_utc()
-            self.events.append(
-                [Event(type="memory.deleted", agent=agent, protocol=self.protocol, time=now, memory_id=i) for i in ids]
-            )
+            self.events.append([self._event("memory.deleted", agent, i) for i in ids])
         if self._index is not None:
             for i in ids:
                 self._index.remove_memory(i)
@@ -313,39 +310,38 @@ class Memory:
         if query is not None:
             query = validation.clean_text(query, "query", validation.MAX_QUERY_BYTES)
         self.get(memory_id)
-        event = Event(
-            type="feedback.recorded",
-            agent=validation.clean_name(agent, "agent", validation.DEFAULT_AGENT),
-            protocol=self.protocol,
-            time=validation.now_utc(),
-            memory_id=memory_id,
-            payload={"helpful": helpful},
-        )
+        event = self._event("feedback.recorded", _agent(agent), memory_id, {"helpful": helpful})
         return self.behavior.record_feedback(event, helpful, query)
 
     def record_recall(self, query: str, k: int, hits: list[recall.Hit], *, agent: str | None = None) -> None:
         """Keep what was asked and what came back, in behavior.db, for later ranking work."""
         self.behavior.record_recall(
-            time=validation.now_utc(),
+            time=validation.event_time(),
             query=query,
             k=k,
             results=[h.id for h in hits],
-            agent=validation.clean_name(agent, "agent", validation.DEFAULT_AGENT),
+            agent=_agent(agent),
             protocol=self.protocol,
         )
 
     def agent_connected(self, agent: str, client: dict | None = None) -> None:
         """An `agent.connected` event: who opened a session, through what, with which client."""
-        agent = validation.clean_name(agent, "agent", validation.DEFAULT_AGENT)
-        event = Event(
-            type="agent.connected",
-            agent=agent,
-            protocol=self.protocol,
-            time=validation.now_utc(),
-            payload=validation.clean_meta(client or {}),
-        )
+        event = self._event("agent.connected", _agent(agent), None, validation.clean_meta(client or {}))
         with write_transaction(self.conn):
             self.events.append([event])
+
+    def _updated_event(self, agent: str, old_id: int, new_id: int) -> Event:
+        return self._event("memory.updated", agent, old_id, {"superseded_by": new_id})
+
+    def _event(self, type_: str, agent: str, memory_id: int | None, payload: dict | None = None) -> Event:
+        return Event(
+            type=type_,
+            agent=agent,
+            protocol=self.protocol,
+            time=validation.event_time(),
+            memory_id=memory_id,
+            payload=payload or {},
+        )
 
     def reindex(self, model: str | Path | None = None, *, progress: Progress | None = None) -> int:
         """Re-embed every memory with `model` (default: the default model) in one transaction; return the count.
@@ -485,15 +481,13 @@ def embed_chunked(embedder, texts: list[str]) -> list[tuple[list[tuple[int, int]
     return out
 
 
-def _event(type_: str, memory: NewMemory, memory_id: int, payload: dict) -> Event:
-    return Event(
-        type=type_,
-        agent=memory.agent,
-        protocol=memory.protocol,
-        time=memory.created_at,
-        memory_id=memory_id,
-        payload=payload,
-    )
+def _created_payload(memory: NewMemory) -> dict:
+    """What an event may say about a memory: never its text, so erasing the memory leaves the event content-free."""
+    return {"project": memory.project, "kind": memory.kind, "tags": list(memory.tags)}
+
+
+def _agent(agent: str | None) -> str:
+    return validation.clean_name(agent, "agent", validation.DEFAULT_AGENT)
 
 
 def _given(item: dict, key: str, default: object) -> object:

@@ -142,6 +142,12 @@ def now_utc() -> str:
     return format_time(datetime.now(UTC))
 
 
+def event_time() -> str:
+    """Now to the microsecond, so events of two databases (and one second) merge in the order they happened."""
+    m = datetime.now(UTC)
+    return f"{format_time(m)[:-1]}.{m.microsecond:06d}Z"
+
+
 def clean_limit(value: object, what: str = "k", maximum: int = 1000) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= maximum:
         raise InvalidInput(f"{what} must be a whole number from 1 to {maximum}, got {value!r}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from functools import partial
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, NotRequired, TypeVar
 
 import anyio
 from fastmcp import Context, FastMCP
@@ -19,7 +19,7 @@ from fastmcp.server.dependencies import get_context
 from fastmcp.server.middleware import Middleware, MiddlewareContext
 from mcp_types import ToolAnnotations
 from pydantic import Field
-from typing_extensions import TypedDict
+from typing_extensions import TypedDict  # pydantic needs this one on Python < 3.12
 
 from slm.app.memory import Memory
 from slm.errors import SlmError
@@ -63,6 +63,7 @@ class MemoryOut(TypedDict):
     meta: dict[str, Any]
     protocol: str
     superseded_by: int | None
+    truncated: NotRequired[bool]  # set when the text was cut to fit the token budget
 
 
 class HitOut(TypedDict):
@@ -73,6 +74,7 @@ class HitOut(TypedDict):
     agent: str
     project: str
     tags: list[str]
+    truncated: NotRequired[bool]  # set when the text was cut to fit the token budget
 
 
 class RecallOut(TypedDict):

@@ -1,0 +1,84 @@
+"""The CLI commands added with the MCP server: update, events, mcp config and mcp token."""
+
+from __future__ import annotations
+
+import json
+import stat
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from slm import Memory
+from tests.test_cli import check_refused, run, run_json
+
+
+@pytest.fixture
+def store(db_path) -> Path:
+    with Memory.open(db_path) as mem:
+        mem.remember("The staging database is db-01", agent="cursor", project="infra")
+    return db_path
+
+
+def test_update_keeps_history_and_shows_it(store):
+    assert run_json("update", "1", "The staging database is db-02", "--agent", "codex", "--db", store) == {
+        "id": 2,
+        "duplicate": False,
+    }
+    assert run("update", "2", "The staging database is db-03", "--db", store).stdout.strip() == "#2 is now #3"
+    old = run("show", "1", "--db", store).stdout
+    assert "superseded by" in old and "#2" in old and "via api" in old
+    assert [r["id"] for r in run_json("list", "--db", store)] == [3]
+    check_refused(["update", "1", "again"], store, 2, "was already updated")
+    check_refused(["update", "99", "x"], store, 2, "no memory with id 99")
+    assert run_json("forget", "3", "--db", store) == {"forgotten": [3, 2, 1]}
+
+
+def test_events_lists_both_databases_in_time_order(store):
+    with Memory.open(store) as mem:
+        mem.feedback(1, True, agent="cursor")
+        mem.remember("second memory", agent="codex")
+    events = run_json("events", "--db", store)
+    assert [(e["source"], e["type"], e["agent"]) for e in events] == [
+        ("memory", "memory.created", "cursor"),
+        ("behavior", "feedback.recorded", "cursor"),
+        ("memory", "memory.created", "codex"),
+    ]
+    assert [e["type"] for e in run_json("events", "--agent", "codex", "--db", store)] == ["memory.created"]
+    assert len(run_json("events", "-n", "1", "--db", store)) == 1
+    human = run("events", "--db", store).stdout
+    assert "memory.created #1" in human and "by cursor via api" in human
+    check_refused(["events", "--limit", "0"], store, 2, "limit must be")
+
+
+@pytest.mark.parametrize("client", ["claude-code", "claude-desktop", "cursor", "vscode"])
+def test_mcp_config_prints_json_for_json_clients(client, tmp_path):
+    result = run("mcp", "config", "--client", client, "--db", tmp_path / "x.db")
+    document = json.loads(result.stdout)
+    servers = document["servers" if client == "vscode" else "mcpServers"]
+    server = servers["slm"]
+    assert Path(server["command"]).is_absolute() and Path(server["command"]).name == "slm"
+    assert server["args"] == ["mcp", "--db", str((tmp_path / "x.db").resolve())]
+    assert server["env"] == {"SLM_AGENT": client}
+    assert "add to" in result.stderr
+
+
+def test_mcp_config_prints_toml_for_codex():
+    document = tomllib.loads(run("mcp", "config", "--client", "codex").stdout)
+    server = document["mcp_servers"]["slm"]
+    assert server["args"] == ["mcp"] and server["env"] == {"SLM_AGENT": "codex"}
+    assert Path(server["command"]).is_absolute()
+
+
+def test_mcp_config_names_the_clients_it_knows():
+    result = run("mcp", "config", "--client", "emacs", code=2)
+    assert "unknown client 'emacs'" in result.stderr and "claude-code" in result.stderr
+
+
+def test_mcp_token_is_stable_private_and_rotatable(slm_home):
+    first = run("mcp", "token").stdout.strip()
+    assert len(first) >= 40 and run("mcp", "token").stdout.strip() == first
+    path = Path(slm_home) / "mcp-token"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    rotated = run("mcp", "token", "--rotate").stdout.strip()
+    assert rotated != first and path.read_text().strip() == rotated

@@ -1,0 +1,233 @@
+"""Real `slm mcp` processes: stdio as clients run it, ten agents writing at once, crashes, HTTP with a token."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from benchmarks.concurrency import run_agents, texts_for
+from slm import Memory
+
+SLM = str(Path(sys.executable).with_name("slm"))
+PROTOCOL = "2025-06-18"
+
+
+def _env(**extra: str) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in ("SLM_AGENT", "SLM_THREADS")}
+    return {**env, **extra}
+
+
+class RawStdioClient:
+    """A bare JSON-RPC client over the server's pipes, to see every byte the server writes to stdout."""
+
+    def __init__(self, db: Path, *extra_args: str, env: dict | None = None) -> None:
+        self.proc = subprocess.Popen(
+            [SLM, "mcp", "--db", str(db), *extra_args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env or _env(),
+        )
+        self._next = 0
+
+    def send(self, method: str, params: dict | None = None, *, notify: bool = False) -> int | None:
+        message = {"jsonrpc": "2.0", "method": method, "params": params or {}}
+        if not notify:
+            self._next += 1
+            message["id"] = self._next
+        self.proc.stdin.write((json.dumps(message) + "\n").encode())
+        self.proc.stdin.flush()
+        return message.get("id")
+
+    def reply(self) -> dict:
+        line = self.proc.stdout.readline()
+        assert line, f"server closed stdout; stderr: {self.proc.stderr.read().decode()[-2000:]}"
+        return json.loads(line)  # anything but JSON-RPC on stdout fails here
+
+    def request(self, method: str, params: dict | None = None) -> dict:
+        self.send(method, params)
+        return self.reply()
+
+    def initialize(self, name: str = "raw-agent") -> dict:
+        info = {"protocolVersion": PROTOCOL, "capabilities": {}, "clientInfo": {"name": name, "version": "1.0"}}
+        result = self.request("initialize", info)
+        self.send("notifications/initialized", notify=True)
+        return result
+
+    def call(self, tool: str, **arguments) -> dict:
+        return self.request("tools/call", {"name": tool, "arguments": arguments})["result"]
+
+    def close(self) -> tuple[bytes, bytes]:
+        """End of input (the client goes away), then whatever the server still wrote."""
+        self.proc.stdin.close()
+        self.proc.stdin = None  # communicate() must not flush the closed pipe
+        return self.proc.communicate(timeout=30)
+
+
+@pytest.fixture
+def store(tmp_path, slm_home) -> Path:
+    return tmp_path / "shared" / "memory.db"
+
+
+def test_stdio_speaks_only_protocol_on_stdout_and_logs_elsewhere(store, tmp_path):
+    log = tmp_path / "logs" / "mcp.log"
+    client = RawStdioClient(store, "--log-file", str(log))
+    assert client.initialize("claude-code")["result"]["serverInfo"]["name"] == "slm"
+    tools = client.request("tools/list")["result"]["tools"]
+    assert {t["name"] for t in tools} >= {"remember", "recall", "status"}
+    stored = client.call("remember", content="stdio keeps stdout for JSON-RPC only", project="proto")
+    assert stored["structuredContent"]["duplicate"] is False
+    bad = client.call("forget", id=987654)
+    assert bad["isError"] is True and "no memory with id 987654" in bad["content"][0]["text"]
+    leftover, _ = client.close()  # the client goes away: the server exits cleanly
+    assert leftover == b"" and client.proc.returncode == 0
+    assert "Error calling tool 'forget'" in log.read_text()
+    with Memory.open(store, create=False) as mem:
+        [row] = mem.list()
+        assert (row.agent, row.protocol, row.project) == ("claude-code", "mcp-stdio", "proto")
+
+
+def test_slm_agent_names_the_stdio_agent(store):
+    client = RawStdioClient(store, env=_env(SLM_AGENT="laptop-codex"))
+    client.initialize("codex")
+    status = client.call("status")["structuredContent"]
+    client.close()
+    assert status["agent"]["name"] == "laptop-codex" and status["agent"]["client"] == "codex"
+
+
+@pytest.mark.anyio
+async def test_ten_agents_write_one_store_at_once(store):
+    """10 real servers, each 100 remembers interleaved with recalls: every write lands, once, with its event."""
+    summary = await run_agents(store, agents=10, writes=100, recall_every=2)
+    assert summary["errors"] == []
+    assert summary["writes"] == 1000 and summary["recalls"] == 500
+    assert len(set(summary["ids"])) == 1000
+    with Memory.open(store, create=False) as mem:
+        assert mem.count() == 1000
+        assert mem.events.count("memory.created") == 1000
+        assert mem.events.count("agent.connected") == 10
+        stored = {row.content for row in mem.list(limit=1000)}
+        assert stored == {text for agent in range(10) for text in texts_for(agent, 100)}
+        agents = mem.stats()["agents"]
+        assert agents == {f"agent-{i:02d}": 100 for i in range(10)}
+        assert mem.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_a_server_killed_mid_write_leaves_the_store_consistent(store):
+    client = RawStdioClient(store)
+    client.initialize()
+    client.call("remember", content="written before the crash")
+    long_text = " ".join(f"Paragraph {i}: the billing service retries webhooks with backoff." for i in range(700))
+    client.send("tools/call", {"name": "remember", "arguments": {"content": long_text[:60_000]}})
+    time.sleep(0.4)  # embedding the long text takes seconds: kill while the call is in flight
+    client.proc.send_signal(signal.SIGKILL)
+    client.close()
+    with Memory.open(store, create=False) as mem:
+        assert mem.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        rows = mem.list(limit=10)
+        assert rows[-1].content == "written before the crash"
+        created = mem.events.count("memory.created")
+        chunks = mem.conn.execute("SELECT count(*) FROM chunks").fetchone()[0]
+        vectors = mem.conn.execute("SELECT count(*) FROM chunk_vectors").fetchone()[0]
+        assert created == len(rows) and chunks == vectors  # each memory whole with its event, or absent
+        assert mem.remember("written after the crash").duplicate is False
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def http_server(store, slm_home):
+    port = _free_port()
+    proc = subprocess.Popen(
+        [SLM, "mcp", "--http", "--port", str(port), "--db", str(store)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=_env(),
+    )
+    url = f"http://127.0.0.1:{port}/mcp"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            assert proc.poll() is None, proc.stderr.read().decode()
+            time.sleep(0.1)
+    token = (Path(slm_home) / "mcp-token").read_text().strip()
+    yield url, token
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+def _post(url: str, token: str | None) -> int:
+    import urllib.error
+    import urllib.request
+
+    body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST")
+    request.add_header("Content-Type", "application/json")
+    request.add_header("Accept", "application/json, text/event-stream")
+    if token is not None:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as err:
+        return err.code
+
+
+@pytest.mark.anyio
+async def test_http_requires_the_bearer_token(http_server, slm_home):
+    from fastmcp import Client
+
+    url, token = http_server
+    assert oct((Path(slm_home) / "mcp-token").stat().st_mode & 0o777) == "0o600"
+    assert _post(url, None) == 401
+    assert _post(url, "not-the-token") == 401
+    async with Client(url, auth=token) as client:
+        stored = (await client.call_tool("remember", {"content": "served over http"})).structured_content
+        status = (await client.call_tool("status", {})).structured_content
+    assert stored["duplicate"] is False and status["protocol"] == "mcp-http"
+
+
+def test_http_refuses_other_addresses_without_the_flag(store):
+    refused = subprocess.run(
+        [SLM, "mcp", "--http", "--host", "0.0.0.0", "--db", str(store)], capture_output=True, text=True, env=_env()
+    )
+    assert refused.returncode == 2 and "refusing to serve memories on 0.0.0.0" in refused.stderr
+    assert "--allow-remote" in refused.stderr and not store.exists()
+
+
+def test_events_follow_sees_other_processes(store):
+    with Memory.open(store) as mem:
+        mem.remember("before following")
+    follower = subprocess.Popen(
+        [SLM, "events", "--follow", "--json", "--db", str(store)], stdout=subprocess.PIPE, text=True, env=_env()
+    )
+    try:
+        first = json.loads(follower.stdout.readline())  # the backlog comes first
+        client = RawStdioClient(store)
+        client.initialize("cursor")
+        client.call("remember", content="seen by the follower")
+        client.close()
+        fresh = [json.loads(follower.stdout.readline()) for _ in range(2)]
+    finally:
+        follower.terminate()
+        follower.wait(timeout=10)
+    assert first["type"] == "memory.created"
+    assert [(e["type"], e["agent"], e["protocol"]) for e in fresh] == [
+        ("agent.connected", "cursor", "mcp-stdio"),
+        ("memory.created", "cursor", "mcp-stdio"),
+    ]

@@ -1,0 +1,243 @@
+"""The MCP server driven in memory by a real fastmcp Client: every tool, resource and prompt, budgets, provenance."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from fastmcp import Client
+from fastmcp.exceptions import ToolError
+from mcp_types import Implementation
+
+from slm import Memory
+from slm.mcp.identity import identify
+from slm.mcp.server import build_server
+
+pytestmark = pytest.mark.anyio
+
+NOTES = [
+    ("The api-gateway uses PostgreSQL 15 with pgbouncer in transaction mode", "api", ["db"]),
+    ("Deploys to production run from the release branch every Tuesday", "ops", ["deploy"]),
+    ("The user prefers pytest fixtures over unittest setUp methods", "api", ["testing", "preference"]),
+]
+
+
+@pytest.fixture
+def memory(db_path):
+    with Memory.open(db_path, protocol="mcp-stdio") as mem:
+        yield mem
+
+
+def client(memory: Memory, name: str = "cursor", agent: str | None = None) -> Client:
+    return Client(build_server(memory, agent=agent), client_info=Implementation(name=name, version="0.9"))
+
+
+async def call(c: Client, tool: str, **args) -> dict:
+    return (await c.call_tool(tool, args)).structured_content
+
+
+async def fill(c: Client) -> list[int]:
+    return [(await call(c, "remember", content=t, project=p, tags=tags))["id"] for t, p, tags in NOTES]
+
+
+async def test_tools_are_described_and_annotated_truthfully(memory):
+    async with client(memory) as c:
+        tools = {t.name: t for t in await c.list_tools()}
+    assert set(tools) == {"remember", "recall", "get", "list_recent", "forget", "update", "feedback", "status"}
+    for name in ("recall", "get", "list_recent", "status"):
+        assert tools[name].annotations.read_only_hint is True, name
+    assert tools["forget"].annotations.destructive_hint is True
+    assert tools["update"].annotations.destructive_hint is False  # history is kept
+    assert tools["remember"].annotations.idempotent_hint is True  # a duplicate is not stored twice
+    assert tools["feedback"].annotations.idempotent_hint is False  # every call is recorded
+    for tool in tools.values():
+        assert len(tool.description) > 60, tool.name
+        assert all("description" in p for p in tool.input_schema["properties"].values()), tool.name
+        assert tool.output_schema is not None, tool.name
+    assert tools["recall"].input_schema["required"] == ["query"]
+
+
+async def test_remember_and_recall_carry_provenance(memory):
+    async with client(memory, name="claude-code") as c:
+        ids = await fill(c)
+        again = await call(c, "remember", content=NOTES[0][0], project="api")
+        found = await call(c, "recall", query="which database does the api-gateway use", k=2)
+    assert again == {"id": ids[0], "duplicate": True, "project": "api"}
+    top = found["memories"][0]
+    assert (top["id"], top["agent"], top["project"], top["tags"]) == (ids[0], "claude-code", "api", ["db"])
+    assert top["score"] > 0 and top["time"].endswith("Z") and found["omitted"] == 0
+    assert memory.get(ids[0]).protocol == "mcp-stdio"
+    created = [e for e in memory.events.after(0) if e.type == "memory.created"]
+    assert [(e.memory_id, e.agent, e.protocol) for e in created] == [(i, "claude-code", "mcp-stdio") for i in ids]
+    assert memory.behavior.recall_count() == 1
+
+
+async def test_recall_filters(memory):
+    async with client(memory) as c:
+        ids = await fill(c)
+        by_project = await call(c, "recall", query="deploys tuesday", project="api")
+        by_tag = await call(c, "recall", query="preferences", tags=["preference"])
+        in_future = await call(c, "recall", query="database", since="2999-01-01")
+    assert ids[1] not in [m["id"] for m in by_project["memories"]]
+    assert [m["id"] for m in by_tag["memories"]] == [ids[2]]
+    assert in_future["memories"] == []
+
+
+async def test_slm_agent_overrides_the_client_name(memory):
+    async with client(memory, name="cursor", agent="my-laptop-cursor") as c:
+        stored = await call(c, "remember", content="agent override test")
+        status = await call(c, "status")
+    assert memory.get(stored["id"]).agent == "my-laptop-cursor"
+    assert status["agent"]["name"] == "my-laptop-cursor" and status["agent"]["source"] == "SLM_AGENT"
+    assert status["agent"]["client"] == "cursor"
+
+
+def test_an_agent_without_a_name_is_unknown():
+    assert identify(None, None).name == "unknown"
+    assert identify(None, type("Info", (), {"name": "\x1b\x07 ", "version": "1"})()).name == "unknown"
+    assert identify(None, type("Info", (), {"name": "bob\x1b", "version": "1"})()).name == "bob"
+
+
+async def test_agent_connected_is_logged_once_per_client(memory):
+    async with client(memory, name="codex") as c:
+        await call(c, "status")
+        await call(c, "list_recent")
+    connected = [e for e in memory.events.after(0) if e.type == "agent.connected"]
+    assert [(e.agent, e.payload["client_version"], e.protocol) for e in connected] == [("codex", "0.9", "mcp-stdio")]
+
+
+async def test_read_tools_honour_the_token_budget(memory):
+    steps = "restart the worker pool and check the queue depth. " * 12
+    long_notes = [f"Service {i} runbook: {steps}" for i in range(30)]
+    memory.remember_many([{"text": t, "project": "ops"} for t in long_notes])
+    async with client(memory) as c:
+        recalled = await call(c, "recall", query="restart the worker pool runbook", k=30, max_tokens=600)
+        listed = await call(c, "list_recent", limit=30, max_tokens=600)
+        fetched = await call(c, "get", ids=list(range(1, 31)), max_tokens=600)
+        roomy = await call(c, "recall", query="restart the worker pool runbook", k=30, max_tokens=50_000)
+    for reply, left_out in ((recalled, "omitted"), (listed, "more"), (fetched, "omitted")):
+        assert 1 <= len(reply["memories"]) < 30 and reply[left_out] == 30 - len(reply["memories"])
+        assert len(json.dumps(reply["memories"], ensure_ascii=False)) <= 600 * 4
+        assert "max_tokens=600" in reply["note"]
+    assert len(roomy["memories"]) == 30 and roomy["omitted"] == 0 and roomy["note"] is None
+    assert [m["id"] for m in recalled["memories"]] == [m["id"] for m in roomy["memories"]][: len(recalled["memories"])]
+
+
+async def test_a_single_oversized_result_is_shortened_not_dropped(memory):
+    memory.remember("Architecture notes: " + "the ingest service batches writes per tenant. " * 300)
+    async with client(memory) as c:
+        reply = await call(c, "recall", query="ingest service architecture", max_tokens=100)
+    [only] = reply["memories"]
+    assert only["truncated"] is True and only["text"].endswith("[…]")
+    assert len(json.dumps(only, ensure_ascii=False)) <= 100 * 4
+
+
+async def test_get_update_forget_and_history(memory):
+    async with client(memory, name="vscode") as c:
+        ids = await fill(c)
+        updated = await call(c, "update", id=ids[0], content="The api-gateway moved to MySQL 8 in May")
+        fetched = await call(c, "get", ids=[ids[0], updated["id"], 424242])
+        recalled = await call(c, "recall", query="api-gateway database", k=3)
+        forgotten = await call(c, "forget", id=updated["id"])
+        with pytest.raises(ToolError, match="no memory with id"):
+            await call(c, "forget", id=updated["id"])
+    old, new = fetched["memories"]
+    assert old["superseded_by"] == new["id"] == updated["id"] and updated["previous"] == ids[0]
+    assert fetched["missing"] == [424242]
+    assert ids[0] not in [m["id"] for m in recalled["memories"]]
+    assert forgotten == {"forgotten": [updated["id"], ids[0]]}
+    types = [(e.type, e.memory_id, e.agent) for e in memory.events.after(0) if e.type != "memory.created"]
+    assert types[1:] == [
+        ("memory.updated", ids[0], "vscode"),
+        ("memory.deleted", updated["id"], "vscode"),
+        ("memory.deleted", ids[0], "vscode"),
+    ]
+
+
+async def test_feedback_is_kept_in_the_behaviour_database(memory):
+    async with client(memory, name="cursor") as c:
+        ids = await fill(c)
+        assert await call(c, "feedback", id=ids[2], helpful=True, query="testing style") == {
+            "recorded": True,
+            "memory_id": ids[2],
+            "helpful": True,
+        }
+        await call(c, "feedback", id=ids[1], helpful=False)
+    [first, second] = memory.behavior.events.after(0)
+    assert (first.type, first.memory_id, first.agent) == ("feedback.recorded", ids[2], "cursor")
+    assert first.protocol == "mcp-stdio"
+    assert memory.behavior.feedback_counts() == {"helpful": 1, "unhelpful": 1} and second.payload == {"helpful": False}
+
+
+async def test_status_reports_the_store_and_the_caller(memory, db_path):
+    async with client(memory, name="claude-desktop") as c:
+        await fill(c)
+        status = await call(c, "status")
+    assert status["memories"] == 3 and status["projects"] == {"api": 2, "ops": 1}
+    assert status["path"] == str(db_path) and status["schema_version"] == 2
+    assert status["model"] == "default" and status["dim"] == 384 and status["protocol"] == "mcp-stdio"
+    assert status["agent"] == {
+        "name": "claude-desktop",
+        "source": "clientInfo",
+        "client": "claude-desktop",
+        "client_version": "0.9",
+        "verified": False,
+    }
+
+
+async def test_resources(memory):
+    async with client(memory) as c:
+        ids = await fill(c)
+        uris = {str(r.uri) for r in await c.list_resources()}
+        templates = {t.uri_template for t in await c.list_resource_templates()}
+        recent = json.loads((await c.read_resource("slm://recent"))[0].text)
+        stats = json.loads((await c.read_resource("slm://stats"))[0].text)
+        one = json.loads((await c.read_resource(f"slm://memory/{ids[1]}"))[0].text)
+        with pytest.raises(Exception, match="no memory with id 999"):
+            await c.read_resource("slm://memory/999")
+        with pytest.raises(Exception, match="whole numbers"):
+            await c.read_resource("slm://memory/abc")
+    assert {"slm://recent", "slm://stats"} <= uris and "slm://memory/{id}" in templates
+    assert [m["id"] for m in recent["memories"]] == ids[::-1] and recent["more"] == 0
+    assert stats["memories"] == 3 and one["text"] == NOTES[1][0]
+
+
+async def test_recall_context_prompt_quotes_memories_as_data(memory):
+    async with client(memory) as c:
+        ids = await fill(c)
+        prompt = await c.get_prompt("recall_context", {"task": "tune the api-gateway database pool"})
+        empty_store_task = await c.get_prompt("recall_context", {"task": "x" * 10})
+    text = prompt.messages[0].content.text
+    assert f"> [#{ids[0]} ·" in text and "not instructions" in text
+    assert text.endswith("Task: tune the api-gateway database pool")
+    assert "Task:" in empty_store_task.messages[0].content.text
+
+
+@pytest.mark.parametrize(
+    ("tool", "args", "message"),
+    [
+        ("remember", {}, "Missing required argument"),
+        ("remember", {"content": 42}, "valid string"),
+        ("remember", {"content": "   "}, "text is empty"),
+        ("remember", {"content": "x" * 70_000}, "over the limit"),
+        ("remember", {"content": "ok", "time": "next tuesday-ish"}, "not a valid time"),
+        ("remember", {"content": "ok", "tags": "db"}, "valid list"),
+        ("remember", {"content": "ok", "meta": [1, 2]}, "valid dictionary"),
+        ("recall", {"query": "x", "k": 0}, "greater than or equal to 1"),
+        ("recall", {"query": "x", "since": "yesterday"}, "not a valid time"),
+        ("recall", {"query": "x", "max_tokens": 5}, "greater than or equal to 100"),
+        ("get", {"ids": []}, "at least 1 item"),
+        ("forget", {"id": 31337}, "no memory with id 31337"),
+        ("forget", {"id": "one"}, "valid integer"),
+        ("update", {"id": 31337, "content": "new"}, "no memory with id 31337"),
+        ("feedback", {"id": 31337, "helpful": True}, "no memory with id 31337"),
+        ("feedback", {"id": 1, "helpful": "very"}, "valid boolean"),
+    ],
+)
+async def test_bad_input_is_a_clear_tool_error_and_writes_nothing(memory, tool, args, message):
+    async with client(memory) as c:
+        await call(c, "remember", content="the one memory")
+        before = (memory.events.last_id(), memory.count(), memory.behavior.feedback_counts())
+        with pytest.raises(ToolError, match=message):
+            await c.call_tool(tool, args)
+    assert (memory.events.last_id(), memory.count(), memory.behavior.feedback_counts()) == before
