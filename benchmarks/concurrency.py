@@ -75,7 +75,7 @@ async def _one_write(client, run: AgentRun, i: int, text: str, recall_every: int
         result = await client.call_tool("remember", {"content": text, "project": "bench"})
         run.latencies.append(time.perf_counter() - began)
         run.ids.append(result.structured_content["id"])
-        if (i + 1) % recall_every == 0:
+        if recall_every and (i + 1) % recall_every == 0:
             await client.call_tool("recall", {"query": text[:80], "k": 5})
             run.recalls += 1
     except Exception as err:  # every failed call is counted and reported, never hidden
@@ -115,7 +115,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--agents", default="1,4,10,20", help="comma-separated agent counts")
     parser.add_argument("--writes", type=int, default=50, help="remember calls per agent")
-    parser.add_argument("--recall-every", type=int, default=2, help="a recall after every N writes")
+    parser.add_argument("--recall-every", type=int, default=2, help="a recall after every N writes (0: none)")
     parser.add_argument("--out", type=Path, help="write the results here as JSON")
     args = parser.parse_args()
     os.environ.setdefault("SLM_HOME", str(Path(tempfile.gettempdir()) / "slm-bench-home"))

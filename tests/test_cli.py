@@ -506,7 +506,7 @@ def test_doctor_on_a_broken_database(tmp_path):
 # -- the real process: start-up cost, terminal width, stderr ----------------------------------------------------
 
 
-@pytest.mark.parametrize("args", [["--help"], ["recall", "--help"], ["model", "--help"]])
+@pytest.mark.parametrize("args", [["--help"], ["recall", "--help"], ["model", "--help"], ["mcp", "--help"]])
 def test_help_does_not_import_heavy_modules(args):
     proc = subprocess.run(
         [sys.executable, "-X", "importtime", *_ENTRY, *args],
@@ -518,7 +518,7 @@ def test_help_does_not_import_heavy_modules(args):
     assert proc.returncode == 0 and "Usage" in proc.stdout
     imported = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import")}
     assert "slm.app.cli" in imported
-    assert not {"numpy", "llama_cpp", "apsw", "sqlite_vec", "gguf"} & imported
+    assert not {"numpy", "llama_cpp", "apsw", "sqlite_vec", "gguf", "fastmcp", "mcp", "pydantic"} & imported
 
 
 def test_help_shows_the_defaults():

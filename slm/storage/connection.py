@@ -64,13 +64,27 @@ def open_connection(path: Path | str, *, readonly: bool = False):
         conn.enable_load_extension(False)
         conn.set_busy_handler(_patient_busy_handler())
         if not memory and not readonly:
-            conn.execute("PRAGMA journal_mode=WAL")
+            _use_wal(conn, apsw)
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA secure_delete=ON")
     except apsw.Error as err:
         raise StorageError(f"cannot open the database at {path}: {err}", "check the path and its permissions") from err
     return conn
+
+
+def _use_wal(conn, apsw) -> None:
+    """Switch a new file to WAL. SQLite does not call the busy handler for this, and processes that open a new
+    store together collide here ("database is locked"), so retry it the same way."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except apsw.BusyError:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(random.uniform(0.001, 0.005))
 
 
 def _patient_busy_handler():
