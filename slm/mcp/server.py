@@ -219,11 +219,12 @@ def build_server(memory: Memory, *, agent: str | None = None, auth=None) -> Fast
         (name the project, file or tool). Storing exactly the same text again is harmless: you get the
         existing id back with duplicate=true."""
         who = engine.identity(get_context())
-        stored = await engine.run(
-            memory.remember, content, agent=who.name, project=project, tags=tags, time=time, meta=meta
-        )
-        row = await engine.run(memory.get, stored)
-        return RememberOut(id=int(stored), duplicate=stored.duplicate, project=row.project)
+
+        def store() -> RememberOut:
+            stored = memory.remember(content, agent=who.name, project=project, tags=tags, time=time, meta=meta)
+            return RememberOut(id=int(stored), duplicate=stored.duplicate, project=memory.get(stored).project)
+
+        return await engine.run(store)
 
     @server.tool(annotations=READ)
     async def recall(
