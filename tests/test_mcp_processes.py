@@ -121,15 +121,18 @@ async def test_ten_agents_write_one_store_at_once(store):
         assert mem.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
-def test_a_server_killed_mid_write_leaves_the_store_consistent(store):
+@pytest.mark.parametrize("how", ["server killed", "client gone"])
+def test_a_call_cut_off_mid_write_leaves_the_store_consistent(store, how):
     client = RawStdioClient(store)
     client.initialize()
     client.call("remember", content="written before the crash")
     long_text = " ".join(f"Paragraph {i}: the billing service retries webhooks with backoff." for i in range(700))
     client.send("tools/call", {"name": "remember", "arguments": {"content": long_text[:60_000]}})
-    time.sleep(0.4)  # embedding the long text takes seconds: kill while the call is in flight
-    client.proc.send_signal(signal.SIGKILL)
+    time.sleep(0.4)  # embedding the long text takes seconds: cut the call off while it is in flight
+    if how == "server killed":
+        client.proc.send_signal(signal.SIGKILL)
     client.close()
+    assert client.proc.returncode == (-signal.SIGKILL if how == "server killed" else 0)
     with Memory.open(store, create=False) as mem:
         assert mem.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         rows = mem.list(limit=10)
