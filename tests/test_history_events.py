@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from slm import Memory
@@ -107,3 +109,17 @@ def test_protocol_is_recorded_on_memories_and_events(db_path):
 
 def test_custom_database_names_get_their_own_behaviour_file(tmp_path):
     assert behavior_path(tmp_path / "work.db") == tmp_path / "work.behavior.db"
+
+
+def test_an_update_that_lost_a_race_is_rolled_back(mem, db_path):
+    """Another process updates the memory between this update's check and its write: nothing of ours is kept."""
+    old = mem.remember("the queue is RabbitMQ")
+    with Memory.open(db_path) as other:
+        winner = other.update(old, "the queue is Kafka")
+    mem.get = lambda memory_id: replace(Memory.get(mem, memory_id), superseded_by=None)  # a stale read
+    with pytest.raises(InvalidInput, match="changed while it was being updated"):
+        mem.update(old, "the queue is NATS")
+    del mem.get
+    assert mem.get(old).superseded_by == winner
+    assert [r.content for r in mem.list()] == ["the queue is Kafka"]
+    assert [e.type for e in mem.events.after(0)].count("memory.updated") == 1

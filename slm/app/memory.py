@@ -202,7 +202,7 @@ class Memory:
             ]
             if supersedes is not None:
                 (memory_id, _), memory = stored[0], embedded[0]
-                self.repo.supersede(supersedes, memory_id)
+                _supersede(self.repo, supersedes, memory_id)
                 created.append(self._updated_event(memory.agent, supersedes, memory_id))
             self.events.append(created)
         if self._index is not None:
@@ -263,7 +263,7 @@ class Memory:
         existing = self.repo.existing_id(new.project, new.content_hash)
         if existing is not None:
             with write_transaction(self.conn):
-                self.repo.supersede(old.id, existing)
+                _supersede(self.repo, old.id, existing)
                 self.events.append([self._updated_event(new.agent, old.id, existing)])
             return Stored(existing, duplicate=True)
         return self._insert([new], supersedes=old.id)[0]
@@ -479,6 +479,15 @@ def embed_chunked(embedder, texts: list[str]) -> list[tuple[list[tuple[int, int]
         out.append((text_spans, matrix[at : at + len(text_spans)]))
         at += len(text_spans)
     return out
+
+
+def _supersede(repo: MemoryRepository, old_id: int, new_id: int) -> None:
+    """Inside the update's transaction: the old version must still be current, or the update is rolled back."""
+    if not repo.supersede(old_id, new_id):
+        raise InvalidInput(
+            f"memory {old_id} changed while it was being updated (another agent updated or deleted it)",
+            "get it again and update the current version",
+        )
 
 
 def _created_payload(memory: NewMemory) -> dict:

@@ -143,8 +143,12 @@ class MemoryRepository:
         ]
         vectors.insert_vectors(self.conn, chunk_ids, matrix)
 
-    def supersede(self, old_id: int, new_id: int) -> None:
-        self.conn.execute("UPDATE memories SET superseded_by = ? WHERE id = ?", (new_id, old_id))
+    def supersede(self, old_id: int, new_id: int) -> bool:
+        """Mark `old_id` as replaced by `new_id`; False if it is gone or another version already replaced it."""
+        self.conn.execute(
+            "UPDATE memories SET superseded_by = ? WHERE id = ? AND superseded_by IS NULL", (new_id, old_id)
+        )
+        return self.conn.changes() > 0
 
     def versions(self, memory_id: int) -> list[int]:
         """`memory_id` and every earlier version it replaced, newest first."""
