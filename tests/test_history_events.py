@@ -123,3 +123,53 @@ def test_an_update_that_lost_a_race_is_rolled_back(mem, db_path):
     assert mem.get(old).superseded_by == winner
     assert [r.content for r in mem.list()] == ["the queue is Kafka"]
     assert [e.type for e in mem.events.after(0)].count("memory.updated") == 1
+
+
+def test_ids_are_never_reused_after_a_forget(mem):
+    first, last = mem.remember("first memory"), mem.remember("second memory")
+    last_chunk = mem.conn.execute("SELECT max(id) FROM chunks").fetchone()[0]
+    mem.forget(last)
+    again = mem.remember("a third memory")
+    assert again > last and mem.conn.execute("SELECT max(id) FROM chunks").fetchone()[0] > last_chunk
+    assert [h.id for h in mem.recall("a third memory", k=1)] == [again]  # the vector mirror saw the new chunk
+    assert first < last
+
+
+def test_a_version_1_store_is_migrated_with_its_data(tmp_path, slm_home):
+    """A store written by the previous release: rows, tags, FTS and vectors survive the table rebuild."""
+    import shutil
+
+    import numpy as np
+
+    from slm.storage import migrations, vectors
+    from slm.storage.connection import open_connection
+
+    v1 = tmp_path / "v1-migrations"
+    v1.mkdir()
+    shutil.copy(migrations.migrations_dir() / "0001_memories.sql", v1)
+    path = tmp_path / "old" / "memory.db"
+    conn = open_connection(path)
+    migrations.migrate(conn, v1)
+    vectors.create_vector_table(conn, 384)
+    conn.execute(
+        "INSERT INTO settings VALUES ('embedding.model', 'default'), ('embedding.dim', '384');"
+        "INSERT INTO memories (id, content, content_hash, created_at, agent, project) "
+        "VALUES (7, 'legacy memory about kafka partitions', 'h7', '2024-01-01T00:00:00Z', 'cursor', 'p');"
+        "INSERT INTO memory_tags VALUES (7, 'kafka');"
+        "INSERT INTO chunks (id, memory_id, start, end) VALUES (3, 7, 0, 9);"
+    )
+    vectors.insert_vectors(conn, [3], np.ones((1, 384), np.float32) / np.sqrt(384))
+    conn.close()
+    with Memory.open(path) as mem:
+        row = mem.get(7)
+        assert (row.content, row.tags, row.protocol, row.superseded_by) == (
+            "legacy memory about kafka partitions",
+            ("kafka",),
+            "api",
+            None,
+        )
+        assert [h.id for h in mem.recall("kafka partitions", k=1)] == [7]
+        assert mem.remember("a new memory") > 7
+        mem.forget(7)  # the rebuilt chunks table deletes vectors again
+        assert mem.conn.execute("SELECT count(*) FROM chunk_vectors WHERE rowid = 3").fetchone()[0] == 0
+        assert mem.conn.execute("PRAGMA foreign_key_check").fetchall() == []

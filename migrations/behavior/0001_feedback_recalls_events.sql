@@ -3,7 +3,7 @@
 -- across files).
 
 CREATE TABLE feedback (
-    id        INTEGER PRIMARY KEY,
+    id        INTEGER PRIMARY KEY AUTOINCREMENT,
     time      TEXT NOT NULL,
     memory_id INTEGER NOT NULL,
     helpful   INTEGER NOT NULL CHECK (helpful IN (0, 1)),
@@ -14,7 +14,7 @@ CREATE TABLE feedback (
 CREATE INDEX feedback_memory ON feedback (memory_id);
 
 CREATE TABLE recalls (
-    id       INTEGER PRIMARY KEY,
+    id       INTEGER PRIMARY KEY AUTOINCREMENT,
     time     TEXT NOT NULL,
     query    TEXT NOT NULL,
     k        INTEGER NOT NULL,
@@ -25,7 +25,7 @@ CREATE TABLE recalls (
 
 -- Same shape as memory.db's events, for feedback.recorded.
 CREATE TABLE events (
-    id        INTEGER PRIMARY KEY,
+    id        INTEGER PRIMARY KEY AUTOINCREMENT,   -- readers follow the log by id
     time      TEXT NOT NULL,
     type      TEXT NOT NULL,
     agent     TEXT NOT NULL,

@@ -79,6 +79,7 @@ class Memory:
         conn = open_connection(db_path)
         try:
             migrations.migrate(conn)
+            vectors.ensure_delete_trigger(conn)
         except BaseException:
             conn.close()
             raise

@@ -58,13 +58,29 @@ def migrate(conn, folder: Path | None = None) -> int:
     """Bring the database up to the newest migration; return the resulting version."""
     migrations = load_migrations(folder)
     latest = len(migrations)
-    for migration in migrations[_check_version(conn, latest) :]:
-        # Several processes may open a new database at once: the write lock decides which one applies each step.
-        with write_transaction(conn):
-            if _check_version(conn, latest) < migration.version:
-                conn.execute(migration.sql)
-                conn.execute(f"PRAGMA user_version = {migration.version}")
+    pending = migrations[_check_version(conn, latest) :]
+    if not pending:
+        return latest
+    # Table rebuilds (SQLite's documented ALTER procedure) need foreign keys off, which only works outside a
+    # transaction; each step checks them itself before it commits.
+    conn.execute("PRAGMA foreign_keys=OFF")
+    try:
+        for migration in pending:
+            # Several processes may open a new database at once: the write lock decides who applies each step.
+            with write_transaction(conn):
+                if _check_version(conn, latest) < migration.version:
+                    _apply(conn, migration)
+    finally:
+        conn.execute("PRAGMA foreign_keys=ON")
     return latest
+
+
+def _apply(conn, migration: Migration) -> None:
+    conn.execute(migration.sql)
+    broken = conn.execute("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        raise SchemaError(f"migration {migration.name} leaves {len(broken)} broken references, e.g. {broken[0]}")
+    conn.execute(f"PRAGMA user_version = {migration.version}")
 
 
 def _check_version(conn, latest: int) -> int:

@@ -10,6 +10,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from slm.storage.connection import write_transaction
+
 TABLE = "chunk_vectors"
 
 
@@ -25,10 +27,25 @@ def vector_table_dim(conn) -> int | None:
 def create_vector_table(conn, dim: int) -> None:
     with conn:
         conn.execute(f"CREATE VIRTUAL TABLE {TABLE} USING vec0(embedding float[{int(dim)}])")
-        conn.execute(
-            f"CREATE TRIGGER chunks_vector_delete AFTER DELETE ON chunks BEGIN "
-            f"DELETE FROM {TABLE} WHERE rowid = old.id; END"
-        )
+        _create_delete_trigger(conn)
+
+
+def ensure_delete_trigger(conn) -> None:
+    """Put back the trigger that deletes a chunk's vector, if a migration rebuilt `chunks` without it."""
+    present = conn.execute(
+        "SELECT count(*) FROM sqlite_master WHERE name IN (?, 'chunks_vector_delete')", (TABLE,)
+    ).fetchone()[0]
+    if present == 1:  # the table without its trigger
+        with write_transaction(conn):
+            if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'chunks_vector_delete'").fetchone() is None:
+                _create_delete_trigger(conn)
+
+
+def _create_delete_trigger(conn) -> None:
+    conn.execute(
+        f"CREATE TRIGGER chunks_vector_delete AFTER DELETE ON chunks "
+        f"BEGIN DELETE FROM {TABLE} WHERE rowid = old.id; END"
+    )
 
 
 def drop_vector_table(conn) -> None:
