@@ -192,7 +192,10 @@ class Memory:
         return ids  # type: ignore[return-value]
 
     def _insert(self, memories: list[NewMemory], supersedes: int | None = None) -> list[Stored]:
-        """Embed, then store rows and their events in one write transaction (the lock is held only to write)."""
+        """Embed, then store rows and their events in one write transaction (the lock is held only to write).
+
+        With `supersedes`, the one memory given replaces that id: it must still be current when the lock is held.
+        """
         embedded = self._embed_all(memories)
         with write_transaction(self.conn):
             stored = self.repo.insert_many(embedded)
@@ -261,12 +264,8 @@ class Memory:
         new = self._new_memory(item, agent, None)
         if new.content_hash == old.content_hash:
             raise InvalidInput(f"memory {old.id} already says exactly that", "nothing to update")
-        existing = self.repo.existing_id(new.project, new.content_hash)
-        if existing is not None:
-            with write_transaction(self.conn):
-                _supersede(self.repo, old.id, existing)
-                self.events.append([self._updated_event(new.agent, old.id, existing)])
-            return Stored(existing, duplicate=True)
+        # Always through the insert: under the write lock it finds a current duplicate to link to, if there is
+        # one at that moment (a lookup made before the lock could link to a version replaced meanwhile).
         return self._insert([new], supersedes=old.id)[0]
 
     def current_version(self, memory_id: int) -> int:

@@ -49,7 +49,7 @@ def vector_channel(index, repo: MemoryRepository, query_vector: np.ndarray, flt:
     """Unfiltered searches exclude the few superseded versions rather than list every allowed id."""
     if not flt.is_empty:
         return index.search(query_vector, depth, allowed=repo.ids_matching(flt))
-    return index.search(query_vector, depth, excluded=repo.superseded_ids() if flt.current_only else None)
+    return index.search(query_vector, depth, excluded=repo.superseded_ids())
 
 
 def fuse(channels: dict[str, list[tuple[int, float]]], k: int) -> list[tuple[int, float, dict[str, ChannelRank]]]:
@@ -65,7 +65,7 @@ def fuse(channels: dict[str, list[tuple[int, float]]], k: int) -> list[tuple[int
 
 
 def to_hits(rows: list[MemoryRow], fused: list[tuple[int, float, dict[str, ChannelRank]]]) -> list[Hit]:
-    by_id = {row.id: row for row in rows}
+    by_id = {row.id: row for row in rows if row.superseded_by is None}  # updated since a channel read it
     return [
         Hit(
             id=row.id,

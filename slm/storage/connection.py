@@ -123,7 +123,8 @@ def write_transaction(conn) -> Iterator[None]:
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield
+        conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:  # SQLite may have rolled back already (disk full, interrupt): keep its error
+            conn.execute("ROLLBACK")
         raise
-    conn.execute("COMMIT")

@@ -14,6 +14,7 @@ _COLUMNS = (
     "m.protocol, m.superseded_by"
 )
 _CURRENT = "m.superseded_by IS NULL"
+MAX_VERSIONS = 10_000
 _WHEN = "coalesce(m.event_time, m.created_at)"
 
 
@@ -56,16 +57,15 @@ class MemoryFilter:
     tags: tuple[str, ...] = ()
     since: str | None = None
     until: str | None = None
-    current_only: bool = True  # leave out versions that an update superseded
 
     @property
     def is_empty(self) -> bool:
-        """Nothing restricts the search beyond `current_only` (which the recall channels apply cheaply)."""
+        """Nothing restricts the search beyond "current versions only" (which the recall channels apply cheaply)."""
         return not (self.project or self.agent or self.tags or self.since or self.until)
 
     def where(self) -> tuple[str, list]:
-        """A SQL condition over alias `m` and its parameters (`1` when nothing is filtered)."""
-        clauses, params = [_CURRENT] if self.current_only else [], []
+        """A SQL condition over alias `m` and its parameters; superseded versions are always left out."""
+        clauses, params = [_CURRENT], []
         if self.project is not None:
             clauses.append("m.project = ?")
             params.append(self.project)
@@ -151,13 +151,14 @@ class MemoryRepository:
         return self.conn.changes() > 0
 
     def versions(self, memory_id: int) -> list[int]:
-        """`memory_id` and every earlier version it replaced, newest first."""
+        """`memory_id` and every earlier version it replaced, newest first (bounded, should a cycle ever exist)."""
         return [
             r[0]
             for r in self.conn.execute(
                 "WITH RECURSIVE chain (id, depth) AS (SELECT id, 0 FROM memories WHERE id = ? "
-                "UNION SELECT m.id, c.depth + 1 FROM memories m JOIN chain c ON m.superseded_by = c.id) "
-                "SELECT id FROM chain ORDER BY depth",
+                "UNION SELECT m.id, c.depth + 1 FROM memories m JOIN chain c ON m.superseded_by = c.id "
+                f"WHERE c.depth < {MAX_VERSIONS}) "
+                "SELECT id FROM chain GROUP BY id ORDER BY min(depth)",
                 (memory_id,),
             )
         ]
@@ -215,13 +216,9 @@ class MemoryRepository:
         Unfiltered searches skip the join with `memories`: it would cost a row lookup per match before sorting.
         """
         if flt.is_empty:
-            history = (
-                " AND rowid NOT IN (SELECT id FROM memories WHERE superseded_by IS NOT NULL)"
-                if flt.current_only
-                else ""
-            )
             sql, params = (
-                f"SELECT rowid, -bm25(memories_fts) FROM memories_fts WHERE memories_fts MATCH ?{history} "
+                "SELECT rowid, -bm25(memories_fts) FROM memories_fts WHERE memories_fts MATCH ? "
+                "AND rowid NOT IN (SELECT id FROM memories WHERE superseded_by IS NOT NULL) "
                 "ORDER BY bm25(memories_fts) LIMIT ?",
                 [match, limit],
             )
@@ -248,7 +245,7 @@ class MemoryRepository:
         return dict(rows)
 
     def time_range(self) -> tuple[str | None, str | None]:
-        return self.conn.execute(f"SELECT min({_WHEN}), max({_WHEN}) FROM memories m").fetchone()
+        return self.conn.execute(f"SELECT min({_WHEN}), max({_WHEN}) FROM memories m WHERE {_CURRENT}").fetchone()
 
     def chunk_count(self) -> int:
         return self.conn.execute("SELECT count(*) FROM chunks").fetchone()[0]
