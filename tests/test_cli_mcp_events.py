@@ -82,3 +82,28 @@ def test_mcp_token_is_stable_private_and_rotatable(slm_home):
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     rotated = run("mcp", "token", "--rotate").stdout.strip()
     assert rotated != first and path.read_text().strip() == rotated
+
+
+def test_reading_never_creates_the_behaviour_database(store):
+    from slm.storage.behavior import behavior_path
+
+    assert [e["type"] for e in run_json("events", "--db", store)] == ["memory.created"]
+    stats = run_json("stats", "--db", store)
+    assert (stats["recalls_logged"], stats["feedback_helpful"], stats["events"]) == (0, 0, 1)
+    assert not behavior_path(store).exists()
+
+
+def test_a_token_file_others_can_read_is_refused(slm_home):
+    path = Path(slm_home) / "mcp-token"
+    run("mcp", "token")
+    path.chmod(0o644)
+    try:
+        refused = " ".join(run("mcp", "token", code=1).stderr.split())  # rich wraps at 80 columns
+        assert "can be read by other users" in refused and "chmod 600" in refused
+    finally:
+        path.chmod(0o600)
+
+
+def test_slm_threads_must_be_a_plain_number(store):
+    result = run("recall", "database", "--db", store, env={"SLM_THREADS": "²"}, code=2)
+    assert "SLM_THREADS must be a whole number" in " ".join(result.stderr.split())

@@ -123,13 +123,31 @@ async def test_read_tools_honour_the_token_budget(memory):
     assert [m["id"] for m in recalled["memories"]] == [m["id"] for m in roomy["memories"]][: len(recalled["memories"])]
 
 
-async def test_a_single_oversized_result_is_shortened_not_dropped(memory):
-    memory.remember("Architecture notes: " + "the ingest service batches writes per tenant. " * 300)
+@pytest.mark.parametrize(
+    ("text", "meta"),
+    [
+        ("Architecture notes: " + "the ingest service batches writes per tenant. " * 300, None),
+        ("Line\n" * 3000 + "ingest service architecture", None),  # escapes double the JSON
+        ("ingest service architecture, with a big attachment", {"blob": "x" * 12_000}),
+    ],
+)
+async def test_a_single_oversized_result_is_shortened_to_the_budget(memory, text, meta):
+    memory.remember(text, meta=meta)
     async with client(memory) as c:
         reply = await call(c, "recall", query="ingest service architecture", max_tokens=100)
-    [only] = reply["memories"]
-    assert only["truncated"] is True and only["text"].endswith("[…]")
-    assert len(json.dumps(only, ensure_ascii=False)) <= 100 * 4
+        fetched = await call(c, "get", ids=[1], max_tokens=100)
+    for answer in (reply, fetched):
+        [only] = answer["memories"]
+        assert only["truncated"] is True and only["text"].endswith("[…]")
+        assert len(json.dumps(answer, ensure_ascii=False)) <= 100 * 4  # the whole reply, envelope included
+
+
+async def test_list_recent_says_why_memories_are_missing(memory):
+    memory.remember_many([{"text": f"note number {i}"} for i in range(12)])
+    async with client(memory) as c:
+        by_limit = await call(c, "list_recent", limit=5)
+    assert len(by_limit["memories"]) == 5 and by_limit["more"] == 7
+    assert "beyond limit=5" in by_limit["note"] and "max_tokens" not in by_limit["note"]
 
 
 async def test_get_update_forget_and_history(memory):
@@ -195,8 +213,9 @@ async def test_resources(memory):
         one = json.loads((await c.read_resource(f"slm://memory/{ids[1]}"))[0].text)
         with pytest.raises(Exception, match="no memory with id 999"):
             await c.read_resource("slm://memory/999")
-        with pytest.raises(Exception, match="whole numbers"):
-            await c.read_resource("slm://memory/abc")
+        for bad in ("abc", "²", "0", str(2**64)):
+            with pytest.raises(Exception, match="whole numbers"):
+                await c.read_resource(f"slm://memory/{bad}")
     assert {"slm://recent", "slm://stats"} <= uris and "slm://memory/{id}" in templates
     assert [m["id"] for m in recent["memories"]] == ids[::-1] and recent["more"] == 0
     assert stats["memories"] == 3 and one["text"] == NOTES[1][0]
@@ -229,6 +248,8 @@ async def test_recall_context_prompt_quotes_memories_as_data(memory):
         ("get", {"ids": []}, "at least 1 item"),
         ("forget", {"id": 31337}, "no memory with id 31337"),
         ("forget", {"id": "one"}, "valid integer"),
+        ("forget", {"id": 2**64}, "less than or equal to"),
+        ("get", {"ids": [1, 2**70]}, "less than or equal to"),
         ("update", {"id": 31337, "content": "new"}, "no memory with id 31337"),
         ("feedback", {"id": 31337, "helpful": True}, "no memory with id 31337"),
         ("feedback", {"id": 1, "helpful": "very"}, "valid boolean"),

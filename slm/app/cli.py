@@ -260,7 +260,7 @@ def events(
 
     with _open(db) as mem:
         feed = EventFeed(mem)
-        listed = feed.latest(limit=limit, agent=agent)
+        listed, cursors = feed.latest(limit=limit, agent=agent)
         if as_json and not follow:
             out.emit_json([e.to_dict() for e in listed])
             return
@@ -268,7 +268,7 @@ def events(
             out.event_line(event, as_json)
         if follow:
             try:
-                for event in feed.follow(agent=agent):
+                for event in feed.follow(cursors, agent=agent):
                     out.event_line(event, as_json)
             except KeyboardInterrupt:
                 return

@@ -38,6 +38,6 @@ def embed_threads(default: int | None = None) -> int:
     value = os.environ.get("SLM_THREADS")
     if not value:
         return default or os.cpu_count() or 1
-    if not value.isdigit() or not 1 <= int(value) <= 256:
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= 256:
         raise InvalidInput(f"SLM_THREADS must be a whole number from 1 to 256, got {value!r}")
     return int(value)

@@ -36,25 +36,39 @@ class FeedEvent:
 
 class EventFeed:
     def __init__(self, memory) -> None:
-        self._logs: dict[str, EventLog] = {"memory": memory.events, "behavior": memory.behavior.events}
+        self._memory = memory
 
-    def latest(self, *, limit: int = 50, agent: str | None = None) -> list[FeedEvent]:
-        """The newest `limit` events of both databases, oldest first."""
+    def _logs(self) -> dict[str, EventLog]:
+        """Both logs; behavior.db only once it exists (reading the feed never creates it)."""
+        logs = {"memory": self._memory.events}
+        behavior = self._memory.existing_behavior()
+        if behavior is not None:
+            logs["behavior"] = behavior.events
+        return logs
+
+    def latest(self, *, limit: int = 50, agent: str | None = None) -> tuple[list[FeedEvent], dict[str, int]]:
+        """The newest `limit` events of both databases, oldest first, and the cursors to `follow` from.
+
+        The cursors are read before the events, so whatever is committed meanwhile is either listed or followed.
+        """
         limit = validation.clean_limit(limit, "limit", 100_000)
         agent = None if agent is None else validation.clean_name(agent, "agent", "")
-        merged = [
-            FeedEvent(source, e) for source, log in self._logs.items() for e in log.latest(agent=agent, limit=limit)
-        ]
-        return _in_time_order(merged)[-limit:]
+        logs = self._logs()
+        cursors = {source: log.last_id() for source, log in logs.items()}
+        merged = [FeedEvent(source, e) for source, log in logs.items() for e in log.latest(agent=agent, limit=limit)]
+        listed = _in_time_order(merged)[-limit:]
+        for item in listed:
+            cursors[item.source] = max(cursors[item.source], item.event.id)
+        return listed, cursors
 
-    def follow(self, *, agent: str | None = None, since_start: bool = False) -> Iterator[FeedEvent]:
-        """Events as they are committed, forever; from now on unless `since_start`."""
+    def follow(self, cursors: dict[str, int], *, agent: str | None = None) -> Iterator[FeedEvent]:
+        """Events committed after `cursors`, as they come, forever."""
         agent = None if agent is None else validation.clean_name(agent, "agent", "")
-        cursors = {source: 0 if since_start else log.last_id() for source, log in self._logs.items()}
+        cursors = dict(cursors)
         while True:
             fresh = []
-            for source, log in self._logs.items():
-                events = log.after(cursors[source], agent=agent)
+            for source, log in self._logs().items():
+                events = log.after(cursors.get(source, 0), agent=agent)
                 if events:
                     cursors[source] = events[-1].id
                 fresh += [FeedEvent(source, e) for e in events]

@@ -117,10 +117,16 @@ class Memory:
 
     @property
     def behavior(self) -> BehaviorRepository:
-        """The behaviour database beside this one (recalls and feedback), opened on first use."""
+        """The behaviour database beside this one (recalls and feedback), opened, or created, on first use."""
         if self._behavior is None:
             self._behavior = BehaviorRepository.open(behavior_path(self.path))
         return self._behavior
+
+    def existing_behavior(self) -> BehaviorRepository | None:
+        """The behaviour database if there is one: readers use this, so that looking never creates a file."""
+        if self._behavior is None and not behavior_path(self.path).exists():
+            return None
+        return self.behavior
 
     # -- writing --------------------------------------------------------------------------------------------
     def remember(
@@ -467,6 +473,18 @@ class Memory:
             "model": model_choice.recorded_model(self.conn),
             "dim": model_choice.recorded_dim(self.conn),
             "size_bytes": _db_size(self.path),
+            "events": self.events.count(),
+            **self._behavior_stats(),
+        }
+
+    def _behavior_stats(self) -> dict:
+        behavior = self.existing_behavior()
+        feedback = behavior.feedback_counts() if behavior else {"helpful": 0, "unhelpful": 0}
+        return {
+            "behavior_path": str(behavior_path(self.path)),
+            "recalls_logged": behavior.recall_count() if behavior else 0,
+            "feedback_helpful": feedback["helpful"],
+            "feedback_unhelpful": feedback["unhelpful"],
         }
 
 

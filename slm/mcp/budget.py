@@ -12,6 +12,7 @@ CHARS_PER_TOKEN = 4
 DEFAULT_MAX_TOKENS = 2000
 MIN_MAX_TOKENS = 100
 MAX_MAX_TOKENS = 50_000
+ENVELOPE_TOKENS = 60  # the reply's own keys and its note, kept out of the results' share
 _ELLIPSIS = " […]"
 
 
@@ -20,32 +21,42 @@ def estimate_tokens(value: object) -> int:
 
 
 def fit(items: list[dict], max_tokens: int) -> tuple[list[dict], int]:
-    """The leading items whose JSON fits in `max_tokens`, and how many were left out.
+    """The leading items whose JSON fits in `max_tokens` (less the envelope), and how many were left out.
 
-    If not even the first item fits, its `text` is shortened (and `truncated` set) so the best result still
-    comes back rather than nothing.
+    If not even the first item fits, it is shortened (text, then meta) and marked `truncated`, so the best
+    result still comes back rather than nothing.
     """
+    room = max_tokens - ENVELOPE_TOKENS
     kept: list[dict] = []
     used = 0
     for item in items:
-        cost = estimate_tokens(item) + 1
-        if used + cost > max_tokens:
+        cost = estimate_tokens(item) + 1  # the separator
+        if used + cost > room:
             if not kept:
-                kept.append(_shortened(item, max_tokens))
+                kept.append(_shortened(item, room))
             break
         kept.append(item)
         used += cost
     return kept, len(items) - len(kept)
 
 
-def _shortened(item: dict, max_tokens: int) -> dict:
-    overhead = estimate_tokens({**item, "text": "", "truncated": True})
-    room = max(0, (max_tokens - overhead) * CHARS_PER_TOKEN - len(_ELLIPSIS))
-    return {**item, "text": item["text"][:room] + _ELLIPSIS, "truncated": True}
+def _shortened(item: dict, room: int) -> dict:
+    short = {**item, "text": _ELLIPSIS, "truncated": True}
+    if "meta" in short and estimate_tokens(short) > room:
+        short["meta"] = {}
+    text = item["text"]
+    low, high = 0, len(text)  # the longest prefix whose escaped JSON fits
+    while low < high:
+        middle = (low + high + 1) // 2
+        if estimate_tokens({**short, "text": text[:middle] + _ELLIPSIS}) <= room:
+            low = middle
+        else:
+            high = middle - 1
+    return {**short, "text": text[:low] + _ELLIPSIS}
 
 
 def more_note(left_out: int, max_tokens: int) -> str | None:
-    if not left_out:
+    if left_out <= 0:
         return None
     return (
         f"{left_out} more result{'s' if left_out != 1 else ''} did not fit in max_tokens={max_tokens}; "

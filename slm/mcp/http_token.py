@@ -1,4 +1,4 @@
-"""The bearer token that guards `slm mcp --http`: generated once, stored user-only, compared in constant time."""
+"""The bearer token that guards `slm mcp --http`: generated once and stored user-only."""
 
 from __future__ import annotations
 
@@ -19,6 +19,11 @@ def load_or_create_token(data_dir: Path, *, rotate: bool = False) -> str:
     """The stored token; a new one (0600, in a 0700 folder) when there is none or `rotate` is set."""
     path = token_path(data_dir)
     if path.exists() and not rotate:
+        if path.stat().st_mode & 0o077:
+            raise StorageError(
+                f"{path} can be read by other users, so the token is no secret",
+                f"run: chmod 600 {path} && slm mcp token --rotate",
+            )
         token = path.read_text(encoding="utf-8").strip()
         if len(token) >= 32:
             return token
@@ -31,6 +36,4 @@ def load_or_create_token(data_dir: Path, *, rotate: bool = False) -> str:
     finally:
         os.close(fd)
     os.replace(tmp, path)
-    if path.stat().st_mode & 0o077:
-        raise StorageError(f"{path} is readable by other users", f"run: chmod 600 {path}")
     return token

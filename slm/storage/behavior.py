@@ -26,11 +26,11 @@ class BehaviorRepository:
         self.events = EventLog(conn)
 
     @classmethod
-    def open(cls, path: Path, *, create: bool = True) -> BehaviorRepository:
-        conn = open_connection(path, readonly=not create)
+    def open(cls, path: Path) -> BehaviorRepository:
+        """Open (creating it if needed) and migrate."""
+        conn = open_connection(path)
         try:
-            if create:
-                migrations.migrate(conn, migrations.migrations_dir() / "behavior")
+            migrations.migrate(conn, migrations.migrations_dir() / "behavior")
         except BaseException:
             conn.close()
             raise
