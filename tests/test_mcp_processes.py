@@ -104,6 +104,38 @@ def test_slm_agent_names_the_stdio_agent(store):
 
 
 @pytest.mark.anyio
+async def test_every_tool_resource_and_prompt_over_stdio(store):
+    """The same surface as the in-memory tests, through a real `slm mcp` process and fastmcp's stdio client."""
+    from fastmcp import Client
+    from fastmcp.client.transports import StdioTransport
+    from mcp_types import Implementation
+
+    transport = StdioTransport(command=SLM, args=["mcp", "--db", str(store)], env=_env(), keep_alive=False)
+    async with Client(transport, client_info=Implementation(name="vscode", version="1.96")) as c:
+
+        async def call(tool: str, **args) -> dict:
+            return (await c.call_tool(tool, args)).structured_content
+
+        assert len(await c.list_tools()) == 8
+        first = await call("remember", content="The docs site builds with mkdocs-material", project="docs", tags=["x"])
+        second = await call("remember", content="Release notes live in CHANGELOG.md", project="docs")
+        assert (await call("recall", query="how are the docs built", k=1))["memories"][0]["id"] == first["id"]
+        newer = await call("update", id=second["id"], content="Release notes live in docs/changelog.md")
+        got = await call("get", ids=[second["id"], newer["id"]])
+        assert got["memories"][0]["superseded_by"] == newer["id"]
+        assert [m["id"] for m in (await call("list_recent", project="docs"))["memories"]] == [newer["id"], first["id"]]
+        assert (await call("feedback", id=first["id"], helpful=True))["recorded"] is True
+        assert (await call("forget", id=newer["id"]))["forgotten"] == [newer["id"], second["id"]]
+        status = await call("status")
+        assert (status["memories"], status["agent"]["name"], status["protocol"]) == (1, "vscode", "mcp-stdio")
+        assert json.loads((await c.read_resource("slm://recent"))[0].text)["memories"][0]["id"] == first["id"]
+        assert json.loads((await c.read_resource("slm://stats"))[0].text)["memories"] == 1
+        assert json.loads((await c.read_resource(f"slm://memory/{first['id']}"))[0].text)["tags"] == ["x"]
+        prompt = await c.get_prompt("recall_context", {"task": "fix the docs build"})
+        assert f"#{first['id']}" in prompt.messages[0].content.text
+
+
+@pytest.mark.anyio
 async def test_ten_agents_write_one_store_at_once(store):
     """10 real servers, each 100 remembers interleaved with recalls: every write lands, once, with its event."""
     summary = await run_agents(store, agents=10, writes=100, recall_every=2)

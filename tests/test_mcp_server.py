@@ -262,3 +262,14 @@ async def test_bad_input_is_a_clear_tool_error_and_writes_nothing(memory, tool, 
         with pytest.raises(ToolError, match=message):
             await c.call_tool(tool, args)
     assert (memory.events.last_id(), memory.count(), memory.behavior.feedback_counts()) == before
+
+
+async def test_status_stays_within_its_budget_with_many_projects(memory):
+    memory.remember_many([{"text": f"note for project {i}", "project": f"project-{i:04d}"} for i in range(400)])
+    async with client(memory) as c:
+        status = await call(c, "status", max_tokens=500)
+        roomy = await call(c, "status", max_tokens=50_000)
+    assert len(json.dumps(status, ensure_ascii=False)) <= 500 * 4
+    assert status["counts_cut"]["projects"] == 400 and 0 < len(status["projects"]) < 400
+    assert status["memories"] == 400 and status["agent"]["name"] == "cursor"
+    assert len(roomy["projects"]) == 400 and "counts_cut" not in roomy

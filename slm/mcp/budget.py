@@ -55,6 +55,27 @@ def _shortened(item: dict, room: int) -> dict:
     return {**short, "text": text[:low] + _ELLIPSIS}
 
 
+def fit_counts(values: dict, max_tokens: int) -> dict:
+    """Shorten the largest `{name: count}` maps (keeping the biggest counts) until `values` fits in the budget.
+
+    A store with thousands of projects must not turn `status` into a flood; `counts_cut` names each map that
+    was shortened and how many entries it had.
+    """
+    values = dict(values)
+    cut: dict[str, int] = {}
+    while estimate_tokens(values) > max_tokens - ENVELOPE_TOKENS:
+        maps = [k for k, v in values.items() if isinstance(v, dict) and len(v) > 1 and k != "agent"]
+        if not maps:
+            break
+        key = max(maps, key=lambda k: len(values[k]))
+        cut.setdefault(key, len(values[key]))
+        biggest = sorted(values[key].items(), key=lambda kv: -kv[1])
+        values[key] = dict(biggest[: len(biggest) // 2])
+    if cut:
+        values["counts_cut"] = cut
+    return values
+
+
 def more_note(left_out: int, max_tokens: int) -> str | None:
     if left_out <= 0:
         return None

@@ -330,11 +330,13 @@ def build_server(memory: Memory, *, agent: str | None = None, auth=None) -> Fast
         return FeedbackOut(recorded=True, memory_id=id, helpful=helpful)
 
     @server.tool(annotations=READ)
-    async def status() -> dict[str, Any]:
+    async def status(max_tokens: MaxTokens = budget.DEFAULT_MAX_TOKENS) -> dict[str, Any]:
         """Counts by project and agent, the embedding model, the database path and schema version, and who
-        slm thinks you are (agent name and where it came from)."""
+        slm thinks you are (agent name and where it came from). With many projects or agents only the largest
+        are listed; `counts_cut` says which lists were shortened."""
         values = await engine.run(memory.stats)
-        return {**values, "agent": engine.identity(get_context()).as_dict(), "protocol": memory.protocol}
+        values = {**values, "agent": engine.identity(get_context()).as_dict(), "protocol": memory.protocol}
+        return budget.fit_counts(values, max_tokens)
 
     @server.resource("slm://recent", mime_type="application/json", description="The 20 newest memories.")
     async def recent_resource() -> dict[str, Any]:
@@ -342,7 +344,7 @@ def build_server(memory: Memory, *, agent: str | None = None, auth=None) -> Fast
 
     @server.resource("slm://stats", mime_type="application/json", description="Counts, model and database.")
     async def stats_resource() -> dict[str, Any]:
-        return await engine.run(memory.stats)
+        return budget.fit_counts(await engine.run(memory.stats), budget.DEFAULT_MAX_TOKENS)
 
     @server.resource("slm://memory/{id}", mime_type="application/json", description="One memory by id.")
     async def memory_resource(id: str) -> dict[str, Any]:
