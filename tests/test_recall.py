@@ -8,6 +8,7 @@ import pytest
 from slm import Memory
 from slm.app import recall as recall_mod
 from slm.app.recall import ChannelRank
+from slm.errors import InvalidInput
 from slm.storage import vectors
 
 NOTES = [
@@ -140,3 +141,15 @@ def test_vector_channel_matches_sqlite_vec_exact_knn(filled):
         (np.asarray(query, np.float32).tobytes(),),
     ).fetchall()
     assert ours == [r[0] for r in rows]
+
+
+def test_recall_can_run_one_channel(mem):
+    keyword_only = mem.remember("zebra crossing near the office")
+    mem.remember("a striped animal of the savanna")
+    hits = mem.recall("zebra", k=5, channels=["keyword"])
+    assert [h.id for h in hits] == [keyword_only] and set(hits[0].channels) == {"keyword"}
+    assert all(set(h.channels) == {"vector"} for h in mem.recall("zebra", k=5, channels=("vector",)))
+    with pytest.raises(InvalidInput, match="unknown or no recall channels"):
+        mem.recall("zebra", channels=["graph"])
+    with pytest.raises(InvalidInput, match="unknown or no recall channels"):
+        mem.recall("zebra", channels=[])

@@ -421,19 +421,27 @@ class Memory:
         since: object = None,
         until: object = None,
         now: object = None,
+        channels: Iterable[str] | None = None,
     ) -> list[recall.Hit]:
         """The k memories that best answer `query`, best first; each hit's `channels` explains its ranks.
 
         `now` is the asker's time: memories from after it are left out, as the asker cannot know them.
+        `channels` picks a subset of `recall.CHANNELS` (all by default), for ablations and single-channel baselines.
         """
         query = validation.clean_text(query, "query", validation.MAX_QUERY_BYTES)
         k = validation.clean_limit(k)
+        wanted = recall.clean_channels(channels)
         flt = _filter(project, agent, tags, since, until, now)
         depth = max(recall.CHANNEL_DEPTH, k)
-        keyword = self._keyword_worker().submit(recall.keyword_channel, self._keyword_repo, query, flt, depth)
-        vector = recall.vector_channel(self._synced_index(), self.repo, self._query_vector(query), flt, depth)
-        channels = {"keyword": keyword.result(), "vector": vector}
-        fused = recall.fuse(channels, k)
+        ranked = {}
+        if "keyword" in wanted:
+            keyword = self._keyword_worker().submit(recall.keyword_channel, self._keyword_repo, query, flt, depth)
+        if "vector" in wanted:
+            query_vector = self._query_vector(query)
+            ranked["vector"] = recall.vector_channel(self._synced_index(), self.repo, query_vector, flt, depth)
+        if "keyword" in wanted:
+            ranked["keyword"] = keyword.result()
+        fused = recall.fuse(ranked, k)
         return recall.to_hits(self.repo.get_many([i for i, _, _ in fused]), fused)
 
     def _keyword_worker(self) -> ThreadPoolExecutor:

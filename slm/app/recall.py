@@ -6,15 +6,18 @@ calibration between BM25 and cosine, and a memory found by both channels rises a
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
 from slm.app.fts_query import fts_match
+from slm.errors import InvalidInput
 from slm.storage.memories import MemoryFilter, MemoryRepository, MemoryRow
 
 RRF_K = 60
 CHANNEL_DEPTH = 100
+CHANNELS = ("keyword", "vector")
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,18 @@ class Hit:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def clean_channels(channels: Iterable[str] | None) -> tuple[str, ...]:
+    if channels is None:
+        return CHANNELS
+    if isinstance(channels, str):
+        channels = [channels]
+    chosen = tuple(dict.fromkeys(channels))
+    unknown = [c for c in chosen if c not in CHANNELS]
+    if unknown or not chosen:
+        raise InvalidInput(f"unknown or no recall channels {unknown or '[]'}", f"choose from {list(CHANNELS)}")
+    return chosen
 
 
 def keyword_channel(repo: MemoryRepository, query: str, flt: MemoryFilter, depth: int) -> list[tuple[int, float]]:
