@@ -1,0 +1,186 @@
+"""Time in a question, resolved against the asker's `now`: "yesterday", "last week", "in May 2023", "3 days ago",
+"last Friday", "the past two months", and the order words "latest" / "first".
+
+General English only, no vocabulary of any benchmark. The result is what the temporal recall channel uses:
+a window of event times to prefer, and whether the question wants the newest or the oldest of its matches.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+_MONTH_NAMES = [
+    ("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"), ("may",), ("june", "jun"),
+    ("july", "jul"), ("august", "aug"), ("september", "sep", "sept"), ("october", "oct"), ("november", "nov"),
+    ("december", "dec"),
+]  # fmt: skip
+MONTHS = {name: number for number, names in enumerate(_MONTH_NAMES, start=1) for name in names}
+WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+NUMBERS = {
+    "a": 1, "an": 1, "one": 1, "two": 2, "couple of": 2, "a couple of": 2, "three": 3, "few": 3, "a few": 3,
+    "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12,
+}  # fmt: skip
+UNIT_DAYS = {"day": 1, "week": 7, "weekend": 7, "month": 30, "year": 365}
+_NUMBER = r"(\d+|" + "|".join(sorted(map(re.escape, NUMBERS), key=len, reverse=True)) + r")"
+_UNIT = r"(day|week|month|year)s?"
+_MONTH = r"(" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\.?"
+
+LATEST = re.compile(
+    r"\b(latest|most recent(ly)?|recently|currently|current|now|these days|nowadays|still|last time|newest)\b"
+)
+EARLIEST = re.compile(r"\b(first|earliest|initially|originally|oldest|first time|at first)\b")
+
+
+@dataclass(frozen=True)
+class TimeIntent:
+    """What a question says about time: a window (inclusive, naive UTC) and/or an order."""
+
+    start: datetime | None = None
+    end: datetime | None = None
+    order: str | None = None  # "latest" or "earliest"
+    phrase: str | None = None  # the words that set the window, for --explain
+
+    @property
+    def has_window(self) -> bool:
+        return self.start is not None
+
+
+def parse(question: str, now: datetime) -> TimeIntent:
+    """The first time window the question names (most specific patterns first), and its order words."""
+    text = " ".join(question.lower().split())
+    order = "latest" if LATEST.search(text) else "earliest" if EARLIEST.search(text) else None
+    for finder in _FINDERS:
+        found = finder(text, now)
+        if found is not None:
+            start, end, phrase = found
+            return TimeIntent(start, end, order, phrase)
+    return TimeIntent(order=order)
+
+
+def _day(moment: datetime) -> datetime:
+    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _days(start: datetime, count: int) -> tuple[datetime, datetime]:
+    """`count` whole days from the start of `start`'s day."""
+    first = _day(start)
+    return first, first + timedelta(days=count) - timedelta(seconds=1)
+
+
+def _relative_day(text: str, now: datetime):
+    match = re.search(r"\b(today|tonight|this morning|this evening|yesterday|the day before yesterday)\b", text)
+    if not match:
+        return None
+    back = {"yesterday": 1, "the day before yesterday": 2}.get(match.group(1), 0)
+    return (*_days(now - timedelta(days=back), 1), match.group(0))
+
+
+def _ago(text: str, now: datetime):
+    match = re.search(rf"\b{_NUMBER} {_UNIT} ago\b", text)
+    if not match:
+        return None
+    amount = _amount(match.group(1))
+    unit = UNIT_DAYS[match.group(2)]
+    centre = now - timedelta(days=amount * unit)
+    slack = max(1, unit // 2) if unit > 1 else 1  # "3 weeks ago" is not to the day
+    end = _day(centre + timedelta(days=slack + 1)) - timedelta(seconds=1)
+    return _day(centre - timedelta(days=slack)), end, match.group(0)
+
+
+def _past_span(text: str, now: datetime):
+    match = re.search(rf"\b(?:in |over |during |within )?the (?:past|last) (?:{_NUMBER} )?{_UNIT}\b", text)
+    match = match or re.search(rf"\b(?:in |over |during )?(?:the )?past {_NUMBER} {_UNIT}\b", text)
+    if not match:
+        return None
+    amount = _amount(match.group(1)) if match.group(1) else 1
+    return _day(now - timedelta(days=amount * UNIT_DAYS[match.group(2)])), now, match.group(0)
+
+
+def _last_unit(text: str, now: datetime):
+    match = re.search(r"\b(last|this|past) (week|weekend|month|year)\b", text)
+    if not match:
+        return None
+    which, unit = match.groups()
+    today = _day(now)
+    if unit == "week":
+        monday = today - timedelta(days=today.weekday())
+        start = monday - timedelta(days=7) if which == "last" else monday
+        return start, start + timedelta(days=7) - timedelta(seconds=1), match.group(0)
+    if unit == "weekend":
+        saturday = today - timedelta(days=(today.weekday() - 5) % 7)
+        if which == "last" and today.weekday() >= 5:
+            saturday -= timedelta(days=7)
+        return saturday, saturday + timedelta(days=2) - timedelta(seconds=1), match.group(0)
+    if unit == "month":
+        first = today.replace(day=1)
+        if which == "last":
+            first = (first - timedelta(days=1)).replace(day=1)
+        return first, _month_end(first), match.group(0)
+    year = today.year - (which == "last")
+    return datetime(year, 1, 1), datetime(year, 12, 31, 23, 59, 59), match.group(0)
+
+
+def _weekday(text: str, now: datetime):
+    match = re.search(r"\b(last|this past|past|on|this) (" + "|".join(WEEKDAYS) + r")\b", text)
+    if not match:
+        return None
+    target = WEEKDAYS.index(match.group(2))
+    back = (now.weekday() - target) % 7 or 7  # the most recent such day before today
+    return (*_days(now - timedelta(days=back), 1), match.group(0))
+
+
+def _month_year(text: str, now: datetime):
+    match = re.search(rf"\b{_MONTH}(?: (\d{{1,2}})(?:st|nd|rd|th)?)?,? (\d{{4}})\b", text)
+    if match:
+        month, day, year = MONTHS[match.group(1)], match.group(2), int(match.group(3))
+        return _month_or_day(year, month, day, match.group(0))
+    match = re.search(rf"\b(?:in|during|since|from|of|early|late|mid) (?:the month of )?{_MONTH}\b", text)
+    match = match or re.search(rf"\b{_MONTH} (\d{{1,2}})(?:st|nd|rd|th)?\b", text)
+    if not match:
+        return None
+    month = MONTHS[match.group(1)]
+    day = match.group(2) if match.lastindex and match.lastindex >= 2 else None
+    year = now.year if (month, int(day or 1)) <= (now.month, now.day) else now.year - 1  # the last one before now
+    return _month_or_day(year, month, day, match.group(0))
+
+
+def _iso_date(text: str, now: datetime):
+    match = re.search(r"\b(\d{4})[-/](\d{1,2})[-/](\d{1,2})\b", text)
+    if not match:
+        return None
+    try:
+        return (*_days(datetime(*map(int, match.groups())), 1), match.group(0))
+    except ValueError:
+        return None
+
+
+def _year(text: str, now: datetime):
+    match = re.search(r"\b(?:in|during|since|of) (19\d{2}|20\d{2})\b", text)
+    if not match:
+        return None
+    year = int(match.group(1))
+    return datetime(year, 1, 1), datetime(year, 12, 31, 23, 59, 59), match.group(0)
+
+
+def _month_or_day(year: int, month: int, day: str | None, phrase: str):
+    first = datetime(year, month, 1)
+    if day is None:
+        return first, _month_end(first), phrase
+    try:
+        return (*_days(datetime(year, month, int(day)), 1), phrase)
+    except ValueError:
+        return first, _month_end(first), phrase
+
+
+def _month_end(first: datetime) -> datetime:
+    following = (first + timedelta(days=32)).replace(day=1)
+    return following - timedelta(seconds=1)
+
+
+def _amount(word: str) -> int:
+    return int(word) if word.isdigit() else NUMBERS[word]
+
+
+_FINDERS = (_iso_date, _relative_day, _ago, _past_span, _last_unit, _weekday, _month_year, _year)
