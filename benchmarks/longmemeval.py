@@ -3,7 +3,8 @@
 Per instance: a fresh store; every turn of every haystack session stored as one memory (role and session in its
 meta, the session's date as its time); the question recalled at its `question_date`. Ranked memories map back to
 their turns, and turns to their sessions. Abstention questions (`*_abs`) are left out. Every system runs on the
-same stores in the same run: `hybrid` (slm's default recall) and the single channels as baselines.
+same stores in the same run: `slm` (the default recall), the plain BM25 + vector fusion, each channel alone as a
+baseline, and any `--weights` variants for ablations.
 
     SLM_HOME=/tmp/slm-bench-home .venv/bin/python -m benchmarks.longmemeval --out benchmarks/results/lme-dev.json
     .venv/bin/python -m benchmarks.longmemeval --limit 2      # a quick smoke run
@@ -34,7 +35,12 @@ from slm import Memory
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "lme_dev.jsonl.gz"
-SYSTEMS = {"hybrid": None, "bm25": ("keyword",), "vector": ("vector",)}
+SYSTEMS = {  # name -> Memory.recall options; "slm" is the default recall
+    "slm": {},
+    "bm25+vector": {"channels": ("keyword", "vector")},
+    "bm25": {"channels": ("keyword",)},
+    "vector": {"channels": ("vector",)},
+}
 DEPTH = 50  # memories recalled per question: enough for 10 distinct sessions
 
 
@@ -200,7 +206,7 @@ class Instance:
         )
 
 
-def run_instance(inst: Instance, cache: EmbeddingCache, workdir: Path) -> dict:
+def run_instance(inst: Instance, cache: EmbeddingCache, workdir: Path, systems: dict[str, dict]) -> dict:
     """Ingest into a fresh store, ask with every system, score; times in seconds."""
     with Memory.open(workdir / f"{inst.qid}.db") as mem:
         mem._embedder = cache.wrap(mem.embedder)  # load and bind the model once, then serve vectors from the cache
@@ -211,9 +217,9 @@ def run_instance(inst: Instance, cache: EmbeddingCache, workdir: Path) -> dict:
         for memory_id, key in zip(ids, inst.turn_keys, strict=True):
             turns_of[int(memory_id)].append(key)  # exact duplicate turns share one memory
         result = {"qid": inst.qid, "type": inst.qtype, "ingest_s": ingest_s, "memories": len(set(ids)), "systems": {}}
-        for system, channels in SYSTEMS.items():
+        for system, options in systems.items():
             began = time.perf_counter()
-            hits = mem.recall(inst.question, DEPTH, now=inst.asked_at, channels=channels)
+            hits = mem.recall(inst.question, DEPTH, now=inst.asked_at, **options)
             query_s = time.perf_counter() - began
             turns = [key for h in hits for key in turns_of[h.id]]
             sessions = distinct_in_order([s for s, _ in turns])
@@ -228,7 +234,7 @@ def run_instance(inst: Instance, cache: EmbeddingCache, workdir: Path) -> dict:
 def summarise(results: list[dict]) -> dict:
     """Means per system, overall and per question type (turn metrics over questions with evidence turns)."""
     summary: dict = {}
-    for system in SYSTEMS:
+    for system in results[0]["systems"]:
         groups: dict[str, list[dict]] = defaultdict(list)
         for r in results:
             groups["all"].append(r["systems"][system])
@@ -254,6 +260,12 @@ def print_table(summary: dict) -> None:
             print(f"{system:<8} {group:<26} {values['n']:>3} {cells}")
 
 
+def _weighted_system(spec: str) -> tuple[str, dict]:
+    name, _, pairs = spec.partition("=")
+    weights = {channel: float(value) for channel, value in (pair.split(":") for pair in pairs.split(","))}
+    return name, {"weights": weights}
+
+
 def _progress():
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -268,7 +280,15 @@ def main(argv: list[str] | None = None) -> dict | None:
     parser.add_argument("--limit", type=int, help="only the first N scored instances")
     parser.add_argument("--cache", type=Path, help="embedding cache file (default: $SLM_HOME/cache/lme-vectors.db)")
     parser.add_argument("--out", type=Path, help="write per-question results and the summary here as JSON")
+    parser.add_argument(
+        "--weights",
+        action="append",
+        default=[],
+        metavar="NAME=CHANNEL:W,...",
+        help="an extra system with these fusion weights, e.g. t2=temporal:2 (repeatable), for ablations",
+    )
     args = parser.parse_args(argv)
+    systems = dict(SYSTEMS) | dict(_weighted_system(spec) for spec in args.weights)
     path = data_path(args.data)
     if not path.exists():
         print(f"LongMemEval data not found at {path}: set --data or SLM_LME_DATA (see ../shared/data/README.md)")
@@ -282,7 +302,7 @@ def main(argv: list[str] | None = None) -> dict | None:
     with tempfile.TemporaryDirectory(prefix="slm-lme-") as workdir, _progress() as bar:
         task = bar.add_task("LongMemEval instances", total=len(instances))
         for inst in instances:
-            results.append(run_instance(inst, cache, Path(workdir)))
+            results.append(run_instance(inst, cache, Path(workdir), systems))
             bar.advance(task)
     summary = summarise(results)
     print_table(summary)

@@ -53,7 +53,7 @@ def test_smoke_run_on_two_instances(tmp_path, slm_home):
     report = lme.main(["--limit", "2", "--cache", str(tmp_path / "vectors.db"), "--out", str(tmp_path / "r.json")])
     assert report["instances"] == 2 and len(report["questions"]) == 2
     assert report["embedding_cache"]["misses"] > 0
-    for system in ("hybrid", "bm25", "vector"):
+    for system in ("slm", "bm25+vector", "bm25", "vector"):
         overall = report["summary"][system]["all"]
         assert overall["n"] == 2
         for name in ("session_recall_any@5", "session_recall_all@5", "turn_recall@10", "turn_ndcg@10"):

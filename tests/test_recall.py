@@ -153,3 +153,48 @@ def test_recall_can_run_one_channel(mem):
         mem.recall("zebra", channels=["graph"])
     with pytest.raises(InvalidInput, match="unknown or no recall channels"):
         mem.recall("zebra", channels=[])
+
+
+def test_temporal_channel_keeps_the_window_and_orders_by_time():
+    from datetime import datetime
+
+    from slm.app.time_expressions import TimeIntent
+
+    times = {1: "2023-05-02T10:00:00Z", 2: "2023-04-20T10:00:00Z", 3: "2023-05-06T09:00:00Z", 4: "2022-01-01T00:00:00Z"}
+    window = TimeIntent(datetime(2023, 5, 1), datetime(2023, 5, 7, 23, 59, 59))
+    assert [i for i, _ in recall_mod.temporal_channel(window, [2, 3, 1, 4], times)] == [3, 1]
+    latest = TimeIntent(order="latest")
+    assert [i for i, _ in recall_mod.temporal_channel(latest, [2, 4, 1, 3], times)] == [3, 1, 2, 4]
+    earliest_in_window = TimeIntent(datetime(2023, 5, 1), datetime(2023, 5, 7, 23, 59, 59), order="earliest")
+    assert [i for i, _ in recall_mod.temporal_channel(earliest_in_window, [3, 1, 2], times)] == [1, 3]
+    assert recall_mod.temporal_channel(TimeIntent(), [1, 2], times) == []
+
+
+def test_fusion_weights_scale_each_channel():
+    channels = {"keyword": [(1, 9.0), (2, 8.0)], "vector": [(2, 0.9), (1, 0.8)]}
+    assert [i for i, _, _ in recall_mod.fuse(channels, 2, {"keyword": 1.0, "vector": 1.0})] == [1, 2]  # tie: by id
+    assert [i for i, _, _ in recall_mod.fuse(channels, 2, {"keyword": 1.0, "vector": 2.0})] == [2, 1]
+    assert [i for i, _, _ in recall_mod.fuse(channels, 2, {"keyword": 0.0, "vector": 1.0})] == [2, 1]
+
+
+def test_recall_prefers_memories_from_the_time_the_question_names(mem):
+    mem.remember_many(
+        [
+            {"text": "Went hiking in the Alps with Sam", "time": "2023-04-02"},
+            {"text": "Went hiking on Mount Tam with Sam", "time": "2023-05-06"},
+            {"text": "Went hiking in the Dolomites with Sam", "time": "2023-02-11"},
+        ]
+    )
+    hits = mem.recall("where did I go hiking last week?", k=3, now="2023-05-10T12:00:00")
+    assert hits[0].text == "Went hiking on Mount Tam with Sam" and "temporal" in hits[0].channels
+    asked = {"k": 3, "now": "2023-05-10T12:00:00"}
+    plain = mem.recall("where did I go hiking last week?", **asked, channels=["keyword", "vector"])
+    assert all("temporal" not in h.channels for h in plain)
+    latest = mem.recall("where did I go hiking most recently?", **asked)
+    assert [h.channels["temporal"].rank for h in latest] == [2, 1, 3]  # the newest first in the temporal channel
+    leaning_on_time = mem.recall("where did I go hiking most recently?", **asked, weights={"temporal": 5.0})
+    assert leaning_on_time[0].text == "Went hiking on Mount Tam with Sam"
+    with pytest.raises(InvalidInput, match="reorders what keyword or vector found"):
+        mem.recall("hiking", channels=["temporal"])
+    with pytest.raises(InvalidInput, match="weight of temporal"):
+        mem.recall("hiking", weights={"temporal": -1})

@@ -86,16 +86,17 @@ def hits_table(hits: list, explain: bool) -> None:
     table = _table()
     table.add_column("id", justify="right", style="cyan", no_wrap=True)
     table.add_column("score", justify="right", no_wrap=True)
+    channels = [c for c in ("keyword", "vector", "temporal") if any(c in hit.channels for hit in hits)]
     if explain:
-        table.add_column("keyword", justify="right", no_wrap=True)
-        table.add_column("vector", justify="right", no_wrap=True)
+        for channel in channels:
+            table.add_column(channel, justify="right", no_wrap=True)
     table.add_column("when", no_wrap=True)
     table.add_column("project / agent", max_width=18)
     table.add_column("memory")
     for hit in hits:
         cells = [str(hit.id), f"{hit.score:.4f}"]
         if explain:
-            cells += [_channel(hit, "keyword"), _channel(hit, "vector")]
+            cells += [_channel(hit, channel) for channel in channels]
         cells += [_when(hit.time), f"{hit.project} / {hit.agent}", _short(hit.text)]
         table.add_row(*map(_text, cells))
     _out.print(table)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 
-from slm.app import config, model_choice, recall, validation
+from slm.app import config, model_choice, recall, time_expressions, validation
 from slm.app.vector_index import VectorIndex
 from slm.errors import InvalidInput, NotFound, StorageError
 from slm.storage import migrations, vectors
@@ -422,15 +423,19 @@ class Memory:
         until: object = None,
         now: object = None,
         channels: Iterable[str] | None = None,
+        weights: dict[str, float] | None = None,
     ) -> list[recall.Hit]:
         """The k memories that best answer `query`, best first; each hit's `channels` explains its ranks.
 
         `now` is the asker's time: memories from after it are left out, as the asker cannot know them.
-        `channels` picks a subset of `recall.CHANNELS` (all by default), for ablations and single-channel baselines.
+        `channels` picks a subset of `recall.CHANNELS` (all by default) and `weights` overrides their fusion
+        weights, for ablations and single-channel baselines.
         """
         query = validation.clean_text(query, "query", validation.MAX_QUERY_BYTES)
         k = validation.clean_limit(k)
         wanted = recall.clean_channels(channels)
+        weights = recall.clean_weights(weights)
+        asked_at = validation.parse_time(now, "now") or validation.now_utc()
         flt = _filter(project, agent, tags, since, until, now)
         depth = max(recall.CHANNEL_DEPTH, k)
         ranked = {}
@@ -441,7 +446,11 @@ class Memory:
             ranked["vector"] = recall.vector_channel(self._synced_index(), self.repo, query_vector, flt, depth)
         if "keyword" in wanted:
             ranked["keyword"] = keyword.result()
-        fused = recall.fuse(ranked, k)
+        intent = time_expressions.parse(query, datetime.fromisoformat(asked_at[:-1]))
+        if "temporal" in wanted and (intent.has_window or intent.order):
+            candidates = [i for i, _, _ in recall.fuse(ranked, depth)]
+            ranked["temporal"] = recall.temporal_channel(intent, candidates, self.repo.times_of(candidates))
+        fused = recall.fuse(ranked, k, weights)
         return recall.to_hits(self.repo.get_many([i for i, _, _ in fused]), fused)
 
     def _keyword_worker(self) -> ThreadPoolExecutor:

@@ -231,6 +231,13 @@ class MemoryRepository:
             params = [match, *filter_params, limit]
         return [(r[0], r[1]) for r in self.conn.execute(sql, params)]
 
+    def times_of(self, ids: list[int]) -> dict[int, str]:
+        """Each memory's time: when it happened if known, else when it was stored."""
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        return dict(self.conn.execute(f"SELECT m.id, {_WHEN} FROM memories m WHERE m.id IN ({marks})", ids))
+
     def superseded_ids(self) -> np.ndarray:
         rows = self.conn.execute("SELECT id FROM memories WHERE superseded_by IS NOT NULL").fetchall()
         return np.fromiter((r[0] for r in rows), np.int64, len(rows))
