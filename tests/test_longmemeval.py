@@ -36,7 +36,7 @@ def test_an_instance_maps_turns_and_sessions():
         ],
     }
     inst = lme.Instance.parse(raw)
-    assert inst.asked_at == "2023-06-01T10:00:00" and inst.skipped_turns == 1
+    assert inst.asked_at == "2023-06-01T23:59:59" and inst.skipped_turns == 1  # the question's whole day
     assert inst.turn_keys == [(0, 0), (1, 0)] and inst.evidence_turns == {(1, 0)} and inst.evidence_sessions == {1}
     assert inst.items[1] == {
         "text": "I moved to Porto.",

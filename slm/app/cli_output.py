@@ -86,7 +86,8 @@ def hits_table(hits: list, explain: bool) -> None:
     table = _table()
     table.add_column("id", justify="right", style="cyan", no_wrap=True)
     table.add_column("score", justify="right", no_wrap=True)
-    channels = [c for c in ("keyword", "vector", "temporal") if any(c in hit.channels for hit in hits)]
+    # keyword and vector always (a "-" says the channel missed); temporal only when the question had time words
+    channels = ["keyword", "vector"] + (["temporal"] if any("temporal" in hit.channels for hit in hits) else [])
     if explain:
         for channel in channels:
             table.add_column(channel, justify="right", no_wrap=True)
