@@ -198,3 +198,17 @@ def test_recall_prefers_memories_from_the_time_the_question_names(mem):
         mem.recall("hiking", channels=["temporal"])
     with pytest.raises(InvalidInput, match="weight of temporal"):
         mem.recall("hiking", weights={"temporal": -1})
+
+
+def test_time_windows_do_not_depend_on_the_machine_time_zone(mem, monkeypatch):
+    import time
+
+    monkeypatch.setenv("TZ", "America/Los_Angeles")
+    time.tzset()
+    try:
+        mem.remember_many([{"text": "deployed the api", "time": "2023-05-09T01:00:00Z"}])  # late on the 8th in LA
+        hits = mem.recall("what did I deploy yesterday?", k=1, now="2023-05-10T12:00:00Z")
+        assert "temporal" in hits[0].channels  # the 9th in UTC, the day before now
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 import numpy as np
 
@@ -93,7 +93,7 @@ def temporal_channel(intent: TimeIntent, candidates: list[int], times: dict[int,
     by time. Without either, the channel is empty and fusion is the plain hybrid.
     """
     if intent.has_window:
-        low, high = format_time(intent.start), format_time(intent.end)
+        low, high = (format_time(moment.replace(tzinfo=UTC)) for moment in (intent.start, intent.end))  # naive = UTC
         picked = [i for i in candidates if low <= times[i] <= high]
     elif intent.order:
         picked = candidates[:ORDER_POOL]
