@@ -84,6 +84,8 @@ def recall_fraction(ranked: list, relevant: set, k: int) -> float:
 
 
 def ndcg(ranked: list, relevant: set, k: int) -> float:
+    if not relevant:
+        return 0.0
     gains = sum(1 / math.log2(rank + 2) for rank, item in enumerate(ranked[:k]) if item in relevant)
     ideal = sum(1 / math.log2(rank + 2) for rank in range(min(k, len(relevant))))
     return gains / ideal
@@ -268,7 +270,10 @@ def print_table(summary: dict) -> None:
 
 def _weighted_system(spec: str) -> tuple[str, dict]:
     name, _, pairs = spec.partition("=")
-    weights = {channel: float(value) for channel, value in (pair.split(":") for pair in pairs.split(","))}
+    try:
+        weights = {channel: float(value) for channel, value in (pair.split(":") for pair in pairs.split(","))}
+    except ValueError as err:
+        raise SystemExit(f"--weights {spec!r}: write NAME=CHANNEL:WEIGHT,…, e.g. t2=temporal:2") from err
     return name, {"weights": weights}
 
 

@@ -64,3 +64,42 @@ def test_no_time_is_no_window():
     assert not intent.has_window and intent.order is None
     assert not parse("the may 35 release", NOW).has_window or parse("the may 35 release", NOW).start.month == 5
     assert not parse("the date 2023-13-45", NOW).has_window
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "expires_at defaults to 9999-12-31 why",
+        "the date 2023-02-30",
+        "what happened 999999 days ago",
+        "99999999999 days ago",
+        "in the past 3000 years",
+        "what about may 0000",
+        "dec 9999",
+        "december 31, 9999",
+        "x" * 8000 + " last week " + "ago " * 500,
+    ],
+)
+def test_odd_dates_never_raise(question):
+    parse(question, NOW)  # any window or none, but never an exception: recall parses every query
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "why does the build still fail now?",
+        "what is the current directory for the cache",
+        "is it a first-class citizen",
+        "what is the value of sep in the csv reader",
+        "fix it in oct mode",
+        "what may 1024 threads do to the pool",
+    ],
+)
+def test_ordinary_developer_questions_have_no_time(question):
+    intent = parse(question, NOW)
+    assert not intent.has_window and intent.order is None, intent
+
+
+def test_past_means_the_previous_unit():
+    assert parse("what did I do this past week", NOW).start == day(2023, 5, 1)
+    assert parse("what did I buy past month", NOW).start == day(2023, 4, 1)

@@ -446,7 +446,8 @@ class Memory:
             ranked["vector"] = recall.vector_channel(self._synced_index(), self.repo, query_vector, flt, depth)
         if "keyword" in wanted:
             ranked["keyword"] = keyword.result()
-        intent = time_expressions.parse(query, datetime.fromisoformat(asked_at[:-1]))
+        if "temporal" in wanted:
+            intent = time_expressions.parse(query, datetime.fromisoformat(asked_at[:-1]))
         if "temporal" in wanted and (intent.has_window or intent.order):
             candidates = [i for i, _, _ in recall.fuse(ranked, depth)]
             ranked["temporal"] = recall.temporal_channel(intent, candidates, self.repo.times_of(candidates))

@@ -26,11 +26,13 @@ UNIT_DAYS = {"day": 1, "week": 7, "weekend": 7, "month": 30, "year": 365}
 _NUMBER = r"(\d+|" + "|".join(sorted(map(re.escape, NUMBERS), key=len, reverse=True)) + r")"
 _UNIT = r"(day|week|month|year)s?"
 _MONTH = r"(" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\.?"
+_FULL_MONTH = r"(" + "|".join(names[0] for names in _MONTH_NAMES) + r")"
 
-LATEST = re.compile(
-    r"\b(latest|most recent(ly)?|recently|currently|current|now|these days|nowadays|still|last time|newest)\b"
-)
-EARLIEST = re.compile(r"\b(first|earliest|initially|originally|oldest|first time|at first)\b")
+# Order words: only those that ask about time. "now", "still" and "current" are left out ("why does the build
+# still fail", "the current directory"), and a hyphenated "first-class" is not an order.
+LATEST = re.compile(r"\b(latest|most recent(ly)?|recently|currently|these days|nowadays|last time|newest)\b")
+EARLIEST = re.compile(r"\b(first|earliest|initially|originally|oldest)\b(?!-)")
+MAX_DAYS_BACK = 100 * 365  # "999999 days ago" is no date anyone means
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,10 @@ def parse(question: str, now: datetime) -> TimeIntent:
     text = " ".join(question.lower().split())
     order = "latest" if LATEST.search(text) else "earliest" if EARLIEST.search(text) else None
     for finder in _FINDERS:
-        found = finder(text, now)
+        try:
+            found = finder(text, now)
+        except (ValueError, OverflowError):  # a date that does not exist or is out of range: not a time window
+            continue
         if found is not None:
             start, end, phrase = found
             return TimeIntent(start, end, order, phrase)
@@ -83,6 +88,8 @@ def _ago(text: str, now: datetime):
         return None
     amount = _amount(match.group(1))
     unit = UNIT_DAYS[match.group(2)]
+    if amount * unit > MAX_DAYS_BACK:
+        return None
     centre = now - timedelta(days=amount * unit)
     slack = max(1, unit // 2) if unit > 1 else 1  # "3 weeks ago" is not to the day
     end = _day(centre + timedelta(days=slack + 1)) - timedelta(seconds=1)
@@ -95,14 +102,17 @@ def _past_span(text: str, now: datetime):
     if not match:
         return None
     amount = _amount(match.group(1)) if match.group(1) else 1
+    if amount * UNIT_DAYS[match.group(2)] > MAX_DAYS_BACK:
+        return None
     return _day(now - timedelta(days=amount * UNIT_DAYS[match.group(2)])), now, match.group(0)
 
 
 def _last_unit(text: str, now: datetime):
-    match = re.search(r"\b(last|this|past) (week|weekend|month|year)\b", text)
+    match = re.search(r"\b(last|this past|this|past) (week|weekend|month|year)\b", text)
     if not match:
         return None
     which, unit = match.groups()
+    which = "this" if which == "this" else "last"  # "past week" and "this past week" mean the one before this
     today = _day(now)
     if unit == "week":
         monday = today - timedelta(days=today.weekday())
@@ -132,11 +142,11 @@ def _weekday(text: str, now: datetime):
 
 
 def _month_year(text: str, now: datetime):
-    match = re.search(rf"\b{_MONTH}(?: (\d{{1,2}})(?:st|nd|rd|th)?)?,? (\d{{4}})\b", text)
+    match = re.search(rf"\b{_MONTH}(?: (\d{{1,2}})(?:st|nd|rd|th)?)?,? ((?:19|20|21)\d{{2}})\b", text)
     if match:
         month, day, year = MONTHS[match.group(1)], match.group(2), int(match.group(3))
         return _month_or_day(year, month, day, match.group(0))
-    match = re.search(rf"\b(?:in|during|since|from|of|early|late|mid) (?:the month of )?{_MONTH}\b", text)
+    match = re.search(rf"\b(?:in|during|since|from|of|early|late|mid) (?:the month of )?{_FULL_MONTH}\b", text)
     match = match or re.search(rf"\b{_MONTH} (\d{{1,2}})(?:st|nd|rd|th)?\b", text)
     if not match:
         return None
