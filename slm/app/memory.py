@@ -214,7 +214,7 @@ class Memory:
             if supersedes is not None:
                 (memory_id, _), memory = stored[0], embedded[0]
                 _supersede(self.repo, supersedes, memory_id)
-                created.append(self._updated_event(memory.agent, supersedes, memory_id))
+                created.append(self._event("memory.updated", memory.agent, supersedes, {"superseded_by": memory_id}))
             self.events.append(created)
         if self._index is not None:
             self._index.catch_up(self.conn)
@@ -229,11 +229,11 @@ class Memory:
             raise InvalidInput(f"{name} has unknown keys {sorted(unknown)}", f"allowed keys: {sorted(ITEM_KEYS)}")
         if "text" not in item:
             raise InvalidInput(f"{name} has no 'text'")
-        if position is None:
-            return self._new_memory(item, agent, project)
         try:
             return self._new_memory(item, agent, project)
         except InvalidInput as err:
+            if position is None:
+                raise
             raise InvalidInput(f"{name}: {err.message}", err.hint) from err
 
     def _new_memory(self, item: dict, agent: str | None, project: str | None) -> NewMemory:
@@ -337,9 +337,6 @@ class Memory:
         with write_transaction(self.conn):
             self.events.append([event])
 
-    def _updated_event(self, agent: str, old_id: int, new_id: int) -> Event:
-        return self._event("memory.updated", agent, old_id, {"superseded_by": new_id})
-
     def _event(self, type_: str, agent: str, memory_id: int | None, payload: dict | None = None) -> Event:
         return Event(
             type=type_,
@@ -435,7 +432,6 @@ class Memory:
         k = validation.clean_limit(k)
         wanted = recall.clean_channels(channels)
         weights = recall.clean_weights(weights)
-        asked_at = validation.parse_time(now, "now") or validation.now_utc()
         flt = _filter(project, agent, tags, since, until, now)
         depth = max(recall.CHANNEL_DEPTH, k)
         ranked = {}
@@ -447,12 +443,18 @@ class Memory:
         if "keyword" in wanted:
             ranked["keyword"] = keyword.result()
         if "temporal" in wanted:
-            intent = time_expressions.parse(query, datetime.fromisoformat(asked_at[:-1]))
-        if "temporal" in wanted and (intent.has_window or intent.order):
-            candidates = [i for i, _, _ in recall.fuse(ranked, depth)]
-            ranked["temporal"] = recall.temporal_channel(intent, candidates, self.repo.times_of(candidates))
+            ranked |= self._temporal_channel(query, now, ranked, depth)
         fused = recall.fuse(ranked, k, weights)
         return recall.to_hits(self.repo.get_many([i for i, _, _ in fused]), fused)
+
+    def _temporal_channel(self, query: str, now: object, ranked: dict, depth: int) -> dict:
+        """The temporal ranking of the other channels' candidates, or nothing when the query has no time words."""
+        asked_at = validation.parse_time(now, "now") or validation.now_utc()
+        intent = time_expressions.parse(query, datetime.fromisoformat(asked_at[:-1]))
+        if not (intent.has_window or intent.order):
+            return {}
+        candidates = [i for i, _, _ in recall.fuse(ranked, depth)]
+        return {"temporal": recall.temporal_channel(intent, candidates, self.repo.times_of(candidates))}
 
     def _keyword_worker(self) -> ThreadPoolExecutor:
         """A thread with its own read-only connection: BM25 runs while the query is embedded and vector-searched.
