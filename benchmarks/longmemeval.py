@@ -25,6 +25,7 @@ import statistics
 import tempfile
 import time
 from collections import defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -32,14 +33,18 @@ from pathlib import Path
 import numpy as np
 
 from slm import Memory
+from slm.app import graph, recall
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "lme_dev.jsonl.gz"
-SYSTEMS = {  # name -> Memory.recall options; "slm" is the default recall
+PLAIN = {"CHUNK_PENALTY": 0.0, "KEYWORD_LENGTH_EXP": 0.0}  # slm.app.recall without its length corrections
+SYSTEMS = {  # name -> Memory.recall options (+ "patch": slm.app.recall constants); "slm" is the default recall
     "slm": {},
-    "bm25+vector": {"channels": ("keyword", "vector")},
-    "bm25": {"channels": ("keyword",)},
-    "vector": {"channels": ("vector",)},
+    "no-graph": {"channels": ("keyword", "vector", "temporal")},
+    "no-length": {"patch": PLAIN},
+    "bm25+vector": {"channels": ("keyword", "vector"), "patch": PLAIN},
+    "bm25": {"channels": ("keyword",), "patch": PLAIN},
+    "vector": {"channels": ("vector",), "patch": PLAIN},
 }
 DEPTH = 50  # memories recalled per question: enough for 10 distinct sessions
 
@@ -226,9 +231,11 @@ def run_instance(inst: Instance, cache: EmbeddingCache, workdir: Path, systems: 
             turns_of[int(memory_id)].append(key)  # exact duplicate turns share one memory
         result = {"qid": inst.qid, "type": inst.qtype, "ingest_s": ingest_s, "memories": len(set(ids)), "systems": {}}
         for system, options in systems.items():
-            began = time.perf_counter()
-            hits = mem.recall(inst.question, DEPTH, now=inst.asked_at, **options)
-            query_s = time.perf_counter() - began
+            options = dict(options)
+            with patched(options.pop("patch", {})):
+                began = time.perf_counter()
+                hits = mem.recall(inst.question, DEPTH, now=inst.asked_at, **options)
+                query_s = time.perf_counter() - began
             turns = [key for h in hits for key in turns_of[h.id]]
             sessions = distinct_in_order([s for s, _ in turns])
             metrics = score(turns, sessions, inst.evidence_turns, inst.evidence_sessions)
@@ -236,6 +243,20 @@ def run_instance(inst: Instance, cache: EmbeddingCache, workdir: Path, systems: 
     for path in workdir.glob(f"{inst.qid}*"):
         path.unlink()
     return result
+
+
+@contextmanager
+def patched(values: dict):
+    """Set constants of slm.app.recall or slm.app.graph for one system's recall (ablations)."""
+    owners = {name: next(m for m in (recall, graph) if hasattr(m, name)) for name in values}
+    saved = {name: getattr(owners[name], name) for name in values}
+    for name, value in values.items():
+        setattr(owners[name], name, type(saved[name])(value))
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(owners[name], name, value)
 
 
 # -- the report ---------------------------------------------------------------------------------------------------
@@ -269,12 +290,15 @@ def print_table(summary: dict) -> None:
 
 
 def _weighted_system(spec: str) -> tuple[str, dict]:
+    """NAME=CHANNEL:W,… weights; an upper-case key sets a constant of slm.app.recall or .graph (HOPS:1)."""
     name, _, pairs = spec.partition("=")
     try:
-        weights = {channel: float(value) for channel, value in (pair.split(":") for pair in pairs.split(","))}
+        values = {key: float(value) for key, value in (pair.split(":") for pair in pairs.split(","))}
     except ValueError as err:
         raise SystemExit(f"--weights {spec!r}: write NAME=CHANNEL:WEIGHT,…, e.g. t2=temporal:2") from err
-    return name, {"weights": weights}
+    patch = {key: value for key, value in values.items() if key.isupper()}
+    weights = {key: value for key, value in values.items() if not key.isupper()}
+    return name, {"weights": weights or None, "patch": patch}
 
 
 def _progress():

@@ -166,8 +166,8 @@ def test_round_trip_remember_recall_show_forget(db_path):
     hits = run_json("recall", "when is the staging password changed?", "--db", db_path)
     assert hits[0]["id"] == memory_id and hits[0]["text"] == text
     assert set(hits[0]) == {"id", "text", "score", "time", "agent", "project", "kind", "tags", "meta", "channels"}
-    assert set(hits[0]["channels"]) <= {"keyword", "vector"} and "vector" in hits[0]["channels"]
-    assert set(hits[0]["channels"]["vector"]) == {"rank", "score"}
+    assert set(hits[0]["channels"]) <= {"keyword", "vector", "graph"} and "vector" in hits[0]["channels"]
+    assert set(hits[0]["channels"]["vector"]) == {"rank", "score", "contribution"}
 
     row = run_json("show", memory_id, "--db", db_path)
     assert row["content"] == text and row["project"] == "ops" and row["agent"] == "claude-code"

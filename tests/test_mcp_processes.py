@@ -116,7 +116,7 @@ async def test_every_tool_resource_and_prompt_over_stdio(store):
         async def call(tool: str, **args) -> dict:
             return (await c.call_tool(tool, args)).structured_content
 
-        assert len(await c.list_tools()) == 8
+        assert len(await c.list_tools()) == 9
         first = await call("remember", content="The docs site builds with mkdocs-material", project="docs", tags=["x"])
         second = await call("remember", content="Release notes live in CHANGELOG.md", project="docs")
         assert (await call("recall", query="how are the docs built", k=1))["memories"][0]["id"] == first["id"]
@@ -131,6 +131,8 @@ async def test_every_tool_resource_and_prompt_over_stdio(store):
         assert json.loads((await c.read_resource("slm://recent"))[0].text)["memories"][0]["id"] == first["id"]
         assert json.loads((await c.read_resource("slm://stats"))[0].text)["memories"] == 1
         assert json.loads((await c.read_resource(f"slm://memory/{first['id']}"))[0].text)["tags"] == ["x"]
+        assert (await call("clusters", project="docs"))["clusters"] == []  # one memory: nothing to cluster yet
+        assert json.loads((await c.read_resource("slm://clusters"))[0].text)["omitted"] == 0
         prompt = await c.get_prompt("recall_context", {"task": "fix the docs build"})
         assert f"#{first['id']}" in prompt.messages[0].content.text
 

@@ -43,7 +43,9 @@ async def fill(c: Client) -> list[int]:
 async def test_tools_are_described_and_annotated_truthfully(memory):
     async with client(memory) as c:
         tools = {t.name: t for t in await c.list_tools()}
-    assert set(tools) == {"remember", "recall", "get", "list_recent", "forget", "update", "feedback", "status"}
+    assert set(tools) == {
+        "remember", "recall", "get", "list_recent", "forget", "update", "feedback", "status", "clusters"
+    }  # fmt: skip
     for name in ("recall", "get", "list_recent", "status"):
         assert tools[name].annotations.read_only_hint is True, name
     assert tools["forget"].annotations.destructive_hint is True
@@ -192,7 +194,7 @@ async def test_status_reports_the_store_and_the_caller(memory, db_path):
         await fill(c)
         status = await call(c, "status")
     assert status["memories"] == 3 and status["projects"] == {"api": 2, "ops": 1}
-    assert status["path"] == str(db_path) and status["schema_version"] == 2
+    assert status["path"] == str(db_path) and status["schema_version"] == 3
     assert status["model"] == "default" and status["dim"] == 384 and status["protocol"] == "mcp-stdio"
     assert status["agent"] == {
         "name": "claude-desktop",

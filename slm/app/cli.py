@@ -49,6 +49,8 @@ model_app = typer.Typer(help="The embedding model: show it, provision it, re-emb
 app.add_typer(model_app, name="model")
 mcp_app = typer.Typer(help="Serve memory to coding assistants over MCP (stdio by default), and set clients up.")
 app.add_typer(mcp_app, name="mcp")
+graph_app = typer.Typer(help="The knowledge graph: entities, links between memories, Leiden clusters.")
+app.add_typer(graph_app, name="graph")
 
 Db = Annotated[
     Path | None,
@@ -364,6 +366,71 @@ def model_reindex(
         out.emit_json({"reindexed": count, "model": store["model"], "dim": store["dim"]})
     else:
         out.plain(f"re-embedded {count:,} memories with {store['model']} ({store['dim']}-d)")
+
+
+@graph_app.command("build")
+@handles_errors
+def graph_build(db: Db = None, as_json: Json = False) -> None:
+    """Link memories stored before the graph existed, then rebuild the clusters (ids kept by overlap)."""
+    with _open(db) as mem, out.spinner("clustering…"):
+        report = mem.graph_build()
+    if as_json:
+        out.emit_json(report.to_dict())
+    else:
+        out.mapping("graph built", report.to_dict())
+
+
+@graph_app.command("clusters")
+@handles_errors
+def graph_clusters(
+    project: Project = None,
+    refresh: Annotated[
+        bool, typer.Option("--refresh/--no-refresh", help="Rebuild first if the clusters are stale.")
+    ] = True,
+    db: Db = None,
+    as_json: Json = False,
+) -> None:
+    """The clusters, largest first, with their labels and sub-clusters (built first if stale)."""
+    with _open(db) as mem, out.spinner("clustering…"):
+        found = mem.clusters(project=project, refresh=refresh)
+    if as_json:
+        out.emit_json(found)
+    else:
+        out.clusters_table(found)
+
+
+@graph_app.command("show")
+@handles_errors
+def graph_show(
+    cluster_id: Annotated[int, typer.Argument(metavar="CLUSTER", help="The cluster's id.", min=1)],
+    limit: Annotated[int, typer.Option("--limit", "-n", help="How many member memories to list.")] = 20,
+    db: Db = None,
+    as_json: Json = False,
+) -> None:
+    """One cluster: label, size, sub-clusters, top entities and its newest memories."""
+    with _open(db) as mem:
+        found = mem.cluster(cluster_id, limit=limit)
+    if as_json:
+        out.emit_json(found)
+    else:
+        out.cluster_detail(found)
+
+
+@graph_app.command("neighbors")
+@handles_errors
+def graph_neighbors(
+    memory_id: Annotated[int, typer.Argument(metavar="ID", help="The memory's id.", min=1, max=validation.MAX_ID)],
+    limit: Annotated[int, typer.Option("--limit", "-n", help="How many neighbours.")] = 20,
+    db: Db = None,
+    as_json: Json = False,
+) -> None:
+    """A memory's entities, cluster, and the memories linked to it (shared entities, similar, same session)."""
+    with _open(db) as mem:
+        found = mem.neighbors(memory_id, limit=limit)
+    if as_json:
+        out.emit_json(found)
+    else:
+        out.neighbors_view(found)
 
 
 @mcp_app.callback(invoke_without_command=True)

@@ -80,32 +80,85 @@ def _table() -> Table:
 
 
 def hits_table(hits: list, explain: bool) -> None:
+    """Hits best first; with `explain`, each channel's rank and share of the score instead of time and source
+    (a narrow terminal has room for one or the other, and `--json` has both)."""
     if not hits:
         plain("no memories match", "dim")
         return
     table = _table()
     table.add_column("id", justify="right", style="cyan", no_wrap=True)
     table.add_column("score", justify="right", no_wrap=True)
-    # keyword and vector always (a "-" says the channel missed); temporal only when the question had time words
-    channels = ["keyword", "vector"] + (["temporal"] if any("temporal" in hit.channels for hit in hits) else [])
+    # keyword and vector always (a "-" says the channel missed); graph and temporal when they took part
+    extra = [name for name in ("graph", "temporal") if any(name in hit.channels for hit in hits)]
+    channels = ["keyword", "vector", *extra]
     if explain:
         for channel in channels:
             table.add_column(channel, justify="right", no_wrap=True)
-    table.add_column("when", no_wrap=True)
-    table.add_column("project / agent", max_width=18)
+    else:
+        table.add_column("when", no_wrap=True)
+        table.add_column("project / agent", max_width=18)
     table.add_column("memory")
     for hit in hits:
         cells = [str(hit.id), f"{hit.score:.4f}"]
         if explain:
             cells += [_channel(hit, channel) for channel in channels]
-        cells += [_when(hit.time), f"{hit.project} / {hit.agent}", _short(hit.text)]
-        table.add_row(*map(_text, cells))
+        else:
+            cells += [_when(hit.time), f"{hit.project} / {hit.agent}"]
+        table.add_row(*map(_text, [*cells, _short(hit.text)]))
     _out.print(table)
 
 
 def _channel(hit, name: str) -> str:
+    """The hit's rank in the channel and what that added to its fused score (`--json` has the raw scores)."""
     found = hit.channels.get(name)
-    return f"#{found.rank} {found.score:.3f}" if found else "-"
+    return f"#{found.rank} +{found.contribution:.4f}".replace("+0.", "+.") if found else "-"
+
+
+def clusters_table(clusters: list[dict]) -> None:
+    if not clusters:
+        plain("no clusters yet: store a few memories, then `slm graph build`", "dim")
+        return
+    table = _table()
+    table.add_column("id", justify="right", style="cyan", no_wrap=True)
+    table.add_column("size", justify="right", no_wrap=True)
+    table.add_column("label")
+    for cluster in clusters:
+        table.add_row(_text(cluster["id"]), _text(cluster["size"]), _text(cluster["label"], "bold"))
+        for sub in cluster["subclusters"]:
+            table.add_row(_text(sub["id"]), _text(sub["size"]), _text(f"  └ {sub['label']}"))
+    _out.print(table)
+
+
+def cluster_detail(cluster: dict) -> None:
+    parent = f" (inside #{cluster['parent']})" if cluster["parent"] else ""
+    _out.print(Text.assemble((f"#{cluster['id']} ", "cyan"), _text(cluster["label"], "bold"), parent))
+    _out.print(_text(f"{cluster['size']} memories, built {cluster['built_at']}", "dim"))
+    if cluster["entities"]:
+        _out.print(_text("entities: " + ", ".join(f"{name} ({n})" for name, n in cluster["entities"])))
+    for sub in cluster["subclusters"]:
+        _out.print(_text(f"  └ #{sub['id']} {sub['label']} ({sub['size']})"))
+    rows_table(cluster["memories"])
+
+
+def neighbors_view(found: dict) -> None:
+    row = found["memory"]
+    _out.print(Text.assemble((f"#{row.id} ", "cyan"), _text(_short(row.content))))
+    where = f"cluster #{found['cluster']}" if found["cluster"] else "no cluster yet"
+    if found["subcluster"]:
+        where += f" / #{found['subcluster']}"
+    entities = ", ".join(f"{e['name']} ({e['kind']})" for e in found["entities"]) or "-"
+    _out.print(_text(f"{where}; entities: {entities}", "dim"))
+    if not found["neighbors"]:
+        plain("no linked memories", "dim")
+        return
+    table = _table()
+    table.add_column("id", justify="right", style="cyan", no_wrap=True)
+    table.add_column("linked by", no_wrap=True)
+    table.add_column("memory")
+    for neighbour in found["neighbors"]:
+        edges = ", ".join(f"{kind} {weight:.2f}" for kind, weight in neighbour["edges"].items())
+        table.add_row(_text(neighbour["memory"].id), _text(edges), _text(_short(neighbour["memory"].content)))
+    _out.print(table)
 
 
 def rows_table(rows: list) -> None:

@@ -10,19 +10,23 @@ from pathlib import Path
 
 import numpy as np
 
-from slm.app import config, model_choice, recall, time_expressions, validation
+from slm.app import clusters, config, graph, model_choice, recall, time_expressions, validation
 from slm.app.vector_index import VectorIndex
 from slm.errors import InvalidInput, NotFound, StorageError
 from slm.storage import migrations, vectors
 from slm.storage.behavior import BehaviorRepository, behavior_path
 from slm.storage.connection import open_connection, write_transaction
 from slm.storage.events import Event, EventLog
+from slm.storage.graph import GraphRepository
 from slm.storage.memories import MemoryFilter, MemoryRepository, MemoryRow, NewMemory
+from slm.storage.settings import get_setting, set_settings
 
 ITEM_KEYS = frozenset({"text", "time", "agent", "project", "tags", "meta", "kind"})
 EMBED_BATCH = 64
 Progress = Callable[[int], None]
 PROTOCOLS = frozenset({"api", "cli", "mcp-stdio", "mcp-http"})
+CLUSTERS_BUILT = "graph.clusters_built_at"
+UNLINKED = "graph.unlinked_through"  # memories stored before the graph existed, linked by the next build
 
 
 class Stored(int):
@@ -53,6 +57,8 @@ class Memory:
         self.protocol = protocol
         self.repo = MemoryRepository(conn)
         self.events = EventLog(conn)
+        self.graph = GraphRepository(conn)
+        self._centroids: tuple[str | None, tuple] = ("", ([], None))
         self._behavior: BehaviorRepository | None = None
         self._requested_model = model
         self._threads = threads
@@ -204,8 +210,11 @@ class Memory:
         With `supersedes`, the one memory given replaces that id: it must still be current when the lock is held.
         """
         embedded = self._embed_all(memories)
+        vectors = np.vstack([graph.memory_vector(m.vectors) for m in embedded])
+        plans = graph.plan_similar(self._synced_index(), vectors)
         with write_transaction(self.conn):
             stored = self.repo.insert_many(embedded)
+            self._link(embedded, stored, plans, vectors)
             created = [
                 self._event("memory.created", m.agent, memory_id, _created_payload(m))
                 for m, (memory_id, new) in zip(embedded, stored, strict=True)
@@ -219,6 +228,27 @@ class Memory:
         if self._index is not None:
             self._index.catch_up(self.conn)
         return [Stored(memory_id, duplicate=not new) for memory_id, new in stored]
+
+    def _link(self, embedded: list[NewMemory], stored: list, plans: list[graph.PlannedLinks], vectors) -> None:
+        """Inside the write transaction: each new memory's entities and edges, and the cluster it joins."""
+        total = self.repo.count()
+        centroids = self._cluster_centroids()
+        for position, (memory, (memory_id, new)) in enumerate(zip(embedded, stored, strict=True)):
+            if not new:
+                continue
+            plan = plans[position]
+            similar = plan.stored + [(stored[j][0], score) for j, score in plan.in_batch]
+            graph.link(self.graph, memory_id, memory, similar, total)
+            joined = clusters.join(self.graph, memory_id, vectors[position], centroids)
+            if joined is not None:
+                self.graph.assign(memory_id, *joined)
+
+    def _cluster_centroids(self) -> tuple:
+        """Cluster centroids, read again only when a rebuild (by any process) has replaced them."""
+        built = get_setting(self.conn, CLUSTERS_BUILT)
+        if built != self._centroids[0]:
+            self._centroids = (built, self.graph.centroids())
+        return self._centroids[1]
 
     def _prepare(self, item: object, position: int | None, agent: str | None, project: str | None) -> NewMemory:
         name = "the item" if position is None else f"item {position}"
@@ -442,6 +472,9 @@ class Memory:
             ranked["vector"] = recall.vector_channel(self._synced_index(), self.repo, query_vector, flt, depth)
         if "keyword" in wanted:
             ranked["keyword"] = keyword.result()
+        if "graph" in wanted:
+            seeds = [(i, score) for i, score, _ in recall.fuse(ranked, graph.SEEDS, weights)]
+            ranked["graph"] = graph.graph_channel(self.graph, query, seeds, self._keeper(flt), depth)
         if "temporal" in wanted:
             ranked |= self._temporal_channel(query, now, ranked, depth)
         fused = recall.fuse(ranked, k, weights)
@@ -455,6 +488,12 @@ class Memory:
             return {}
         candidates = [i for i, _, _ in recall.fuse(ranked, depth)]
         return {"temporal": recall.temporal_channel(intent, candidates, self.repo.times_of(candidates))}
+
+    def _keeper(self, flt: MemoryFilter) -> Callable[[list[int]], set[int]] | None:
+        """What keeps the graph channel inside the recall's filters (it walks the whole graph otherwise)."""
+        if flt.is_empty:
+            return None
+        return lambda ids: self.repo.filter_ids(ids, flt)
 
     def _keyword_worker(self) -> ThreadPoolExecutor:
         """A thread with its own read-only connection: BM25 runs while the query is embedded and vector-searched.
@@ -495,6 +534,128 @@ class Memory:
             "size_bytes": _db_size(self.path),
             "events": self.events.count(),
             **self._behavior_stats(),
+        }
+
+    # -- the knowledge graph --------------------------------------------------------------------------------
+    def graph_build(self, *, progress: Progress | None = None) -> clusters.BuildReport:
+        """Link memories stored before the graph existed, then rebuild the Leiden clusters (ids kept by overlap)."""
+        self._link_unlinked(progress)
+        built_at = validation.event_time()
+        found, report = clusters.build(self.graph, self._texts, self._synced_index().mean_vectors, built_at)
+        with write_transaction(self.conn):
+            self.graph.replace_clusters(found, built_at)
+            set_settings(self.conn, {CLUSTERS_BUILT: built_at})
+        return report
+
+    def _link_unlinked(self, progress: Progress | None) -> None:
+        through = get_setting(self.conn, UNLINKED)
+        if through is None:
+            return
+        index, after = self._synced_index(), 0
+        while ids := self.graph.unlinked_ids(after, int(through), EMBED_BATCH):
+            rows = [row for row in self.repo.get_many(ids) if row.superseded_by is None]
+            vectors = index.mean_vectors(np.array([row.id for row in rows], np.int64))
+            plans = graph.plan_similar(index, vectors)
+            total = self.repo.count()
+            with write_transaction(self.conn):
+                for row, plan in zip(rows, plans, strict=True):
+                    graph.link(self.graph, row.id, row, plan.stored, total)
+            after = ids[-1]
+            if progress:
+                progress(len(ids))
+        with write_transaction(self.conn):
+            self.conn.execute("DELETE FROM settings WHERE key = ?", (UNLINKED,))
+
+    def _texts(self, ids: list[int]) -> dict[int, str]:
+        return {row.id: row.content for row in self.repo.get_many(ids)}
+
+    def graph_stale(self) -> bool:
+        """Whether clusters should be rebuilt: never built, memories not yet linked, or a quarter unclustered."""
+        if get_setting(self.conn, UNLINKED) is not None:
+            return True
+        memories = self.repo.count()
+        if get_setting(self.conn, CLUSTERS_BUILT) is None:
+            return memories >= clusters.MIN_SIZE
+        clustered = sum(n for c, n in self.graph.sizes().items() if c in {r.id for r in self.graph.clusters()})
+        return memories - clustered > max(20, memories // 4)
+
+    def clusters(self, *, project: str | None = None, refresh: bool = True) -> list[dict]:
+        """Top-level clusters, largest first, each with its sub-clusters; rebuilt first when stale (`refresh`).
+
+        With `project`, sizes count that project's memories and clusters without any are left out.
+        """
+        if project is not None:
+            project = validation.clean_name(project, "project", "")
+        if refresh and self.graph_stale():
+            self.graph_build()
+        sizes = self.graph.sizes(project)
+        summary = []
+        for row in self.graph.clusters():
+            if not sizes.get(row.id):
+                continue
+            subs = [
+                {"id": sub.id, "label": sub.label, "size": sizes[sub.id]}
+                for sub in self.graph.clusters(row.id)
+                if sizes.get(sub.id)
+            ]
+            summary.append({"id": row.id, "label": row.label, "size": sizes[row.id], "subclusters": subs})
+        return sorted(summary, key=lambda c: (-c["size"], c["id"]))
+
+    def cluster(self, cluster_id: int, *, limit: int = 20) -> dict:
+        """One cluster: its label, size, parent, sub-clusters, top entities and newest members."""
+        cluster_id = _clean_id(cluster_id, "cluster id")
+        limit = validation.clean_limit(limit, "limit", 10_000)
+        row = self.graph.cluster(cluster_id)
+        if row is None:
+            raise NotFound(f"no cluster with id {cluster_id}", "see `slm graph clusters` for ids")
+        members = self.graph.members(cluster_id)
+        named = self.graph.entities_of(members)
+        counts: dict[str, int] = {}
+        for found in named.values():
+            for entity in found:
+                counts[entity.name] = counts.get(entity.name, 0) + 1
+        return {
+            "id": row.id,
+            "label": row.label,
+            "size": len(members),
+            "parent": row.parent,
+            "built_at": row.built_at,
+            "subclusters": [{"id": s.id, "label": s.label, "size": s.size} for s in self.graph.clusters(row.id)],
+            "entities": sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))[:10],
+            "memories": self.repo.get_many(members[:limit]),
+        }
+
+    def neighbors(self, memory_id: int, *, limit: int = 20) -> dict:
+        """A memory's entities, cluster and graph neighbours (strongest edges first)."""
+        row = self.get(memory_id)
+        limit = validation.clean_limit(limit, "limit", 10_000)
+        strength: dict[int, dict[str, float]] = {}
+        for edge in self.graph.edges_of([row.id]):
+            other = edge.target if edge.source == row.id else edge.source
+            strength.setdefault(other, {})[edge.kind] = edge.weight
+        best = sorted(strength, key=lambda i: (-sum(strength[i].values()), i))[:limit]
+        cluster, sub = self.graph.membership_of([row.id]).get(row.id, (None, None))
+        return {
+            "memory": row,
+            "cluster": cluster,
+            "subcluster": sub,
+            "entities": [{"name": e.name, "kind": e.kind} for e in self.graph.entities_of([row.id]).get(row.id, [])],
+            "neighbors": [
+                {"memory": neighbour, "edges": strength[neighbour.id]} for neighbour in self.repo.get_many(best)
+            ],
+        }
+
+    def graph_stats(self) -> dict:
+        built = get_setting(self.conn, CLUSTERS_BUILT)
+        tops = self.graph.clusters()
+        return {
+            "entities": self.graph.entity_count(),
+            "edges": self.graph.edge_counts(),
+            "clusters": len(tops),
+            "subclusters": len(self.graph.clusters(all_levels=True)) - len(tops),
+            "clustered": sum(c.size for c in tops),
+            "clusters_built_at": built,
+            "unlinked_memories": get_setting(self.conn, UNLINKED) is not None,
         }
 
     def _behavior_stats(self) -> dict:
@@ -557,9 +718,9 @@ def _filter(project, agent, tags, since, until, now=None) -> MemoryFilter:
     )
 
 
-def _clean_id(memory_id: object) -> int:
+def _clean_id(memory_id: object, what: str = "memory id") -> int:
     if isinstance(memory_id, bool) or not isinstance(memory_id, int) or not 1 <= memory_id <= validation.MAX_ID:
-        raise InvalidInput(f"a memory id is a whole number from 1 to {validation.MAX_ID}, got {memory_id!r}")
+        raise InvalidInput(f"a {what} is a whole number from 1 to {validation.MAX_ID}, got {memory_id!r}")
     return memory_id
 
 

@@ -1,4 +1,4 @@
-"""Recall channels — BM25 keyword (FTS5), vectors, and time — fused by weighted reciprocal rank fusion.
+"""Recall channels — BM25 keyword (FTS5), vectors, the graph, and time — fused by weighted reciprocal rank fusion.
 
 RRF (Cormack et al., 2009) adds weight / (RRF_K + rank) over the channels a memory appears in: it needs no score
 calibration between BM25 and cosine, and a memory found by several channels rises above one found by one.
@@ -21,15 +21,20 @@ from slm.storage.memories import MemoryFilter, MemoryRepository, MemoryRow
 
 RRF_K = 60
 CHANNEL_DEPTH = 100
-CHANNELS = ("keyword", "vector", "temporal")
-WEIGHTS = {"keyword": 1.0, "vector": 1.0, "temporal": 1.0}
+CHANNELS = ("keyword", "vector", "graph", "temporal")
+WEIGHTS = {"keyword": 1.0, "vector": 1.0, "graph": 1.0, "temporal": 1.0}
+CHUNK_PENALTY = 0.15  # vector score = max chunk cosine - CHUNK_PENALTY * ln(chunks of the memory)
+KEYWORD_LENGTH_EXP = 0.15  # keyword score = BM25 / (characters / LENGTH_UNIT) ** KEYWORD_LENGTH_EXP
+LENGTH_UNIT = 500  # only scales the score: the ranking does not depend on it
+KEYWORD_POOL = 3  # the length re-ranking reads KEYWORD_POOL x depth BM25 matches
 ORDER_POOL = 20  # "latest"/"first" reorders only the strongest candidates: recency must not outvote relevance
 
 
 @dataclass(frozen=True)
 class ChannelRank:
     rank: int  # 1-based
-    score: float  # the channel's own score: BM25 (higher is better) or cosine
+    score: float  # the channel's own score: BM25 (higher is better), cosine, PageRank mass, day number
+    contribution: float = 0.0  # what this channel added to the fused score: weight / (RRF_K + rank)
 
 
 @dataclass(frozen=True)
@@ -58,8 +63,8 @@ def clean_channels(channels: Iterable[str] | None) -> tuple[str, ...]:
     unknown = [c for c in chosen if c not in CHANNELS]
     if unknown or not chosen:
         raise InvalidInput(f"unknown or no recall channels {unknown or '[]'}", f"choose from {list(CHANNELS)}")
-    if chosen == ("temporal",):
-        raise InvalidInput("the temporal channel reorders what keyword or vector found", "add one of them")
+    if not {"keyword", "vector"} & set(chosen):
+        raise InvalidInput("the graph and temporal channels start from what keyword or vector found", "add one of them")
     return chosen
 
 
@@ -75,15 +80,27 @@ def clean_weights(weights: dict[str, float] | None) -> dict[str, float]:
 
 
 def keyword_channel(repo: MemoryRepository, query: str, flt: MemoryFilter, depth: int) -> list[tuple[int, float]]:
+    """BM25 matches, best first, each score divided by (length / LENGTH_UNIT) ** KEYWORD_LENGTH_EXP.
+
+    FTS5's bm25() fixes b = 0.75; the extra length factor favours short, specific memories over long ones that
+    mention the query words in passing (measured in docs/benchmarks.md).
+    """
     match = fts_match(query)
-    return repo.keyword_search(match, flt, depth) if match else []
+    if not match:
+        return []
+    if not KEYWORD_LENGTH_EXP:
+        return repo.keyword_search(match, flt, depth)
+    hits = repo.keyword_search(match, flt, depth * KEYWORD_POOL)
+    lengths = repo.lengths_of([i for i, _ in hits])
+    rescored = [(i, s / (max(lengths.get(i, LENGTH_UNIT), 1) / LENGTH_UNIT) ** KEYWORD_LENGTH_EXP) for i, s in hits]
+    return sorted(rescored, key=lambda hit: (-hit[1], hit[0]))[:depth]
 
 
 def vector_channel(index, repo: MemoryRepository, query_vector: np.ndarray, flt: MemoryFilter, depth: int):
     """Unfiltered searches exclude the few superseded versions rather than list every allowed id."""
     if not flt.is_empty:
-        return index.search(query_vector, depth, allowed=repo.ids_matching(flt))
-    return index.search(query_vector, depth, excluded=repo.superseded_ids())
+        return index.search(query_vector, depth, allowed=repo.ids_matching(flt), chunk_penalty=CHUNK_PENALTY)
+    return index.search(query_vector, depth, excluded=repo.superseded_ids(), chunk_penalty=CHUNK_PENALTY)
 
 
 def temporal_channel(intent: TimeIntent, candidates: list[int], times: dict[int, str]) -> list[tuple[int, float]]:
@@ -117,8 +134,9 @@ def fuse(
     evidence: dict[int, dict[str, ChannelRank]] = {}
     for name, ranked in channels.items():
         for rank, (memory_id, score) in enumerate(ranked, start=1):
-            fused[memory_id] = fused.get(memory_id, 0.0) + weights.get(name, 1.0) / (RRF_K + rank)
-            evidence.setdefault(memory_id, {})[name] = ChannelRank(rank, float(score))
+            share = weights.get(name, 1.0) / (RRF_K + rank)
+            fused[memory_id] = fused.get(memory_id, 0.0) + share
+            evidence.setdefault(memory_id, {})[name] = ChannelRank(rank, float(score), share)
     best = sorted(fused, key=lambda i: (-fused[i], i))[:k]
     return [(i, fused[i], evidence[i]) for i in best]
 

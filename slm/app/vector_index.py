@@ -25,6 +25,7 @@ class VectorIndex:
         self._chunk_ids = np.empty(0, np.int64)
         self._memory_ids = np.empty(0, np.int64)
         self._data_version: int | None = None
+        self._log_chunks: np.ndarray | None = None  # ln(chunks of the row's memory), per row; None = stale
 
     def __len__(self) -> int:
         """Live (not deleted) chunk vectors."""
@@ -59,6 +60,7 @@ class VectorIndex:
         self._chunk_ids[self._size : end] = chunk_ids
         self._memory_ids[self._size : end] = memory_ids
         self._size = end
+        self._log_chunks = None
 
     def remove_memory(self, memory_id: int) -> None:
         self._tombstone(self._memory_ids[: self._size] == memory_id)
@@ -66,6 +68,7 @@ class VectorIndex:
     def _tombstone(self, mask: np.ndarray) -> None:
         self._memory_ids[: self._size][mask] = _DELETED
         self._matrix[: self._size][mask] = 0.0
+        self._log_chunks = None
 
     def _reserve(self, needed: int, exact: bool = False) -> None:
         """Grow the arrays: by half again for appends (amortised), or to exactly `needed` for a first load."""
@@ -79,13 +82,56 @@ class VectorIndex:
 
     # -- search ---------------------------------------------------------------------------------------------
     def search(
-        self, query: np.ndarray, top_n: int, allowed: np.ndarray | None = None, excluded: np.ndarray | None = None
+        self,
+        query: np.ndarray,
+        top_n: int,
+        allowed: np.ndarray | None = None,
+        excluded: np.ndarray | None = None,
+        chunk_penalty: float = 0.0,
     ) -> list[tuple[int, float]]:
-        """Best `top_n` memories by cosine (max over a memory's chunks), only among `allowed`, never `excluded`."""
+        """Best `top_n` memories by cosine (max over a memory's chunks), only among `allowed`, never `excluded`.
+
+        With `chunk_penalty` c, a memory of n chunks scores max cosine - c * ln(n): the best of n chunks is
+        biased upwards by n (more draws), so long memories would otherwise crowd out short, precise ones.
+        """
         if self._size == 0:
             return []
-        memory_ids = self._memory_ids[: self._size]
         scores = self._matrix[: self._size] @ query.astype(np.float32, copy=False)
+        if chunk_penalty:
+            scores -= np.float32(chunk_penalty) * self._chunk_log_counts()
+        return self._best(scores, top_n, allowed, excluded)
+
+    def search_many(self, queries: np.ndarray, top_n: int) -> list[list[tuple[int, float]]]:
+        """`search` for each row of `queries`, with one matrix product (for linking a batch of new memories)."""
+        if self._size == 0:
+            return [[] for _ in range(len(queries))]
+        scores = self._matrix[: self._size] @ queries.astype(np.float32, copy=False).T
+        return [self._best(np.ascontiguousarray(column), top_n, None, None) for column in scores.T]
+
+    def _chunk_log_counts(self) -> np.ndarray:
+        """ln(number of chunks of each row's memory), cached until the next write."""
+        if self._log_chunks is None or len(self._log_chunks) != self._size:
+            _, inverse, counts = np.unique(self._memory_ids[: self._size], return_inverse=True, return_counts=True)
+            self._log_chunks = np.log(counts).astype(np.float32)[inverse]
+        return self._log_chunks
+
+    def mean_vectors(self, memory_ids: np.ndarray) -> np.ndarray:
+        """Each memory's mean chunk vector, unit length (zeros for a memory with no vector); `memory_ids` sorted."""
+        held = self._memory_ids[: self._size]
+        rows = np.searchsorted(memory_ids, held).clip(0, max(len(memory_ids) - 1, 0))
+        known = (memory_ids[rows] == held) if len(memory_ids) else np.zeros(len(held), bool)
+        rows, order = rows[known], np.argsort(rows[known], kind="stable")
+        starts = np.flatnonzero(np.r_[True, np.diff(rows[order]) != 0]) if len(order) else np.empty(0, np.int64)
+        sums = np.zeros((len(memory_ids), self.dim), np.float32)
+        if len(order):  # one sorted pass: np.add.at is ~50x slower at 100k rows
+            sums[rows[order][starts]] = np.add.reduceat(self._matrix[: self._size][known][order], starts, axis=0)
+        norms = np.linalg.norm(sums, axis=1, keepdims=True)
+        return sums / np.where(norms == 0, 1.0, norms)
+
+    def _best(
+        self, scores: np.ndarray, top_n: int, allowed: np.ndarray | None, excluded: np.ndarray | None
+    ) -> list[tuple[int, float]]:
+        memory_ids = self._memory_ids[: self._size]
         if allowed is not None:
             scores[~np.isin(memory_ids, allowed)] = -np.inf
         if excluded is not None and len(excluded):

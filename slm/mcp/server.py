@@ -121,6 +121,25 @@ class FeedbackOut(TypedDict):
     helpful: bool
 
 
+class SubclusterOut(TypedDict):
+    id: int
+    label: str
+    size: int
+
+
+class ClusterOut(TypedDict):
+    id: int
+    label: str
+    size: int
+    subclusters: list[SubclusterOut]
+
+
+class ClustersOut(TypedDict):
+    clusters: list[ClusterOut]
+    omitted: int
+    note: NotRequired[str | None]
+
+
 def memory_out(row) -> MemoryOut:
     return MemoryOut(
         id=row.id,
@@ -338,6 +357,23 @@ def build_server(memory: Memory, *, agent: str | None = None, auth=None) -> Fast
         values = await engine.run(memory.stats)
         values = {**values, "agent": engine.identity(get_context()).as_dict(), "protocol": memory.protocol}
         return budget.fit_counts(values, max_tokens)
+
+    @server.tool(annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True))
+    async def clusters(project: Project = None, max_tokens: MaxTokens = budget.DEFAULT_MAX_TOKENS) -> ClustersOut:
+        """The topics of the memory store: Leiden clusters of the knowledge graph, largest first, each with a
+        label (its most distinctive entities or words), its size and its sub-clusters. Use it to see what is
+        known about a project before recalling. Rebuilds the clusters first when they are stale (derived data
+        only: no memory changes)."""
+        return await cluster_list(project, max_tokens)
+
+    async def cluster_list(project: str | None, max_tokens: int) -> ClustersOut:
+        found = await engine.run(memory.clusters, project=project)
+        kept, omitted = budget.fit([ClusterOut(**c) for c in found], max_tokens)
+        return ClustersOut(clusters=kept, omitted=omitted, note=budget.more_note(omitted, max_tokens))
+
+    @server.resource("slm://clusters", mime_type="application/json", description="Clusters of memories by topic.")
+    async def clusters_resource() -> dict[str, Any]:
+        return dict(await cluster_list(None, budget.DEFAULT_MAX_TOKENS))
 
     @server.resource("slm://recent", mime_type="application/json", description="The 20 newest memories.")
     async def recent_resource() -> dict[str, Any]:

@@ -210,6 +210,21 @@ class MemoryRepository:
         rows = self.conn.execute(f"SELECT m.id FROM memories m WHERE {where}", params).fetchall()
         return np.fromiter((r[0] for r in rows), np.int64, len(rows))
 
+    def filter_ids(self, ids: list[int], flt: MemoryFilter) -> set[int]:
+        """Those of `ids` that pass the filter (current versions only)."""
+        where, params = flt.where()
+        kept: set[int] = set()
+        for start in range(0, len(ids), 400):
+            chunk = ids[start : start + 400]
+            marks = ",".join("?" * len(chunk))
+            kept |= {
+                r[0]
+                for r in self.conn.execute(
+                    f"SELECT m.id FROM memories m WHERE m.id IN ({marks}) AND {where}", [*chunk, *params]
+                )
+            }
+        return kept
+
     def keyword_search(self, match: str, flt: MemoryFilter, limit: int) -> list[tuple[int, float]]:
         """(id, BM25 score, higher is better) for an FTS5 MATCH expression, best first.
 
@@ -230,6 +245,13 @@ class MemoryRepository:
             )
             params = [match, *filter_params, limit]
         return [(r[0], r[1]) for r in self.conn.execute(sql, params)]
+
+    def lengths_of(self, ids: list[int]) -> dict[int, int]:
+        """Each memory's length in characters."""
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        return dict(self.conn.execute(f"SELECT id, length(content) FROM memories WHERE id IN ({marks})", ids))
 
     def times_of(self, ids: list[int]) -> dict[int, str]:
         """Each memory's time: when it happened if known, else when it was stored."""

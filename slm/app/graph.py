@@ -1,0 +1,161 @@
+"""The knowledge graph on the write path (entities and edges of each new memory) and in recall (the graph channel).
+
+A memory is linked, in its own write transaction, to
+- the entities it names (`slm.app.entities`: zero-LLM gazetteer and patterns),
+- the memories that share its rarer entities (`entity` edges, weighted by rarity),
+- its nearest neighbours in embedding space above `SIMILAR_MIN` (`similar` edges, weighted by cosine),
+- the previous turn of its conversation (`session` edge): same `meta.session` when the client gives one, else
+  the same agent and project within `SESSION_WINDOW`.
+
+The graph channel spreads activation from the query's entities and the other channels' best memories by
+personalised PageRank over the few-hop neighbourhood of those seeds, so memories that the query's words miss
+but that sit next to what it found (the answer turn after the question turn, the note naming the same service)
+come forward.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+
+from slm.app import entities as entity_extraction
+from slm.app.validation import format_time
+from slm.storage.graph import Edge, GraphRepository
+from slm.storage.memories import MemoryFields
+
+SIMILAR_LINKS = 5
+SIMILAR_MIN = 0.60  # MiniLM cosine: 0.04% of unrelated pairs, 66% of adjacent turns reach it (docs/benchmarks.md)
+ENTITY_LINKS = 8
+COMMON_ENTITY = (50, 0.02)  # an entity named by more than max(50, 2% of memories) is too common to link by
+SESSION_WINDOW = timedelta(minutes=30)
+
+SEEDS = 10  # the fused keyword+vector memories that seed the walk
+ENTITY_FANOUT = 50  # memories taken per query entity
+HOPS = 2
+MAX_NODES = 3000
+DAMPING = 0.5  # PageRank's continue probability: low keeps the walk close to its seeds
+ENTITY_SEED_SHARE = 0.3  # of the restart mass, when the query names known entities
+
+
+@dataclass(frozen=True)
+class PlannedLinks:
+    """A new memory's nearest neighbours, found before the write lock: stored ids, or positions in its batch."""
+
+    stored: list[tuple[int, float]]
+    in_batch: list[tuple[int, float]]
+
+
+def memory_vector(chunk_vectors: np.ndarray) -> np.ndarray:
+    vector = chunk_vectors.mean(axis=0)
+    return vector / (np.linalg.norm(vector) or 1.0)
+
+
+def plan_similar(index, vectors: np.ndarray) -> list[PlannedLinks]:
+    """Nearest stored memories and nearest earlier memories of the same batch, for each new memory's vector."""
+    stored = index.search_many(vectors, SIMILAR_LINKS) if index is not None else [[] for _ in vectors]
+    within = vectors @ vectors.T
+    plans = []
+    for position, hits in enumerate(stored):
+        earlier = [(j, float(within[position, j])) for j in range(position) if within[position, j] >= SIMILAR_MIN]
+        earlier = sorted(earlier, key=lambda pair: -pair[1])[:SIMILAR_LINKS]
+        plans.append(PlannedLinks([(i, s) for i, s in hits if s >= SIMILAR_MIN], earlier))
+    return plans
+
+
+def link(
+    graph: GraphRepository, memory_id: int, memory: MemoryFields, similar: list[tuple[int, float]], total: int
+) -> list[Edge]:
+    """Inside the write transaction: the memory's entities and its edges (returned, as stored)."""
+    graph.link_entities(memory_id, entity_extraction.extract(memory.content))
+    edges = [Edge(memory_id, other, "similar", round(score, 4)) for other, score in similar]
+    common = max(COMMON_ENTITY[0], int(COMMON_ENTITY[1] * total))
+    edges += [
+        Edge(memory_id, other, "entity", round(weight, 4))
+        for other, weight in graph.shared_entity_neighbours(memory_id, common, ENTITY_LINKS)
+    ]
+    previous = previous_turn(graph, memory_id, memory)
+    if previous is not None:
+        edges.append(Edge(previous, memory_id, "session", 1.0))
+    graph.add_edges(edges)
+    return edges
+
+
+def previous_turn(graph: GraphRepository, memory_id: int, memory: MemoryFields) -> int | None:
+    session = memory.meta.get("session")
+    if isinstance(session, (str, int)) and not isinstance(session, bool):
+        return graph.previous_in_session(memory_id, str(session), memory.project)
+    when = datetime.fromisoformat((memory.event_time or memory.created_at).replace("Z", "+00:00"))
+    start, end = format_time(when - SESSION_WINDOW), format_time(when)
+    return graph.previous_in_window(memory_id, memory.agent, memory.project, start, end)
+
+
+# -- the graph channel ------------------------------------------------------------------------------------------
+def graph_channel(
+    graph: GraphRepository,
+    query: str,
+    seeds: list[tuple[int, float]],
+    keep: Callable[[list[int]], set[int]] | None,
+    depth: int,
+) -> list[tuple[int, float]]:
+    """Memories ranked by personalised PageRank from the query's entities and the seed memories.
+
+    `seeds` are (memory id, fused score), best first; `keep(ids)` returns those that pass the recall's filters
+    (None: every current memory passes). Empty when there is nothing to start from.
+    """
+    import igraph
+
+    seed_weights = dict(seeds[:SEEDS])
+    named = graph.entities_by_key(e.key for e in entity_extraction.extract(query))
+    entity_links = graph.memories_naming([e.id for e in named], ENTITY_FANOUT)
+    if not seed_weights and not entity_links:
+        return []
+    nodes, edges = _neighbourhood(graph, list(seed_weights) + [m for _, m in entity_links])
+    index = {memory_id: i for i, memory_id in enumerate(nodes)}
+    entity_nodes = {e.id: len(nodes) + i for i, e in enumerate(named)}
+    pairs = [(index[e.source], index[e.target]) for e in edges]
+    weights = [e.weight for e in edges]
+    for entity_id, memory_id in entity_links:
+        pairs.append((entity_nodes[entity_id], index[memory_id]))
+        weights.append(1.0)
+    g = igraph.Graph(n=len(nodes) + len(entity_nodes), edges=pairs)
+    reset = _restart(len(nodes) + len(entity_nodes), index, seed_weights, list(entity_nodes.values()))
+    ranks = g.personalized_pagerank(damping=DAMPING, reset=reset.tolist(), weights=weights or None, directed=False)
+    allowed = None if keep is None else keep(nodes)
+    scored = [(memory_id, ranks[i]) for memory_id, i in index.items() if allowed is None or memory_id in allowed]
+    return sorted(scored, key=lambda pair: (-pair[1], pair[0]))[:depth]
+
+
+def _neighbourhood(graph: GraphRepository, start: list[int]) -> tuple[list[int], list[Edge]]:
+    """The memories within `HOPS` edges of `start` (at most `MAX_NODES`) and the edges among them."""
+    nodes = list(dict.fromkeys(start))
+    seen, frontier, kept = set(nodes), nodes, {}
+    for _ in range(HOPS):
+        reached = []
+        for edge in graph.edges_of(frontier):
+            kept[(edge.source, edge.target, edge.kind)] = edge
+            for end in (edge.source, edge.target):
+                if end not in seen and len(seen) < MAX_NODES:
+                    seen.add(end)
+                    reached.append(end)
+        nodes += reached
+        frontier = reached
+        if not frontier:
+            break
+    inside = set(nodes)
+    return nodes, [e for e in kept.values() if e.source in inside and e.target in inside]
+
+
+def _restart(size: int, index: dict[int, int], seeds: dict[int, float], entity_nodes: list[int]) -> np.ndarray:
+    """Where the walk restarts: the seeds in proportion to their fused scores, plus the query's entities."""
+    reset = np.zeros(size)
+    total = sum(seeds.values())
+    for memory_id, score in seeds.items():
+        reset[index[memory_id]] = score / total
+    if entity_nodes:
+        share = ENTITY_SEED_SHARE if seeds else 1.0
+        reset *= 1 - share
+        reset[entity_nodes] += share / len(entity_nodes)
+    return reset

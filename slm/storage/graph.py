@@ -1,0 +1,327 @@
+"""The knowledge graph's tables: entities and their memories, memory-memory edges, clusters and membership.
+
+Reads see current memories only (an updated memory's old version keeps its rows as history until it is
+forgotten, when the cascades remove them). Writes are called inside the caller's write transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+_CURRENT = "superseded_by IS NULL"
+
+
+@dataclass(frozen=True)
+class EntityRow:
+    id: int
+    key: str
+    name: str
+    kind: str
+    memories: int  # how many memories name it
+
+
+@dataclass(frozen=True)
+class Edge:
+    source: int
+    target: int
+    kind: str  # entity, similar, session
+    weight: float
+
+
+@dataclass(frozen=True)
+class ClusterRow:
+    id: int
+    parent: int | None
+    label: str
+    size: int
+    built_at: str
+
+
+@dataclass(frozen=True)
+class NewCluster:
+    """A cluster as a rebuild found it; `id` is an old cluster's when it matched one, else None (a new id)."""
+
+    id: int | None
+    parent_index: int | None  # position of the parent among the rebuild's top-level clusters
+    label: str
+    members: list[int]
+    centroid: np.ndarray | None
+
+
+class GraphRepository:
+    def __init__(self, conn) -> None:
+        self.conn = conn
+
+    # -- entities -------------------------------------------------------------------------------------------
+    def link_entities(self, memory_id: int, entities: Iterable) -> None:
+        """Record that a memory names these entities (objects with key, name, kind); new entities are created."""
+        for entity in entities:
+            entity_id = self.conn.execute(
+                "INSERT INTO entities (key, name, kind) VALUES (?, ?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET key = key RETURNING id",
+                (entity.key, entity.name, entity.kind),
+            ).fetchone()[0]
+            self.conn.execute(
+                "INSERT OR IGNORE INTO memory_entities (memory_id, entity_id) VALUES (?, ?)", (memory_id, entity_id)
+            )
+
+    def entities_by_key(self, keys: Iterable[str]) -> list[EntityRow]:
+        keys = list(dict.fromkeys(keys))
+        if not keys:
+            return []
+        marks = ",".join("?" * len(keys))
+        rows = self.conn.execute(
+            f"SELECT id, key, name, kind, memories FROM entities WHERE key IN ({marks}) AND memories > 0", keys
+        ).fetchall()
+        return [EntityRow(*r) for r in rows]
+
+    def entities_of(self, memory_ids: list[int]) -> dict[int, list[EntityRow]]:
+        found: dict[int, list[EntityRow]] = {}
+        for chunk in _chunks(memory_ids):
+            marks = ",".join("?" * len(chunk))
+            for memory_id, *entity in self.conn.execute(
+                "SELECT me.memory_id, e.id, e.key, e.name, e.kind, e.memories FROM memory_entities me "
+                f"JOIN entities e ON e.id = me.entity_id WHERE me.memory_id IN ({marks}) ORDER BY e.memories, e.id",
+                chunk,
+            ):
+                found.setdefault(memory_id, []).append(EntityRow(*entity))
+        return found
+
+    def memories_naming(self, entity_ids: list[int], limit: int) -> list[tuple[int, int]]:
+        """(entity id, memory id) for current memories that name each entity, at most `limit` per entity."""
+        pairs: list[tuple[int, int]] = []
+        for entity_id in entity_ids:
+            pairs += [
+                (entity_id, r[0])
+                for r in self.conn.execute(
+                    "SELECT me.memory_id FROM memory_entities me JOIN memories m ON m.id = me.memory_id "
+                    f"WHERE me.entity_id = ? AND m.{_CURRENT} ORDER BY me.memory_id DESC LIMIT ?",
+                    (entity_id, limit),
+                )
+            ]
+        return pairs
+
+    def shared_entity_neighbours(self, memory_id: int, max_memories: int, limit: int) -> list[tuple[int, float]]:
+        """Current memories that share entities with `memory_id`, weighted by the entities' rarity (sum of
+        1 / ln(1 + n) over shared entities named by n memories); entities named by more than `max_memories`
+        say too little to link by."""
+        return self.conn.execute(
+            "SELECT other.memory_id, sum(1.0 / ln(1.0 + e.memories)) AS w "
+            "FROM memory_entities mine JOIN entities e ON e.id = mine.entity_id "
+            "JOIN memory_entities other ON other.entity_id = mine.entity_id AND other.memory_id != mine.memory_id "
+            f"JOIN memories m ON m.id = other.memory_id AND m.{_CURRENT} "
+            "WHERE mine.memory_id = ? AND e.memories BETWEEN 2 AND ? "
+            "GROUP BY other.memory_id ORDER BY w DESC, other.memory_id DESC LIMIT ?",
+            (memory_id, max_memories, limit),
+        ).fetchall()
+
+    def top_entities(self, limit: int, kind: str | None = None) -> list[EntityRow]:
+        sql = "SELECT id, key, name, kind, memories FROM entities WHERE memories > 0"
+        params: list = []
+        if kind is not None:
+            sql += " AND kind = ?"
+            params.append(kind)
+        rows = self.conn.execute(sql + " ORDER BY memories DESC, id LIMIT ?", [*params, limit]).fetchall()
+        return [EntityRow(*r) for r in rows]
+
+    def entity_count(self) -> int:
+        return self.conn.execute("SELECT count(*) FROM entities WHERE memories > 0").fetchone()[0]
+
+    # -- conversation neighbours ----------------------------------------------------------------------------
+    def previous_in_session(self, memory_id: int, session: str, project: str) -> int | None:
+        row = self.conn.execute(
+            "SELECT id FROM memories WHERE json_extract(meta, '$.session') = ? AND id < ? AND project = ? "
+            f"AND {_CURRENT} ORDER BY id DESC LIMIT 1",
+            (session, memory_id, project),
+        ).fetchone()
+        return row[0] if row else None
+
+    def previous_in_window(self, memory_id: int, agent: str, project: str, start: str, end: str) -> int | None:
+        """The latest earlier memory by the same agent in the same project whose time falls in [start, end]."""
+        row = self.conn.execute(
+            "SELECT id FROM memories WHERE coalesce(event_time, created_at) BETWEEN ? AND ? AND id < ? "
+            f"AND agent = ? AND project = ? AND {_CURRENT} ORDER BY id DESC LIMIT 1",
+            (start, end, memory_id, agent, project),
+        ).fetchone()
+        return row[0] if row else None
+
+    # -- edges ----------------------------------------------------------------------------------------------
+    def add_edges(self, edges: Iterable[Edge]) -> int:
+        """Store undirected edges (once, as source < target); an edge to a memory deleted meanwhile is skipped."""
+        rows = [
+            (min(e.source, e.target), max(e.source, e.target), e.kind, float(e.weight))
+            for e in edges
+            if e.source != e.target and e.weight > 0
+        ]
+        before = self.conn.total_changes()
+        self.conn.executemany(
+            "INSERT INTO memory_edges (source, target, kind, weight) SELECT ?1, ?2, ?3, ?4 "
+            "WHERE EXISTS (SELECT 1 FROM memories WHERE id = ?1) AND EXISTS (SELECT 1 FROM memories WHERE id = ?2) "
+            "ON CONFLICT (source, target, kind) DO UPDATE SET weight = max(weight, excluded.weight)",
+            rows,
+        )
+        return self.conn.total_changes() - before
+
+    def edges_of(self, memory_ids: list[int]) -> list[Edge]:
+        """Every edge touching these memories whose both ends are current."""
+        edges: list[Edge] = []
+        for chunk in _chunks(memory_ids):
+            marks = ",".join("?" * len(chunk))
+            edges += [
+                Edge(*r)
+                for r in self.conn.execute(
+                    "SELECT e.source, e.target, e.kind, e.weight FROM memory_edges e "
+                    f"JOIN memories a ON a.id = e.source AND a.{_CURRENT} "
+                    f"JOIN memories b ON b.id = e.target AND b.{_CURRENT} "
+                    f"WHERE e.source IN ({marks}) OR e.target IN ({marks})",
+                    chunk + chunk,
+                )
+            ]
+        return edges
+
+    def all_edges(self) -> Iterator[Edge]:
+        """Every edge between current memories (for a rebuild)."""
+        for r in self.conn.execute(
+            "SELECT e.source, e.target, e.kind, e.weight FROM memory_edges e "
+            f"JOIN memories a ON a.id = e.source AND a.{_CURRENT} JOIN memories b ON b.id = e.target AND b.{_CURRENT}"
+        ):
+            yield Edge(*r)
+
+    def edge_counts(self) -> dict[str, int]:
+        return dict(self.conn.execute("SELECT kind, count(*) FROM memory_edges GROUP BY kind ORDER BY kind"))
+
+    def current_ids(self) -> np.ndarray:
+        rows = self.conn.execute(f"SELECT id FROM memories WHERE {_CURRENT} ORDER BY id").fetchall()
+        return np.fromiter((r[0] for r in rows), np.int64, len(rows))
+
+    def unlinked_ids(self, after: int, through: int, limit: int) -> list[int]:
+        """Memories stored before the graph existed, a page at a time, for `graph build` to link."""
+        rows = self.conn.execute(
+            "SELECT id FROM memories WHERE id > ? AND id <= ? ORDER BY id LIMIT ?", (after, through, limit)
+        )
+        return [r[0] for r in rows]
+
+    # -- clusters -------------------------------------------------------------------------------------------
+    def clusters(self, parent: int | None = None, *, all_levels: bool = False) -> list[ClusterRow]:
+        """Clusters with their current size, largest first: top level, or the children of `parent`."""
+        where = "1" if all_levels else ("c.parent IS NULL" if parent is None else "c.parent = ?")
+        params = [] if all_levels or parent is None else [parent]
+        rows = self.conn.execute(
+            "SELECT c.id, c.parent, c.label, "
+            "(SELECT count(*) FROM memory_clusters mc WHERE mc.cluster_id = c.id OR mc.sub_id = c.id) AS size, "
+            f"c.built_at FROM clusters c WHERE {where} ORDER BY size DESC, c.id",
+            params,
+        ).fetchall()
+        return [ClusterRow(*r) for r in rows]
+
+    def cluster(self, cluster_id: int) -> ClusterRow | None:
+        row = self.conn.execute(
+            "SELECT c.id, c.parent, c.label, "
+            "(SELECT count(*) FROM memory_clusters mc WHERE mc.cluster_id = c.id OR mc.sub_id = c.id), c.built_at "
+            "FROM clusters c WHERE c.id = ?",
+            (cluster_id,),
+        ).fetchone()
+        return ClusterRow(*row) if row else None
+
+    def sizes(self, project: str | None = None) -> dict[int, int]:
+        """Current members per cluster id (top level and sub), counting only `project`'s memories if given."""
+        where, params = ("AND m.project = ?", [project]) if project is not None else ("", [])
+        sizes: dict[int, int] = {}
+        for column in ("cluster_id", "sub_id"):
+            for cluster_id, n in self.conn.execute(
+                f"SELECT mc.{column}, count(*) FROM memory_clusters mc JOIN memories m ON m.id = mc.memory_id "
+                f"WHERE m.{_CURRENT} AND mc.{column} IS NOT NULL {where} GROUP BY 1",
+                params,
+            ):
+                sizes[cluster_id] = n
+        return sizes
+
+    def members(self, cluster_id: int, limit: int | None = None) -> list[int]:
+        """Current member memories of a cluster (top level or sub), newest first."""
+        sql = (
+            "SELECT mc.memory_id FROM memory_clusters mc JOIN memories m ON m.id = mc.memory_id "
+            f"WHERE (mc.cluster_id = ?1 OR mc.sub_id = ?1) AND m.{_CURRENT} ORDER BY mc.memory_id DESC"
+        )
+        params: list = [cluster_id]
+        if limit is not None:
+            sql += " LIMIT ?2"
+            params.append(limit)
+        return [r[0] for r in self.conn.execute(sql, params)]
+
+    def memberships(self) -> dict[int, tuple[int, int | None]]:
+        """memory id -> (top-level cluster, sub-cluster or None)."""
+        return {m: (c, s) for m, c, s in self.conn.execute("SELECT memory_id, cluster_id, sub_id FROM memory_clusters")}
+
+    def membership_of(self, memory_ids: list[int]) -> dict[int, tuple[int, int | None]]:
+        found: dict[int, tuple[int, int | None]] = {}
+        for chunk in _chunks(memory_ids):
+            marks = ",".join("?" * len(chunk))
+            found |= {
+                m: (c, s)
+                for m, c, s in self.conn.execute(
+                    f"SELECT memory_id, cluster_id, sub_id FROM memory_clusters WHERE memory_id IN ({marks})", chunk
+                )
+            }
+        return found
+
+    def centroids(self) -> tuple[list[tuple[int, int | None]], np.ndarray | None]:
+        """[(cluster id, parent)] and their centroid matrix (rows aligned), for joining a cluster on write."""
+        rows = self.conn.execute("SELECT id, parent, centroid FROM clusters WHERE centroid IS NOT NULL").fetchall()
+        if not rows:
+            return [], None
+        return [(r[0], r[1]) for r in rows], np.vstack([np.frombuffer(r[2], np.float32) for r in rows])
+
+    def neighbour_votes(self, memory_id: int) -> list[tuple[int, int | None, float]]:
+        """(cluster, sub-cluster, summed edge weight) over the clustered neighbours of a memory, best first."""
+        return self.conn.execute(
+            "SELECT mc.cluster_id, mc.sub_id, sum(e.weight) AS w FROM memory_edges e "
+            "JOIN memory_clusters mc ON mc.memory_id = CASE WHEN e.source = ?1 THEN e.target ELSE e.source END "
+            "WHERE e.source = ?1 OR e.target = ?1 GROUP BY mc.cluster_id, mc.sub_id ORDER BY w DESC",
+            (memory_id,),
+        ).fetchall()
+
+    def assign(self, memory_id: int, cluster_id: int, sub_id: int | None) -> None:
+        self.conn.execute(
+            "INSERT OR REPLACE INTO memory_clusters (memory_id, cluster_id, sub_id) "
+            "SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM clusters WHERE id = ?2)",
+            (memory_id, cluster_id, sub_id),
+        )
+
+    def replace_clusters(self, found: list[NewCluster], built_at: str) -> list[int]:
+        """Swap the whole clustering for a rebuild's: matched clusters keep their ids, others get new ones,
+        vanished ones are deleted. Returns each cluster's id, aligned with `found`."""
+        kept = [c.id for c in found if c.id is not None]
+        marks = ",".join("?" * len(kept))
+        self.conn.execute("DELETE FROM memory_clusters")
+        self.conn.execute(f"DELETE FROM clusters WHERE id NOT IN ({marks})" if kept else "DELETE FROM clusters", kept)
+        ids: list[int] = []
+        for cluster in found:
+            parent = None if cluster.parent_index is None else ids[cluster.parent_index]
+            blob = None if cluster.centroid is None else cluster.centroid.astype(np.float32).tobytes()
+            ids.append(
+                self.conn.execute(
+                    "INSERT INTO clusters (id, parent, label, centroid, built_at) VALUES (?, ?, ?, ?, ?) "
+                    "ON CONFLICT (id) DO UPDATE SET parent = excluded.parent, label = excluded.label, "
+                    "centroid = excluded.centroid, built_at = excluded.built_at RETURNING id",
+                    (cluster.id, parent, cluster.label, blob, built_at),
+                ).fetchone()[0]
+            )
+        rows: dict[int, list] = {}
+        for cluster, cluster_id in zip(found, ids, strict=True):
+            for memory_id in cluster.members:
+                row = rows.setdefault(memory_id, [memory_id, None, None])
+                row[1 if cluster.parent_index is None else 2] = cluster_id
+        self.conn.executemany(  # a member deleted while the rebuild ran is skipped
+            "INSERT INTO memory_clusters (memory_id, cluster_id, sub_id) SELECT ?1, ?2, ?3 "
+            "WHERE EXISTS (SELECT 1 FROM memories WHERE id = ?1)",
+            [tuple(r) for r in rows.values() if r[1] is not None],
+        )
+        return ids
+
+
+def _chunks(ids: list[int], size: int = 400) -> Iterator[list[int]]:
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]

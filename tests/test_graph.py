@@ -1,0 +1,252 @@
+"""The knowledge graph: entities and edges written with each memory, Leiden clusters, the graph channel."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from slm import Memory
+from slm.app import clusters
+from slm.errors import InvalidInput, NotFound
+
+TOPICS = {
+    "databases": [
+        "The billing service stores invoices in PostgreSQL 15 on the db-main host.",
+        "Postgres autovacuum was too slow on the invoices table; we tuned it with pg_repack.",
+        "We added a partial index on invoices(status) in PostgreSQL to speed up the dunning job.",
+        "Alembic runs the PostgreSQL schema migrations for the billing service before each deploy.",
+        "PgBouncer sits in front of Postgres for the billing service to pool connections.",
+        "Backups of the billing PostgreSQL database go to S3 every night with pgBackRest.",
+    ],
+    "frontend": [
+        "The dashboard is a React app written in TypeScript and bundled with Vite.",
+        "We use Tailwind CSS in the React dashboard instead of styled-components.",
+        "Vite's dev server proxies /api to the backend when working on the React dashboard.",
+        "The React dashboard tests run with Vitest and Testing Library in TypeScript.",
+        "Storybook documents the React components of the dashboard.",
+        "ESLint and Prettier format the TypeScript code of the dashboard on commit.",
+    ],
+    "travel": [
+        "Sarah and I are planning a trip to Lisbon in May to see the old town.",
+        "We booked a hotel in Lisbon near Alfama for the May trip with Sarah.",
+        "From Lisbon we will take the train to Porto for two days.",
+        "Sarah wants to try pastel de nata at a bakery in Belém while we are in Lisbon.",
+        "The flight to Lisbon leaves from Berlin on May 12th.",
+        "In Porto we plan to visit the Livraria Lello bookshop and the Douro river.",
+    ],
+}
+
+
+def fill(mem: Memory) -> dict[str, list[int]]:
+    ids = {}
+    for topic, texts in TOPICS.items():
+        items = [{"text": t, "meta": {"session": topic}} for t in texts]
+        ids[topic] = [int(i) for i in mem.remember_many(items)]
+    return ids
+
+
+@pytest.fixture
+def filled(mem):
+    return mem, fill(mem)
+
+
+# -- written with each memory ----------------------------------------------------------------------------------
+def test_entities_are_stored_with_the_memory_and_aliases_meet(mem):
+    first = mem.remember("We moved the api-gateway to Postgres last week.")
+    second = mem.remember("PostgreSQL 16 adds logical replication from standbys.")
+    named = mem.graph.entities_of([first, second])
+    keys = {m: {e.key for e in found} for m, found in named.items()}
+    assert "postgresql" in keys[first] and "postgresql" in keys[second]
+    (postgres,) = [e for e in named[first] if e.key == "postgresql"]
+    assert postgres.name == "PostgreSQL" and postgres.memories == 2
+
+
+def test_shared_entity_and_session_edges(filled):
+    mem, ids = filled
+    edges = mem.graph.edges_of(ids["databases"])
+    kinds = {(e.source, e.target): e.kind for e in edges if e.kind == "session"}
+    chain = ids["databases"]
+    assert all((a, b) in kinds for a, b in itertools.pairwise(chain))  # each turn to the one before
+    assert any(e.kind == "entity" for e in edges)
+    travel = set(ids["travel"])
+    assert not any(e.kind == "session" and (e.source in travel) != (e.target in travel) for e in edges)
+
+
+def test_similar_memories_are_linked_above_the_threshold(mem):
+    a = mem.remember("The nightly backup job failed because the disk was full.")
+    b = mem.remember("Last night's backup job failed: the disk ran out of space.")
+    c = mem.remember("My favourite dessert is lemon tart.")
+    similar = {(e.source, e.target) for e in mem.graph.edges_of([a, b, c]) if e.kind == "similar"}
+    assert (a, b) in similar
+    assert not {(a, c), (b, c)} & similar
+
+
+def test_forgetting_removes_links_edges_and_counts(filled):
+    mem, ids = filled
+    gone = ids["databases"][0]
+    postgres = mem.graph.entities_by_key(["postgresql"])[0]
+    mem.forget(gone)
+    assert mem.graph.entities_of([gone]) == {}
+    assert all(gone not in (e.source, e.target) for e in mem.graph.edges_of(ids["databases"]))
+    assert mem.graph.entities_by_key(["postgresql"])[0].memories == postgres.memories - 1
+
+
+def test_updated_memory_leaves_the_graph_to_its_new_version(filled):
+    mem, ids = filled
+    old = ids["frontend"][0]
+    new = mem.update(old, "The dashboard is a Svelte app written in TypeScript and bundled with Vite.")
+    touching = {m for e in mem.graph.edges_of(ids["frontend"] + [new]) for m in (e.source, e.target)}
+    assert old not in touching
+    assert new in touching
+
+
+def test_memories_stored_before_the_graph_are_linked_by_build(filled):
+    mem, ids = filled
+    with mem.conn:  # a store migrated from schema 2: no links yet, and the marker the migration leaves
+        mem.conn.execute("DELETE FROM memory_entities")
+        mem.conn.execute("DELETE FROM memory_edges")
+        mem.conn.execute("INSERT INTO settings VALUES ('graph.unlinked_through', ?)", (str(max(ids["travel"])),))
+    assert mem.graph_stale()
+    mem.graph_build()
+    assert mem.graph.entities_of(ids["travel"])
+    assert mem.graph.edge_counts().get("entity", 0) > 0
+    assert mem.graph_stats()["unlinked_memories"] is False
+
+
+# -- clusters ----------------------------------------------------------------------------------------------------
+def _topic_of_cluster(mem: Memory, ids: dict[str, list[int]]) -> dict[str, int]:
+    membership = mem.graph.memberships()
+    found = {}
+    for topic, members in ids.items():
+        clustered = [membership[m][0] for m in members if m in membership]
+        assert len(clustered) >= len(members) - 1, f"{topic} is mostly unclustered"
+        found[topic] = max(set(clustered), key=clustered.count)
+    return found
+
+
+def test_leiden_separates_topics_and_labels_them(filled):
+    mem, ids = filled
+    report = mem.graph_build()
+    assert report.clusters >= 3 and report.memories == 18
+    by_topic = _topic_of_cluster(mem, ids)
+    assert len(set(by_topic.values())) == 3
+    labels = {topic: mem.graph.cluster(cluster_id).label for topic, cluster_id in by_topic.items()}
+    assert "PostgreSQL" in labels["databases"]
+    assert "React" in labels["frontend"] or "TypeScript" in labels["frontend"]
+    assert "Lisbon" in labels["travel"]
+
+
+def test_cluster_ids_survive_rebuilds_and_growth(filled):
+    mem, ids = filled
+    mem.graph_build()
+    before = _topic_of_cluster(mem, ids)
+    mem.graph_build()
+    assert _topic_of_cluster(mem, ids) == before  # same graph, same clusters, same ids
+    more = mem.remember_many(
+        [{"text": "Ruff and mypy check the Python code of the billing service.", "meta": {"session": "python"}}]
+    )
+    mem.graph_build()
+    after = _topic_of_cluster(mem, ids)
+    assert after == before
+    assert int(more[0]) in mem.graph.memberships() or mem.graph_stats()["clusters"] >= 3
+
+
+def test_a_new_memory_joins_a_cluster_on_write(filled):
+    mem, ids = filled
+    mem.graph_build()
+    travel_cluster = _topic_of_cluster(mem, ids)["travel"]
+    new = mem.remember("Sarah found a tram tour of Lisbon for our May trip.", meta={"session": "travel"})
+    assert mem.graph.membership_of([new])[new][0] == travel_cluster
+
+
+def test_large_clusters_are_split_again(filled, monkeypatch):
+    mem, _ = filled
+    monkeypatch.setattr(clusters, "SPLIT_SIZE", 4)
+    monkeypatch.setattr(clusters, "MIN_SIZE", 2)
+    monkeypatch.setattr(clusters, "SPLIT_RESOLUTION", 0.8)  # denser parts than these small topics have
+    report = mem.graph_build()
+    assert report.subclusters >= 2
+    subs = [c for c in mem.graph.clusters(all_levels=True) if c.parent is not None]
+    assert all(mem.graph.cluster(s.parent).parent is None for s in subs)
+    listed = mem.clusters(refresh=False)
+    assert any(c["subclusters"] for c in listed)
+
+
+def test_clusters_listing_builds_when_stale_and_filters_by_project(mem):
+    fill(mem)
+    mem.remember_many([{"text": t, "project": "trips"} for t in TOPICS["travel"][:4]])
+    assert mem.graph_stale()
+    listed = mem.clusters()
+    assert listed and not mem.graph_stale()
+    trips = mem.clusters(project="trips")
+    assert trips and sum(c["size"] for c in trips) <= 4
+    assert mem.clusters(project="no-such-project") == []
+
+
+def test_cluster_detail_and_neighbours(filled):
+    mem, ids = filled
+    mem.graph_build()
+    cluster_id = _topic_of_cluster(mem, ids)["databases"]
+    detail = mem.cluster(cluster_id, limit=3)
+    assert detail["size"] >= 5 and len(detail["memories"]) == 3
+    assert detail["entities"][0][0] in {"PostgreSQL", "billing service", "Billing"} or detail["entities"]
+    near = mem.neighbors(ids["databases"][1])
+    linked = {n["memory"].id for n in near["neighbors"]}
+    assert ids["databases"][0] in linked and near["cluster"] == cluster_id
+    with pytest.raises(NotFound):
+        mem.cluster(999_999)
+    with pytest.raises(InvalidInput):
+        mem.cluster(0)
+    with pytest.raises(NotFound):
+        mem.neighbors(999_999)
+
+
+# -- the graph channel -------------------------------------------------------------------------------------------
+def test_graph_channel_brings_the_answer_next_to_the_question(mem):
+    mem.remember_many(
+        [
+            {"text": "Which database should the ledger service use?", "meta": {"session": "a"}},
+            {"text": "Go with CockroachDB: it survives a region outage.", "meta": {"session": "a"}},
+            {"text": "Tomorrow is the team lunch at noon.", "meta": {"session": "b"}},
+            {"text": "Remember to water the plants on Friday.", "meta": {"session": "c"}},
+        ]
+    )
+    hits = mem.recall("ledger service database", k=4, channels=("keyword", "graph"))
+    answer = next(h for h in hits if "CockroachDB" in h.text)
+    assert "graph" in answer.channels and "keyword" not in answer.channels
+    assert hits.index(answer) <= 1
+
+
+def test_graph_channel_starts_from_query_entities(filled):
+    mem, ids = filled
+    hits = mem.recall("Porto", k=10, channels=("keyword", "graph"))
+    graph_only = [h for h in hits if set(h.channels) == {"graph"}]
+    assert graph_only and all(h.id in ids["travel"] for h in graph_only[:3])
+
+
+def test_graph_channel_respects_filters(mem):
+    mem.remember_many(
+        [
+            {"text": "Which queue does the mailer use?", "meta": {"session": "q"}, "project": "a"},
+            {"text": "RabbitMQ, with a dead-letter exchange.", "meta": {"session": "q"}, "project": "a"},
+        ]
+    )
+    mem.remember("RabbitMQ is also what the other team uses.", project="b")
+    hits = mem.recall("mailer queue", k=10, project="a")
+    assert hits and {h.project for h in hits} == {"a"}
+    early = mem.recall("mailer queue", k=10, now="2001-01-01")
+    assert early == []
+
+
+def test_recall_explains_the_graph_contribution(filled):
+    mem, _ = filled
+    hits = mem.recall("Where is the PostgreSQL backup stored?", k=5)
+    assert any("graph" in h.channels for h in hits)
+    for hit in hits:
+        assert hit.score == pytest.approx(sum(c.contribution for c in hit.channels.values()))
+
+
+def test_graph_channel_alone_is_refused(mem):
+    with pytest.raises(InvalidInput, match="start from what keyword or vector found"):
+        mem.recall("anything", channels=("graph",))

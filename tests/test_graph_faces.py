@@ -1,0 +1,66 @@
+"""`slm graph …` and the MCP `clusters` tool and `slm://clusters` resource, over a real store."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from slm import Memory
+from slm.mcp.server import build_server
+from tests.test_cli import check_refused, run, run_json
+from tests.test_graph import fill
+
+
+@pytest.fixture
+def store(db_path):
+    with Memory.open(db_path) as mem:
+        ids = fill(mem)
+    return db_path, ids
+
+
+def test_graph_build_clusters_show_and_neighbors(store):
+    db, ids = store
+    report = run_json("graph", "build", "--db", db)
+    assert report["memories"] == 18 and report["clusters"] >= 3 and report["seconds"] >= 0
+    listed = run_json("graph", "clusters", "--db", db)
+    assert sum(c["size"] for c in listed) >= 17 and all(c["label"] for c in listed)
+    lisbon = next(c for c in listed if "Lisbon" in c["label"])
+    shown = run_json("graph", "show", str(lisbon["id"]), "--limit", "2", "--db", db)
+    assert shown["id"] == lisbon["id"] and len(shown["memories"]) == 2 and shown["memories"][0]["content"]
+    near = run_json("graph", "neighbors", str(ids["travel"][1]), "--db", db)
+    assert ids["travel"][0] in [n["memory"]["id"] for n in near["neighbors"]]
+    assert {"name": "Lisbon", "kind": "place"} in near["entities"]
+    human = run("graph", "clusters", "--db", db).stdout
+    assert "Lisbon" in human and "PostgreSQL" in human
+    assert "session" in run("graph", "neighbors", str(ids["travel"][1]), "--db", db).stdout
+    assert "Lisbon" in run("graph", "show", str(lisbon["id"]), "--db", db).stdout
+
+
+def test_graph_commands_refuse_bad_input(store):
+    db, _ = store
+    check_refused(["graph", "show", "999"], db, 2, "no cluster with id 999")
+    check_refused(["graph", "neighbors", "999"], db, 2, "no memory with id 999")
+    assert "Invalid value" in run("graph", "show", "x", "--db", db, code=2).stderr
+    assert run_json("graph", "show", "x", "--db", db, code=2)["error"]
+    check_refused(["graph", "clusters", "--project", ""], db, 2, "project")
+
+
+@pytest.mark.anyio
+async def test_clusters_tool_and_resource(store):
+    from fastmcp import Client
+
+    db, _ = store
+    with Memory.open(db) as memory:
+        async with Client(build_server(memory)) as c:
+            tool = await c.list_tools()
+            (clusters,) = [t for t in tool if t.name == "clusters"]
+            assert clusters.annotations.destructive_hint is False and clusters.output_schema is not None
+            found = (await c.call_tool("clusters", {})).structured_content
+            assert found["omitted"] == 0 and any("Lisbon" in x["label"] for x in found["clusters"])
+            small = (await c.call_tool("clusters", {"max_tokens": 100})).structured_content
+            assert small["omitted"] > 0 and small["note"]
+            resource = json.loads((await c.read_resource("slm://clusters"))[0].text)
+            assert resource["clusters"] == found["clusters"]
+            none = (await c.call_tool("clusters", {"project": "nowhere"})).structured_content
+            assert none["clusters"] == []
