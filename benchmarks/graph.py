@@ -103,10 +103,11 @@ def objective(args) -> dict:
                 ids = mem.remember_many(inst.items)
                 session_of = {int(i): item["meta"]["session"] for i, item in zip(ids, inst.items, strict=True)}
                 nodes = mem.graph.current_ids()
-                pairs, weights = clusters._weighted_edges(mem.graph, nodes)
+                ends, weights = mem.graph.summed_edges()
+                g = clusters.weighted_graph(len(nodes), np.searchsorted(nodes, ends), weights)
                 truth = _labels([session_of[int(n)] for n in nodes])
                 for name, resolution in CANDIDATES:
-                    found = clusters.partition(len(nodes), pairs, weights, name, resolution)
+                    found = clusters.partition(g, name, resolution)
                     membership = np.empty(len(nodes), np.int64)
                     for label, members in enumerate(found):
                         membership[members] = label
@@ -135,38 +136,87 @@ def _labels(values: list) -> list[int]:
 # -- rebuild at scale ---------------------------------------------------------------------------------------------
 def rebuild(args) -> dict:
     """Store `--memories` turns (the split's distinct turns, repeated in further projects if needed), then time
-    two full rebuilds and the share of memories whose cluster id survived the second."""
+    two full rebuilds and the share of memories whose cluster id survived the second. With `--store`, the store
+    is kept there and reused by later runs (only the rebuilds are timed again)."""
     cache = _cache(args)
+    if args.store and Path(args.store).exists():
+        with _store(Path(args.store).parent, Path(args.store).stem, cache) as mem:
+            return _time_rebuilds(mem, {"memories": mem.count(), "ingest_s": None})
+    with tempfile.TemporaryDirectory(dir=args.workdir) as workdir:
+        path = Path(args.store) if args.store else Path(workdir) / "scale.db"
+        with _store(path.parent, path.stem, cache) as mem:
+            began = time.perf_counter()
+            mem.remember_many(_scale_items(args.data, args.memories), batch_size=256)
+            ingest_s = time.perf_counter() - began
+            made = {"memories": args.memories, "ingest_s": round(ingest_s, 1)}
+            return _time_rebuilds(mem, made | {"ingest_per_s": round(args.memories / ingest_s, 1)})
+
+
+def _scale_items(data: str | None, count: int) -> list[dict]:
     turns: list[dict] = []
     seen: set[str] = set()
-    for raw in load_instances(data_path(args.data), None):
+    for raw in load_instances(data_path(data), None):
         for item in Instance.parse(raw).items:
             if item["text"] not in seen:
                 seen.add(item["text"])
                 turns.append(item)
-    items = [
-        {**turns[i % len(turns)], "project": f"copy{i // len(turns)}"} for i in range(args.memories)
-    ]  # a copy is another project, so its text is stored again
-    with tempfile.TemporaryDirectory(dir=args.workdir) as workdir, _store(Path(workdir), "scale", cache) as mem:
-        began = time.perf_counter()
-        mem.remember_many(items, batch_size=256)
-        ingest_s = time.perf_counter() - began
-        first = mem.graph_build()
-        before = mem.graph.memberships()
-        second = mem.graph_build()
-        after = mem.graph.memberships()
-        same = sum(1 for m, c in before.items() if after.get(m, (None,))[0] == c[0])
-        report = {
-            "memories": args.memories,
-            "ingest_s": round(ingest_s, 1),
-            "ingest_per_s": round(args.memories / ingest_s, 1),
-            "first_build": first.to_dict(),
-            "second_build": second.to_dict(),
-            "cluster_kept_share": round(same / max(1, len(before)), 4),
-            "graph": mem.graph_stats(),
-        }
+    # a copy is another project, so its text is stored again
+    return [{**turns[i % len(turns)], "project": f"copy{i // len(turns)}"} for i in range(count)]
+
+
+def _time_rebuilds(mem: Memory, report: dict) -> dict:
+    began = time.perf_counter()
+    first = mem.graph_build()
+    first_s = time.perf_counter() - began
+    before = mem.graph.memberships()
+    began = time.perf_counter()
+    second = mem.graph_build()
+    second_s = time.perf_counter() - began
+    after = mem.graph.memberships()
+    same = sum(1 for m, c in before.items() if after.get(m, (None,))[0] == c[0])
+    report |= {
+        "first_build": first.to_dict() | {"wall_s": round(first_s, 2)},
+        "second_build": second.to_dict() | {"wall_s": round(second_s, 2)},
+        "cluster_kept_share": round(same / max(1, len(before)), 4),
+        "graph": mem.graph_stats(),
+        "recall_ms": _recall_latency(mem),
+        "write_ms": _write_latency(mem),
+    }
     print(json.dumps(report, indent=1))
     return report
+
+
+def _write_latency(mem: Memory, writes: int = 200) -> dict:
+    """One `remember` at a time at this size (embeddings from the cache, so this is the write path itself:
+    entities, edges with the nearest-neighbour search, joining a cluster, FTS, vectors); removed afterwards."""
+    turns = _scale_items(None, writes)
+    times, ids = [], []
+    for item in turns:
+        began = time.perf_counter()
+        ids.append(mem.remember(item["text"], time=item["time"], meta=item["meta"], project="write-probe"))
+        times.append(1000 * (time.perf_counter() - began))
+    mem.forget_many(ids)
+    return {"p50": round(float(np.percentile(times, 50)), 1), "p95": round(float(np.percentile(times, 95)), 1)}
+
+
+def _recall_latency(mem: Memory, rounds: int = 3) -> dict:
+    """p50 / p95 of recall at this size over the split's questions, with and without the graph channel
+    (interleaved, after one warm-up pass; query embeddings come from the cache)."""
+    questions = [raw["question"] for raw in load_instances(data_path(None), None)]
+    without = ("keyword", "vector", "temporal")
+    for q in questions:  # warm-up: embeds (and caches) every question once
+        mem.recall(q)
+    times: dict[str, list[float]] = {"with_graph": [], "without_graph": []}
+    for _ in range(rounds):
+        for q in questions:
+            for name, channels in (("with_graph", None), ("without_graph", without)):
+                began = time.perf_counter()
+                mem.recall(q, channels=channels)
+                times[name].append(1000 * (time.perf_counter() - began))
+    return {
+        name: {"p50": round(float(np.percentile(t, 50)), 1), "p95": round(float(np.percentile(t, 95)), 1)}
+        for name, t in times.items()
+    }
 
 
 def main(argv: list[str] | None = None) -> dict | None:
@@ -177,6 +227,7 @@ def main(argv: list[str] | None = None) -> dict | None:
     parser.add_argument("--limit", type=int, default=20, help="instances for threshold/objective")
     parser.add_argument("--memories", type=int, default=100_000, help="store size for rebuild")
     parser.add_argument("--workdir", help="where the rebuild store goes (default: the system temp dir)")
+    parser.add_argument("--store", help="keep the rebuild store at this path, and reuse it when it exists")
     parser.add_argument("--out", type=Path, help="write the report here as JSON")
     args = parser.parse_args(argv)
     if not data_path(args.data).exists():

@@ -341,12 +341,15 @@ def main(argv: list[str] | None = None) -> dict | None:
             bar.advance(task)
     summary = summarise(results)
     print_table(summary)
+    ingest = [r["ingest_s"] for r in results]
+    print(f"ingest: {sum(ingest):.1f} s for {len(ingest)} stores, median {statistics.median(ingest):.2f} s a store")
     report = {
         "data": str(path),
         "instances": len(instances),
         "skipped_empty_turns": sum(i.skipped_turns for i in instances),
         "wall_s": round(time.perf_counter() - began, 1),
         "embedding_cache": {"hits": cache.hits, "misses": cache.misses},
+        "ingest_s": {"total": round(sum(ingest), 1), "median_per_store": round(statistics.median(ingest), 3)},
         "summary": summary,
         "questions": results,
     }

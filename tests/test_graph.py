@@ -7,7 +7,7 @@ import itertools
 import pytest
 
 from slm import Memory
-from slm.app import clusters
+from slm.app import clusters, graph
 from slm.errors import InvalidInput, NotFound
 
 TOPICS = {
@@ -203,19 +203,34 @@ def test_cluster_detail_and_neighbours(filled):
 
 
 # -- the graph channel -------------------------------------------------------------------------------------------
-def test_graph_channel_brings_the_answer_next_to_the_question(mem):
-    mem.remember_many(
+def test_graph_channel_follows_shared_entities_beyond_the_query_words(mem):
+    ids = mem.remember_many(
+        [
+            {"text": "Priya Raman owns the ledger service."},
+            {"text": "Priya Raman moved the nightly jobs to Temporal last sprint."},
+            {"text": "Tomorrow is the team lunch at noon."},
+            {"text": "Remember to water the plants on Friday."},
+        ]
+    )
+    hits = mem.recall("ledger owner", k=4, channels=("keyword", "graph"))
+    assert hits[0].id == ids[0]
+    reached = next(h for h in hits if h.id == ids[1])  # shares a person with the hit, no word with the query
+    assert set(reached.channels) == {"graph"}
+    assert all(h.id not in (ids[2], ids[3]) for h in hits)  # nothing links the unrelated memories
+
+
+def test_graph_walk_follows_only_the_edge_kinds_given_weight(mem, monkeypatch):
+    ids = mem.remember_many(
         [
             {"text": "Which database should the ledger service use?", "meta": {"session": "a"}},
             {"text": "Go with CockroachDB: it survives a region outage.", "meta": {"session": "a"}},
-            {"text": "Tomorrow is the team lunch at noon.", "meta": {"session": "b"}},
-            {"text": "Remember to water the plants on Friday.", "meta": {"session": "c"}},
         ]
     )
     hits = mem.recall("ledger service database", k=4, channels=("keyword", "graph"))
-    answer = next(h for h in hits if "CockroachDB" in h.text)
-    assert "graph" in answer.channels and "keyword" not in answer.channels
-    assert hits.index(answer) <= 1
+    assert [h.id for h in hits] == [ids[0]]  # by default the walk does not follow session edges
+    monkeypatch.setattr(graph, "SESSION_EDGE", 1.0)
+    hits = mem.recall("ledger service database", k=4, channels=("keyword", "graph"))
+    assert [h.id for h in hits] == [ids[0], ids[1]] and set(hits[1].channels) == {"graph"}
 
 
 def test_graph_channel_starts_from_query_entities(filled):

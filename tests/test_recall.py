@@ -64,8 +64,12 @@ def test_memory_found_by_both_channels_ranks_first_and_is_explained(filled):
     assert hit.id == ids[2]
     assert {"keyword", "vector"} <= set(hit.channels)
     assert hit.channels["keyword"].rank == 1 and hit.channels["vector"].rank >= 1
-    expected = sum(1 / (recall_mod.RRF_K + c.rank) for c in hit.channels.values())
+    weights = recall_mod.WEIGHTS
+    expected = sum(weights[name] / (recall_mod.RRF_K + c.rank) for name, c in hit.channels.items())
     assert hit.score == pytest.approx(expected)
+    assert all(
+        c.contribution == pytest.approx(weights[n] / (recall_mod.RRF_K + c.rank)) for n, c in hit.channels.items()
+    )
 
 
 def test_fusion_rewards_agreement_and_breaks_ties_by_id():

@@ -1,14 +1,16 @@
-"""Leiden clusters of the memory graph: built in one pass, split when large, labelled, stable across rebuilds.
+"""Leiden clusters of the memory graph: two levels, labelled, with ids that survive rebuilds.
 
-Objective and resolution were chosen by measurement (docs/benchmarks.md, `benchmarks/graph.py`): the
-constant Potts model (CPM) at density `RESOLUTION`, with the fixed `SEED`, so that the same graph always gives
-the same clusters. Modularity matched conversations as well at its best resolution, but that resolution depends
-on the graph's size (modularity's resolution limit): tuned on 500 memories it shattered an 18-memory store, while
-a CPM density means the same at any size. A cluster larger than `SPLIT_SIZE` is clustered again on its own
-subgraph at the higher density `SPLIT_RESOLUTION` (one more level). Clusters smaller than `MIN_SIZE` are not kept: their
-memories stay unclustered until they join one.
+Objectives and resolutions were chosen by measurement (docs/benchmarks.md, `benchmarks/graph.py`). The top level
+maximises modularity (configuration null model, resolution 1): broad areas, whose number grows with the store.
+A top-level cluster larger than `SPLIT_SIZE` is split by the constant Potts model (CPM) at density
+`SPLIT_RESOLUTION`, which matched the conversations memories came from best of the settings measured, and whose
+density means the same at any size (modularity's best resolution shifts with the graph's size: tuned on 500
+memories it shattered an 18-memory store). Clusters smaller than `MIN_SIZE` are not kept: their memories stay
+unclustered until they join one. Leiden runs `ITERATIONS` pass with the fixed `SEED`, so the same graph always
+gives the same clusters. At 100k memories running it to convergence took over 9 minutes, one pass 8 s, and a
+second pass (another 10 s) raised modularity by 0.0015; at 500 memories it changed NMI by at most 0.001.
 
-Ids survive rebuilds: each new cluster takes the id of the old cluster it overlaps most (Jaccard ≥
+Ids survive rebuilds: each new cluster takes the id of the old cluster of its level it overlaps most (Jaccard ≥
 `MATCH_MIN`, greedily, best overlap first), so a user's "cluster 12" is still about the same things tomorrow.
 Between rebuilds a new memory joins the cluster its edges vote for, else the one whose centroid is nearest.
 """
@@ -26,15 +28,14 @@ import numpy as np
 
 from slm.storage.graph import GraphRepository, NewCluster
 
-OBJECTIVE = "cpm"
-RESOLUTION = 0.1  # CPM: a cluster's edges must weigh more than 0.1 x its pairs of members
-SPLIT_RESOLUTION = 0.3  # a large cluster splits into denser parts
+RESOLUTION = 1.0  # modularity, top level
+SPLIT_RESOLUTION = 0.1  # CPM, inside a large cluster: its parts' edges must weigh more than 0.1 x their pairs
+ITERATIONS = 1
 SEED = 20_240_605
 MIN_SIZE = 3
-SPLIT_SIZE = 150
+SPLIT_SIZE = 100
 MATCH_MIN = 0.3
 JOIN_MIN = 0.45  # centroid cosine a memory without clustered neighbours needs to join a cluster
-KIND_WEIGHTS = {"session": 1.0, "similar": 1.0, "entity": 1.0}
 LABEL_PARTS = 3
 LABEL_SAMPLE = 60  # member texts read for a label when entities do not make one
 
@@ -64,26 +65,28 @@ class BuildReport:
         return self.__dict__.copy()
 
 
-def partition(
-    n: int, edges: list[tuple[int, int]], weights: list[float], objective: str = "", resolution: float = 0.0
-) -> list[list[int]]:
-    """Leiden communities of a weighted undirected graph on nodes 0..n-1, largest first.
-
-    `objective` is "cpm" (constant Potts: the resolution is a density) or "modularity" (configuration null
-    model); empty and 0 mean `OBJECTIVE` and `RESOLUTION`. `benchmarks/graph.py` measures both.
-    """
+def weighted_graph(n: int, pairs: np.ndarray, weights: np.ndarray):
+    """An igraph graph on nodes 0..n-1 with a "weight" per edge."""
     import igraph
+
+    g = igraph.Graph(n=n, edges=pairs.tolist())
+    g.es["weight"] = weights.tolist()
+    return g
+
+
+def partition(g, objective: str = "modularity", resolution: float = 0.0) -> list[list[int]]:
+    """Leiden communities of a weighted graph, largest first: "modularity" (configuration null model) or "cpm"
+    (constant Potts, the resolution a density); resolution 0 means this module's setting for that objective."""
     import leidenalg
 
     kinds = {"modularity": leidenalg.RBConfigurationVertexPartition, "cpm": leidenalg.CPMVertexPartition}
-    g = igraph.Graph(n=n, edges=edges)
     found = leidenalg.find_partition(
         g,
-        kinds[objective or OBJECTIVE],
-        weights=weights or None,
-        resolution_parameter=resolution or RESOLUTION,
+        kinds[objective],
+        weights="weight" if g.ecount() else None,
+        resolution_parameter=resolution or (RESOLUTION if objective == "modularity" else SPLIT_RESOLUTION),
         seed=SEED,
-        n_iterations=-1,  # until stable
+        n_iterations=ITERATIONS,
     )
     return sorted((list(c) for c in found), key=len, reverse=True)
 
@@ -92,7 +95,6 @@ def build(
     graph: GraphRepository,
     texts: Callable[[list[int]], dict[int, str]],
     vectors: Callable[[np.ndarray], np.ndarray],
-    built_at: str,
 ) -> tuple[list[NewCluster], BuildReport]:
     """Cluster every current memory; `texts` fetches contents (for labels), `vectors` unit mean vectors by id.
 
@@ -101,14 +103,14 @@ def build(
     """
     began = time.perf_counter()
     ids = graph.current_ids()
-    pairs, weights = _weighted_edges(graph, ids)
-    communities = partition(len(ids), pairs, weights)
+    ends, weights = graph.summed_edges()
+    g = weighted_graph(len(ids), np.searchsorted(ids, ends), weights)
+    communities = partition(g)
     top = [c for c in communities if len(c) >= MIN_SIZE]
-    found: list[tuple[int | None, list[int]]] = [(None, [int(ids[i]) for i in c]) for c in top]
-    adjacency = _adjacency(len(ids), pairs, weights) if any(len(c) > SPLIT_SIZE for c in top) else None
+    found: list[tuple[int | None, list[int]]] = [(None, ids[c].tolist()) for c in top]
     for parent, members in enumerate(top):
         if len(members) > SPLIT_SIZE:
-            found += [(parent, [int(ids[i]) for i in sub]) for sub in _split(members, adjacency)]
+            found += [(parent, ids[sub].tolist()) for sub in _split(g, members)]
     matched = _match_ids(graph, found)
     all_vectors = vectors(ids)
     clusters = [
@@ -123,68 +125,43 @@ def build(
     ]
     report = BuildReport(
         memories=len(ids),
-        edges=len(pairs),
+        edges=g.ecount(),
         clusters=len(top),
         subclusters=len(found) - len(top),
         unclustered=len(ids) - sum(len(c) for c in top),
         kept_ids=sum(1 for i in matched if i is not None),
-        modularity=round(_modularity(len(ids), pairs, weights, communities), 4),
+        modularity=round(_modularity(g, communities), 4),
         seconds=round(time.perf_counter() - began, 3),
     )
     return clusters, report
 
 
-def _weighted_edges(graph: GraphRepository, ids: np.ndarray) -> tuple[list[tuple[int, int]], list[float]]:
-    """Edges as node positions, parallel edges of different kinds summed into one weight."""
-    summed: dict[tuple[int, int], float] = {}
-    for edge in graph.all_edges():
-        key = (edge.source, edge.target)
-        summed[key] = summed.get(key, 0.0) + KIND_WEIGHTS.get(edge.kind, 1.0) * edge.weight
-    if not summed:
-        return [], []
-    ends = np.array(list(summed), np.int64)
-    positions = np.searchsorted(ids, ends)
-    return list(map(tuple, positions.tolist())), list(summed.values())
-
-
-def _adjacency(n: int, pairs: list[tuple[int, int]], weights: list[float]) -> list[list[tuple[int, float]]]:
-    adjacency: list[list[tuple[int, float]]] = [[] for _ in range(n)]
-    for (a, b), w in zip(pairs, weights, strict=True):
-        adjacency[a].append((b, w))
-        adjacency[b].append((a, w))
-    return adjacency
-
-
-def _split(members: list[int], adjacency: list[list[tuple[int, float]]]) -> list[list[int]]:
-    """A large cluster's own communities (node positions), when it has more than one worth keeping."""
-    local = {node: i for i, node in enumerate(members)}
-    pairs, weights = [], []
-    for node in members:
-        for other, w in adjacency[node]:
-            if node < other and other in local:
-                pairs.append((local[node], local[other]))
-                weights.append(w)
-    subs = [c for c in partition(len(members), pairs, weights, resolution=SPLIT_RESOLUTION) if len(c) >= MIN_SIZE]
+def _split(g, members: list[int]) -> list[list[int]]:
+    """A large cluster's own denser communities (node positions), when it has more than one worth keeping."""
+    subs = [c for c in partition(g.induced_subgraph(members), "cpm") if len(c) >= MIN_SIZE]
     return [[members[i] for i in sub] for sub in subs] if len(subs) > 1 else []
 
 
 def _match_ids(graph: GraphRepository, found: list[tuple[int | None, list[int]]]) -> list[int | None]:
-    """Give each new cluster the id of the old cluster of the same level it overlaps most (greedy, Jaccard)."""
-    old_members: dict[int, set[int]] = {}
-    for memory_id, (cluster, sub) in graph.memberships().items():
-        old_members.setdefault(cluster, set()).add(memory_id)
+    """Give each new cluster the id of the old cluster of the same level it overlaps most (greedy, Jaccard).
+
+    Overlaps are counted through the members' old memberships, so the cost grows with the memories, not with
+    the number of old clusters times new ones.
+    """
+    old = graph.memberships()  # memory id -> (top-level cluster, sub-cluster)
+    old_size: Counter = Counter()
+    for cluster, sub in old.values():
+        old_size[cluster] += 1
         if sub is not None:
-            old_members.setdefault(sub, set()).add(memory_id)
-    old_level = {c.id: c.parent is None for c in graph.clusters(all_levels=True)}
+            old_size[sub] += 1
     candidates = []
     for position, (parent, members) in enumerate(found):
-        new = set(members)
-        for old_id, old in old_members.items():
-            if old_level.get(old_id) != (parent is None):
-                continue
-            shared = len(new & old)
-            if shared and (jaccard := shared / len(new | old)) >= MATCH_MIN:
-                candidates.append((jaccard, shared, position, old_id))
+        level = 0 if parent is None else 1
+        shared = Counter(old[m][level] for m in members if m in old and old[m][level] is not None)
+        for old_id, n in shared.items():
+            jaccard = n / (len(members) + old_size[old_id] - n)
+            if jaccard >= MATCH_MIN:
+                candidates.append((jaccard, n, position, old_id))
     matched: list[int | None] = [None] * len(found)
     taken: set[int] = set()
     for _, _, position, old_id in sorted(candidates, reverse=True):
@@ -233,15 +210,13 @@ def _centroid(matrix: np.ndarray) -> np.ndarray | None:
     return (vector / norm).astype(np.float32) if norm else None
 
 
-def _modularity(n: int, pairs, weights, communities: list[list[int]]) -> float:
-    if not pairs:
+def _modularity(g, communities: list[list[int]]) -> float:
+    if not g.ecount():
         return 0.0
-    import igraph
-
-    membership = np.empty(n, np.int64)
+    membership = np.empty(g.vcount(), np.int64)
     for label, members in enumerate(communities):
         membership[members] = label
-    return igraph.Graph(n=n, edges=pairs).modularity(membership.tolist(), weights=weights)
+    return g.modularity(membership.tolist(), weights="weight")
 
 
 def join(graph: GraphRepository, memory_id: int, vector: np.ndarray, centroids) -> tuple[int, int | None] | None:

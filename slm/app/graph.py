@@ -35,9 +35,14 @@ SESSION_WINDOW = timedelta(minutes=30)
 SEEDS = 10  # the fused keyword+vector memories that seed the walk
 ENTITY_FANOUT = 50  # memories taken per query entity
 HOPS = 2
-MAX_NODES = 3000
+FRONTIER = 30  # the next hop leaves from the first 30 memories reached (the strongest seeds' neighbours)
+MAX_NODES = 300  # bounds the walk's cost at 100k memories; no change on LongMemEval from 150 to 3,000
 DAMPING = 0.5  # PageRank's continue probability: low keeps the walk close to its seeds
 ENTITY_SEED_SHARE = 0.3  # of the restart mass, when the query names known entities
+# How much the walk follows each kind of edge, by ablation (docs/benchmarks.md): session and similar edges pull
+# in the question's neighbours rather than its answers, and the vector channel already finds similar memories;
+# shared rare entities are what the graph adds. All three kinds still shape the clusters.
+ENTITY_EDGE, SIMILAR_EDGE, SESSION_EDGE = 1.0, 0.0, 0.0
 
 
 @dataclass(frozen=True)
@@ -112,11 +117,12 @@ def graph_channel(
     entity_links = graph.memories_naming([e.id for e in named], ENTITY_FANOUT)
     if not seed_weights and not entity_links:
         return []
-    nodes, edges = _neighbourhood(graph, list(seed_weights) + [m for _, m in entity_links])
+    follow = {kind: w for kind, w in (("entity", ENTITY_EDGE), ("similar", SIMILAR_EDGE), ("session", SESSION_EDGE))}
+    nodes, edges = _neighbourhood(graph, list(seed_weights) + [m for _, m in entity_links], follow)
     index = {memory_id: i for i, memory_id in enumerate(nodes)}
     entity_nodes = {e.id: len(nodes) + i for i, e in enumerate(named)}
     pairs = [(index[e.source], index[e.target]) for e in edges]
-    weights = [e.weight for e in edges]
+    weights = [e.weight * follow[e.kind] for e in edges]
     for entity_id, memory_id in entity_links:
         pairs.append((entity_nodes[entity_id], index[memory_id]))
         weights.append(1.0)
@@ -128,24 +134,38 @@ def graph_channel(
     return sorted(scored, key=lambda pair: (-pair[1], pair[0]))[:depth]
 
 
-def _neighbourhood(graph: GraphRepository, start: list[int]) -> tuple[list[int], list[Edge]]:
-    """The memories within `HOPS` edges of `start` (at most `MAX_NODES`) and the edges among them."""
+def _neighbourhood(graph: GraphRepository, start: list[int], follow: dict[str, float]) -> tuple[list[int], list[Edge]]:
+    """The memories within `HOPS` followed edges of `start` (at most `MAX_NODES`) and those edges among them.
+
+    When a cap bites, the neighbours of the stronger start memories (earlier in `start`), over heavier edges,
+    come first.
+    """
     nodes = list(dict.fromkeys(start))
     seen, frontier, kept = set(nodes), nodes, {}
-    for _ in range(HOPS):
+    kinds = [kind for kind, weight in follow.items() if weight > 0]
+    for _ in range(HOPS if kinds else 0):
         reached = []
-        for edge in graph.edges_of(frontier):
+        order = {memory_id: i for i, memory_id in enumerate(frontier)}
+        far = len(order)
+        for edge in sorted(
+            graph.edges_of(frontier, kinds),
+            key=lambda e: (min(order.get(e.source, far), order.get(e.target, far)), -e.weight),
+        ):
             kept[(edge.source, edge.target, edge.kind)] = edge
             for end in (edge.source, edge.target):
                 if end not in seen and len(seen) < MAX_NODES:
                     seen.add(end)
                     reached.append(end)
         nodes += reached
-        frontier = reached
+        frontier = reached[:FRONTIER]
         if not frontier:
             break
     inside = set(nodes)
-    return nodes, [e for e in kept.values() if e.source in inside and e.target in inside]
+    return nodes, [
+        Edge(e.source, e.target, e.kind, e.weight * follow[e.kind])
+        for e in kept.values()
+        if e.source in inside and e.target in inside
+    ]
 
 
 def _restart(size: int, index: dict[int, int], seeds: dict[int, float], entity_nodes: list[int]) -> np.ndarray:

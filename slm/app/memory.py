@@ -231,7 +231,7 @@ class Memory:
 
     def _link(self, embedded: list[NewMemory], stored: list, plans: list[graph.PlannedLinks], vectors) -> None:
         """Inside the write transaction: each new memory's entities and edges, and the cluster it joins."""
-        total = self.repo.count()
+        total = self.repo.row_count()
         centroids = self._cluster_centroids()
         for position, (memory, (memory_id, new)) in enumerate(zip(embedded, stored, strict=True)):
             if not new:
@@ -541,7 +541,7 @@ class Memory:
         """Link memories stored before the graph existed, then rebuild the Leiden clusters (ids kept by overlap)."""
         self._link_unlinked(progress)
         built_at = validation.event_time()
-        found, report = clusters.build(self.graph, self._texts, self._synced_index().mean_vectors, built_at)
+        found, report = clusters.build(self.graph, self._texts, self._synced_index().mean_vectors)
         with write_transaction(self.conn):
             self.graph.replace_clusters(found, built_at)
             set_settings(self.conn, {CLUSTERS_BUILT: built_at})
@@ -556,7 +556,7 @@ class Memory:
             rows = [row for row in self.repo.get_many(ids) if row.superseded_by is None]
             vectors = index.mean_vectors(np.array([row.id for row in rows], np.int64))
             plans = graph.plan_similar(index, vectors)
-            total = self.repo.count()
+            total = self.repo.row_count()
             with write_transaction(self.conn):
                 for row, plan in zip(rows, plans, strict=True):
                     graph.link(self.graph, row.id, row, plan.stored, total)

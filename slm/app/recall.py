@@ -22,7 +22,7 @@ from slm.storage.memories import MemoryFilter, MemoryRepository, MemoryRow
 RRF_K = 60
 CHANNEL_DEPTH = 100
 CHANNELS = ("keyword", "vector", "graph", "temporal")
-WEIGHTS = {"keyword": 1.0, "vector": 1.0, "graph": 1.0, "temporal": 1.0}
+WEIGHTS = {"keyword": 1.0, "vector": 1.0, "graph": 0.25, "temporal": 1.0}  # by ablation: docs/benchmarks.md
 CHUNK_PENALTY = 0.15  # vector score = max chunk cosine - CHUNK_PENALTY * ln(chunks of the memory)
 KEYWORD_LENGTH_EXP = 0.15  # keyword score = BM25 / (characters / LENGTH_UNIT) ** KEYWORD_LENGTH_EXP
 LENGTH_UNIT = 500  # only scales the score: the ranking does not depend on it
