@@ -167,7 +167,7 @@ def test_large_clusters_are_split_again(filled, monkeypatch):
     monkeypatch.setattr(clusters, "SPLIT_RESOLUTION", 0.8)  # denser parts than these small topics have
     report = mem.graph_build()
     assert report.subclusters >= 2
-    subs = [c for c in mem.graph.clusters(all_levels=True) if c.parent is not None]
+    subs = [c for c in mem.graph.clusters() if c.parent is not None]
     assert all(mem.graph.cluster(s.parent).parent is None for s in subs)
     listed = mem.clusters(refresh=False)
     assert any(c["subclusters"] for c in listed)

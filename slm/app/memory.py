@@ -576,8 +576,7 @@ class Memory:
         memories = self.repo.count()
         if get_setting(self.conn, CLUSTERS_BUILT) is None:
             return memories >= clusters.MIN_SIZE
-        clustered = sum(n for c, n in self.graph.sizes().items() if c in {r.id for r in self.graph.clusters()})
-        return memories - clustered > max(20, memories // 4)
+        return memories - self.graph.clustered_count() > max(20, memories // 4)
 
     def clusters(self, *, project: str | None = None, refresh: bool = True) -> list[dict]:
         """Top-level clusters, largest first, each with its sub-clusters; rebuilt first when stale (`refresh`).
@@ -589,16 +588,21 @@ class Memory:
         if refresh and self.graph_stale():
             self.graph_build()
         sizes = self.graph.sizes(project)
-        summary = []
-        for row in self.graph.clusters():
-            if not sizes.get(row.id):
-                continue
-            subs = [
-                {"id": sub.id, "label": sub.label, "size": sizes[sub.id]}
-                for sub in self.graph.clusters(row.id)
-                if sizes.get(sub.id)
-            ]
-            summary.append({"id": row.id, "label": row.label, "size": sizes[row.id], "subclusters": subs})
+        rows = [row for row in self.graph.clusters() if sizes.get(row.id)]
+        subs: dict[int, list[dict]] = {}
+        for row in rows:
+            if row.parent is not None:
+                subs.setdefault(row.parent, []).append({"id": row.id, "label": row.label, "size": sizes[row.id]})
+        summary = [
+            {
+                "id": row.id,
+                "label": row.label,
+                "size": sizes[row.id],
+                "subclusters": sorted(subs.get(row.id, []), key=lambda c: (-c["size"], c["id"])),
+            }
+            for row in rows
+            if row.parent is None
+        ]
         return sorted(summary, key=lambda c: (-c["size"], c["id"]))
 
     def cluster(self, cluster_id: int, *, limit: int = 20) -> dict:
@@ -609,6 +613,7 @@ class Memory:
         if row is None:
             raise NotFound(f"no cluster with id {cluster_id}", "see `slm graph clusters` for ids")
         members = self.graph.members(cluster_id)
+        sizes = self.graph.sizes()
         named = self.graph.entities_of(members)
         counts: dict[str, int] = {}
         for found in named.values():
@@ -620,7 +625,14 @@ class Memory:
             "size": len(members),
             "parent": row.parent,
             "built_at": row.built_at,
-            "subclusters": [{"id": s.id, "label": s.label, "size": s.size} for s in self.graph.clusters(row.id)],
+            "subclusters": sorted(
+                (
+                    {"id": c.id, "label": c.label, "size": sizes.get(c.id, 0)}
+                    for c in self.graph.clusters()
+                    if c.parent == row.id
+                ),
+                key=lambda c: (-c["size"], c["id"]),
+            ),
             "entities": sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))[:10],
             "memories": self.repo.get_many(members[:limit]),
         }
@@ -647,13 +659,14 @@ class Memory:
 
     def graph_stats(self) -> dict:
         built = get_setting(self.conn, CLUSTERS_BUILT)
-        tops = self.graph.clusters()
+        every = self.graph.clusters()
+        tops = sum(1 for c in every if c.parent is None)
         return {
             "entities": self.graph.entity_count(),
             "edges": self.graph.edge_counts(),
-            "clusters": len(tops),
-            "subclusters": len(self.graph.clusters(all_levels=True)) - len(tops),
-            "clustered": sum(c.size for c in tops),
+            "clusters": tops,
+            "subclusters": len(every) - tops,
+            "clustered": self.graph.clustered_count(),
             "clusters_built_at": built,
             "unlinked_memories": get_setting(self.conn, UNLINKED) is not None,
         }

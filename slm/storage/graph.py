@@ -34,9 +34,8 @@ class Edge:
 @dataclass(frozen=True)
 class ClusterRow:
     id: int
-    parent: int | None
+    parent: int | None  # None for a top-level cluster
     label: str
-    size: int
     built_at: str
 
 
@@ -213,26 +212,23 @@ class GraphRepository:
         return [r[0] for r in rows]
 
     # -- clusters -------------------------------------------------------------------------------------------
-    def clusters(self, parent: int | None = None, *, all_levels: bool = False) -> list[ClusterRow]:
-        """Clusters with their current size, largest first: top level, or the children of `parent`."""
-        where = "1" if all_levels else ("c.parent IS NULL" if parent is None else "c.parent = ?")
-        params = [] if all_levels or parent is None else [parent]
-        rows = self.conn.execute(
-            "SELECT c.id, c.parent, c.label, "
-            "(SELECT count(*) FROM memory_clusters mc WHERE mc.cluster_id = c.id OR mc.sub_id = c.id) AS size, "
-            f"c.built_at FROM clusters c WHERE {where} ORDER BY size DESC, c.id",
-            params,
-        ).fetchall()
-        return [ClusterRow(*r) for r in rows]
+    def clusters(self) -> list[ClusterRow]:
+        """Every cluster, both levels, by id (sizes come from `sizes`: one pass over the memberships)."""
+        return [
+            ClusterRow(*r) for r in self.conn.execute("SELECT id, parent, label, built_at FROM clusters ORDER BY id")
+        ]
 
     def cluster(self, cluster_id: int) -> ClusterRow | None:
         row = self.conn.execute(
-            "SELECT c.id, c.parent, c.label, "
-            "(SELECT count(*) FROM memory_clusters mc WHERE mc.cluster_id = c.id OR mc.sub_id = c.id), c.built_at "
-            "FROM clusters c WHERE c.id = ?",
-            (cluster_id,),
+            "SELECT id, parent, label, built_at FROM clusters WHERE id = ?", (cluster_id,)
         ).fetchone()
         return ClusterRow(*row) if row else None
+
+    def clustered_count(self) -> int:
+        """Current memories that belong to a cluster."""
+        return self.conn.execute(
+            f"SELECT count(*) FROM memory_clusters mc JOIN memories m ON m.id = mc.memory_id WHERE m.{_CURRENT}"
+        ).fetchone()[0]
 
     def sizes(self, project: str | None = None) -> dict[int, int]:
         """Current members per cluster id (top level and sub), counting only `project`'s memories if given."""
@@ -247,17 +243,16 @@ class GraphRepository:
                 sizes[cluster_id] = n
         return sizes
 
-    def members(self, cluster_id: int, limit: int | None = None) -> list[int]:
+    def members(self, cluster_id: int) -> list[int]:
         """Current member memories of a cluster (top level or sub), newest first."""
-        sql = (
+        rows = self.conn.execute(
             "SELECT mc.memory_id FROM memory_clusters mc JOIN memories m ON m.id = mc.memory_id "
-            f"WHERE (mc.cluster_id = ?1 OR mc.sub_id = ?1) AND m.{_CURRENT} ORDER BY mc.memory_id DESC"
+            f"WHERE mc.cluster_id = ?1 AND m.{_CURRENT} UNION "
+            "SELECT mc.memory_id FROM memory_clusters mc JOIN memories m ON m.id = mc.memory_id "
+            f"WHERE mc.sub_id = ?1 AND m.{_CURRENT} ORDER BY 1 DESC",
+            (cluster_id,),
         )
-        params: list = [cluster_id]
-        if limit is not None:
-            sql += " LIMIT ?2"
-            params.append(limit)
-        return [r[0] for r in self.conn.execute(sql, params)]
+        return [r[0] for r in rows]
 
     def memberships(self) -> dict[int, tuple[int, int | None]]:
         """memory id -> (top-level cluster, sub-cluster or None)."""
