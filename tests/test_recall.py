@@ -218,3 +218,20 @@ def test_time_windows_do_not_depend_on_the_machine_time_zone(mem, monkeypatch):
     finally:
         monkeypatch.delenv("TZ")
         time.tzset()
+
+
+def test_a_time_relative_to_an_event_is_placed_by_finding_the_event(mem):
+    mem.remember_many(
+        [
+            {"text": "Flew to Lisbon for our trip with Sam", "time": "2023-04-20"},
+            {"text": "I bought a new raincoat and walking shoes", "time": "2023-04-18"},
+            {"text": "I bought a standing desk for the office", "time": "2023-03-02"},
+            {"text": "I bought tickets for the opera", "time": "2023-05-06"},
+        ]
+    )
+    hits = mem.recall("what did I buy two days before the trip?", k=4, now="2023-05-10T12:00:00")
+    assert hits[0].text == "I bought a new raincoat and walking shoes"
+    assert set(hits[0].channels) >= {"temporal"}
+    assert all("temporal" not in h.channels for h in hits if "raincoat" not in h.text)
+    nothing = mem.recall("what did I buy two days before the hackathon?", k=4, project="elsewhere")
+    assert nothing == []  # no event found (and nothing in that project): no window, no error

@@ -103,3 +103,31 @@ def test_ordinary_developer_questions_have_no_time(question):
 def test_past_means_the_previous_unit():
     assert parse("what did I do this past week", NOW).start == day(2023, 5, 1)
     assert parse("what did I buy past month", NOW).start == day(2023, 4, 1)
+
+
+@pytest.mark.parametrize(
+    ("question", "anchor", "offsets"),
+    [
+        ("what did I buy two days before the trip?", "trip", (-3, -1)),  # a day either side of the day
+        ("where did we eat the day before the conference", "conference", (-1, -1)),
+        ("what happened the week after my birthday party?", "birthday party", (1, 7)),
+        ("which talk did I give 3 weeks after the wedding", "wedding", (18, 24)),  # half a week either side
+        ("what did I read right before the exam", "exam", (-1, 0)),
+        ("a month prior to the launch, what broke?", "launch", (-45, -15)),
+    ],
+)
+def test_times_relative_to_an_event_name_the_event(question, anchor, offsets):
+    intent = parse(question, NOW)
+    assert (intent.anchor, intent.offsets) == (anchor, offsets)
+    assert not intent.has_window  # until recall finds when the event happened
+
+
+def test_an_event_relative_window_is_placed_around_the_event():
+    intent = parse("what did I buy two days before the trip?", NOW).around(datetime(2023, 4, 20, 9, 30))
+    assert (intent.start, intent.end) == (day(2023, 4, 17), day(2023, 4, 19, True))
+    assert intent.phrase == "two days before the trip"
+
+
+@pytest.mark.parametrize("question", ["what did I do before lunch", "fix it before the release and then", "after all"])
+def test_vague_before_and_after_are_not_times(question):
+    assert parse(question, NOW).anchor is None

@@ -26,6 +26,7 @@ EMBED_BATCH = 64
 Progress = Callable[[int], None]
 PROTOCOLS = frozenset({"api", "cli", "mcp-stdio", "mcp-http"})
 CLUSTERS_BUILT = "graph.clusters_built_at"
+ANCHOR_DEPTH = 10  # candidates per channel when finding the event a question's time is relative to
 UNLINKED = "graph.unlinked_through"  # memories stored before the graph existed, linked by the next build
 
 
@@ -476,18 +477,33 @@ class Memory:
             seeds = [(i, score) for i, score, _ in recall.fuse(ranked, graph.SEEDS, weights)]
             ranked["graph"] = graph.graph_channel(self.graph, query, seeds, self._keeper(flt), depth)
         if "temporal" in wanted:
-            ranked |= self._temporal_channel(query, now, ranked, depth)
+            ranked |= self._temporal_channel(query, now, flt, ranked, depth)
         fused = recall.fuse(ranked, k, weights)
         return recall.to_hits(self.repo.get_many([i for i, _, _ in fused]), fused)
 
-    def _temporal_channel(self, query: str, now: object, ranked: dict, depth: int) -> dict:
+    def _temporal_channel(self, query: str, now: object, flt: MemoryFilter, ranked: dict, depth: int) -> dict:
         """The temporal ranking of the other channels' candidates, or nothing when the query has no time words."""
         asked_at = validation.parse_time(now, "now") or validation.now_utc()
         intent = time_expressions.parse(query, datetime.fromisoformat(asked_at[:-1]))
+        if intent.anchor is not None:
+            intent = self._place_anchor(intent, flt)
         if not (intent.has_window or intent.order):
             return {}
         candidates = [i for i, _, _ in recall.fuse(ranked, depth)]
         return {"temporal": recall.temporal_channel(intent, candidates, self.repo.times_of(candidates))}
+
+    def _place_anchor(self, intent: time_expressions.TimeIntent, flt: MemoryFilter) -> time_expressions.TimeIntent:
+        """ "Two days before the trip": when the trip was is the time of the memory that best matches "trip"
+        (keyword and vector, same filters); without one, the question keeps only its order words."""
+        anchor = {"keyword": recall.keyword_channel(self.repo, intent.anchor, flt, ANCHOR_DEPTH)}
+        anchor["vector"] = recall.vector_channel(
+            self._synced_index(), self.repo, self._query_vector(intent.anchor), flt, ANCHOR_DEPTH
+        )
+        best = recall.fuse(anchor, 1)
+        if not best:
+            return time_expressions.TimeIntent(order=intent.order)
+        when = self.repo.times_of([best[0][0]])[best[0][0]]
+        return intent.around(datetime.fromisoformat(when[:-1]))
 
     def _keeper(self, flt: MemoryFilter) -> Callable[[list[int]], set[int]] | None:
         """What keeps the graph channel inside the recall's filters (it walks the whole graph otherwise)."""

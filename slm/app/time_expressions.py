@@ -1,5 +1,7 @@
 """Time in a question, resolved against the asker's `now`: "yesterday", "last week", "in May 2023", "3 days ago",
-"last Friday", "the past two months", and the order words "latest" / "first".
+"last Friday", "the past two months", and the order words "latest" / "first". A time relative to an event ("two
+days before the trip", "the week after my birthday") names the event (`anchor`): recall finds when it happened
+and `TimeIntent.around` turns that into a window.
 
 General English only, no vocabulary of any benchmark. The result is what the temporal recall channel uses:
 a window of event times to prefer, and whether the question wants the newest or the oldest of its matches.
@@ -43,16 +45,29 @@ class TimeIntent:
     end: datetime | None = None
     order: str | None = None  # "latest" or "earliest"
     phrase: str | None = None  # the words that set the window, for --explain
+    anchor: str | None = None  # an event the window is relative to ("the trip"), still to be found
+    offsets: tuple[int, int] | None = None  # the window in days from the anchor's day, inclusive
 
     @property
     def has_window(self) -> bool:
         return self.start is not None
+
+    def around(self, anchor_time: datetime) -> TimeIntent:
+        """The window this intent names once its anchor event is known to have happened at `anchor_time`."""
+        low, high = self.offsets or (0, 0)
+        day = _day(anchor_time)
+        end = day + timedelta(days=high + 1) - timedelta(seconds=1)
+        return TimeIntent(day + timedelta(days=low), end, self.order, self.phrase)
 
 
 def parse(question: str, now: datetime) -> TimeIntent:
     """The first time window the question names (most specific patterns first), and its order words."""
     text = " ".join(question.lower().split())
     order = "latest" if LATEST.search(text) else "earliest" if EARLIEST.search(text) else None
+    anchored = _relative_to_event(text)
+    if anchored is not None:
+        anchor, offsets, phrase = anchored
+        return TimeIntent(order=order, phrase=phrase, anchor=anchor, offsets=offsets)
     for finder in _FINDERS:
         try:
             found = finder(text, now)
@@ -62,6 +77,36 @@ def parse(question: str, now: datetime) -> TimeIntent:
             start, end, phrase = found
             return TimeIntent(start, end, order, phrase)
     return TimeIntent(order=order)
+
+
+_EVENT_STOP = r"(?=[?.!,;:]|$| and | or | but | when | while | that | which | did | was | were | is )"
+_RELATIVE_TO_EVENT = re.compile(
+    rf"\b(?:{_NUMBER} {_UNIT}|the (day|week|month|year)|(?:right|just|shortly) ) ?(before|after|prior to|following) "
+    rf"(?:the |my |our |his |her |their |that |this )?([a-z0-9][a-z0-9' -]{{1,60}}?){_EVENT_STOP}"
+)
+
+
+def _relative_to_event(text: str) -> tuple[str, tuple[int, int], str] | None:
+    """("the trip", (-3, -1), "two days before the trip") for an event-relative time: the event, and the window in
+    days from its day ("N units before" is N units back, give or take half a unit; "the week before" is the 7 days
+    before; "just before" is the day before and the day itself)."""
+    match = _RELATIVE_TO_EVENT.search(text)
+    if not match:
+        return None
+    amount, unit, whole, direction, event = match.groups()
+    sign = -1 if direction in ("before", "prior to") else 1
+    if amount:
+        days = _amount(amount) * UNIT_DAYS[unit]
+        if days > MAX_DAYS_BACK:
+            return None
+        slack = max(1, UNIT_DAYS[unit] // 2)
+        low, high = sign * days - slack, sign * days + slack
+    elif whole:
+        span = UNIT_DAYS[whole]
+        low, high = (-span, -1) if sign < 0 else (1, span)
+    else:
+        low, high = (-1, 0) if sign < 0 else (0, 1)
+    return event.strip(), (low, high), match.group(0).strip()
 
 
 def _day(moment: datetime) -> datetime:
