@@ -265,3 +265,42 @@ def test_recall_explains_the_graph_contribution(filled):
 def test_graph_channel_alone_is_refused(mem):
     with pytest.raises(InvalidInput, match="start from what keyword or vector found"):
         mem.recall("anything", channels=("graph",))
+
+
+def test_a_version_2_store_is_linked_by_its_first_build(tmp_path, slm_home):
+    """A store written before the graph existed: migration 0003 marks its memories, `graph_build` links them."""
+    import shutil
+
+    import numpy as np
+
+    from slm.storage import migrations, vectors
+    from slm.storage.connection import open_connection
+
+    v2 = tmp_path / "v2-migrations"
+    v2.mkdir()
+    for name in ("0001_memories.sql", "0002_provenance_history_events.sql"):
+        shutil.copy(migrations.migrations_dir() / name, v2)
+    path = tmp_path / "old" / "memory.db"
+    conn = open_connection(path)
+    migrations.migrate(conn, v2)
+    vectors.create_vector_table(conn, 384)
+    conn.execute("INSERT INTO settings VALUES ('embedding.model', 'default'), ('embedding.dim', '384')")
+    for i, text in enumerate(
+        ["Postgres backups run nightly", "We tuned PostgreSQL autovacuum", "psql is in the image"]
+    ):
+        conn.execute(
+            "INSERT INTO memories (id, content, content_hash, created_at, agent, project) "
+            "VALUES (?, ?, ?, '2024-01-01T00:00:00Z', 'cursor', 'p')",
+            (i + 1, text, f"h{i}"),
+        )
+        conn.execute("INSERT INTO chunks (id, memory_id, start, end) VALUES (?, ?, 0, 5)", (i + 1, i + 1))
+        vectors.insert_vectors(conn, [i + 1], np.eye(384, dtype=np.float32)[i : i + 1])
+    conn.close()
+    with Memory.open(path) as mem:
+        assert mem.graph_stats()["unlinked_memories"] is True and mem.graph_stale()
+        assert mem.graph.entities_of([1, 2, 3]) == {}
+        report = mem.graph_build()
+        assert report.memories == 3 and mem.graph_stats()["unlinked_memories"] is False
+        assert mem.graph.entities_by_key(["postgresql"])[0].memories == 3  # three spellings, one entity
+        assert mem.graph.edge_counts()["entity"] == 3  # each pair shares it
+        assert mem.conn.execute("PRAGMA foreign_key_check").fetchall() == []
