@@ -5,7 +5,9 @@
     # the Leiden objective and resolution: agreement (NMI) of clusters with the conversations they came from
     SLM_HOME=/tmp/slm-bench-home .venv/bin/python -m benchmarks.graph objective --limit 20
     # a full rebuild at scale, and what linking costs on the write path
-    SLM_HOME=/tmp/slm-bench-home .venv/bin/python -m benchmarks.graph rebuild --memories 100000
+    SLM_HOME=/tmp/slm-bench-home .venv/bin/python -m benchmarks.graph rebuild --memories 100000 --store S.db
+    # joining a cluster on write by the nearest centroid, on that store
+    SLM_HOME=/tmp/slm-bench-home .venv/bin/python -m benchmarks.graph join --store S.db
 
 A conversation (haystack session) is the closest thing to a ground-truth topic this data has: turns of one
 session should mostly share a cluster, and sessions about different things should not.
@@ -219,9 +221,28 @@ def _recall_latency(mem: Memory, rounds: int = 3) -> dict:
     }
 
 
+def join(args) -> dict:
+    """The centroid fallback of joining on write, on a built `--store`: for sampled clustered memories, how many
+    would reach `JOIN_MIN` with some top-level centroid, and how many of those land in their own cluster."""
+    with Memory.open(args.store, create=False) as mem:
+        listed, centroids = mem.graph.centroids()
+        tops = [i for i, (_, parent) in enumerate(listed) if parent is None]
+        top_ids = np.array([listed[i][0] for i in tops])
+        member = mem.graph.memberships()
+        sample = np.sort(np.random.default_rng(1).choice(np.array(list(member)), 3000, replace=False))
+        scores = mem._synced_index().mean_vectors(sample) @ centroids[tops].T
+        right = top_ids[scores.argmax(1)] == np.array([member[int(m)][0] for m in sample])
+        report = {}
+        for threshold in (0.3, 0.4, clusters.JOIN_MIN, 0.5, 0.6):
+            joined = scores.max(1) >= threshold
+            report[str(threshold)] = {"joins": round(joined.mean(), 3), "own_cluster": round(right[joined].mean(), 3)}
+    print(json.dumps(report, indent=1))
+    return report
+
+
 def main(argv: list[str] | None = None) -> dict | None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("what", choices=["threshold", "objective", "rebuild"])
+    parser.add_argument("what", choices=["threshold", "objective", "rebuild", "join"])
     parser.add_argument("--data", help="LongMemEval_S file (default: $SLM_LME_DATA or ../shared/data)")
     parser.add_argument("--cache", type=Path, help="embedding cache (default: $SLM_HOME/cache/lme-vectors.db)")
     parser.add_argument("--limit", type=int, default=20, help="instances for threshold/objective")
@@ -233,7 +254,7 @@ def main(argv: list[str] | None = None) -> dict | None:
     if not data_path(args.data).exists():
         print(f"LongMemEval data not found at {data_path(args.data)}: set --data or SLM_LME_DATA")
         return None
-    report = {"threshold": threshold, "objective": objective, "rebuild": rebuild}[args.what](args)
+    report = {"threshold": threshold, "objective": objective, "rebuild": rebuild, "join": join}[args.what](args)
     if args.out:
         args.out.write_text(json.dumps(report, indent=1) + "\n")
     return report

@@ -9,8 +9,7 @@ A memory is linked, in its own write transaction, to
 
 The graph channel spreads activation from the query's entities and the other channels' best memories by
 personalised PageRank over the few-hop neighbourhood of those seeds, so memories that the query's words miss
-but that sit next to what it found (the answer turn after the question turn, the note naming the same service)
-come forward.
+but that share rare entities with what it found (the note naming the same service, file or person) come forward.
 """
 
 from __future__ import annotations
@@ -60,7 +59,7 @@ def memory_vector(chunk_vectors: np.ndarray) -> np.ndarray:
 
 def plan_similar(index, vectors: np.ndarray) -> list[PlannedLinks]:
     """Nearest stored memories and nearest earlier memories of the same batch, for each new memory's vector."""
-    stored = index.search_many(vectors, SIMILAR_LINKS) if index is not None else [[] for _ in vectors]
+    stored = index.search_many(vectors, SIMILAR_LINKS)
     within = vectors @ vectors.T
     plans = []
     for position, hits in enumerate(stored):
@@ -117,12 +116,12 @@ def graph_channel(
     entity_links = graph.memories_naming([e.id for e in named], ENTITY_FANOUT)
     if not seed_weights and not entity_links:
         return []
-    follow = {kind: w for kind, w in (("entity", ENTITY_EDGE), ("similar", SIMILAR_EDGE), ("session", SESSION_EDGE))}
+    follow = {"entity": ENTITY_EDGE, "similar": SIMILAR_EDGE, "session": SESSION_EDGE}
     nodes, edges = _neighbourhood(graph, list(seed_weights) + [m for _, m in entity_links], follow)
     index = {memory_id: i for i, memory_id in enumerate(nodes)}
     entity_nodes = {e.id: len(nodes) + i for i, e in enumerate(named)}
     pairs = [(index[e.source], index[e.target]) for e in edges]
-    weights = [e.weight * follow[e.kind] for e in edges]
+    weights = [e.weight for e in edges]  # already scaled by `follow`
     for entity_id, memory_id in entity_links:
         pairs.append((entity_nodes[entity_id], index[memory_id]))
         weights.append(1.0)
