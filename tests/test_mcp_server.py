@@ -12,6 +12,7 @@ from mcp_types import Implementation
 from slm import Memory
 from slm.mcp.identity import identify
 from slm.mcp.server import build_server
+from slm.storage import migrations
 
 pytestmark = pytest.mark.anyio
 
@@ -194,7 +195,7 @@ async def test_status_reports_the_store_and_the_caller(memory, db_path):
         await fill(c)
         status = await call(c, "status")
     assert status["memories"] == 3 and status["projects"] == {"api": 2, "ops": 1}
-    assert status["path"] == str(db_path) and status["schema_version"] == 3
+    assert status["path"] == str(db_path) and status["schema_version"] == len(migrations.load_migrations())
     assert status["model"] == "default" and status["dim"] == 384 and status["protocol"] == "mcp-stdio"
     assert status["agent"] == {
         "name": "claude-desktop",

@@ -49,6 +49,8 @@ model_app = typer.Typer(help="The embedding model: show it, provision it, re-emb
 app.add_typer(model_app, name="model")
 mcp_app = typer.Typer(help="Serve memory to coding assistants over MCP (stdio by default), and set clients up.")
 app.add_typer(mcp_app, name="mcp")
+agent_app = typer.Typer(help="Authenticated agents: tokens for MCP servers (SLM_AGENT_TOKEN), revoke, rename.")
+app.add_typer(agent_app, name="agent")
 graph_app = typer.Typer(help="The knowledge graph: entities, links between memories, Leiden clusters.")
 app.add_typer(graph_app, name="graph")
 
@@ -368,6 +370,64 @@ def model_reindex(
         out.plain(f"re-embedded {count:,} memories with {store['model']} ({store['dim']}-d)")
 
 
+AgentName = Annotated[str, typer.Argument(metavar="NAME", help="The agent's name.")]
+
+
+@agent_app.command("add")
+@handles_errors
+def agent_add(name: AgentName, db: Db = None, as_json: Json = False) -> None:
+    """Create an agent and print its secret token, once: start its MCP server with SLM_AGENT_TOKEN set to it."""
+    with _open(db, create=True) as mem:
+        agent, token = mem.add_agent(name)
+    if as_json:
+        out.emit_json({"agent": agent, "token": token})
+        return
+    out.plain(token)
+    out.note(f"agent {agent.name!r} created: this token is shown once; slm keeps only its hash")
+    out.note("use it as SLM_AGENT_TOKEN in this agent's MCP server config (`slm mcp config --client …`)")
+
+
+@agent_app.command("list")
+@handles_errors
+def agent_list(db: Db = None, as_json: Json = False) -> None:
+    """The agents, with when they were created or revoked and how many memories each wrote while authenticated."""
+    with _open(db) as mem:
+        agents = mem.list_agents()
+    if as_json:
+        out.emit_json(agents)
+    else:
+        out.agents_table(agents)
+
+
+@agent_app.command("revoke")
+@handles_errors
+def agent_revoke(name: AgentName, db: Db = None, as_json: Json = False) -> None:
+    """Stop an agent's token working, at once and in every process; its memories stay attributed to it."""
+    with _open(db) as mem:
+        agent = mem.revoke_agent(name)
+    if as_json:
+        out.emit_json(agent)
+    else:
+        out.plain(f"revoked {agent.name} ({agent.revoked_at})")
+
+
+@agent_app.command("rename")
+@handles_errors
+def agent_rename(
+    name: AgentName,
+    new_name: Annotated[str, typer.Argument(metavar="NEW_NAME", help="Its new name.")],
+    db: Db = None,
+    as_json: Json = False,
+) -> None:
+    """Rename an agent and the memories it wrote while authenticated (its token keeps working)."""
+    with _open(db) as mem:
+        agent = mem.rename_agent(name, new_name)
+    if as_json:
+        out.emit_json(agent)
+    else:
+        out.plain(f"{name} is now {agent.name}")
+
+
 @graph_app.command("build")
 @handles_errors
 def graph_build(db: Db = None, as_json: Json = False) -> None:
@@ -448,7 +508,8 @@ def mcp_serve(
     log_file: Annotated[Path | None, typer.Option(help="Write logs here instead of standard error.")] = None,
     db: Db = None,
 ) -> None:
-    """Run the MCP server. Agents are named by SLM_AGENT, else by the client's own name."""
+    """Run the MCP server. With SLM_AGENT_TOKEN it acts as that authenticated agent; otherwise agents are named by
+    SLM_AGENT, else by the client's own name (unverified)."""
     if ctx.invoked_subcommand:
         return
     from slm.mcp.serve import serve  # the one place the CLI starts another face, imported only when asked

@@ -114,6 +114,21 @@ def _channel(hit, name: str) -> str:
     return f"#{found.rank} +{found.contribution:.4f}".replace("+0.", "+.") if found else "-"
 
 
+def agents_table(agents: list) -> None:
+    if not agents:
+        plain("no agents yet: `slm agent add NAME` creates one with a token", "dim")
+        return
+    table = _table()
+    table.add_column("name", style="bold")
+    table.add_column("created", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    table.add_column("memories", justify="right")
+    for agent in agents:
+        status = Text("active", "green") if agent.active else Text(f"revoked {_when(agent.revoked_at)}", "red")
+        table.add_row(_text(agent.name), _text(_when(agent.created_at)), status, _text(agent.memories))
+    _out.print(table)
+
+
 def clusters_table(clusters: list[dict]) -> None:
     if not clusters:
         plain("no clusters yet: store a few memories, then `slm graph build`", "dim")

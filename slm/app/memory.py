@@ -14,12 +14,14 @@ from slm.app import clusters, config, graph, model_choice, recall, time_expressi
 from slm.app.vector_index import VectorIndex
 from slm.errors import InvalidInput, NotFound, StorageError
 from slm.storage import migrations, vectors
+from slm.storage.agents import AgentRepository, AgentRow
 from slm.storage.behavior import BehaviorRepository, behavior_path
 from slm.storage.connection import open_connection, write_transaction
 from slm.storage.events import Event, EventLog
 from slm.storage.graph import GraphRepository
 from slm.storage.memories import MemoryFilter, MemoryRepository, MemoryRow, NewMemory
 from slm.storage.settings import get_setting, set_settings
+from slm.trust import agents as agent_tokens
 
 ITEM_KEYS = frozenset({"text", "time", "agent", "project", "tags", "meta", "kind"})
 EMBED_BATCH = 64
@@ -59,6 +61,8 @@ class Memory:
         self.repo = MemoryRepository(conn)
         self.events = EventLog(conn)
         self.graph = GraphRepository(conn)
+        self.agents = AgentRepository(conn)
+        self.verified_agent: AgentRow | None = None  # set by `authenticate`: writes in its name record its id
         self._centroids: tuple[str | None, tuple] = ("", ([], None))
         self._behavior: BehaviorRepository | None = None
         self._requested_model = model
@@ -214,6 +218,8 @@ class Memory:
         vectors = np.vstack([graph.memory_vector(m.vectors) for m in embedded])
         plans = graph.plan_similar(self._synced_index(), vectors)
         with write_transaction(self.conn):
+            if any(m.agent_id is not None for m in embedded):
+                self._still_authenticated()
             stored = self.repo.insert_many(embedded)
             self._link(embedded, stored, plans, vectors)
             created = [
@@ -269,12 +275,15 @@ class Memory:
 
     def _new_memory(self, item: dict, agent: str | None, project: str | None) -> NewMemory:
         text = validation.clean_text(item["text"])
+        agent_name = validation.clean_name(_given(item, "agent", agent), "agent", validation.DEFAULT_AGENT)
+        verified = self.verified_agent
         return NewMemory(
             content=text,
             content_hash=validation.content_hash(text),
             created_at=validation.now_utc(),
             event_time=validation.parse_time(item.get("time")),
-            agent=validation.clean_name(_given(item, "agent", agent), "agent", validation.DEFAULT_AGENT),
+            agent=agent_name,
+            agent_id=verified.id if verified is not None and verified.name == agent_name else None,
             project=validation.clean_name(_given(item, "project", project), "project", validation.DEFAULT_PROJECT),
             kind=validation.clean_kind(item.get("kind")),
             meta=validation.clean_meta(item.get("meta")),
@@ -338,6 +347,77 @@ class Memory:
             for i in ids:
                 self._index.remove_memory(i)
         return ids
+
+    # -- authenticated agents -------------------------------------------------------------------------------
+    def add_agent(self, name: str) -> tuple[AgentRow, str]:
+        """Register an agent; returns it and its secret token, which is not stored and cannot be shown again."""
+        name = validation.clean_name(name, "agent name", "")
+        token = agent_tokens.new_token()
+        with write_transaction(self.conn):
+            if self.agents.by_name(name) is not None:
+                raise InvalidInput(f"an agent named {name!r} already exists", "choose another name, or revoke it")
+            agent_id = self.agents.add(name, agent_tokens.token_hash(token), validation.now_utc())
+            self.events.append([self._event("agent.added", name, None, {"agent_id": agent_id})])
+        return self.agents.by_name(name), token
+
+    def list_agents(self) -> list[AgentRow]:
+        return self.agents.list()
+
+    def revoke_agent(self, name: str) -> AgentRow:
+        """Its token stops working at once; its memories stay, still attributed to it."""
+        with write_transaction(self.conn):
+            agent = self._agent_named(name)
+            if agent.active:
+                self.agents.revoke(agent.id, validation.now_utc())
+                self.events.append([self._event("agent.revoked", agent.name, None, {"agent_id": agent.id})])
+        return self.agents.by_name(agent.name)
+
+    def rename_agent(self, name: str, new_name: str) -> AgentRow:
+        """A new name for the agent and for the memories it wrote while authenticated (not for memories others
+        wrote under its old name: those were never proved to be its)."""
+        new_name = validation.clean_name(new_name, "new agent name", "")
+        with write_transaction(self.conn):
+            agent = self._agent_named(name)
+            if self.agents.by_name(new_name) is not None:
+                raise InvalidInput(f"an agent named {new_name!r} already exists", "choose another name")
+            self.agents.rename(agent.id, new_name)
+            payload = {"agent_id": agent.id, "from": agent.name}
+            self.events.append([self._event("agent.renamed", new_name, None, payload)])
+        return self.agents.by_name(new_name)
+
+    def authenticate(self, token: object) -> AgentRow:
+        """Act as the agent this token belongs to: writes in its name record its id (`verified`)."""
+        if not agent_tokens.looks_like_token(token):
+            raise InvalidInput(
+                f"that is not an slm agent token (they start with {agent_tokens.PREFIX!r})",
+                "create one with `slm agent add NAME` and set SLM_AGENT_TOKEN to what it prints",
+            )
+        agent = self.agents.by_token_hash(agent_tokens.token_hash(token))
+        if agent is None:
+            raise InvalidInput("unknown agent token", "check SLM_AGENT_TOKEN, or create one with `slm agent add NAME`")
+        if not agent.active:
+            raise InvalidInput(
+                f"the token of agent {agent.name!r} was revoked on {agent.revoked_at}",
+                "create a new agent with `slm agent add NAME`",
+            )
+        self.verified_agent = agent
+        return agent
+
+    def _still_authenticated(self) -> None:
+        """Under the write lock: a token revoked by any process since `authenticate` stops writes at once."""
+        agent = self.agents.by_name(self.verified_agent.name)
+        if agent is None or agent.id != self.verified_agent.id or not agent.active:
+            self.verified_agent = None
+            raise InvalidInput(
+                "this agent's token was revoked or its agent renamed since the server started",
+                "restart the MCP server with a valid SLM_AGENT_TOKEN (`slm agent add NAME` makes one)",
+            )
+
+    def _agent_named(self, name: str) -> AgentRow:
+        agent = self.agents.by_name(validation.clean_name(name, "agent name", ""))
+        if agent is None:
+            raise NotFound(f"no agent named {name!r}", "see `slm agent list`")
+        return agent
 
     # -- behaviour: what agents did -------------------------------------------------------------------------
     def feedback(self, memory_id: int, helpful: bool, *, query: str | None = None, agent: str | None = None) -> int:

@@ -1,6 +1,5 @@
-"""Who is calling: each MCP connection is an agent, named by SLM_AGENT, else the client's clientInfo, else unknown.
-
-Names are provenance, not proof: a later issue adds authenticated identities (tokens) and trust on top.
+"""Who is calling. A server started with SLM_AGENT_TOKEN is that authenticated agent (`verified`); otherwise each
+MCP connection is an agent named by SLM_AGENT, else the client's clientInfo, else unknown — names as claimed.
 """
 
 from __future__ import annotations
@@ -17,10 +16,10 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 @dataclass(frozen=True)
 class AgentIdentity:
     name: str
-    source: str  # "SLM_AGENT", "clientInfo" or "default"
+    source: str  # "token", "SLM_AGENT", "clientInfo" or "default"
     client: str | None = None  # the MCP client's own name and version, when it sent them
     client_version: str | None = None
-    verified: bool = False  # no authentication yet: every name is as claimed
+    verified: bool = False  # True only for a token's agent: any other name is as claimed
 
     def as_dict(self) -> dict:
         return {
@@ -39,10 +38,12 @@ def _printable(name: str | None) -> str | None:
     return cleaned or None
 
 
-def identify(override: str | None, client_info) -> AgentIdentity:
-    """`client_info` is the MCP Implementation the client sent (or None)."""
+def identify(override: str | None, client_info, verified=None) -> AgentIdentity:
+    """`client_info` is the MCP Implementation the client sent (or None); `verified` the authenticated agent."""
     client = _printable(getattr(client_info, "name", None))
     version = _printable(getattr(client_info, "version", None))
+    if verified is not None:
+        return AgentIdentity(verified.name, "token", client, version, verified=True)
     if override:
         return AgentIdentity(override, "SLM_AGENT", client, version)
     if client:

@@ -64,6 +64,9 @@ def serve(
     # One stdio server runs per assistant, often several at once: one llama.cpp thread each serves them best.
     threads = config.embed_threads(default=None if http else 1)
     with Memory.open(db, protocol="mcp-http" if http else "mcp-stdio", threads=threads) as memory:
+        token = os.environ.get("SLM_AGENT_TOKEN")
+        if token:
+            memory.authenticate(token.strip())
         if not http:
             build_server(memory, agent=agent).run(transport="stdio", show_banner=False)
             return

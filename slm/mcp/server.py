@@ -188,7 +188,7 @@ class Engine:
             raise ToolError(f"{err.message} ({err.hint})" if err.hint else err.message) from err
 
     def identity(self, ctx: Context | None) -> AgentIdentity:
-        return identify(self.agent_override, client_info_of(ctx))
+        return identify(self.agent_override, client_info_of(ctx), self.memory.verified_agent)
 
     async def announce(self, identity: AgentIdentity) -> None:
         """One `agent.connected` event per agent and client seen by this process.
@@ -222,7 +222,7 @@ class AnnounceAgents(Middleware):
     async def on_initialize(self, context: MiddlewareContext, call_next):
         result = await call_next(context)
         client_info = getattr(context.message.params, "client_info", None)
-        await self.engine.announce(identify(self.engine.agent_override, client_info))
+        await self.engine.announce(identify(self.engine.agent_override, client_info, self.engine.memory.verified_agent))
         return result
 
     async def on_request(self, context: MiddlewareContext, call_next):
@@ -233,7 +233,8 @@ class AnnounceAgents(Middleware):
 
 
 def build_server(memory: Memory, *, agent: str | None = None, auth=None) -> FastMCP:
-    """An MCP server over `memory`; `agent` (SLM_AGENT) names every caller, else each client's clientInfo does.
+    """An MCP server over `memory`; an authenticated `memory` (SLM_AGENT_TOKEN) is every caller, else `agent`
+    (SLM_AGENT) names them, else each client's clientInfo does.
 
     `auth` is a fastmcp token verifier (the HTTP transport always has one).
     """

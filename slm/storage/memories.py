@@ -11,7 +11,7 @@ from slm.storage import vectors
 
 _COLUMNS = (
     "m.id, m.content, m.content_hash, m.created_at, m.event_time, m.agent, m.project, m.kind, m.meta, "
-    "m.protocol, m.superseded_by"
+    "m.protocol, m.superseded_by, m.agent_id"
 )
 _CURRENT = "m.superseded_by IS NULL"
 MAX_VERSIONS = 10_000
@@ -32,6 +32,7 @@ class MemoryFields:
     meta: dict
     tags: tuple[str, ...] = ()
     protocol: str = "api"  # how it was written: api, cli, mcp-stdio, mcp-http
+    agent_id: int | None = None  # the authenticated agent that wrote it; None: the name was only claimed
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -109,8 +110,8 @@ class MemoryRepository:
     def _insert_one(self, item: NewMemory) -> tuple[int, bool]:
         row = self.conn.execute(
             "INSERT INTO memories "
-            "(content, content_hash, created_at, event_time, agent, project, kind, meta, protocol) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "(content, content_hash, created_at, event_time, agent, project, kind, meta, protocol, agent_id) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (project, content_hash) WHERE superseded_by IS NULL DO NOTHING RETURNING id",
             (
                 item.content,
@@ -122,6 +123,7 @@ class MemoryRepository:
                 item.kind,
                 json.dumps(item.meta, ensure_ascii=False),
                 item.protocol,
+                item.agent_id,
             ),
         ).fetchone()
         if row is None:
@@ -306,5 +308,6 @@ def _row(r: tuple, tags: tuple[str, ...]) -> MemoryRow:
         meta=json.loads(r[8]),
         protocol=r[9],
         superseded_by=r[10],
+        agent_id=r[11],
         tags=tags,
     )
