@@ -117,15 +117,6 @@ class GraphRepository:
             (memory_id, max_memories, limit),
         ).fetchall()
 
-    def top_entities(self, limit: int, kind: str | None = None) -> list[EntityRow]:
-        sql = "SELECT id, key, name, kind, memories FROM entities WHERE memories > 0"
-        params: list = []
-        if kind is not None:
-            sql += " AND kind = ?"
-            params.append(kind)
-        rows = self.conn.execute(sql + " ORDER BY memories DESC, id LIMIT ?", [*params, limit]).fetchall()
-        return [EntityRow(*r) for r in rows]
-
     def entity_count(self) -> int:
         return self.conn.execute("SELECT count(*) FROM entities WHERE memories > 0").fetchone()[0]
 
