@@ -71,8 +71,8 @@ def plan_similar(index, vectors: np.ndarray) -> list[PlannedLinks]:
 
 def link(
     graph: GraphRepository, memory_id: int, memory: MemoryFields, similar: list[tuple[int, float]], total: int
-) -> list[Edge]:
-    """Inside the write transaction: the memory's entities and its edges (returned, as stored)."""
+) -> None:
+    """Inside the write transaction: the memory's entities and its edges."""
     graph.link_entities(memory_id, entity_extraction.extract(memory.content))
     edges = [Edge(memory_id, other, "similar", round(score, 4)) for other, score in similar]
     common = max(COMMON_ENTITY[0], int(COMMON_ENTITY[1] * total))
@@ -84,7 +84,6 @@ def link(
     if previous is not None:
         edges.append(Edge(previous, memory_id, "session", 1.0))
     graph.add_edges(edges)
-    return edges
 
 
 def previous_turn(graph: GraphRepository, memory_id: int, memory: MemoryFields) -> int | None:

@@ -139,21 +139,19 @@ class GraphRepository:
         return row[0] if row else None
 
     # -- edges ----------------------------------------------------------------------------------------------
-    def add_edges(self, edges: Iterable[Edge]) -> int:
+    def add_edges(self, edges: Iterable[Edge]) -> None:
         """Store undirected edges (once, as source < target); an edge to a memory deleted meanwhile is skipped."""
         rows = [
             (min(e.source, e.target), max(e.source, e.target), e.kind, float(e.weight))
             for e in edges
             if e.source != e.target and e.weight > 0
         ]
-        before = self.conn.total_changes()
         self.conn.executemany(
             "INSERT INTO memory_edges (source, target, kind, weight) SELECT ?1, ?2, ?3, ?4 "
             "WHERE EXISTS (SELECT 1 FROM memories WHERE id = ?1) AND EXISTS (SELECT 1 FROM memories WHERE id = ?2) "
             "ON CONFLICT (source, target, kind) DO UPDATE SET weight = max(weight, excluded.weight)",
             rows,
         )
-        return self.conn.total_changes() - before
 
     def edges_of(self, memory_ids: list[int], kinds: list[str] | None = None) -> list[Edge]:
         """Every edge (of `kinds`, default all) touching these memories whose both ends are current.
@@ -284,9 +282,9 @@ class GraphRepository:
             (memory_id, cluster_id, sub_id),
         )
 
-    def replace_clusters(self, found: list[NewCluster], built_at: str) -> list[int]:
+    def replace_clusters(self, found: list[NewCluster], built_at: str) -> None:
         """Swap the whole clustering for a rebuild's: matched clusters keep their ids, others get new ones,
-        vanished ones are deleted. Returns each cluster's id, aligned with `found`."""
+        vanished ones are deleted."""
         kept = [c.id for c in found if c.id is not None]
         marks = ",".join("?" * len(kept))
         self.conn.execute("DELETE FROM memory_clusters")
@@ -313,7 +311,6 @@ class GraphRepository:
             "WHERE EXISTS (SELECT 1 FROM memories WHERE id = ?1)",
             [tuple(r) for r in rows.values() if r[1] is not None],
         )
-        return ids
 
 
 def _chunks(ids: list[int], size: int = 400) -> Iterator[list[int]]:
