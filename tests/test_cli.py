@@ -165,7 +165,19 @@ def test_round_trip_remember_recall_show_forget(db_path):
 
     hits = run_json("recall", "when is the staging password changed?", "--db", db_path)
     assert hits[0]["id"] == memory_id and hits[0]["text"] == text
-    assert set(hits[0]) == {"id", "text", "score", "time", "agent", "project", "kind", "tags", "meta", "channels"}
+    assert set(hits[0]) == {
+        "id",
+        "text",
+        "score",
+        "time",
+        "agent",
+        "project",
+        "kind",
+        "tags",
+        "meta",
+        "channels",
+        "trust",
+    }
     assert set(hits[0]["channels"]) <= {"keyword", "vector", "graph"} and "vector" in hits[0]["channels"]
     assert set(hits[0]["channels"]["vector"]) == {"rank", "score", "contribution"}
 

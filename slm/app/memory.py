@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +22,7 @@ from slm.storage.graph import GraphRepository
 from slm.storage.memories import MemoryFilter, MemoryRepository, MemoryRow, NewMemory
 from slm.storage.settings import get_setting, set_settings
 from slm.trust import agents as agent_tokens
+from slm.trust.ledger import CORROBORATE_MIN, DUPLICATE_MIN, Near, TrustLedger, Written, principal_of
 
 ITEM_KEYS = frozenset({"text", "time", "agent", "project", "tags", "meta", "kind"})
 EMBED_BATCH = 64
@@ -62,6 +63,7 @@ class Memory:
         self.events = EventLog(conn)
         self.graph = GraphRepository(conn)
         self.agents = AgentRepository(conn)
+        self.trust = TrustLedger(conn)
         self.verified_agent: AgentRow | None = None  # set by `authenticate`: writes in its name record its id
         self._centroids: tuple[str | None, tuple] = ("", ([], None))
         self._behavior: BehaviorRepository | None = None
@@ -188,6 +190,7 @@ class Memory:
         first_copy: dict[tuple[str, str], int] = {}
         copies: dict[int, int] = {}
         todo: list[tuple[int, NewMemory]] = []
+        repeats: list[tuple[int, NewMemory]] = []
         for position, memory in enumerate(prepared):
             key = (memory.project, memory.content_hash)
             if key in first_copy:
@@ -199,6 +202,7 @@ class Memory:
                 todo.append((position, memory))
             else:
                 ids[position] = Stored(existing, duplicate=True)
+                repeats.append((existing, memory))
         for start in range(0, len(todo), batch_size):
             batch = todo[start : start + batch_size]
             for (position, _), stored in zip(batch, self._insert([m for _, m in batch]), strict=True):
@@ -207,6 +211,10 @@ class Memory:
                 progress(len(batch))
         for position, original in copies.items():
             ids[position] = Stored(ids[original], duplicate=True)
+        if repeats:
+            with write_transaction(self.conn):
+                for existing, memory in repeats:
+                    self.trust.note_repeat(existing, _principal(memory), datetime.now(UTC))
         return ids  # type: ignore[return-value]
 
     def _insert(self, memories: list[NewMemory], supersedes: int | None = None) -> list[Stored]:
@@ -230,6 +238,7 @@ class Memory:
             if supersedes is not None:
                 (memory_id, _), memory = stored[0], embedded[0]
                 _supersede(self.repo, supersedes, memory_id)
+                self.trust.note_update(supersedes, memory_id, _principal(memory), datetime.now(UTC))
                 created.append(self._event("memory.updated", memory.agent, supersedes, {"superseded_by": memory_id}))
             self.events.append(created)
         if self._index is not None:
@@ -237,9 +246,10 @@ class Memory:
         return [Stored(memory_id, duplicate=not new) for memory_id, new in stored]
 
     def _link(self, embedded: list[NewMemory], stored: list, plans: list[graph.PlannedLinks], vectors) -> None:
-        """Inside the write transaction: each new memory's entities and edges, and the cluster it joins."""
+        """Inside the write transaction: each new memory's entities and edges, the cluster it joins, its trust."""
         total = self.repo.row_count()
         centroids = self._cluster_centroids()
+        written: list[tuple[Written, list[tuple[int, float]]]] = []
         for position, (memory, (memory_id, new)) in enumerate(zip(embedded, stored, strict=True)):
             if not new:
                 continue
@@ -249,6 +259,14 @@ class Memory:
             joined = clusters.join(self.graph, memory_id, vectors[position], centroids)
             if joined is not None:
                 self.graph.assign(memory_id, *joined)
+            close = [(i, score) for i, score in similar if score >= min(CORROBORATE_MIN, DUPLICATE_MIN)]
+            written.append((Written(memory_id, _principal(memory), memory.project, memory.content), close))
+        rows = {row.id: row for row in self.repo.get_many(list({i for _, close in written for i, _ in close}))}
+        batch = [
+            (w, [Near(i, score, rows[i].content, rows[i].created_at) for i, score in close if i in rows])
+            for w, close in written
+        ]
+        self.trust.note_writes(batch, datetime.now(UTC))
 
     def _cluster_centroids(self) -> tuple:
         """Cluster centroids, read again only when a rebuild (by any process) has replaced them."""
@@ -341,6 +359,8 @@ class Memory:
                 if not versions:
                     raise NotFound(f"no memory with id {memory_id}", "see `slm list` for ids")
                 ids += [i for i in versions if i not in ids]
+            written = [(row.id, row.created_at) for row in self.repo.get_many(wanted)]
+            self.trust.note_delete(written, self._principal_named(agent), datetime.now(UTC))
             self.repo.delete(ids)
             self.events.append([self._event("memory.deleted", agent, i) for i in ids])
         if self._index is not None:
@@ -413,6 +433,12 @@ class Memory:
                 "restart the MCP server with a valid SLM_AGENT_TOKEN (`slm agent add NAME` makes one)",
             )
 
+    def _principal_named(self, agent: str) -> str:
+        """Who is acting when this face acts in `agent`'s name: the authenticated agent only if it is that name."""
+        verified = self.verified_agent
+        agent_id = verified.id if verified is not None and verified.name == agent else None
+        return principal_of(agent, agent_id, self.protocol)
+
     def _agent_named(self, name: str) -> AgentRow:
         agent = self.agents.by_name(validation.clean_name(name, "agent name", ""))
         if agent is None:
@@ -428,7 +454,11 @@ class Memory:
         if query is not None:
             query = validation.clean_text(query, "query", validation.MAX_QUERY_BYTES)
         self.get(memory_id)
-        event = self._event("feedback.recorded", _agent(agent), memory_id, {"helpful": helpful})
+        agent = _agent(agent)
+        if helpful:
+            with write_transaction(self.conn):
+                self.trust.note_helpful(memory_id, self._principal_named(agent), datetime.now(UTC))
+        event = self._event("feedback.recorded", agent, memory_id, {"helpful": helpful})
         return self.behavior.record_feedback(event, helpful, query)
 
     def record_recall(self, query: str, k: int, hits: list[recall.Hit], *, agent: str | None = None) -> None:
@@ -532,12 +562,15 @@ class Memory:
         now: object = None,
         channels: Iterable[str] | None = None,
         weights: dict[str, float] | None = None,
+        quarantined: bool = False,
+        trust: bool = True,
     ) -> list[recall.Hit]:
         """The k memories that best answer `query`, best first; each hit's `channels` explains its ranks.
 
         `now` is the asker's time: memories from after it are left out, as the asker cannot know them.
         `channels` picks a subset of `recall.CHANNELS` (all by default) and `weights` overrides their fusion
-        weights, for ablations and single-channel baselines.
+        weights, for ablations and single-channel baselines. Relevance is weighted by each memory's trust and
+        quarantined memories are left out, unless `quarantined` (include them) or not `trust` (plain relevance).
         """
         query = validation.clean_text(query, "query", validation.MAX_QUERY_BYTES)
         k = validation.clean_limit(k)
@@ -558,8 +591,13 @@ class Memory:
             ranked["graph"] = graph.graph_channel(self.graph, query, seeds, self._keeper(flt), depth)
         if "temporal" in wanted:
             ranked |= self._temporal_channel(query, now, flt, ranked, depth)
-        fused = recall.fuse(ranked, k, weights)
-        return recall.to_hits(self.repo.get_many([i for i, _, _ in fused]), fused)
+        if not trust:
+            fused = recall.fuse(ranked, k, weights)
+            return recall.to_hits(self.repo.get_many([i for i, _, _ in fused]), fused)
+        fused = recall.fuse(ranked, depth, weights)
+        trusts = self.trust.memory_trusts([i for i, _, _ in fused])
+        fused = recall.weigh_by_trust(fused, trusts, k, quarantined)
+        return recall.to_hits(self.repo.get_many([i for i, _, _ in fused]), fused, trusts)
 
     def _temporal_channel(self, query: str, now: object, flt: MemoryFilter, ranked: dict, depth: int) -> dict:
         """The temporal ranking of the other channels' candidates, or nothing when the query has no time words."""
@@ -787,6 +825,10 @@ def embed_chunked(embedder, texts: list[str]) -> list[tuple[list[tuple[int, int]
         out.append((text_spans, matrix[at : at + len(text_spans)]))
         at += len(text_spans)
     return out
+
+
+def _principal(memory: NewMemory) -> str:
+    return principal_of(memory.agent, memory.agent_id, memory.protocol)
 
 
 def _supersede(repo: MemoryRepository, old_id: int, new_id: int) -> None:

@@ -18,6 +18,7 @@ from slm.app.time_expressions import TimeIntent
 from slm.app.validation import format_time
 from slm.errors import InvalidInput
 from slm.storage.memories import MemoryFilter, MemoryRepository, MemoryRow
+from slm.trust import model as trust_model
 
 RRF_K = 60
 CHANNEL_DEPTH = 100
@@ -41,7 +42,7 @@ class ChannelRank:
 class Hit:
     id: int
     text: str
-    score: float  # fused RRF score
+    score: float  # fused RRF score, weighted by trust
     time: str  # event time if known, else when it was stored
     agent: str
     project: str
@@ -49,6 +50,7 @@ class Hit:
     tags: tuple[str, ...]
     meta: dict
     channels: dict[str, ChannelRank] = field(default_factory=dict)
+    trust: float = 1.0  # the memory's trust: its author's, moved by corroborations and contradictions
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -141,7 +143,22 @@ def fuse(
     return [(i, fused[i], evidence[i]) for i in best]
 
 
-def to_hits(rows: list[MemoryRow], fused: list[tuple[int, float, dict[str, ChannelRank]]]) -> list[Hit]:
+Fused = list[tuple[int, float, dict[str, ChannelRank]]]
+
+
+def weigh_by_trust(fused: Fused, trusts: dict[int, float], k: int, quarantined: bool = False) -> Fused:
+    """The best k after multiplying each fused score by its memory's trust weight (`trust_model.rank_weight`),
+    so that a distrusted memory falls below trusted ones in the order; quarantined memories are left out unless
+    asked for. Memories without a trust record count as fully trusted."""
+    weighed = [
+        (memory_id, score * trust_model.rank_weight(trusts.get(memory_id, 1.0)), channels)
+        for memory_id, score, channels in fused
+        if quarantined or not trust_model.quarantined(trusts.get(memory_id, 1.0))
+    ]
+    return sorted(weighed, key=lambda item: (-item[1], item[0]))[:k]
+
+
+def to_hits(rows: list[MemoryRow], fused: Fused, trusts: dict[int, float] | None = None) -> list[Hit]:
     by_id = {row.id: row for row in rows if row.superseded_by is None}  # updated since a channel read it
     return [
         Hit(
@@ -155,6 +172,7 @@ def to_hits(rows: list[MemoryRow], fused: list[tuple[int, float, dict[str, Chann
             tags=row.tags,
             meta=row.meta,
             channels=channels,
+            trust=(trusts or {}).get(memory_id, 1.0),
         )
         for memory_id, score, channels in fused
         if (row := by_id.get(memory_id)) is not None

@@ -1,0 +1,280 @@
+"""The trust ledger: turns what principals do (write, correct, delete, mark helpful) into signals and keeps the
+posteriors, the signal log and per-memory trust. Every `note_*` method runs inside the caller's write transaction,
+so trust changes commit or roll back with the action that caused them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+from slm.storage.trust import MemoryTrustRow, PrincipalState, SignalRow, TrustRepository
+from slm.trust import content, model
+
+BURST_WRITES = 30  # writes a principal may make in BURST_SECONDS before each further one is a burst signal
+BURST_SECONDS = 60
+USUAL_AFTER = 20  # writes before a principal has usual projects at all
+USUAL_WRITES = 2  # a project with this many of its writes is one of its usual projects
+DELETE_SOON_HOURS = 24
+CORROBORATE_MIN = 0.85  # cosine at which two texts may state the same fact (then content.same_fact decides)
+DUPLICATE_MIN = 0.95  # cosine at which a principal's new text repeats one of its own
+FLOOD_HOURS = 1  # ... written this recently: repeating older notes is not flooding
+DOUBT = {"instruction": 15.0, "directive": 1.5}  # memory-level doubt: 15 quarantines whatever the author's trust
+
+
+def principal_of(agent: str, agent_id: int | None, protocol: str) -> str:
+    """Who earns trust for a write: an authenticated agent by id; the owner at the CLI or API; else the name."""
+    if agent_id is not None:
+        return f"agent:{agent_id}"
+    if agent == model.USER and protocol in ("cli", "api"):
+        return model.USER
+    return f"name:{agent}"
+
+
+@dataclass(frozen=True)
+class Written:
+    memory_id: int
+    principal: str
+    project: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Near:
+    """An existing memory close to a new one: its id, cosine, text and when it was stored."""
+
+    memory_id: int
+    score: float
+    text: str
+    created_at: str
+
+
+class TrustLedger:
+    def __init__(self, conn) -> None:
+        self.repo = TrustRepository(conn)
+
+    # -- reading ------------------------------------------------------------------------------------------------
+    def trust(self, principal: str) -> float:
+        if principal == model.USER:
+            return model.USER_TRUST
+        state = self.repo.state(principal)
+        return model.Posterior(state.alpha, state.beta).trust if state else model.fresh(principal).trust
+
+    def memory_trusts(self, ids: list[int]) -> dict[int, float]:
+        """Each memory's trust, from its author's current posterior (ids without a trust row are left out)."""
+        rows = self.repo.memories(ids)
+        authors = self._author_trusts()
+        return {i: self._score(row, authors) for i, row in rows.items()}
+
+    def quarantined(self) -> list[tuple[int, float]]:
+        """Current memories below the quarantine line that the user has not approved, lowest trust first."""
+        authors = self._author_trusts()
+        low = [p for p, t in authors.items() if model.quarantined(t)]
+        scored = [(row.memory_id, self._score(row, authors)) for row in self.repo.unreviewed_current(low)]
+        return sorted(((i, t) for i, t in scored if model.quarantined(t)), key=lambda pair: (pair[1], pair[0]))
+
+    def _author_trusts(self) -> dict[str, float]:
+        return {p: a / (a + b) for p, (a, b) in self.repo.posteriors().items()}
+
+    def _score(self, row: MemoryTrustRow, authors: dict[str, float]) -> float:
+        if row.principal == model.USER:
+            author = model.USER_TRUST
+        else:
+            author = authors.get(row.principal, model.fresh(row.principal).trust)
+        return model.memory_trust(author, row.support, row.doubt, row.approved)
+
+    # -- signals ------------------------------------------------------------------------------------------------
+    def signal(
+        self,
+        principal: str,
+        name: str,
+        now: datetime,
+        reason: str,
+        *,
+        memory_id: int | None = None,
+        source: str | None = None,
+        scale: float = 1.0,
+    ) -> None:
+        """Update the principal's posterior by one signal and log it (the user is not scored)."""
+        if principal == model.USER:
+            return
+        state = self._state(principal, now)
+        prior = model.prior_of(principal)
+        before = model.Posterior(state.alpha, state.beta, state.drift, state.signals)
+        elapsed = (now - _parse(state.updated_at)).total_seconds() / 86400
+        weight = model.SIGNALS[name] * scale
+        after, changed = model.update(before, prior, weight, elapsed)
+        stamp = _format(now)
+        self.repo.save_state(
+            replace(
+                state, alpha=after.alpha, beta=after.beta, drift=after.drift, signals=after.signals, updated_at=stamp
+            )
+        )
+        weight = model.SIGNALS[name] * scale
+        self.repo.add_signal(
+            SignalRow(0, principal, stamp, name, weight, memory_id, source, reason, after.alpha, after.beta)
+        )
+        if changed:
+            reason = "a run of bad signals: change point, most earlier good evidence dropped"
+            self.repo.add_signal(
+                SignalRow(0, principal, stamp, "change_point", 0.0, memory_id, None, reason, after.alpha, after.beta)
+            )
+
+    def _state(self, principal: str, now: datetime) -> PrincipalState:
+        state = self.repo.state(principal)
+        if state is not None:
+            return state
+        fresh = model.fresh(principal)
+        return PrincipalState(principal, fresh.alpha, fresh.beta, 0.0, 0, _format(now), None, 0)
+
+    # -- what principals do -------------------------------------------------------------------------------------
+    def note_writes(self, batch: list[tuple[Written, list[Near]]], now: datetime) -> None:
+        """The new memories of one call: trust rows, corroborations, content flags, then per principal one
+        burst count, at most one flooding signal and one unusual-project signal per project.
+
+        Counting a call once keeps a deliberate bulk import from reading as a spam burst; a spammer calling
+        the MCP tool once per memory is counted per memory.
+        """
+        flooding: dict[str, int] = {}
+        directives: dict[str, int] = {}
+        for written, near in batch:
+            self.repo.add_memory(written.memory_id, written.principal)
+            repeat = self._compare(written, near, now)
+            if repeat is not None:
+                flooding.setdefault(written.principal, repeat)
+            self._flag_content(written, now, directives)
+        for principal in dict.fromkeys(w.principal for w, _ in batch):
+            if principal == model.USER:
+                continue
+            first = next(w for w, _ in batch if w.principal == principal)
+            self._count_burst(first, now)
+            if principal in flooding:
+                reason = f"memory {flooding[principal]} repeats one of its own from the last {FLOOD_HOURS} h"
+                self.signal(principal, "duplicate", now, reason, memory_id=flooding[principal])
+            projects = dict.fromkeys(w.project for w, _ in batch if w.principal == principal)
+            for project in projects:
+                self._check_project(next(w for w, _ in batch if w.project == project and w.principal == principal), now)
+        for written, _ in batch:
+            self.repo.count_write(written.principal, written.project)
+
+    def _compare(self, written: Written, near: list[Near], now: datetime) -> int | None:
+        """Corroborate close memories by others that state the same fact; the new memory's id if it repeats one
+        of its own author's recent memories."""
+        authors = self.repo.memories([n.memory_id for n in near])
+        repeats = False
+        for other in near:
+            author = authors.get(other.memory_id)
+            if author is None:
+                continue
+            if author.principal == written.principal:
+                hours = (now - _parse(other.created_at)).total_seconds() / 3600
+                repeats |= other.score >= DUPLICATE_MIN and hours <= FLOOD_HOURS
+            elif other.score >= CORROBORATE_MIN and content.same_fact(written.text, other.text):
+                self.corroborate(other.memory_id, author.principal, written.principal, written.memory_id, now)
+                self.repo.add_support(written.memory_id, self.trust(author.principal))
+        return written.memory_id if repeats else None
+
+    def note_repeat(self, memory_id: int, principal: str, now: datetime) -> None:
+        """Someone wrote exactly the text of a current memory again: flooding if it was theirs, else corroboration."""
+        row = self.repo.memory(memory_id)
+        if row is None:
+            return
+        if row.principal == principal:
+            self.signal(principal, "duplicate", now, f"wrote memory {memory_id} again", memory_id=memory_id)
+        else:
+            self.corroborate(memory_id, row.principal, principal, memory_id, now)
+
+    def corroborate(self, memory_id: int, author: str, by: str, evidence: int, now: datetime) -> None:
+        """`by` states independently what `author` wrote first: the earlier author earns it, never the later
+        writer, who may have copied (restating others' memories must not be a way to gain trust)."""
+        if not self.repo.endorse(memory_id, by, "corroborated"):
+            return
+        weight = self.trust(by)
+        self.repo.add_support(memory_id, weight)
+        reason = f"memory {memory_id} corroborated by {by} (memory {evidence})"
+        self.signal(author, "corroborated", now, reason, memory_id=memory_id, source=by, scale=weight)
+
+    def _flag_content(self, written: Written, now: datetime, directives: dict[str, int]) -> None:
+        """Instruction-like text: doubt on the memory, and a signal (a weak directive only once per call)."""
+        found = content.flags(written.text) if written.principal != model.USER else []
+        if not found:
+            return
+        strongest = found[0].signal
+        self.repo.add_doubt(written.memory_id, DOUBT[strongest])
+        if (
+            strongest == "directive"
+            and directives.setdefault(written.principal, written.memory_id) != written.memory_id
+        ):
+            return
+        patterns = ", ".join(flag.pattern for flag in found)
+        reason = f"memory {written.memory_id} reads as {strongest}s to agents ({patterns})"
+        self.signal(written.principal, strongest, now, reason, memory_id=written.memory_id)
+
+    def _count_burst(self, written: Written, now: datetime) -> None:
+        state = self._state(written.principal, now)
+        if state.burst_at is None or (now - _parse(state.burst_at)).total_seconds() > BURST_SECONDS:
+            state = replace(state, burst_at=_format(now), burst_writes=0)
+        state = replace(state, burst_writes=state.burst_writes + 1)
+        self.repo.save_state(state)
+        if state.burst_writes > BURST_WRITES:
+            reason = f"write {state.burst_writes} within {BURST_SECONDS} s (more than {BURST_WRITES})"
+            self.signal(written.principal, "burst", now, reason, memory_id=written.memory_id)
+
+    def _check_project(self, written: Written, now: datetime) -> None:
+        here, total = self.repo.project_writes(written.principal, written.project)
+        if total >= USUAL_AFTER and here < USUAL_WRITES:
+            reason = f"wrote to project {written.project!r}, where it had written {here} of its {total} memories"
+            self.signal(written.principal, "out_of_project", now, reason, memory_id=written.memory_id)
+
+    def note_update(self, old_id: int, new_id: int, by: str, now: datetime) -> None:
+        """A memory was superseded: a correction of its author when the corrector is trusted at least as much."""
+        old = self.repo.memory(old_id)
+        if old is None or old.principal == by:
+            return
+        weight = self.trust(by)
+        if by == model.USER or weight >= self.trust(old.principal):
+            reason = f"memory {old_id} corrected by {by} (memory {new_id})"
+            self.signal(old.principal, "superseded", now, reason, memory_id=old_id, source=by, scale=weight)
+
+    def note_delete(self, rows: list[tuple[int, str]], by: str, now: datetime) -> None:
+        """Memories about to be deleted, with their creation times: early deletions by others count against."""
+        authors = self.repo.memories([memory_id for memory_id, _ in rows])
+        weight = self.trust(by)
+        for memory_id, created_at in rows:
+            author = authors.get(memory_id)
+            if author is None or author.principal == by:
+                continue
+            hours = (now - _parse(created_at)).total_seconds() / 3600
+            if hours <= DELETE_SOON_HOURS and (by == model.USER or weight >= self.trust(author.principal)):
+                reason = f"memory {memory_id} deleted by {by} {hours:.1f} h after it was written"
+                self.signal(author.principal, "deleted_soon", now, reason, memory_id=memory_id, source=by, scale=weight)
+
+    def note_helpful(self, memory_id: int, by: str, now: datetime) -> bool:
+        """A helpful mark from someone other than the author, counted once per principal; True if it counted."""
+        row = self.repo.memory(memory_id)
+        if row is None or row.principal == by or not self.repo.endorse(memory_id, by, "helpful"):
+            return False
+        weight = self.trust(by)
+        self.repo.add_support(memory_id, weight)
+        reason = f"memory {memory_id} marked helpful by {by}"
+        self.signal(row.principal, "helpful", now, reason, memory_id=memory_id, source=by, scale=weight)
+        return True
+
+    def approve(self, memory_id: int, now: datetime) -> None:
+        row = self.repo.memory(memory_id)
+        self.repo.approve(memory_id)
+        reason = f"memory {memory_id} approved out of quarantine by the user"
+        self.signal(row.principal, "approved", now, reason, memory_id=memory_id, source=model.USER)
+
+    def reject(self, memory_id: int, now: datetime) -> None:
+        row = self.repo.memory(memory_id)
+        reason = f"memory {memory_id} rejected from quarantine by the user"
+        self.signal(row.principal, "rejected", now, reason, memory_id=memory_id, source=model.USER)
+
+
+def _format(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _parse(stamp: str) -> datetime:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
