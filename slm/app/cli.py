@@ -51,6 +51,8 @@ mcp_app = typer.Typer(help="Serve memory to coding assistants over MCP (stdio by
 app.add_typer(mcp_app, name="mcp")
 agent_app = typer.Typer(help="Authenticated agents: tokens for MCP servers (SLM_AGENT_TOKEN), revoke, rename.")
 app.add_typer(agent_app, name="agent")
+trust_app = typer.Typer(help="Trust in agents and memories: scores, their reasons, the quarantine.")
+app.add_typer(trust_app, name="trust")
 graph_app = typer.Typer(help="The knowledge graph: entities, links between memories, Leiden clusters.")
 app.add_typer(graph_app, name="graph")
 
@@ -180,12 +182,17 @@ def recall(
     until: Until = None,
     now: Annotated[str | None, typer.Option(help="The asker's time: later memories are left out.")] = None,
     explain: Annotated[bool, typer.Option("--explain", help="Show each hit's rank and score per channel.")] = False,
+    quarantined: Annotated[
+        bool, typer.Option("--include-quarantined", help="Also return memories held in quarantine.")
+    ] = False,
     db: Db = None,
     as_json: Json = False,
 ) -> None:
-    """Find the memories that best answer a question (keyword + vector search, fused)."""
+    """Find the memories that best answer a question (keyword, vector, graph and time, fused; weighted by trust)."""
     with _open(db) as mem:
-        hits = mem.recall(query, k, project=project, agent=agent, tags=tag, since=since, until=until, now=now)
+        hits = mem.recall(
+            query, k, project=project, agent=agent, tags=tag, since=since, until=until, now=now, quarantined=quarantined
+        )
     if as_json:
         out.emit_json([hit.to_dict() for hit in hits])
     else:
@@ -426,6 +433,75 @@ def agent_rename(
         out.emit_json(agent)
     else:
         out.plain(f"{name} is now {agent.name}")
+
+
+@trust_app.command("list")
+@handles_errors
+def trust_list(db: Db = None, as_json: Json = False) -> None:
+    """Every agent identity's trust, least trusted first: authenticated agents, claimed names and the user."""
+    with _open(db) as mem:
+        report = mem.trust_report()
+    if as_json:
+        out.emit_json(report)
+    else:
+        out.trust_table(report)
+
+
+@trust_app.command("explain")
+@handles_errors
+def trust_explain(
+    agent: Annotated[str, typer.Argument(metavar="AGENT", help="An agent's name.")],
+    limit: Annotated[int, typer.Option("--limit", "-n", help="How many of its newest signals to show.")] = 20,
+    db: Db = None,
+    as_json: Json = False,
+) -> None:
+    """Why an agent has its trust: its prior, its evidence by signal and its newest signals with their reasons."""
+    with _open(db) as mem:
+        explained = mem.explain_trust(agent, limit=limit)
+    if as_json:
+        out.emit_json(explained)
+    else:
+        for identity in explained:
+            out.trust_explanation(identity)
+
+
+@trust_app.command("quarantine")
+@handles_errors
+def trust_quarantine(db: Db = None, as_json: Json = False) -> None:
+    """Memories held out of recall because their trust is too low: approve or reject each."""
+    with _open(db) as mem:
+        held = mem.quarantine()
+    if as_json:
+        out.emit_json([{"memory": row, "trust": trust} for row, trust in held])
+    else:
+        out.quarantine_table(held)
+
+
+MemoryIds = Annotated[list[int], typer.Argument(metavar="ID", help="Memory ids.", min=1, max=validation.MAX_ID)]
+
+
+@trust_app.command("approve")
+@handles_errors
+def trust_approve(memory_ids: MemoryIds, db: Db = None, as_json: Json = False) -> None:
+    """Vouch for memories: trusted in full from now on (out of quarantine), and a good signal for their authors."""
+    with _open(db) as mem:
+        approved = mem.approve(memory_ids)
+    if as_json:
+        out.emit_json({"approved": approved})
+    else:
+        out.info(f"approved {', '.join(f'#{i}' for i in approved)}")
+
+
+@trust_app.command("reject")
+@handles_errors
+def trust_reject(memory_ids: MemoryIds, db: Db = None, as_json: Json = False) -> None:
+    """Reject memories as false or hostile: a strong signal against their authors, then they are deleted."""
+    with _open(db) as mem:
+        rejected = mem.reject(memory_ids)
+    if as_json:
+        out.emit_json({"rejected": rejected})
+    else:
+        out.info(f"rejected and deleted {', '.join(f'#{i}' for i in rejected)}")
 
 
 @graph_app.command("build")

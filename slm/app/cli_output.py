@@ -88,6 +88,8 @@ def hits_table(hits: list, explain: bool) -> None:
     table = _table()
     table.add_column("id", justify="right", style="cyan", no_wrap=True)
     table.add_column("score", justify="right", no_wrap=True)
+    if explain:
+        table.add_column("trust", justify="right", no_wrap=True)
     # keyword and vector always (a "-" says the channel missed); graph and temporal when they took part
     extra = [name for name in ("graph", "temporal") if any(name in hit.channels for hit in hits)]
     channels = ["keyword", "vector", *extra]
@@ -101,7 +103,7 @@ def hits_table(hits: list, explain: bool) -> None:
     for hit in hits:
         cells = [str(hit.id), f"{hit.score:.4f}"]
         if explain:
-            cells += [_channel(hit, channel) for channel in channels]
+            cells += [f"{hit.trust:.2f}", *(_channel(hit, channel) for channel in channels)]
         else:
             cells += [_when(hit.time), f"{hit.project} / {hit.agent}"]
         table.add_row(*map(_text, [*cells, _short(hit.text)]))
@@ -127,6 +129,71 @@ def agents_table(agents: list) -> None:
         status = Text("active", "green") if agent.active else Text(f"revoked {_when(agent.revoked_at)}", "red")
         table.add_row(_text(agent.name), _text(_when(agent.created_at)), status, _text(agent.memories))
     _out.print(table)
+
+
+def _trust(value: float) -> Text:
+    style = "red" if value < 0.2 else "yellow" if value < 0.5 else "green"
+    return Text(f"{value:.2f}", style)
+
+
+def trust_table(report: list[dict]) -> None:
+    if not report:
+        plain("nobody has written a memory yet", "dim")
+        return
+    table = _table()
+    table.add_column("agent", style="bold")
+    table.add_column("identity", no_wrap=True)
+    table.add_column("trust", justify="right", no_wrap=True)
+    table.add_column("signals", justify="right")
+    table.add_column("memories", justify="right")
+    for row in report:
+        table.add_row(
+            _text(row["name"]), _text(row["kind"]), _trust(row["trust"]), _text(row["signals"]), _text(row["memories"])
+        )
+    _out.print(table)
+
+
+def trust_explanation(identity: dict) -> None:
+    evidence = "fixed: the owner of the store is not scored"
+    if identity["alpha"] is not None:
+        prior = identity["prior"]
+        evidence = (
+            f"Beta({identity['alpha']:.2f}, {identity['beta']:.2f}), prior Beta({prior['alpha']:g}, {prior['beta']:g})"
+        )
+    heading = Text.assemble((identity["name"], "bold"), f" ({identity['kind']}, {identity['principal']})  trust ")
+    heading.append_text(_trust(identity["trust"]))
+    _out.print(heading)
+    plain(f"  {evidence}; {identity['memories']:,} current memories; change-point statistic {identity['drift']:.2f}")
+    if identity["by_signal"]:
+        plain("  signals: " + ", ".join(f"{name} x{count}" for name, count in sorted(identity["by_signal"].items())))
+    table = _table()
+    table.add_column("when", no_wrap=True)
+    table.add_column("signal", no_wrap=True)
+    table.add_column("weight", justify="right", no_wrap=True)
+    table.add_column("trust after", justify="right", no_wrap=True)
+    table.add_column("reason")
+    for signal in identity["recent"]:
+        after = signal["alpha"] / (signal["alpha"] + signal["beta"])
+        cells = [_when(signal["time"]), signal["signal"], f"{signal['weight']:+.2f}"]
+        table.add_row(*map(_text, cells), _trust(after), _text(signal["reason"]))
+    if identity["recent"]:
+        _out.print(table)
+    _out.print()
+
+
+def quarantine_table(held: list) -> None:
+    if not held:
+        plain("nothing in quarantine", "dim")
+        return
+    table = _table()
+    table.add_column("id", justify="right", style="cyan", no_wrap=True)
+    table.add_column("trust", justify="right", no_wrap=True)
+    table.add_column("project / agent", max_width=18)
+    table.add_column("memory")
+    for row, trust in held:
+        table.add_row(_text(row.id), _trust(trust), _text(f"{row.project} / {row.agent}"), _text(_short(row.content)))
+    _out.print(table)
+    note("`slm trust approve ID…` keeps a memory; `slm trust reject ID…` deletes it and counts against its author")
 
 
 def clusters_table(clusters: list[dict]) -> None:

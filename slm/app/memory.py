@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,6 +22,7 @@ from slm.storage.graph import GraphRepository
 from slm.storage.memories import MemoryFilter, MemoryRepository, MemoryRow, NewMemory
 from slm.storage.settings import get_setting, set_settings
 from slm.trust import agents as agent_tokens
+from slm.trust import model as trust_model
 from slm.trust.ledger import CORROBORATE_MIN, DUPLICATE_MIN, Near, TrustLedger, Written, principal_of
 
 ITEM_KEYS = frozenset({"text", "time", "agent", "project", "tags", "meta", "kind"})
@@ -350,8 +351,12 @@ class Memory:
     def forget_many(self, memory_ids: Iterable[int], *, agent: str | None = None) -> list[int]:
         """`forget` for several ids in one transaction: all go (with their earlier versions), or, if any id is
         unknown, none."""
-        wanted = list(dict.fromkeys(_clean_id(i) for i in memory_ids))
-        agent = _agent(agent)
+        return self._delete(list(dict.fromkeys(_clean_id(i) for i in memory_ids)), _agent(agent))
+
+    def _delete(self, wanted: list[int], agent: str, rejected: bool = False) -> list[int]:
+        """Delete in one transaction; a deletion soon after writing is a signal against the author, and a
+        rejection from quarantine a stronger one instead."""
+        now = datetime.now(UTC)
         with write_transaction(self.conn):
             ids: list[int] = []
             for memory_id in wanted:
@@ -359,8 +364,12 @@ class Memory:
                 if not versions:
                     raise NotFound(f"no memory with id {memory_id}", "see `slm list` for ids")
                 ids += [i for i in versions if i not in ids]
-            written = [(row.id, row.created_at) for row in self.repo.get_many(wanted)]
-            self.trust.note_delete(written, self._principal_named(agent), datetime.now(UTC))
+            if rejected:
+                for memory_id in wanted:
+                    self.trust.reject(memory_id, now)
+            else:
+                written = [(row.id, row.created_at) for row in self.repo.get_many(wanted)]
+                self.trust.note_delete(written, self._principal_named(agent), now)
             self.repo.delete(ids)
             self.events.append([self._event("memory.deleted", agent, i) for i in ids])
         if self._index is not None:
@@ -444,6 +453,88 @@ class Memory:
         if agent is None:
             raise NotFound(f"no agent named {name!r}", "see `slm agent list`")
         return agent
+
+    # -- trust ----------------------------------------------------------------------------------------------
+    def trust_report(self) -> list[dict]:
+        """Every principal that wrote or was scored, and every registered agent: trust, evidence, memories."""
+        counts = self.trust.repo.memory_counts()
+        states = {state.principal: state for state in self.trust.repo.states()}
+        principals = set(counts) | set(states) | {f"agent:{a.id}" for a in self.agents.list()}
+        summaries = [self._principal_summary(p, states.get(p), counts.get(p, 0)) for p in principals]
+        return sorted(summaries, key=lambda row: (row["trust"], row["principal"]))
+
+    def explain_trust(self, agent: str, *, limit: int = 20) -> list[dict]:
+        """The identities behind a name (its authenticated agent, callers that only claimed the name, the user),
+        each with its trust, its evidence by signal and its newest signals with their reasons."""
+        name = validation.clean_name(agent, "agent", "")
+        limit = validation.clean_limit(limit, "limit", 10_000)
+        counts = self.trust.repo.memory_counts()
+        registered = self.agents.by_name(name)
+        principals = [f"agent:{registered.id}"] if registered else []
+        if name == trust_model.USER:
+            principals.append(trust_model.USER)
+        if self.trust.repo.state(f"name:{name}") or counts.get(f"name:{name}"):
+            principals.append(f"name:{name}")
+        if not principals:
+            raise NotFound(f"no agent named {name!r} has written a memory or been scored", "see `slm trust list`")
+        explained = []
+        for principal in principals:
+            summary = self._principal_summary(principal, self.trust.repo.state(principal), counts.get(principal, 0))
+            summary["prior"] = asdict(trust_model.prior_of(principal)) if principal != trust_model.USER else None
+            summary["by_signal"] = self.trust.repo.signal_counts(principal)
+            summary["recent"] = [asdict(row) for row in self.trust.repo.signals_of(principal, limit)]
+            explained.append(summary)
+        return explained
+
+    def _principal_summary(self, principal: str, state, memories: int) -> dict:
+        if principal == trust_model.USER:
+            alpha = beta = None
+        else:
+            fresh = trust_model.fresh(principal)
+            alpha, beta = (state.alpha, state.beta) if state else (fresh.alpha, fresh.beta)
+        return {
+            "principal": principal,
+            "name": self._principal_name(principal),
+            "kind": trust_model.kind_of(principal),
+            "trust": self.trust.trust(principal),
+            "alpha": alpha,
+            "beta": beta,
+            "signals": state.signals if state else 0,
+            "drift": state.drift if state else 0.0,
+            "memories": memories,
+            "updated_at": state.updated_at if state else None,
+        }
+
+    def _principal_name(self, principal: str) -> str:
+        kind, _, rest = principal.partition(":")
+        if kind == "agent":
+            agent = self.agents.by_id(int(rest))
+            return agent.name if agent else principal
+        return rest or principal
+
+    def quarantine(self) -> list[tuple[MemoryRow, float]]:
+        """Current memories whose trust is below the quarantine line and not approved, least trusted first."""
+        scored = self.trust.quarantined()
+        rows = {row.id: row for row in self.repo.get_many([i for i, _ in scored])}
+        return [(rows[i], trust) for i, trust in scored if i in rows]
+
+    def approve(self, memory_ids: Iterable[int]) -> list[int]:
+        """The user vouches for these memories: trusted in full from now on, and a good signal for their authors."""
+        ids = list(dict.fromkeys(_clean_id(i) for i in memory_ids))
+        now = datetime.now(UTC)
+        with write_transaction(self.conn):
+            for memory_id in ids:
+                if self.get(memory_id).superseded_by is not None:
+                    raise InvalidInput(f"memory {memory_id} was updated", "approve its current version")
+                self.trust.approve(memory_id, now)
+            self.events.append([self._event("memory.approved", validation.DEFAULT_AGENT, i) for i in ids])
+        return ids
+
+    def reject(self, memory_ids: Iterable[int]) -> list[int]:
+        """The user rejects these memories as false or hostile: a strong signal against each author, then they
+        are deleted with their earlier versions. Returns the deleted ids."""
+        ids = list(dict.fromkeys(_clean_id(i) for i in memory_ids))
+        return self._delete(ids, validation.DEFAULT_AGENT, rejected=True)
 
     # -- behaviour: what agents did -------------------------------------------------------------------------
     def feedback(self, memory_id: int, helpful: bool, *, query: str | None = None, agent: str | None = None) -> int:

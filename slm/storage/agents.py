@@ -38,6 +38,10 @@ class AgentRepository:
         row = self.conn.execute(f"SELECT {_COLUMNS} FROM agents a WHERE a.name = ?", (name,)).fetchone()
         return AgentRow(*row) if row else None
 
+    def by_id(self, agent_id: int) -> AgentRow | None:
+        row = self.conn.execute(f"SELECT {_COLUMNS} FROM agents a WHERE a.id = ?", (agent_id,)).fetchone()
+        return AgentRow(*row) if row else None
+
     def by_token_hash(self, token_hash: str) -> AgentRow | None:
         row = self.conn.execute(f"SELECT {_COLUMNS} FROM agents a WHERE a.token_hash = ?", (token_hash,)).fetchone()
         return AgentRow(*row) if row else None

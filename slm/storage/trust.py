@@ -124,6 +124,14 @@ class TrustRepository:
         )
         return {r[0]: MemoryTrustRow(r[0], r[1], r[2], r[3], bool(r[4])) for r in rows}
 
+    def memory_counts(self) -> dict[str, int]:
+        """Current memories per principal."""
+        rows = self.conn.execute(
+            "SELECT t.principal, count(*) FROM memory_trust t JOIN memories m ON m.id = t.memory_id "
+            "WHERE m.superseded_by IS NULL GROUP BY t.principal"
+        )
+        return dict(rows.fetchall())
+
     def memory(self, memory_id: int) -> MemoryTrustRow | None:
         return self.memories([memory_id]).get(memory_id)
 

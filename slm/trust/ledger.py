@@ -17,7 +17,7 @@ USUAL_AFTER = 20  # writes before a principal has usual projects at all
 USUAL_WRITES = 2  # a project with this many of its writes is one of its usual projects
 DELETE_SOON_HOURS = 24
 CORROBORATE_MIN = 0.85  # cosine at which two texts may state the same fact (then content.same_fact decides)
-DUPLICATE_MIN = 0.95  # cosine at which a principal's new text repeats one of its own
+DUPLICATE_MIN = 0.95  # cosine at which a principal's new text repeats one of its own (with the same values)
 FLOOD_HOURS = 1  # ... written this recently: repeating older notes is not flooding
 DOUBT = {"instruction": 15.0, "directive": 1.5}  # memory-level doubt: 15 quarantines whatever the author's trust
 
@@ -166,10 +166,11 @@ class TrustLedger:
             author = authors.get(other.memory_id)
             if author is None:
                 continue
+            same = content.same_fact(written.text, other.text)
             if author.principal == written.principal:
                 hours = (now - _parse(other.created_at)).total_seconds() / 3600
-                repeats |= other.score >= DUPLICATE_MIN and hours <= FLOOD_HOURS
-            elif other.score >= CORROBORATE_MIN and content.same_fact(written.text, other.text):
+                repeats |= other.score >= DUPLICATE_MIN and same and hours <= FLOOD_HOURS
+            elif other.score >= CORROBORATE_MIN and same:
                 self.corroborate(other.memory_id, author.principal, written.principal, written.memory_id, now)
                 self.repo.add_support(written.memory_id, self.trust(author.principal))
         return written.memory_id if repeats else None
@@ -262,12 +263,16 @@ class TrustLedger:
 
     def approve(self, memory_id: int, now: datetime) -> None:
         row = self.repo.memory(memory_id)
+        if row is None:
+            return
         self.repo.approve(memory_id)
         reason = f"memory {memory_id} approved out of quarantine by the user"
         self.signal(row.principal, "approved", now, reason, memory_id=memory_id, source=model.USER)
 
     def reject(self, memory_id: int, now: datetime) -> None:
         row = self.repo.memory(memory_id)
+        if row is None:
+            return
         reason = f"memory {memory_id} rejected from quarantine by the user"
         self.signal(row.principal, "rejected", now, reason, memory_id=memory_id, source=model.USER)
 
