@@ -77,17 +77,26 @@ _CALENDAR = {
     "april", "may", "june", "july", "august", "september", "october", "november", "december", "daily", "weekly",
     "monthly", "yearly", "hourly",
 }  # fmt: skip
+_STARTERS = {
+    "the", "a", "an", "we", "our", "i", "my", "you", "your", "they", "their", "it", "its", "this", "that", "these",
+    "those", "there", "he", "she", "in", "on", "at", "for", "to", "from", "with", "and", "but", "so", "if", "when",
+    "after", "before", "please", "note", "also", "all", "every", "each", "as", "since", "now",
+}  # fmt: skip
 _NEGATIONS = re.compile(r"\b(?:not|no|never|none|without|instead|stopped|removed|dropped)\b|n't\b", re.IGNORECASE)
 
 
 def values(text: str) -> frozenset[str]:
-    """The parts of a fact that make it this fact and not a variation: numbers, names, days and months."""
+    """The parts of a fact that make it this fact and not a variation: numbers, names, days and months.
+
+    A capital at the start of a sentence counts too ("Alice owns auth"), unless the word is a common opener.
+    """
     starts = {m.start(1) for m in _SENTENCE_START.finditer(text)}
     found = set()
     for match in _TOKEN.finditer(text):
         token = match.group()
         lower = token.lower().rstrip("s") if token.lower().rstrip("s") in _CALENDAR else token.lower()
-        if token[0].isdigit() or lower in _CALENDAR or (token[0].isupper() and match.start() not in starts):
+        starter = match.start() in starts and lower in _STARTERS
+        if token[0].isdigit() or lower in _CALENDAR or (token[0].isupper() and not starter):
             found.add(lower)
         elif any(c.isdigit() for c in token) or "-" in token or "_" in token:
             found.add(lower)  # identifiers: api-gateway, user_id, py311
