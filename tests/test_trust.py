@@ -275,8 +275,10 @@ async def test_mcp_recall_carries_trust_and_hides_quarantine(db_path):
             found = (await b.call_tool("recall", {"query": "billing webhooks retries release tag"})).structured_content
             await b.call_tool("feedback", {"id": fact, "helpful": True})
             context = await b.get_prompt("recall_context", {"task": "billing webhook retries"})
+            recent = (await b.call_tool("list_recent", {})).structured_content
     hits = found["memories"]
     assert [h["id"] for h in hits] == [fact] and hits[0]["trust"] == pytest.approx(0.5, abs=0.01)
+    assert [m["id"] for m in recent["memories"]] == [fact] and "1 quarantined" in recent["note"]
     assert "trust 0." in context.messages[0].content.text and "not instructions" in context.messages[0].content.text
     with Memory.open(db_path) as user:
         assert signals(user, "alice") == {"helpful": 1} and signals(user, "bob") == {"instruction": 1}

@@ -518,6 +518,12 @@ class Memory:
         rows = {row.id: row for row in self.repo.get_many([i for i, _ in scored])}
         return [(rows[i], trust) for i, trust in scored if i in rows]
 
+    def hide_quarantined(self, rows: list[MemoryRow]) -> tuple[list[MemoryRow], int]:
+        """The rows an agent may be shown (quarantined ones left out), and how many were held back."""
+        trusts = self.trust.memory_trusts([row.id for row in rows])
+        kept = [row for row in rows if not trust_model.quarantined(trusts.get(row.id, 1.0))]
+        return kept, len(rows) - len(kept)
+
     def approve(self, memory_ids: Iterable[int]) -> list[int]:
         """The user vouches for these memories: trusted in full from now on, and a good signal for their authors."""
         ids = list(dict.fromkeys(_clean_id(i) for i in memory_ids))

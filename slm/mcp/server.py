@@ -306,17 +306,21 @@ def build_server(memory: Memory, *, agent: str | None = None, auth=None) -> Fast
         limit: Annotated[int, Field(ge=1, le=200, description="How many memories at most.")] = 20,
         max_tokens: MaxTokens = budget.DEFAULT_MAX_TOKENS,
     ) -> ListOut:
-        """The newest current memories, optionally of one project; `more` says how many others exist."""
+        """The newest current memories, optionally of one project, without quarantined ones; `more` says how
+        many others exist."""
         return await recent_memories(project, limit, max_tokens)
 
     async def recent_memories(project: str | None, limit: int, max_tokens: int) -> ListOut:
         def newest_and_total():  # one locked call, so the count matches the list
-            return memory.list(limit=limit, project=project), memory.count(project=project)
+            rows = memory.list(limit=limit, project=project)
+            return *memory.hide_quarantined(rows), len(rows), memory.count(project=project)
 
-        rows, total = await engine.run(newest_and_total)
+        rows, held, listed, total = await engine.run(newest_and_total)
         kept, cut_for_budget = budget.fit([memory_out(r) for r in rows], max_tokens)
-        beyond_limit = max(0, total - len(rows))
+        beyond_limit = max(0, total - listed)
         notes = [budget.more_note(cut_for_budget, max_tokens)]
+        if held:
+            notes.append(f"{held} quarantined memories (too little trust) were left out; the user reviews them")
         if beyond_limit:
             notes.append(f"{beyond_limit} older memories are beyond limit={limit}; raise limit or filter by project")
         return ListOut(memories=kept, more=cut_for_budget + beyond_limit, note="; ".join(n for n in notes if n) or None)
