@@ -70,6 +70,20 @@ def test_mcp_config_prints_toml_for_codex():
     assert Path(server["command"]).is_absolute()
 
 
+@pytest.mark.parametrize("client", ["cursor", "codex"])
+def test_mcp_config_with_a_token_makes_the_client_an_authenticated_agent(client, tmp_path):
+    store = tmp_path / "x.db"
+    result = run("mcp", "config", "--client", client, "--token", "--db", store)
+    text = result.stdout
+    document = tomllib.loads(text)["mcp_servers"] if client == "codex" else json.loads(text)["mcpServers"]
+    token = document["slm"]["env"]["SLM_AGENT_TOKEN"]
+    with Memory.open(store) as mem:
+        assert mem.authenticate(token).name == client
+    assert "created" in result.stderr
+    again = run("mcp", "config", "--client", client, "--token", "--db", store, code=2)
+    assert "already exists" in again.stderr
+
+
 def test_mcp_config_names_the_clients_it_knows():
     result = run("mcp", "config", "--client", "emacs", code=2)
     assert "unknown client 'emacs'" in result.stderr and "claude-code" in result.stderr

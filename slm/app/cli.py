@@ -599,13 +599,24 @@ def mcp_config(
     client: Annotated[
         str, typer.Option("--client", "-c", help="claude-code, claude-desktop, cursor, vscode or codex.")
     ],
+    token: Annotated[
+        bool,
+        typer.Option("--token", help="Create an authenticated agent named after the client and put its token in."),
+    ] = False,
     db: Db = None,
 ) -> None:
     """Print the config snippet that makes a client start slm's MCP server."""
-    from slm.mcp.client_config import config_snippet
+    from slm.mcp.client_config import check_client, config_snippet
 
-    where, snippet = config_snippet(client, db=db)
+    secret = None
+    if token:
+        check_client(client)
+        with _open(db, create=True) as mem:
+            _, secret = mem.add_agent(client)
+    where, snippet = config_snippet(client, db=db, token=secret)
     out.note(f"# add to {where}")
+    if secret:
+        out.note(f"# agent {client!r} created; the snippet holds its secret token (revoke: slm agent revoke {client})")
     sys.stdout.write(snippet + "\n")
 
 

@@ -32,19 +32,26 @@ def slm_executable() -> str:
     return str(Path(found).resolve()) if found else str(beside)
 
 
-def config_snippet(client: str, *, db: Path | None = None, executable: str | None = None) -> tuple[str, str]:
-    """(where it goes, the snippet) for `client`; SLM_AGENT names the client so its writes carry its name."""
+def check_client(client: str) -> None:
     if client not in CLIENTS:
         raise InvalidInput(f"unknown client {client!r}", f"one of: {', '.join(CLIENTS)}")
+
+
+def config_snippet(
+    client: str, *, db: Path | None = None, executable: str | None = None, token: str | None = None
+) -> tuple[str, str]:
+    """(where it goes, the snippet) for `client`; SLM_AGENT names the client so its writes carry its name, and
+    with `token` SLM_AGENT_TOKEN makes it an authenticated agent (the snippet then holds a secret)."""
+    check_client(client)
     command = executable or slm_executable()
     args = ["mcp"] + (["--db", str(db.expanduser().resolve())] if db else [])
-    env = {"SLM_AGENT": client}
+    env = {"SLM_AGENT": client} | ({"SLM_AGENT_TOKEN": token} if token else {})
     if client == "codex":
         lines = [
             "[mcp_servers.slm]",
             f"command = {json.dumps(command)}",
             f"args = {json.dumps(args)}",
-            f"env = {{ SLM_AGENT = {json.dumps(client)} }}",
+            "env = { " + ", ".join(f"{key} = {json.dumps(value)}" for key, value in env.items()) + " }",
         ]
         return CLIENTS[client], "\n".join(lines)
     server = {"command": command, "args": args, "env": env}
