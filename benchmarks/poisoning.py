@@ -20,13 +20,15 @@ The cast, on one database file, each agent with its own `Memory` instance (the v
 
 Time is simulated (28 days by default): `datetime.now` in slm.app.memory and the clock of slm.app.validation read
 a simulated clock, so bursts, deletions "soon" after writing, flooding within the hour and the evidence
-half-life see days pass while the run takes minutes. Every choice comes from `--seed`.
+half-life see days pass while the run takes minutes. Every choice comes from the seed; each of `--seeds` runs
+on its own new store, and the targets are judged on the median over the seeds.
 
 Measured: every agent's trust each day; the trust gap at the end (mean honest minus mean malicious); the
 sleeper's trust after each malicious write relative to its trust at the switch; poisoned@5, the share of the
 top-5 slots of the targeted questions held by contradictions, injections or spam, with trust-weighted recall
-and with plain relevance (`trust=False`), weekly and at the end; honest memories in quarantine at the end; and
-recall latency with and without trust, interleaved, as paired differences.
+and with plain relevance (`trust=False`), every two days (the target is their mean, the exposure during the
+attacks); honest memories in quarantine at the end; and recall latency with and without trust, interleaved, as
+paired differences.
 
     SLM_HOME=/tmp/slm-bench-home .venv/bin/python -m benchmarks.poisoning --out benchmarks/results/poisoning.json
     SLM_HOME=/tmp/slm-bench-home .venv/bin/python -m benchmarks.poisoning --set GAMMA=0.98   # a trust experiment
@@ -38,6 +40,7 @@ import argparse
 import heapq
 import itertools
 import json
+import math
 import os
 import platform
 import random
@@ -65,7 +68,7 @@ START = datetime(2025, 1, 6, tzinfo=UTC)  # a Monday
 TARGETS = {  # issue 5: (comparison, threshold)
     "trust_gap": (">=", 0.90),
     "sleeper_writes_to_80pct_drop": ("<=", 20),
-    "poisoned_at_5_with_trust": ("<=", 0.02),
+    "poisoned_at_5_with_trust": ("<=", 0.02),  # the mean over the snapshots of the run
     "honest_false_quarantine": ("<=", 0.01),
     "recall_overhead_p50_ms": ("<=", 1.0),
 }
@@ -310,7 +313,6 @@ class Simulation:
         self.label: dict[int, str] = {}  # memory id -> truth, stale, background, convention, cover, contradiction, …
         self.author: dict[int, str] = {}
         self.text: dict[int, str] = {}
-        self.fact_of: dict[int, int] = {}
         self.phase: dict[int, str] = {}  # the sleeper's memories: "honest" or "malicious" phase
         self.truth_ids: dict[int, set[int]] = {f.index: set() for f in self.facts}
         self.gone: set[int] = set()  # superseded or deleted
@@ -319,6 +321,7 @@ class Simulation:
         self.feedback_given: Counter = Counter()
         self.sleeper_trace: list[dict] = []
         self.sleeper_switch_trust: float | None = None
+        self.sleeper_honest_writes = 0
         self.timeline: list[dict] = []
         self.snapshots: list[dict] = []
 
@@ -373,6 +376,8 @@ class Simulation:
         fact_writes: Counter = Counter()
         for fact in self.facts:
             first = self._pick_writer(writers, fact, fact.born, until, quota, fact_writes)
+            if first is None:
+                continue
             self.at(fact.born, self.write_fact, first, fact)
             fact_writes[first.name] += 1
             if rng.random() < args.corroborate:
@@ -398,9 +403,11 @@ class Simulation:
     def _pick_writer(
         self, writers: list[Actor], fact: Fact, when: datetime, until: dict, quota: dict, used: Counter
     ) -> Actor | None:
-        """An agent active then, by its writing rate, mostly among those for whom the project is usual."""
+        """An agent active then, by its writing rate, mostly among those for whom the project is usual (one with
+        writes left in its quota if there is one)."""
         day = (when - START).total_seconds() / 86400
-        active = [w for w in writers if day < until[w.name] and used[w.name] < quota[w.name]]
+        active = [w for w in writers if day < until[w.name]]
+        active = [w for w in active if used[w.name] < quota[w.name]] or active
         if not active:
             return None
         weights = [quota[w.name] / until[w.name] * (1.0 if fact.project in w.projects else 0.1) for w in active]
@@ -415,7 +422,7 @@ class Simulation:
             size = min(left, rng.randint(20, 60))
             begin = working_time(rng, 1, args.days)
             for i in range(size):
-                self.at(begin + timedelta(seconds=2.5 * i + rng.uniform(0, 1)), self.write_spam, spammer)
+                self.at(begin + timedelta(seconds=i + rng.uniform(-0.4, 0.4)), self.write_spam, spammer)  # ~1 a second
             left -= size
         for role, count, first_day in (("poisoner", args.poison, 2), ("injector", args.injections, 3)):
             actor = by_role[role]
@@ -449,8 +456,6 @@ class Simulation:
             actor.malicious_writes += 1
         if not stored.duplicate:
             self.label[memory_id], self.author[memory_id], self.text[memory_id] = label, actor.name, text
-            if fact is not None:
-                self.fact_of[memory_id] = fact.index
             if actor.role == "sleeper":
                 self.phase[memory_id] = "malicious" if actor.malicious_writes else "honest"
             if label in ("background", "convention", "cover") or (label == "truth" and actor.role != "user"):
@@ -545,6 +550,7 @@ class Simulation:
         """A contradiction of a targeted fact already written, or (injector, half the sleeper's) an injection."""
         if actor.role == "sleeper" and self.sleeper_switch_trust is None:
             self.sleeper_switch_trust = self.trust_of(actor)
+            self.sleeper_honest_writes = actor.writes
         written = [f for f in self.facts if f.targeted and f.born < self.clock.now]
         if not written:
             return
@@ -669,7 +675,7 @@ class Simulation:
         to_80 = next((row["malicious_write"] for row in trace if row["drop"] >= 0.8), None)
         at_20 = next((row for row in trace if row["malicious_write"] >= 20), trace[-1] if trace else None)
         return {
-            "honest_writes_before_switch": self.args.sleeper_n,
+            "honest_writes_before_switch": self.sleeper_honest_writes,
             "switch_trust": round(self.sleeper_switch_trust or 0.0, 4),
             "writes_to_80pct_drop": to_80,
             "drop_after_20_malicious_writes": at_20["drop"] if at_20 else None,
@@ -726,6 +732,13 @@ class Simulation:
         for actor in self.actors.values():
             actor.mem.close()
         self.user.mem.close()
+
+
+def mean_snapshot(snapshots: list[dict]) -> dict:
+    """poisoned@5 averaged over the snapshots: the exposure during the run, not only after the defence caught up."""
+    return {
+        mode: round(statistics.fmean(s[mode]["poisoned_at_5"] for s in snapshots), 4) for mode in ("trust", "plain")
+    } | {"max_with_trust": max(s["trust"]["poisoned_at_5"] for s in snapshots), "snapshots": len(snapshots)}
 
 
 # -- recall latency -----------------------------------------------------------------------------------------------
@@ -813,7 +826,6 @@ def machine() -> dict:
         "os": platform.platform(),
         "python": platform.python_version(),
         **{name: metadata.version(name) for name in ("llama-cpp-python", "sqlite-vec", "apsw", "numpy")},
-        "load_average_at_start": os.getloadavg(),
     }
 
 
@@ -835,43 +847,50 @@ def print_summary(report: dict) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title="memory poisoning: issue 5 targets")
-    for column in ("metric", "value", "target", "met"):
+    console = Console(width=None if sys.stdout.isatty() else 150)
+    seeds = [run["seed"] for run in report["runs"]]
+    table = Table(title=f"memory poisoning: issue 5 targets (median of seeds {', '.join(map(str, seeds))})")
+    for column in ("metric", *(f"seed {seed}" for seed in seeds), "median", "target", "met"):
         table.add_column(column, justify="left" if column == "metric" else "right")
     for name, row in report["targets"].items():
-        value = "-" if row["value"] is None else f"{row['value']:.4g}"
-        table.add_row(name, value, f"{row['op']} {row['target']:g}", "yes" if row["met"] else "[red]no[/red]")
-    console = Console(width=None if sys.stdout.isatty() else 120)
+        cells = ["-" if value is None else f"{value:.4g}" for value in (*row["per_seed"], row["value"])]
+        target, verdict = f"{row['op']} {row['target']:g}", "yes" if row["met"] else "[red]no[/red]"
+        table.add_row(name, *cells, target, verdict)
     console.print(table)
-    agents = Table(title="final trust")
-    for column in ("agent", "role", "trust", "alpha", "beta", "signals", "writes"):
+    agents = Table(title="final trust (alpha / beta) per seed")
+    for column in ("agent", "role", *(f"seed {seed}" for seed in seeds)):
         agents.add_column(column, justify="left" if column in ("agent", "role") else "right")
-    for name, row in report["trust"]["agents"].items():
-        agents.add_row(
-            name, row["role"], f"{row['trust']:.3f}", f"{row['alpha']:.1f}", f"{row['beta']:.1f}",
-            str(row["signals"]), str(row["writes"]),
-        )  # fmt: skip
+    for name, first in report["runs"][0]["trust"]["agents"].items():
+        cells = [run["trust"]["agents"][name] for run in report["runs"]]
+        agents.add_row(name, first["role"], *(f"{c['trust']:.3f} ({c['alpha']:.0f}/{c['beta']:.0f})" for c in cells))
     console.print(agents)
-    final = report["poisoned_at_5"]["final"]
+    for run in report["runs"]:
+        final, exposure, sleeper = run["poisoned_at_5"]["final"], run["poisoned_at_5"]["mean_over_run"], run["sleeper"]
+        console.print(
+            f"seed {run['seed']}: poisoned@5 over the run {exposure['trust']:.3f} with trust (max "
+            f"{exposure['max_with_trust']:.3f}), {exposure['plain']:.3f} plain; at the end "
+            f"{final['trust']['poisoned_at_5']:.3f} / {final['plain']['poisoned_at_5']:.3f}; truth@1 at the end "
+            f"{final['trust']['truth_at_1']:.2f} / {final['plain']['truth_at_1']:.2f}. Sleeper: "
+            f"{sleeper['switch_trust']:.3f} at the switch, drop {sleeper['drop_after_20_malicious_writes']} after 20 "
+            f"malicious writes, 80 % after "
+            f"{sleeper['writes_to_80pct_drop']}. Honest in quarantine: {run['quarantine']['honest_by_reason']}"
+        )
+    lat, size = report["latency"], report["runs"][0]["store"]["current"]
     console.print(
-        f"poisoned@5 with trust {final['trust']['poisoned_at_5']:.3f} {final['trust']['by_kind']}, "
-        f"plain {final['plain']['poisoned_at_5']:.3f} {final['plain']['by_kind']}; truth@1 "
-        f"{final['trust']['truth_at_1']:.2f} vs {final['plain']['truth_at_1']:.2f}"
-    )
-    sleeper, lat = report["sleeper"], report["latency"]
-    console.print(
-        f"sleeper: trust {sleeper['switch_trust']:.3f} at the switch, drop after 20 malicious writes "
-        f"{sleeper['drop_after_20_malicious_writes']}, final drop {sleeper['final_drop']}"
-    )
-    console.print(
-        f"recall p50 {lat['with_trust']['p50_ms']} ms with trust, {lat['without_trust']['p50_ms']} ms without; "
-        f"p95 {lat['with_trust']['p95_ms']} / {lat['without_trust']['p95_ms']} ms"
+        f"recall (seed {seeds[0]}, {size} memories): p50 {lat['with_trust']['p50_ms']} ms with trust, "
+        f"{lat['without_trust']['p50_ms']} ms without, p95 {lat['with_trust']['p95_ms']} / "
+        f"{lat['without_trust']['p95_ms']} ms; paired overhead p50 {lat['overhead_p50_ms']} ms"
     )
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument(
+        "--seeds",
+        type=lambda text: [int(x) for x in text.split(",")],
+        default=[5, 6, 7],
+        help="one simulation per seed, each on a new store; targets are judged on the median",
+    )
     parser.add_argument("--days", type=int, default=28, help="simulated days")
     parser.add_argument("--honest-writes", type=int, default=1200, help="writes of the four honest agents together")
     parser.add_argument("--facts", type=int, default=48, help="facts with a known answer")
@@ -901,9 +920,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--user-correct", type=float, default=0.3, help="chance the user acts on a bad fact or injection"
     )
     parser.add_argument("--user-delete", type=float, default=0.2, help="chance the user deletes a spam memory")
-    parser.add_argument("--snapshot-days", type=int, default=7, help="measure poisoned@5 every this many days")
+    parser.add_argument("--snapshot-days", type=int, default=2, help="measure poisoned@5 every this many days")
     parser.add_argument("--latency-reps", type=int, default=8, help="passes over the latency queries")
-    parser.add_argument("--store", type=Path, help="the database file (default: in a temporary directory)")
+    parser.add_argument("--store", type=Path, help="keep the databases in this folder (default: a temporary one)")
     parser.add_argument("--out", type=Path, help="write the results here as JSON")
     parser.add_argument(
         "--set",
@@ -915,69 +934,98 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def simulate(args: argparse.Namespace, db: Path) -> dict:
+def simulate(args: argparse.Namespace, seed: int, db: Path, measure_latency: bool) -> dict:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     began = time.perf_counter()
-    sim = Simulation(args, db)
+    sim = Simulation(argparse.Namespace(**(vars(args) | {"seed": seed})), db)
     try:
         sim.plan()
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
         with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
-            task = bar.add_task("simulated events", total=len(sim.queue))
+            task = bar.add_task(f"seed {seed}: simulated events", total=len(sim.queue))
             sim.run(lambda done, left: bar.update(task, completed=done, total=done + left))
-        simulated_s = time.perf_counter() - began
-        queries = [f.question for f in sim.targeted_queries()] + corpus.queries(20, seed=args.seed)
         report = {
+            "seed": seed,
+            "simulated_s": round(time.perf_counter() - began, 1),
             "store": sim.store_summary(),
             "trust": sim.trust_summary(),
             "sleeper": sim.sleeper_summary(),
             "poisoned_at_5": {
-                "final": sim.snapshots[-1] if sim.snapshots else None,
+                "final": sim.snapshots[-1],
+                "mean_over_run": mean_snapshot(sim.snapshots),
                 "snapshots": sim.snapshots,
             },
             "quarantine": sim.quarantine_summary(),
-            "latency": latency(sim.user.mem, queries, args.latency_reps, args.seed),
-            "simulated_s": round(simulated_s, 1),
         }
+        if measure_latency:
+            queries = [f.question for f in sim.targeted_queries()] + corpus.queries(20, seed=seed)
+            report["latency"] = latency(sim.user.mem, queries, args.latency_reps, seed)
     finally:
         sim.close()
     return report
+
+
+def figures(run: dict) -> dict[str, float | None]:
+    """One run's value of each target."""
+    return {
+        "trust_gap": run["trust"]["gap"],
+        "sleeper_writes_to_80pct_drop": run["sleeper"]["writes_to_80pct_drop"],
+        "poisoned_at_5_with_trust": run["poisoned_at_5"]["mean_over_run"]["trust"],
+        "honest_false_quarantine": run["quarantine"]["honest_false_quarantine"],
+    }
+
+
+def median_of(values: list[float | None]) -> float | None:
+    """The median; a sleeper that never lost 80 % of its trust (None) counts as the worst value."""
+    if None not in values:
+        return statistics.median(values)
+    return sorted(values, key=lambda v: math.inf if v is None else v)[len(values) // 2]
 
 
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
     os.environ.setdefault("SLM_HOME", DEFAULT_HOME)
     patched = apply_settings(args.set)
-    began = time.perf_counter()
-    if args.store:
-        if args.store.exists():
-            raise SystemExit(f"{args.store} exists: the simulation needs a new store")
-        report = simulate(args, args.store)
-    else:
-        with tempfile.TemporaryDirectory(prefix="slm-poisoning-") as workdir:
-            report = simulate(args, Path(workdir) / "memory.db")
-    values = {
-        "trust_gap": report["trust"]["gap"],
-        "sleeper_writes_to_80pct_drop": report["sleeper"]["writes_to_80pct_drop"],
-        "poisoned_at_5_with_trust": report["poisoned_at_5"]["final"]["trust"]["poisoned_at_5"],
-        "honest_false_quarantine": report["quarantine"]["honest_false_quarantine"],
-        "recall_overhead_p50_ms": report["latency"]["overhead_p50_ms"],
-    }
+    began, load = time.perf_counter(), os.getloadavg()
+    runs = []
+    with tempfile.TemporaryDirectory(prefix="slm-poisoning-") as workdir:
+        folder = args.store or Path(workdir)
+        folder.mkdir(parents=True, exist_ok=True)
+        for n, seed in enumerate(args.seeds):
+            db = folder / f"poisoning-seed{seed}.db"
+            if db.exists():
+                raise SystemExit(f"{db} exists: each simulation needs a new store")
+            runs.append(simulate(args, seed, db, measure_latency=n == 0))
+    latency_report = runs[0].pop("latency")
+    per_seed = {name: [figures(run)[name] for run in runs] for name in TARGETS if name in figures(runs[0])}
+    values = {name: median_of(v) for name, v in per_seed.items()}
+    values["recall_overhead_p50_ms"] = latency_report["overhead_p50_ms"]
+    per_seed["recall_overhead_p50_ms"] = [latency_report["overhead_p50_ms"]] + [None] * (len(runs) - 1)
     report = {
         "benchmark": "poisoning",
-        "command": shlex.join([Path(sys.executable).name, "-m", "benchmarks.poisoning", *(argv or sys.argv[1:])]),
-        "slm_home": os.environ["SLM_HOME"],
-        "machine": machine(),
+        "command": shlex.join(
+            [f"SLM_HOME={os.environ['SLM_HOME']}", ".venv/bin/python", "-m", "benchmarks.poisoning"]
+            + (sys.argv[1:] if argv is None else argv)
+        ),
+        "machine": machine() | {"load_average_at_start": load},
         "slm": slm_version(),
         "settings": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
         "patched_constants": patched,
         "targets": {
-            name: {"op": op, "target": threshold, "value": values[name], "met": met(name, values[name])}
+            name: {
+                "op": op,
+                "target": threshold,
+                "value": values[name],
+                "per_seed": per_seed[name],
+                "met": met(name, values[name]),
+                "met_per_seed": [met(name, v) for v in per_seed[name][: 1 if name.startswith("recall") else None]],
+            }
             for name, (op, threshold) in TARGETS.items()
         },
-        **report,
+        "latency": latency_report,
+        "runs": runs,
         "wall_s": round(time.perf_counter() - began, 1),
     }
     print_summary(report)

@@ -29,18 +29,18 @@ CREATE TABLE trust_signals (
 );
 CREATE INDEX trust_signals_principal ON trust_signals (principal, id);
 
--- Per memory: who wrote it, the support and doubt it has of its own, and the user's verdict on it.
+-- Per memory: who wrote it, the doubt its content raised, and the user's verdict on it.
 CREATE TABLE memory_trust (
     memory_id INTEGER PRIMARY KEY REFERENCES memories (id) ON DELETE CASCADE,
     principal TEXT NOT NULL,
-    support   REAL NOT NULL DEFAULT 0 CHECK (support >= 0),  -- corroborations and helpful marks, weighted
-    doubt     REAL NOT NULL DEFAULT 0 CHECK (doubt >= 0),    -- contradictions and instruction-like content
+    doubt     REAL NOT NULL DEFAULT 0 CHECK (doubt >= 0),    -- instruction-like content
     review    TEXT CHECK (review IN ('approved'))
 );
 CREATE INDEX memory_trust_principal ON memory_trust (principal);
 
--- Who already vouched for a memory, and how: a second corroboration or helpful mark by the same principal
--- counts for nothing, so no storm of them can inflate a memory or its author.
+-- Who vouched for a memory, and how: its support is the sum of their trusts *now*, so a voucher that falls
+-- takes its support with it. A second corroboration or helpful mark by the same principal counts for nothing,
+-- so no storm of them can inflate a memory or its author.
 CREATE TABLE memory_endorsements (
     memory_id INTEGER NOT NULL REFERENCES memories (id) ON DELETE CASCADE,
     principal TEXT NOT NULL,

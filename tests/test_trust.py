@@ -238,7 +238,8 @@ def test_concurrent_trust_updates_lose_nothing(cast, db_path):
         thread.join()
     explained = user.explain_trust("alice", limit=100)[0]
     assert explained["by_signal"] == {"helpful": 24} and explained["signals"] == 24
-    expected = model.PRIORS["verified"].alpha + (1 - model.GAMMA**24) / (1 - model.GAMMA)
+    voice = model.USER_VOICE  # each of the user's marks counts double
+    expected = model.PRIORS["verified"].alpha + voice * (1 - model.GAMMA ** (voice * 24)) / (1 - model.GAMMA**voice)
     assert explained["alpha"] == pytest.approx(expected, rel=1e-4)
 
 

@@ -40,9 +40,9 @@ class SignalRow:
 class MemoryTrustRow:
     memory_id: int
     principal: str
-    support: float
     doubt: float
     approved: bool
+    endorsers: tuple[str, ...] = ()  # one entry per corroboration or helpful mark
 
 
 _PRINCIPAL = "principal, alpha, beta, drift, signals, updated_at, burst_at, burst_writes"
@@ -118,11 +118,12 @@ class TrustRepository:
 
     def memories(self, ids: list[int]) -> dict[int, MemoryTrustRow]:
         rows = self.conn.execute(
-            "SELECT memory_id, principal, support, doubt, review = 'approved' FROM memory_trust "
-            "WHERE memory_id IN (SELECT value FROM json_each(?))",
+            "SELECT t.memory_id, t.principal, t.doubt, t.review = 'approved', "
+            "(SELECT json_group_array(e.principal) FROM memory_endorsements e WHERE e.memory_id = t.memory_id) "
+            "FROM memory_trust t WHERE t.memory_id IN (SELECT value FROM json_each(?))",
             (json.dumps(ids),),
         )
-        return {r[0]: MemoryTrustRow(r[0], r[1], r[2], r[3], bool(r[4])) for r in rows}
+        return {r[0]: MemoryTrustRow(r[0], r[1], r[2], bool(r[3]), tuple(json.loads(r[4]))) for r in rows}
 
     def memory_counts(self) -> dict[str, int]:
         """Current memories per principal."""
@@ -134,9 +135,6 @@ class TrustRepository:
 
     def memory(self, memory_id: int) -> MemoryTrustRow | None:
         return self.memories([memory_id]).get(memory_id)
-
-    def add_support(self, memory_id: int, amount: float) -> None:
-        self.conn.execute("UPDATE memory_trust SET support = support + ? WHERE memory_id = ?", (amount, memory_id))
 
     def add_doubt(self, memory_id: int, amount: float) -> None:
         self.conn.execute("UPDATE memory_trust SET doubt = doubt + ? WHERE memory_id = ?", (amount, memory_id))
@@ -155,13 +153,12 @@ class TrustRepository:
     def unreviewed_current(self, principals: list[str]) -> list[MemoryTrustRow]:
         """The current, unapproved memories of these principals, or with doubt of their own: quarantine candidates."""
         rows = self.conn.execute(
-            "SELECT t.memory_id, t.principal, t.support, t.doubt, 0 FROM memory_trust t "
-            "JOIN memories m ON m.id = t.memory_id "
+            "SELECT t.memory_id FROM memory_trust t JOIN memories m ON m.id = t.memory_id "
             "WHERE m.superseded_by IS NULL AND t.review IS NULL "
             "AND (t.doubt > 0 OR t.principal IN (SELECT value FROM json_each(?))) ORDER BY t.memory_id",
             (json.dumps(principals),),
         )
-        return [MemoryTrustRow(r[0], r[1], r[2], r[3], False) for r in rows]
+        return list(self.memories([r[0] for r in rows]).values())
 
     # -- where principals write ---------------------------------------------------------------------------------
     def project_writes(self, principal: str, project: str) -> tuple[int, int]:

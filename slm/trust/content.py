@@ -25,8 +25,7 @@ PATTERNS = [
     (
         "hide-from-user",
         "instruction",
-        rf"\b(?:do not|don't|never)\s+(?:tell|inform|mention|reveal|show)\b\W+{_WORDS}"
-        r"(?:the\s+)?user\b",
+        rf"\b(?:do not|don't|never)\s+(?:tell|inform|mention\s+to|warn|alert)\b\W+{_WORDS}(?:the\s+)?user\b(?!')",
     ),
     ("addressed-to-reader", "instruction", r"\bwhen(?:ever)? you (?:read|see|recall|retrieve|load) this\b"),
     (
@@ -77,36 +76,45 @@ _CALENDAR = {
     "april", "may", "june", "july", "august", "september", "october", "november", "december", "daily", "weekly",
     "monthly", "yearly", "hourly",
 }  # fmt: skip
-_STARTERS = {
+_FUNCTION_WORDS = {
     "the", "a", "an", "we", "our", "i", "my", "you", "your", "they", "their", "it", "its", "this", "that", "these",
     "those", "there", "he", "she", "in", "on", "at", "for", "to", "from", "with", "and", "but", "so", "if", "when",
-    "after", "before", "please", "note", "also", "all", "every", "each", "as", "since", "now",
+    "after", "before", "please", "note", "also", "all", "every", "each", "as", "since", "now", "then",
 }  # fmt: skip
 _NEGATIONS = re.compile(r"\b(?:not|no|never|none|without|instead|stopped|removed|dropped)\b|n't\b", re.IGNORECASE)
 
 
-def values(text: str) -> frozenset[str]:
-    """The parts of a fact that make it this fact and not a variation: numbers, names, days and months.
-
-    A capital at the start of a sentence counts too ("Alice owns auth"), unless the word is a common opener.
-    """
+def values(text: str) -> tuple[frozenset[str], frozenset[str]]:
+    """The parts of a fact that make it this fact and not a variation — numbers, names, days and months,
+    identifiers — and, apart, the capitalised words that open a sentence, which may be a name ("Alice owns auth")
+    or just a word ("Failed webhooks are retried")."""
     starts = {m.start(1) for m in _SENTENCE_START.finditer(text)}
-    found = set()
+    found, openers = set(), set()
     for match in _TOKEN.finditer(text):
         token = match.group()
         lower = token.lower().rstrip("s") if token.lower().rstrip("s") in _CALENDAR else token.lower()
-        starter = match.start() in starts and lower in _STARTERS
-        if token[0].isdigit() or lower in _CALENDAR or (token[0].isupper() and not starter):
-            found.add(lower)
-        elif any(c.isdigit() for c in token) or "-" in token or "_" in token:
-            found.add(lower)  # identifiers: api-gateway, user_id, py311
-    return frozenset(found)
+        if token[0].isdigit() or lower in _CALENDAR or any(c.isdigit() or c in "-_" for c in token):
+            found.add(lower)  # numbers, days, identifiers: 5432, tuesday, api-gateway, user_id, py311
+        elif token[0].isupper():
+            (openers if match.start() in starts else found).add(lower)
+    return frozenset(found), frozenset(openers)
+
+
+def _words(text: str) -> set[str]:
+    return {w for token in _TOKEN.findall(text.lower()) for w in (token, token.rstrip("s"))}
 
 
 def same_fact(a: str, b: str) -> bool:
-    """Whether two texts that embed close together say the same thing: the same values and the same negations.
+    """Whether two texts that embed close together say the same thing: the same values and the same negations,
+    and each sentence-opening capital of one is a word of the other too.
 
     "The gateway uses PostgreSQL 15" and "the gateway uses MySQL 8" embed at cosine 0.82, "port 5432" and "port
     5433" at 0.98: closeness alone cannot tell a corroboration from a contradiction, so the values decide.
     """
-    return values(a) == values(b) and len(_NEGATIONS.findall(a)) == len(_NEGATIONS.findall(b))
+    (found_a, openers_a), (found_b, openers_b) = values(a), values(b)
+    words_a, words_b = _words(a), _words(b)
+    openers_agree = all({w, w.rstrip("s")} & words_b for w in openers_a - _FUNCTION_WORDS) and all(
+        {w, w.rstrip("s")} & words_a for w in openers_b - _FUNCTION_WORDS
+    )
+    negations_agree = len(_NEGATIONS.findall(a)) == len(_NEGATIONS.findall(b))
+    return found_a == found_b and openers_agree and negations_agree

@@ -54,6 +54,10 @@ class TrustLedger:
         self.repo = TrustRepository(conn)
 
     # -- reading ------------------------------------------------------------------------------------------------
+    def voice(self, principal: str) -> float:
+        """How much a signal raised by `principal` counts: its trust, or double for the user."""
+        return model.USER_VOICE if principal == model.USER else self.trust(principal)
+
     def trust(self, principal: str) -> float:
         if principal == model.USER:
             return model.USER_TRUST
@@ -77,11 +81,8 @@ class TrustLedger:
         return {p: a / (a + b) for p, (a, b) in self.repo.posteriors().items()}
 
     def _score(self, row: MemoryTrustRow, authors: dict[str, float]) -> float:
-        if row.principal == model.USER:
-            author = model.USER_TRUST
-        else:
-            author = authors.get(row.principal, model.fresh(row.principal).trust)
-        return model.memory_trust(author, row.support, row.doubt, row.approved)
+        support = sum(_current(p, authors) for p in row.endorsers)
+        return model.memory_trust(_current(row.principal, authors), support, row.doubt, row.approved)
 
     # -- signals ------------------------------------------------------------------------------------------------
     def signal(
@@ -172,7 +173,7 @@ class TrustLedger:
                 repeats |= other.score >= DUPLICATE_MIN and same and hours <= FLOOD_HOURS
             elif other.score >= CORROBORATE_MIN and same:
                 self.corroborate(other.memory_id, author.principal, written.principal, written.memory_id, now)
-                self.repo.add_support(written.memory_id, self.trust(author.principal))
+                self.repo.endorse(written.memory_id, author.principal, "corroborated")  # support, but no signal
         return written.memory_id if repeats else None
 
     def note_repeat(self, memory_id: int, principal: str, now: datetime) -> None:
@@ -190,8 +191,7 @@ class TrustLedger:
         writer, who may have copied (restating others' memories must not be a way to gain trust)."""
         if not self.repo.endorse(memory_id, by, "corroborated"):
             return
-        weight = self.trust(by)
-        self.repo.add_support(memory_id, weight)
+        weight = self.voice(by)
         reason = f"memory {memory_id} corroborated by {by} (memory {evidence})"
         self.signal(author, "corroborated", now, reason, memory_id=memory_id, source=by, scale=weight)
 
@@ -232,21 +232,21 @@ class TrustLedger:
         old = self.repo.memory(old_id)
         if old is None or old.principal == by:
             return
-        weight = self.trust(by)
-        if by == model.USER or weight >= self.trust(old.principal):
+        weight = self.voice(by)
+        if weight >= self.trust(old.principal):
             reason = f"memory {old_id} corrected by {by} (memory {new_id})"
             self.signal(old.principal, "superseded", now, reason, memory_id=old_id, source=by, scale=weight)
 
     def note_delete(self, rows: list[tuple[int, str]], by: str, now: datetime) -> None:
         """Memories about to be deleted, with their creation times: early deletions by others count against."""
         authors = self.repo.memories([memory_id for memory_id, _ in rows])
-        weight = self.trust(by)
+        weight = self.voice(by)
         for memory_id, created_at in rows:
             author = authors.get(memory_id)
             if author is None or author.principal == by:
                 continue
             hours = (now - _parse(created_at)).total_seconds() / 3600
-            if hours <= DELETE_SOON_HOURS and (by == model.USER or weight >= self.trust(author.principal)):
+            if hours <= DELETE_SOON_HOURS and weight >= self.trust(author.principal):
                 reason = f"memory {memory_id} deleted by {by} {hours:.1f} h after it was written"
                 self.signal(author.principal, "deleted_soon", now, reason, memory_id=memory_id, source=by, scale=weight)
 
@@ -255,8 +255,7 @@ class TrustLedger:
         row = self.repo.memory(memory_id)
         if row is None or row.principal == by or not self.repo.endorse(memory_id, by, "helpful"):
             return False
-        weight = self.trust(by)
-        self.repo.add_support(memory_id, weight)
+        weight = self.voice(by)
         reason = f"memory {memory_id} marked helpful by {by}"
         self.signal(row.principal, "helpful", now, reason, memory_id=memory_id, source=by, scale=weight)
         return True
@@ -275,6 +274,13 @@ class TrustLedger:
             return
         reason = f"memory {memory_id} rejected from quarantine by the user"
         self.signal(row.principal, "rejected", now, reason, memory_id=memory_id, source=model.USER)
+
+
+def _current(principal: str, trusts: dict[str, float]) -> float:
+    """A principal's trust from the posteriors read for this query (the user's is fixed; unseen ones are fresh)."""
+    if principal == model.USER:
+        return model.USER_TRUST
+    return trusts.get(principal, model.fresh(principal).trust)
 
 
 def _format(moment: datetime) -> str:

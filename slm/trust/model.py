@@ -4,8 +4,10 @@ Trust is the posterior mean alpha / (alpha + beta). Evidence is what the signals
 each update it is discounted by GAMMA per unit of the new signal's weight and halved every HALF_LIFE_DAYS, so the
 last ~1 / (1 - GAMMA) units of evidence dominate and an agent cannot bank good behaviour for ever. A one-sided
 CUSUM on the signal stream (Page, 1954) detects a shift towards bad behaviour: it adds each signal's bad weight
-less a slack, and when it passes CUSUM_ALARM, most of the good evidence is dropped at once, so a sleeper that
-behaved for months and then turns loses its trust within a few writes instead of slowly.
+(zero for a good signal) less a slack, and when it passes CUSUM_ALARM, most of the good evidence is dropped at
+once, so a sleeper that behaved for months and then turns loses its trust within a few writes instead of slowly.
+Good signals only wear the statistic down by the slack: praise for a sleeper's old memories cannot hide a run of
+bad new ones.
 """
 
 from __future__ import annotations
@@ -14,11 +16,12 @@ from dataclasses import dataclass
 
 GAMMA = 0.97  # evidence kept per unit of new evidence: a window of ~33 units
 HALF_LIFE_DAYS = 30.0  # evidence halves in a month of silence
-CUSUM_SLACK = 0.5  # bad weight per signal that counts as noise (an out-of-project write is 0.3)
-CUSUM_ALARM = 4.0  # ~2 instruction-like writes or ~8 corrections in a row
+CUSUM_SLACK = 0.25  # bad weight per signal that counts as noise; each signal, good or bad, takes this off
+CUSUM_ALARM = 3.0  # two instruction-like writes, or two corrections by the user, with little good between
 CHANGE_KEEP = 0.1  # the share of good evidence kept at a change point
 USER = "user"
 USER_TRUST = 1.0  # the person who owns the store is not scored
+USER_VOICE = 2.0  # ... and a signal the user raises counts double one from a fully trusted agent
 
 
 @dataclass(frozen=True)
@@ -82,7 +85,7 @@ def update(posterior: Posterior, prior: Prior, weight: float, elapsed_days: floa
     keep = aged * GAMMA ** abs(weight)
     good = (posterior.alpha - prior.alpha) * keep + max(weight, 0.0)
     bad = (posterior.beta - prior.beta) * keep + max(-weight, 0.0)
-    drift = max(0.0, posterior.drift * aged - weight - CUSUM_SLACK)
+    drift = max(0.0, posterior.drift * aged + max(-weight, 0.0) - CUSUM_SLACK)
     changed = drift >= CUSUM_ALARM
     if changed:
         good, drift = good * CHANGE_KEEP, 0.0
@@ -96,10 +99,11 @@ FULL_WEIGHT_AT = 1 / 3  # trust at which recall stops down-weighting: a new unve
 
 
 def memory_trust(author: float, support: float, doubt: float, approved: bool) -> float:
-    """Its author's trust, moved up by corroborations and helpful marks and down by contradictions and flags.
+    """Its author's trust, moved up by support (the current trust of each principal that corroborated it or
+    marked it helpful) and down by doubt (instruction-like content).
 
-    Read at recall time from the author's current trust, so when an agent's trust collapses every memory it
-    ever wrote is re-scored at once.
+    Read at recall time from current trusts, so when an agent's trust collapses every memory it ever wrote, and
+    every memory it vouched for, is re-scored at once.
     """
     if approved:
         return USER_TRUST
