@@ -923,6 +923,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--snapshot-days", type=int, default=2, help="measure poisoned@5 every this many days")
     parser.add_argument("--latency-reps", type=int, default=8, help="passes over the latency queries")
     parser.add_argument("--store", type=Path, help="keep the databases in this folder (default: a temporary one)")
+    parser.add_argument(
+        "--latency-store",
+        type=Path,
+        help="only measure the trust overhead of recall on this existing store (e.g. the 100k latency store)",
+    )
     parser.add_argument("--out", type=Path, help="write the results here as JSON")
     parser.add_argument(
         "--set",
@@ -984,9 +989,22 @@ def median_of(values: list[float | None]) -> float | None:
     return sorted(values, key=lambda v: math.inf if v is None else v)[len(values) // 2]
 
 
+def latency_at_scale(args: argparse.Namespace) -> dict:
+    """The overhead of trust on an existing store, with the corpus's developer questions."""
+    with Memory.open(args.latency_store, create=False) as mem:
+        report = {"store": str(args.latency_store), "memories": mem.repo.count()}
+        report |= latency(mem, corpus.queries(100), args.latency_reps, args.seeds[0])
+    print(json.dumps(report, indent=2))
+    if args.out:
+        args.out.write_text(json.dumps({"machine": machine(), "slm": slm_version(), "latency": report}, indent=2))
+    return report
+
+
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
     os.environ.setdefault("SLM_HOME", DEFAULT_HOME)
+    if args.latency_store:
+        return latency_at_scale(args)
     patched = apply_settings(args.set)
     began, load = time.perf_counter(), os.getloadavg()
     runs = []

@@ -692,8 +692,7 @@ class Memory:
             fused = recall.fuse(ranked, k, weights)
             return recall.to_hits(self.repo.get_many([i for i, _, _ in fused]), fused)
         fused = recall.fuse(ranked, depth, weights)
-        trusts = self.trust.memory_trusts([i for i, _, _ in fused])
-        fused = recall.weigh_by_trust(fused, trusts, k, quarantined)
+        fused, trusts = recall.weigh_by_trust(fused, self.trust.memory_trusts, k, quarantined)
         return recall.to_hits(self.repo.get_many([i for i, _, _ in fused]), fused, trusts)
 
     def _temporal_channel(self, query: str, now: object, flt: MemoryFilter, ranked: dict, depth: int) -> dict:
