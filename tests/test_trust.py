@@ -163,6 +163,11 @@ def test_repeating_its_own_text_is_flooding(cast):
     alice.remember(FACT, agent="alice", project="billing")
     alice.remember(FACT.lower(), agent="alice", project="billing")  # another text, the same fact
     assert signals(user, "alice") == {"duplicate": 2}
+    old = alice.remember("Invoices are generated on the 1st of each month.", agent="alice", project="billing")
+    with user.conn:
+        user.conn.execute("UPDATE memories SET created_at = '2020-01-01T00:00:00Z' WHERE id = ?", (old,))
+    alice.remember("Invoices are generated on the 1st of each month.", agent="alice", project="billing")
+    assert signals(user, "alice") == {"duplicate": 2}  # restating an old note is not flooding
 
 
 def test_writes_outside_usual_projects(cast):

@@ -213,9 +213,11 @@ class Memory:
         for position, original in copies.items():
             ids[position] = Stored(ids[original], duplicate=True)
         if repeats:
+            written_at = {row.id: row.created_at for row in self.repo.get_many([i for i, _ in repeats])}
             with write_transaction(self.conn):
                 for existing, memory in repeats:
-                    self.trust.note_repeat(existing, _principal(memory), datetime.now(UTC))
+                    if existing in written_at:  # not deleted meanwhile
+                        self.trust.note_repeat(existing, written_at[existing], _principal(memory), datetime.now(UTC))
         return ids  # type: ignore[return-value]
 
     def _insert(self, memories: list[NewMemory], supersedes: int | None = None) -> list[Stored]:

@@ -111,7 +111,6 @@ class TrustLedger:
                 state, alpha=after.alpha, beta=after.beta, drift=after.drift, signals=after.signals, updated_at=stamp
             )
         )
-        weight = model.SIGNALS[name] * scale
         self.repo.add_signal(
             SignalRow(0, principal, stamp, name, weight, memory_id, source, reason, after.alpha, after.beta)
         )
@@ -144,17 +143,21 @@ class TrustLedger:
             if repeat is not None:
                 flooding.setdefault(written.principal, repeat)
             self._flag_content(written, now, directives)
-        for principal in dict.fromkeys(w.principal for w, _ in batch):
+        by_principal: dict[str, list[Written]] = {}
+        for written, _ in batch:
+            by_principal.setdefault(written.principal, []).append(written)
+        for principal, writes in by_principal.items():
             if principal == model.USER:
                 continue
-            first = next(w for w, _ in batch if w.principal == principal)
-            self._count_burst(first, now)
+            self._count_burst(writes[0], now)
             if principal in flooding:
                 reason = f"memory {flooding[principal]} repeats one of its own from the last {FLOOD_HOURS} h"
                 self.signal(principal, "duplicate", now, reason, memory_id=flooding[principal])
-            projects = dict.fromkeys(w.project for w, _ in batch if w.principal == principal)
-            for project in projects:
-                self._check_project(next(w for w, _ in batch if w.project == project and w.principal == principal), now)
+            first_per_project: dict[str, Written] = {}
+            for written in writes:
+                first_per_project.setdefault(written.project, written)
+            for written in first_per_project.values():
+                self._check_project(written, now)
         for written, _ in batch:
             self.repo.count_write(written.principal, written.project)
 
@@ -176,13 +179,16 @@ class TrustLedger:
                 self.repo.endorse(written.memory_id, author.principal, "corroborated")  # support, but no signal
         return written.memory_id if repeats else None
 
-    def note_repeat(self, memory_id: int, principal: str, now: datetime) -> None:
-        """Someone wrote exactly the text of a current memory again: flooding if it was theirs, else corroboration."""
+    def note_repeat(self, memory_id: int, created_at: str, principal: str, now: datetime) -> None:
+        """Someone wrote exactly the text of a current memory again: flooding if it was theirs and recent (an
+        old note restated is not), corroboration if it was someone else's."""
         row = self.repo.memory(memory_id)
         if row is None:
             return
         if row.principal == principal:
-            self.signal(principal, "duplicate", now, f"wrote memory {memory_id} again", memory_id=memory_id)
+            if (now - _parse(created_at)).total_seconds() <= FLOOD_HOURS * 3600:
+                reason = f"wrote memory {memory_id} again within {FLOOD_HOURS} h"
+                self.signal(principal, "duplicate", now, reason, memory_id=memory_id)
         else:
             self.corroborate(memory_id, row.principal, principal, memory_id, now)
 
