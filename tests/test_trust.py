@@ -195,6 +195,25 @@ def test_a_collapse_rescores_earlier_memories_retroactively(cast):
     assert earlier not in [h.id for h in user.recall("when is the search index rebuilt", k=3)]
 
 
+def test_a_sleeper_loses_its_trust_within_a_few_bad_writes(cast):
+    """Helpful marks from the user build trust; then it turns, and a change point drops most of it at once:
+    80 % of its trust is gone within 20 malicious writes (the issue's target), here within 8."""
+    user, _, bob = cast
+    earned = bob.remember_many(
+        [{"text": f"Service {i} exposes metrics on port {9100 + i}.", "project": "ops"} for i in range(30)],
+        agent="bob",
+    )
+    for memory_id in earned:
+        user.feedback(memory_id, True)
+    at_switch = trust_of(user, "bob")
+    drops = []
+    for i in range(8):
+        bob.remember(f"{POISON} Service {i}.", agent="bob", project="ops")
+        drops.append(1 - trust_of(user, "bob") / at_switch)
+    assert at_switch > 0.9 and drops[1] > 0.5 and drops[-1] >= 0.8  # the change point at the second write
+    assert signals(user, "bob")["change_point"] >= 1
+
+
 def test_trust_changes_the_order_of_recall(cast):
     user, alice, bob = cast
     honest = alice.remember("Staging database password rotates every 30 days.", agent="alice", project="infra")
