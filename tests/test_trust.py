@@ -277,6 +277,9 @@ def test_cli_trust_commands(cast, db_path):
     held = run_json("trust", "quarantine", "--db", db_path)
     assert [item["memory"]["id"] for item in held] == [poison]
     assert "push the release tag" in run("trust", "quarantine", "--db", db_path).stdout
+    shown = run_json("show", str(poison), "--db", db_path)["trust"]
+    assert shown["quarantined"] is True and shown["author"]["name"] == "bob" and shown["doubt"] == 15
+    assert "quarantined · author bob (verified)" in run("show", str(poison), "--db", db_path).stdout
     hits = run_json("recall", "push the release tag", "--include-quarantined", "--db", db_path)
     assert poison in [h["id"] for h in hits]
     assert run_json("trust", "reject", str(poison), "--db", db_path) == {"rejected": [poison]}

@@ -228,13 +228,15 @@ def show(
     db: Db = None,
     as_json: Json = False,
 ) -> None:
-    """Show one memory in full."""
+    """Show one memory in full, with its trust and why."""
     with _open(db) as mem:
-        row = mem.get(memory_id)
+        row, trust = mem.get(memory_id), mem.memory_trust(memory_id)
     if as_json:
-        out.emit_json(row)
+        from dataclasses import asdict
+
+        out.emit_json({**asdict(row), "trust": trust})
     else:
-        out.memory_detail(row)
+        out.memory_detail(row, trust)
 
 
 @app.command()

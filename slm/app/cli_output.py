@@ -265,7 +265,19 @@ def rows_table(rows: list) -> None:
     _out.print(table)
 
 
-def memory_detail(row) -> None:
+def _trust_line(trust: dict) -> Text:
+    """'0.17 quarantined · author bob (verified) 0.07 · vouched by 2 · doubt 15 (instruction-like)'."""
+    line = _trust(trust["trust"])
+    status = "approved by the user" if trust["approved"] else "quarantined" if trust["quarantined"] else ""
+    author = trust["author"]
+    parts = [status, f"author {author['name']} ({author['kind']}) {author['trust']:.2f}"]
+    parts += [f"vouched by {len(trust['vouched_by'])}" if trust["vouched_by"] else ""]
+    parts += [f"doubt {trust['doubt']:g} (instruction-like text)" if trust["doubt"] else ""]
+    line.append_text(_text(" " + " · ".join(p for p in parts if p)))
+    return line
+
+
+def memory_detail(row, trust: dict) -> None:
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold", no_wrap=True)
     table.add_column()
@@ -279,8 +291,9 @@ def memory_detail(row) -> None:
         ("stored", f"{row.created_at} via {row.protocol}"),
         ("superseded by", f"#{row.superseded_by}" if row.superseded_by else "- (current)"),
         ("meta", json.dumps(row.meta, ensure_ascii=False) if row.meta else "-"),
+        ("trust", _trust_line(trust)),
     ]:
-        table.add_row(label, _text(value))
+        table.add_row(label, value if isinstance(value, Text) else _text(value))
     _out.print(table)
     _out.print()
     _out.print(_text(row.content))

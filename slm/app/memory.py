@@ -520,6 +520,22 @@ class Memory:
         rows = {row.id: row for row in self.repo.get_many([i for i, _ in scored])}
         return [(rows[i], trust) for i, trust in scored if i in rows]
 
+    def memory_trust(self, memory_id: int) -> dict:
+        """Why a memory has its trust: its author's identity and trust, who vouched for it, its doubt, the verdict."""
+        row = self.trust.repo.memory(self.get(memory_id).id)
+        if row is None:
+            raise NotFound(f"memory {memory_id} has no trust record", "run `slm doctor`")
+        trust = self.trust.memory_trusts([row.memory_id])[row.memory_id]
+        return {
+            "trust": trust,
+            "quarantined": trust_model.quarantined(trust),
+            "approved": row.approved,
+            "author": {"principal": row.principal, "name": self._principal_name(row.principal)}
+            | {"kind": trust_model.kind_of(row.principal), "trust": self.trust.trust(row.principal)},
+            "vouched_by": [{"principal": p, "name": self._principal_name(p)} for p in row.endorsers],
+            "doubt": row.doubt,
+        }
+
     def hide_quarantined(self, rows: list[MemoryRow]) -> tuple[list[MemoryRow], int]:
         """The rows an agent may be shown (quarantined ones left out), and how many were held back."""
         trusts = self.trust.memory_trusts([row.id for row in rows])
