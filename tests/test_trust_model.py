@@ -95,7 +95,9 @@ def test_memory_trust_combines_author_support_and_doubt():
     assert model.memory_trust(0.5, 0.0, 0.0, False) == pytest.approx(0.5)
     assert model.memory_trust(0.5, 2.0, 0.0, False) > 0.5 > model.memory_trust(0.5, 0.0, 2.0, False)
     assert model.memory_trust(0.01, 0.0, 0.0, True) == 1.0  # approved by the user
-    assert model.quarantined(model.memory_trust(1.0, 0.0, 15.0, False))  # strong doubt outweighs any author
+    assert model.quarantined(model.memory_trust(1.0, 100.0, 30.0, False))  # nor any crowd of vouchers
+    assert model.memory_trust(0.5, 100.0, 0.0, False) == model.memory_trust(0.5, model.MAX_SUPPORT, 0.0, False)
+    assert model.standing("name:x", model.fresh("name:x").trust) == 0.0 and model.standing("agent:1", 0.5) == 0.5
     assert model.rank_weight(0.9) == 1.0 and model.rank_weight(0.1) == pytest.approx(0.3)
 
 

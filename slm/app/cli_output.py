@@ -266,7 +266,7 @@ def rows_table(rows: list) -> None:
 
 
 def _trust_line(trust: dict) -> Text:
-    """'0.17 quarantined · author bob (verified) 0.07 · vouched by 2 · doubt 15 (instruction-like)'."""
+    """'0.17 quarantined · author bob (verified) 0.07 · vouched by 2 · doubt 30 (instruction-like)'."""
     line = _trust(trust["trust"])
     status = "approved by the user" if trust["approved"] else "quarantined" if trust["quarantined"] else ""
     author = trust["author"]
@@ -277,7 +277,7 @@ def _trust_line(trust: dict) -> Text:
     return line
 
 
-def memory_detail(row, trust: dict) -> None:
+def memory_detail(row, trust: dict | None) -> None:
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold", no_wrap=True)
     table.add_column()
@@ -291,7 +291,7 @@ def memory_detail(row, trust: dict) -> None:
         ("stored", f"{row.created_at} via {row.protocol}"),
         ("superseded by", f"#{row.superseded_by}" if row.superseded_by else "- (current)"),
         ("meta", json.dumps(row.meta, ensure_ascii=False) if row.meta else "-"),
-        ("trust", _trust_line(trust)),
+        ("trust", _trust_line(trust) if trust else "-"),
     ]:
         table.add_row(label, value if isinstance(value, Text) else _text(value))
     _out.print(table)

@@ -215,6 +215,8 @@ class Memory:
         if repeats:
             written_at = {row.id: row.created_at for row in self.repo.get_many([i for i, _ in repeats])}
             with write_transaction(self.conn):
+                if self.verified_agent is not None and any(m.agent_id is not None for _, m in repeats):
+                    self._still_authenticated()
                 for existing, memory in repeats:
                     if existing in written_at:  # not deleted meanwhile
                         self.trust.note_repeat(existing, written_at[existing], _principal(memory), datetime.now(UTC))
@@ -232,7 +234,7 @@ class Memory:
             if any(m.agent_id is not None for m in embedded):
                 self._still_authenticated()
             stored = self.repo.insert_many(embedded)
-            self._link(embedded, stored, plans, vectors)
+            self._link(embedded, stored, plans, vectors, supersedes)
             created = [
                 self._event("memory.created", m.agent, memory_id, _created_payload(m))
                 for m, (memory_id, new) in zip(embedded, stored, strict=True)
@@ -248,7 +250,9 @@ class Memory:
             self._index.catch_up(self.conn)
         return [Stored(memory_id, duplicate=not new) for memory_id, new in stored]
 
-    def _link(self, embedded: list[NewMemory], stored: list, plans: list[graph.PlannedLinks], vectors) -> None:
+    def _link(
+        self, embedded: list[NewMemory], stored: list, plans: list[graph.PlannedLinks], vectors, replaces: int | None
+    ) -> None:
         """Inside the write transaction: each new memory's entities and edges, the cluster it joins, its trust."""
         total = self.repo.row_count()
         centroids = self._cluster_centroids()
@@ -262,11 +266,12 @@ class Memory:
             joined = clusters.join(self.graph, memory_id, vectors[position], centroids)
             if joined is not None:
                 self.graph.assign(memory_id, *joined)
-            close = [(i, score) for i, score in similar if score >= min(CORROBORATE_MIN, DUPLICATE_MIN)]
+            # the version an update replaces is neither a repeat nor a corroboration of the new one
+            close = [(i, s) for i, s in similar if s >= min(CORROBORATE_MIN, DUPLICATE_MIN) and i != replaces]
             written.append((Written(memory_id, _principal(memory), memory.project, memory.content), close))
         rows = {row.id: row for row in self.repo.get_many(list({i for _, close in written for i, _ in close}))}
         batch = [
-            (w, [Near(i, score, rows[i].content, rows[i].created_at) for i, score in close if i in rows])
+            (w, [Near(i, s, rows[i].content, rows[i].created_at) for i, s in close if _current(rows.get(i))])
             for w, close in written
         ]
         self.trust.note_writes(batch, datetime.now(UTC))
@@ -447,8 +452,10 @@ class Memory:
     def _principal_named(self, agent: str) -> str:
         """Who is acting when this face acts in `agent`'s name: the authenticated agent only if it is that name."""
         verified = self.verified_agent
-        agent_id = verified.id if verified is not None and verified.name == agent else None
-        return principal_of(agent, agent_id, self.protocol)
+        if verified is None or verified.name != agent:
+            return principal_of(agent, None, self.protocol)
+        self._still_authenticated()  # callers hold the write lock: a token revoked meanwhile speaks no more
+        return principal_of(agent, verified.id, self.protocol)
 
     def _agent_named(self, name: str) -> AgentRow:
         agent = self.agents.by_name(validation.clean_name(name, "agent name", ""))
@@ -520,11 +527,11 @@ class Memory:
         rows = {row.id: row for row in self.repo.get_many([i for i, _ in scored])}
         return [(rows[i], trust) for i, trust in scored if i in rows]
 
-    def memory_trust(self, memory_id: int) -> dict:
+    def memory_trust(self, memory_id: int) -> dict | None:
         """Why a memory has its trust: its author's identity and trust, who vouched for it, its doubt, the verdict."""
         row = self.trust.repo.memory(self.get(memory_id).id)
         if row is None:
-            raise NotFound(f"memory {memory_id} has no trust record", "run `slm doctor`")
+            return None  # not possible through the API: every write makes the record in its transaction
         trust = self.trust.memory_trusts([row.memory_id])[row.memory_id]
         return {
             "trust": trust,
@@ -558,6 +565,10 @@ class Memory:
         """The user rejects these memories as false or hostile: a strong signal against each author, then they
         are deleted with their earlier versions. Returns the deleted ids."""
         ids = list(dict.fromkeys(_clean_id(i) for i in memory_ids))
+        for memory_id in ids:
+            row = self.get(memory_id)
+            if row.superseded_by is not None:
+                raise InvalidInput(f"memory {memory_id} was updated", "reject its current version")
         return self._delete(ids, validation.DEFAULT_AGENT, rejected=True)
 
     # -- behaviour: what agents did -------------------------------------------------------------------------
@@ -939,6 +950,11 @@ def embed_chunked(embedder, texts: list[str]) -> list[tuple[list[tuple[int, int]
         out.append((text_spans, matrix[at : at + len(text_spans)]))
         at += len(text_spans)
     return out
+
+
+def _current(row: MemoryRow | None) -> bool:
+    """Still there and not replaced: history neither corroborates nor is repeated."""
+    return row is not None and row.superseded_by is None
 
 
 def _principal(memory: NewMemory) -> str:

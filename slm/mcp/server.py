@@ -288,16 +288,21 @@ def build_server(memory: Memory, *, agent: str | None = None, auth=None) -> Fast
 
     @server.tool(annotations=READ)
     async def get(ids: Ids, max_tokens: MaxTokens = budget.DEFAULT_MAX_TOKENS) -> GetOut:
-        """Fetch memories by id, in full (including superseded versions, which point to their successor)."""
+        """Fetch memories by id, in full (including superseded versions, which point to their successor);
+        quarantined memories are withheld and listed as missing."""
         wanted = list(dict.fromkeys(ids))
         rows = await engine.run(memory.repo.get_many, wanted)
-        found = {r.id for r in rows}
-        kept, omitted = budget.fit([memory_out(r) for r in rows], max_tokens)
+        shown, _ = await engine.run(memory.hide_quarantined, rows)
+        found, held = {r.id for r in shown}, [r.id for r in rows if r not in shown]
+        kept, omitted = budget.fit([memory_out(r) for r in shown], max_tokens)
+        notes = [budget.more_note(omitted, max_tokens)]
+        if held:
+            notes.append(f"{held} are quarantined (too little trust): only the user can read or approve them")
         return GetOut(
             memories=kept,
             missing=[i for i in wanted if i not in found],
             omitted=omitted,
-            note=budget.more_note(omitted, max_tokens),
+            note="; ".join(n for n in notes if n) or None,
         )
 
     @server.tool(annotations=READ)
@@ -400,6 +405,9 @@ def build_server(memory: Memory, *, agent: str | None = None, auth=None) -> Fast
             row = await engine.run(memory.get, int(id))
         except ToolError as err:
             raise ResourceError(str(err)) from err
+        shown, _ = await engine.run(memory.hide_quarantined, [row])
+        if not shown:
+            raise ResourceError(f"memory {id} is quarantined (too little trust): only the user can read it")
         return dict(memory_out(row))
 
     @server.prompt

@@ -139,8 +139,12 @@ class TrustRepository:
     def add_doubt(self, memory_id: int, amount: float) -> None:
         self.conn.execute("UPDATE memory_trust SET doubt = doubt + ? WHERE memory_id = ?", (amount, memory_id))
 
-    def approve(self, memory_id: int) -> None:
-        self.conn.execute("UPDATE memory_trust SET review = 'approved' WHERE memory_id = ?", (memory_id,))
+    def approve(self, memory_id: int) -> bool:
+        """Mark it approved; False if it already was."""
+        self.conn.execute(
+            "UPDATE memory_trust SET review = 'approved' WHERE memory_id = ? AND review IS NULL", (memory_id,)
+        )
+        return self.conn.changes() > 0
 
     def endorse(self, memory_id: int, principal: str, kind: str) -> bool:
         """Record that `principal` vouched for the memory this way; False if it already had."""

@@ -19,7 +19,8 @@ DELETE_SOON_HOURS = 24
 CORROBORATE_MIN = 0.85  # cosine at which two texts may state the same fact (then content.same_fact decides)
 DUPLICATE_MIN = 0.95  # cosine at which a principal's new text repeats one of its own (with the same values)
 FLOOD_HOURS = 1  # ... written this recently: repeating older notes is not flooding
-DOUBT = {"instruction": 15.0, "directive": 1.5}  # memory-level doubt: 15 quarantines whatever the author's trust
+DOUBT = {"instruction": 30.0, "directive": 1.5}  # 30 quarantines whatever the author and vouchers: (3+3)/36 < 0.2
+JUDGE_MARGIN = 0.2  # an agent's correction or deletion counts against an author it out-trusts by this much
 
 
 def principal_of(agent: str, agent_id: int | None, protocol: str) -> str:
@@ -55,8 +56,18 @@ class TrustLedger:
 
     # -- reading ------------------------------------------------------------------------------------------------
     def voice(self, principal: str) -> float:
-        """How much a signal raised by `principal` counts: its trust, or double for the user."""
-        return model.USER_VOICE if principal == model.USER else self.trust(principal)
+        """How much a signal raised by `principal` counts: its standing, or double a full one for the user."""
+        if principal == model.USER:
+            return model.USER_VOICE
+        return model.standing(principal, self.trust(principal))
+
+    def judges(self, by: str, author: str) -> float:
+        """The weight of `by`'s correction or deletion of `author`'s memory: the user's voice; an agent's only when
+        it out-trusts the author by JUDGE_MARGIN (a peer, or a fresh name, cannot push another into quarantine)."""
+        if by == model.USER:
+            return model.USER_VOICE
+        voice = self.voice(by)
+        return voice if voice >= self.trust(author) + JUDGE_MARGIN else 0.0
 
     def trust(self, principal: str) -> float:
         if principal == model.USER:
@@ -81,7 +92,7 @@ class TrustLedger:
         return {p: a / (a + b) for p, (a, b) in self.repo.posteriors().items()}
 
     def _score(self, row: MemoryTrustRow, authors: dict[str, float]) -> float:
-        support = sum(_current(p, authors) for p in row.endorsers)
+        support = sum(model.standing(p, _current(p, authors)) for p in row.endorsers)
         return model.memory_trust(_current(row.principal, authors), support, row.doubt, row.approved)
 
     # -- signals ------------------------------------------------------------------------------------------------
@@ -238,21 +249,23 @@ class TrustLedger:
         old = self.repo.memory(old_id)
         if old is None or old.principal == by:
             return
-        weight = self.voice(by)
-        if weight >= self.trust(old.principal):
+        weight = self.judges(by, old.principal)
+        if weight > 0:
             reason = f"memory {old_id} corrected by {by} (memory {new_id})"
             self.signal(old.principal, "superseded", now, reason, memory_id=old_id, source=by, scale=weight)
 
     def note_delete(self, rows: list[tuple[int, str]], by: str, now: datetime) -> None:
         """Memories about to be deleted, with their creation times: early deletions by others count against."""
         authors = self.repo.memories([memory_id for memory_id, _ in rows])
-        weight = self.voice(by)
+        judged: set[str] = set()  # once per author per call: a clean-up of today's notes is one verdict
         for memory_id, created_at in rows:
             author = authors.get(memory_id)
-            if author is None or author.principal == by:
+            if author is None or author.principal == by or author.principal in judged:
                 continue
             hours = (now - _parse(created_at)).total_seconds() / 3600
-            if hours <= DELETE_SOON_HOURS and weight >= self.trust(author.principal):
+            weight = self.judges(by, author.principal)
+            if hours <= DELETE_SOON_HOURS and weight > 0:
+                judged.add(author.principal)
                 reason = f"memory {memory_id} deleted by {by} {hours:.1f} h after it was written"
                 self.signal(author.principal, "deleted_soon", now, reason, memory_id=memory_id, source=by, scale=weight)
 
@@ -268,9 +281,8 @@ class TrustLedger:
 
     def approve(self, memory_id: int, now: datetime) -> None:
         row = self.repo.memory(memory_id)
-        if row is None:
-            return
-        self.repo.approve(memory_id)
+        if row is None or not self.repo.approve(memory_id):
+            return  # approving again is no new evidence
         reason = f"memory {memory_id} approved out of quarantine by the user"
         self.signal(row.principal, "approved", now, reason, memory_id=memory_id, source=model.USER)
 

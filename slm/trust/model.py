@@ -64,6 +64,16 @@ class Posterior:
         return self.alpha / (self.alpha + self.beta)
 
 
+def standing(principal: str, trust: float) -> float:
+    """What a principal's word is worth when it vouches for or judges others' memories: an authenticated agent's
+    trust (the user issued its token), but for a claimed name only the trust it earned above its prior — names
+    cost nothing to make, so a fresh one vouches for nothing."""
+    if kind_of(principal) != "claimed":
+        return trust
+    floor = fresh(principal).trust
+    return max(0.0, (trust - floor) / (1 - floor))
+
+
 def kind_of(principal: str) -> str:
     if principal == USER:
         return "user"
@@ -94,6 +104,7 @@ def update(posterior: Posterior, prior: Prior, weight: float, elapsed_days: floa
 
 # -- memories ----------------------------------------------------------------------------------------------------
 MEMORY_PRIOR = 3.0  # a memory starts as 3 pseudo-observations of its author's trust
+MAX_SUPPORT = 3.0  # vouchers can add at most as much as the prior: no crowd lifts a memory on its own
 QUARANTINE_BELOW = 0.2
 FULL_WEIGHT_AT = 1 / 3  # trust at which recall stops down-weighting: a new unverified agent ranks in full
 
@@ -107,6 +118,7 @@ def memory_trust(author: float, support: float, doubt: float, approved: bool) ->
     """
     if approved:
         return USER_TRUST
+    support = min(support, MAX_SUPPORT)
     return (MEMORY_PRIOR * author + support) / (MEMORY_PRIOR + support + doubt)
 
 
