@@ -42,11 +42,9 @@ import itertools
 import json
 import math
 import os
-import platform
 import random
 import shlex
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -54,10 +52,10 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from importlib import metadata
 from pathlib import Path
 
 from benchmarks import corpus
+from benchmarks.report import machine, percentiles, slm_version
 from slm import Memory
 from slm.app import memory as memory_module
 from slm.app import validation
@@ -760,19 +758,11 @@ def latency(mem: Memory, queries: list[str], reps: int, seed: int) -> dict:
                 times[trust].append(pair[trust])
             diffs.append(pair[True] - pair[False])
 
-    def spread(values: list[float]) -> dict:
-        ordered = sorted(values)
-        return {
-            "p50_ms": round(statistics.median(ordered), 2),
-            "p95_ms": round(ordered[int(0.95 * (len(ordered) - 1))], 2),
-            "n": len(ordered),
-        }
-
     return {
         "queries": len(queries),
         "reps": reps,
-        "with_trust": spread(times[True]),
-        "without_trust": spread(times[False]),
+        "with_trust": percentiles(times[True]),
+        "without_trust": percentiles(times[False]),
         "overhead_p50_ms": round(statistics.median(diffs), 3),
         "overhead_mean_ms": round(statistics.fmean(diffs), 3),
         "overhead_p50_of_p50s_ms": round(statistics.median(times[True]) - statistics.median(times[False]), 3),
@@ -809,38 +799,6 @@ def met(name: str, value: float | None) -> bool:
         return False
     op, threshold = TARGETS[name]
     return value >= threshold if op == ">=" else value <= threshold
-
-
-def machine() -> dict:
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if "model name" in line
-        ),
-        platform.processor(),
-    )
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "os": platform.platform(),
-        "python": platform.python_version(),
-        **{name: metadata.version(name) for name in ("llama-cpp-python", "sqlite-vec", "apsw", "numpy")},
-    }
-
-
-def slm_version() -> dict:
-    """Which slm code ran (it is edited while we measure): git commit and uncommitted files of slm/."""
-    folder = Path(memory_module.__file__).parents[1]
-
-    def git(*args: str) -> str:
-        done = subprocess.run(["git", *args], cwd=folder, capture_output=True, text=True)
-        return done.stdout.strip() if done.returncode == 0 else ""
-
-    return {
-        "commit": git("rev-parse", "--short", "HEAD"),
-        "dirty_files": git("status", "--porcelain", "--", ".").splitlines(),
-    }
 
 
 def print_summary(report: dict) -> None:
