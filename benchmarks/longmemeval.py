@@ -33,11 +33,12 @@ from pathlib import Path
 import numpy as np
 
 from slm import Memory
-from slm.app import graph, recall
+from slm.app import graph, langevin, recall
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "lme_dev.jsonl.gz"
 PLAIN = {"CHUNK_PENALTY": 0.0, "KEYWORD_LENGTH_EXP": 0.0}  # slm.app.recall without its length corrections
+FIVE = ("keyword", "vector", "graph", "temporal", "fisher")
 SYSTEMS = {  # name -> Memory.recall options (+ "patch": slm.app.recall constants); "slm" is the default recall
     "slm": {},
     "no-graph": {"channels": ("keyword", "vector", "temporal")},
@@ -45,6 +46,12 @@ SYSTEMS = {  # name -> Memory.recall options (+ "patch": slm.app.recall constant
     "bm25+vector": {"channels": ("keyword", "vector"), "patch": PLAIN},
     "bm25": {"channels": ("keyword",), "patch": PLAIN},
     "vector": {"channels": ("vector",), "patch": PLAIN},
+    "fisher": {"channels": ("fisher",), "patch": PLAIN},
+    "vector+length": {"channels": ("vector",)},  # with the chunk-count correction, as slm uses it
+    "slm-fisher": {"channels": ("keyword", "fisher", "graph", "temporal")},  # Fisher instead of cosine
+    "slm+fisher": {"channels": FIVE},  # both
+    "slm+fisher/2": {"channels": FIVE, "weights": {"fisher": 0.5}},
+    "no-lifecycle": {"lifecycle": False},
 }
 DEPTH = 50  # memories recalled per question: enough for 10 distinct sessions
 
@@ -219,13 +226,22 @@ class Instance:
         )
 
 
-def run_instance(inst: Instance, cache: EmbeddingCache, workdir: Path, systems: dict[str, dict]) -> dict:
-    """Ingest into a fresh store, ask with every system, score; times in seconds."""
+def run_instance(
+    inst: Instance, cache: EmbeddingCache, workdir: Path, systems: dict[str, dict], aged: bool = False
+) -> dict:
+    """Ingest into a fresh store, ask with every system, score; times in seconds.
+
+    With `aged`, each memory is taken as stored at its session's date and never used since, and the lifecycle
+    steps to the question's date before anything is asked: the lifecycle's worst case, as nothing was ever
+    recalled.
+    """
     with Memory.open(workdir / f"{inst.qid}.db") as mem:
         mem._embedder = cache.wrap(mem.embedder)  # load and bind the model once, then serve vectors from the cache
         began = time.perf_counter()
         ids = mem.remember_many(inst.items, batch_size=64)
         ingest_s = time.perf_counter() - began
+        if aged:
+            age_unused(mem, inst.asked_at)
         turns_of: dict[int, list[tuple[int, int]]] = defaultdict(list)
         for memory_id, key in zip(ids, inst.turn_keys, strict=True):
             turns_of[int(memory_id)].append(key)  # exact duplicate turns share one memory
@@ -245,10 +261,21 @@ def run_instance(inst: Instance, cache: EmbeddingCache, workdir: Path, systems: 
     return result
 
 
+def age_unused(mem: Memory, asked_at: str) -> None:
+    """Every memory born at its event time and unused since; then one lifecycle step to `asked_at`."""
+    with mem.conn:
+        mem.conn.execute(
+            "UPDATE memory_lifecycle SET born = (SELECT julianday(coalesce(m.event_time, m.created_at)) - 2440587.5 "
+            "FROM memories AS m WHERE m.id = memory_id)"
+        )
+        mem.conn.execute("UPDATE memory_lifecycle SET last_used = born")
+    mem.lifecycle_step(now=asked_at)
+
+
 @contextmanager
 def patched(values: dict):
-    """Set constants of slm.app.recall or slm.app.graph for one system's recall (ablations)."""
-    owners = {name: next(m for m in (recall, graph) if hasattr(m, name)) for name in values}
+    """Set constants of slm.app.recall, .graph or .langevin for one system's recall (ablations)."""
+    owners = {name: next(m for m in (recall, graph, langevin) if hasattr(m, name)) for name in values}
     saved = {name: getattr(owners[name], name) for name in values}
     for name, value in values.items():
         setattr(owners[name], name, type(saved[name])(value))
@@ -322,6 +349,11 @@ def main(argv: list[str] | None = None) -> dict | None:
         metavar="NAME=CHANNEL:W,...",
         help="an extra system with these fusion weights, e.g. t2=temporal:2 (repeatable), for ablations",
     )
+    parser.add_argument(
+        "--aged",
+        action="store_true",
+        help="store each memory as of its session's date, never used, and step the lifecycle to the question date",
+    )
     args = parser.parse_args(argv)
     systems = dict(SYSTEMS) | dict(_weighted_system(spec) for spec in args.weights)
     path = data_path(args.data)
@@ -337,7 +369,7 @@ def main(argv: list[str] | None = None) -> dict | None:
     with tempfile.TemporaryDirectory(prefix="slm-lme-") as workdir, _progress() as bar:
         task = bar.add_task("LongMemEval instances", total=len(instances))
         for inst in instances:
-            results.append(run_instance(inst, cache, Path(workdir), systems))
+            results.append(run_instance(inst, cache, Path(workdir), systems, args.aged))
             bar.advance(task)
     summary = summarise(results)
     print_table(summary)

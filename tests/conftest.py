@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import ExitStack
+
 import pytest
 
 from slm import Memory
@@ -27,6 +29,20 @@ def db_path(tmp_path, slm_home):
 def mem(db_path):
     with Memory.open(db_path) as memory:
         yield memory
+
+
+@pytest.fixture
+def cast(db_path):
+    """The user and two authenticated agents, each with its own Memory on one store, as separate servers would."""
+    with ExitStack() as stack:
+        user = stack.enter_context(Memory.open(db_path))
+        agents = {}
+        for name in ("alice", "bob"):
+            _, token = user.add_agent(name)
+            agent = stack.enter_context(Memory.open(db_path, protocol="mcp-stdio"))
+            agent.authenticate(token)
+            agents[name] = agent
+        yield user, agents["alice"], agents["bob"]
 
 
 @pytest.fixture

@@ -177,6 +177,7 @@ def test_round_trip_remember_recall_show_forget(db_path):
         "meta",
         "channels",
         "trust",
+        "zone",
     }
     assert set(hits[0]["channels"]) <= {"keyword", "vector", "graph"} and "vector" in hits[0]["channels"]
     assert set(hits[0]["channels"]["vector"]) == {"rank", "score", "contribution"}

@@ -263,7 +263,7 @@ def test_recall_explains_the_graph_contribution(filled):
 
 
 def test_graph_channel_alone_is_refused(mem):
-    with pytest.raises(InvalidInput, match="start from what keyword or vector found"):
+    with pytest.raises(InvalidInput, match="start from what another channel found"):
         mem.recall("anything", channels=("graph",))
 
 

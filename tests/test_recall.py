@@ -155,7 +155,7 @@ def test_recall_can_run_one_channel(mem):
     assert all(set(h.channels) == {"vector"} for h in mem.recall("zebra", k=5, channels=("vector",)))
     with pytest.raises(InvalidInput, match="unknown or no recall channels"):
         mem.recall("zebra", channels=["zebra"])
-    with pytest.raises(InvalidInput, match="start from what keyword or vector found"):
+    with pytest.raises(InvalidInput, match="start from what another channel found"):
         mem.recall("zebra", channels=["graph"])
     with pytest.raises(InvalidInput, match="unknown or no recall channels"):
         mem.recall("zebra", channels=[])
@@ -200,7 +200,7 @@ def test_recall_prefers_memories_from_the_time_the_question_names(mem):
     assert [h.channels["temporal"].rank for h in latest] == [2, 1, 3]  # the newest first in the temporal channel
     leaning_on_time = mem.recall("where did I go hiking most recently?", **asked, weights={"temporal": 5.0})
     assert leaning_on_time[0].text == "Went hiking on Mount Tam with Sam"
-    with pytest.raises(InvalidInput, match="start from what keyword or vector found"):
+    with pytest.raises(InvalidInput, match="start from what another channel found"):
         mem.recall("hiking", channels=["temporal"])
     with pytest.raises(InvalidInput, match="weight of temporal"):
         mem.recall("hiking", weights={"temporal": -1})

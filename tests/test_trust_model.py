@@ -163,27 +163,32 @@ def test_same_fact_tells_corroboration_from_variation(a, b, same):
 def test_lazy_trust_weighting_equals_weighing_every_candidate():
     """Reading trust only for the leading candidates gives exactly the order a full pass would."""
     import random
+    from dataclasses import replace
 
-    from slm.app import recall
+    from slm.app import langevin, recall
 
     rng = random.Random(7)
     for _ in range(200):
         n, k = rng.randint(0, 120), rng.randint(1, 15)
         fused = sorted(((i, rng.random() / 30, {}) for i in range(1, n + 1)), key=lambda item: (-item[1], item[0]))
         trusts = {i: rng.choice([1.0, 0.9, 0.5, 0.25, 0.1, rng.random()]) for i in range(1, n + 1)}
+        positions = {i: rng.choice([0.0, 1.5, 3.0, rng.uniform(-5, 5)]) for i in range(1, n + 1)}
         reads: list[int] = []
 
-        def trust_of(ids: list[int], trusts=trusts, reads=reads) -> dict[int, float]:
+        def standing_of(ids: list[int], trusts=trusts, positions=positions, reads=reads) -> dict:
             reads.extend(ids)
-            return {i: trusts[i] for i in ids}
+            standings = {i: recall.Standing(trusts[i], positions[i]) for i in ids}
+            return {
+                i: replace(s, hidden=model.quarantined(s.trust) or s.zone == "archived") for i, s in standings.items()
+            }
 
         full = sorted(
             (
-                (i, score * model.rank_weight(trusts[i]), channels)
+                (i, score * recall.Standing(trusts[i], positions[i]).weight, channels)
                 for i, score, channels in fused
-                if not model.quarantined(trusts[i])
+                if not model.quarantined(trusts[i]) and abs(positions[i]) < langevin.ZONES[2][1]
             ),
             key=lambda item: (-item[1], item[0]),
         )[:k]
-        assert recall.weigh_by_trust(fused, trust_of, k)[0] == full
+        assert recall.weigh(fused, standing_of, k)[0] == full
         assert len(reads) == len(set(reads)) <= n

@@ -55,6 +55,8 @@ trust_app = typer.Typer(help="Trust in agents and memories: scores, their reason
 app.add_typer(trust_app, name="trust")
 graph_app = typer.Typer(help="The knowledge graph: entities, links between memories, Leiden clusters.")
 app.add_typer(graph_app, name="graph")
+lifecycle_app = typer.Typer(help="The memory lifecycle: zones from use (active, warm, cold, archived) and its steps.")
+app.add_typer(lifecycle_app, name="lifecycle")
 
 Db = Annotated[
     Path | None,
@@ -125,6 +127,7 @@ def remember(
         memory_id = mem.remember(
             content, project=project, agent=agent, tags=tag, time=time, kind=kind, meta=_parse_meta(meta)
         )
+        mem.step_lifecycle_if_due()
     _report_stored(memory_id, as_json)
 
 
@@ -150,6 +153,7 @@ def update(
     content = _read_text(text)
     with _open(db) as mem:
         stored = mem.update(memory_id, content, agent=agent)
+        mem.step_lifecycle_if_due()
     _report_stored(stored, as_json, f"#{memory_id} is now")
 
 
@@ -185,13 +189,36 @@ def recall(
     quarantined: Annotated[
         bool, typer.Option("--include-quarantined", help="Also return memories held in quarantine.")
     ] = False,
+    archived: Annotated[
+        bool, typer.Option("--include-archived", help="Also return memories the lifecycle archived (long unused).")
+    ] = False,
+    channel: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--channel",
+            "-c",
+            help="A recall channel (repeatable): keyword, vector, graph, temporal, fisher. "
+            "Default: all but fisher (docs/benchmarks.md says why).",
+        ),
+    ] = None,
     db: Db = None,
     as_json: Json = False,
 ) -> None:
-    """Find the memories that best answer a question (keyword, vector, graph and time, fused; weighted by trust)."""
+    """Find the memories that best answer a question (keyword, vector, graph and time, fused; weighted by trust
+    and the lifecycle)."""
     with _open(db) as mem:
         hits = mem.recall(
-            query, k, project=project, agent=agent, tags=tag, since=since, until=until, now=now, quarantined=quarantined
+            query,
+            k,
+            project=project,
+            agent=agent,
+            tags=tag,
+            since=since,
+            until=until,
+            now=now,
+            channels=channel,
+            quarantined=quarantined,
+            archived=archived,
         )
     if as_json:
         out.emit_json([hit.to_dict() for hit in hits])
@@ -228,15 +255,15 @@ def show(
     db: Db = None,
     as_json: Json = False,
 ) -> None:
-    """Show one memory in full, with its trust and why."""
+    """Show one memory in full, with its trust and why, and its place in the lifecycle."""
     with _open(db) as mem:
-        row, trust = mem.get(memory_id), mem.memory_trust(memory_id)
+        row, trust, life = mem.get(memory_id), mem.memory_trust(memory_id), mem.memory_lifecycle(memory_id)
     if as_json:
         from dataclasses import asdict
 
-        out.emit_json({**asdict(row), "trust": trust})
+        out.emit_json({**asdict(row), "trust": trust, "lifecycle": life})
     else:
-        out.memory_detail(row, trust)
+        out.memory_detail(row, trust, life)
 
 
 @app.command()
@@ -504,6 +531,35 @@ def trust_reject(memory_ids: MemoryIds, db: Db = None, as_json: Json = False) ->
         out.emit_json({"rejected": rejected})
     else:
         out.info(f"rejected and deleted {', '.join(f'#{i}' for i in rejected)}")
+
+
+@lifecycle_app.command("status")
+@handles_errors
+def lifecycle_status(db: Db = None, as_json: Json = False) -> None:
+    """Memories per zone, the last step and whether one is due."""
+    with _open(db) as mem:
+        status = mem.lifecycle_status()
+    if as_json:
+        out.emit_json(status)
+    else:
+        out.lifecycle_status(status)
+
+
+@lifecycle_app.command("run")
+@handles_errors
+def lifecycle_run(
+    now: Annotated[str | None, typer.Option(help="Step to this time instead of now (ISO-8601).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Fix the store's noise seed from now on (default 0).", min=0)] = None,
+    db: Db = None,
+    as_json: Json = False,
+) -> None:
+    """Run one lifecycle step now: fold in recent uses, move every memory, report the zones. Nothing is deleted."""
+    with _open(db) as mem, out.spinner("stepping…"):
+        report = mem.lifecycle_step(now=now, seed=seed)
+    if as_json:
+        out.emit_json(report)
+    else:
+        out.lifecycle_report(report)
 
 
 @graph_app.command("build")

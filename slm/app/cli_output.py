@@ -90,8 +90,9 @@ def hits_table(hits: list, explain: bool) -> None:
     table.add_column("score", justify="right", no_wrap=True)
     if explain:
         table.add_column("trust", justify="right", no_wrap=True)
-    # keyword and vector always (a "-" says the channel missed); graph and temporal when they took part
-    extra = [name for name in ("graph", "temporal") if any(name in hit.channels for hit in hits)]
+        table.add_column("zone", no_wrap=True)
+    # keyword and vector always (a "-" says the channel missed); the others when they took part
+    extra = [name for name in ("graph", "temporal", "fisher") if any(name in hit.channels for hit in hits)]
     channels = ["keyword", "vector", *extra]
     if explain:
         for channel in channels:
@@ -103,7 +104,7 @@ def hits_table(hits: list, explain: bool) -> None:
     for hit in hits:
         cells = [str(hit.id), f"{hit.score:.4f}"]
         if explain:
-            cells += [f"{hit.trust:.2f}", *(_channel(hit, channel) for channel in channels)]
+            cells += [f"{hit.trust:.2f}", hit.zone, *(_channel(hit, channel) for channel in channels)]
         else:
             cells += [_when(hit.time), f"{hit.project} / {hit.agent}"]
         table.add_row(*map(_text, [*cells, _short(hit.text)]))
@@ -277,7 +278,7 @@ def _trust_line(trust: dict) -> Text:
     return line
 
 
-def memory_detail(row, trust: dict | None) -> None:
+def memory_detail(row, trust: dict | None, life: dict | None = None) -> None:
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold", no_wrap=True)
     table.add_column()
@@ -292,11 +293,48 @@ def memory_detail(row, trust: dict | None) -> None:
         ("superseded by", f"#{row.superseded_by}" if row.superseded_by else "- (current)"),
         ("meta", json.dumps(row.meta, ensure_ascii=False) if row.meta else "-"),
         ("trust", _trust_line(trust) if trust else "-"),
+        ("lifecycle", _lifecycle_line(life) if life else "-"),
     ]:
         table.add_row(label, value if isinstance(value, Text) else _text(value))
     _out.print(table)
     _out.print()
     _out.print(_text(row.content))
+
+
+def _lifecycle_line(life: dict) -> str:
+    place = f"{life['zone']} (distance {abs(life['position']):.2f} from the centre, weight {life['rank_weight']:.2f})"
+    use = f"{life['uses']:.1f} uses, the last {_when(life['last_used'])}; importance {life['importance']:.2f}"
+    return f"{place}; {use}"
+
+
+def lifecycle_status(status: dict) -> None:
+    zones = status["zones"]
+    mapping(
+        "lifecycle",
+        {
+            "zones": zones,
+            "memories": sum(zones.values()),
+            "steps": status["steps"],
+            "last step": status["last_step"] or "never",
+            "due": "yes" if status["due"] else "no",
+            "seed": status["seed"],
+        },
+    )
+
+
+def lifecycle_report(report) -> None:
+    crossed = ", ".join(f"{k}: {v:,}" for k, v in report.changed.items()) or "none"
+    mapping(
+        f"lifecycle step {report.step}",
+        {
+            "zones": report.zones,
+            "memories": report.memories,
+            "moved between zones": crossed,
+            "uses folded in": report.uses_folded,
+            "days covered": f"{report.days:.3f}",
+            "took": f"{report.seconds * 1000:.0f} ms",
+        },
+    )
 
 
 def event_line(feed_event, as_json: bool) -> None:

@@ -10,7 +10,19 @@ from pathlib import Path
 
 import numpy as np
 
-from slm.app import clusters, config, graph, model_choice, recall, time_expressions, validation
+from slm.app import (
+    clusters,
+    config,
+    fisher,
+    gaussians,
+    graph,
+    langevin,
+    lifecycle,
+    model_choice,
+    recall,
+    time_expressions,
+    validation,
+)
 from slm.app.vector_index import VectorIndex
 from slm.errors import InvalidInput, NotFound, StorageError
 from slm.storage import migrations, vectors
@@ -18,7 +30,9 @@ from slm.storage.agents import AgentRepository, AgentRow
 from slm.storage.behavior import BehaviorRepository, behavior_path
 from slm.storage.connection import open_connection, write_transaction
 from slm.storage.events import Event, EventLog
+from slm.storage.gaussians import GaussianRepository
 from slm.storage.graph import GraphRepository
+from slm.storage.lifecycle import ARCHIVED, LifecycleRepository
 from slm.storage.memories import MemoryFilter, MemoryRepository, MemoryRow, NewMemory
 from slm.storage.settings import get_setting, set_settings
 from slm.trust import agents as agent_tokens
@@ -65,6 +79,8 @@ class Memory:
         self.graph = GraphRepository(conn)
         self.agents = AgentRepository(conn)
         self.trust = TrustLedger(conn)
+        self.gaussians = GaussianRepository(conn)
+        self.lifecycle = LifecycleRepository(conn)
         self.verified_agent: AgentRow | None = None  # set by `authenticate`: writes in its name record its id
         self._centroids: tuple[str | None, tuple] = ("", ([], None))
         self._behavior: BehaviorRepository | None = None
@@ -95,6 +111,7 @@ class Memory:
         try:
             migrations.migrate(conn)
             vectors.ensure_delete_trigger(conn)
+            _backfill_gaussians(conn)
         except BaseException:
             conn.close()
             raise
@@ -219,7 +236,9 @@ class Memory:
                     self._still_authenticated()
                 for existing, memory in repeats:
                     if existing in written_at:  # not deleted meanwhile
-                        self.trust.note_repeat(existing, written_at[existing], _principal(memory), datetime.now(UTC))
+                        now = datetime.now(UTC)
+                        if self.trust.note_repeat(existing, written_at[existing], _principal(memory), now):
+                            gaussians.restate(self.gaussians, existing)
         return ids  # type: ignore[return-value]
 
     def _insert(self, memories: list[NewMemory], supersedes: int | None = None) -> list[Stored]:
@@ -234,6 +253,7 @@ class Memory:
             if any(m.agent_id is not None for m in embedded):
                 self._still_authenticated()
             stored = self.repo.insert_many(embedded)
+            self._place(embedded, stored)
             self._link(embedded, stored, plans, vectors, supersedes)
             created = [
                 self._event("memory.created", m.agent, memory_id, _created_payload(m))
@@ -250,6 +270,15 @@ class Memory:
             self._index.catch_up(self.conn)
         return [Stored(memory_id, duplicate=not new) for memory_id, new in stored]
 
+    def _place(self, embedded: list[NewMemory], stored: list) -> None:
+        """Inside the write transaction: each new memory's Gaussian and its start at the lifecycle's centre."""
+        born = []
+        for memory, (memory_id, new) in zip(embedded, stored, strict=True):
+            if new:
+                gaussians.store_new(self.gaussians, memory_id, memory.vectors)
+                born.append((memory_id, lifecycle.importance_of(memory.meta), lifecycle.days(memory.created_at)))
+        self.lifecycle.add(born)
+
     def _link(
         self, embedded: list[NewMemory], stored: list, plans: list[graph.PlannedLinks], vectors, replaces: int | None
     ) -> None:
@@ -257,6 +286,7 @@ class Memory:
         total = self.repo.row_count()
         centroids = self._cluster_centroids()
         written: list[tuple[Written, list[tuple[int, float]]]] = []
+        observed: dict[int, np.ndarray] = {}  # new memory id -> the observation it makes of what it corroborates
         for position, (memory, (memory_id, new)) in enumerate(zip(embedded, stored, strict=True)):
             if not new:
                 continue
@@ -269,12 +299,14 @@ class Memory:
             # the version an update replaces is neither a repeat nor a corroboration of the new one
             close = [(i, s) for i, s in similar if s >= min(CORROBORATE_MIN, DUPLICATE_MIN) and i != replaces]
             written.append((Written(memory_id, _principal(memory), memory.project, memory.content), close))
+            observed[memory_id] = memory.vectors.mean(axis=0)
         rows = {row.id: row for row in self.repo.get_many(list({i for _, close in written for i, _ in close}))}
         batch = [
             (w, [Near(i, s, rows[i].content, rows[i].created_at) for i, s in close if _current(rows.get(i))])
             for w, close in written
         ]
-        self.trust.note_writes(batch, datetime.now(UTC))
+        for corroborated, by in self.trust.note_writes(batch, datetime.now(UTC)):
+            gaussians.reobserve(self.gaussians, corroborated, observed[by])
 
     def _cluster_centroids(self) -> tuple:
         """Cluster centroids, read again only when a rebuild (by any process) has replaced them."""
@@ -571,6 +603,49 @@ class Memory:
                 raise InvalidInput(f"memory {memory_id} was updated", "reject its current version")
         return self._delete(ids, validation.DEFAULT_AGENT, rejected=True)
 
+    # -- the lifecycle --------------------------------------------------------------------------------------------
+    def lifecycle_step(self, *, now: object = None, seed: int | None = None) -> lifecycle.StepReport:
+        """Fold in the uses since the last step (recalls, helpful feedback), then move every current memory one
+        Langevin step to `now`, in one transaction. `seed` fixes the store's noise from now on (default 0)."""
+        moment = lifecycle.days(validation.parse_time(now, "now") or validation.now_utc())
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63):
+            raise InvalidInput(f"the seed must be a whole number from 0 to 2^63 - 1, got {seed!r}")
+        with write_transaction(self.conn):
+            if seed is not None:
+                self.lifecycle.set_numbers({lifecycle.SEED: seed})
+            return lifecycle.step(self.lifecycle, self.trust, self.existing_behavior(), moment)
+
+    def step_lifecycle_if_due(self) -> lifecycle.StepReport | None:
+        """A step if the last one is older than `lifecycle.STEP_EVERY_DAYS`: the faces call this after writes."""
+        if not lifecycle.due(self.lifecycle, lifecycle.days(validation.now_utc())):
+            return None
+        return self.lifecycle_step()
+
+    def lifecycle_status(self) -> dict:
+        """Memories per zone, the last step, and the constants of the dynamics."""
+        last = self.lifecycle.get_number(lifecycle.LAST_STEP, float("nan"))
+        return {
+            "zones": {name: 0 for name, _ in langevin.ZONES} | self.lifecycle.zone_counts(),
+            "steps": int(self.lifecycle.get_number(lifecycle.STEPS, 0)),
+            "last_step": _from_days(last),
+            "seed": int(self.lifecycle.get_number(lifecycle.SEED, 0)),
+            "due": lifecycle.due(self.lifecycle, lifecycle.days(validation.now_utc())),
+            "zone_bounds": {name: bound for name, bound in langevin.ZONES if bound != float("inf")},
+            "stiffness_per_day": langevin.STIFFNESS,
+            "spread": langevin.SPREAD,
+        }
+
+    def memory_lifecycle(self, memory_id: int) -> dict:
+        """A memory's position, zone, rank weight and the uses that placed it there."""
+        row = self.lifecycle.row(self.get(memory_id).id) or {}  # every write makes one in its transaction
+        position = row.get("position", 0.0)
+        return row | {
+            "born": _from_days(row.get("born")),
+            "last_used": _from_days(row.get("last_used")),
+            "zone": str(langevin.zone_of(np.array([position]))[0]),
+            "rank_weight": float(langevin.rank_weight(position)),
+        }
+
     # -- behaviour: what agents did -------------------------------------------------------------------------
     def feedback(self, memory_id: int, helpful: bool, *, query: str | None = None, agent: str | None = None) -> int:
         """Record whether a recalled memory helped (in behavior.db, with a `feedback.recorded` event there)."""
@@ -635,6 +710,8 @@ class Memory:
                 count, last = count + len(page), page[-1][0]
                 if progress:
                     progress(len(page))
+            self.gaussians.clear()  # observations in the old model's space: start again from the new chunks
+            gaussians.backfill(self.gaussians)
         self._embedder, self._index = embedder, None
         return count
 
@@ -689,40 +766,70 @@ class Memory:
         channels: Iterable[str] | None = None,
         weights: dict[str, float] | None = None,
         quarantined: bool = False,
+        archived: bool = False,
         trust: bool = True,
+        lifecycle: bool = True,
     ) -> list[recall.Hit]:
         """The k memories that best answer `query`, best first; each hit's `channels` explains its ranks.
 
         `now` is the asker's time: memories from after it are left out, as the asker cannot know them.
-        `channels` picks a subset of `recall.CHANNELS` (all by default) and `weights` overrides their fusion
-        weights, for ablations and single-channel baselines. Relevance is weighted by each memory's trust and
-        quarantined memories are left out, unless `quarantined` (include them) or not `trust` (plain relevance).
+        `channels` picks a subset of `recall.CHANNELS` (`recall.DEFAULT_CHANNELS` by default) and `weights`
+        overrides their fusion weights, for ablations and single-channel baselines. Relevance is weighted by each
+        memory's trust and lifecycle position; quarantined and archived memories are left out unless asked for
+        (`quarantined`, `archived`). Without `trust` or `lifecycle`, that weighing is skipped (for ablations).
         """
         query = validation.clean_text(query, "query", validation.MAX_QUERY_BYTES)
         k = validation.clean_limit(k)
         wanted = recall.clean_channels(channels)
         weights = recall.clean_weights(weights)
-        flt = _filter(project, agent, tags, since, until, now)
+        flt = replace(_filter(project, agent, tags, since, until, now), live=lifecycle and not archived)
         depth = max(recall.CHANNEL_DEPTH, k)
         ranked = {}
         if "keyword" in wanted:
             keyword = self._keyword_worker().submit(recall.keyword_channel, self._keyword_repo, query, flt, depth)
-        if "vector" in wanted:
-            query_vector = self._query_vector(query)
-            ranked["vector"] = recall.vector_channel(self._synced_index(), self.repo, query_vector, flt, depth)
+        if {"vector", "fisher"} & set(wanted):
+            query_chunks = self._query_chunks(query)
+            query_vector = graph.memory_vector(query_chunks)
+            nearest = recall.vector_channel(self._synced_index(), self.repo, query_vector, flt, depth)
+            if "vector" in wanted:
+                ranked["vector"] = nearest
         if "keyword" in wanted:
             ranked["keyword"] = keyword.result()
+        if "fisher" in wanted:
+            candidates = list(dict.fromkeys([i for i, _ in nearest] + [i for i, _ in ranked.get("keyword", [])]))
+            kept, found = gaussians.of_candidates(self.gaussians, candidates)
+            ranked["fisher"] = recall.fisher_channel(fisher.Observations.of(query_chunks), kept, found)
         if "graph" in wanted:
             seeds = [(i, score) for i, score, _ in recall.fuse(ranked, graph.SEEDS, weights)]
             ranked["graph"] = graph.graph_channel(self.graph, query, seeds, self._keeper(flt), depth)
         if "temporal" in wanted:
             ranked |= self._temporal_channel(query, now, flt, ranked, depth)
-        if not trust:
+        if not (trust or lifecycle):
             fused = recall.fuse(ranked, k, weights)
             return recall.to_hits(self.repo.get_many([i for i, _, _ in fused]), fused)
         fused = recall.fuse(ranked, depth, weights)
-        fused, trusts = recall.weigh_by_trust(fused, self.trust.memory_trusts, k, quarantined)
-        return recall.to_hits(self.repo.get_many([i for i, _, _ in fused]), fused, trusts)
+
+        def standing_of(ids: list[int]) -> dict[int, recall.Standing]:
+            return self._standings(ids, trust, lifecycle, quarantined, archived)
+
+        fused, standings = recall.weigh(fused, standing_of, k)
+        return recall.to_hits(self.repo.get_many([i for i, _, _ in fused]), fused, standings)
+
+    def _standings(
+        self, ids: list[int], trust: bool, lifecycle: bool, quarantined: bool, archived: bool
+    ) -> dict[int, recall.Standing]:
+        """Each memory's trust and lifecycle position (those not weighed count as trusted and central), and
+        whether it is hidden: quarantined or archived, and not asked for."""
+        trusts = self.trust.memory_trusts(ids) if trust else {}
+        positions = self.lifecycle.positions(ids) if lifecycle else {}
+        standings = {}
+        for memory_id in ids:
+            standing = recall.Standing(trusts.get(memory_id, 1.0), positions.get(memory_id, 0.0))
+            hidden = (not quarantined and trust_model.quarantined(standing.trust)) or (
+                not archived and standing.zone == ARCHIVED
+            )
+            standings[memory_id] = replace(standing, hidden=hidden)
+        return standings
 
     def _temporal_channel(self, query: str, now: object, flt: MemoryFilter, ranked: dict, depth: int) -> dict:
         """The temporal ranking of the other channels' candidates, or nothing when the query has no time words."""
@@ -750,7 +857,7 @@ class Memory:
 
     def _keeper(self, flt: MemoryFilter) -> Callable[[list[int]], set[int]] | None:
         """What keeps the graph channel inside the recall's filters (it walks the whole graph otherwise)."""
-        if flt.is_empty:
+        if flt.is_empty and not flt.live:
             return None
         return lambda ids: self.repo.filter_ids(ids, flt)
 
@@ -765,10 +872,12 @@ class Memory:
         return self._keyword_pool
 
     def _query_vector(self, query: str) -> np.ndarray:
-        """A long query is embedded chunk by chunk and averaged, rather than cut."""
+        return graph.memory_vector(self._query_chunks(query))
+
+    def _query_chunks(self, query: str) -> np.ndarray:
+        """A long query is embedded chunk by chunk (its vector is their normalised mean), rather than cut."""
         spans = self.embedder.chunk_spans(query)
-        vector = self.embedder.embed([query[s:e] for s, e in spans]).mean(axis=0)
-        return vector / (np.linalg.norm(vector) or 1.0)
+        return self.embedder.embed([query[s:e] for s, e in spans])
 
     def _synced_index(self) -> VectorIndex:
         if self._index is None:
@@ -939,6 +1048,21 @@ class Memory:
             "feedback_helpful": feedback["helpful"],
             "feedback_unhelpful": feedback["unhelpful"],
         }
+
+
+def _from_days(value: float | None) -> str | None:
+    """Days since 1970 (the lifecycle's clock) as ISO-8601 UTC; None for no value."""
+    if value is None or value != value:
+        return None
+    return validation.format_time(datetime.fromtimestamp(value * 86400, UTC))
+
+
+def _backfill_gaussians(conn) -> None:
+    """Gaussians for multi-chunk memories stored before migration 0006 (once, when the store is next opened)."""
+    repo = GaussianRepository(conn)
+    if repo.backfill_pending():
+        with write_transaction(conn):
+            gaussians.backfill(repo)
 
 
 def embed_chunked(embedder, texts: list[str]) -> list[tuple[list[tuple[int, int]], np.ndarray]]:

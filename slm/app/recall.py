@@ -1,8 +1,10 @@
-"""Recall channels — BM25 keyword (FTS5), vectors, the graph, and time — fused by weighted reciprocal rank fusion.
+"""Recall channels — BM25 keyword (FTS5), vectors, the graph, time and the Fisher metric — fused by weighted
+reciprocal rank fusion, then weighed by each memory's trust and lifecycle.
 
 RRF (Cormack et al., 2009) adds weight / (RRF_K + rank) over the channels a memory appears in: it needs no score
 calibration between BM25 and cosine, and a memory found by several channels rises above one found by one.
-The temporal channel finds nothing itself: it re-ranks the other channels' candidates by the question's time words.
+The temporal channel finds nothing itself: it re-ranks the other channels' candidates by the question's time words;
+the Fisher channel re-ranks the vector and keyword candidates by the Fisher–Rao distance of their Gaussians.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
+from slm.app import fisher, langevin
 from slm.app.fts_query import fts_match
 from slm.app.time_expressions import TimeIntent
 from slm.app.validation import format_time
@@ -22,8 +25,10 @@ from slm.trust import model as trust_model
 
 RRF_K = 60
 CHANNEL_DEPTH = 100
-CHANNELS = ("keyword", "vector", "graph", "temporal")
-WEIGHTS = {"keyword": 1.0, "vector": 1.0, "graph": 0.25, "temporal": 1.0}  # by ablation: docs/benchmarks.md
+CHANNELS = ("keyword", "vector", "graph", "temporal", "fisher")
+DEFAULT_CHANNELS = ("keyword", "vector", "graph", "temporal")  # by ablation: docs/benchmarks.md
+WEIGHTS = {"keyword": 1.0, "vector": 1.0, "graph": 0.25, "temporal": 1.0, "fisher": 1.0}  # by ablation, too
+SEARCHING = frozenset({"keyword", "vector", "fisher"})  # channels that find candidates (the others re-rank)
 CHUNK_PENALTY = 0.15  # vector score = max chunk cosine - CHUNK_PENALTY * ln(chunks of the memory)
 KEYWORD_LENGTH_EXP = 0.15  # keyword score = BM25 / (characters / LENGTH_UNIT) ** KEYWORD_LENGTH_EXP
 LENGTH_UNIT = 500  # only scales the score: the ranking does not depend on it
@@ -51,6 +56,7 @@ class Hit:
     meta: dict
     channels: dict[str, ChannelRank] = field(default_factory=dict)
     trust: float = 1.0  # the memory's trust: its author's, moved by corroborations and contradictions
+    zone: str = "active"  # its lifecycle zone: active, warm, cold or archived
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -58,15 +64,17 @@ class Hit:
 
 def clean_channels(channels: Iterable[str] | None) -> tuple[str, ...]:
     if channels is None:
-        return CHANNELS
+        return DEFAULT_CHANNELS
     if isinstance(channels, str):
         channels = [channels]
     chosen = tuple(dict.fromkeys(channels))
     unknown = [c for c in chosen if c not in CHANNELS]
     if unknown or not chosen:
         raise InvalidInput(f"unknown or no recall channels {unknown or '[]'}", f"choose from {list(CHANNELS)}")
-    if not {"keyword", "vector"} & set(chosen):
-        raise InvalidInput("the graph and temporal channels start from what keyword or vector found", "add one of them")
+    if not SEARCHING & set(chosen):
+        raise InvalidInput(
+            "the graph and temporal channels start from what another channel found", f"add one of {sorted(SEARCHING)}"
+        )
     return chosen
 
 
@@ -99,10 +107,10 @@ def keyword_channel(repo: MemoryRepository, query: str, flt: MemoryFilter, depth
 
 
 def vector_channel(index, repo: MemoryRepository, query_vector: np.ndarray, flt: MemoryFilter, depth: int):
-    """Unfiltered searches exclude the few superseded versions rather than list every allowed id."""
+    """Unfiltered searches exclude the few superseded (and archived) memories rather than list every allowed id."""
     if not flt.is_empty:
         return index.search(query_vector, depth, allowed=repo.ids_matching(flt), chunk_penalty=CHUNK_PENALTY)
-    return index.search(query_vector, depth, excluded=repo.superseded_ids(), chunk_penalty=CHUNK_PENALTY)
+    return index.search(query_vector, depth, excluded=repo.hidden_ids(flt.live), chunk_penalty=CHUNK_PENALTY)
 
 
 def temporal_channel(intent: TimeIntent, candidates: list[int], times: dict[int, str]) -> list[tuple[int, float]]:
@@ -121,6 +129,20 @@ def temporal_channel(intent: TimeIntent, candidates: list[int], times: dict[int,
     if intent.order:
         picked = sorted(picked, key=lambda i: times[i], reverse=intent.order == "latest")
     return [(i, _day_number(times[i])) for i in picked]
+
+
+def fisher_channel(
+    query: fisher.Observations, candidates: list[int], gaussians: tuple[np.ndarray, np.ndarray, np.ndarray]
+) -> list[tuple[int, float]]:
+    """The candidates by the Fisher–Rao distance between their Gaussians and the query's, nearest first (the
+    score is the distance). `gaussians` is (n, mean, m2) of each candidate, as rows in candidate order."""
+    if not candidates:
+        return []
+    n, mean, m2 = gaussians
+    sigma = np.sqrt(fisher.posterior_variance(n, m2))
+    distance = fisher.fisher_rao(query.mean, np.sqrt(query.variance()), mean, sigma)
+    order = np.lexsort((np.asarray(candidates), distance))
+    return [(candidates[i], float(distance[i])) for i in order]
 
 
 def _day_number(iso: str) -> float:
@@ -146,35 +168,53 @@ def fuse(
 Fused = list[tuple[int, float, dict[str, ChannelRank]]]
 
 
-def weigh_by_trust(
-    fused: Fused, trust_of: Callable[[list[int]], dict[int, float]], k: int, quarantined: bool = False
-) -> tuple[Fused, dict[int, float]]:
-    """The best k after multiplying each fused score by its memory's trust weight (`trust_model.rank_weight`),
-    so that a distrusted memory falls below trusted ones in the order; quarantined memories are left out unless
-    asked for. Memories without a trust record count as fully trusted. Also returns the trusts read.
+@dataclass(frozen=True)
+class Standing:
+    """What moves a memory down the order after fusion: its trust and its lifecycle position."""
 
-    A weight is at most 1, so a memory can only fall: trust is read for the leading candidates, in growing
+    trust: float = 1.0
+    position: float = 0.0
+    hidden: bool = False  # quarantined or archived, and not asked for
+
+    @property
+    def weight(self) -> float:
+        return trust_model.rank_weight(self.trust) * float(langevin.rank_weight(self.position))
+
+    @property
+    def zone(self) -> str:
+        return str(langevin.zone_of(np.array([self.position]))[0])
+
+
+UNWEIGHED = Standing()
+
+
+def weigh(fused: Fused, standing_of: Callable[[list[int]], dict[int, Standing]], k: int) -> tuple[Fused, dict]:
+    """The best k after multiplying each fused score by its memory's weight (trust, then lifecycle), so that a
+    distrusted or long-unused memory falls below others in the order; hidden memories are left out. Memories
+    without a standing count as trusted and active. Also returns the standings read.
+
+    A weight is at most 1, so a memory can only fall: standings are read for the leading candidates, in growing
     slices, until k weighed ones score above the next unread candidate's fused score — usually 2k reads, not the
     whole fused list.
     """
-    trusts: dict[int, float] = {}
+    standings: dict[int, Standing] = {}
     weighed: Fused = []
     start, size = 0, max(2 * k, 20)
     while start < len(fused):
         chunk = fused[start : start + size]
-        trusts |= trust_of([memory_id for memory_id, _, _ in chunk])
+        standings |= standing_of([memory_id for memory_id, _, _ in chunk])
         for memory_id, score, channels in chunk:
-            trust = trusts.get(memory_id, 1.0)
-            if quarantined or not trust_model.quarantined(trust):
-                weighed.append((memory_id, score * trust_model.rank_weight(trust), channels))
+            standing = standings.get(memory_id, UNWEIGHED)
+            if not standing.hidden:
+                weighed.append((memory_id, score * standing.weight, channels))
         weighed.sort(key=lambda item: (-item[1], item[0]))
         start, size = start + size, size * 2
         if start < len(fused) and len(weighed) >= k and weighed[k - 1][1] > fused[start][1]:
             break
-    return weighed[:k], trusts
+    return weighed[:k], standings
 
 
-def to_hits(rows: list[MemoryRow], fused: Fused, trusts: dict[int, float] | None = None) -> list[Hit]:
+def to_hits(rows: list[MemoryRow], fused: Fused, standings: dict[int, Standing] | None = None) -> list[Hit]:
     by_id = {row.id: row for row in rows if row.superseded_by is None}  # updated since a channel read it
     return [
         Hit(
@@ -188,7 +228,8 @@ def to_hits(rows: list[MemoryRow], fused: Fused, trusts: dict[int, float] | None
             tags=row.tags,
             meta=row.meta,
             channels=channels,
-            trust=(trusts or {}).get(memory_id, 1.0),
+            trust=(standing := (standings or {}).get(memory_id, UNWEIGHED)).trust,
+            zone=standing.zone,
         )
         for memory_id, score, channels in fused
         if (row := by_id.get(memory_id)) is not None

@@ -68,7 +68,7 @@ def serve(
         if token:
             memory.authenticate(token.strip())
         if not http:
-            build_server(memory, agent=agent).run(transport="stdio", show_banner=False)
+            build_server(memory, agent=agent, lifecycle_timer=True).run(transport="stdio", show_banner=False)
             return
         from fastmcp.server.auth import StaticTokenVerifier
 
@@ -79,4 +79,5 @@ def serve(
             file=sys.stderr,
             flush=True,
         )
-        build_server(memory, agent=agent, auth=verifier).run(transport="http", host=host, port=port, show_banner=False)
+        server = build_server(memory, agent=agent, auth=verifier, lifecycle_timer=True)
+        server.run(transport="http", host=host, port=port, show_banner=False)

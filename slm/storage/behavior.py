@@ -65,3 +65,21 @@ class BehaviorRepository:
 
     def recall_count(self) -> int:
         return self.conn.execute("SELECT count(*) FROM recalls").fetchone()[0]
+
+    # -- what the lifecycle folds in ------------------------------------------------------------------------------
+    def last_ids(self) -> tuple[int, int]:
+        """The newest recall and feedback ids (0 when there are none)."""
+        return tuple(
+            self.conn.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()[0]
+            for table in ("recalls", "feedback")
+        )
+
+    def recalls_after(self, after: int) -> list[tuple[int, str, str]]:
+        """(id, time, results as JSON) of the recalls after id `after`, oldest first."""
+        return self.conn.execute("SELECT id, time, results FROM recalls WHERE id > ? ORDER BY id", (after,)).fetchall()
+
+    def feedback_after(self, after: int) -> list[tuple[int, str, int, int]]:
+        """(id, time, memory id, helpful) of the feedback after id `after`, oldest first."""
+        return self.conn.execute(
+            "SELECT id, time, memory_id, helpful FROM feedback WHERE id > ? ORDER BY id", (after,)
+        ).fetchall()

@@ -14,6 +14,7 @@ _COLUMNS = (
     "m.protocol, m.superseded_by, m.agent_id"
 )
 _CURRENT = "m.superseded_by IS NULL"
+_LIVE = "NOT EXISTS (SELECT 1 FROM memory_lifecycle l WHERE l.memory_id = m.id AND l.zone = 'archived')"
 MAX_VERSIONS = 10_000
 _WHEN = "coalesce(m.event_time, m.created_at)"
 
@@ -58,10 +59,12 @@ class MemoryFilter:
     tags: tuple[str, ...] = ()
     since: str | None = None
     until: str | None = None
+    live: bool = False  # leave out what the lifecycle archived (recall does, unless asked not to)
 
     @property
     def is_empty(self) -> bool:
-        """Nothing restricts the search beyond "current versions only" (which the recall channels apply cheaply)."""
+        """Nothing restricts the search beyond "current versions only" and `live`, which the vector channel applies
+        cheaply as a list of exclusions."""
         return not (self.project or self.agent or self.tags or self.since or self.until)
 
     def where(self) -> tuple[str, list]:
@@ -82,6 +85,8 @@ class MemoryFilter:
         if self.until is not None:
             clauses.append(f"{_WHEN} <= ?")
             params.append(self.until)
+        if self.live:
+            clauses.append(_LIVE)
         return (" AND ".join(clauses) or "1"), params
 
 
@@ -239,8 +244,7 @@ class MemoryRepository:
         if flt.is_empty:
             sql, params = (
                 "SELECT rowid, -bm25(memories_fts) FROM memories_fts WHERE memories_fts MATCH ? "
-                "AND rowid NOT IN (SELECT id FROM memories WHERE superseded_by IS NOT NULL) "
-                "ORDER BY bm25(memories_fts) LIMIT ?",
+                f"AND rowid NOT IN ({_hidden_query(flt.live)}) ORDER BY bm25(memories_fts) LIMIT ?",
                 [match, limit],
             )
         else:
@@ -266,8 +270,9 @@ class MemoryRepository:
         marks = ",".join("?" * len(ids))
         return dict(self.conn.execute(f"SELECT m.id, {_WHEN} FROM memories m WHERE m.id IN ({marks})", ids))
 
-    def superseded_ids(self) -> np.ndarray:
-        rows = self.conn.execute("SELECT id FROM memories WHERE superseded_by IS NOT NULL").fetchall()
+    def hidden_ids(self, live: bool) -> np.ndarray:
+        """What an unfiltered search leaves out: superseded versions, and archived memories when `live`."""
+        rows = self.conn.execute(_hidden_query(live)).fetchall()
         return np.fromiter((r[0] for r in rows), np.int64, len(rows))
 
     def counts_by(self, column: str) -> dict[str, int]:
@@ -293,6 +298,11 @@ class MemoryRepository:
         ):
             tags.setdefault(memory_id, []).append(tag)
         return {k: tuple(v) for k, v in tags.items()}
+
+
+def _hidden_query(live: bool) -> str:
+    superseded = "SELECT id FROM memories WHERE superseded_by IS NOT NULL"
+    return superseded + (" UNION SELECT memory_id FROM memory_lifecycle WHERE zone = 'archived'" if live else "")
 
 
 def _row(r: tuple, tags: tuple[str, ...]) -> MemoryRow:

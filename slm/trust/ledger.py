@@ -139,18 +139,20 @@ class TrustLedger:
         return PrincipalState(principal, fresh.alpha, fresh.beta, 0.0, 0, _format(now), None, 0)
 
     # -- what principals do -------------------------------------------------------------------------------------
-    def note_writes(self, batch: list[tuple[Written, list[Near]]], now: datetime) -> None:
+    def note_writes(self, batch: list[tuple[Written, list[Near]]], now: datetime) -> list[tuple[int, int]]:
         """The new memories of one call: trust rows, corroborations, content flags, then per principal one
-        burst count, at most one flooding signal and one unusual-project signal per project.
+        burst count, at most one flooding signal and one unusual-project signal per project. Returns the
+        corroborations made, as (memory corroborated, the new memory that states it again).
 
         Counting a call once keeps a deliberate bulk import from reading as a spam burst; a spammer calling
         the MCP tool once per memory is counted per memory.
         """
         flooding: dict[str, int] = {}
         directives: dict[str, int] = {}
+        corroborated: list[tuple[int, int]] = []
         for written, near in batch:
             self.repo.add_memory(written.memory_id, written.principal)
-            repeat = self._compare(written, near, now)
+            repeat = self._compare(written, near, now, corroborated)
             if repeat is not None:
                 flooding.setdefault(written.principal, repeat)
             self._flag_content(written, now, directives)
@@ -171,10 +173,13 @@ class TrustLedger:
                 self._check_project(written, now)
         for written, _ in batch:
             self.repo.count_write(written.principal, written.project)
+        return corroborated
 
-    def _compare(self, written: Written, near: list[Near], now: datetime) -> int | None:
-        """Corroborate close memories by others that state the same fact; the new memory's id if it repeats one
-        of its own author's recent memories."""
+    def _compare(
+        self, written: Written, near: list[Near], now: datetime, corroborated: list[tuple[int, int]]
+    ) -> int | None:
+        """Corroborate close memories by others that state the same fact (added to `corroborated`); the new
+        memory's id if it repeats one of its own author's recent memories."""
         authors = self.repo.memories([n.memory_id for n in near])
         repeats = False
         for other in near:
@@ -186,31 +191,34 @@ class TrustLedger:
                 hours = (now - _parse(other.created_at)).total_seconds() / 3600
                 repeats |= other.score >= DUPLICATE_MIN and same and hours <= FLOOD_HOURS
             elif other.score >= CORROBORATE_MIN and same:
-                self.corroborate(other.memory_id, author.principal, written.principal, written.memory_id, now)
+                if self.corroborate(other.memory_id, author.principal, written.principal, written.memory_id, now):
+                    corroborated.append((other.memory_id, written.memory_id))
                 self.repo.endorse(written.memory_id, author.principal, "corroborated")  # support, but no signal
         return written.memory_id if repeats else None
 
-    def note_repeat(self, memory_id: int, created_at: str, principal: str, now: datetime) -> None:
+    def note_repeat(self, memory_id: int, created_at: str, principal: str, now: datetime) -> bool:
         """Someone wrote exactly the text of a current memory again: flooding if it was theirs and recent (an
-        old note restated is not), corroboration if it was someone else's."""
+        old note restated is not), corroboration if it was someone else's (then True)."""
         row = self.repo.memory(memory_id)
         if row is None:
-            return
-        if row.principal == principal:
-            if (now - _parse(created_at)).total_seconds() <= FLOOD_HOURS * 3600:
-                reason = f"wrote memory {memory_id} again within {FLOOD_HOURS} h"
-                self.signal(principal, "duplicate", now, reason, memory_id=memory_id)
-        else:
-            self.corroborate(memory_id, row.principal, principal, memory_id, now)
+            return False
+        if row.principal != principal:
+            return self.corroborate(memory_id, row.principal, principal, memory_id, now)
+        if (now - _parse(created_at)).total_seconds() <= FLOOD_HOURS * 3600:
+            reason = f"wrote memory {memory_id} again within {FLOOD_HOURS} h"
+            self.signal(principal, "duplicate", now, reason, memory_id=memory_id)
+        return False
 
-    def corroborate(self, memory_id: int, author: str, by: str, evidence: int, now: datetime) -> None:
+    def corroborate(self, memory_id: int, author: str, by: str, evidence: int, now: datetime) -> bool:
         """`by` states independently what `author` wrote first: the earlier author earns it, never the later
-        writer, who may have copied (restating others' memories must not be a way to gain trust)."""
+        writer, who may have copied (restating others' memories must not be a way to gain trust). False when
+        `by` had already corroborated it (each principal counts once)."""
         if not self.repo.endorse(memory_id, by, "corroborated"):
-            return
+            return False
         weight = self.voice(by)
         reason = f"memory {memory_id} corroborated by {by} (memory {evidence})"
         self.signal(author, "corroborated", now, reason, memory_id=memory_id, source=by, scale=weight)
+        return True
 
     def _flag_content(self, written: Written, now: datetime, directives: dict[str, int]) -> None:
         """Instruction-like text: doubt on the memory, and a signal (a weak directive only once per call)."""

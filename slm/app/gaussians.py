@@ -1,0 +1,70 @@
+"""Each memory's Gaussian in the store: made from its chunks when written, sharpened by each corroborating
+re-observation (Welford), and read for the Fisher channel's candidates (slm.app.fisher has the mathematics)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from slm.app.fisher import Observations
+from slm.storage.gaussians import GaussianRepository
+
+BACKFILL_PAGE = 500
+
+
+def store_new(repo: GaussianRepository, memory_id: int, chunk_vectors: np.ndarray) -> None:
+    """Inside the write transaction: a row for a memory of several chunks (one chunk needs none)."""
+    if len(chunk_vectors) > 1:
+        _put(repo, memory_id, Observations.of(chunk_vectors))
+
+
+def observations(repo: GaussianRepository, memory_id: int) -> Observations | None:
+    """A memory's observations so far: its row, or its one vector; None if it is gone."""
+    row = repo.get_many([memory_id]).get(memory_id)
+    if row is not None:
+        return Observations(*row)
+    first = repo.chunk_vectors([memory_id], first_only=True).get(memory_id)
+    return None if first is None else Observations.of(first)
+
+
+def reobserve(repo: GaussianRepository, memory_id: int, vector: np.ndarray) -> None:
+    """Inside the write transaction: `vector` (a memory that states the same fact) observes `memory_id` again."""
+    seen = observations(repo, memory_id)
+    if seen is not None:
+        _put(repo, memory_id, seen.add(np.asarray(vector, np.float64)))
+
+
+def of_candidates(repo: GaussianRepository, ids: list[int]) -> tuple[list[int], tuple[np.ndarray, ...]]:
+    """The candidates still stored, and their (n, mean, m2) as arrays in that order."""
+    rows = repo.get_many(ids)
+    firsts = repo.chunk_vectors([i for i in ids if i not in rows], first_only=True)
+    kept = [i for i in ids if i in rows or i in firsts]
+    if not kept:
+        return [], ()
+    n = np.array([rows[i][0] if i in rows else 1.0 for i in kept])
+    mean = np.vstack([rows[i][1] if i in rows else firsts[i][0] for i in kept])
+    m2 = np.vstack([rows[i][2] if i in rows else np.zeros(mean.shape[1]) for i in kept])
+    return kept, (n, mean, m2)
+
+
+def backfill(repo: GaussianRepository) -> int:
+    """Rows for the multi-chunk memories that have none (after migration 0006, or a re-embedding)."""
+    after = written = 0
+    while ids := repo.multi_chunk_ids(after, BACKFILL_PAGE):
+        for memory_id, vectors in repo.chunk_vectors(ids).items():
+            _put(repo, memory_id, Observations.of(vectors))
+        written += len(ids)
+        after = ids[-1]
+    repo.backfill_done()
+    return written
+
+
+def _put(repo: GaussianRepository, memory_id: int, seen: Observations) -> None:
+    repo.put(memory_id, seen.n, seen.mean, seen.m2)
+
+
+def restate(repo: GaussianRepository, memory_id: int) -> None:
+    """Inside the write transaction: another principal wrote exactly this memory's text again, observing it at
+    its own centre (the spread narrows, the centre stays)."""
+    seen = observations(repo, memory_id)
+    if seen is not None:
+        _put(repo, memory_id, seen.add(seen.mean))

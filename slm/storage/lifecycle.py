@@ -1,0 +1,99 @@
+"""The `memory_lifecycle` table: each memory's position, zone and the use it is moved by.
+
+A step reads and writes every current memory at once, as numpy arrays, in the caller's one transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from slm.storage.settings import get_setting, set_settings
+
+UNIX_EPOCH_JULIAN = 2440587.5  # julianday('1970-01-01')
+ARCHIVED = "archived"
+_ROW = ("position", "importance", "born", "uses", "last_used")
+
+
+@dataclass(frozen=True)
+class LifecycleStates:
+    """Every current memory's lifecycle row, as arrays in memory id order."""
+
+    ids: np.ndarray
+    position: np.ndarray
+    born: np.ndarray
+    uses: np.ndarray
+    last_used: np.ndarray
+    importance: np.ndarray
+    corroborations: np.ndarray
+
+
+class LifecycleRepository:
+    def __init__(self, conn) -> None:
+        self.conn = conn
+
+    def add(self, rows: list[tuple[int, float, float]]) -> None:
+        """(memory id, importance, born in days) of new memories: at the centre, used once (by being stored)."""
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO memory_lifecycle (memory_id, importance, born, last_used) VALUES (?, ?, ?, ?)",
+            [(memory_id, importance, born, born) for memory_id, importance, born in rows],
+        )
+
+    def states(self) -> LifecycleStates:
+        rows = self.conn.execute(
+            "SELECT l.memory_id, l.position, l.born, l.uses, l.last_used, l.importance, "
+            "(SELECT count(*) FROM memory_endorsements AS e "
+            "WHERE e.memory_id = l.memory_id AND e.kind = 'corroborated') "
+            "FROM memory_lifecycle AS l JOIN memories AS m ON m.id = l.memory_id "
+            "WHERE m.superseded_by IS NULL ORDER BY l.memory_id"
+        ).fetchall()
+        columns = np.array(rows, np.float64).reshape(len(rows), 7).T
+        return LifecycleStates(columns[0].astype(np.int64), *columns[1:])
+
+    def use(self, uses: dict[int, tuple[float, float]]) -> None:
+        """Add weighted uses: memory id -> (uses, time of the last one in days); unknown ids are skipped."""
+        self.conn.executemany(
+            "UPDATE memory_lifecycle SET uses = uses + ?, last_used = max(last_used, ?) WHERE memory_id = ?",
+            [(count, last, memory_id) for memory_id, (count, last) in uses.items()],
+        )
+
+    def save(self, ids: np.ndarray, positions: np.ndarray, zones: np.ndarray) -> None:
+        self.conn.executemany(
+            "UPDATE memory_lifecycle SET position = ?, zone = ? WHERE memory_id = ?",
+            zip(positions.tolist(), zones.tolist(), ids.tolist(), strict=True),
+        )
+
+    def positions(self, ids: list[int]) -> dict[int, float]:
+        found: dict[int, float] = {}
+        for start in range(0, len(ids), 500):
+            part = ids[start : start + 500]
+            marks = ",".join("?" * len(part))
+            query = f"SELECT memory_id, position FROM memory_lifecycle WHERE memory_id IN ({marks})"
+            found |= dict(self.conn.execute(query, part).fetchall())
+        return found
+
+    def row(self, memory_id: int) -> dict | None:
+        found = self.conn.execute(
+            "SELECT position, importance, born, uses, last_used FROM memory_lifecycle WHERE memory_id = ?",
+            (memory_id,),
+        ).fetchone()
+        return None if found is None else dict(zip(_ROW, found, strict=True))
+
+    def archived_ids(self) -> np.ndarray:
+        rows = self.conn.execute("SELECT memory_id FROM memory_lifecycle WHERE zone = ?", (ARCHIVED,)).fetchall()
+        return np.fromiter((r[0] for r in rows), np.int64, len(rows))
+
+    def zone_counts(self) -> dict[str, int]:
+        rows = self.conn.execute(
+            "SELECT l.zone, count(*) FROM memory_lifecycle AS l JOIN memories AS m ON m.id = l.memory_id "
+            "WHERE m.superseded_by IS NULL GROUP BY l.zone"
+        )
+        return dict(rows.fetchall())
+
+    def get_number(self, key: str, default: float) -> float:
+        value = get_setting(self.conn, key)
+        return default if value is None else float(value)
+
+    def set_numbers(self, values: dict[str, float]) -> None:
+        set_settings(self.conn, {key: repr(value) for key, value in values.items()})

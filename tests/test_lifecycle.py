@@ -1,0 +1,157 @@
+"""The lifecycle in a real store: uses folded in from the behaviour database, steps, zones, recall order, faces."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+from fastmcp import Client
+
+from slm import Memory
+from slm.app import langevin, lifecycle
+from slm.errors import InvalidInput
+from slm.mcp.server import build_server
+from tests.test_cli import run, run_json
+
+STAGING = "The staging database is PostgreSQL 15, reached through the bastion host."
+STAGING_TOO = "Staging runs a PostgreSQL 15 database behind the bastion host."
+CI = "Our CI runs on GitHub Actions with a self-hosted runner in the office."
+
+
+def later(days: float) -> str:
+    return (datetime.now(UTC) + timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def positions(mem: Memory) -> dict[int, float]:
+    states = mem.lifecycle.states()
+    return dict(zip(states.ids.tolist(), states.position.tolist(), strict=True))
+
+
+def test_a_new_memory_starts_active_at_the_centre(mem):
+    noted = mem.remember(STAGING)
+    vital = mem.remember(CI, meta={"importance": 1})
+    life = mem.memory_lifecycle(noted)
+    assert life["zone"] == "active" and life["position"] == 0 and life["uses"] == 1 and life["rank_weight"] == 1
+    assert life["importance"] == 0.5 and mem.memory_lifecycle(vital)["importance"] == 1
+    assert mem.lifecycle_status()["zones"] == {"active": 2, "warm": 0, "cold": 0, "archived": 0}
+
+
+def test_unused_memories_drift_out_and_are_archived_but_never_deleted(mem):
+    kept = mem.remember(STAGING)
+    important = mem.remember(CI, meta={"importance": 1})
+    report = mem.lifecycle_step(now=later(3 * 365))
+    assert report.step == 1 and report.memories == 2 and report.days > 3 * 364
+    assert mem.memory_lifecycle(kept)["zone"] == "archived"
+    assert abs(positions(mem)[important]) < abs(positions(mem)[kept])  # importance keeps it in reach longer
+    assert kept not in [h.id for h in mem.recall("staging postgres database")]
+    found = mem.recall("staging postgres database", archived=True)
+    assert found[0].id == kept and found[0].zone == "archived"
+    assert mem.recall("staging postgres database", lifecycle=False)[0].id == kept  # the baseline ignores zones
+    assert mem.get(kept).content == STAGING and mem.count() == 2  # forgetting is not erasure
+
+
+def test_use_pulls_a_memory_back_and_reorders_recall(mem):
+    staging = mem.remember(STAGING)
+    twin = mem.remember(STAGING_TOO)
+    before = [h.id for h in mem.recall("staging database bastion", 2)]
+    unused = next(i for i in before if i in (staging, twin))
+    used = twin if unused == staging else staging
+    hits = mem.recall("which database does staging use", 2)
+    mem.record_recall("which database does staging use", 2, hits, agent="claude-code")
+    mem.feedback(used, True, agent="claude-code")
+    report = mem.lifecycle_step(now=later(30))
+    assert report.uses_folded == 2
+    assert mem.memory_lifecycle(used)["uses"] > mem.memory_lifecycle(unused)["uses"] > 1
+    assert abs(positions(mem)[used]) < abs(positions(mem)[unused])
+    after = mem.recall("staging database bastion", 2)
+    assert after[0].id == used and after[0].score > after[1].score  # the lifecycle changed the order after fusion
+    assert mem.lifecycle_step(now=later(30)).uses_folded == 0  # folded once
+
+
+def test_steps_are_deterministic_given_the_seed(tmp_path, slm_home):
+    born = datetime(2026, 1, 5, tzinfo=UTC)
+
+    def history(name: str, seed: int) -> list[float]:
+        with Memory.open(tmp_path / name / "memory.db") as mem:
+            mem.remember_many([{"text": f"note {i} about service {i % 7} and its deploy window"} for i in range(12)])
+            with mem.conn:  # the same history to the second: stored at one moment in both stores
+                mem.conn.execute("UPDATE memory_lifecycle SET born = ?, last_used = ?", [lifecycle.days(born)] * 2)
+            for days in (1, 2.5, 40):
+                mem.lifecycle_step(now=born + timedelta(days=days), seed=seed)
+            return [p for _, p in sorted(positions(mem).items())]
+
+    first, again, other = history("a", 7), history("b", 7), history("c", 8)
+    assert first == again
+    assert first != other and np.allclose(first, other, atol=1.0)  # other noise, the same pull
+
+
+def test_a_step_covers_each_memory_from_its_birth_or_the_last_step(mem):
+    mem.remember(STAGING)
+    assert mem.lifecycle_step(now=later(0)).days < 0.01
+    assert not mem.lifecycle_status()["due"]
+    assert mem.step_lifecycle_if_due() is None  # the faces' after-write check: the last step is fresh
+    report = mem.lifecycle_step(now=later(10))
+    assert 9.99 < report.days < 10.01 and report.changed  # ten days without use: out of the active zone
+    assert mem.lifecycle_step(now=later(5)).days == 0  # a clock moved back moves nothing
+
+
+def test_uses_are_still_folded_after_the_behaviour_database_is_erased(mem):
+    memory_id = mem.remember(STAGING)
+    for _ in range(3):
+        mem.feedback(memory_id, True)
+    mem.lifecycle_step()
+    mem.behavior.close()
+    mem._behavior = None
+    mem.path.with_name("behavior.db").unlink()  # what `slm erase --behavior` will do
+    mem.feedback(memory_id, True)
+    assert mem.lifecycle_step().uses_folded == 1
+    assert mem.memory_lifecycle(memory_id)["uses"] == 1 + 4 * langevin.HELPFUL_USES
+
+
+def test_bad_lifecycle_input_is_refused(mem):
+    with pytest.raises(InvalidInput, match="seed"):
+        mem.lifecycle_step(seed=-1)
+    with pytest.raises(InvalidInput):
+        mem.lifecycle_step(now="next tuesday-ish")
+    assert lifecycle.importance_of({"importance": 7}) == lifecycle.importance_of({"importance": True}) == 0.5
+
+
+def test_cli_lifecycle_status_run_show_and_recall(db_path):
+    memory_id = run_json("remember", STAGING, "--db", db_path)["id"]
+    status = run_json("lifecycle", "status", "--db", db_path)
+    assert status["zones"]["active"] == 1 and status["steps"] <= 1
+    assert "active" in run("lifecycle", "status", "--db", db_path).stdout
+    report = run_json("lifecycle", "run", "--now", later(4 * 365), "--seed", "3", "--db", db_path)
+    assert report["zones"] == {"archived": 1} and report["changed"] == {"active->archived": 1}
+    assert "archived" in run("lifecycle", "run", "--db", db_path).stdout
+    assert run_json("recall", "staging database", "--db", db_path) == []
+    hits = run_json("recall", "staging database", "--include-archived", "--db", db_path)
+    assert hits[0]["id"] == memory_id and hits[0]["zone"] == "archived"
+    assert run_json("show", memory_id, "--db", db_path)["lifecycle"]["zone"] == "archived"
+    assert "archived (distance" in run("show", memory_id, "--db", db_path).stdout
+    refused = run("lifecycle", "run", "--now", "yesterday-ish", "--db", db_path, code=2)
+    assert "error:" in refused.stderr and "hint:" in refused.stderr
+
+
+@pytest.mark.anyio
+async def test_mcp_steps_after_writes_and_recall_reports_zones(db_path):
+    with Memory.open(db_path, protocol="mcp-stdio") as mem:
+        async with Client(build_server(mem)) as client:
+            stored = await client.call_tool("remember", {"content": STAGING})
+            memory_id = stored.structured_content["id"]
+            assert mem.lifecycle_status()["steps"] == 1  # a write, and no step yet: the server ran one
+            await client.call_tool("remember", {"content": CI})
+            assert mem.lifecycle_status()["steps"] == 1  # not due again for an hour
+            mem.lifecycle_step(now=later(4 * 365))
+            default = (await client.call_tool("recall", {"query": "staging database"})).structured_content
+            assert memory_id not in [m["id"] for m in default["memories"]]
+            found = await client.call_tool("recall", {"query": "staging database", "include_archived": True})
+            hit = found.structured_content["memories"][0]
+            assert hit["id"] == memory_id and hit["zone"] == "archived"
+            fisher = await client.call_tool(
+                "recall", {"query": "staging database", "include_archived": True, "channels": ["fisher"]}
+            )
+            assert fisher.structured_content["memories"][0]["id"] == memory_id
+            refused = await client.call_tool("recall", {"query": "x", "channels": ["cosine"]}, raise_on_error=False)
+            assert refused.is_error
