@@ -377,3 +377,21 @@ def test_a_schema_4_store_gets_trust_rows(tmp_path, slm_home):
         rows = mem.trust.repo.memories([1, 2, 3])
         assert [rows[i].principal for i in (1, 2, 3)] == ["user", "name:cursor", "name:user"]  # MCP "user" is a claim
         assert mem.trust.repo.project_writes("name:cursor", "p") == (1, 1)
+
+
+def test_every_memorys_trust_at_once_equals_one_at_a_time(cast):
+    """The lifecycle reads all trusts in one pass (`trust_array`); it must agree with recall's `memory_trusts`."""
+    import numpy as np
+
+    user, alice, bob = cast
+    first = alice.remember(FACT, agent="alice", project="billing")
+    bob.remember("Failed webhooks are retried 3 times by the billing service before on-call is paged.", agent="bob")
+    poison = bob.remember(POISON, agent="bob")
+    approved = user.remember("Deploys happen on Tuesdays.")
+    user.approve([approved])
+    claimed = alice.remember("Release notes live in docs/releases.", agent="someone")
+    ids = np.array(sorted([first, poison, approved, claimed, 10_000]))  # 10000: no trust row, counts as trusted
+    at_once = user.trust.trust_array(ids)
+    one_by_one = user.trust.memory_trusts(ids.tolist())
+    assert at_once.tolist() == [one_by_one.get(i, 1.0) for i in ids.tolist()]
+    assert len(set(at_once.tolist())) >= 4  # the cases differ: endorsed, doubted, approved, claimed

@@ -98,14 +98,12 @@ def step(repo: LifecycleRepository, ledger: TrustLedger, behavior: BehaviorRepos
     number = int(repo.get_number(STEPS, 0)) + 1
     last = repo.get_number(LAST_STEP, -np.inf)
     elapsed = np.maximum(now - np.maximum(states.born, last), 0.0)  # a memory moves from its birth or the last step
-    ids = states.ids.tolist()
-    trusts = ledger.memory_trusts(ids)
     features = langevin.Features(
         born=states.born,
         uses=states.uses,
         last_used=states.last_used,
         importance=states.importance,
-        trust=np.fromiter((trusts.get(i, 1.0) for i in ids), np.float64, len(ids)),
+        trust=ledger.trust_array(states.ids),
         corroborations=states.corroborations,
     )
     rng = langevin.rng_for(int(repo.get_number(SEED, 0)), number)
@@ -118,7 +116,7 @@ def step(repo: LifecycleRepository, ledger: TrustLedger, behavior: BehaviorRepos
     return StepReport(
         step=number,
         days=float(elapsed.max(initial=0.0)),
-        memories=len(ids),
+        memories=len(states.ids),
         zones=_counts(after.tolist()),
         changed=_counts(crossings),
         uses_folded=folded,

@@ -42,14 +42,22 @@ class LifecycleRepository:
 
     def states(self) -> LifecycleStates:
         rows = self.conn.execute(
-            "SELECT l.memory_id, l.position, l.born, l.uses, l.last_used, l.importance, "
-            "(SELECT count(*) FROM memory_endorsements AS e "
-            "WHERE e.memory_id = l.memory_id AND e.kind = 'corroborated') "
+            "SELECT l.memory_id, l.position, l.born, l.uses, l.last_used, l.importance "
             "FROM memory_lifecycle AS l JOIN memories AS m ON m.id = l.memory_id "
             "WHERE m.superseded_by IS NULL ORDER BY l.memory_id"
         ).fetchall()
-        columns = np.array(rows, np.float64).reshape(len(rows), 7).T
-        return LifecycleStates(columns[0].astype(np.int64), *columns[1:])
+        columns = np.array(rows, np.float64).reshape(len(rows), 6).T
+        ids = columns[0].astype(np.int64)
+        corroborated = self.conn.execute(
+            "SELECT memory_id, count(*) FROM memory_endorsements WHERE kind = 'corroborated' GROUP BY memory_id"
+        ).fetchall()
+        counts = np.zeros(len(ids))
+        if corroborated and len(ids):
+            found = np.array(corroborated, np.int64).reshape(len(corroborated), 2)
+            at = np.searchsorted(ids, found[:, 0]).clip(0, len(ids) - 1)
+            current = ids[at] == found[:, 0]  # superseded memories' endorsements are not ours to count
+            counts[at[current]] = found[current, 1]
+        return LifecycleStates(ids, *columns[1:], counts)
 
     def use(self, uses: dict[int, tuple[float, float]]) -> None:
         """Add weighted uses: memory id -> (uses, time of the last one in days); unknown ids are skipped."""

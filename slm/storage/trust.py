@@ -125,6 +125,17 @@ class TrustRepository:
         )
         return {r[0]: MemoryTrustRow(r[0], r[1], r[2], bool(r[3]), tuple(json.loads(r[4]))) for r in rows}
 
+    def all_memories(self) -> list[tuple[int, str, float, bool]]:
+        """(memory id, principal, doubt, approved) of every memory, in id order."""
+        rows = self.conn.execute(
+            "SELECT memory_id, principal, doubt, review = 'approved' FROM memory_trust ORDER BY memory_id"
+        )
+        return rows.fetchall()
+
+    def all_endorsements(self) -> list[tuple[int, str]]:
+        """(memory id, principal) of every corroboration and helpful mark."""
+        return self.conn.execute("SELECT memory_id, principal FROM memory_endorsements").fetchall()
+
     def memory_counts(self) -> dict[str, int]:
         """Current memories per principal."""
         rows = self.conn.execute(

@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
+import numpy as np
+
 from slm.storage.trust import MemoryTrustRow, PrincipalState, SignalRow, TrustRepository
 from slm.trust import content, model
 
@@ -93,7 +95,29 @@ class TrustLedger:
 
     def _score(self, row: MemoryTrustRow, authors: dict[str, float]) -> float:
         support = sum(model.standing(p, _current(p, authors)) for p in row.endorsers)
-        return model.memory_trust(_current(row.principal, authors), support, row.doubt, row.approved)
+        return float(model.memory_trust(_current(row.principal, authors), support, row.doubt, row.approved))
+
+    def trust_array(self, ids: np.ndarray) -> np.ndarray:
+        """`memory_trusts` of many memories at once, as an array aligned with the sorted `ids` (a lifecycle step
+        reads every memory); memories without a trust row count as fully trusted."""
+        authors = self._author_trusts()
+        rows = self.repo.all_memories()
+        row_ids = np.fromiter((r[0] for r in rows), np.int64, len(rows))
+        author = np.fromiter((_current(r[1], authors) for r in rows), np.float64, len(rows))
+        doubt = np.fromiter((r[2] for r in rows), np.float64, len(rows))
+        approved = np.fromiter((r[3] for r in rows), bool, len(rows))
+        support = np.zeros(len(rows))
+        endorsements = self.repo.all_endorsements()
+        if endorsements:
+            voice = {p: model.standing(p, _current(p, authors)) for p in {p for _, p in endorsements}}
+            at = np.searchsorted(row_ids, [memory_id for memory_id, _ in endorsements])
+            np.add.at(support, at, [voice[p] for _, p in endorsements])
+        trusts = np.ones(len(ids))
+        place = np.searchsorted(row_ids, ids).clip(0, max(len(row_ids) - 1, 0))
+        known = row_ids[place] == ids if len(row_ids) else np.zeros(len(ids), bool)
+        scored = model.memory_trust(author, support, doubt, approved)
+        trusts[known] = scored[place[known]]
+        return trusts
 
     # -- signals ------------------------------------------------------------------------------------------------
     def signal(

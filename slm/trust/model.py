@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 GAMMA = 0.97  # evidence kept per unit of new evidence: a window of ~33 units
 HALF_LIFE_DAYS = 30.0  # evidence halves in a month of silence
 CUSUM_SLACK = 0.25  # bad weight per signal that counts as noise; each signal, good or bad, takes this off
@@ -109,17 +111,16 @@ QUARANTINE_BELOW = 0.2
 FULL_WEIGHT_AT = 1 / 3  # trust at which recall stops down-weighting: a new unverified agent ranks in full
 
 
-def memory_trust(author: float, support: float, doubt: float, approved: bool) -> float:
+def memory_trust(author, support, doubt, approved):
     """Its author's trust, moved up by support (the current trust of each principal that corroborated it or
-    marked it helpful) and down by doubt (instruction-like content).
+    marked it helpful) and down by doubt (instruction-like content). Numbers or numpy arrays (for a lifecycle
+    step, which reads every memory's trust at once).
 
     Read at recall time from current trusts, so when an agent's trust collapses every memory it ever wrote, and
     every memory it vouched for, is re-scored at once.
     """
-    if approved:
-        return USER_TRUST
-    support = min(support, MAX_SUPPORT)
-    return (MEMORY_PRIOR * author + support) / (MEMORY_PRIOR + support + doubt)
+    support = np.minimum(support, MAX_SUPPORT)
+    return np.where(approved, USER_TRUST, (MEMORY_PRIOR * author + support) / (MEMORY_PRIOR + support + doubt))
 
 
 def quarantined(trust: float) -> bool:
