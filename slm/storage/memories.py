@@ -302,7 +302,7 @@ class MemoryRepository:
 
 def _hidden_query(live: bool) -> str:
     superseded = "SELECT id FROM memories WHERE superseded_by IS NOT NULL"
-    return superseded + (" UNION SELECT memory_id FROM memory_lifecycle WHERE zone = 'archived'" if live else "")
+    return superseded + (" UNION ALL SELECT memory_id FROM memory_lifecycle WHERE zone = 'archived'" if live else "")
 
 
 def _row(r: tuple, tags: tuple[str, ...]) -> MemoryRow:
