@@ -797,7 +797,7 @@ class Memory:
             ranked["keyword"] = keyword.result()
         if "fisher" in wanted:
             candidates = list(dict.fromkeys([i for i, _ in nearest] + [i for i, _ in ranked.get("keyword", [])]))
-            kept, found = gaussians.of_candidates(self.gaussians, candidates)
+            kept, found = gaussians.of_candidates(self.gaussians, candidates, self._synced_index().first_vectors)
             ranked["fisher"] = recall.fisher_channel(fisher.Observations.of(query_chunks), kept, found)
         if "graph" in wanted:
             seeds = [(i, score) for i, score, _ in recall.fuse(ranked, graph.SEEDS, weights)]

@@ -115,6 +115,13 @@ class VectorIndex:
             self._log_chunks = np.log(counts).astype(np.float32)[inverse]
         return self._log_chunks
 
+    def first_vectors(self, memory_ids: list[int]) -> dict[int, np.ndarray]:
+        """Each memory's first chunk vector (the centre of a memory observed once), from the mirror, not vec0."""
+        held = self._memory_ids[: self._size]
+        rows = np.flatnonzero(np.isin(held, memory_ids))
+        found, first = np.unique(held[rows], return_index=True)
+        return {int(i): self._matrix[row].astype(np.float64) for i, row in zip(found, rows[first], strict=True)}
+
     def mean_vectors(self, memory_ids: np.ndarray) -> np.ndarray:
         """Each memory's mean chunk vector, unit length (zeros for a memory with no vector); `memory_ids` sorted."""
         held = self._memory_ids[: self._size]
