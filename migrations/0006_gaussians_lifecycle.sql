@@ -33,6 +33,6 @@ SELECT id,
 FROM memories;
 
 -- Multi-chunk memories stored before this migration get their Gaussians from their chunks when the store is
--- next opened (slm.storage.gaussians.backfill): SQL cannot compute them.
+-- next opened (slm.app.gaussians.backfill): SQL cannot compute them.
 INSERT INTO settings (key, value)
 SELECT 'gaussians.backfill', '1' WHERE EXISTS (SELECT 1 FROM chunks GROUP BY memory_id HAVING count(*) > 1);

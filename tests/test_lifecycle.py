@@ -163,3 +163,27 @@ def test_leaving_archived_memories_out_reads_indexes_not_the_whole_table(mem):
 
     plan = " ".join(str(row[-1]) for row in mem.conn.execute("EXPLAIN QUERY PLAN " + _hidden_query(True)))
     assert "SCAN memories" not in plan and "memory_lifecycle_zone" in plan
+
+
+def test_only_a_whole_use_moves_the_last_use(mem):
+    """A recall's other hits were returned, not used: they add a fraction of a use but keep their last use."""
+    first, second = mem.remember(STAGING), mem.remember(STAGING_TOO)
+    stored = {i: mem.memory_lifecycle(i)["last_used"] for i in (first, second)}
+    hits = mem.recall("staging database bastion", 2)
+    mem.record_recall("staging database bastion", 2, hits)
+    mem.lifecycle_step(now=later(1))
+    top, other = (mem.memory_lifecycle(h.id) for h in hits)
+    assert top["uses"] == 2 and other["uses"] == 1.5
+    assert other["last_used"] == stored[hits[1].id]  # unchanged: its half use counts, but not as recent
+    assert top["last_used"] >= stored[hits[0].id]
+
+
+def test_hits_report_trust_and_zone_even_when_they_do_not_weigh(mem):
+    memory_id = mem.remember(STAGING)
+    mem.lifecycle_step(now=later(20))
+    zone = mem.memory_lifecycle(memory_id)["zone"]
+    assert zone == "cold"
+    for options in ({}, {"lifecycle": False}, {"trust": False, "lifecycle": False}):
+        assert mem.recall("staging database", **options)[0].zone == zone
+    plain, weighed = mem.recall("staging database", lifecycle=False)[0], mem.recall("staging database")[0]
+    assert plain.score > weighed.score  # the same memory, weighed down by its distance only when asked

@@ -8,9 +8,8 @@ from collections.abc import Callable
 import numpy as np
 
 from slm.app.fisher import Observations
+from slm.storage import vectors
 from slm.storage.gaussians import GaussianRepository
-
-BACKFILL_PAGE = 500
 
 
 def store_new(repo: GaussianRepository, memory_id: int, chunk_vectors: np.ndarray) -> None:
@@ -52,15 +51,27 @@ def of_candidates(
 
 
 def backfill(repo: GaussianRepository) -> int:
-    """Rows for the multi-chunk memories that have none (after migration 0006, or a re-embedding)."""
-    after = written = 0
-    while ids := repo.multi_chunk_ids(after, BACKFILL_PAGE):
-        for memory_id, vectors in repo.chunk_vectors(ids).items():
-            _put(repo, memory_id, Observations.of(vectors))
-        written += len(ids)
-        after = ids[-1]
+    """Rows for the multi-chunk memories, in one sequential pass over the vectors (a memory's chunks have
+    consecutive ids: they are written together); once after migration 0006 or a re-embedding."""
+    dim, written = vectors.vector_table_dim(repo.conn), 0
+    if dim is not None:
+        current, seen = None, []
+        for _, memory_ids, matrix in vectors.vector_pages(repo.conn, dim):
+            for memory_id, vector in zip(memory_ids.tolist(), matrix, strict=True):
+                if memory_id != current:
+                    written += _store_chunks(repo, current, seen)
+                    current, seen = memory_id, []
+                seen.append(vector)
+        written += _store_chunks(repo, current, seen)
     repo.backfill_done()
     return written
+
+
+def _store_chunks(repo: GaussianRepository, memory_id: int | None, chunk_vectors: list[np.ndarray]) -> int:
+    if memory_id is None or len(chunk_vectors) < 2:
+        return 0
+    store_new(repo, memory_id, np.vstack(chunk_vectors))
+    return 1
 
 
 def _put(repo: GaussianRepository, memory_id: int, seen: Observations) -> None:

@@ -58,13 +58,17 @@ def due(repo: LifecycleRepository, now: float) -> bool:
 
 
 def fold_uses(repo: LifecycleRepository, behavior: BehaviorRepository | None) -> int:
-    """Recalls (a hit at rank i is 1/i of a use) and helpful feedback (HELPFUL_USES) since the last step."""
+    """Recalls (a hit at rank i is 1/i of a use) and helpful feedback (HELPFUL_USES) since the last step.
+
+    Only a whole use (a recall's top hit, a helpful mark) moves a memory's last use: the activation counts the
+    last use at full weight, and the nine others a recall returned beside its answer were not used.
+    """
     if behavior is None:
         return 0
     last_recall, last_feedback = behavior.last_ids()
     recalls = behavior.recalls_after(_watermark(repo, RECALLS_THROUGH, last_recall))
     feedback = behavior.feedback_after(_watermark(repo, FEEDBACK_THROUGH, last_feedback))
-    uses: dict[int, tuple[float, float]] = {}
+    uses: dict[int, tuple[float, float | None]] = {}
     for _, when, results in recalls:
         for rank, memory_id in enumerate(json.loads(results), start=1):
             _add_use(uses, memory_id, 1 / rank, days(when))
@@ -85,9 +89,11 @@ def _watermark(repo: LifecycleRepository, key: str, last_id: int) -> int:
     return through if through <= last_id else 0
 
 
-def _add_use(uses: dict[int, tuple[float, float]], memory_id: int, weight: float, when: float) -> None:
-    count, last = uses.get(memory_id, (0.0, -np.inf))
-    uses[memory_id] = (count + weight, max(last, when))
+def _add_use(uses: dict[int, tuple[float, float | None]], memory_id: int, weight: float, when: float) -> None:
+    count, last = uses.get(memory_id, (0.0, None))
+    if weight >= 1:
+        last = when if last is None else max(last, when)
+    uses[memory_id] = (count + weight, last)
 
 
 def step(repo: LifecycleRepository, ledger: TrustLedger, behavior: BehaviorRepository | None, now: float) -> StepReport:

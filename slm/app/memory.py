@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, replace
@@ -610,10 +611,12 @@ class Memory:
         moment = lifecycle.days(validation.parse_time(now, "now") or validation.now_utc())
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63):
             raise InvalidInput(f"the seed must be a whole number from 0 to 2^63 - 1, got {seed!r}")
+        began = time.perf_counter()
         with write_transaction(self.conn):
             if seed is not None:
                 self.lifecycle.set_numbers({lifecycle.SEED: seed})
-            return lifecycle.step(self.lifecycle, self.trust, self.existing_behavior(), moment)
+            report = lifecycle.step(self.lifecycle, self.trust, self.existing_behavior(), moment)
+        return replace(report, seconds=time.perf_counter() - began)  # with the commit
 
     def step_lifecycle_if_due(self) -> lifecycle.StepReport | None:
         """A step if the last one is older than `lifecycle.STEP_EVERY_DAYS`: the faces call this after writes."""
@@ -804,9 +807,6 @@ class Memory:
             ranked["graph"] = graph.graph_channel(self.graph, query, seeds, self._keeper(flt), depth)
         if "temporal" in wanted:
             ranked |= self._temporal_channel(query, now, flt, ranked, depth)
-        if not (trust or lifecycle):
-            fused = recall.fuse(ranked, k, weights)
-            return recall.to_hits(self.repo.get_many([i for i, _, _ in fused]), fused)
         fused = recall.fuse(ranked, depth, weights)
 
         def standing_of(ids: list[int]) -> dict[int, recall.Standing]:
@@ -818,15 +818,16 @@ class Memory:
     def _standings(
         self, ids: list[int], trust: bool, lifecycle: bool, quarantined: bool, archived: bool
     ) -> dict[int, recall.Standing]:
-        """Each memory's trust and lifecycle position (those not weighed count as trusted and central), and
-        whether it is hidden: quarantined or archived, and not asked for."""
-        trusts = self.trust.memory_trusts(ids) if trust else {}
-        positions = self.lifecycle.positions(ids) if lifecycle else {}
+        """Each memory's trust and lifecycle position, always read (hits report them), weighing the order only
+        where asked; hidden: quarantined or archived, when that weighs and was not asked for."""
+        trusts, positions = self.trust.memory_trusts(ids), self.lifecycle.positions(ids)
         standings = {}
         for memory_id in ids:
-            standing = recall.Standing(trusts.get(memory_id, 1.0), positions.get(memory_id, 0.0))
-            hidden = (not quarantined and trust_model.quarantined(standing.trust)) or (
-                not archived and standing.zone == ARCHIVED
+            standing = recall.Standing(
+                trusts.get(memory_id, 1.0), positions.get(memory_id, 0.0), by_trust=trust, by_use=lifecycle
+            )
+            hidden = (trust and not quarantined and trust_model.quarantined(standing.trust)) or (
+                lifecycle and not archived and standing.zone == ARCHIVED
             )
             standings[memory_id] = replace(standing, hidden=hidden)
         return standings

@@ -175,10 +175,13 @@ class Standing:
     trust: float = 1.0
     position: float = 0.0
     hidden: bool = False  # quarantined or archived, and not asked for
+    by_trust: bool = True  # whether trust weighs (recall(trust=False) reports it but ranks without it)
+    by_use: bool = True  # whether the lifecycle weighs (recall(lifecycle=False) likewise)
 
     @property
     def weight(self) -> float:
-        return trust_model.rank_weight(self.trust) * float(langevin.rank_weight(self.position))
+        trust = trust_model.rank_weight(self.trust) if self.by_trust else 1.0
+        return trust * (float(langevin.rank_weight(self.position)) if self.by_use else 1.0)
 
     @property
     def zone(self) -> str:

@@ -60,15 +60,6 @@ class GaussianRepository:
                 found.setdefault(memory_id, []).append(np.frombuffer(blob, np.float32))
         return {i: np.vstack(rows).astype(np.float64) for i, rows in found.items()}
 
-    def multi_chunk_ids(self, after: int, limit: int) -> list[int]:
-        """Memories with more than one chunk and an id above `after`, in id order (for the backfill)."""
-        rows = self.conn.execute(
-            "SELECT memory_id FROM chunks WHERE memory_id > ? GROUP BY memory_id HAVING count(*) > 1 "
-            "ORDER BY memory_id LIMIT ?",
-            (after, limit),
-        )
-        return [r[0] for r in rows]
-
     def backfill_pending(self) -> bool:
         return self.conn.execute("SELECT 1 FROM settings WHERE key = ?", (BACKFILL,)).fetchone() is not None
 

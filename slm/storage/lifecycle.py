@@ -59,10 +59,12 @@ class LifecycleRepository:
             counts[at[current]] = found[current, 1]
         return LifecycleStates(ids, *columns[1:], counts)
 
-    def use(self, uses: dict[int, tuple[float, float]]) -> None:
-        """Add weighted uses: memory id -> (uses, time of the last one in days); unknown ids are skipped."""
+    def use(self, uses: dict[int, tuple[float, float | None]]) -> None:
+        """Add weighted uses: memory id -> (uses, time of the last whole one in days, or None to keep the last
+        use); unknown ids are skipped."""
         self.conn.executemany(
-            "UPDATE memory_lifecycle SET uses = uses + ?, last_used = max(last_used, ?) WHERE memory_id = ?",
+            "UPDATE memory_lifecycle SET uses = uses + ?, last_used = max(last_used, coalesce(?, last_used)) "
+            "WHERE memory_id = ?",
             [(count, last, memory_id) for memory_id, (count, last) in uses.items()],
         )
 
