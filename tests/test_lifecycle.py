@@ -51,7 +51,7 @@ def test_unused_memories_drift_out_and_are_archived_but_never_deleted(mem):
     assert mem.get(kept).content == STAGING and mem.count() == 2  # forgetting is not erasure
 
 
-def test_use_pulls_a_memory_back_and_reorders_recall(mem):
+def test_use_pulls_a_memory_back_and_reorders_recall(mem, monkeypatch):
     staging = mem.remember(STAGING)
     twin = mem.remember(STAGING_TOO)
     before = [h.id for h in mem.recall("staging database bastion", 2)]
@@ -64,6 +64,11 @@ def test_use_pulls_a_memory_back_and_reorders_recall(mem):
     assert report.uses_folded == 2
     assert mem.memory_lifecycle(used)["uses"] > mem.memory_lifecycle(unused)["uses"] > 1
     assert abs(positions(mem)[used]) < abs(positions(mem)[unused])
+    plain = {h.id: h.score for h in mem.recall("staging database bastion", 2, lifecycle=False)}
+    weighed = mem.recall("staging database bastion", 2)
+    for hit in weighed:  # the fused score times the lifecycle weight, nothing else
+        assert hit.score == pytest.approx(plain[hit.id] * langevin.rank_weight(positions(mem)[hit.id]))
+    monkeypatch.setattr(langevin, "RANK_FALLOFF", 0.1)  # the calibrated 0.01 only breaks near-ties: show the order
     after = mem.recall("staging database bastion", 2)
     assert after[0].id == used and after[0].score > after[1].score  # the lifecycle changed the order after fusion
     assert mem.lifecycle_step(now=later(30)).uses_folded == 0  # folded once

@@ -51,7 +51,7 @@ SPREAD = 0.15  # s = sqrt(T / κ): the stationary standard deviation of the posi
 TEMPERATURE = STIFFNESS * SPREAD**2
 # zones by distance from the centre, and ranking
 ZONES = (("active", 1.0), ("warm", 2.0), ("cold", 4.0), ("archived", np.inf))
-RANK_FALLOFF = 0.1  # rank weight = exp(-RANK_FALLOFF * distance beyond the active zone)
+RANK_FALLOFF = 0.01  # rank weight = exp(-RANK_FALLOFF * distance beyond the active zone); by benchmark, see docs
 
 
 @dataclass(frozen=True)
