@@ -857,9 +857,13 @@ class Memory:
         return intent.around(datetime.fromisoformat(when[:-1]))
 
     def _keeper(self, flt: MemoryFilter) -> Callable[[list[int]], set[int]] | None:
-        """What keeps the graph channel inside the recall's filters (it walks the whole graph otherwise)."""
+        """What keeps the graph channel inside the recall's filters (it walks the whole graph otherwise); leaving
+        out only archived memories takes a set of their (few) ids, not a query per step of the walk."""
         if flt.is_empty and not flt.live:
             return None
+        if flt.is_empty:
+            archived = set(self.lifecycle.archived_ids().tolist())
+            return lambda ids: {i for i in ids if i not in archived}
         return lambda ids: self.repo.filter_ids(ids, flt)
 
     def _keyword_worker(self) -> ThreadPoolExecutor:
