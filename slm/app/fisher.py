@@ -57,10 +57,6 @@ def posterior_variance(n: np.ndarray | float, m2: np.ndarray) -> np.ndarray:
     return (m2 + PRIOR_WEIGHT * prior) / (n - 1 + PRIOR_WEIGHT)
 
 
-def prior_sigma(dim: int) -> float:
-    return float(np.sqrt(PRIOR_SPREAD / dim))
-
-
 def fisher_rao(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma2: np.ndarray) -> np.ndarray:
     """The Fisher–Rao geodesic distance between diagonal Gaussians, over the last axis (broadcasting: one
     query against a (candidates, d) matrix is one call). Standard deviations must be positive."""

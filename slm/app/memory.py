@@ -646,6 +646,7 @@ class Memory:
             "born": _from_days(row.get("born")),
             "last_used": _from_days(row.get("last_used")),
             "zone": str(langevin.zone_of(np.array([position]))[0]),
+            "ball_radius": float(langevin.ball_radius(np.array(position))),  # its coordinate in the Poincaré ball
             "rank_weight": float(langevin.rank_weight(position)),
         }
 
