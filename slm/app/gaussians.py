@@ -51,27 +51,31 @@ def of_candidates(
 
 
 def backfill(repo: GaussianRepository) -> int:
-    """Rows for the multi-chunk memories, in one sequential pass over the vectors (a memory's chunks have
-    consecutive ids: they are written together); once after migration 0006 or a re-embedding."""
-    dim, written = vectors.vector_table_dim(repo.conn), 0
+    """Rows for the multi-chunk memories, from one sequential pass over the vectors (a memory's chunks have
+    consecutive ids: they are written together); once after migration 0006 or a re-embedding. Everything is read
+    before anything is written: interleaving writes made each page of reads ~20x slower at 100k."""
+    dim, found = vectors.vector_table_dim(repo.conn), []
     if dim is not None:
         current, seen = None, []
         for _, memory_ids, matrix in vectors.vector_pages(repo.conn, dim):
             for memory_id, vector in zip(memory_ids.tolist(), matrix, strict=True):
                 if memory_id != current:
-                    written += _store_chunks(repo, current, seen)
+                    found += _summary(current, seen)
                     current, seen = memory_id, []
                 seen.append(vector)
-        written += _store_chunks(repo, current, seen)
+        found += _summary(current, seen)
+    for row in found:
+        repo.put(*row)
     repo.backfill_done()
-    return written
+    return len(found)
 
 
-def _store_chunks(repo: GaussianRepository, memory_id: int | None, chunk_vectors: list[np.ndarray]) -> int:
+def _summary(memory_id: int | None, chunk_vectors: list[np.ndarray]) -> list[tuple]:
+    """A memory's row, already at its stored precision (34k of them at 100k: 52 MB, not 210 MB in float64)."""
     if memory_id is None or len(chunk_vectors) < 2:
-        return 0
-    store_new(repo, memory_id, np.vstack(chunk_vectors))
-    return 1
+        return []
+    seen = Observations.of(np.vstack(chunk_vectors))
+    return [(memory_id, seen.n, seen.mean.astype(np.float16), seen.m2.astype(np.float16))]
 
 
 def _put(repo: GaussianRepository, memory_id: int, seen: Observations) -> None:
