@@ -99,6 +99,7 @@ def test_a_step_covers_each_memory_from_its_birth_or_the_last_step(mem):
     report = mem.lifecycle_step(now=later(10))
     assert 9.99 < report.days < 10.01 and report.changed  # ten days without use: out of the active zone
     assert mem.lifecycle_step(now=later(5)).days == 0  # a clock moved back moves nothing
+    assert mem.lifecycle_status()["due"]  # the last step lies ahead (a replay): the faces step again from now on
 
 
 def test_uses_are_still_folded_after_the_behaviour_database_is_erased(mem):
@@ -127,9 +128,13 @@ def test_cli_lifecycle_status_run_show_and_recall(db_path):
     status = run_json("lifecycle", "status", "--db", db_path)
     assert status["zones"]["active"] == 1 and status["steps"] <= 1
     assert "active" in run("lifecycle", "status", "--db", db_path).stdout
-    report = run_json("lifecycle", "run", "--now", later(4 * 365), "--seed", "3", "--db", db_path)
-    assert report["zones"] == {"archived": 1} and report["changed"] == {"active->archived": 1}
-    assert "archived" in run("lifecycle", "run", "--db", db_path).stdout
+    assert run_json("lifecycle", "run", "--now", later(-1), "--seed", "3", "--db", db_path)["memories"] == 1
+    future = run("lifecycle", "run", "--now", later(4 * 365), "--db", db_path, code=2)  # a replay, not a forecast
+    assert "in the future" in future.stderr and "hint:" in future.stderr
+    with Memory.open(db_path) as mem:  # four unused years, as a simulation would step them
+        report = mem.lifecycle_step(now=later(4 * 365))
+    assert report.zones == {"archived": 1} and report.changed == {"active->archived": 1}
+    assert "archived" in run("lifecycle", "run", "--db", db_path).stdout  # due again: its last step lies ahead
     assert run_json("recall", "staging database", "--db", db_path) == []
     hits = run_json("recall", "staging database", "--include-archived", "--db", db_path)
     assert hits[0]["id"] == memory_id and hits[0]["zone"] == "archived"

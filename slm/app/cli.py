@@ -554,6 +554,11 @@ def lifecycle_run(
     as_json: Json = False,
 ) -> None:
     """Run one lifecycle step now: fold in recent uses, move every memory, report the zones. Nothing is deleted."""
+    if now is not None and (validation.parse_time(now, "--now") or "") > validation.now_utc():
+        raise InvalidInput(
+            f"--now {now} is in the future: memories still in use would drift out as if unused until then",
+            "give a past time to replay, or leave --now out",
+        )
     with _open(db) as mem, out.spinner("stepping…"):
         report = mem.lifecycle_step(now=now, seed=seed)
     if as_json:

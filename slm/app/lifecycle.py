@@ -54,7 +54,9 @@ def importance_of(meta: dict) -> float:
 
 
 def due(repo: LifecycleRepository, now: float) -> bool:
-    return now - repo.get_number(LAST_STEP, -np.inf) >= STEP_EVERY_DAYS
+    """The last step is an hour old, or lies in the future (a replay with `--now`): then step from now on."""
+    last = repo.get_number(LAST_STEP, -np.inf)
+    return now - last >= STEP_EVERY_DAYS or last > now
 
 
 def fold_uses(repo: LifecycleRepository, behavior: BehaviorRepository | None) -> int:

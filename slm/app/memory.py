@@ -1068,7 +1068,8 @@ def _backfill_gaussians(conn) -> None:
     repo = GaussianRepository(conn)
     if repo.backfill_pending():
         with write_transaction(conn):
-            gaussians.backfill(repo)
+            if repo.backfill_pending():  # again under the lock: another process may have done it meanwhile
+                gaussians.backfill(repo)
 
 
 def embed_chunked(embedder, texts: list[str]) -> list[tuple[list[tuple[int, int]], np.ndarray]]:

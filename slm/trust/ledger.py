@@ -110,8 +110,10 @@ class TrustLedger:
         endorsements = self.repo.all_endorsements()
         if endorsements:
             voice = {p: model.standing(p, _current(p, authors)) for p in {p for _, p in endorsements}}
-            at = np.searchsorted(row_ids, [memory_id for memory_id, _ in endorsements])
-            np.add.at(support, at, [voice[p] for _, p in endorsements])
+            endorsed = np.array([memory_id for memory_id, _ in endorsements], np.int64)
+            at = np.searchsorted(row_ids, endorsed).clip(0, max(len(row_ids) - 1, 0))
+            known = row_ids[at] == endorsed if len(row_ids) else np.zeros(len(endorsed), bool)
+            np.add.at(support, at[known], np.array([voice[p] for _, p in endorsements])[known])
         trusts = np.ones(len(ids))
         place = np.searchsorted(row_ids, ids).clip(0, max(len(row_ids) - 1, 0))
         known = row_ids[place] == ids if len(row_ids) else np.zeros(len(ids), bool)
