@@ -59,14 +59,14 @@ Nothing is archived within 150 days (a memory never used reaches the archived zo
 
 Part 2, `--step-store PATH`: time `Memory.lifecycle_step()` on an existing large store (the whole call: fold the
 uses, read the states and trusts, step, write, commit), with nothing to fold and after `--step-recalls` logged
-recalls, its parts timed one by one with slm.app.lifecycle's functions, and the one-off first open after
+recalls, where its time goes (as the step reports it, `StepReport.parts_ms`), and the one-off first open after
 migration 0006 (it backfills the Gaussians of multi-chunk memories). The store is changed: work on a copy.
 
     SLM_HOME=/tmp/slm-bench-home .venv/bin/python -m benchmarks.lifecycle --out benchmarks/results/lifecycle.json
     SLM_HOME=/tmp/slm-bench-home .venv/bin/python -m benchmarks.lifecycle --no-log-recalls \
-        --out benchmarks/results/lifecycle-no-log-recalls.json
+        --out /tmp/lifecycle-no-log-recalls.json
     SLM_HOME=/tmp/slm-bench-home .venv/bin/python -m benchmarks.lifecycle --set RANK_FALLOFF=0.02 \
-        --out benchmarks/results/lifecycle-falloff-0.02.json
+        --out /tmp/lifecycle-falloff-0.02.json
     SLM_HOME=/tmp/slm-bench-home .venv/bin/python -m benchmarks.lifecycle --days 420 --memories 1200 --seeds 1 \
         --every 60 --out benchmarks/results/lifecycle-420-days.json
     cp /tmp/slm-bench-graph/scale.db /tmp/slm-lifecycle-step/scale.db
@@ -103,7 +103,7 @@ from slm import Memory
 from slm.app import langevin, lifecycle
 from slm.app import memory as memory_module
 from slm.storage import migrations, vectors
-from slm.storage.connection import open_connection, write_transaction
+from slm.storage.connection import open_connection
 
 DEFAULT_HOME = "/tmp/slm-bench-home"
 K = 10  # the MCP server's default k
@@ -1146,57 +1146,6 @@ def history(args: argparse.Namespace, argv: list[str] | None) -> dict:
 
 
 # -- Part 2: one step at scale ----------------------------------------------------------------------------------------
-def timed_parts(mem: Memory) -> dict[str, float]:
-    """One step made of the same calls as `slm.app.lifecycle.step` (as of commit 4fc5c8f: trust by `trust_array`),
-    in the same one transaction, each part timed (ms). The total is compared with the public call's, so that a
-    change of `step` that this copy missed shows."""
-    parts: dict[str, float] = {}
-    clock = time.perf_counter()
-
-    def lap(name: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        parts[name] = round((now - clock) * 1000, 2)
-        clock = now
-
-    now = lifecycle.days(datetime.now().astimezone())
-    began = clock
-    repo = mem.lifecycle
-    with write_transaction(mem.conn):
-        lap("begin")
-        lifecycle.fold_uses(repo, mem.existing_behavior())
-        lap("fold_uses")
-        states = repo.states()
-        lap("read_states")
-        number = int(repo.get_number(lifecycle.STEPS, 0)) + 1
-        last = repo.get_number(lifecycle.LAST_STEP, -np.inf)
-        elapsed = np.maximum(now - np.maximum(states.born, last), 0.0)
-        trust = mem.trust.trust_array(states.ids)
-        lap("trust_array")
-        features = langevin.Features(
-            born=states.born,
-            uses=states.uses,
-            last_used=states.last_used,
-            importance=states.importance,
-            trust=trust,
-            corroborations=states.corroborations,
-        )
-        rng = langevin.rng_for(int(repo.get_number(lifecycle.SEED, 0)), number)
-        positions = langevin.step(states.position, langevin.target(features, now), elapsed, rng)
-        before, after = langevin.zone_of(states.position), langevin.zone_of(positions)
-        lap("langevin_target_step_zones")
-        repo.save(states.ids, positions, after)
-        lap("save_positions")
-        repo.set_numbers({lifecycle.STEPS: number, lifecycle.LAST_STEP: now})
-        moved = before != after
-        lifecycle._counts([f"{a}->{b}" for a, b in zip(before[moved].tolist(), after[moved].tolist(), strict=True)])
-        lifecycle._counts(after.tolist())
-        lap("report")
-    lap("commit")
-    parts["total"] = round((time.perf_counter() - began) * 1000, 2)
-    return parts
-
-
 def schema_version(path: Path) -> int:
     import apsw
 
@@ -1252,7 +1201,7 @@ def step_at_scale(args: argparse.Namespace, argv: list[str] | None) -> dict:
         report |= {"memories": mem.count(), "gaussian_rows": mem.gaussians.count()}
         first, first_reports = timed_steps(mem, 1)  # the first step moves every memory from its birth
         report["first_step"] = {"ms": round(first[0] * 1000, 1), "zones": first_reports[0].zones}
-        idle, _ = timed_steps(mem, args.step_reps)
+        idle, idle_reports = timed_steps(mem, args.step_reps)
         report["idle"] = step_figures(idle)  # nothing to fold: the hourly timer of a quiet store
         queries = corpus.queries(args.step_recalls, seed=args.seeds[0])
         answered, recall_ms = [], []
@@ -1269,12 +1218,8 @@ def step_at_scale(args: argparse.Namespace, argv: list[str] | None) -> dict:
         busy, busy_reports = timed_steps(mem, args.step_reps, log_recalls)
         report["busy"] = step_figures(busy) | {"uses_folded": busy_reports[0].uses_folded}
         report["step_report_seconds_median_ms"] = round(statistics.median(r.seconds for r in busy_reports) * 1000, 1)
-        parts = [timed_parts(mem) for _ in range(args.step_reps)]
+        parts = [r.parts_ms for r in idle_reports + busy_reports]  # as the step itself timed them
         report["parts_ms_median"] = {name: round(statistics.median(p[name] for p in parts), 2) for name in parts[0]}
-        report["parts_total_vs_public_idle"] = round(
-            report["parts_ms_median"]["total"] / report["idle"]["median_ms"], 2
-        )
-        report["parts_ms"] = parts
         report["zones"] = mem.lifecycle_status()["zones"]
     finally:
         mem.close()

@@ -616,7 +616,9 @@ class Memory:
             if seed is not None:
                 self.lifecycle.set_numbers({lifecycle.SEED: seed})
             report = lifecycle.step(self.lifecycle, self.trust, self.existing_behavior(), moment)
-        return replace(report, seconds=time.perf_counter() - began)  # with the commit
+            committing = time.perf_counter()
+        commit_ms = round((time.perf_counter() - committing) * 1000, 2)
+        return replace(report, seconds=time.perf_counter() - began, parts_ms=report.parts_ms | {"commit": commit_ms})
 
     def step_lifecycle_if_due(self) -> lifecycle.StepReport | None:
         """A step if the last one is older than `lifecycle.STEP_EVERY_DAYS`: the faces call this after writes."""
