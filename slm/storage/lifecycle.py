@@ -11,7 +11,6 @@ import numpy as np
 
 from slm.storage.settings import get_setting, set_settings
 
-UNIX_EPOCH_JULIAN = 2440587.5  # julianday('1970-01-01')
 ARCHIVED = "archived"
 _ROW = ("position", "importance", "born", "uses", "last_used")
 
