@@ -1,0 +1,433 @@
+"""Claims in a memory, found by rules, without a model: (subject, attribute, value, polarity, time).
+
+"api-gateway uses PostgreSQL 15" gives (api gateway, database, postgresql) and (api gateway, postgresql version,
+15); "we moved api-gateway to MySQL in May" gives (api gateway, database, mysql) marked as a change, with May as
+its time. The rules are one table (`RULES`, below), each a sentence shape the language developers write to their
+assistants: uses / runs on / depends on / is written in, is, prefers A over B, moved / switched / migrated from A
+to B, deprecated, owners, deadlines, ports, versions, "no longer" and negation.
+
+Canonical forms make paraphrases meet: subjects lose articles, case and "service"/"repo" endings and join
+"billing-service", "the billing service" and "Billing"; technologies go through the gazetteer of
+slm.app.entities ("Postgres", "psql" -> postgresql); a version after a technology becomes a claim of its own.
+An attribute is single-valued ("one value at a time": a service's database, language, owner, deadline, port)
+or not ("depends on", "uses" of something with no known category): two values of a single-valued attribute
+disagree, two of the other kind only when one denies the other.
+
+Text that matches no rule gives no claims; nothing here raises on odd text.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from datetime import datetime
+from functools import cache
+
+from slm.app import entities, time_expressions
+
+MAX_CLAIMS = 32  # per memory: a pasted document is not a list of facts to check against each other
+
+
+@dataclass(frozen=True)
+class Claim:
+    subject: str
+    attribute: str
+    value: str
+    polarity: int = 1  # -1: the text denies it ("does not use", "no longer uses", "is not deprecated")
+    single: bool = True  # the attribute holds one value at a time
+    change: bool = False  # the text says this is a change ("moved to", "now", "no longer", "since")
+    when: datetime | None = None  # the time the text gives for it, if any
+    rule: str = ""  # the name of the rule in RULES that found it
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.subject, self.attribute
+
+
+# --- what values are: categories of single-valued "uses" ------------------------------------------------------------
+
+# A technology in one of these categories is the one a thing uses of its kind: "X uses MySQL" and "X uses
+# PostgreSQL" disagree, "X uses Redis" and "X uses PostgreSQL" do not. Names go through the gazetteer.
+CATEGORIES = {
+    "database": "PostgreSQL|MySQL|MariaDB|SQLite|MongoDB|DynamoDB|CockroachDB|Cassandra|Oracle|SQL Server|Firestore|"
+    "Couchbase|Neo4j|ClickHouse|Supabase|PlanetScale",
+    "cache": "Redis|Memcached|Valkey",
+    "message broker": "Kafka|RabbitMQ|NATS|Pulsar|Amazon SQS|SQS|Kinesis|ActiveMQ",
+    "language": "Python|JavaScript|TypeScript|Go|Golang|Rust|Java|Kotlin|Ruby|PHP|Swift|Elixir|Scala|C#|C++|Haskell|"
+    "Dart",
+    "runtime": "Node.js|Deno|Bun",
+    "web framework": "Django|Flask|FastAPI|Express|Rails|Spring|Spring Boot|NestJS|Laravel|Phoenix|Gin|Echo",
+    "frontend framework": "React|Vue|Angular|Svelte|SolidJS|Next.js|Nuxt|Remix|SvelteKit|Astro",
+    "bundler": "Vite|webpack|esbuild|Rollup|Parcel|Turbopack",
+    "package manager": "npm|pnpm|Yarn|pip|Poetry|uv|Pipenv|Conda|Cargo|Maven|Gradle",
+    "cloud": "AWS|GCP|Azure|Vercel|Netlify|Heroku|Fly.io|Render|Cloudflare|DigitalOcean|Hetzner",
+    "orchestrator": "Kubernetes|Nomad|Docker Swarm|ECS|Docker Compose",
+    "ci": "Jenkins|CircleCI|Buildkite|GitHub Actions|GitLab CI|Travis CI|Drone",
+    "test framework": "pytest|unittest|Jest|Vitest|Mocha|JUnit|RSpec|Playwright|Cypress",
+    "linter": "Ruff|Flake8|Pylint|ESLint|Biome",
+    "formatter": "Black|Prettier|dprint",
+    "orm": "SQLAlchemy|Prisma|TypeORM|Drizzle|Django ORM|Sequelize|Hibernate",
+    "infrastructure as code": "Terraform|Pulumi|CloudFormation|OpenTofu|CDK",
+    "indentation": "tabs|spaces",
+    "quotes": "single quotes|double quotes",
+    "auth provider": "Auth0|Okta|Keycloak|Cognito|Clerk|Firebase Auth",
+}  # fmt: skip
+
+# Attributes named in the text ("its port is", "the owner of X is") that hold one value, with their spellings.
+NAMED_ATTRIBUTES = {
+    "database": "database|db|primary database|main database|datastore|data store",
+    "cache": "cache|caching layer",
+    "language": "language|programming language",
+    "owner": "owner|maintainer|tech lead|lead|point of contact|dri",
+    "deadline": "deadline|due date|release date|launch date|ship date|cutoff|code freeze",
+    "port": "port|http port|default port",
+    "region": "region|aws region|default region",
+    "timeout": "timeout|request timeout|default timeout",
+    "status": "status",
+    "version": "version",
+    "branch": "default branch|main branch|release branch",
+    "package manager": "package manager",
+    "cloud": "cloud|cloud provider|hosting|host",
+    "ci": "ci|ci system|ci provider",
+    "test framework": "test framework|test runner",
+    "indentation": "indentation|indent style",
+    "node version": "node version",
+    "python version": "python version",
+    "retry limit": "retry limit|max retries|retries",
+    "on call": "on-call|on call|oncall",
+}
+
+
+@cache
+def _category_of() -> dict[str, str]:
+    table = {}
+    for category, names in CATEGORIES.items():
+        for name in names.split("|"):
+            table[_technology(name)] = category
+    return table
+
+
+@cache
+def _attribute_of() -> dict[str, str]:
+    return {spelling: name for name, spellings in NAMED_ATTRIBUTES.items() for spelling in spellings.split("|")}
+
+
+# --- canonical forms -------------------------------------------------------------------------------------------------
+
+_DETERMINERS = re.compile(r"^(?:the|our|my|your|their|this|that|its|a|an)\s+", re.IGNORECASE)
+_GENERIC_ENDS = re.compile(r"[\s_-]+(?:service|svc|repo|repository|project|codebase|module|package|app|backend)$")
+_PEOPLE_WE = {"we": "team", "the team": "team", "our team": "team", "us": "team"}
+_PEOPLE_I = {"i", "me", "the user", "user", "my"}
+_VERSION = re.compile(r"^(?P<name>.*?[^\s\d.v])\s*-?v?(?P<version>\d+(?:\.(?:\d+|x))*)(?:\.x)?$", re.IGNORECASE)
+_COMPACT_VERSION = re.compile(r"^(?P<name>[a-z]+)(?P<version>\d+(?:\.\d+)*)$", re.IGNORECASE)
+_COMPACT_NAMES = {"py": "python", "node": "node.js", "pg": "postgresql", "java": "java", "php": "php"}
+
+
+def subject_key(text: str) -> str:
+    """'The billing-service', 'billing service', '`Billing`' -> 'billing'; 'I' -> 'user'; 'we' -> 'team'."""
+    words = _clean(text)
+    lowered = words.lower()
+    if lowered in _PEOPLE_I:
+        return "user"
+    if lowered in _PEOPLE_WE:
+        return _PEOPLE_WE[lowered]
+    entity = entities.canonical(words)
+    if entity is not None:
+        return entity.key
+    lowered = _DETERMINERS.sub("", lowered)
+    lowered = re.sub(r"[\s_-]+", " ", lowered).strip()
+    shorter = _GENERIC_ENDS.sub("", lowered).strip()
+    return shorter or lowered
+
+
+def _technology(name: str) -> str:
+    entity = entities.canonical(_clean(name))
+    return entity.key if entity is not None else _clean(name).lower()
+
+
+def value_parts(text: str) -> tuple[str, str | None]:
+    """A value's canonical name and its version, if it carries one: 'PostgreSQL 15' -> ('postgresql', '15'),
+    'py3.12' -> ('python', '3.12'), 'Node 20.x' -> ('node.js', '20'), 'Priya' -> ('person:priya', None)."""
+    words = _DETERMINERS.sub("", _clean(text))
+    for pattern, names in ((_VERSION, {}), (_COMPACT_VERSION, _COMPACT_NAMES)):
+        match = pattern.match(words)
+        if match:
+            name = match["name"].strip(" -")
+            key = names.get(name.lower()) or _technology(name)
+            if key in _category_of() or entities.canonical(name) is not None or names:
+                return key, re.sub(r"\.x$", "", match["version"].lower())
+    return _technology(words), None
+
+
+def _clean(text: str) -> str:
+    text = re.sub(r"[`\"“”*]", "", text).strip()
+    text = re.sub(r"'s$", "", text)
+    return re.sub(r"\s+", " ", text).strip(" .,:;!?'’-")
+
+
+# --- the rule table ---------------------------------------------------------------------------------------------------
+
+_SUBJ = r"(?P<subj>[`'\"\w@./+#-]+(?:\s+[`'\"\w@./+#-]+){0,3}?)"
+_VAL = r"(?P<val>[`'\"\w@./+#-]+(?:\s+[`'\"\w@./+#-]+){0,3}?)"
+_OLD = _VAL.replace("val", "old")
+_NEW = _VAL.replace("val", "new")
+_STOP = (
+    r"(?=\s*(?:[,;:()!?]|\.(?:\s|$)|$|\s(?:for|as|in|since|because|with|via|from|to|instead|over|and|but|which|that"
+    r"|so|when|until|on|at|by|now|anymore|any\s+more|too|also|again|today|going|after|before|starting|if|unless"
+    r"|rather|than|across|everywhere|here|there|locally|internally|behind|last|next|this|yesterday|earlier"
+    r"|later|soon|ago)\b))"
+)
+_LEAD = r"^(?:(?:so|also|now|currently|today|btw|note|fyi|update|heads up|remember|reminder)\b[,:]?\s*)?"
+_DATE = (
+    r"(?:\d{4}-\d{2}(?:-\d{2})?|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
+    r"(?:\s+\d{1,2}(?:st|nd|rd|th)?)?(?:,?\s+\d{4})?|\d{4}|last\s+(?:week|month|year|quarter|sprint)"
+    r"|yesterday|today|\d+\s+(?:days|weeks|months)\s+ago)"
+)
+_TIME_LEAD = r"(?:(?:(?:in|since|as\s+of|starting|from|on)\s+)?" + _DATE + r"\s*,?\s+)?"
+_NOT = r"(?:does\s+not|doesn't|do\s+not|don't|did\s+not|didn't|never|is\s+not|isn't|are\s+not|aren't)"
+_NO_LONGER = r"(?:no\s+longer|not\s+anymore)"
+_USE = (
+    r"(?:uses|use|is\s+using|are\s+using|runs\s+on|run\s+on|is\s+running\s+on|runs|is\s+built\s+(?:with|on)"
+    r"|relies\s+on|is\s+backed\s+by|stores\s+(?:its\s+)?data\s+in|is\s+deployed\s+(?:to|on)|is\s+hosted\s+on"
+    r"|targets|is\s+on|are\s+on|is\s+pinned\s+to|requires)"
+)
+_USE_BARE = r"(?:use|run\s+on|run|rely\s+on|depend\s+on|store\s+(?:its\s+)?data\s+in|target|need|require)"
+_CHANGE_VERB = r"(?:moved|migrated|switched|changed|upgraded|downgraded|ported|went|transitioned)"
+_ATTR_NAMES = r"(?P<attr>[a-z][a-z -]{1,30}?)"
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    pattern: str  # groups: subj, val (or old/new), attr, person
+    attribute: str  # "by value": from the value's category; else the attribute's name; "named": from group attr
+    polarity: int = 1
+    change: bool = False
+    anchored: bool = True  # the subject starts the clause
+
+
+RULES: tuple[Rule, ...] = (
+    # changes: "X moved from A to B", "we migrated X to B", "X now uses B", "X no longer uses A"
+    Rule("moved from", _SUBJ + r"\s+(?:has\s+|have\s+)?" + _CHANGE_VERB + r"\s+(?:over\s+)?from\s+" + _OLD
+         + r"\s+to\s+" + _NEW + _STOP, "by value", change=True),
+    Rule("we moved", r"\b(?:we|i|they|the\s+team)(?:'ve|\s+have)?\s+" + r"(?:moved|migrated|switched|ported|upgraded)"
+         r"\s+" + _SUBJ + r"\s+(?:over\s+)?(?:from\s+" + _OLD + r"\s+)?to\s+" + _NEW + _STOP, "by value",
+         change=True, anchored=False),
+    Rule("replaced", r"\b(?:we\s+)?replaced\s+" + _OLD + r"\s+with\s+" + _NEW + r"\s+in\s+" + _SUBJ + _STOP,
+         "by value", change=True, anchored=False),
+    Rule("moved to", _SUBJ + r"\s+(?:has\s+|have\s+)?" + _CHANGE_VERB + r"\s+(?:over\s+)?to\s+" + _NEW + _STOP,
+         "by value", change=True),
+    Rule("now uses", _SUBJ + r"\s+(?:now\s+" + _USE + r"|" + _USE + r"\s+now)\s+" + _VAL + _STOP, "by value",
+         change=True),
+    Rule("no longer uses", _SUBJ + r"\s+" + _NO_LONGER + r"\s+" + _USE_BARE + r"s?\s+" + _VAL + _STOP, "by value",
+         polarity=-1, change=True),
+    Rule("not ... anymore", _SUBJ + r"\s+" + _NOT + r"\s+" + _USE_BARE + r"\s+" + _VAL
+         + r"\s+(?:anymore|any\s+more)\b", "by value", polarity=-1, change=True),
+    # uses, negated or not
+    Rule("does not use", _SUBJ + r"\s+" + _NOT + r"\s+" + _USE_BARE + r"\s+" + _VAL + _STOP, "by value", polarity=-1),
+    Rule("is written in", _SUBJ + r"\s+(?:is|are)\s+(?:written|implemented|coded)\s+in\s+" + _VAL + _STOP,
+         "language"),
+    Rule("depends on", _SUBJ + r"\s+(?:depends|depend)\s+on\s+" + _VAL + _STOP, "depends on"),
+    Rule("always use", r"^(?:always|please\s+always|please)\s+use\s+" + _VAL + _STOP, "by value", anchored=False),
+    Rule("uses", _SUBJ + r"\s+" + _USE + r"\s+" + _VAL + _STOP, "by value"),
+    Rule("we use", r"^(?:we|i)\s+(?:use|run|are\s+on|deploy\s+(?:to|on))\s+" + _VAL + r"\s+(?:for|in|on)\s+" + _SUBJ
+         + _STOP, "by value"),
+    # preferences
+    Rule("prefers over", _SUBJ + r"\s+(?:prefers?|likes?|wants?|favou?rs?)\s+" + _VAL + r"\s+(?:over|to|rather\s+than"
+         r"|instead\s+of)\s+" + _OLD + _STOP, "prefers"),
+    Rule("prefers", _SUBJ + r"\s+(?:prefers?|likes?|wants?)\s+" + _VAL + _STOP, "prefers"),
+    # status
+    Rule("no longer deprecated", _SUBJ + r"\s+is\s+" + _NO_LONGER + r"\s+(?P<val>deprecated)\b", "status",
+         polarity=-1, change=True),
+    Rule("not deprecated", _SUBJ + r"\s+(?:is\s+not|isn't)\s+(?P<val>deprecated)\b", "status", polarity=-1),
+    Rule("deprecated now", _SUBJ + r"\s+(?:is\s+now|has\s+(?:now\s+)?been|was\s+(?:just\s+)?|got)\s+"
+         r"(?P<val>deprecated|archived|sunset|retired|decommissioned)\b", "status", change=True),
+    Rule("deprecated", _SUBJ + r"\s+(?:is|are)\s+(?P<val>deprecated|archived|sunset|retired|end-of-life|frozen"
+         r"|decommissioned)\b", "status"),
+    # owners
+    Rule("handed over", _SUBJ + r"\s+(?:was|has\s+been|got)\s+(?:handed|passed|transferred)\s+(?:over\s+)?to\s+"
+         + _VAL + _STOP, "owner", change=True),
+    Rule("owned by", _SUBJ + r"\s+(?:is|are)\s+(?:now\s+)?(?:owned|maintained|run)\s+by\s+" + _VAL + _STOP, "owner"),
+    Rule("owns", r"^(?P<val>[A-Z][\w-]*(?:\s+[A-Z][\w-]*)?|the\s+[\w -]+?\s+team)\s+(?:now\s+)?(?:owns|maintains)\s+"
+         + _SUBJ + _STOP, "owner"),
+    Rule("is the owner of", r"^(?P<val>[A-Z][\w-]*(?:\s+[A-Z][\w-]*)?)\s+is\s+(?:now\s+)?(?:the\s+)?"
+         r"(?:owner|maintainer|tech\s+lead|dri)\s+(?:of|for)\s+" + _SUBJ + _STOP, "owner"),
+    Rule("belongs to", _SUBJ + r"\s+belongs\s+to\s+" + _VAL + _STOP, "owner"),
+    # deadlines
+    Rule("due", _SUBJ + r"\s+(?:is|are)\s+(?:now\s+)?(?:due|scheduled)\s+(?:on|by|for)?\s*" + _VAL + _STOP,
+         "deadline"),
+    Rule("ships on", _SUBJ + r"\s+(?:ships|launches|goes\s+live|releases)\s+(?:on|by|in)\s+" + _VAL + _STOP,
+         "deadline"),
+    Rule("pushed to", r"(?:the\s+)?(?:deadline|due\s+date|launch|release)\s+(?:for|of)\s+" + _SUBJ
+         + r"\s+(?:was|has\s+been|got)\s+(?:moved|pushed|pulled|changed|slipped)\s+(?:back\s+|up\s+)?to\s+" + _VAL
+         + _STOP, "deadline", change=True),
+    # ports
+    Rule("listens on", _SUBJ + r"\s+(?:listens|runs|is\s+served|serves|is\s+exposed)\s+on\s+port\s+"
+         r"(?P<val>\d{2,5})\b", "port"),
+    # named attributes: "the owner of X is Y", "X's database is Y", "X port is 8080", "deadline for X is Friday"
+    Rule("the attr of", r"^(?:the\s+)?" + _ATTR_NAMES + r"\s+(?:of|for)\s+" + _SUBJ + r"\s+(?:is|are)\s+(?:now\s+)?"
+         + _VAL + _STOP, "named"),
+    Rule("x's attr is", _SUBJ + r"(?:'s|’s)\s+" + _ATTR_NAMES + r"\s+(?:is|are)\s+(?:now\s+)?" + _VAL + _STOP,
+         "named"),
+    Rule("x attr is", _SUBJ + r"\s+" + _ATTR_NAMES + r"\s+(?:is|are)\s+(?:now\s+)?" + _VAL + _STOP, "named"),
+    # "X is Y" last: the least specific shape
+    Rule("is not", _SUBJ + r"\s+(?:is\s+not|isn't)\s+(?:a\s+|an\s+)?" + _VAL + _STOP, "is", polarity=-1),
+    Rule("is", _SUBJ + r"\s+is\s+(?:a\s+|an\s+)?" + _VAL + _STOP, "is"),
+)  # fmt: skip
+
+_MORE_VALUES = re.compile(r"\s*(?:,\s*(?:and\s+)?|\s+and\s+|\s*&\s*)" + _VAL + _STOP, re.IGNORECASE)
+_CHANGE_WORDS = re.compile(r"\b(?:now|since|as\s+of|starting|from\s+now\s+on|no\s+longer|anymore|switched|moved"
+                           r"|migrated|upgraded|downgraded|replaced|changed)\b", re.IGNORECASE)  # fmt: skip
+_TIME_WORDS = re.compile(r"(?:\b(?:in|since|as\s+of|on|starting|from)\s+)?\b(" + _DATE + r")\b", re.IGNORECASE)
+_SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n+|\s+(?:but|whereas|while)\s+")
+_NOT_SUBJECTS = {"always", "never", "please",
+                 "it", "this", "that", "there", "which", "what", "who", "he", "she", "they", "you", "here", "one",
+                 "everything", "nothing", "something", "everyone", "nobody", "all", "each", "both", "none"}  # fmt: skip
+_NOT_VALUES = {"it", "this", "that", "them", "something", "anything", "nothing", "everything", "one", "fine", "ok",
+               "okay", "good", "bad", "great", "true", "false", "done", "here", "there", "not", "also", "still",
+               "now", "only", "just", "very", "really", "so", "too", "the", "a", "an", "no", "being", "used",
+               "going", "supposed", "able"}  # fmt: skip
+
+
+@cache
+def _compiled() -> tuple[tuple[Rule, re.Pattern[str]], ...]:
+    return tuple((rule, re.compile((_LEAD + _TIME_LEAD if rule.anchored else "") + rule.pattern, re.IGNORECASE))
+                 for rule in RULES)  # fmt: skip
+
+
+def extract(text: str, now: datetime | None = None) -> list[Claim]:
+    """The claims of a memory, at most MAX_CLAIMS; `now` resolves relative times ("in May")."""
+    if not isinstance(text, str) or not text.strip():
+        return []
+    found: list[Claim] = []
+    seen: set[tuple] = set()
+    for sentence in _SENTENCE.split(text[:20_000]):
+        for claim in _listed(_sentence_claims(sentence.strip(), now)):
+            identity = (claim.subject, claim.attribute, claim.value, claim.polarity)
+            if identity not in seen:
+                seen.add(identity)
+                found.append(claim)
+            if len(found) >= MAX_CLAIMS:
+                return found
+    return found
+
+
+def _listed(claims: list[Claim]) -> list[Claim]:
+    """Several values of one attribute in one sentence ("written in Kotlin and Swift") are a set, not a choice."""
+    keys = [c.key for c in claims if c.polarity > 0]
+    return [replace(c, single=False) if keys.count(c.key) > 1 else c for c in claims]
+
+
+def _sentence_claims(sentence: str, now: datetime | None) -> list[Claim]:
+    if len(sentence) < 5:
+        return []
+    for rule, pattern in _compiled():
+        match = pattern.search(sentence)
+        if match is None:
+            continue
+        claims = _claims_of(rule, match, sentence, now)
+        if claims:
+            return claims
+    return []
+
+
+def _claims_of(rule: Rule, match: re.Match[str], sentence: str, now: datetime | None) -> list[Claim]:
+    groups = match.groupdict()
+    subject = subject_key(groups["subj"]) if groups.get("subj") else "project"
+    if not subject or subject in _NOT_SUBJECTS or len(subject) > 60:
+        return []
+    attribute = rule.attribute
+    if attribute == "named":
+        attribute = _attribute_of().get(re.sub(r"\s+", " ", groups["attr"].lower().strip()))
+        if attribute is None:
+            return []
+    change = rule.change or bool(_CHANGE_WORDS.search(sentence[: match.start()] + sentence[match.end() :]))
+    when = None if attribute == "deadline" else _time_in(sentence, now)
+    if when is not None and re.search(r"\b(?:since|as\s+of|starting)\b", sentence, re.IGNORECASE):
+        change = True
+    claims = []
+    for raw in _values(groups["val"] if groups.get("val") else groups["new"], sentence[match.end() :]):
+        claims += _value_claims(rule.name, subject, attribute, raw, (rule.polarity, change, when), now)
+    if rule.name == "prefers over" and claims:
+        claims = [_preference(claims[0], groups["old"])]
+    return claims
+
+
+def _values(first: str, rest: str) -> list[str]:
+    """The value a rule matched and those listed after it: 'Kotlin and Swift', 'March 3, 2026' (one date)."""
+    year = re.match(r",?\s+(\d{4})\b", rest)
+    if year and re.search(r"[a-z]\.?\s+\d{1,2}(?:st|nd|rd|th)?$", first, re.IGNORECASE):
+        return [f"{first} {year[1]}"]
+    values = [first]
+    while more := _MORE_VALUES.match(rest):
+        values.append(more["val"])
+        rest = rest[more.end() :]
+    return values
+
+
+def _value_claims(
+    rule: str, subject: str, attribute: str, raw: str, how: tuple[int, bool, datetime | None], now: datetime | None
+) -> list[Claim]:
+    polarity, change, when = how
+    if attribute == "deadline":
+        value, version = _date_value(raw, now) or value_parts(raw)[0], None
+    else:
+        value, version = value_parts(raw)
+    if not value or value.split()[0] in _NOT_VALUES or len(value) > 60 or value == subject:
+        return []
+    category = _category_of().get(value)
+    single = True
+    if attribute == "by value":
+        attribute, single = (category, True) if category else ("uses", False)
+    elif attribute in ("is", "depends on", "prefers"):
+        single = False
+        if attribute == "prefers" and category:
+            attribute, single = f"prefers {category}", True
+    claims = [Claim(subject, attribute, value, polarity, single, change, when, rule)]
+    if version is not None and polarity > 0:
+        claims.append(Claim(subject, f"{value} version", version, 1, True, change, when, rule))
+    return claims
+
+
+def _preference(claim: Claim, other: str) -> Claim:
+    """'prefers A over B': one value of the choice between A and B, whichever order the text names them in."""
+    pair = sorted([claim.value, value_parts(other)[0]])
+    return Claim(claim.subject, f"prefers {pair[0]} or {pair[1]}", claim.value, 1, True, claim.change, claim.when,
+                 claim.rule)  # fmt: skip
+
+
+def _time_in(sentence: str, now: datetime | None) -> datetime | None:
+    match = _TIME_WORDS.search(sentence)
+    if match is None or now is None:
+        return None
+    phrase = match.group(1).lower()
+    if re.fullmatch(r"\d{4}-\d{2}", phrase):
+        phrase += "-01"
+    intent = time_expressions.parse(phrase if re.search(r"ago|last|yesterday|today", phrase) else f"in {phrase}", now)
+    return intent.start if intent.has_window else None
+
+
+def _date_value(raw: str, now: datetime | None) -> str | None:
+    """A deadline's day as an ISO date; with no year, the first such day on or after `now`. None if not a date."""
+    text = _clean(raw).lower()
+    match = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", text)
+    if match:
+        return text
+    match = re.fullmatch(r"([a-z]+)\.?\s+(\d{1,2})(?:st|nd|rd|th)?(?:,?\s+(\d{4}))?", text) or re.fullmatch(
+        r"(\d{1,2})(?:st|nd|rd|th)?\s+([a-z]+)\.?(?:,?\s+(\d{4}))?", text
+    )
+    if match is None:
+        return None
+    month_word, day = (match[1], match[2]) if not match[1].isdigit() else (match[2], match[1])
+    month = time_expressions.MONTHS.get(month_word)
+    if month is None:
+        return None
+    if match[3]:
+        year = int(match[3])
+    else:
+        now = now or datetime.now()
+        year = now.year + ((month, int(day)) < (now.month, now.day))
+    try:
+        return datetime(year, month, int(day)).date().isoformat()
+    except ValueError:
+        return None
