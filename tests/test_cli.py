@@ -178,6 +178,7 @@ def test_round_trip_remember_recall_show_forget(db_path):
         "channels",
         "trust",
         "zone",
+        "current",
     }
     assert set(hits[0]["channels"]) <= {"keyword", "vector", "graph"} and "vector" in hits[0]["channels"]
     assert set(hits[0]["channels"]["vector"]) == {"rank", "score", "contribution"}

@@ -9,6 +9,7 @@ from slm import Memory
 from slm.app import fisher, gaussians
 from slm.errors import InvalidInput
 from tests.test_cli import check_refused, run_json
+from tests.test_contradictions import undo_claims_migration
 from tests.test_trust import FACT
 
 LONG = " ".join(
@@ -115,13 +116,14 @@ def test_a_schema_5_store_gets_gaussians_and_lifecycle_rows(tmp_path, slm_home):
     with Memory.open(path) as mem:
         long_id = mem.remember(LONG, meta={"importance": 0.9})
         short_id = mem.remember("The staging database is PostgreSQL 15.")
+    undo_claims_migration(path)
     conn = open_connection(path)  # take it back to schema 5, as an older slm would have left it
     conn.execute("DROP TABLE memory_gaussians")
     conn.execute("DROP TABLE memory_lifecycle")
     conn.execute("PRAGMA user_version = 5")
     conn.close()
     with Memory.open(path) as mem:
-        assert migrations.schema_version(mem.conn) == 6
+        assert migrations.schema_version(mem.conn) == 7
         assert set(mem.gaussians.get_many([long_id, short_id])) == {long_id}
         assert mem.gaussians.get_many([long_id])[long_id][0] == len(chunks_of(mem, long_id))
         assert not mem.gaussians.backfill_pending()

@@ -116,7 +116,7 @@ async def test_every_tool_resource_and_prompt_over_stdio(store):
         async def call(tool: str, **args) -> dict:
             return (await c.call_tool(tool, args)).structured_content
 
-        assert len(await c.list_tools()) == 9
+        assert len(await c.list_tools()) == 10
         first = await call("remember", content="The docs site builds with mkdocs-material", project="docs", tags=["x"])
         second = await call("remember", content="Release notes live in CHANGELOG.md", project="docs")
         assert (await call("recall", query="how are the docs built", k=1))["memories"][0]["id"] == first["id"]

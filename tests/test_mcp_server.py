@@ -45,9 +45,10 @@ async def test_tools_are_described_and_annotated_truthfully(memory):
     async with client(memory) as c:
         tools = {t.name: t for t in await c.list_tools()}
     assert set(tools) == {
-        "remember", "recall", "get", "list_recent", "forget", "update", "feedback", "status", "clusters"
+        "remember", "recall", "get", "list_recent", "forget", "update", "feedback", "status", "clusters",
+        "contradictions",
     }  # fmt: skip
-    for name in ("recall", "get", "list_recent", "status"):
+    for name in ("recall", "get", "list_recent", "status", "contradictions"):
         assert tools[name].annotations.read_only_hint is True, name
     assert tools["forget"].annotations.destructive_hint is True
     assert tools["update"].annotations.destructive_hint is False  # history is kept

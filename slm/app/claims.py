@@ -35,7 +35,7 @@ class Claim:
     value: str
     polarity: int = 1  # -1: the text denies it ("does not use", "no longer uses", "is not deprecated")
     single: bool = True  # the attribute holds one value at a time
-    change: bool = False  # the text says this is a change ("moved to", "now", "no longer", "since")
+    change: bool = False  # the text says it changed ("moved to", "now", "no longer") or dates it ("in May")
     when: datetime | None = None  # the time the text gives for it, if any
     rule: str = ""  # the name of the rule in RULES that found it
 
@@ -95,6 +95,7 @@ NAMED_ATTRIBUTES = {
     "python version": "python version",
     "retry limit": "retry limit|max retries|retries",
     "on call": "on-call|on call|oncall",
+    "product owner": "product owner|product manager|pm",
 }
 
 
@@ -109,17 +110,28 @@ def _category_of() -> dict[str, str]:
 
 @cache
 def _attribute_of() -> dict[str, str]:
-    return {spelling: name for name, spellings in NAMED_ATTRIBUTES.items() for spelling in spellings.split("|")}
+    """Spelling -> attribute name, for the named attributes and the categories."""
+    named = {spelling: name for name, spellings in NAMED_ATTRIBUTES.items() for spelling in spellings.split("|")}
+    return {category: category for category in CATEGORIES} | named
+
+
+@cache
+def _attribute_names() -> frozenset[str]:
+    return frozenset(_attribute_of().values())
 
 
 # --- canonical forms -------------------------------------------------------------------------------------------------
 
 _DETERMINERS = re.compile(r"^(?:the|our|my|your|their|this|that|its|a|an)\s+", re.IGNORECASE)
 _GENERIC_ENDS = re.compile(r"[\s_-]+(?:service|svc|repo|repository|project|codebase|module|package|app|backend)$")
-_PEOPLE_WE = {"we": "team", "the team": "team", "our team": "team", "us": "team"}
+_PEOPLE_WE = {"we": "project", "the team": "project", "our team": "project", "us": "project"}
 _PEOPLE_I = {"i", "me", "the user", "user", "my"}
-_VERSION = re.compile(r"^(?P<name>.*?[^\s\d.v])\s*-?v?(?P<version>\d+(?:\.(?:\d+|x))*)(?:\.x)?$", re.IGNORECASE)
-_COMPACT_VERSION = re.compile(r"^(?P<name>[a-z]+)(?P<version>\d+(?:\.\d+)*)$", re.IGNORECASE)
+_THE_PROJECT = {"our", "the", "this", "repo", "project", "codebase", "this repo", "the repo", "this project",
+                "the project", "our repo", "the codebase", "this codebase"}  # fmt: skip
+# spellings of one value: "4-space indentation" and "spaces" are one choice
+_VALUE_ALIASES = ((re.compile(r"^(?:\d+[- ]?spaces?|spaces?)\b.*"), "spaces"), (re.compile(r"^tabs?\b.*"), "tabs"))
+_VERSION = re.compile(r"^(?P<name>.*?[^\s\d.v])\s+v?(?P<version>\d+(?:\.(?:\d+|x))*)(?:\.x)?$", re.IGNORECASE)
+_COMPACT_VERSION = re.compile(r"^(?P<name>py|python|node|pg|php|java|go|ruby)-?v?(?P<version>\d+(?:\.\d+)*)$", re.IGNORECASE)
 _COMPACT_NAMES = {"py": "python", "node": "node.js", "pg": "postgresql", "java": "java", "php": "php"}
 
 
@@ -131,6 +143,8 @@ def subject_key(text: str) -> str:
         return "user"
     if lowered in _PEOPLE_WE:
         return _PEOPLE_WE[lowered]
+    if lowered in _THE_PROJECT:
+        return "project"
     entity = entities.canonical(words)
     if entity is not None:
         return entity.key
@@ -149,6 +163,11 @@ def value_parts(text: str) -> tuple[str, str | None]:
     """A value's canonical name and its version, if it carries one: 'PostgreSQL 15' -> ('postgresql', '15'),
     'py3.12' -> ('python', '3.12'), 'Node 20.x' -> ('node.js', '20'), 'Priya' -> ('person:priya', None)."""
     words = _DETERMINERS.sub("", _clean(text))
+    for alias, value in _VALUE_ALIASES:
+        if alias.match(words.lower()):
+            return value, None
+    if entities.canonical(words) is not None:
+        return _technology(words), None
     for pattern, names in ((_VERSION, {}), (_COMPACT_VERSION, _COMPACT_NAMES)):
         match = pattern.match(words)
         if match:
@@ -175,7 +194,7 @@ _STOP = (
     r"(?=\s*(?:[,;:()!?]|\.(?:\s|$)|$|\s(?:for|as|in|since|because|with|via|from|to|instead|over|and|but|which|that"
     r"|so|when|until|on|at|by|now|anymore|any\s+more|too|also|again|today|going|after|before|starting|if|unless"
     r"|rather|than|across|everywhere|here|there|locally|internally|behind|last|next|this|yesterday|earlier"
-    r"|later|soon|ago)\b))"
+    r"|later|soon|ago)\b|\s\d+\s+(?:days?|weeks?|months?|years?)\s+ago\b))"
 )
 _LEAD = r"^(?:(?:so|also|now|currently|today|btw|note|fyi|update|heads up|remember|reminder)\b[,:]?\s*)?"
 _DATE = (
@@ -187,13 +206,29 @@ _TIME_LEAD = r"(?:(?:(?:in|since|as\s+of|starting|from|on)\s+)?" + _DATE + r"\s*
 _NOT = r"(?:does\s+not|doesn't|do\s+not|don't|did\s+not|didn't|never|is\s+not|isn't|are\s+not|aren't)"
 _NO_LONGER = r"(?:no\s+longer|not\s+anymore)"
 _USE = (
-    r"(?:uses|use|is\s+using|are\s+using|runs\s+on|run\s+on|is\s+running\s+on|runs|is\s+built\s+(?:with|on)"
-    r"|relies\s+on|is\s+backed\s+by|stores\s+(?:its\s+)?data\s+in|is\s+deployed\s+(?:to|on)|is\s+hosted\s+on"
+    r"(?:uses|use|is\s+using|are\s+using|runs\s+on|run\s+on|is\s+running\s+on|runs"
+    r"|used|ran\s+on|was\s+using|was\s+on|relied\s+on|was\s+backed\s+by|was\s+hosted\s+on|relies\s+on|is\s+backed\s+by|stores\s+(?:its\s+)?data\s+in|is\s+deployed\s+(?:to|on)|is\s+hosted\s+on"
     r"|targets|is\s+on|are\s+on|is\s+pinned\s+to|requires)"
 )
 _USE_BARE = r"(?:use|run\s+on|run|rely\s+on|depend\s+on|store\s+(?:its\s+)?data\s+in|target|need|require)"
+_MOVERS = r"\b(?:we|i|they|(?:the\s+|our\s+)?[\w-]+(?:\s+[\w-]+)?\s+team)"  # "we moved X to Y", "the web team ..."
+_USE_ANY = r"(?:" + _USE_BARE + r"s?|depends\s+on|runs\s+on|relies\s+on|stores\s+(?:its\s+)?data\s+in)"
 _CHANGE_VERB = r"(?:moved|migrated|switched|changed|upgraded|downgraded|ported|went|transitioned)"
-_ATTR_NAMES = r"(?P<attr>[a-z][a-z -]{1,30}?)"
+_PHRASE = r"(?P<attr>[a-z][a-z0-9 -]{1,30}?)"  # any attribute phrase: "logging library", "primary store"
+
+
+def _known_attributes() -> str:
+    spellings = {spelling for spellings in NAMED_ATTRIBUTES.values() for spelling in spellings.split("|")}
+    spellings |= set(CATEGORIES)
+    words = sorted((re.escape(s).replace(r"\ ", r"\s+") for s in spellings), key=len, reverse=True)
+    return r"(?P<attr>" + "|".join(words) + r")"
+
+
+_KNOWN = _known_attributes()  # "port", "default branch", "package manager", "runtime", ...
+
+
+_USE_RULES = {"uses", "uses for", "now uses", "no longer uses", "not ... anymore", "does not use", "we use for",
+              "we don't use for", "always use", "moved from", "we moved", "moved to", "replaced"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -210,7 +245,7 @@ RULES: tuple[Rule, ...] = (
     # changes: "X moved from A to B", "we migrated X to B", "X now uses B", "X no longer uses A"
     Rule("moved from", _SUBJ + r"\s+(?:has\s+|have\s+)?" + _CHANGE_VERB + r"\s+(?:over\s+)?from\s+" + _OLD
          + r"\s+to\s+" + _NEW + _STOP, "by value", change=True),
-    Rule("we moved", r"\b(?:we|i|they|the\s+team)(?:'ve|\s+have)?\s+" + r"(?:moved|migrated|switched|ported|upgraded)"
+    Rule("we moved", _MOVERS + r"(?:'ve|\s+have)?\s+(?:moved|migrated|switched|ported|upgraded)"
          r"\s+" + _SUBJ + r"\s+(?:over\s+)?(?:from\s+" + _OLD + r"\s+)?to\s+" + _NEW + _STOP, "by value",
          change=True, anchored=False),
     Rule("replaced", r"\b(?:we\s+)?replaced\s+" + _OLD + r"\s+with\s+" + _NEW + r"\s+in\s+" + _SUBJ + _STOP,
@@ -219,19 +254,25 @@ RULES: tuple[Rule, ...] = (
          "by value", change=True),
     Rule("now uses", _SUBJ + r"\s+(?:now\s+" + _USE + r"|" + _USE + r"\s+now)\s+" + _VAL + _STOP, "by value",
          change=True),
-    Rule("no longer uses", _SUBJ + r"\s+" + _NO_LONGER + r"\s+" + _USE_BARE + r"s?\s+" + _VAL + _STOP, "by value",
+    Rule("no longer uses", _SUBJ + r"\s+" + _NO_LONGER + r"\s+" + _USE_ANY + r"\s+" + _VAL + _STOP, "by value",
          polarity=-1, change=True),
     Rule("not ... anymore", _SUBJ + r"\s+" + _NOT + r"\s+" + _USE_BARE + r"\s+" + _VAL
          + r"\s+(?:anymore|any\s+more)\b", "by value", polarity=-1, change=True),
-    # uses, negated or not
+    # uses, negated or not; "we use X for Y" is about Y
+    Rule("we don't use for", r"^(?:we|i)\s+(?:don't|do\s+not|never)\s+use\s+" + _VAL + r"\s+(?:for|in|on)\s+" + _SUBJ
+         + _STOP, "by value", polarity=-1),
+    Rule("we use for", r"^(?:we|i)\s+(?:use|run|are\s+on|deploy\s+(?:to|on))\s+" + _VAL + r"\s+(?:for|in|on)\s+"
+         + _SUBJ + _STOP, "by value"),
     Rule("does not use", _SUBJ + r"\s+" + _NOT + r"\s+" + _USE_BARE + r"\s+" + _VAL + _STOP, "by value", polarity=-1),
     Rule("is written in", _SUBJ + r"\s+(?:is|are)\s+(?:written|implemented|coded)\s+in\s+" + _VAL + _STOP,
          "language"),
     Rule("depends on", _SUBJ + r"\s+(?:depends|depend)\s+on\s+" + _VAL + _STOP, "depends on"),
     Rule("always use", r"^(?:always|please\s+always|please)\s+use\s+" + _VAL + _STOP, "by value", anchored=False),
+    Rule("supports from", _SUBJ + r"\s+(?:supports|requires|needs|targets)\s+(?P<val>[\w.-]+\s*v?\d+(?:\.\d+)*)\s*"
+         r"(?:\+|and\s+(?:up|newer|above|later)|or\s+(?:newer|later|above|higher))", "minimum"),
+    Rule("uses for", _SUBJ + r"\s+" + _USE + r"\s+" + _VAL + r"\s+(?:for|as)\s+(?:its\s+|the\s+|our\s+|a\s+)?"
+         + _PHRASE + _STOP, "phrase"),
     Rule("uses", _SUBJ + r"\s+" + _USE + r"\s+" + _VAL + _STOP, "by value"),
-    Rule("we use", r"^(?:we|i)\s+(?:use|run|are\s+on|deploy\s+(?:to|on))\s+" + _VAL + r"\s+(?:for|in|on)\s+" + _SUBJ
-         + _STOP, "by value"),
     # preferences
     Rule("prefers over", _SUBJ + r"\s+(?:prefers?|likes?|wants?|favou?rs?)\s+" + _VAL + r"\s+(?:over|to|rather\s+than"
          r"|instead\s+of)\s+" + _OLD + _STOP, "prefers"),
@@ -240,7 +281,8 @@ RULES: tuple[Rule, ...] = (
     Rule("no longer deprecated", _SUBJ + r"\s+is\s+" + _NO_LONGER + r"\s+(?P<val>deprecated)\b", "status",
          polarity=-1, change=True),
     Rule("not deprecated", _SUBJ + r"\s+(?:is\s+not|isn't)\s+(?P<val>deprecated)\b", "status", polarity=-1),
-    Rule("deprecated now", _SUBJ + r"\s+(?:is\s+now|has\s+(?:now\s+)?been|was\s+(?:just\s+)?|got)\s+"
+    Rule("deprecated now", _SUBJ + r"\s+(?:is\s+now|are\s+now|ha(?:s|ve)\s+(?:now\s+)?been|was(?:\s+just)?"
+         r"|were(?:\s+just)?|got)\s+"
          r"(?P<val>deprecated|archived|sunset|retired|decommissioned)\b", "status", change=True),
     Rule("deprecated", _SUBJ + r"\s+(?:is|are)\s+(?P<val>deprecated|archived|sunset|retired|end-of-life|frozen"
          r"|decommissioned)\b", "status"),
@@ -251,7 +293,8 @@ RULES: tuple[Rule, ...] = (
     Rule("owns", r"^(?P<val>[A-Z][\w-]*(?:\s+[A-Z][\w-]*)?|the\s+[\w -]+?\s+team)\s+(?:now\s+)?(?:owns|maintains)\s+"
          + _SUBJ + _STOP, "owner"),
     Rule("is the owner of", r"^(?P<val>[A-Z][\w-]*(?:\s+[A-Z][\w-]*)?)\s+is\s+(?:now\s+)?(?:the\s+)?"
-         r"(?:owner|maintainer|tech\s+lead|dri)\s+(?:of|for)\s+" + _SUBJ + _STOP, "owner"),
+         r"(?P<attr>owner|maintainer|tech\s+lead|dri|product\s+owner|product\s+manager|pm|point\s+of\s+contact)"
+         r"\s+(?:of|for|on)\s+" + _SUBJ + _STOP, "named"),
     Rule("belongs to", _SUBJ + r"\s+belongs\s+to\s+" + _VAL + _STOP, "owner"),
     # deadlines
     Rule("due", _SUBJ + r"\s+(?:is|are)\s+(?:now\s+)?(?:due|scheduled)\s+(?:on|by|for)?\s*" + _VAL + _STOP,
@@ -265,16 +308,27 @@ RULES: tuple[Rule, ...] = (
     Rule("listens on", _SUBJ + r"\s+(?:listens|runs|is\s+served|serves|is\s+exposed)\s+on\s+port\s+"
          r"(?P<val>\d{2,5})\b", "port"),
     # named attributes: "the owner of X is Y", "X's database is Y", "X port is 8080", "deadline for X is Friday"
-    Rule("the attr of", r"^(?:the\s+)?" + _ATTR_NAMES + r"\s+(?:of|for)\s+" + _SUBJ + r"\s+(?:is|are)\s+(?:now\s+)?"
-         + _VAL + _STOP, "named"),
-    Rule("x's attr is", _SUBJ + r"(?:'s|’s)\s+" + _ATTR_NAMES + r"\s+(?:is|are)\s+(?:now\s+)?" + _VAL + _STOP,
-         "named"),
-    Rule("x attr is", _SUBJ + r"\s+" + _ATTR_NAMES + r"\s+(?:is|are)\s+(?:now\s+)?" + _VAL + _STOP, "named"),
+    Rule("the attr of", r"^(?:the\s+)?" + _PHRASE + r"\s+(?:of|for)\s+" + _SUBJ + r"\s+(?:is|are)\s+(?:now\s+)?"
+         + _VAL + _STOP, "phrase"),
+    Rule("x's attr is", _SUBJ + r"(?:'s|’s)\s+" + _PHRASE + r"\s+(?:is|are)\s+(?:now\s+)?" + _VAL + _STOP,
+         "phrase"),
+    Rule("x attr is", _SUBJ + r"\s+" + _KNOWN + r"\s+(?:is|are)\s+(?:now\s+)?" + _VAL + _STOP, "named"),
+    Rule("x attr: value", r"^(?P<subj>[`'\"\w@./+#-]+(?:\s+[`'\"\w@./+#-]+){0,3}?)?\s*" + _KNOWN + r"\s*[:=]\s+" + _VAL
+         + _STOP, "named"),
+    Rule("is done with", _SUBJ + r"\s+(?:is|are)\s+(?:now\s+)?(?P<attr>[a-z]+ed|run|built|done|made|kept|sent"
+         r"|written|held|set)\s+(?:with|by|via|through|using|to|at|in|on|from|under|as)\s+(?:the\s+)?" + _VAL + _STOP,
+         "phrase"),
+    Rule("does with", _SUBJ + r"\s+(?P<attr>(?!is\b|are\b|was\b|has\b)[a-z]+s(?:\s+(?!the\b)[a-z]+){0,2}?)\s+"
+         r"(?:with|via|through|using|over|at|in|to)\s+(?:the\s+|a\s+|an\s+)?" + _VAL + _STOP, "phrase"),
     # "X is Y" last: the least specific shape
     Rule("is not", _SUBJ + r"\s+(?:is\s+not|isn't)\s+(?:a\s+|an\s+)?" + _VAL + _STOP, "is", polarity=-1),
     Rule("is", _SUBJ + r"\s+is\s+(?:a\s+|an\s+)?" + _VAL + _STOP, "is"),
 )  # fmt: skip
 
+_QUESTION = re.compile(
+    r"\?\s*$|^(?:does|do|did|should|could|would|can|is|are|was|were|who|what|which|why|how|when|where)\b",
+    re.IGNORECASE,
+)
 _MORE_VALUES = re.compile(r"\s*(?:,\s*(?:and\s+)?|\s+and\s+|\s*&\s*)" + _VAL + _STOP, re.IGNORECASE)
 _CHANGE_WORDS = re.compile(r"\b(?:now|since|as\s+of|starting|from\s+now\s+on|no\s+longer|anymore|switched|moved"
                            r"|migrated|upgraded|downgraded|replaced|changed)\b", re.IGNORECASE)  # fmt: skip
@@ -286,7 +340,7 @@ _NOT_SUBJECTS = {"always", "never", "please",
 _NOT_VALUES = {"it", "this", "that", "them", "something", "anything", "nothing", "everything", "one", "fine", "ok",
                "okay", "good", "bad", "great", "true", "false", "done", "here", "there", "not", "also", "still",
                "now", "only", "just", "very", "really", "so", "too", "the", "a", "an", "no", "being", "used",
-               "going", "supposed", "able"}  # fmt: skip
+               "going", "supposed", "able", "never"}  # fmt: skip
 
 
 @cache
@@ -299,9 +353,11 @@ def extract(text: str, now: datetime | None = None) -> list[Claim]:
     """The claims of a memory, at most MAX_CLAIMS; `now` resolves relative times ("in May")."""
     if not isinstance(text, str) or not text.strip():
         return []
+    prose = re.sub(r"```.*?(?:```|$)", " ", text[:20_000], flags=re.DOTALL)  # code is not a statement of fact
+    prose = re.sub(r"[ \t]+", " ", prose)
     found: list[Claim] = []
     seen: set[tuple] = set()
-    for sentence in _SENTENCE.split(text[:20_000]):
+    for sentence in _SENTENCE.split(prose):
         for claim in _listed(_sentence_claims(sentence.strip(), now)):
             identity = (claim.subject, claim.attribute, claim.value, claim.polarity)
             if identity not in seen:
@@ -319,7 +375,7 @@ def _listed(claims: list[Claim]) -> list[Claim]:
 
 
 def _sentence_claims(sentence: str, now: datetime | None) -> list[Claim]:
-    if len(sentence) < 5:
+    if len(sentence) < 5 or _QUESTION.search(sentence):
         return []
     for rule, pattern in _compiled():
         match = pattern.search(sentence)
@@ -337,20 +393,47 @@ def _claims_of(rule: Rule, match: re.Match[str], sentence: str, now: datetime | 
     if not subject or subject in _NOT_SUBJECTS or len(subject) > 60:
         return []
     attribute = rule.attribute
-    if attribute == "named":
-        attribute = _attribute_of().get(re.sub(r"\s+", " ", groups["attr"].lower().strip()))
-        if attribute is None:
-            return []
-    change = rule.change or bool(_CHANGE_WORDS.search(sentence[: match.start()] + sentence[match.end() :]))
+    spoken = _DETERMINERS.sub("", _clean(groups.get("subj") or "").lower())
+    if attribute in ("named", "phrase"):
+        attribute = _attribute_name(groups["attr"])
+    elif spoken in _attribute_of() and attribute in ("by value", "is"):  # "CI runs on X", "the cache is Y"
+        subject, attribute = "project", _attribute_of()[spoken]
+    change = rule.change or bool(_CHANGE_WORDS.search(sentence))
     when = None if attribute == "deadline" else _time_in(sentence, now)
-    if when is not None and re.search(r"\b(?:since|as\s+of|starting)\b", sentence, re.IGNORECASE):
-        change = True
+    change = change or when is not None  # a dated statement tells when it became so
     claims = []
     for raw in _values(groups["val"] if groups.get("val") else groups["new"], sentence[match.end() :]):
         claims += _value_claims(rule.name, subject, attribute, raw, (rule.polarity, change, when), now)
     if rule.name == "prefers over" and claims:
         claims = [_preference(claims[0], groups["old"])]
+    elif groups.get("old") and claims:  # "from A to B": A no longer holds
+        claims += [replace(c, polarity=-1, change=True) for c in _value_claims(
+            rule.name, subject, claims[0].attribute if claims[0].single else rule.attribute, groups["old"],
+            (-1, True, when), now) if c.attribute == claims[0].attribute]  # fmt: skip
     return claims
+
+
+def _attribute_name(phrase: str) -> str:
+    """A named attribute's canonical name ("db" -> database), else the phrase's stems: "error tracker" and
+    "error tracking", "is stored in" and "stores ... in", "min iOS" and "minimum iOS version" meet."""
+    phrase = _DETERMINERS.sub("", re.sub(r"\s+", " ", phrase.lower().strip()))
+    if phrase in _attribute_of():
+        return _attribute_of()[phrase]
+    words = [_SHORT.get(w, w) for w in re.sub(r"(?<=\w)version\b", "", phrase).split()]
+    return " ".join(_stem(w) for w in words if w not in _FILLER) or phrase
+
+
+_SHORT = {"min": "minimum", "max": "maximum", "db": "database", "repo": "repository", "env": "environment"}
+_FILLER = {"the", "its", "their", "our", "version", "supported", "all", "every", "primary", "main", "default"}
+
+
+def _stem(word: str) -> str:
+    """A crude suffix strip, enough for a verb and its participle or a noun and its -er/-ing forms to meet."""
+    for suffix in ("ings", "ing", "ers", "er", "ed", "es", "s", "e"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            word = word[: -len(suffix)]
+            return word[:-1] if len(word) > 3 and word[-1] == word[-2] and word[-1] not in "aeiouls" else word
+    return word
 
 
 def _values(first: str, rest: str) -> list[str]:
@@ -359,8 +442,8 @@ def _values(first: str, rest: str) -> list[str]:
     if year and re.search(r"[a-z]\.?\s+\d{1,2}(?:st|nd|rd|th)?$", first, re.IGNORECASE):
         return [f"{first} {year[1]}"]
     values = [first]
-    while more := _MORE_VALUES.match(rest):
-        values.append(more["val"])
+    while (more := _MORE_VALUES.match(rest)) and (" and " in more[0] or entities.canonical(_clean(more["val"]))):
+        values.append(more["val"])  # "Kotlin and Swift", "Go, Rust"; not "GitHub Actions, main workflow in ..."
         rest = rest[more.end() :]
     return values
 
@@ -373,10 +456,18 @@ def _value_claims(
         value, version = _date_value(raw, now) or value_parts(raw)[0], None
     else:
         value, version = value_parts(raw)
+    if attribute == "minimum":  # "supports iOS 14 and up": the minimum iOS is 14
+        if version is None:
+            return []
+        return [Claim(subject, _attribute_name(f"minimum {value}"), version, polarity, True, change, when, rule)]
+    if re.fullmatch(r"[a-z]+ed", value) and attribute != "status" and value not in _category_of():  # a predicate
+        return []
     if not value or value.split()[0] in _NOT_VALUES or len(value) > 60 or value == subject:
         return []
     category = _category_of().get(value)
     single = True
+    if attribute not in _attribute_names() and category and attribute not in ("is", "depends on", "prefers"):
+        attribute = category  # "its primary store is MongoDB", "caches lookups in Memcached": the database, the cache
     if attribute == "by value":
         attribute, single = (category, True) if category else ("uses", False)
     elif attribute in ("is", "depends on", "prefers"):
@@ -384,6 +475,8 @@ def _value_claims(
         if attribute == "prefers" and category:
             attribute, single = f"prefers {category}", True
     claims = [Claim(subject, attribute, value, polarity, single, change, when, rule)]
+    if rule in _USE_RULES and attribute != "uses":  # "uses Celery for jobs" also says it uses Celery at all
+        claims.append(Claim(subject, "uses", value, polarity, False, change, when, rule))
     if version is not None and polarity > 0:
         claims.append(Claim(subject, f"{value} version", version, 1, True, change, when, rule))
     return claims
@@ -391,7 +484,11 @@ def _value_claims(
 
 def _preference(claim: Claim, other: str) -> Claim:
     """'prefers A over B': one value of the choice between A and B, whichever order the text names them in."""
-    pair = sorted([claim.value, value_parts(other)[0]])
+    other_value = value_parts(other)[0]
+    category = _category_of().get(claim.value)
+    if category and category == _category_of().get(other_value):  # "tabs over spaces" and "I prefer tabs" meet
+        return replace(claim, attribute=f"prefers {category}", single=True)
+    pair = sorted([claim.value, other_value])
     return Claim(claim.subject, f"prefers {pair[0]} or {pair[1]}", claim.value, 1, True, claim.change, claim.when,
                  claim.rule)  # fmt: skip
 

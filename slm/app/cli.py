@@ -57,6 +57,8 @@ graph_app = typer.Typer(help="The knowledge graph: entities, links between memor
 app.add_typer(graph_app, name="graph")
 lifecycle_app = typer.Typer(help="The memory lifecycle: zones from use (active, warm, cold, archived) and its steps.")
 app.add_typer(lifecycle_app, name="lifecycle")
+contradictions_app = typer.Typer(help="Claims that disagree (found by the sheaf check on write): list, show, resolve.")
+app.add_typer(contradictions_app, name="contradictions")
 
 Db = Annotated[
     Path | None,
@@ -185,6 +187,9 @@ def recall(
     since: Since = None,
     until: Until = None,
     now: Annotated[str | None, typer.Option(help="The asker's time: later memories are left out.")] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="What held at this time (ISO-8601), superseded facts included.")
+    ] = None,
     explain: Annotated[bool, typer.Option("--explain", help="Show each hit's rank and score per channel.")] = False,
     quarantined: Annotated[
         bool, typer.Option("--include-quarantined", help="Also return memories held in quarantine.")
@@ -219,6 +224,7 @@ def recall(
             channels=channel,
             quarantined=quarantined,
             archived=archived,
+            as_of=as_of,
         )
     if as_json:
         out.emit_json([hit.to_dict() for hit in hits])
@@ -255,15 +261,16 @@ def show(
     db: Db = None,
     as_json: Json = False,
 ) -> None:
-    """Show one memory in full, with its trust and why, and its place in the lifecycle."""
+    """Show one memory in full, with its trust and why, its place in the lifecycle, and its claims in time."""
     with _open(db) as mem:
         row, trust, life = mem.get(memory_id), mem.memory_trust(memory_id), mem.memory_lifecycle(memory_id)
+        claims = mem.memory_claims(memory_id)
     if as_json:
         from dataclasses import asdict
 
-        out.emit_json({**asdict(row), "trust": trust, "lifecycle": life})
+        out.emit_json({**asdict(row), "trust": trust, "lifecycle": life, "validity": claims})
     else:
-        out.memory_detail(row, trust, life)
+        out.memory_detail(row, trust, life, claims)
 
 
 @app.command()
@@ -565,6 +572,78 @@ def lifecycle_run(
         out.emit_json(report)
     else:
         out.lifecycle_report(report)
+
+
+ContradictionId = Annotated[
+    int, typer.Argument(metavar="ID", help="The contradiction's id.", min=1, max=validation.MAX_ID)
+]
+
+
+@contradictions_app.callback(invoke_without_command=True)
+@handles_errors
+def contradictions_default(
+    ctx: typer.Context,
+    project: Project = None,
+    status: Annotated[str, typer.Option(help="open, resolved, dismissed or all.")] = "open",
+    limit: Annotated[int, typer.Option("--limit", "-n", help="How many.")] = 50,
+    db: Db = None,
+    as_json: Json = False,
+) -> None:
+    """Open contradictions, newest first (the same as `slm contradictions list`)."""
+    if ctx.invoked_subcommand is None:
+        contradictions_list(project, status, limit, db, as_json)
+
+
+@contradictions_app.command("list")
+@handles_errors
+def contradictions_list(
+    project: Project = None,
+    status: Annotated[str, typer.Option(help="open, resolved, dismissed or all.")] = "open",
+    limit: Annotated[int, typer.Option("--limit", "-n", help="How many.")] = 50,
+    db: Db = None,
+    as_json: Json = False,
+) -> None:
+    """Contradictions, newest first: the subject and attribute, the values that disagree and who said them."""
+    with _open(db) as mem:
+        found = mem.contradictions(status=None if status == "all" else status, project=project, limit=limit)
+    if as_json:
+        out.emit_json(found)
+    else:
+        out.contradictions_table(found)
+
+
+@contradictions_app.command("show")
+@handles_errors
+def contradictions_show(contradiction_id: ContradictionId, db: Db = None, as_json: Json = False) -> None:
+    """One contradiction: each claim with its memory, author, time, trust and share of the disagreement."""
+    with _open(db) as mem:
+        found = mem.contradiction(contradiction_id)
+    if as_json:
+        out.emit_json(found)
+    else:
+        out.contradiction_detail(found)
+
+
+@contradictions_app.command("resolve")
+@handles_errors
+def contradictions_resolve(
+    contradiction_id: ContradictionId,
+    keep: Annotated[
+        int | None, typer.Option(help="The memory that is right: the others' claims become history.", min=1)
+    ] = None,
+    dismiss: Annotated[bool, typer.Option("--dismiss", help="Not a contradiction: the claims may all hold.")] = False,
+    db: Db = None,
+    as_json: Json = False,
+) -> None:
+    """Settle a contradiction: keep one memory's claim (the others are superseded by it) or dismiss it."""
+    if (keep is None) == (not dismiss):
+        raise InvalidInput("give either --keep MEMORY_ID or --dismiss", "see `slm contradictions show ID`")
+    with _open(db) as mem:
+        found = mem.resolve_contradiction(contradiction_id, keep=keep)
+    if as_json:
+        out.emit_json(found)
+    else:
+        out.contradiction_detail(found)
 
 
 @graph_app.command("build")

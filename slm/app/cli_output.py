@@ -278,7 +278,7 @@ def _trust_line(trust: dict) -> Text:
     return line
 
 
-def memory_detail(row, trust: dict | None, life: dict | None = None) -> None:
+def memory_detail(row, trust: dict | None, life: dict | None = None, validity: dict | None = None) -> None:
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold", no_wrap=True)
     table.add_column()
@@ -294,11 +294,70 @@ def memory_detail(row, trust: dict | None, life: dict | None = None) -> None:
         ("meta", json.dumps(row.meta, ensure_ascii=False) if row.meta else "-"),
         ("trust", _trust_line(trust) if trust else "-"),
         ("lifecycle", _lifecycle_line(life) if life else "-"),
+        ("valid", _validity_line(validity) if validity else "-"),
+        *(("claim", _claim_line(claim)) for claim in (validity or {}).get("claims", [])),
     ]:
         table.add_row(label, value if isinstance(value, Text) else _text(value))
     _out.print(table)
     _out.print()
     _out.print(_text(row.content))
+
+
+def _validity_line(validity: dict) -> str:
+    until = f"until {validity['valid_to']} (history)" if validity["valid_to"] else "still current"
+    return f"from {validity['valid_from']}, {until}"
+
+
+def _claim_line(claim: dict) -> str:
+    """'api gateway · database = mysql (superseded by memory 12 on 2026-05-01)'."""
+    value = ("" if claim["polarity"] > 0 else "not ") + claim["value"]
+    line = f"{claim['subject']} · {claim['attribute']} = {value}"
+    if claim["valid_to"]:
+        by = f" by memory {claim['superseded_by_memory']}" if claim.get("superseded_by_memory") else ""
+        line += f" (superseded{by} on {claim['valid_to'][:10]})"
+    return line
+
+
+def contradictions_table(found: list[dict]) -> None:
+    if not found:
+        plain("no contradictions", "dim")
+        return
+    table = _table()
+    table.add_column("id", justify="right", style="cyan", no_wrap=True)
+    table.add_column("severity", justify="right", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    table.add_column("project", max_width=14)
+    table.add_column("about")
+    table.add_column("claims (memory: value, by)")
+    for item in found:
+        claims = "; ".join(
+            f"#{c['memory_id']}: {'' if c['polarity'] > 0 else 'not '}{c['value']}, {c['agent']}"
+            for c in item["claims"]
+        )
+        about = f"{item['subject']} · {item['attribute']}"
+        table.add_row(
+            *map(_text, [item["id"], f"{item['severity']:.2f}", item["status"], item["project"], about, claims])
+        )
+    _out.print(table)
+
+
+def contradiction_detail(item: dict) -> None:
+    settled = f" — {item['resolution']}" if item["resolution"] else ""
+    mapping(
+        f"contradiction {item['id']}: {item['subject']} · {item['attribute']} ({item['project']})",
+        {"status": item["status"] + settled, "severity": f"{item['severity']:.2f}", "found": item["found_at"]},
+    )
+    table = _table()
+    for column in ("memory", "value", "share", "by", "trust", "since", "text"):
+        table.add_column(column, justify="right" if column in ("memory", "share", "trust") else "left")
+    total = sum(c["residual"] for c in item["claims"]) or 1.0
+    for c in item["claims"]:
+        value = ("" if c["polarity"] > 0 else "not ") + c["value"]
+        cells = [f"#{c['memory_id']}", value, f"{c['residual'] / total:.0%}", c["agent"], f"{c['trust']:.2f}"]
+        table.add_row(*map(_text, [*cells, _when(c["valid_from"]), _short(c["text"], 80)]))
+    _out.print(table)
+    if item["status"] == "open":
+        note(f"settle it: slm contradictions resolve {item['id']} --keep MEMORY_ID (or --dismiss)")
 
 
 def _lifecycle_line(life: dict) -> str:

@@ -23,6 +23,7 @@ from slm.app import (
     recall,
     time_expressions,
     validation,
+    validity,
 )
 from slm.app.vector_index import VectorIndex
 from slm.errors import InvalidInput, NotFound, StorageError
@@ -60,6 +61,9 @@ class Stored(int):
         return stored
 
 
+CONTRADICTION_STATES = ("open", "resolved", "dismissed", None)
+
+
 class Memory:
     """One user's memory store. Open with `Memory.open()`; use as a context manager to close it.
 
@@ -82,6 +86,7 @@ class Memory:
         self.trust = TrustLedger(conn)
         self.gaussians = GaussianRepository(conn)
         self.lifecycle = LifecycleRepository(conn)
+        self.claims = validity.ClaimKeeper(conn, self.trust)
         self.verified_agent: AgentRow | None = None  # set by `authenticate`: writes in its name record its id
         self._centroids: tuple[str | None, tuple] = ("", ([], None))
         self._behavior: BehaviorRepository | None = None
@@ -113,6 +118,7 @@ class Memory:
             migrations.migrate(conn)
             vectors.ensure_delete_trigger(conn)
             _backfill_gaussians(conn)
+            _backfill_claims(conn)
         except BaseException:
             conn.close()
             raise
@@ -261,11 +267,23 @@ class Memory:
                 for m, (memory_id, new) in zip(embedded, stored, strict=True)
                 if new
             ]
+            earlier: set = set()
             if supersedes is not None:
                 (memory_id, _), memory = stored[0], embedded[0]
                 _supersede(self.repo, supersedes, memory_id)
                 self.trust.note_update(supersedes, memory_id, _principal(memory), datetime.now(UTC))
                 created.append(self._event("memory.updated", memory.agent, supersedes, {"superseded_by": memory_id}))
+                earlier = self.claims.close_version(supersedes, memory.created_at)
+            said = [
+                validity.Said(memory_id, m.content, m.project, _principal(m), m.event_time or m.created_at)
+                for m, (memory_id, new) in zip(embedded, stored, strict=True)
+                if new
+            ]
+            noticed = self.claims.place(said, datetime.now(UTC), earlier)
+            if supersedes is not None:
+                self.claims.link_versions(supersedes, stored[0][0])
+            writers = {memory_id: m.agent for m, (memory_id, _) in zip(embedded, stored, strict=True)}
+            created += [self._event(n.type, writers.get(n.memory_id, "slm"), n.memory_id, n.payload) for n in noticed]
             self.events.append(created)
         if self._index is not None:
             self._index.catch_up(self.conn)
@@ -410,8 +428,11 @@ class Memory:
             else:
                 written = [(row.id, row.created_at) for row in self.repo.get_many(wanted)]
                 self.trust.note_delete(written, self._principal_named(agent), now)
+            affected = self.claims.before_delete(ids)
             self.repo.delete(ids)
+            noticed = self.claims.check(affected, now)
             self.events.append([self._event("memory.deleted", agent, i) for i in ids])
+            self.events.append([self._event(n.type, agent, n.memory_id, n.payload) for n in noticed])
         if self._index is not None:
             for i in ids:
                 self._index.remove_memory(i)
@@ -652,6 +673,88 @@ class Memory:
             "rank_weight": float(langevin.rank_weight(position)),
         }
 
+    # -- claims, validity and contradictions -------------------------------------------------------------------
+    def memory_claims(self, memory_id: int) -> dict:
+        """When what a memory says holds (valid_from / valid_to) and the claims it makes, with what superseded
+        each."""
+        row = self.get(memory_id)
+        valid_from, valid_to = self.claims.repo.validity(row.id)
+        claims = self.claims.repo.of_memories([row.id])
+        successors = {
+            c.id: c.memory_id for c in self.claims.repo.get_many([c.superseded_by for c in claims if c.superseded_by])
+        }
+        return {
+            "valid_from": valid_from,
+            "valid_to": valid_to,
+            "current": valid_to is None,
+            "claims": [_claim_dict(c) | {"superseded_by_memory": successors.get(c.superseded_by)} for c in claims],
+        }
+
+    def contradictions(self, *, status: str | None = "open", project: str | None = None, limit: int = 50) -> list[dict]:
+        """Contradictions found by the sheaf check, newest first: `status` open (default), resolved, dismissed or
+        None for all."""
+        if status not in CONTRADICTION_STATES:
+            raise InvalidInput(f"unknown status {status!r}", "one of open, resolved, dismissed, or all")
+        project = None if project is None else validation.clean_name(project, "project", "")
+        rows = self.claims.repo.contradictions(status, project, validation.clean_limit(limit, "limit"))
+        return [self._contradiction_dict(row) for row in rows]
+
+    def contradiction(self, contradiction_id: int) -> dict:
+        """One contradiction with its claims, each with its memory's text, author, time and trust."""
+        row = self.claims.repo.contradiction(_clean_id(contradiction_id, "contradiction id"))
+        if row is None:
+            raise NotFound(f"no contradiction with id {contradiction_id}", "see `slm contradictions list --all`")
+        return self._contradiction_dict(row)
+
+    def resolve_contradiction(
+        self, contradiction_id: int, *, keep: int | None = None, agent: str | None = None
+    ) -> dict:
+        """Settle a contradiction: `keep` the memory that is right (the others' claims are superseded by it, a
+        signal against their authors), or dismiss it (keep=None: the claims may all hold, it is not raised
+        again for them)."""
+        contradiction_id = _clean_id(contradiction_id, "contradiction id")
+        keep = None if keep is None else _clean_id(keep)
+        by = _agent(agent)
+        with write_transaction(self.conn):
+            try:
+                row = self.claims.resolve(contradiction_id, keep, self._principal_named(by), datetime.now(UTC))
+            except LookupError as err:
+                raise NotFound(str(err), "see `slm contradictions list --all`") from err
+            except ValueError as err:
+                raise InvalidInput(str(err), "keep one of its memories, or dismiss it") from err
+            payload = {"contradiction": row.id, "status": row.status, "kept": keep}
+            self.events.append([self._event("contradiction.resolved", by, keep, payload)])
+        return self._contradiction_dict(row)
+
+    def _contradiction_dict(self, row) -> dict:
+        claims = self.claims.repo.get_many([i for i, _ in row.claims])
+        by_id = {c.id: c for c in claims}
+        memories = {m.id: m for m in self.repo.get_many(sorted({c.memory_id for c in claims}))}
+        trusts = self.trust.memory_trusts(sorted(memories))
+        carriers = []
+        for claim_id, residual in row.claims:
+            claim = by_id.get(claim_id)
+            memory = memories.get(claim.memory_id) if claim else None
+            if claim is None or memory is None:
+                continue
+            carriers.append(
+                _claim_dict(claim)
+                | {"residual": residual, "text": memory.content, "agent": memory.agent}
+                | {"time": memory.event_time or memory.created_at, "trust": trusts.get(memory.id, 1.0)}
+            )
+        fields = (
+            "id",
+            "subject",
+            "attribute",
+            "project",
+            "severity",
+            "status",
+            "found_at",
+            "resolved_at",
+            "resolution",
+        )
+        return {name: getattr(row, name) for name in fields} | {"claims": carriers}
+
     # -- behaviour: what agents did -------------------------------------------------------------------------
     def feedback(self, memory_id: int, helpful: bool, *, query: str | None = None, agent: str | None = None) -> int:
         """Record whether a recalled memory helped (in behavior.db, with a `feedback.recorded` event there)."""
@@ -775,6 +878,7 @@ class Memory:
         archived: bool = False,
         trust: bool = True,
         lifecycle: bool = True,
+        as_of: object = None,
     ) -> list[recall.Hit]:
         """The k memories that best answer `query`, best first; each hit's `channels` explains its ranks.
 
@@ -783,12 +887,15 @@ class Memory:
         overrides their fusion weights, for ablations and single-channel baselines. Relevance is weighted by each
         memory's trust and lifecycle position; quarantined and archived memories are left out unless asked for
         (`quarantined`, `archived`). Without `trust` or `lifecycle`, that weighing is skipped (for ablations).
+        Memories whose claims were all superseded by later ones rank lower (history); `as_of` recalls what held
+        at that time instead, earlier versions included.
         """
         query = validation.clean_text(query, "query", validation.MAX_QUERY_BYTES)
         k = validation.clean_limit(k)
         wanted = recall.clean_channels(channels)
         weights = recall.clean_weights(weights)
-        flt = replace(_filter(project, agent, tags, since, until, now), live=lifecycle and not archived)
+        as_of = validation.parse_time(as_of, "as_of")
+        flt = replace(_filter(project, agent, tags, since, until, now), live=lifecycle and not archived, as_of=as_of)
         depth = max(recall.CHANNEL_DEPTH, k)
         ranked = {}
         if "keyword" in wanted:
@@ -813,21 +920,27 @@ class Memory:
         fused = recall.fuse(ranked, depth, weights)
 
         def standing_of(ids: list[int]) -> dict[int, recall.Standing]:
-            return self._standings(ids, trust, lifecycle, quarantined, archived)
+            return self._standings(ids, trust, lifecycle, quarantined, archived, history=as_of is None)
 
         fused, standings = recall.weigh(fused, standing_of, k)
-        return recall.to_hits(self.repo.get_many([i for i, _, _ in fused]), fused, standings)
+        return recall.to_hits(self.repo.get_many([i for i, _, _ in fused]), fused, standings, as_of is not None)
 
     def _standings(
-        self, ids: list[int], trust: bool, lifecycle: bool, quarantined: bool, archived: bool
+        self, ids: list[int], trust: bool, lifecycle: bool, quarantined: bool, archived: bool, history: bool = True
     ) -> dict[int, recall.Standing]:
-        """Each memory's trust and lifecycle position, always read (hits report them), weighing the order only
-        where asked; hidden: quarantined or archived, when that weighs and was not asked for."""
+        """Each memory's trust, lifecycle position and whether it still holds, always read (hits report them),
+        weighing the order only where asked; hidden: quarantined or archived, when that weighs and was not asked
+        for. Without `history` (an `as_of` recall) nothing counts as superseded."""
         trusts, positions = self.trust.memory_trusts(ids), self.lifecycle.positions(ids)
+        closed = self.claims.repo.closed(ids) if history else set()
         standings = {}
         for memory_id in ids:
             standing = recall.Standing(
-                trusts.get(memory_id, 1.0), positions.get(memory_id, 0.0), by_trust=trust, by_use=lifecycle
+                trusts.get(memory_id, 1.0),
+                positions.get(memory_id, 0.0),
+                by_trust=trust,
+                by_use=lifecycle,
+                current=memory_id not in closed,
             )
             hidden = (trust and not quarantined and trust_model.quarantined(standing.trust)) or (
                 lifecycle and not archived and standing.zone == ARCHIVED
@@ -1058,6 +1171,14 @@ class Memory:
         }
 
 
+def _claim_dict(claim) -> dict:
+    fields = ("id", "memory_id", "subject", "attribute", "value", "polarity", "single", "change", "rule", "principal")
+    return {name: getattr(claim, name) for name in fields} | {
+        "valid_from": claim.valid_from,
+        "valid_to": claim.valid_to,
+    }
+
+
 def _from_days(value: float | None) -> str | None:
     """Days since 1970 (the lifecycle's clock) as ISO-8601 UTC; None for no value."""
     if value is None or value != value:
@@ -1072,6 +1193,22 @@ def _backfill_gaussians(conn) -> None:
         with write_transaction(conn):
             if repo.backfill_pending():  # again under the lock: another process may have done it meanwhile
                 gaussians.backfill(repo)
+
+
+def _backfill_claims(conn) -> None:
+    """Claims of the memories stored before migration 0007, oldest first, so that later ones supersede them."""
+    keeper = validity.ClaimKeeper(conn, TrustLedger(conn))
+    if not keeper.repo.backfill_pending():
+        return
+    with write_transaction(conn):
+        if keeper.repo.backfill_pending():
+            said = [
+                validity.Said(i, text, project, principal_of(agent, agent_id, protocol), event_time or created_at)
+                for i, text, project, agent, created_at, event_time, agent_id, protocol
+                in keeper.repo.memories_without_claims()
+            ]  # fmt: skip
+            keeper.place(said, datetime.now(UTC))
+            keeper.repo.backfill_done()
 
 
 def embed_chunked(embedder, texts: list[str]) -> list[tuple[list[tuple[int, int]], np.ndarray]]:

@@ -29,6 +29,7 @@ CHANNELS = ("keyword", "vector", "graph", "temporal", "fisher")
 DEFAULT_CHANNELS = ("keyword", "vector", "graph", "temporal")  # by ablation: docs/benchmarks.md
 WEIGHTS = {"keyword": 1.0, "vector": 1.0, "graph": 0.25, "temporal": 1.0, "fisher": 1.0}  # by ablation, too
 SEARCHING = frozenset({"keyword", "vector", "fisher"})  # channels that find candidates (the others re-rank)
+HISTORY_WEIGHT = 0.5  # a memory whose every claim was superseded ranks at half its score: history, kept findable
 CHUNK_PENALTY = 0.15  # vector score = max chunk cosine - CHUNK_PENALTY * ln(chunks of the memory)
 KEYWORD_LENGTH_EXP = 0.15  # keyword score = BM25 / (characters / LENGTH_UNIT) ** KEYWORD_LENGTH_EXP
 LENGTH_UNIT = 500  # only scales the score: the ranking does not depend on it
@@ -57,6 +58,7 @@ class Hit:
     channels: dict[str, ChannelRank] = field(default_factory=dict)
     trust: float = 1.0  # the memory's trust: its author's, moved by corroborations and contradictions
     zone: str = "active"  # its lifecycle zone: active, warm, cold or archived
+    current: bool = True  # False once later claims superseded everything it says (it is history)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -177,11 +179,13 @@ class Standing:
     hidden: bool = False  # quarantined or archived, and not asked for
     by_trust: bool = True  # whether trust weighs (recall(trust=False) reports it but ranks without it)
     by_use: bool = True  # whether the lifecycle weighs (recall(lifecycle=False) likewise)
+    current: bool = True  # what it says still holds (recall prefers it over history)
 
     @property
     def weight(self) -> float:
         trust = trust_model.rank_weight(self.trust) if self.by_trust else 1.0
-        return trust * (float(langevin.rank_weight(self.position)) if self.by_use else 1.0)
+        history = 1.0 if self.current else HISTORY_WEIGHT
+        return trust * history * (float(langevin.rank_weight(self.position)) if self.by_use else 1.0)
 
     @property
     def zone(self) -> str:
@@ -217,8 +221,11 @@ def weigh(fused: Fused, standing_of: Callable[[list[int]], dict[int, Standing]],
     return weighed[:k], standings
 
 
-def to_hits(rows: list[MemoryRow], fused: Fused, standings: dict[int, Standing] | None = None) -> list[Hit]:
-    by_id = {row.id: row for row in rows if row.superseded_by is None}  # updated since a channel read it
+def to_hits(
+    rows: list[MemoryRow], fused: Fused, standings: dict[int, Standing] | None = None, versions: bool = False
+) -> list[Hit]:
+    """Hits in fused order; without `versions`, memories updated since a channel read them are dropped."""
+    by_id = {row.id: row for row in rows if versions or row.superseded_by is None}
     return [
         Hit(
             id=row.id,
@@ -233,6 +240,7 @@ def to_hits(rows: list[MemoryRow], fused: Fused, standings: dict[int, Standing] 
             channels=channels,
             trust=(standing := (standings or {}).get(memory_id, UNWEIGHED)).trust,
             zone=standing.zone,
+            current=standing.current,
         )
         for memory_id, score, channels in fused
         if (row := by_id.get(memory_id)) is not None

@@ -60,16 +60,21 @@ class MemoryFilter:
     since: str | None = None
     until: str | None = None
     live: bool = False  # leave out what the lifecycle archived (recall does, unless asked not to)
+    as_of: str | None = None  # what held then, superseded versions included, instead of the current versions
 
     @property
     def is_empty(self) -> bool:
         """Nothing restricts the search beyond "current versions only" and `live`, which the vector channel applies
         cheaply as a list of exclusions."""
-        return not (self.project or self.agent or self.tags or self.since or self.until)
+        return not (self.project or self.agent or self.tags or self.since or self.until or self.as_of)
 
     def where(self) -> tuple[str, list]:
-        """A SQL condition over alias `m` and its parameters; superseded versions are always left out."""
+        """A SQL condition over alias `m` and its parameters; superseded versions are left out (with `as_of`,
+        what did not hold then)."""
         clauses, params = [_CURRENT], []
+        if self.as_of is not None:
+            clauses = [f"coalesce(m.valid_from, {_WHEN}) <= ? AND (m.valid_to IS NULL OR m.valid_to > ?)"]
+            params += [self.as_of, self.as_of]
         if self.project is not None:
             clauses.append("m.project = ?")
             params.append(self.project)

@@ -44,6 +44,7 @@ SIGNALS = {
     "helpful": 1.0,  # someone else marked the memory helpful after recalling it (x their trust)
     "approved": 2.0,  # the user approved it out of quarantine
     "superseded": -1.0,  # corrected by the user or a principal trusted at least as much (x their trust)
+    "contradicted": -0.5,  # its claim carries most of a contradiction found by the sheaf check
     "deleted_soon": -1.0,  # deleted within a day of writing by the user or a principal trusted as much (x trust)
     "rejected": -3.0,  # the user rejected it from quarantine
     "instruction": -2.0,  # text aimed at agents: "ignore previous instructions", hidden Unicode
