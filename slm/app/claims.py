@@ -131,7 +131,9 @@ _THE_PROJECT = {"our", "the", "this", "repo", "project", "codebase", "this repo"
 # spellings of one value: "4-space indentation" and "spaces" are one choice
 _VALUE_ALIASES = ((re.compile(r"^(?:\d+[- ]?spaces?|spaces?)\b.*"), "spaces"), (re.compile(r"^tabs?\b.*"), "tabs"))
 _VERSION = re.compile(r"^(?P<name>.*?[^\s\d.v])\s+v?(?P<version>\d+(?:\.(?:\d+|x))*)(?:\.x)?$", re.IGNORECASE)
-_COMPACT_VERSION = re.compile(r"^(?P<name>py|python|node|pg|php|java|go|ruby)-?v?(?P<version>\d+(?:\.\d+)*)$", re.IGNORECASE)
+_COMPACT_VERSION = re.compile(
+    r"^(?P<name>py|python|node|pg|php|java|go|ruby)-?v?(?P<version>\d+(?:\.\d+)*)$", re.IGNORECASE
+)
 _COMPACT_NAMES = {"py": "python", "node": "node.js", "pg": "postgresql", "java": "java", "php": "php"}
 
 
@@ -528,3 +530,89 @@ def _date_value(raw: str, now: datetime | None) -> str | None:
         return datetime(year, month, int(day)).date().isoformat()
     except ValueError:
         return None
+
+
+# --- aligned statements: two sentences that differ in one value ------------------------------------------------------
+
+_TOKEN = re.compile(r"[\w@/+#'’-]+(?:[.:][\w@/+#'’-]+)*")
+_FUNCTION_WORDS = frozenset(re.split(
+    " ", "is are was were be been to of in on for with at by the a an and or but not no never from as it its that "
+    "this via than into over under after before also only just all any some"))  # fmt: skip
+_MANY_VERBS = frozenset(re.split(
+    " ", "uses use using depends depend includes include imports import supports support has have contains contain "
+    "needs need requires require calls call talks talk and exposes expose provides provide handles handle emits emit "
+    "exports export"))  # a value after these is one of several  # fmt: skip
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(ms|milliseconds?|s|secs?|seconds?|m|mins?|minutes?|h|hrs?|hours?|d|days?"
+                       r"|w|weeks?)$")  # fmt: skip
+_SECONDS = {"ms": 0.001, "m": 60, "min": 60, "h": 3600, "hr": 3600, "hour": 3600, "d": 86400, "day": 86400}
+_SECONDS |= {"w": 604800, "week": 604800, "s": 1, "sec": 1, "second": 1, "millisecond": 0.001, "minute": 60}
+_SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s*(b|kb|mb|gb|tb|kib|mib|gib|tib)$")
+_BYTES = {"b": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12, "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+
+
+@dataclass(frozen=True)
+class Alignment:
+    """Two sentences that are one statement with a different value in one place ("order events are published to
+    Kafka" / "... to RabbitMQ"): the slot, as its words before and after, and each side's value."""
+
+    subject: str  # the words before the value
+    attribute: str  # "_" and the words after it
+    first: str
+    second: str
+    change: bool  # the second sentence says it changed
+
+
+def aligned(first: str, second: str) -> Alignment | None:
+    """The one slot two texts fill with different values, if some sentence of each is the same statement but for
+    a short value (no function words in it, at least three shared words, most of each sentence shared, the
+    value not first, and not after a verb that takes several values such as "depends on")."""
+    if not isinstance(first, str) or not isinstance(second, str):
+        return None
+    for one in _SENTENCE.split(first[:2000]):
+        for other in _SENTENCE.split(second[:2000]):
+            found = _slot(one, other)
+            if found is not None:
+                return found
+    return None
+
+
+def _slot(one: str, other: str) -> Alignment | None:
+    a, b = _TOKEN.findall(one.lower()), _TOKEN.findall(other.lower())
+    if _QUESTION.search(one) or _QUESTION.search(other) or not a or not b:
+        return None
+    prefix = 0
+    while prefix < min(len(a), len(b)) and a[prefix] == b[prefix]:
+        prefix += 1
+    suffix = 0
+    while suffix < min(len(a), len(b)) - prefix and a[-1 - suffix] == b[-1 - suffix]:
+        suffix += 1
+    left, right = a[prefix : len(a) - suffix], b[prefix : len(b) - suffix]
+    shared = prefix + suffix
+    if prefix == 0 or not (1 <= len(left) <= 4 and 1 <= len(right) <= 4) or shared < 3:
+        return None
+    if shared < 0.5 * max(len(a), len(b)) or _FUNCTION_WORDS & set(left + right) or a[prefix - 1] in _MANY_VERBS:
+        return None
+    if prefix > 1 and a[prefix - 2] in _MANY_VERBS:  # "depends on _"
+        return None
+    first, second = _slot_value(" ".join(left)), _slot_value(" ".join(right))
+    if first == second:
+        return None  # the same value in other words: a paraphrase
+    subject = " ".join(_stem(w) for w in a[:prefix] if w not in _DETERMINER_WORDS)[:60]
+    attribute = " ".join(["_", *(_stem(w) for w in a[len(a) - suffix :])])[:60]
+    return Alignment(subject, attribute, first, second, bool(_CHANGE_WORDS.search(other)))
+
+
+_DETERMINER_WORDS = frozenset({"the", "our", "my", "your", "their", "this", "that", "a", "an"})
+
+
+def _slot_value(text: str) -> str:
+    """A value's canonical form: durations in seconds, sizes in bytes, else as `value_parts` (with its version)."""
+    text = text.strip(" .,;:!'’`\"")
+    for pattern, units, unit in ((_DURATION, _SECONDS, "s"), (_SIZE, _BYTES, "B")):
+        match = pattern.match(text)
+        if match:
+            name = match[2].rstrip("s") if match[2] not in ("s", "ms") else match[2]
+            factor = units.get(name, units.get(match[2], 1))
+            return f"{float(match[1]) * factor:g} {unit}"
+    name, version = value_parts(text)
+    return f"{name} {version}" if version else name

@@ -275,10 +275,13 @@ class Memory:
                 created.append(self._event("memory.updated", memory.agent, supersedes, {"superseded_by": memory_id}))
                 earlier = self.claims.close_version(supersedes, memory.created_at)
             said = [
-                validity.Said(memory_id, m.content, m.project, _principal(m), m.event_time or m.created_at)
-                for m, (memory_id, new) in zip(embedded, stored, strict=True)
+                validity.Said(
+                    memory_id, m.content, m.project, _principal(m), m.event_time or m.created_at,
+                    tuple(i for i, _ in plan.stored) + tuple(stored[j][0] for j, _ in plan.in_batch),
+                )
+                for m, (memory_id, new), plan in zip(embedded, stored, plans, strict=True)
                 if new
-            ]
+            ]  # fmt: skip
             noticed = self.claims.place(said, datetime.now(UTC), earlier)
             if supersedes is not None:
                 self.claims.link_versions(supersedes, stored[0][0])

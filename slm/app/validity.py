@@ -39,6 +39,7 @@ class Said:
     project: str
     principal: str
     time: str  # when it happened (event time) or was stored
+    neighbours: tuple[int, ...] = ()  # the most similar stored memories (from the write's vector search)
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,7 @@ class ClaimKeeper:
                 claim.change, claim.rule, memory.project, memory.principal, starts[claim],
             )  # fmt: skip
             rows.append(replace(row, id=self.repo.add(row)))
+        rows += self._aligned(memory, {row.key for row in rows})
         touched: set[int] = set()
         for row in rows:
             if not self.repo.get_many([row.id])[0].valid_to:  # not closed along with an earlier one
@@ -86,6 +88,28 @@ class ClaimKeeper:
         keys = {row.key for row in rows}
         self.repo.refresh_validity(sorted(touched | {memory.memory_id}))
         return keys
+
+    def _aligned(self, memory: Said, keys: set[Key]) -> list[ClaimRow]:
+        """Slot claims for each similar memory of the project that says the same as this one but for one value
+        (claims.aligned), unless the rules already compare the two; the neighbour gets its claim too."""
+        rows = []
+        for other in self.repo.memories_for_alignment(list(memory.neighbours)):
+            other_id, text, project, time = other
+            if other_id == memory.memory_id or project != memory.project:
+                continue
+            slot = claims.aligned(text, memory.text)
+            author = self.ledger.repo.memory(other_id)
+            if slot is None or author is None or keys & {c.key for c in self.repo.of_memories([other_id])}:
+                continue
+            old = ClaimRow(0, other_id, slot.subject, slot.attribute, slot.first, 1, True, False, "aligned",
+                           project, author.principal, time)  # fmt: skip
+            if not self.repo.has(old):
+                self.repo.add(old)
+            new = ClaimRow(0, memory.memory_id, slot.subject, slot.attribute, slot.second, 1, True, slot.change,
+                           "aligned", project, memory.principal, memory.time)  # fmt: skip
+            if not self.repo.has(new):
+                rows.append(replace(new, id=self.repo.add(new)))
+        return rows
 
     def _supersede(self, new: ClaimRow) -> set[int]:
         """Close the current claims `new` replaces in time (or `new` itself, if it tells of an earlier time).

@@ -61,6 +61,27 @@ class ClaimRepository:
             values,
         ).fetchone()[0]
 
+    def has(self, row: ClaimRow) -> bool:
+        """Whether the memory already makes this claim (same subject, attribute, value and polarity)."""
+        return (
+            self.conn.execute(
+                "SELECT 1 FROM claims WHERE memory_id = ? AND subject = ? AND attribute = ? AND value = ? AND polarity = ?",
+                (row.memory_id, row.subject, row.attribute, row.value, row.polarity),
+            ).fetchone()
+            is not None
+        )
+
+    def memories_for_alignment(self, ids: list[int]) -> list[tuple[int, str, str, str]]:
+        """(id, content, project, valid from) of those of `ids` that are current."""
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        return self.conn.execute(
+            "SELECT id, content, project, coalesce(valid_from, event_time, created_at) FROM memories "
+            f"WHERE id IN ({marks}) AND superseded_by IS NULL AND valid_to IS NULL ORDER BY id",
+            ids,
+        ).fetchall()
+
     def current(self, subject: str, attribute: str, project: str, limit: int) -> list[ClaimRow]:
         """The newest `limit` claims still valid about one subject and attribute in one project, oldest first."""
         rows = self.conn.execute(
