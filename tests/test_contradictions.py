@@ -119,6 +119,7 @@ def test_the_trust_signal_goes_against_the_outvoted_source_not_the_newer_one(mem
     odd = mem.remember("notification-service port is 9090", agent="cursor", time=JAN)
     [found] = open_ones(mem)
     assert found["claims"][0]["memory_id"] == odd  # it carries the largest share
+    assert mem.contradictions(memory_id=odd) == [found] and mem.contradictions(memory_id=odd + 99) == []
     signals = TrustRepository(mem.conn).signals_of("name:cursor", 100)
     assert [s.signal for s in signals if s.signal == "contradicted"] == ["contradicted"]
     assert all(s.signal != "contradicted" for s in TrustRepository(mem.conn).signals_of("name:codex", 100))
@@ -257,7 +258,8 @@ def undo_claims_migration(path) -> None:
 
 def test_cli_lists_shows_and_resolves(db_path):
     first = run_json("remember", "billing-service uses MongoDB", "--agent", "codex", "--db", db_path)["id"]
-    run_json("remember", "billing-service uses CockroachDB", "--agent", "cursor", "--db", db_path)
+    told = run("remember", "billing-service uses CockroachDB", "--agent", "cursor", "--db", db_path)
+    assert f"it disagrees with #{first} on billing · database: slm contradictions show 1" in told.output
     [found] = run_json("contradictions", "--db", db_path)
     assert found["attribute"] == "database" and len(found["claims"]) == 2
     table = run("contradictions", "list", "--db", db_path)

@@ -130,7 +130,14 @@ def remember(
             content, project=project, agent=agent, tags=tag, time=time, kind=kind, meta=_parse_meta(meta)
         )
         mem.step_lifecycle_if_due()
+        disagreements = [] if as_json or memory_id.duplicate else mem.contradictions(memory_id=memory_id)
     _report_stored(memory_id, as_json)
+    for found in disagreements:
+        others = ", ".join(f"#{c['memory_id']}" for c in found["claims"] if c["memory_id"] != memory_id)
+        out.note(
+            f"it disagrees with {others} on {found['subject']} · {found['attribute']}: "
+            f"slm contradictions show {found['id']}"
+        )
 
 
 def _report_stored(stored, as_json: bool, verb: str = "remembered") -> None:

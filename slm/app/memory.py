@@ -693,13 +693,17 @@ class Memory:
             "claims": [_claim_dict(c) | {"superseded_by_memory": successors.get(c.superseded_by)} for c in claims],
         }
 
-    def contradictions(self, *, status: str | None = "open", project: str | None = None, limit: int = 50) -> list[dict]:
+    def contradictions(
+        self, *, status: str | None = "open", project: str | None = None, memory_id: int | None = None, limit: int = 50
+    ) -> list[dict]:
         """Contradictions found by the sheaf check, newest first: `status` open (default), resolved, dismissed or
-        None for all."""
+        None for all; those of one project, or those a memory takes part in."""
         if status not in CONTRADICTION_STATES:
             raise InvalidInput(f"unknown status {status!r}", "one of open, resolved, dismissed, or all")
         project = None if project is None else validation.clean_name(project, "project", "")
-        rows = self.claims.repo.contradictions(status, project, validation.clean_limit(limit, "limit"))
+        memory_id = None if memory_id is None else _clean_id(memory_id)
+        limit = validation.clean_limit(limit, "limit")
+        rows = self.claims.repo.contradictions(status, project, limit, memory_id)
         return [self._contradiction_dict(row) for row in rows]
 
     def contradiction(self, contradiction_id: int) -> dict:

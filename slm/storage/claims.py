@@ -65,7 +65,8 @@ class ClaimRepository:
         """Whether the memory already makes this claim (same subject, attribute, value and polarity)."""
         return (
             self.conn.execute(
-                "SELECT 1 FROM claims WHERE memory_id = ? AND subject = ? AND attribute = ? AND value = ? AND polarity = ?",
+                "SELECT 1 FROM claims WHERE memory_id = ? AND subject = ? AND attribute = ? AND value = ? "
+                "AND polarity = ?",
                 (row.memory_id, row.subject, row.attribute, row.value, row.polarity),
             ).fetchone()
             is not None
@@ -236,8 +237,16 @@ class ClaimRepository:
         ).fetchall()
         return ContradictionRow(*row, claims=tuple((c, r) for c, r in claims))
 
-    def contradictions(self, status: str | None, project: str | None, limit: int) -> list[ContradictionRow]:
+    def contradictions(
+        self, status: str | None, project: str | None, limit: int, memory_id: int | None = None
+    ) -> list[ContradictionRow]:
         where, params = [], []
+        if memory_id is not None:
+            where.append(
+                "id IN (SELECT cc.contradiction_id FROM contradiction_claims cc JOIN claims c ON c.id = cc.claim_id "
+                "WHERE c.memory_id = ?)"
+            )
+            params.append(memory_id)
         if status is not None:
             where.append("status = ?")
             params.append(status)
