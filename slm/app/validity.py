@@ -183,11 +183,13 @@ class ClaimKeeper:
 
     def _check(self, key: Key, now: datetime) -> list[Noticed]:
         current = self.repo.current(*key, limit=contradictions.MAX_CLAIMS)
+        existing = self.repo.open_for(*key)
+        if len({(c.value, c.polarity) for c in current}) < 2 and existing is None:
+            return []  # nothing can disagree (most components): no trust to read, no sheaf to build
         by_memory = self.ledger.memory_trusts(sorted({c.memory_id for c in current}))
         finding = contradictions.check(current, {c.id: by_memory.get(c.memory_id, 1.0) for c in current})
         if finding is not None and any(set(finding.residuals) <= s for s in self.repo.dismissed_sets(*key)):
             finding = None
-        existing = self.repo.open_for(*key)
         stamp = validation.format_time(now)
         if finding is None:
             if existing is None:
