@@ -185,6 +185,13 @@ CORPUS = [
      use("notifications", "message broker", "apache kafka", change=True)),
     ("billing uses MySQL since 2026-02.", use("billing", "database", "mysql", change=True)),
     ("billing switched from MySQL to PostgreSQL last month.", moved("billing", "database", "mysql", "postgresql")),
+    # lifetimes and regions
+    ("auth-service sessions last 24 hours.", one("auth service sessions", "lifetime", "86400 s")),
+    ("Cache entries expire after 5 minutes.", one("cache", "lifetime", "300 s")),
+    ("payments runs primarily in eu-west-1.", one("payments", "region", "eu-west-1")),
+    ("We use Rollbar for error tracking.",
+     [*one("error tracking", "uses", "rollbar"), *one("project", "error track", "rollbar")]),
+    ("Our error tracker is Sentry.", one("project", "error track", "sentry")),
     # several sentences, clauses joined by "but"
     ("billing uses MySQL but search uses Postgres.",
      [*use("billing", "database", "mysql"), *use("search", "database", "postgresql")]),

@@ -81,7 +81,8 @@ NAMED_ATTRIBUTES = {
     "owner": "owner|maintainer|tech lead|lead|point of contact|dri",
     "deadline": "deadline|due date|release date|launch date|ship date|cutoff|code freeze",
     "port": "port|http port|default port",
-    "region": "region|aws region|default region",
+    "region": "region|aws region|default region|gcp region|azure region",
+    "lifetime": "ttl|lifetime|expiry|expiration|session length|session lifetime",
     "timeout": "timeout|request timeout|default timeout",
     "status": "status",
     "version": "version",
@@ -123,7 +124,9 @@ def _attribute_names() -> frozenset[str]:
 # --- canonical forms -------------------------------------------------------------------------------------------------
 
 _DETERMINERS = re.compile(r"^(?:the|our|my|your|their|this|that|its|a|an)\s+", re.IGNORECASE)
-_GENERIC_ENDS = re.compile(r"[\s_-]+(?:service|svc|repo|repository|project|codebase|module|package|app|backend)$")
+_GENERIC_ENDS = re.compile(
+    r"[\s_-]+(?:service|svc|repo|repository|project|codebase|module|package|app|backend|entries|items|records)$"
+)
 _PEOPLE_WE = {"we": "project", "the team": "project", "our team": "project", "us": "project"}
 _PEOPLE_I = {"i", "me", "the user", "user", "my"}
 _THE_PROJECT = {"our", "the", "this", "repo", "project", "codebase", "this repo", "the repo", "this project",
@@ -214,6 +217,7 @@ _USE = (
 )
 _USE_BARE = r"(?:use|run\s+on|run|rely\s+on|depend\s+on|store\s+(?:its\s+)?data\s+in|target|need|require)"
 _MOVERS = r"\b(?:we|i|they|(?:the\s+|our\s+)?[\w-]+(?:\s+[\w-]+)?\s+team)"  # "we moved X to Y", "the web team ..."
+_ADVERB = r"(?:(?:primarily|mainly|mostly|usually|currently|typically|only|still|also|always)\s+)?"
 _USE_ANY = r"(?:" + _USE_BARE + r"s?|depends\s+on|runs\s+on|relies\s+on|stores\s+(?:its\s+)?data\s+in)"
 _CHANGE_VERB = r"(?:moved|migrated|switched|changed|upgraded|downgraded|ported|went|transitioned)"
 _PHRASE = r"(?P<attr>[a-z][a-z0-9 -]{1,30}?)"  # any attribute phrase: "logging library", "primary store"
@@ -265,6 +269,9 @@ RULES: tuple[Rule, ...] = (
          + _STOP, "by value", polarity=-1),
     Rule("we use for", r"^(?:we|i)\s+(?:use|run|are\s+on|deploy\s+(?:to|on))\s+" + _VAL + r"\s+(?:for|in|on)\s+"
          + _SUBJ + _STOP, "by value"),
+    Rule("lasts", _SUBJ + r"\s+(?:lasts?|expires?(?:\s+after)?|times?\s+out\s+after|(?:is|are)\s+cached\s+for"
+         r"|(?:is|are)\s+kept\s+for|(?:is|are)\s+valid\s+for)\s+(?:for\s+)?(?P<val>\d+(?:\.\d+)?\s*[a-z]+)\b",
+         "lifetime"),
     Rule("does not use", _SUBJ + r"\s+" + _NOT + r"\s+" + _USE_BARE + r"\s+" + _VAL + _STOP, "by value", polarity=-1),
     Rule("is written in", _SUBJ + r"\s+(?:is|are)\s+(?:written|implemented|coded)\s+in\s+" + _VAL + _STOP,
          "language"),
@@ -274,7 +281,9 @@ RULES: tuple[Rule, ...] = (
          r"(?:\+|and\s+(?:up|newer|above|later)|or\s+(?:newer|later|above|higher))", "minimum"),
     Rule("uses for", _SUBJ + r"\s+" + _USE + r"\s+" + _VAL + r"\s+(?:for|as)\s+(?:its\s+|the\s+|our\s+|a\s+)?"
          + _PHRASE + _STOP, "phrase"),
-    Rule("uses", _SUBJ + r"\s+" + _USE + r"\s+" + _VAL + _STOP, "by value"),
+    Rule("runs in", _SUBJ + r"\s+(?:runs|is\s+deployed|is\s+hosted|lives|is)\s+" + _ADVERB
+         + r"in\s+(?P<val>[a-z]{2}(?:-[a-z]+)+-?\d)\b", "region"),  # AWS / GCP region names
+    Rule("uses", _SUBJ + r"\s+" + _USE + r"\s+" + _ADVERB + _VAL + _STOP, "by value"),
     # preferences
     Rule("prefers over", _SUBJ + r"\s+(?:prefers?|likes?|wants?|favou?rs?)\s+" + _VAL + r"\s+(?:over|to|rather\s+than"
          r"|instead\s+of)\s+" + _OLD + _STOP, "prefers"),
@@ -406,13 +415,25 @@ def _claims_of(rule: Rule, match: re.Match[str], sentence: str, now: datetime | 
     claims = []
     for raw in _values(groups["val"] if groups.get("val") else groups["new"], sentence[match.end() :]):
         claims += _value_claims(rule.name, subject, attribute, raw, (rule.polarity, change, when), now)
+    purpose = _clean(groups.get("subj") or "").lower()
+    if rule.name == "we use for" and claims and claims[0].polarity > 0 and _is_activity(purpose):
+        purpose = _attribute_name(purpose)  # "we use Rollbar for error tracking": the team's error tracker
+        claims.append(replace(claims[0], subject="project", attribute=purpose, single=True))
+    if rule.name == "is" and re.match(r"(?:our|the\s+team's)\s", groups["subj"].strip(), re.IGNORECASE) and claims:
+        claims = [replace(claims[0], subject="project", attribute=_attribute_name(spoken), single=True)]
     if rule.name == "prefers over" and claims:
         claims = [_preference(claims[0], groups["old"])]
-    elif groups.get("old") and claims:  # "from A to B": A no longer holds
+    elif groups.get("old") and claims:  # "from A to B": A no longer holds (unless only its version changed)
         claims += [replace(c, polarity=-1, change=True) for c in _value_claims(
             rule.name, subject, claims[0].attribute if claims[0].single else rule.attribute, groups["old"],
-            (-1, True, when), now) if c.attribute == claims[0].attribute]  # fmt: skip
+            (-1, True, when), now) if c.attribute == claims[0].attribute and c.value != claims[0].value]  # fmt: skip
     return claims
+
+
+def _is_activity(phrase: str) -> bool:
+    """'error tracking', 'state management', 'CI': a purpose a tool is chosen for, not a place ('the frontend')."""
+    last = phrase.split()[-1] if phrase.split() else ""
+    return last.endswith("ing") or last in ("management", "orchestration") or phrase in _attribute_of()
 
 
 def _attribute_name(phrase: str) -> str:
@@ -421,6 +442,10 @@ def _attribute_name(phrase: str) -> str:
     phrase = _DETERMINERS.sub("", re.sub(r"\s+", " ", phrase.lower().strip()))
     if phrase in _attribute_of():
         return _attribute_of()[phrase]
+    for size in (3, 2, 1):  # "primary aws region" -> region, "public http port" -> port
+        tail = " ".join(phrase.split()[-size:])
+        if len(phrase.split()) > size and tail in _attribute_of():
+            return _attribute_of()[tail]
     words = [_SHORT.get(w, w) for w in re.sub(r"(?<=\w)version\b", "", phrase).split()]
     return " ".join(_stem(w) for w in words if w not in _FILLER) or phrase
 
@@ -456,6 +481,8 @@ def _value_claims(
     polarity, change, when = how
     if attribute == "deadline":
         value, version = _date_value(raw, now) or value_parts(raw)[0], None
+    elif attribute == "lifetime":
+        value, version = _slot_value(raw), None
     else:
         value, version = value_parts(raw)
     if attribute == "minimum":  # "supports iOS 14 and up": the minimum iOS is 14
