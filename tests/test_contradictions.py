@@ -303,3 +303,15 @@ async def test_mcp_contradictions_tool_and_recall_as_of(db_path):
             assert recalled.structured_content["memories"] == []
             bad = await client.call_tool("contradictions", {"status": "closed"}, raise_on_error=False)
             assert bad.is_error
+
+
+def test_before_successors_moves_replaced_facts_below_their_successors():
+    from slm.app.recall import before_successors
+
+    fused = [(1, 0.9, {}), (2, 0.8, {}), (3, 0.7, {}), (4, 0.6, {})]
+    assert [i for i, _, _ in before_successors(fused, {1: {3}})] == [2, 3, 1, 4]
+    assert before_successors(fused, {1: {3}})[2][1] == 0.7  # its score capped at its successor's
+    assert [i for i, _, _ in before_successors(fused, {1: {3}, 3: {4}})] == [2, 4, 3, 1]
+    assert before_successors(fused, {4: {1}}) == fused  # already below: nothing moves
+    assert before_successors(fused, {1: {9}}) == fused  # a successor not in the results: nothing moves
+    assert len(before_successors(fused, {1: {2}, 2: {1}})) == 4  # a cycle (never made by slm) still ends

@@ -894,8 +894,9 @@ class Memory:
         overrides their fusion weights, for ablations and single-channel baselines. Relevance is weighted by each
         memory's trust and lifecycle position; quarantined and archived memories are left out unless asked for
         (`quarantined`, `archived`). Without `trust` or `lifecycle`, that weighing is skipped (for ablations).
-        Memories whose claims were all superseded by later ones rank lower (history); `as_of` recalls what held
-        at that time instead, earlier versions included.
+        A memory ranks below any memory in the results whose claims superseded its own (an update outranks the
+        fact it replaced; hits say `current`); `as_of` recalls what held at that time instead, earlier versions
+        included.
         """
         query = validation.clean_text(query, "query", validation.MAX_QUERY_BYTES)
         k = validation.clean_limit(k)
@@ -930,6 +931,8 @@ class Memory:
             return self._standings(ids, trust, lifecycle, quarantined, archived, history=as_of is None)
 
         fused, standings = recall.weigh(fused, standing_of, k)
+        if as_of is None:
+            fused = recall.before_successors(fused, self.claims.repo.successors([i for i, _, _ in fused]))
         return recall.to_hits(self.repo.get_many([i for i, _, _ in fused]), fused, standings, as_of is not None)
 
     def _standings(

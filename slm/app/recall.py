@@ -29,7 +29,6 @@ CHANNELS = ("keyword", "vector", "graph", "temporal", "fisher")
 DEFAULT_CHANNELS = ("keyword", "vector", "graph", "temporal")  # by ablation: docs/benchmarks.md
 WEIGHTS = {"keyword": 1.0, "vector": 1.0, "graph": 0.25, "temporal": 1.0, "fisher": 1.0}  # by ablation, too
 SEARCHING = frozenset({"keyword", "vector", "fisher"})  # channels that find candidates (the others re-rank)
-HISTORY_WEIGHT = 0.5  # a memory whose every claim was superseded ranks at half its score: history, kept findable
 CHUNK_PENALTY = 0.15  # vector score = max chunk cosine - CHUNK_PENALTY * ln(chunks of the memory)
 KEYWORD_LENGTH_EXP = 0.15  # keyword score = BM25 / (characters / LENGTH_UNIT) ** KEYWORD_LENGTH_EXP
 LENGTH_UNIT = 500  # only scales the score: the ranking does not depend on it
@@ -179,13 +178,12 @@ class Standing:
     hidden: bool = False  # quarantined or archived, and not asked for
     by_trust: bool = True  # whether trust weighs (recall(trust=False) reports it but ranks without it)
     by_use: bool = True  # whether the lifecycle weighs (recall(lifecycle=False) likewise)
-    current: bool = True  # what it says still holds (recall prefers it over history)
+    current: bool = True  # what it says still holds (reported; `before_successors` orders by it)
 
     @property
     def weight(self) -> float:
         trust = trust_model.rank_weight(self.trust) if self.by_trust else 1.0
-        history = 1.0 if self.current else HISTORY_WEIGHT
-        return trust * history * (float(langevin.rank_weight(self.position)) if self.by_use else 1.0)
+        return trust * (float(langevin.rank_weight(self.position)) if self.by_use else 1.0)
 
     @property
     def zone(self) -> str:
@@ -219,6 +217,27 @@ def weigh(fused: Fused, standing_of: Callable[[list[int]], dict[int, Standing]],
         if start < len(fused) and len(weighed) >= k and weighed[k - 1][1] > fused[start][1]:
             break
     return weighed[:k], standings
+
+
+def before_successors(fused: Fused, successors: dict[int, set[int]]) -> Fused:
+    """The same hits with every superseded memory moved just below the lowest memory in the list that superseded
+    it (its score capped at that one's), so an update outranks the fact it replaced. A global weight on history
+    instead cost 0.009 NDCG@10 on LongMemEval (docs/benchmarks.md): it also sank old facts nothing replaced in
+    the results."""
+    order = list(fused)
+    for _ in range(len(order)):  # each pass settles at least one memory; cycles cannot keep it going longer
+        place = {memory_id: i for i, (memory_id, _, _) in enumerate(order)}
+        moves = [
+            (i, max(place[n] for n in later))
+            for memory_id, i in place.items()
+            if (later := [n for n in successors.get(memory_id, ()) if place.get(n, -1) > i])
+        ]
+        if not moves:
+            break
+        old, below = moves[0]
+        memory_id, score, channels = order.pop(old)
+        order.insert(below, (memory_id, min(score, order[below - 1][1]), channels))
+    return order
 
 
 def to_hits(

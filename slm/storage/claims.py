@@ -120,6 +120,21 @@ class ClaimRepository:
         rows = self.conn.execute(f"SELECT {_CLAIM} FROM claims WHERE superseded_by IN ({marks})", claim_ids)
         return [_claim(r) for r in rows]
 
+    def successors(self, memory_ids: list[int]) -> dict[int, set[int]]:
+        """Among `memory_ids`: memory -> the memories whose claims superseded one of its claims."""
+        if not memory_ids:
+            return {}
+        marks = ",".join("?" * len(memory_ids))
+        rows = self.conn.execute(
+            "SELECT DISTINCT c.memory_id, n.memory_id FROM claims c JOIN claims n ON n.id = c.superseded_by "
+            f"WHERE c.memory_id IN ({marks}) AND n.memory_id IN ({marks}) AND n.memory_id != c.memory_id",
+            memory_ids + memory_ids,
+        ).fetchall()
+        found: dict[int, set[int]] = {}
+        for old, new in rows:
+            found.setdefault(old, set()).add(new)
+        return found
+
     def reopen(self, claim_ids: list[int]) -> None:
         self.conn.executemany(
             "UPDATE claims SET valid_to = NULL, superseded_by = NULL WHERE id = ?", [(i,) for i in claim_ids]
