@@ -595,18 +595,29 @@ def aligned(first: str, second: str) -> Alignment | None:
     value not first, and not after a verb that takes several values such as "depends on")."""
     if not isinstance(first, str) or not isinstance(second, str):
         return None
-    for one in _SENTENCE.split(first[:2000]):
-        for other in _SENTENCE.split(second[:2000]):
-            found = _slot(one, other)
-            if found is not None:
-                return found
+    by_first_word: dict[str, list[tuple[list[str], str]]] = {}
+    for tokens, sentence in _statements(second):
+        by_first_word.setdefault(tokens[0], []).append((tokens, sentence))
+    for tokens, _ in _statements(first):  # only sentences that start alike can share a prefix: no n × m scan
+        for other, sentence in by_first_word.get(tokens[0], ()):
+            if abs(len(tokens) - len(other)) <= 3:  # each side differs in at most 4 words
+                found = _slot(tokens, other, sentence)
+                if found is not None:
+                    return found
     return None
 
 
-def _slot(one: str, other: str) -> Alignment | None:
-    a, b = _TOKEN.findall(one.lower()), _TOKEN.findall(other.lower())
-    if _QUESTION.search(one) or _QUESTION.search(other) or not a or not b:
-        return None
+def _statements(text: str) -> list[tuple[list[str], str]]:
+    """The lowercased words of each sentence that is not a question."""
+    found = []
+    for sentence in _SENTENCE.split(text[:2000]):
+        tokens = _TOKEN.findall(sentence.lower())
+        if tokens and not _QUESTION.search(sentence):
+            found.append((tokens, sentence))
+    return found
+
+
+def _slot(a: list[str], b: list[str], other: str) -> Alignment | None:
     prefix = 0
     while prefix < min(len(a), len(b)) and a[prefix] == b[prefix]:
         prefix += 1
