@@ -277,7 +277,8 @@ class Memory:
             said = [
                 validity.Said(
                     memory_id, m.content, m.project, _principal(m), m.event_time or m.created_at,
-                    tuple(i for i, _ in plan.stored) + tuple(stored[j][0] for j, _ in plan.in_batch),
+                    tuple(i for i, score in plan.stored if score >= validity.ALIGN_MIN)
+                    + tuple(stored[j][0] for j, score in plan.in_batch if score >= validity.ALIGN_MIN),
                 )
                 for m, (memory_id, new), plan in zip(embedded, stored, plans, strict=True)
                 if new

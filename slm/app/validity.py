@@ -27,6 +27,7 @@ from slm.trust import model as trust_model
 from slm.trust.ledger import TrustLedger
 
 log = logging.getLogger(__name__)
+ALIGN_MIN = 0.75  # cosine of the neighbours compared for aligned statements (two texts one value apart: ≥ 0.8)
 Key = tuple[str, str, str]  # subject, attribute, project
 
 
