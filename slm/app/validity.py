@@ -98,9 +98,11 @@ class ClaimKeeper:
             other_id, text, project, time = other
             if other_id == memory.memory_id or project != memory.project:
                 continue
+            if keys & {c.key for c in self.repo.of_memories([other_id])}:
+                continue  # the rules already compare the two
             slot = claims.aligned(text, memory.text)
-            author = self.ledger.repo.memory(other_id)
-            if slot is None or author is None or keys & {c.key for c in self.repo.of_memories([other_id])}:
+            author = self.ledger.repo.memory(other_id) if slot is not None else None
+            if author is None:
                 continue
             old = ClaimRow(0, other_id, slot.subject, slot.attribute, slot.first, 1, True, False, "aligned",
                            project, author.principal, time)  # fmt: skip
