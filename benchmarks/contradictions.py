@@ -11,8 +11,10 @@ Reported: precision, recall, F1 and false positives for both, and what each flag
 on the two halves of the cases separately: the odd-numbered ones were read while the rules of slm.app.claims were
 written (their misses guided which general shapes to add), the even-numbered ones never were.
 
-Write cost (`--store PATH`, a copy of a large store): `remember` of new memories that make claims, with the time
-spent in claims and checks (ClaimKeeper.place, timed around the real call) as a share of each write; medians.
+Write cost (`--store PATH`, a copy of a large store): `remember` of ordinary developer notes, then of notes that
+all disagree with earlier ones, with the time spent in claims and checks (ClaimKeeper.place, timed around the real
+call) and its share of each write; medians. The first open of a store from before migration 0007 extracts the
+claims of every memory (`first_open_seconds`).
 
     SLM_HOME=/tmp/slm-bench-home .venv/bin/python -m benchmarks.contradictions \
         --out benchmarks/results/contradictions.json
@@ -31,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks import corpus
 from benchmarks.contradiction_cases import CASES, Case
 from slm import Memory
 from slm.app import claims, entities, validity
@@ -124,7 +127,9 @@ def detection() -> dict:
 
 
 def write_cost(store: Path, writes: int) -> dict:
-    """remember() on a large store, with the claims-and-checks part of each write timed around the real call."""
+    """remember() on a large store, with the claims-and-checks part of each write timed around the real call:
+    ordinary developer notes (benchmarks.corpus, new to the store), then a worst case where every write states a
+    value that disagrees with earlier ones (50 services, 4 databases, 3 agents)."""
     spent: list[float] = []
     place = validity.ClaimKeeper.place
 
@@ -141,32 +146,41 @@ def write_cost(store: Path, writes: int) -> dict:
         with Memory.open(store) as mem:
             open_seconds = time.perf_counter() - opened
             count = mem.count()
-            subjects = [f"service-{i % 50}" for i in range(writes)]
-            texts = [
-                f"{s} uses {['PostgreSQL', 'MySQL', 'MongoDB', 'SQLite'][i % 4]} {10 + i % 7} as its database"
-                for i, s in enumerate(subjects)
-            ]
             mem.remember("warm-up: the warm-up service uses Redis", agent="bench")
-            spent.clear()
-            totals = []
-            for i, text in enumerate(texts):
-                started = time.perf_counter()
-                mem.remember(text, agent=f"agent-{i % 3}", project="bench")
-                totals.append(time.perf_counter() - started)
+            notes = [item["text"] for item in corpus.memories(writes, seed=97)]
+            databases = ["PostgreSQL", "MySQL", "MongoDB", "SQLite"]
+            disagreeing = [
+                f"service-{i % 50} uses {databases[i % 4]} {10 + i % 7} as its database" for i in range(writes)
+            ]
+            results = {}
+            for name, texts in (("ordinary notes", notes), ("every write disagrees", disagreeing)):
+                spent.clear()
+                totals = []
+                for i, text in enumerate(texts):
+                    started = time.perf_counter()
+                    mem.remember(text, agent=f"agent-{i % 3}", project="bench")
+                    totals.append(time.perf_counter() - started)
+                results[name] = _costs(spent, totals)
             found = len(mem.claims.repo.contradictions(None, "bench", 1000))
     finally:
         validity.ClaimKeeper.place = place  # type: ignore[method-assign]
+    return {
+        "memories": count,
+        "writes_each": writes,
+        "first_open_seconds": round(open_seconds, 2),
+        **results,
+        "contradictions_found": found,
+    }
+
+
+def _costs(spent: list[float], totals: list[float]) -> dict:
     claims_ms = [s * 1000 for s in spent]
     total_ms = [t * 1000 for t in totals]
     return {
-        "memories": count,
-        "writes": writes,
-        "first_open_seconds": round(open_seconds, 2),
         "remember_ms_p50": round(statistics.median(total_ms), 2),
         "claims_and_checks_ms_p50": round(statistics.median(claims_ms), 3),
         "claims_and_checks_ms_p90": round(float(np.percentile(claims_ms, 90)), 3),
         "share_of_remember_p50": round(statistics.median(c / t for c, t in zip(claims_ms, total_ms, strict=True)), 4),
-        "contradictions_found": found,
     }
 
 
