@@ -581,6 +581,8 @@ def lifecycle_run(
         out.lifecycle_report(report)
 
 
+ContradictionStatus = Annotated[str, typer.Option(help="open, resolved, dismissed or all.")]
+HowMany = Annotated[int, typer.Option("--limit", "-n", help="How many.")]
 ContradictionId = Annotated[
     int, typer.Argument(metavar="ID", help="The contradiction's id.", min=1, max=validation.MAX_ID)
 ]
@@ -591,8 +593,8 @@ ContradictionId = Annotated[
 def contradictions_default(
     ctx: typer.Context,
     project: Project = None,
-    status: Annotated[str, typer.Option(help="open, resolved, dismissed or all.")] = "open",
-    limit: Annotated[int, typer.Option("--limit", "-n", help="How many.")] = 50,
+    status: ContradictionStatus = "open",
+    limit: HowMany = 50,
     db: Db = None,
     as_json: Json = False,
 ) -> None:
@@ -605,8 +607,8 @@ def contradictions_default(
 @handles_errors
 def contradictions_list(
     project: Project = None,
-    status: Annotated[str, typer.Option(help="open, resolved, dismissed or all.")] = "open",
-    limit: Annotated[int, typer.Option("--limit", "-n", help="How many.")] = 50,
+    status: ContradictionStatus = "open",
+    limit: HowMany = 50,
     db: Db = None,
     as_json: Json = False,
 ) -> None:
