@@ -11,10 +11,10 @@ Reported: precision, recall, F1 and false positives for both, and what each flag
 on the two halves of the cases separately: the odd-numbered ones were read while the rules of slm.app.claims were
 written (their misses guided which general shapes to add), the even-numbered ones never were.
 
-Write cost (`--store PATH`, a copy of a large store): `remember` of ordinary developer notes, then of notes that
+Store costs (`--store PATH`, a copy of a large store): `remember` of ordinary developer notes, then of notes that
 all disagree with earlier ones, with the time spent in claims and checks (ClaimKeeper.place, timed around the real
-call) and its share of each write; medians. The first open of a store from before migration 0007 extracts the
-claims of every memory (`first_open_seconds`).
+call) and its share of each write; then `recall`, with the time of the reads that find superseded hits; medians.
+The first open of a store from before migration 0007 extracts the claims of every memory (`first_open_seconds`).
 
     SLM_HOME=/tmp/slm-bench-home .venv/bin/python -m benchmarks.contradictions \
         --out benchmarks/results/contradictions.json
@@ -24,10 +24,13 @@ claims of every memory (`first_open_seconds`).
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import statistics
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -37,6 +40,7 @@ from benchmarks import corpus
 from benchmarks.contradiction_cases import CASES, Case
 from slm import Memory
 from slm.app import claims, entities, validity
+from slm.storage.claims import ClaimRepository
 
 BASE = datetime(2025, 6, 2, 9, 0, tzinfo=UTC)  # the cases' day 0; their explicit dates fall after it
 BASELINE_COSINE = 0.6
@@ -126,22 +130,18 @@ def detection() -> dict:
     }
 
 
-def write_cost(store: Path, writes: int) -> dict:
-    """remember() on a large store, with the claims-and-checks part of each write timed around the real call:
-    ordinary developer notes (benchmarks.corpus, new to the store), then a worst case where every write states a
-    value that disagrees with earlier ones (50 services, 4 databases, 3 agents)."""
-    spent: list[float] = []
-    place = validity.ClaimKeeper.place
-
-    def timed(self, *args, **kwargs):
-        started = time.perf_counter()
-        try:
-            return place(self, *args, **kwargs)
-        finally:
-            spent.append(time.perf_counter() - started)
-
-    validity.ClaimKeeper.place = timed  # type: ignore[method-assign]
-    try:
+def store_costs(store: Path, writes: int) -> dict:
+    """On a large store, the time spent in claims, timed around the real calls: in `remember` (ClaimKeeper.place)
+    for ordinary developer notes (benchmarks.corpus, new to the store), then for a worst case where every write
+    states a value that disagrees with earlier ones (50 services, 4 databases, 3 agents); and in `recall` (the two
+    reads that find superseded memories among the hits: ClaimRepository.closed and .successors)."""
+    placing: list[float] = []
+    reading: list[float] = []
+    with (
+        timing(validity.ClaimKeeper, "place", placing),
+        timing(ClaimRepository, "closed", reading),
+        timing(ClaimRepository, "successors", reading),
+    ):
         opened = time.perf_counter()
         with Memory.open(store) as mem:
             open_seconds = time.perf_counter() - opened
@@ -154,33 +154,60 @@ def write_cost(store: Path, writes: int) -> dict:
             ]
             results = {}
             for name, texts in (("ordinary notes", notes), ("every write disagrees", disagreeing)):
-                spent.clear()
+                placing.clear()
                 totals = []
                 for i, text in enumerate(texts):
                     started = time.perf_counter()
                     mem.remember(text, agent=f"agent-{i % 3}", project="bench")
                     totals.append(time.perf_counter() - started)
-                results[name] = _costs(spent, totals)
+                results[name] = _costs(placing, totals)
             found = len(mem.claims.repo.contradictions(None, "bench", 1000))
-    finally:
-        validity.ClaimKeeper.place = place  # type: ignore[method-assign]
+            recalls, per_recall = [], []
+            for query in corpus.queries(writes):
+                reading.clear()
+                started = time.perf_counter()
+                mem.recall(query)
+                recalls.append(time.perf_counter() - started)
+                per_recall.append(sum(reading))
     return {
         "memories": count,
         "writes_each": writes,
         "first_open_seconds": round(open_seconds, 2),
         **results,
         "contradictions_found": found,
+        "recall": _costs(per_recall, recalls, "superseded reads"),
     }
 
 
-def _costs(spent: list[float], totals: list[float]) -> dict:
-    claims_ms = [s * 1000 for s in spent]
+@contextmanager
+def timing(owner: type, name: str, into: list[float]) -> Iterator[None]:
+    """Append the duration of every call of `owner.name` to `into` while inside."""
+    original = getattr(owner, name)
+
+    @functools.wraps(original)
+    def timed(*args, **kwargs):
+        started = time.perf_counter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            into.append(time.perf_counter() - started)
+
+    setattr(owner, name, timed)
+    try:
+        yield
+    finally:
+        setattr(owner, name, original)
+
+
+def _costs(spent: list[float], totals: list[float], part: str = "claims and checks") -> dict:
+    part_ms = [x * 1000 for x in spent]
     total_ms = [t * 1000 for t in totals]
+    key = part.replace(" ", "_")
     return {
-        "remember_ms_p50": round(statistics.median(total_ms), 2),
-        "claims_and_checks_ms_p50": round(statistics.median(claims_ms), 3),
-        "claims_and_checks_ms_p90": round(float(np.percentile(claims_ms, 90)), 3),
-        "share_of_remember_p50": round(statistics.median(c / t for c, t in zip(claims_ms, total_ms, strict=True)), 4),
+        "call_ms_p50": round(statistics.median(total_ms), 2),
+        f"{key}_ms_p50": round(statistics.median(part_ms), 3),
+        f"{key}_ms_p90": round(float(np.percentile(part_ms, 90)), 3),
+        "share_p50": round(statistics.median(p / t for p, t in zip(part_ms, total_ms, strict=True)), 4),
     }
 
 
@@ -190,7 +217,7 @@ def main() -> None:
     parser.add_argument("--store", type=Path, help="measure the write path on this store (it is written to)")
     parser.add_argument("--writes", type=int, default=200)
     args = parser.parse_args()
-    results = write_cost(args.store, args.writes) if args.store else detection()
+    results = store_costs(args.store, args.writes) if args.store else detection()
     text = json.dumps(results, indent=2)
     print(text)
     if args.out:

@@ -691,7 +691,7 @@ class Memory:
             "valid_from": valid_from,
             "valid_to": valid_to,
             "current": valid_to is None,
-            "claims": [_claim_dict(c) | {"superseded_by_memory": successors.get(c.superseded_by)} for c in claims],
+            "claims": [asdict(c) | {"superseded_by_memory": successors.get(c.superseded_by)} for c in claims],
         }
 
     def contradictions(
@@ -711,7 +711,7 @@ class Memory:
         """One contradiction with its claims, each with its memory's text, author, time and trust."""
         row = self.claims.repo.contradiction(_clean_id(contradiction_id, "contradiction id"))
         if row is None:
-            raise NotFound(f"no contradiction with id {contradiction_id}", "see `slm contradictions list --all`")
+            raise NotFound(f"no contradiction with id {contradiction_id}", "see `slm contradictions list --status all`")
         return self._contradiction_dict(row)
 
     def resolve_contradiction(
@@ -727,7 +727,7 @@ class Memory:
             try:
                 row = self.claims.resolve(contradiction_id, keep, self._principal_named(by), datetime.now(UTC))
             except LookupError as err:
-                raise NotFound(str(err), "see `slm contradictions list --all`") from err
+                raise NotFound(str(err), "see `slm contradictions list --status all`") from err
             except ValueError as err:
                 raise InvalidInput(str(err), "keep one of its memories, or dismiss it") from err
             payload = {"contradiction": row.id, "status": row.status, "kept": keep}
@@ -746,22 +746,11 @@ class Memory:
             if claim is None or memory is None:
                 continue
             carriers.append(
-                _claim_dict(claim)
+                asdict(claim)
                 | {"residual": residual, "text": memory.content, "agent": memory.agent}
                 | {"time": memory.event_time or memory.created_at, "trust": trusts.get(memory.id, 1.0)}
             )
-        fields = (
-            "id",
-            "subject",
-            "attribute",
-            "project",
-            "severity",
-            "status",
-            "found_at",
-            "resolved_at",
-            "resolution",
-        )
-        return {name: getattr(row, name) for name in fields} | {"claims": carriers}
+        return asdict(row) | {"claims": carriers}
 
     # -- behaviour: what agents did -------------------------------------------------------------------------
     def feedback(self, memory_id: int, helpful: bool, *, query: str | None = None, agent: str | None = None) -> int:
@@ -1182,14 +1171,6 @@ class Memory:
         }
 
 
-def _claim_dict(claim) -> dict:
-    fields = ("id", "memory_id", "subject", "attribute", "value", "polarity", "single", "change", "rule", "principal")
-    return {name: getattr(claim, name) for name in fields} | {
-        "valid_from": claim.valid_from,
-        "valid_to": claim.valid_to,
-    }
-
-
 def _from_days(value: float | None) -> str | None:
     """Days since 1970 (the lifecycle's clock) as ISO-8601 UTC; None for no value."""
     if value is None or value != value:
@@ -1216,7 +1197,7 @@ def _backfill_claims(conn) -> None:
             said = [
                 validity.Said(i, text, project, principal_of(agent, agent_id, protocol), event_time or created_at)
                 for i, text, project, agent, created_at, event_time, agent_id, protocol
-                in keeper.repo.memories_without_claims()
+                in keeper.repo.current_memories_oldest_first()
             ]  # fmt: skip
             keeper.place(said, datetime.now(UTC))
             keeper.repo.backfill_done()

@@ -143,10 +143,6 @@ class ClaimRepository:
     def count(self) -> int:
         return self.conn.execute("SELECT count(*) FROM claims").fetchone()[0]
 
-    def clear(self) -> None:
-        self.conn.execute("DELETE FROM contradictions")
-        self.conn.execute("DELETE FROM claims")
-
     # -- memories' validity -------------------------------------------------------------------------------------
     def set_valid_from(self, rows: list[tuple[int, str]]) -> None:
         self.conn.executemany("UPDATE memories SET valid_from = ? WHERE id = ?", [(t, i) for i, t in rows])
@@ -180,8 +176,9 @@ class ClaimRepository:
         row = self.conn.execute("SELECT valid_from, valid_to FROM memories WHERE id = ?", (memory_id,)).fetchone()
         return (row[0], row[1]) if row else (None, None)
 
-    def memories_without_claims(self) -> list[tuple[int, str, str, str, str, str | None, int | None]]:
-        """(id, content, project, agent, created_at, event_time, agent_id) of current memories, for the backfill."""
+    def current_memories_oldest_first(self) -> list[tuple]:
+        """(id, content, project, agent, created_at, event_time, agent_id, protocol) of every current memory, oldest
+        first: what the backfill extracts claims from."""
         return self.conn.execute(
             "SELECT id, content, project, agent, created_at, event_time, agent_id, protocol FROM memories "
             "WHERE superseded_by IS NULL ORDER BY coalesce(event_time, created_at), id"
@@ -273,14 +270,6 @@ class ClaimRepository:
             [*params, limit],
         ).fetchall()
         return [row for (i,) in ids if (row := self.contradiction(i)) is not None]
-
-    def orphaned(self) -> list[int]:
-        """Open contradictions left with fewer than two claims (their memories were deleted)."""
-        rows = self.conn.execute(
-            "SELECT c.id FROM contradictions c LEFT JOIN contradiction_claims cc ON cc.contradiction_id = c.id "
-            "WHERE c.status = 'open' GROUP BY c.id HAVING count(cc.claim_id) < 2"
-        ).fetchall()
-        return [r[0] for r in rows]
 
 
 def _claim(row) -> ClaimRow:

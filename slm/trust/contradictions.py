@@ -47,8 +47,6 @@ TIE = 0.05  # residual shares this close are a tie: no source stands out as the 
 class Finding:
     severity: float  # energy of the harmonic part on the current cell's edges
     residuals: dict[int, float]  # claim id -> the energy on its edges into the current cell, for carriers only
-    h1: int  # dim of the relative H¹: how many independent disagreements the component could hold
-    cells: int
 
     def carriers(self) -> list[int]:
         return sorted(self.residuals, key=lambda i: (-self.residuals[i], i))
@@ -82,7 +80,7 @@ def check(claims: list[ClaimRow], trusts: Mapping[int, float]) -> Finding | None
     severity = sum(residuals.values()) / max(trusts.get(c.id, 1.0) for c in claims)
     if severity < MIN_SEVERITY:
         return None
-    return Finding(severity, residuals, extension.h1, len(starts))
+    return Finding(severity, residuals)
 
 
 def odd_one_out(finding: Finding, claims: Mapping[int, ClaimRow], verified: Mapping[str, bool]) -> ClaimRow | None:
