@@ -236,7 +236,7 @@ def test_migration_from_schema_6_extracts_claims_of_older_memories(db_path):
         b = mem.remember("api-gateway uses MySQL", agent="cursor", time=JAN)
     undo_claims_migration(db_path)
     with Memory.open(db_path) as mem:
-        assert migrations.schema_version(mem.conn) == 7
+        assert migrations.schema_version(mem.conn) == len(migrations.load_migrations())
         assert not mem.claims.repo.backfill_pending()
         assert {c["value"] for c in mem.memory_claims(a)["claims"]} == {"postgresql"}
         [found] = open_ones(mem)
@@ -246,6 +246,8 @@ def test_migration_from_schema_6_extracts_claims_of_older_memories(db_path):
 def undo_claims_migration(path) -> None:
     """Take a store back to schema 6, as an older slm left it (tests of earlier migrations start from here)."""
     conn = open_connection(path)
+    conn.execute("DROP INDEX memories_hash")  # 0008
+    conn.execute("DROP TABLE backups")
     for table in ("contradiction_claims", "contradictions", "claims"):
         conn.execute(f"DROP TABLE {table}")
     conn.execute("DROP INDEX memories_valid_to")

@@ -785,5 +785,8 @@ def mcp_token(
     sys.stdout.write(load_or_create_token(config.data_dir(), rotate=rotate) + "\n")
 
 
+from slm.app import cli_data  # noqa: E402, F401 - registers export, import, erase and backup on `app`
+
+
 def main() -> None:
     app()

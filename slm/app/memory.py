@@ -27,6 +27,7 @@ from slm.app import (
 )
 from slm.app.vector_index import VectorIndex
 from slm.errors import InvalidInput, NotFound, StorageError
+from slm.storage import erasure as erasure_sql
 from slm.storage import migrations, vectors
 from slm.storage.agents import AgentRepository, AgentRow
 from slm.storage.behavior import BehaviorRepository, behavior_path
@@ -200,12 +201,14 @@ class Memory:
         project: str | None = None,
         batch_size: int = EMBED_BATCH,
         progress: Progress | None = None,
+        imported: bool = False,
     ) -> list[Stored]:
         """Store many memories, embedding them in batches; ids come back in input order.
 
         Every item is validated before anything is written. Each batch is one transaction, with a
         `memory.created` event per new memory. `agent` and `project` are defaults for items that do not name
-        their own; `progress(n)` is told of each stored batch.
+        their own; `progress(n)` is told of each stored batch; `imported` items come from another tool's file,
+        so their pace is not their agent's.
         """
         batch_size = validation.clean_limit(batch_size, "batch_size", 4096)
         items = list(items)
@@ -230,8 +233,9 @@ class Memory:
                 repeats.append((existing, memory))
         for start in range(0, len(todo), batch_size):
             batch = todo[start : start + batch_size]
-            for (position, _), stored in zip(batch, self._insert([m for _, m in batch]), strict=True):
-                ids[position] = stored
+            stored = self._insert([m for _, m in batch], imported=imported)
+            for (position, _), one in zip(batch, stored, strict=True):
+                ids[position] = one
             if progress:
                 progress(len(batch))
         for position, original in copies.items():
@@ -248,10 +252,11 @@ class Memory:
                             gaussians.restate(self.gaussians, existing)
         return ids  # type: ignore[return-value]
 
-    def _insert(self, memories: list[NewMemory], supersedes: int | None = None) -> list[Stored]:
+    def _insert(self, memories: list[NewMemory], supersedes: int | None = None, imported: bool = False) -> list[Stored]:
         """Embed, then store rows and their events in one write transaction (the lock is held only to write).
 
         With `supersedes`, the one memory given replaces that id: it must still be current when the lock is held.
+        `imported` memories replay writes made elsewhere: their pace is not an agent's burst.
         """
         embedded = self._embed_all(memories)
         vectors = np.vstack([graph.memory_vector(m.vectors) for m in embedded])
@@ -261,7 +266,7 @@ class Memory:
                 self._still_authenticated()
             stored = self.repo.insert_many(embedded)
             self._place(embedded, stored)
-            self._link(embedded, stored, plans, vectors, supersedes)
+            self._link(embedded, stored, plans, vectors, supersedes, imported)
             created = [
                 self._event("memory.created", m.agent, memory_id, _created_payload(m))
                 for m, (memory_id, new) in zip(embedded, stored, strict=True)
@@ -303,7 +308,13 @@ class Memory:
         self.lifecycle.add(born)
 
     def _link(
-        self, embedded: list[NewMemory], stored: list, plans: list[graph.PlannedLinks], vectors, replaces: int | None
+        self,
+        embedded: list[NewMemory],
+        stored: list,
+        plans: list[graph.PlannedLinks],
+        vectors,
+        replaces: int | None,
+        imported: bool = False,
     ) -> None:
         """Inside the write transaction: each new memory's entities and edges, the cluster it joins, its trust."""
         total = self.repo.row_count()
@@ -328,7 +339,7 @@ class Memory:
             (w, [Near(i, s, rows[i].content, rows[i].created_at) for i, s in close if _current(rows.get(i))])
             for w, close in written
         ]
-        for corroborated, by in self.trust.note_writes(batch, datetime.now(UTC)):
+        for corroborated, by in self.trust.note_writes(batch, datetime.now(UTC), count_bursts=not imported):
             gaussians.reobserve(self.gaussians, corroborated, observed[by])
 
     def _cluster_centroids(self) -> tuple:
@@ -373,8 +384,16 @@ class Memory:
         )
 
     def _embed_all(self, memories: list[NewMemory]) -> list[NewMemory]:
-        embedded = embed_chunked(self.embedder, [m.content for m in memories])
-        return [replace(m, spans=spans, vectors=matrix) for m, (spans, matrix) in zip(memories, embedded, strict=True)]
+        """Embed the memories that do not bring their own vectors (an import of the same model's export does)."""
+        todo = [m for m in memories if m.vectors is None]
+        embedded = iter(embed_chunked(self.embedder, [m.content for m in todo]) if todo else [])
+        ready = []
+        for memory in memories:
+            if memory.vectors is None:
+                spans, matrix = next(embedded)
+                memory = replace(memory, spans=spans, vectors=matrix)
+            ready.append(memory)
+        return ready
 
     def update(self, memory_id: int, text: str, *, agent: str | None = None) -> Stored:
         """Replace a memory's text with a new version; the old one stays as history, superseded by the new.
@@ -441,6 +460,50 @@ class Memory:
             for i in ids:
                 self._index.remove_memory(i)
         return ids
+
+    # -- import ---------------------------------------------------------------------------------------------
+    def store_imported(self, memories: list[NewMemory]) -> list[Stored]:
+        """Store memories read from an export as recorded (times, provenance); an exact duplicate of a current
+        memory of the project is not stored again (`.duplicate`)."""
+        return self._insert(memories, imported=True)
+
+    def link_imported_versions(self, pairs: list[tuple[int, int]]) -> None:
+        """Imported version chains: each (old, new) pair as `update` leaves it, the old one history from the time
+        the new one was stored, its claims pointing at the new one's."""
+        now = datetime.now(UTC)
+        with write_transaction(self.conn):
+            keys: set = set()
+            replaced_at = {row.id: row.created_at for row in self.repo.get_many([new for _, new in pairs])}
+            for old, new in pairs:
+                _supersede(self.repo, old, new)
+                keys |= self.claims.close_version(old, replaced_at[new])
+                self.claims.link_versions(old, new)
+            noticed = self.claims.check(keys, now)
+            self.events.append([self._event(n.type, "slm", n.memory_id, n.payload) for n in noticed])
+
+    def model_identity(self) -> dict:
+        """The embedding model as an export names it: its file name and dimension (loads the model)."""
+        self.embedder  # noqa: B018 - loading it binds it to the store on first use
+        return model_choice.identity(self.conn)
+
+    def purge(self, ids: list[int], *, agent: str, receipt: str) -> dict[str, int]:
+        """Delete for an erasure: `ids` (whole version chains, chosen by the caller), everything derived from them,
+        and their events' payloads; no trust signal, as an erasure judges no one. Returns the orphans dropped."""
+        now = datetime.now(UTC)
+        with write_transaction(self.conn):
+            keys: set = set()
+            for part in erasure_sql.chunks(ids):
+                keys |= self.claims.before_delete(part)
+                self.repo.delete(part)
+            noticed = self.claims.check(keys, now)
+            erasure_sql.tombstone_events(self.conn, ids)
+            dropped = erasure_sql.drop_orphans(self.conn)
+            payload = {"receipt": receipt, "memories": len(ids)}
+            self.events.append([self._event("store.erased", agent, None, payload)])
+            self.events.append([self._event(n.type, agent, n.memory_id, n.payload) for n in noticed])
+        if self._index is not None:
+            self._index.remove_memories(ids)
+        return {f"orphaned {name}": n for name, n in dropped.items()}
 
     # -- authenticated agents -------------------------------------------------------------------------------
     def add_agent(self, name: str) -> tuple[AgentRow, str]:

@@ -74,3 +74,16 @@ def bind_model(conn, spec: str, dim: int) -> None:
             vectors.create_vector_table(conn, dim)
         if (recorded_model(conn), recorded_dim(conn)) != (spec, dim):
             settings.set_settings(conn, {MODEL_KEY: spec, DIM_KEY: str(dim)})
+
+
+def identity(conn) -> dict | None:
+    """The store's model as an export names it (file name and dimension), None before the first memory; the
+    default model's name is known without converting it."""
+    spec, dim = recorded_model(conn), recorded_dim(conn)
+    if spec is None or dim is None:
+        return None
+    if spec == DEFAULT:
+        from slm.app.model_convert import default_model_path
+
+        return {"name": default_model_path(config.data_dir()).name, "dim": dim}
+    return {"name": Path(spec).name, "dim": dim}

@@ -65,6 +65,9 @@ class VectorIndex:
     def remove_memory(self, memory_id: int) -> None:
         self._tombstone(self._memory_ids[: self._size] == memory_id)
 
+    def remove_memories(self, memory_ids: list[int]) -> None:
+        self._tombstone(np.isin(self._memory_ids[: self._size], np.asarray(memory_ids, np.int64)))
+
     def _tombstone(self, mask: np.ndarray) -> None:
         self._memory_ids[: self._size][mask] = _DELETED
         self._matrix[: self._size][mask] = 0.0

@@ -165,13 +165,16 @@ class TrustLedger:
         return PrincipalState(principal, fresh.alpha, fresh.beta, 0.0, 0, _format(now), None, 0)
 
     # -- what principals do -------------------------------------------------------------------------------------
-    def note_writes(self, batch: list[tuple[Written, list[Near]]], now: datetime) -> list[tuple[int, int]]:
+    def note_writes(
+        self, batch: list[tuple[Written, list[Near]]], now: datetime, count_bursts: bool = True
+    ) -> list[tuple[int, int]]:
         """The new memories of one call: trust rows, corroborations, content flags, then per principal one
         burst count, at most one flooding signal and one unusual-project signal per project. Returns the
         corroborations made, as (memory corroborated, the new memory that states it again).
 
         Counting a call once keeps a deliberate bulk import from reading as a spam burst; a spammer calling
-        the MCP tool once per memory is counted per memory.
+        the MCP tool once per memory is counted per memory. An import (`count_bursts=False`) replays writes
+        made long ago, and its pace says nothing of their authors.
         """
         flooding: dict[str, int] = {}
         directives: dict[str, int] = {}
@@ -188,7 +191,8 @@ class TrustLedger:
         for principal, writes in by_principal.items():
             if principal == model.USER:
                 continue
-            self._count_burst(writes[0], now)
+            if count_bursts:
+                self._count_burst(writes[0], now)
             if principal in flooding:
                 reason = f"memory {flooding[principal]} repeats one of its own from the last {FLOOD_HOURS} h"
                 self.signal(principal, "duplicate", now, reason, memory_id=flooding[principal])

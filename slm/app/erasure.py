@@ -1,0 +1,230 @@
+"""`slm erase`: delete memories so that they are really gone, and prove it with a signed receipt.
+
+An erasure chooses memories (ids, a text they contain, an agent, a project, an entity they name, a time
+range, or all), widens the choice to whole version chains, deletes them with everything derived from them
+(the cascades, then what no cascade reaches: event payloads, orphaned entities and contradictions, cluster
+labels, behaviour rows, FTS5 segments), then checkpoints the WAL and VACUUMs both databases with
+`secure_delete` on, so the bytes leave the files. The receipt lists what went (counts, ids, content hashes,
+scope, time) and is signed with the store's Ed25519 key; `verify` checks a receipt against the store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from slm.app import entities, validation
+from slm.errors import InvalidInput, NotFound
+from slm.storage import erasure as sql
+from slm.storage.connection import write_transaction
+from slm.trust import receipts
+
+RECEIPT_TYPE = "slm-erasure-receipt"
+RECEIPTS_DIR = "receipts"
+Stage = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What to erase: `ids`, or memories passing every given condition, or `everything`."""
+
+    ids: tuple[int, ...] = ()
+    contains: str | None = None
+    agent: str | None = None
+    project: str | None = None
+    entity: str | None = None
+    since: str | None = None
+    until: str | None = None
+    everything: bool = False
+
+    @classmethod
+    def of(cls, ids=(), contains=None, agent=None, project=None, entity=None, since=None, until=None,
+           everything=False) -> Scope:  # fmt: skip
+        conditions = (contains, agent, project, entity, since, until)
+        chosen = sum([bool(ids), any(c is not None for c in conditions), everything])
+        if chosen != 1:
+            raise InvalidInput(
+                "say what to erase: memory ids, or conditions (--query, --agent, --project, --entity, --since, "
+                "--until), or --all; one of the three",
+                "preview it with --dry-run first",
+            )
+        return cls(
+            ids=tuple(dict.fromkeys(_clean_id(i) for i in ids)),
+            contains=None if contains is None else validation.clean_text(contains, "query"),
+            agent=None if agent is None else validation.clean_name(agent, "agent", ""),
+            project=None if project is None else validation.clean_name(project, "project", ""),
+            entity=None if entity is None else validation.clean_text(entity, "entity"),
+            since=validation.parse_time(since, "since"),
+            until=validation.parse_time(until, "until"),
+            everything=everything,
+        )
+
+    def describe(self) -> dict:
+        """The scope as the receipt states it: the searched text only as its hash, as it may be what was erased."""
+        shown = {k: v for k, v in self.__dict__.items() if v not in (None, (), False)}
+        if "ids" in shown:
+            shown["ids"] = list(self.ids)
+        if self.contains is not None:
+            shown["contains_sha256"] = hashlib.sha256(shown.pop("contains").encode("utf-8")).hexdigest()
+        return shown
+
+
+def select(mem, scope: Scope) -> list[int]:
+    """The memories an erasure of `scope` removes, whole version chains, oldest first."""
+    if scope.ids:
+        known = {row.id for row in mem.repo.get_many(list(scope.ids))}
+        missing = [i for i in scope.ids if i not in known]
+        if missing:
+            raise NotFound(f"no memory with id {missing[0]}", "see `slm list` for ids; nothing was erased")
+        chosen = list(scope.ids)
+    else:
+        chosen = sql.matching_ids(
+            mem.conn, contains=scope.contains, agent=scope.agent, project=scope.project,
+            entity=None if scope.entity is None else entity_keys(scope.entity), since=scope.since, until=scope.until,
+        )  # fmt: skip
+    return sql.whole_chains(mem.conn, chosen)
+
+
+def entity_keys(name: str) -> tuple[str, ...]:
+    """The keys an entity is stored under, found as the graph finds them in text ("Kafka" is "apache kafka")."""
+    return tuple(dict.fromkeys([*(e.key for e in entities.extract(name)), name.strip().lower()]))
+
+
+def erase(mem, scope: Scope, *, by: str = "user", stage: Stage | None = None) -> dict:
+    """Erase what `scope` selects; returns the signed receipt (also written under the store's receipts folder,
+    whose path is in `receipt["path"]` of the returned copy)."""
+    ids = select(mem, scope)
+    if not ids:
+        raise NotFound("nothing matches what you asked to erase", "check the conditions with --dry-run")
+    tell = stage or (lambda _: None)
+    receipt_id = uuid.uuid4().hex
+    tell("counting what goes")
+    hashes = sql.hashes(mem.conn, ids)
+    counts = sql.count_rows(mem.conn, ids)
+    clustered = counts.get("memory_clusters", 0) > 0
+    tell("deleting memories and what was derived from them")
+    counts |= mem.purge(ids, agent=by, receipt=receipt_id)
+    behavior = mem.existing_behavior()
+    if behavior is not None:
+        with write_transaction(behavior.conn):
+            counts |= {f"behavior.{k}": v for k, v in sql.purge_behavior(behavior.conn, ids).items()}
+    if clustered:
+        tell("relabelling clusters without the erased memories")
+        mem.graph_build()
+    _scrub(mem, behavior, tell)
+    body = {
+        "type": RECEIPT_TYPE,
+        "version": 1,
+        "id": receipt_id,
+        "erased_at": validation.event_time(),
+        "store": str(mem.path),
+        "scope": scope.describe(),
+        "counts": counts,
+        "memory_ids": ids,
+        "content_hashes": hashes,
+    }
+    return _issue(mem, body)
+
+
+def erase_behavior(mem, *, stage: Stage | None = None) -> dict:
+    """Empty the behaviour database (recalls, feedback, their events); memories stay as they are."""
+    tell = stage or (lambda _: None)
+    behavior = mem.existing_behavior()
+    counts = {"feedback": 0, "recalls": 0, "events": 0}
+    if behavior is not None:
+        with write_transaction(behavior.conn):
+            counts = sql.clear_behavior(behavior.conn)
+        tell("emptying the write-ahead log and compacting behavior.db")
+        sql.compact(behavior.conn, _apsw())
+    body = {
+        "type": RECEIPT_TYPE,
+        "version": 1,
+        "id": uuid.uuid4().hex,
+        "erased_at": validation.event_time(),
+        "store": str(mem.path),
+        "scope": {"behavior": True},
+        "counts": {f"behavior.{k}": v for k, v in counts.items()},
+        "memory_ids": [],
+        "content_hashes": [],
+    }
+    return _issue(mem, body)
+
+
+def _scrub(mem, behavior, tell: Stage) -> None:
+    """Get the deleted bytes out of the files: merge the FTS index, checkpoint the WAL, VACUUM."""
+    tell("merging the keyword index")
+    with write_transaction(mem.conn):
+        sql.optimize_fts(mem.conn)
+    tell("emptying the write-ahead log and compacting memory.db")
+    apsw = _apsw()
+    sql.compact(mem.conn, apsw)
+    if behavior is not None:
+        sql.compact(behavior.conn, apsw)
+
+
+def _issue(mem, body: dict) -> dict:
+    folder = mem.path.parent
+    receipt = receipts.sign(body, receipts.load_or_create_key(folder))
+    path = folder / RECEIPTS_DIR / f"erasure-{body['erased_at'].replace(':', '')}-{body['id'][:8]}.json"
+    path.parent.mkdir(mode=0o700, exist_ok=True)
+    fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(receipt, handle, indent=1, ensure_ascii=False)
+        handle.write("\n")
+    return {**receipt, "path": str(path)}
+
+
+def verify(mem, receipt_path: Path) -> dict:
+    """Re-check a receipt: its signature (by this store's key), then that nothing it lists is left."""
+    try:
+        receipt = json.loads(Path(receipt_path).expanduser().read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        hint = "receipts are in the receipts folder beside the store"
+        raise InvalidInput(f"no receipt at {receipt_path}", hint) from None
+    except ValueError as err:
+        raise InvalidInput(f"{receipt_path} is not a JSON receipt: {err}") from None
+    if not isinstance(receipt, dict) or receipt.get("type") != RECEIPT_TYPE:
+        raise InvalidInput(f"{receipt_path} is not an slm erasure receipt")
+    body = receipts.check(receipt, receipts.load_key(mem.path.parent))
+    ids, hashes = body["memory_ids"], body["content_hashes"]
+    left = sql.leftovers(mem.conn, ids, hashes)
+    left["fts index out of step with memories"] = 0 if sql.fts_consistent(mem.conn, _apsw()) else 1
+    behavior = mem.existing_behavior()
+    if behavior is not None:
+        if body["scope"].get("behavior"):
+            left |= _behavior_before(behavior.conn, body["erased_at"])
+        else:
+            left |= {f"behavior.{k}": v for k, v in sql.behavior_leftovers(behavior.conn, ids).items()}
+    return {
+        "receipt": body["id"],
+        "erased_at": body["erased_at"],
+        "signature": "valid",
+        "memories": len(ids),
+        "left": left,
+        "ok": not any(left.values()),
+    }
+
+
+def _behavior_before(conn, erased_at: str) -> dict[str, int]:
+    """Behaviour rows dated up to an erasure of the whole behaviour database (later ones are new use)."""
+    return {
+        f"behavior.{table}": conn.execute(f"SELECT count(*) FROM {table} WHERE time <= ?", (erased_at,)).fetchone()[0]
+        for table in ("feedback", "recalls", "events")
+    }
+
+
+def _clean_id(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= validation.MAX_ID:
+        raise InvalidInput(f"a memory id must be a positive whole number, got {value!r}")
+    return value
+
+
+def _apsw():
+    import apsw
+
+    return apsw

@@ -1,0 +1,357 @@
+"""`slm import`: an slm export (JSONL or JSON), or another tool's memory file, into this store.
+
+An slm file is read twice. The first pass checks every line and the file as a whole (header, duplicate ids,
+version chains, the end line), keeping only ids; the second stores the good records in batches, each batch one
+transaction, so a record is never half applied. With `strict`, any problem stops the import before anything is
+written. Records already in the store (same project, text and stored time) are skipped, which makes importing
+the same file twice add nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from slm.app import foreign, portable, validation
+from slm.app.portable import BehaviorRecord, End, Header, LineError, MemoryRecord
+from slm.errors import InvalidInput
+from slm.storage import portable as sql
+from slm.storage.connection import write_transaction
+from slm.storage.memories import NewMemory
+
+BATCH = 64
+MAX_PROBLEMS_SHOWN = 20
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class Problem:
+    where: str
+    message: str
+
+
+@dataclass
+class ImportReport:
+    format: str
+    records: int = 0  # memory records read (good or bad)
+    added: int = 0
+    already: int = 0  # in the store before: skipped
+    behavior_added: int = 0
+    reembedded: bool = False  # the file's vectors were made by another model (or it had none)
+    problems: list[Problem] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {
+            "format": self.format,
+            "records": self.records,
+            "added": self.added,
+            "already": self.already,
+            "behavior_added": self.behavior_added,
+            "reembedded": self.reembedded,
+            "problems": [{"where": p.where, "message": p.message} for p in self.problems],
+        }
+
+
+def detect(path: Path) -> str:
+    """slm's own export (by its header), else one of the foreign formats; an error naming what is accepted."""
+    if path.is_file():
+        with path.open("rb") as handle:
+            start = handle.read(4096).lstrip()
+        if b'"slm-export"' in start.split(b"\n", 1)[0]:
+            return "slm-json" if start.startswith(b"[") else "slm"
+    found = foreign.detect(path)
+    if found is None:
+        raise InvalidInput(
+            f"{path} is not a file slm can import",
+            "import an `slm export` file, a reference MCP memory server memory.jsonl, a basic-memory folder of "
+            "Markdown notes, or a mem0 JSON export (or name it with --format)",
+        )
+    return found
+
+
+def import_file(
+    mem, path: Path, *, fmt: str | None = None, strict: bool = False, project: str | None = None,
+    progress: Progress | None = None, total: Callable[[int], None] | None = None,
+) -> ImportReport:  # fmt: skip
+    """Import `path`; `total(n)` is told how many records there are before `progress(n)` counts them stored."""
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise InvalidInput(f"{path} does not exist", "check the path")
+    fmt = fmt or detect(path)
+    if fmt in ("slm", "slm-json"):
+        return _import_slm(mem, path, fmt, strict, progress, total)
+    if fmt not in foreign.FORMATS:
+        raise InvalidInput(f"unknown import format {fmt!r}", f"one of {['slm', 'slm-json', *foreign.FORMATS]}")
+    return _import_foreign(mem, path, fmt, strict, project, progress, total)
+
+
+# -- slm's own format ---------------------------------------------------------------------------------------------
+def _lines(path: Path, fmt: str) -> Iterator[tuple[int, object]]:
+    """(number, text or object) of each record: JSONL streamed line by line, a JSON export loaded whole."""
+    if fmt == "slm":
+        with path.open("rb") as handle:
+            for number, line in enumerate(handle, 1):
+                if line.strip():
+                    yield number, line
+        return
+    try:
+        records = json.loads(path.read_bytes())
+    except (ValueError, UnicodeDecodeError) as err:
+        raise InvalidInput(f"{path} is not valid JSON: {err}", "check the file, or export it again") from None
+    if not isinstance(records, list):
+        raise InvalidInput(f"{path} is not an slm JSON export (a list of records)")
+    yield from enumerate(records, 1)
+
+
+def _parse(raw: object, number: int, dim: int | None):
+    if isinstance(raw, (bytes, str)):
+        return portable.parse_line(raw, number, dim)
+    return portable.parse_line(json.dumps(raw), number, dim)
+
+
+@dataclass
+class _Checked:
+    header: Header
+    bad: dict[int, str]  # line -> problem
+    ids: dict[int, int]  # file id -> line, of the good memory records
+    count: int = 0
+
+
+def _check(path: Path, fmt: str) -> _Checked:
+    """The first pass: every line parsed, then what only the whole file shows."""
+    lines = _lines(path, fmt)
+    first = next(lines, None)
+    if first is None:
+        raise InvalidInput(f"{path} is empty", "export again: an slm export has at least a header and an end line")
+    header = _parse(first[1], first[0], None)
+    if not isinstance(header, Header):
+        raise InvalidInput(f"line {first[0]}: the first record must be the header", "import files made by `slm export`")
+    dim = header.model["dim"] if header.model else None
+    checked = _Checked(header, {}, {})
+    end: End | None = None
+    successors: list[tuple[int, int]] = []
+    last = first[0]
+    for number, raw in lines:
+        last = number
+        try:
+            record = _parse(raw, number, dim)
+        except LineError as err:
+            checked.bad[number] = err.message
+            continue
+        if end is not None:
+            checked.bad[number] = f"line {number}: a record after the end line (line {end.line})"
+        elif isinstance(record, End):
+            end = record
+        elif isinstance(record, Header):
+            checked.bad[number] = f"line {number}: a second header"
+        elif isinstance(record, MemoryRecord):
+            checked.count += 1
+            if record.id in checked.ids:
+                checked.bad[number] = f"line {number}: id {record.id} is used already on line {checked.ids[record.id]}"
+                continue
+            checked.ids[record.id] = number
+            if record.superseded_by is not None:
+                successors.append((number, record.superseded_by))
+    while broken := [(n, s) for n, s in successors if s not in checked.ids and n not in checked.bad]:
+        for number, successor in broken:  # a record whose successor is bad is bad too, down the whole chain
+            checked.bad[number] = f"line {number}: superseded_by {successor} is not a good memory record of this file"
+        checked.ids = {i: n for i, n in checked.ids.items() if n not in checked.bad}
+    if end is None:
+        checked.bad[last + 1] = (
+            f"line {last + 1}: the file ends without its end line: it was cut short after line {last}"
+        )
+    elif end.counts.get("memories") not in (None, checked.count):
+        checked.bad[end.line] = (
+            f"line {end.line}: the end line counts {end.counts['memories']} memories but the file holds "
+            f"{checked.count}: records are missing"
+        )
+    return checked
+
+
+def _import_slm(mem, path: Path, fmt: str, strict: bool, progress, total) -> ImportReport:
+    checked = _check(path, fmt)
+    report = ImportReport(fmt, records=checked.count)
+    report.problems = [Problem(path.name, message) for _, message in sorted(checked.bad.items())]
+    if strict and report.problems:
+        raise InvalidInput(_summary(report.problems), "nothing was imported (--strict): fix the file, or drop --strict")
+    model = checked.header.model
+    use_vectors = model is not None and model == mem.model_identity()
+    report.reembedded = not use_vectors
+    if total:
+        total(len(checked.ids))
+    run = _Run(mem, report)
+    batch: list[MemoryRecord] = []
+    for number, raw in _lines(path, fmt):
+        if number in checked.bad:
+            continue
+        record = _parse(raw, number, model["dim"] if model else None)
+        if isinstance(record, MemoryRecord):
+            batch.append(record if use_vectors else _without_vectors(record))
+            if len(batch) == BATCH:
+                run.store(batch, progress)
+                batch = []
+        elif isinstance(record, BehaviorRecord):
+            run.store(batch, progress)
+            batch = []
+            run.behavior(record)
+    run.store(batch, progress)
+    return report
+
+
+def _without_vectors(record: MemoryRecord) -> MemoryRecord:
+    return replace(record, spans=None, vectors=None)
+
+
+class _Run:
+    """The second pass's state: file ids mapped to store ids, and old versions waiting for their successor."""
+
+    def __init__(self, mem, report: ImportReport) -> None:
+        self.mem = mem
+        self.report = report
+        self.ids: dict[int, int] = {}  # file id -> store id
+        self.added: set[int] = set()  # store ids this import created
+        self.waiting: dict[int, list[MemoryRecord]] = {}  # file id of a successor -> the versions it replaced
+
+    def store(self, batch: list[MemoryRecord], progress) -> None:
+        if not batch:
+            return
+        fresh = []
+        for record in batch:
+            digest = validation.content_hash(record.content)
+            existing = sql.same_record(self.mem.conn, record.project, digest, record.created_at)
+            if existing is not None:
+                self.ids[record.id] = existing
+                self.report.already += 1
+            else:
+                fresh.append((record, _new_memory(record, digest, self.mem.protocol)))
+        stored = self.mem.store_imported([m for _, m in fresh]) if fresh else []
+        for (record, _), memory_id in zip(fresh, stored, strict=True):
+            self.ids[record.id] = int(memory_id)
+            if memory_id.duplicate:  # the same text is a current memory of the project here already
+                self.report.already += 1
+            else:
+                self.added.add(int(memory_id))
+                self.report.added += 1
+        linked = self._versions(batch)
+        self._restore(batch + linked)
+        if progress:
+            progress(len(batch))
+
+    def _versions(self, batch: list[MemoryRecord]) -> list[MemoryRecord]:
+        """Chain the versions this import added (versions mapped onto memories the store had are left as they
+        are); returns the earlier versions linked to a successor of this batch."""
+        pairs, linked = [], []
+        for record in batch:
+            new = self.ids[record.id]
+            for old in self.waiting.pop(record.id, ()):
+                if new in self.added:
+                    pairs.append((self.ids[old.id], new))
+                    linked.append(old)
+            old_id = self.ids[record.id]
+            if record.superseded_by is not None and old_id in self.added:
+                successor = self.ids.get(record.superseded_by)
+                if successor is None:
+                    self.waiting.setdefault(record.superseded_by, []).append(record)
+                elif successor in self.added:
+                    pairs.append((old_id, successor))
+        if pairs:
+            self.mem.link_imported_versions(pairs)
+        return linked
+
+    def _restore(self, records: list[MemoryRecord]) -> None:
+        """Validity, review and links as the file recorded them, for the memories this import added."""
+        with write_transaction(self.mem.conn):
+            for record in records:
+                memory_id = self.ids[record.id]
+                if memory_id not in self.added:
+                    continue
+                sql.restore(self.mem.conn, memory_id, record.valid_from, record.valid_to, record.review)
+                links = [(self.ids[link.to], link.kind, link.weight) for link in record.links if link.to in self.ids]
+                sql.replace_links(self.mem.conn, memory_id, self.added, [x for x in links if x[0] in self.added])
+
+    def behavior(self, record: BehaviorRecord) -> None:
+        fields = record.fields
+        behavior = self.mem.behavior
+        if record.type == "recall":
+            if sql.has_recall(behavior.conn, fields["time"], fields["query"], fields["agent"]):
+                return
+            results = [self.ids[i] for i in fields["results"] if i in self.ids]
+            behavior.record_recall(**{**fields, "results": results})
+        else:
+            memory_id = self.ids.get(fields["memory_id"])
+            if memory_id is None:
+                message = f"feedback on memory {fields['memory_id']}, which is not in the file"
+                self.report.problems.append(Problem(f"line {record.line}", message))
+                return
+            if sql.has_feedback(behavior.conn, fields["time"], memory_id, fields["agent"]):
+                return
+            sql.add_feedback(behavior.conn, {**fields, "memory_id": memory_id})
+        self.report.behavior_added += 1
+
+
+def _new_memory(record: MemoryRecord, digest: str, protocol: str) -> NewMemory:
+    return NewMemory(
+        content=record.content,
+        content_hash=digest,
+        created_at=record.created_at,
+        event_time=record.event_time,
+        agent=record.agent,
+        project=record.project,
+        kind=record.kind,
+        meta=record.meta,
+        tags=record.tags,
+        protocol=record.protocol,
+        spans=record.spans or [],
+        vectors=record.vectors,
+    )
+
+
+# -- other tools' files --------------------------------------------------------------------------------------------
+def _import_foreign(mem, path: Path, fmt: str, strict: bool, project, progress, total) -> ImportReport:
+    report = ImportReport(fmt)
+    incoming = []
+    for found in foreign.read(path, fmt, project=project):
+        if isinstance(found, foreign.Problem):
+            report.problems.append(Problem(found.where, found.message))
+        else:
+            incoming.append(found)
+    report.records = len(incoming) + len(report.problems)
+    if strict and report.problems:
+        raise InvalidInput(_summary(report.problems), "nothing was imported (--strict): fix the file, or drop --strict")
+    if total:
+        total(len(incoming))
+    for start in range(0, len(incoming), BATCH):
+        batch = incoming[start : start + BATCH]
+        for _, stored in _store_items(mem, batch, report):
+            if stored.duplicate:
+                report.already += 1
+            else:
+                report.added += 1
+        if progress:
+            progress(len(batch))
+    return report
+
+
+def _store_items(mem, batch: list, report: ImportReport) -> list:
+    """Store a batch; should slm refuse an item, store the others one by one and report that one."""
+    try:
+        return list(zip(batch, mem.remember_many([i.item for i in batch], imported=True), strict=True))
+    except InvalidInput:
+        if len(batch) == 1:
+            raise
+    stored = []
+    for one in batch:
+        try:
+            stored += _store_items(mem, [one], report)
+        except InvalidInput as err:
+            report.problems.append(Problem(one.where, str(err)))
+    return stored
+
+
+def _summary(problems: list[Problem]) -> str:
+    shown = [f"{p.where}: {p.message}" if not p.message.startswith("line ") else p.message for p in problems]
+    more = len(shown) - MAX_PROBLEMS_SHOWN
+    text = "; ".join(shown[:MAX_PROBLEMS_SHOWN])
+    return f"{len(problems)} problem(s) in the file: {text}" + (f"; and {more} more" if more > 0 else "")

@@ -1,0 +1,274 @@
+"""The slm export format (JSONL, version 1): what a line holds, and the checks a line must pass to be imported.
+
+A file is a header line, one line per memory (oldest id first), optional behaviour lines, and an end line that
+counts them, so a file cut short at a line boundary is still noticed. The full description, field by field, is
+in docs/export-format.md; `parse_line` is its executable form.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from slm import __version__
+from slm.app import validation
+from slm.errors import InvalidInput
+
+FORMAT = "slm-export"
+VERSION = 1
+MAX_LINE_BYTES = 4 * 1024 * 1024  # a memory is at most 64 KB of text; its embedding, links and meta fit well within
+PROTOCOLS = ("api", "cli", "mcp-stdio", "mcp-http")
+LINK_KINDS = ("entity", "similar", "session")
+MAX_LINKS = 10_000
+_MEMORY_KEYS = frozenset(
+    {"type", "id", "content", "sha256", "created_at", "event_time", "valid_from", "valid_to", "agent", "protocol",
+     "project", "kind", "tags", "meta", "superseded_by", "review", "links", "observed", "embedding"}
+)  # fmt: skip
+
+
+class LineError(InvalidInput):
+    """A line of an import file that cannot be imported; `line` is its 1-based number."""
+
+    def __init__(self, line: int, message: str, hint: str | None = None) -> None:
+        super().__init__(f"line {line}: {message}", hint)
+        self.line = line
+
+
+@dataclass(frozen=True)
+class Header:
+    version: int
+    model: dict | None  # {"name", "dim"} of the model that made the embeddings, when the file holds them
+
+
+@dataclass(frozen=True)
+class Link:
+    to: int  # the other memory's id in the file
+    kind: str
+    weight: float
+
+
+@dataclass(frozen=True)
+class MemoryRecord:
+    """A memory line, checked; ids are the file's own, mapped to the importing store's ids on import."""
+
+    line: int
+    id: int
+    content: str
+    created_at: str
+    event_time: str | None
+    valid_from: str | None
+    valid_to: str | None
+    agent: str
+    protocol: str
+    project: str
+    kind: str
+    tags: tuple[str, ...]
+    meta: dict
+    superseded_by: int | None
+    review: str | None
+    links: tuple[Link, ...] = ()
+    spans: list[tuple[int, int]] | None = None
+    vectors: np.ndarray | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class BehaviorRecord:
+    line: int
+    type: str  # recall or feedback
+    fields: dict
+
+
+@dataclass(frozen=True)
+class End:
+    line: int
+    counts: dict
+
+
+# -- writing -------------------------------------------------------------------------------------------------------
+def header(exported_at: str, model: dict | None, filters: dict, embeddings: bool, behavior: bool) -> dict:
+    return {
+        "type": "header",
+        "format": FORMAT,
+        "version": VERSION,
+        "slm_version": __version__,
+        "exported_at": exported_at,
+        "embedding_model": model,
+        "filters": filters,
+        "includes": {"embeddings": embeddings, "behavior": behavior},
+    }
+
+
+def encode_vector(vector: np.ndarray) -> str:
+    """Little-endian float32, base64: exact, and a third the size of decimal text."""
+    return base64.b64encode(np.ascontiguousarray(vector, dtype="<f4").tobytes()).decode("ascii")
+
+
+def dumps(record: dict) -> str:
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+
+
+# -- reading -------------------------------------------------------------------------------------------------------
+def parse_line(text: str | bytes, line: int, model_dim: int | None) -> Header | MemoryRecord | BehaviorRecord | End:
+    """One line of an export file, checked whole: a record that fails any check is refused whole."""
+    if len(text) > MAX_LINE_BYTES:
+        raise LineError(line, f"the record is {len(text):,} bytes, over the limit of {MAX_LINE_BYTES:,}")
+    try:
+        obj = json.loads(text)
+    except (ValueError, UnicodeDecodeError) as err:
+        raise LineError(line, f"invalid JSON: {err}", "the file is damaged here; fix or remove this line") from None
+    if not isinstance(obj, dict):
+        raise LineError(line, f"expected a JSON object, got {type(obj).__name__}")
+    kind = obj.get("type")
+    try:
+        if kind == "header":
+            return _header(obj, line)
+        if kind == "memory":
+            return _memory(obj, line, model_dim)
+        if kind in ("recall", "feedback"):
+            return _behavior(obj, line)
+        if kind == "end":
+            return End(line, {k: v for k, v in obj.items() if k != "type"})
+    except LineError:
+        raise
+    except InvalidInput as err:
+        raise LineError(line, err.message, err.hint) from None
+    raise LineError(line, f"unknown record type {kind!r}", "expected header, memory, recall, feedback or end")
+
+
+def _header(obj: dict, line: int) -> Header:
+    if obj.get("format") != FORMAT:
+        raise LineError(line, f"not an slm export (format {obj.get('format')!r})", "import files made by `slm export`")
+    version = obj.get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise LineError(line, f"the format version {version!r} is not a version number")
+    if version > VERSION:
+        raise LineError(
+            line,
+            f"format version {version} is newer than this slm reads (up to {VERSION})",
+            "upgrade slm (pip install -U slm) and import again",
+        )
+    model = obj.get("embedding_model")
+    if model is not None and not (isinstance(model, dict) and isinstance(model.get("dim"), int)):
+        raise LineError(line, "embedding_model must be an object with a whole-number dim")
+    return Header(version, model)
+
+
+def _memory(obj: dict, line: int, model_dim: int | None) -> MemoryRecord:
+    unknown = set(obj) - _MEMORY_KEYS
+    if unknown:
+        raise InvalidInput(f"unknown fields {sorted(unknown)}", "this file was not written by `slm export`")
+    content = validation.clean_text(obj.get("content"), "content")
+    digest = obj.get("sha256")
+    if digest is not None and digest != validation.content_hash(content):
+        raise InvalidInput("the content does not match its sha256", "the file was changed or damaged")
+    created_at = validation.parse_time(obj.get("created_at"), "created_at")
+    if created_at is None:
+        raise InvalidInput("created_at is missing")
+    protocol = obj.get("protocol", "api")
+    if protocol not in PROTOCOLS:
+        raise InvalidInput(f"protocol must be one of {list(PROTOCOLS)}, got {protocol!r}")
+    review = obj.get("review")
+    if review not in (None, "approved"):
+        raise InvalidInput(f"review must be null or 'approved', got {review!r}")
+    spans, vectors = _embedding(obj.get("embedding"), content, model_dim)
+    return MemoryRecord(
+        line=line,
+        id=_id(obj.get("id"), "id"),
+        content=content,
+        created_at=created_at,
+        event_time=validation.parse_time(obj.get("event_time"), "event_time"),
+        valid_from=validation.parse_time(obj.get("valid_from"), "valid_from"),
+        valid_to=validation.parse_time(obj.get("valid_to"), "valid_to"),
+        agent=validation.clean_name(obj.get("agent"), "agent", validation.DEFAULT_AGENT),
+        protocol=protocol,
+        project=validation.clean_name(obj.get("project"), "project", validation.DEFAULT_PROJECT),
+        kind=validation.clean_kind(obj.get("kind")),
+        tags=validation.clean_tags(obj.get("tags")),
+        meta=validation.clean_meta(obj.get("meta")),
+        superseded_by=None if obj.get("superseded_by") is None else _id(obj["superseded_by"], "superseded_by"),
+        review=review,
+        links=_links(obj.get("links")),
+        spans=spans,
+        vectors=vectors,
+    )
+
+
+def _id(value: object, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= validation.MAX_ID:
+        raise InvalidInput(f"{what} must be a positive whole number, got {value!r}")
+    return value
+
+
+def _links(value: object) -> tuple[Link, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or len(value) > MAX_LINKS:
+        raise InvalidInput(f"links must be a list of at most {MAX_LINKS:,} objects")
+    links = []
+    for link in value:
+        if not isinstance(link, dict) or link.get("kind") not in LINK_KINDS:
+            raise InvalidInput(f"each link needs to, kind (one of {list(LINK_KINDS)}) and weight, got {link!r}")
+        weight = link.get("weight")
+        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0 < weight < float("inf"):
+            raise InvalidInput(f"a link's weight must be a positive number, got {weight!r}")
+        links.append(Link(_id(link.get("to"), "a link's to"), link["kind"], float(weight)))
+    return tuple(links)
+
+
+def _embedding(value: object, content: str, dim: int | None) -> tuple[list | None, np.ndarray | None]:
+    """Spans and vectors, kept only when the header names a model (the importer decides whether it is ours)."""
+    if value is None or dim is None:
+        return None, None
+    if not isinstance(value, dict) or not isinstance(value.get("spans"), list):
+        raise InvalidInput("embedding must be an object with spans and vectors")
+    spans, encoded = value["spans"], value.get("vectors")
+    if not isinstance(encoded, list) or len(encoded) != len(spans) or not spans:
+        raise InvalidInput("embedding needs one vector per span, and at least one")
+    clean_spans = []
+    for span in spans:
+        ok = isinstance(span, list) and len(span) == 2 and all(type(x) is int for x in span)
+        if not ok or not 0 <= span[0] < span[1] <= len(content):
+            raise InvalidInput(f"an embedding span must be [start, end] within the content, got {span!r}")
+        clean_spans.append((span[0], span[1]))
+    try:
+        raw = b"".join(base64.b64decode(v, validate=True) for v in encoded)
+    except (TypeError, ValueError) as err:
+        raise InvalidInput(f"an embedding vector is not base64: {err}") from None
+    if len(raw) != 4 * dim * len(spans):
+        raise InvalidInput(f"embedding vectors must be {dim} float32 values each, as the header's model makes")
+    matrix = np.frombuffer(raw, dtype="<f4").reshape(len(spans), dim).astype(np.float32)
+    if not np.isfinite(matrix).all():
+        raise InvalidInput("an embedding vector holds a value that is not a finite number")
+    return clean_spans, matrix
+
+
+def _behavior(obj: dict, line: int) -> BehaviorRecord:
+    time = obj.get("time")
+    validation.parse_time(time, "time")  # checked, but kept as written: behaviour times carry microseconds
+    agent = validation.clean_name(obj.get("agent"), "agent", validation.DEFAULT_AGENT)
+    protocol = obj.get("protocol", "api")
+    if time is None or protocol not in PROTOCOLS:
+        raise InvalidInput("a behaviour record needs a time and a known protocol")
+    if obj["type"] == "recall":
+        results = obj.get("results")
+        if not isinstance(results, list):
+            raise InvalidInput("a recall's results must be a list of memory ids")
+        fields = {
+            "query": validation.clean_text(obj.get("query"), "query", validation.MAX_QUERY_BYTES),
+            "k": validation.clean_limit(obj.get("k"), "k"),
+            "results": [_id(i, "a result id") for i in results],
+        }
+    else:
+        helpful = obj.get("helpful")
+        if not isinstance(helpful, bool):
+            raise InvalidInput(f"helpful must be true or false, got {helpful!r}")
+        query = obj.get("query")
+        fields = {
+            "memory_id": _id(obj.get("memory_id"), "memory_id"),
+            "helpful": helpful,
+            "query": None if query is None else validation.clean_text(query, "query", validation.MAX_QUERY_BYTES),
+        }
+    return BehaviorRecord(line, obj["type"], {"time": time, "agent": agent, "protocol": protocol, **fields})

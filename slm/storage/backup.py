@@ -1,0 +1,34 @@
+"""`slm backup`: a consistent copy of a database through SQLite's online backup API, safe while agents write.
+
+The copy is made a few hundred pages at a time; a write by another connection between steps restarts it, so
+what lands on disk is one committed state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from slm.storage.connection import ensure_private_file
+
+STEP_PAGES = 256
+
+
+def copy_database(conn, target: Path, progress: Callable[[int, int], None] | None = None) -> None:
+    """Copy `conn`'s main database to `target` (a new file, 0600); `progress(done, total)` counts pages."""
+    import apsw
+
+    ensure_private_file(target)
+    destination = apsw.Connection(str(target))
+    try:
+        with destination.backup("main", conn, "main") as backup:
+            while not backup.done:
+                backup.step(STEP_PAGES)
+                if progress:
+                    progress(backup.page_count - backup.remaining, backup.page_count)
+    finally:
+        destination.close()
+
+
+def record(conn, target: Path, made_at: str, memories: int) -> None:
+    conn.execute("INSERT INTO backups (path, made_at, memories) VALUES (?, ?, ?)", (str(target), made_at, memories))

@@ -1,0 +1,247 @@
+"""SQL for erasure: choosing what goes, the rows derived from it, and getting the bytes out of the files.
+
+Deleting a memory cascades to its tags, chunks (and through a trigger their vectors), entity links, edges,
+cluster membership, trust, Gaussian, lifecycle and claims. What a cascade cannot reach is here: event payloads,
+entities and contradictions left without memories, behaviour rows, FTS5 segments that still hold deleted terms,
+and old page images in the WAL.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+from slm.storage.vectors import TABLE as VECTORS
+
+CHUNK = 5000  # ids per statement, well under SQLite's 32,766 variables
+TOMBSTONE = '{"erased":true}'
+DERIVED = (  # tables whose rows belong to one memory, by the column naming it
+    ("memories", "id"),
+    ("memory_tags", "memory_id"),
+    ("chunks", "memory_id"),
+    ("memory_entities", "memory_id"),
+    ("memory_edges", "source"),
+    ("memory_edges", "target"),
+    ("memory_clusters", "memory_id"),
+    ("memory_trust", "memory_id"),
+    ("memory_endorsements", "memory_id"),
+    ("memory_gaussians", "memory_id"),
+    ("memory_lifecycle", "memory_id"),
+    ("claims", "memory_id"),
+)
+_WHEN = "coalesce(m.event_time, m.created_at)"
+
+
+def chunks(ids: list[int]) -> Iterator[list[int]]:
+    for start in range(0, len(ids), CHUNK):
+        yield ids[start : start + CHUNK]
+
+
+def _marks(ids: list[int]) -> str:
+    return ",".join("?" * len(ids))
+
+
+def matching_ids(
+    conn, *, contains: str | None, agent: str | None, project: str | None, entity: tuple[str, ...] | None,
+    since: str | None, until: str | None,
+) -> list[int]:  # fmt: skip
+    """Memories (any version) passing every given condition; `contains` is a case-insensitive substring of the
+    text, `entity` the keys of an entity (any of them)."""
+    clauses, params = ["1"], []
+    if contains is not None:
+        clauses.append("instr(lower(m.content), lower(?)) > 0")
+        params.append(contains)
+    for clause, value in (("m.agent = ?", agent), ("m.project = ?", project)):
+        if value is not None:
+            clauses.append(clause)
+            params.append(value)
+    if entity is not None:
+        clauses.append(
+            "m.id IN (SELECT me.memory_id FROM memory_entities me JOIN entities e ON e.id = me.entity_id "
+            f"WHERE e.key IN ({_marks(list(entity))}))"
+        )
+        params += list(entity)
+    if since is not None:
+        clauses.append(f"{_WHEN} >= ?")
+        params.append(since)
+    if until is not None:
+        clauses.append(f"{_WHEN} <= ?")
+        params.append(until)
+    rows = conn.execute(f"SELECT m.id FROM memories m WHERE {' AND '.join(clauses)} ORDER BY m.id", params)
+    return [r[0] for r in rows]
+
+
+def whole_chains(conn, ids: list[int]) -> list[int]:
+    """`ids` with every version linked to them, earlier and later: erasing a memory erases its history."""
+    found = set(ids)
+    frontier = list(ids)
+    while frontier:
+        step: list[int] = []
+        for part in chunks(frontier):
+            marks = _marks(part)
+            step += [
+                r[0]
+                for r in conn.execute(
+                    f"SELECT id FROM memories WHERE superseded_by IN ({marks}) "
+                    f"UNION SELECT superseded_by FROM memories WHERE id IN ({marks}) AND superseded_by IS NOT NULL",
+                    [*part, *part],
+                )
+            ]
+        frontier = [i for i in step if i not in found]
+        found.update(frontier)
+    return sorted(found)
+
+
+def hashes(conn, ids: list[int]) -> list[str]:
+    """The content hashes of `ids`, sorted (what a receipt lists)."""
+    found: set[str] = set()
+    for part in chunks(ids):
+        found |= {r[0] for r in conn.execute(f"SELECT content_hash FROM memories WHERE id IN ({_marks(part)})", part)}
+    return sorted(found)
+
+
+def count_rows(conn, ids: list[int]) -> dict[str, int]:
+    """How many rows of each derived table belong to `ids`, and how many events name them."""
+    counts: dict[str, int] = {}
+    for part in chunks(ids):
+        marks = _marks(part)
+        for table, column in (*DERIVED, ("events", "memory_id")):
+            if (table, column) == ("memory_edges", "target"):
+                continue
+            where = f"{column} IN ({marks})" + (f" OR target IN ({marks})" if table == "memory_edges" else "")
+            params = part * (2 if table == "memory_edges" else 1)
+            counts[table] = (
+                counts.get(table, 0) + conn.execute(f"SELECT count(*) FROM {table} WHERE {where}", params).fetchone()[0]
+            )
+    return counts
+
+
+def tombstone_events(conn, ids: list[int]) -> int:
+    """Empty the payloads of the events about `ids`: the events stay, so history shows that something was
+    written, updated and erased, and when, but not what."""
+    changed = 0
+    for part in chunks(ids):
+        conn.execute(f"UPDATE events SET payload = ? WHERE memory_id IN ({_marks(part)})", [TOMBSTONE, *part])
+        changed += conn.changes()
+    return changed
+
+
+def drop_orphans(conn) -> dict[str, int]:
+    """Entities no memory names any more (their names came from the erased text), and contradictions left
+    without claims."""
+    conn.execute("DELETE FROM entities WHERE memories <= 0")
+    entities = conn.changes()
+    conn.execute(
+        "DELETE FROM contradictions WHERE NOT EXISTS "
+        "(SELECT 1 FROM contradiction_claims cc WHERE cc.contradiction_id = contradictions.id)"
+    )
+    return {"entities": entities, "contradictions": conn.changes()}
+
+
+def purge_behavior(conn, ids: list[int]) -> dict[str, int]:
+    """Behaviour rows about `ids`: feedback on them, recalls that returned them (the query may quote them),
+    and the payloads of their events."""
+    counts = {"feedback": 0, "recalls": 0}
+    for part in chunks(ids):
+        marks = _marks(part)
+        conn.execute(f"DELETE FROM feedback WHERE memory_id IN ({marks})", part)
+        counts["feedback"] += conn.changes()
+        conn.execute(
+            f"DELETE FROM recalls WHERE EXISTS (SELECT 1 FROM json_each(recalls.results) j WHERE j.value IN ({marks}))",
+            part,
+        )
+        counts["recalls"] += conn.changes()
+    counts["events"] = tombstone_events(conn, ids)
+    return counts
+
+
+def clear_behavior(conn) -> dict[str, int]:
+    """Every row of the behaviour database."""
+    counts = {}
+    for table in ("feedback", "recalls", "events"):
+        conn.execute(f"DELETE FROM {table}")
+        counts[table] = conn.changes()
+    return counts
+
+
+def optimize_fts(conn) -> None:
+    """Merge the FTS5 index into one segment: a delete only adds a marker, and the deleted terms stay in the
+    older segments until they are merged."""
+    conn.execute("INSERT INTO memories_fts (memories_fts) VALUES ('optimize')")
+
+
+def compact(conn, apsw, deadline_seconds: float = 120.0) -> None:
+    """Move every committed page into the database file and empty the WAL (its frames hold old page images),
+    then VACUUM so freed pages leave the file, and empty the WAL VACUUM itself wrote.
+
+    A checkpoint that readers or writers block is retried until `deadline_seconds`.
+    """
+    _checkpoint(conn, apsw, deadline_seconds)
+    conn.execute("VACUUM")
+    _checkpoint(conn, apsw, deadline_seconds)
+
+
+def _checkpoint(conn, apsw, deadline_seconds: float) -> None:
+    deadline = time.monotonic() + deadline_seconds
+    while True:
+        try:
+            busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        except apsw.BusyError:
+            busy = 1
+        if not busy:
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError("other processes kept the database busy: the WAL could not be emptied")
+        time.sleep(0.05)
+
+
+def leftovers(conn, ids: list[int], content_hashes: list[str]) -> dict[str, int]:
+    """What of the erased memories is still in the store: rows naming their ids, memories with their hashes,
+    events with a payload, vectors without a chunk. All zeros when the erasure holds."""
+    found = {f"{table}.{column}": 0 for table, column in DERIVED}
+    found |= {"memories.content_hash": 0, "events.payload": 0}
+    for part in chunks(ids):
+        marks = _marks(part)
+        for table, column in DERIVED:
+            found[f"{table}.{column}"] += conn.execute(
+                f"SELECT count(*) FROM {table} WHERE {column} IN ({marks})", part
+            ).fetchone()[0]
+        found["events.payload"] += conn.execute(
+            f"SELECT count(*) FROM events WHERE memory_id IN ({marks}) AND payload != ?", [*part, TOMBSTONE]
+        ).fetchone()[0]
+    for part in chunks(content_hashes):
+        found["memories.content_hash"] += conn.execute(
+            f"SELECT count(*) FROM memories WHERE content_hash IN ({_marks(part)})", part
+        ).fetchone()[0]
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (VECTORS,)).fetchone():
+        found["vectors without a chunk"] = conn.execute(
+            f"SELECT count(*) FROM {VECTORS} WHERE rowid NOT IN (SELECT id FROM chunks)"
+        ).fetchone()[0]
+    return found
+
+
+def fts_consistent(conn, apsw) -> bool:
+    """FTS5's own check that its index holds exactly the terms of the rows in `memories`."""
+    try:
+        conn.execute("INSERT INTO memories_fts (memories_fts, rank) VALUES ('integrity-check', 1)")
+    except apsw.Error:
+        return False
+    return True
+
+
+def behavior_leftovers(conn, ids: list[int]) -> dict[str, int]:
+    found = {"feedback": 0, "recalls": 0, "events.payload": 0}
+    for part in chunks(ids):
+        marks = _marks(part)
+        found["feedback"] += conn.execute(
+            f"SELECT count(*) FROM feedback WHERE memory_id IN ({marks})", part
+        ).fetchone()[0]
+        found["recalls"] += conn.execute(
+            f"SELECT count(*) FROM recalls WHERE EXISTS (SELECT 1 FROM json_each(recalls.results) j "
+            f"WHERE j.value IN ({marks}))",
+            part,
+        ).fetchone()[0]
+        found["events.payload"] += conn.execute(
+            f"SELECT count(*) FROM events WHERE memory_id IN ({marks}) AND payload != ?", [*part, TOMBSTONE]
+        ).fetchone()[0]
+    return found

@@ -1,0 +1,201 @@
+"""SQL for export and import: whole memory records a page at a time, and the fields import restores as recorded.
+
+Reads take a page of ids and return plain rows keyed by memory id, so an export of any size holds one page.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+
+import numpy as np
+
+from slm.storage.vectors import TABLE as VECTORS
+
+_WHEN = "coalesce(m.event_time, m.created_at)"
+
+
+def chain_ids(conn, project: str | None, agent: str | None, since: str | None, until: str | None) -> np.ndarray:
+    """Ids of the memories the filters choose, oldest first: each current memory that passes them, with every
+    earlier version it replaced (a version chain is never split, so an import can rebuild it)."""
+    clauses, params = ["m.superseded_by IS NULL"], []
+    for column, value in (("m.project = ?", project), ("m.agent = ?", agent)):
+        if value is not None:
+            clauses.append(column)
+            params.append(value)
+    if since is not None:
+        clauses.append(f"{_WHEN} >= ?")
+        params.append(since)
+    if until is not None:
+        clauses.append(f"{_WHEN} <= ?")
+        params.append(until)
+    rows = conn.execute(
+        f"WITH RECURSIVE chosen (id) AS (SELECT m.id FROM memories m WHERE {' AND '.join(clauses)} "
+        "UNION SELECT m.id FROM memories m JOIN chosen c ON m.superseded_by = c.id) "
+        "SELECT id FROM chosen ORDER BY id",
+        params,
+    ).fetchall()
+    return np.fromiter((r[0] for r in rows), np.int64, len(rows))
+
+
+def _marks(ids: list[int]) -> str:
+    return ",".join("?" * len(ids))
+
+
+def validity(conn, ids: list[int]) -> dict[int, tuple[str | None, str | None]]:
+    rows = conn.execute(f"SELECT id, valid_from, valid_to FROM memories WHERE id IN ({_marks(ids)})", ids)
+    return {r[0]: (r[1], r[2]) for r in rows}
+
+
+def trust_rows(conn, ids: list[int]) -> dict[int, tuple[str, float, str | None, float | None]]:
+    """memory id -> (principal, doubt, review, the principal's trust: posterior mean, None if never scored)."""
+    rows = conn.execute(
+        "SELECT t.memory_id, t.principal, t.doubt, t.review, p.alpha / (p.alpha + p.beta) FROM memory_trust t "
+        f"LEFT JOIN trust_principals p ON p.principal = t.principal WHERE t.memory_id IN ({_marks(ids)})",
+        ids,
+    )
+    return {r[0]: (r[1], r[2], r[3], r[4]) for r in rows}
+
+
+def zones(conn, ids: list[int]) -> dict[int, str]:
+    rows = conn.execute(f"SELECT memory_id, zone FROM memory_lifecycle WHERE memory_id IN ({_marks(ids)})", ids)
+    return dict(rows.fetchall())
+
+
+def links(conn, ids: list[int]) -> dict[int, list[tuple[int, str, float]]]:
+    """memory id -> (other memory, kind, weight) for every edge touching it, whatever the other end is."""
+    marks = _marks(ids)
+    found: dict[int, list] = defaultdict(list)
+    for source, target, kind, weight in conn.execute(
+        f"SELECT source, target, kind, weight FROM memory_edges WHERE source IN ({marks}) "
+        f"UNION SELECT source, target, kind, weight FROM memory_edges WHERE target IN ({marks})",
+        [*ids, *ids],
+    ):
+        found[source].append((target, kind, weight))
+        found[target].append((source, kind, weight))
+    return found
+
+
+def embeddings(conn, ids: list[int], dim: int) -> dict[int, tuple[list[tuple[int, int]], np.ndarray]]:
+    """memory id -> (chunk spans, float32 matrix), chunks in order."""
+    rows = conn.execute(
+        f"SELECT c.memory_id, c.start, c.end, v.embedding FROM chunks c JOIN {VECTORS} v ON v.rowid = c.id "
+        f"WHERE c.memory_id IN ({_marks(ids)}) ORDER BY c.memory_id, c.id",
+        ids,
+    ).fetchall()
+    grouped: dict[int, list] = defaultdict(list)
+    for memory_id, start, end, blob in rows:
+        grouped[memory_id].append(((start, end), blob))
+    return {
+        memory_id: ([s for s, _ in parts], np.frombuffer(b"".join(b for _, b in parts), np.float32).reshape(-1, dim))
+        for memory_id, parts in grouped.items()
+    }
+
+
+def behavior_rows(conn, table: str, page: int = 2000) -> Iterator[tuple]:
+    """Every recall (time, query, k, results, agent, protocol) or feedback row (time, memory_id, helpful, query,
+    agent, protocol), oldest first, a page at a time."""
+    columns = {
+        "recalls": "id, time, query, k, results, agent, protocol",
+        "feedback": "id, time, memory_id, helpful, query, agent, protocol",
+    }[table]
+    last = 0
+    while True:
+        rows = conn.execute(f"SELECT {columns} FROM {table} WHERE id > ? ORDER BY id LIMIT ?", (last, page)).fetchall()
+        if not rows:
+            return
+        yield from (r[1:] for r in rows)
+        last = rows[-1][0]
+
+
+# -- import ------------------------------------------------------------------------------------------------------
+def same_record(conn, project: str, content_hash: str, created_at: str) -> int | None:
+    """A memory already holding this record: same project, text and stored time (any version)."""
+    row = conn.execute(
+        "SELECT id FROM memories WHERE content_hash = ? AND project = ? AND created_at = ? ORDER BY id LIMIT 1",
+        (content_hash, project, created_at),
+    ).fetchone()
+    return row[0] if row else None
+
+
+def restore(conn, memory_id: int, valid_from: str | None, valid_to: str | None, review: str | None) -> None:
+    """The validity and review an export recorded (inside the caller's transaction)."""
+    conn.execute(
+        "UPDATE memories SET valid_from = coalesce(?, valid_from), valid_to = ? WHERE id = ?",
+        (valid_from, valid_to, memory_id),
+    )
+    if review is not None:
+        conn.execute("UPDATE memory_trust SET review = ? WHERE memory_id = ?", (review, memory_id))
+
+
+def replace_links(conn, memory_id: int, among: set[int], recorded: list[tuple[int, str, float]]) -> None:
+    """The memory's edges to the others of `among` become exactly `recorded` (other id, kind, weight)."""
+    touching = conn.execute(
+        "SELECT source, target, kind FROM memory_edges WHERE source = ?1 "
+        "UNION ALL SELECT source, target, kind FROM memory_edges WHERE target = ?1",
+        (memory_id,),
+    ).fetchall()
+    derived = [(s, t, k) for s, t, k in touching if (t if s == memory_id else s) in among]
+    conn.executemany("DELETE FROM memory_edges WHERE source = ? AND target = ? AND kind = ?", derived)
+    conn.executemany(
+        "INSERT INTO memory_edges (source, target, kind, weight) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (source, target, kind) DO UPDATE SET weight = excluded.weight",
+        [(min(memory_id, other), max(memory_id, other), kind, weight) for other, kind, weight in recorded],
+    )
+
+
+def has_recall(conn, time: str, query: str, agent: str) -> bool:
+    row = conn.execute("SELECT 1 FROM recalls WHERE time = ? AND query = ? AND agent = ?", (time, query, agent))
+    return row.fetchone() is not None
+
+
+def has_feedback(conn, time: str, memory_id: int, agent: str) -> bool:
+    row = conn.execute(
+        "SELECT 1 FROM feedback WHERE time = ? AND memory_id = ? AND agent = ?", (time, memory_id, agent)
+    ).fetchone()
+    return row is not None
+
+
+def add_feedback(conn, fields: dict) -> None:
+    conn.execute(
+        "INSERT INTO feedback (time, memory_id, helpful, query, agent, protocol) VALUES (?, ?, ?, ?, ?, ?)",
+        (fields["time"], fields["memory_id"], int(fields["helpful"]), fields["query"], fields["agent"],
+         fields["protocol"]),
+    )  # fmt: skip
+
+
+def current_by_project(conn, ids: list[int]) -> dict[str, list[int]]:
+    """The current memories among `ids`, by project."""
+    found: dict[str, list[int]] = defaultdict(list)
+    for start in range(0, len(ids), 5000):
+        part = ids[start : start + 5000]
+        for memory_id, project in conn.execute(
+            f"SELECT id, project FROM memories WHERE superseded_by IS NULL AND id IN ({_marks(part)})", part
+        ):
+            found[project].append(memory_id)
+    return found
+
+
+def cluster_labels(conn, ids: list[int]) -> dict[int, str]:
+    """memory id -> the label of its top-level cluster (memories not clustered yet are left out)."""
+    labels: dict[int, str] = {}
+    for start in range(0, len(ids), 5000):
+        part = ids[start : start + 5000]
+        labels |= dict(
+            conn.execute(
+                "SELECT mc.memory_id, c.label FROM memory_clusters mc JOIN clusters c ON c.id = mc.cluster_id "
+                f"WHERE mc.memory_id IN ({_marks(part)})",
+                part,
+            ).fetchall()
+        )
+    return labels
+
+
+def earlier_version_counts(conn, ids: list[int]) -> dict[int, int]:
+    rows = conn.execute(
+        "WITH RECURSIVE chain (head, id) AS (SELECT id, id FROM memories WHERE id IN "
+        f"({_marks(ids)}) UNION ALL SELECT c.head, m.id FROM memories m JOIN chain c ON m.superseded_by = c.id) "
+        "SELECT head, count(*) - 1 FROM chain GROUP BY head HAVING count(*) > 1",
+        ids,
+    )
+    return dict(rows.fetchall())

@@ -1,0 +1,229 @@
+"""Erasure: what `slm erase` removes, the forensic check that the bytes leave every file, receipts, backups."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from slm import Memory
+from slm.app import backups, erasure
+from slm.app.cli import app
+from slm.errors import InvalidInput, NotFound
+
+MARKER = "zqxv7marker"
+FILLER = [
+    f"Note {i}: the {topic} service is deployed with Terraform and monitored in Grafana."
+    for i, topic in enumerate(["billing", "search", "auth", "gateway", "mailer", "ledger"] * 5)
+]
+SECRETS = [
+    f"Sarah's recovery phrase is {MARKER} alpha and she keeps it in the billing vault.",
+    f"The {MARKER} key for the billing service lives in /etc/{MARKER}/key.pem on the deploy host.",
+    f"Remember: {MARKER} is the password hint Sarah uses for the billing dashboard.",
+]
+
+
+def marked_files(*folders: Path) -> list[str]:
+    """Every file under the folders whose bytes contain the marker, in any of the encodings SQLite could use."""
+    needles = [MARKER.encode("utf-8"), MARKER.encode("utf-16-le"), MARKER.upper().encode()]
+    return [
+        str(path)
+        for folder in folders
+        for path in sorted(folder.rglob("*"))
+        if path.is_file() and any(n in path.read_bytes() for n in needles)
+    ]
+
+
+def seeded(mem: Memory) -> list[int]:
+    """A store where the marker is in memories, an update, tags and meta, FTS, vectors, entities, claims,
+    a cluster label, events and the behaviour database."""
+    mem.remember_many([{"text": t, "project": "ops"} for t in FILLER])
+    ids = [mem.remember(t, project="ops", tags=["billing", f"{MARKER}-tag"], meta={"note": MARKER}) for t in SECRETS]
+    newer = mem.update(ids[0], f"Sarah's recovery phrase changed; the old {MARKER} one is revoked.")
+    mem.feedback(ids[1], True, query=f"where is the {MARKER} key")
+    mem.record_recall(f"{MARKER} key", 5, mem.recall(MARKER, k=5))
+    mem.graph_build()
+    return [*ids, int(newer)]
+
+
+def test_erased_marker_leaves_no_byte_in_any_file(db_path, slm_home):
+    with Memory.open(db_path) as mem:
+        ids = seeded(mem)
+        assert marked_files(db_path.parent), "the marker should be in the store before the erasure"
+        labels = " ".join(c["label"] for c in mem.clusters(refresh=False))
+        receipt = erasure.erase(mem, erasure.Scope.of(contains=MARKER))
+        assert sorted(receipt["memory_ids"]) == sorted(ids)
+        assert not mem.recall(MARKER, k=10, channels=("keyword",))
+        assert all(h.id not in ids for h in mem.recall(SECRETS[1], k=10, channels=("vector",)))
+        assert all(MARKER not in c["label"] for c in mem.clusters(refresh=False))
+        assert mem.count() == len(FILLER)
+        verified = erasure.verify(mem, Path(receipt["path"]))
+        assert verified["ok"], verified["left"]
+        names = {p.name for p in db_path.parent.iterdir()}  # while open, with their WAL and shared memory
+        assert {"memory.db", "memory.db-wal", "memory.db-shm", "behavior.db", "behavior.db-wal"} <= names
+        assert marked_files(db_path.parent, Path(slm_home)) == [], f"labels before: {labels}"
+    assert marked_files(db_path.parent, Path(slm_home)) == []  # and once closed
+
+
+WRITER = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    from slm import Memory
+    db, stop = Path(sys.argv[1]), Path(sys.argv[2])
+    with Memory.open(db) as mem:
+        i = 0
+        while not stop.exists():
+            mem.remember(f"Concurrent note {i}: the queue worker restarted at {time.time()}", project="ops")
+            i += 1
+    """
+)
+
+
+def test_erasure_holds_with_a_concurrent_writer(db_path, slm_home, tmp_path):
+    with Memory.open(db_path) as mem:
+        ids = seeded(mem)
+        before = mem.count()
+    stop = tmp_path / "stop"
+    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(db_path), str(stop)])
+    try:
+        with Memory.open(db_path) as mem:
+            deadline = time.monotonic() + 60
+            while mem.count() < before + 3:  # the writer is writing
+                assert time.monotonic() < deadline and writer.poll() is None, "the writer did not start"
+                time.sleep(0.1)
+            receipt = erasure.erase(mem, erasure.Scope.of(contains=MARKER))
+            written_during = mem.count()
+    finally:
+        stop.touch()
+        assert writer.wait(timeout=60) == 0
+    with Memory.open(db_path) as mem:
+        assert mem.count() > written_during - 1 >= before - len(ids)  # the writer went on after the erasure
+        assert erasure.verify(mem, Path(receipt["path"]))["ok"]
+        assert not mem.recall(MARKER, k=10, channels=("keyword",))
+    assert marked_files(db_path.parent) == []
+
+
+def test_scopes_choose_whole_version_chains(mem):
+    a = mem.remember("The payments API uses Stripe.", agent="codex", project="shop", time="2026-01-10")
+    a2 = mem.update(a, "The payments API uses Adyen now.")
+    b = mem.remember("Ship the Kafka upgrade in March.", agent="cursor", project="infra", time="2026-03-01")
+    c = mem.remember("Grafana alerts go to the on-call channel.", project="infra", time="2026-05-01")
+    assert erasure.select(mem, erasure.Scope.of(ids=[a])) == [a, a2]  # a later version goes too
+    assert erasure.select(mem, erasure.Scope.of(ids=[a2])) == [a, a2]
+    assert erasure.select(mem, erasure.Scope.of(agent="cursor")) == [b]
+    assert erasure.select(mem, erasure.Scope.of(project="infra")) == [b, c]
+    assert erasure.select(mem, erasure.Scope.of(entity="kafka")) == [b]
+    assert erasure.select(mem, erasure.Scope.of(since="2026-02-01", until="2026-04-01")) == [b]
+    assert erasure.select(mem, erasure.Scope.of(contains="ADYEN")) == [a, a2]  # case-insensitive
+    assert erasure.select(mem, erasure.Scope.of(everything=True)) == [a, a2, b, c]
+    with pytest.raises(InvalidInput, match="say what to erase"):
+        erasure.Scope.of()
+    with pytest.raises(InvalidInput, match="say what to erase"):
+        erasure.Scope.of(ids=[a], project="infra")
+    with pytest.raises(NotFound, match="no memory with id 999"):
+        erasure.select(mem, erasure.Scope.of(ids=[a, 999]))
+    with pytest.raises(NotFound, match="nothing matches"):
+        erasure.erase(mem, erasure.Scope.of(contains="no such text"))
+    assert mem.count() == 3
+
+
+def test_erasure_leaves_tombstone_events_and_other_memories(mem):
+    keep = mem.remember("The release train leaves every Thursday.")
+    gone = mem.remember(f"Private: {MARKER} is the staging root password.", tags=["secret"])
+    receipt = erasure.erase(mem, erasure.Scope.of(ids=[gone]))
+    events = [e for e in mem.events.after(0) if e.memory_id == gone]
+    assert [e.type for e in events] == ["memory.created"] and events[0].payload == {"erased": True}
+    erased = [e for e in mem.events.after(0) if e.type == "store.erased"]
+    assert erased[0].payload == {"receipt": receipt["id"], "memories": 1}
+    assert mem.get(keep).content == "The release train leaves every Thursday."
+    assert receipt["counts"]["memories"] == 1 and receipt["counts"]["memory_tags"] == 1
+    assert receipt["scope"] == {"ids": [gone]}
+
+
+def test_receipts_are_signed_and_checked(mem, tmp_path):
+    gone = mem.remember(f"{MARKER}: the VPN pre-shared key.")
+    receipt = erasure.erase(mem, erasure.Scope.of(contains=MARKER))
+    assert MARKER not in Path(receipt["path"]).read_text()  # the query is kept only as its hash
+    assert erasure.verify(mem, Path(receipt["path"]))["ok"]
+    body = json.loads(Path(receipt["path"]).read_text())
+    body["memory_ids"] = [gone + 1]  # edited: a different memory
+    edited = tmp_path / "edited.json"
+    edited.write_text(json.dumps(body))
+    with pytest.raises(InvalidInput, match="signature does not match"):
+        erasure.verify(mem, edited)
+    with Memory.open(tmp_path / "other" / "memory.db") as other:  # another store: no key, then another key
+        with pytest.raises(InvalidInput, match="has never erased anything"):
+            erasure.verify(other, Path(receipt["path"]))
+        other.remember("a memory to erase")
+        erasure.erase(other, erasure.Scope.of(everything=True))
+        with pytest.raises(InvalidInput, match="signed by another key"):
+            erasure.verify(other, Path(receipt["path"]))
+    with pytest.raises(InvalidInput, match="no receipt"):
+        erasure.verify(mem, tmp_path / "missing.json")
+
+
+def test_verify_notices_what_came_back(mem):
+    text = f"{MARKER} opens the side door."
+    mem.remember(text)
+    receipt = erasure.erase(mem, erasure.Scope.of(contains=MARKER))
+    mem.remember(text)  # the same text stored again after the erasure
+    result = erasure.verify(mem, Path(receipt["path"]))
+    assert not result["ok"] and result["left"]["memories.content_hash"] == 1
+
+
+def test_erasing_only_the_behaviour_database(mem):
+    kept = mem.remember("Use ruff for linting.")
+    mem.feedback(kept, True, query="linter?")
+    mem.record_recall("linter?", 3, mem.recall("linter", k=3))
+    receipt = erasure.erase_behavior(mem)
+    assert receipt["counts"] == {"behavior.feedback": 1, "behavior.recalls": 1, "behavior.events": 1}
+    assert mem.behavior.recall_count() == 0 and mem.count() == 1
+    assert erasure.verify(mem, Path(receipt["path"]))["ok"]
+
+
+def test_backups_are_consistent_copies_that_erase_names(mem, tmp_path):
+    mem.remember(f"{MARKER} is in the backup too.")
+    made = backups.backup(mem, tmp_path / "copies" / "before.db")
+    with Memory.open(made["path"], create=False) as copy:
+        assert copy.count() == 1
+    with pytest.raises(InvalidInput, match="already exists"):
+        backups.backup(mem, tmp_path / "copies" / "before.db")
+    assert [b["path"] for b in backups.known_backups(mem)] == [made["path"]]
+    erasure.erase(mem, erasure.Scope.of(everything=True))
+    assert mem.count() == 0
+    assert MARKER.encode() in Path(made["path"]).read_bytes()  # what the warning is about
+
+
+def run(*args: str, input: str | None = None):
+    return CliRunner().invoke(app, list(args), input=input)
+
+
+def test_cli_previews_confirms_and_verifies(db_path):
+    db = str(db_path)
+    assert run("remember", f"{MARKER} unlocks the shed", "--db", db).exit_code == 0
+    assert run("remember", "The shed has a blue door", "--db", db).exit_code == 0
+    dry = run("erase", "--query", MARKER, "--dry-run", "--db", db)
+    assert dry.exit_code == 0 and "unlocks the shed" in dry.stdout and "nothing was erased" in dry.output
+    refused = run("erase", "--query", MARKER, "--db", db)  # no terminal to confirm on
+    assert refused.exit_code == 2 and "--yes" in refused.output
+    backup = run("backup", "--db", db, "--json")
+    assert backup.exit_code == 0
+    done = run("erase", "--query", MARKER, "--yes", "--db", db, "--json")
+    assert done.exit_code == 0
+    result = json.loads(done.stdout)
+    assert result["counts"]["memories"] == 1 and result["backups"][0]["path"] == json.loads(backup.stdout)["path"]
+    verified = run("erase", "--verify", result["receipt"], "--db", db)
+    assert verified.exit_code == 0 and "signature valid" in verified.stdout
+    nothing = run("erase", "--db", db)
+    assert nothing.exit_code == 2 and "say what to erase" in nothing.output
+    both = run("erase", "--behavior", "--all", "--db", db)
+    assert both.exit_code == 2 and "only the behaviour database" in both.output
+    listed = run("list", "--db", db, "--json")
+    assert [m["content"] for m in json.loads(listed.stdout)] == ["The shed has a blue door"]
