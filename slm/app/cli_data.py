@@ -110,6 +110,8 @@ def import_(
         )  # fmt: skip
     if as_json:
         out.emit_json(report.as_dict())
+        if report.problems:
+            raise typer.Exit(1)
         return
     out.plain(
         f"imported {_memories(report.added)} from {file} ({report.format}); {report.already:,} were here already"

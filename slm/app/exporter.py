@@ -180,8 +180,8 @@ def export_markdown(
     for project, project_ids in sorted(current.items()):
         name = _file_name(project, written)
         with (folder / name).open("w", encoding="utf-8") as out:
-            out.write(f"# {project}\n\nExported from slm {__version__} on {validation.now_utc()}: "
-                      f"{len(project_ids)} memories.\n")  # fmt: skip
+            count = f"{len(project_ids)} {'memory' if len(project_ids) == 1 else 'memories'}"
+            out.write(f"# {project}\n\nExported from slm {__version__} on {validation.now_utc()}: {count}.\n")
             _write_sections(mem, out, project_ids, progress)
         written[name] = len(project_ids)
     return written
@@ -208,7 +208,7 @@ def _section(row, earlier: int) -> str:
     when = (row.event_time or row.created_at).replace("T", " ").rstrip("Z")
     facts = [f"kind: {row.kind}"] + ([f"tags: {', '.join(row.tags)}"] if row.tags else [])
     if earlier:
-        facts.append(f"updated ({earlier} earlier version{'s' if earlier > 1 else ''})")
+        facts.append(f"replaces {earlier} earlier version{'s' if earlier > 1 else ''}")
     return f"\n### {when} · {row.agent} · #{row.id}\n\n_{' · '.join(facts)}_\n\n{row.content}\n"
 
 

@@ -59,8 +59,10 @@ def detect(path: Path) -> str:
     if path.is_file():
         with path.open("rb") as handle:
             start = handle.read(4096).lstrip()
+        if start.startswith(b"[") and b'"slm-export"' in start:
+            return "slm-json"
         if b'"slm-export"' in start.split(b"\n", 1)[0]:
-            return "slm-json" if start.startswith(b"[") else "slm"
+            return "slm"
     found = foreign.detect(path)
     if found is None:
         raise InvalidInput(
@@ -114,9 +116,10 @@ def _parse(raw: object, number: int, dim: int | None):
 @dataclass
 class _Checked:
     header: Header
-    bad: dict[int, str]  # line -> problem
+    bad: dict[int, str]  # line -> what is wrong with it
     ids: dict[int, int]  # file id -> line, of the good memory records
-    count: int = 0
+    successors: set[int]  # file ids that replace another record: a batch is stored up to each of them
+    count: int = 0  # memory lines, good or bad
 
 
 def _check(path: Path, fmt: str) -> _Checked:
@@ -128,44 +131,50 @@ def _check(path: Path, fmt: str) -> _Checked:
     header = _parse(first[1], first[0], None)
     if not isinstance(header, Header):
         raise InvalidInput(f"line {first[0]}: the first record must be the header", "import files made by `slm export`")
-    dim = header.model["dim"] if header.model else None
-    checked = _Checked(header, {}, {})
+    dim = header.model["dim"] if header.embeddings else None
+    checked = _Checked(header, {}, {}, set())
     end: End | None = None
     successors: list[tuple[int, int]] = []
+    feedback: list[tuple[int, int]] = []
     last = first[0]
     for number, raw in lines:
         last = number
         try:
             record = _parse(raw, number, dim)
         except LineError as err:
-            checked.bad[number] = err.message
+            checked.bad[number] = err.detail
+            checked.count += err.claimed == "memory"
             continue
         if end is not None:
-            checked.bad[number] = f"line {number}: a record after the end line (line {end.line})"
+            checked.bad[number] = f"a record after the end line (line {end.line})"
         elif isinstance(record, End):
             end = record
         elif isinstance(record, Header):
-            checked.bad[number] = f"line {number}: a second header"
+            checked.bad[number] = "a second header"
+        elif isinstance(record, BehaviorRecord) and record.type == "feedback":
+            feedback.append((number, record.fields["memory_id"]))
         elif isinstance(record, MemoryRecord):
             checked.count += 1
             if record.id in checked.ids:
-                checked.bad[number] = f"line {number}: id {record.id} is used already on line {checked.ids[record.id]}"
+                checked.bad[number] = f"id {record.id} is used already on line {checked.ids[record.id]}"
                 continue
             checked.ids[record.id] = number
             if record.superseded_by is not None:
                 successors.append((number, record.superseded_by))
     while broken := [(n, s) for n, s in successors if s not in checked.ids and n not in checked.bad]:
         for number, successor in broken:  # a record whose successor is bad is bad too, down the whole chain
-            checked.bad[number] = f"line {number}: superseded_by {successor} is not a good memory record of this file"
+            checked.bad[number] = f"superseded_by {successor} is not a good memory record of this file"
         checked.ids = {i: n for i, n in checked.ids.items() if n not in checked.bad}
+    checked.successors = {s for n, s in successors if n not in checked.bad}
+    for number, memory_id in feedback:
+        if memory_id not in checked.ids:
+            checked.bad[number] = f"feedback on memory {memory_id}, which is not a good memory record of this file"
     if end is None:
-        checked.bad[last + 1] = (
-            f"line {last + 1}: the file ends without its end line: it was cut short after line {last}"
-        )
+        checked.bad[last + 1] = f"the file ends without its end line: it was cut short after line {last}"
     elif end.counts.get("memories") not in (None, checked.count):
         checked.bad[end.line] = (
-            f"line {end.line}: the end line counts {end.counts['memories']} memories but the file holds "
-            f"{checked.count}: records are missing"
+            f"the end line counts {end.counts['memories']} memories but the file holds {checked.count}: "
+            "records are missing"
         )
     return checked
 
@@ -173,11 +182,12 @@ def _check(path: Path, fmt: str) -> _Checked:
 def _import_slm(mem, path: Path, fmt: str, strict: bool, progress, total) -> ImportReport:
     checked = _check(path, fmt)
     report = ImportReport(fmt, records=checked.count)
-    report.problems = [Problem(path.name, message) for _, message in sorted(checked.bad.items())]
+    unit = "line" if fmt == "slm" else "record"
+    report.problems = [Problem(f"{path.name} {unit} {n}", message) for n, message in sorted(checked.bad.items())]
     if strict and report.problems:
         raise InvalidInput(_summary(report.problems), "nothing was imported (--strict): fix the file, or drop --strict")
-    model = checked.header.model
-    use_vectors = model is not None and model == mem.model_identity()
+    header = checked.header
+    use_vectors = header.embeddings and header.model == mem.model_identity()
     report.reembedded = not use_vectors
     if total:
         total(len(checked.ids))
@@ -186,10 +196,12 @@ def _import_slm(mem, path: Path, fmt: str, strict: bool, progress, total) -> Imp
     for number, raw in _lines(path, fmt):
         if number in checked.bad:
             continue
-        record = _parse(raw, number, model["dim"] if model else None)
+        record = _parse(raw, number, header.model["dim"] if header.embeddings else None)
         if isinstance(record, MemoryRecord):
             batch.append(record if use_vectors else _without_vectors(record))
-            if len(batch) == BATCH:
+            # a successor is linked to its earlier versions before anything after it is stored: a text updated
+            # away and later stated again must find the first one already history
+            if len(batch) == BATCH or record.id in checked.successors:
                 run.store(batch, progress)
                 batch = []
         elif isinstance(record, BehaviorRecord):
@@ -220,7 +232,9 @@ class _Run:
         fresh = []
         for record in batch:
             digest = validation.content_hash(record.content)
-            existing = sql.same_record(self.mem.conn, record.project, digest, record.created_at)
+            existing = sql.same_record(
+                self.mem.conn, record.project, digest, record.created_at, record.superseded_by is None
+            )
             if existing is not None:
                 self.ids[record.id] = existing
                 self.report.already += 1
@@ -244,18 +258,17 @@ class _Run:
         are); returns the earlier versions linked to a successor of this batch."""
         pairs, linked = [], []
         for record in batch:
-            new = self.ids[record.id]
+            here = self.ids[record.id]
             for old in self.waiting.pop(record.id, ()):
-                if new in self.added:
-                    pairs.append((self.ids[old.id], new))
+                if here in self.added and self.ids[old.id] != here:
+                    pairs.append((self.ids[old.id], here))
                     linked.append(old)
-            old_id = self.ids[record.id]
-            if record.superseded_by is not None and old_id in self.added:
+            if record.superseded_by is not None and here in self.added:
                 successor = self.ids.get(record.superseded_by)
                 if successor is None:
                     self.waiting.setdefault(record.superseded_by, []).append(record)
-                elif successor in self.added:
-                    pairs.append((old_id, successor))
+                elif successor in self.added and successor != here:
+                    pairs.append((here, successor))
         if pairs:
             self.mem.link_imported_versions(pairs)
         return linked
@@ -269,7 +282,8 @@ class _Run:
                     continue
                 sql.restore(self.mem.conn, memory_id, record.valid_from, record.valid_to, record.review)
                 links = [(self.ids[link.to], link.kind, link.weight) for link in record.links if link.to in self.ids]
-                sql.replace_links(self.mem.conn, memory_id, self.added, [x for x in links if x[0] in self.added])
+                kept = [x for x in links if x[0] in self.added and x[0] != memory_id]
+                sql.replace_links(self.mem.conn, memory_id, self.added, kept)
 
     def behavior(self, record: BehaviorRecord) -> None:
         fields = record.fields
@@ -280,11 +294,7 @@ class _Run:
             results = [self.ids[i] for i in fields["results"] if i in self.ids]
             behavior.record_recall(**{**fields, "results": results})
         else:
-            memory_id = self.ids.get(fields["memory_id"])
-            if memory_id is None:
-                message = f"feedback on memory {fields['memory_id']}, which is not in the file"
-                self.report.problems.append(Problem(f"line {record.line}", message))
-                return
+            memory_id = self.ids[fields["memory_id"]]
             if sql.has_feedback(behavior.conn, fields["time"], memory_id, fields["agent"]):
                 return
             sql.add_feedback(behavior.conn, {**fields, "memory_id": memory_id})
@@ -351,7 +361,7 @@ def _store_items(mem, batch: list, report: ImportReport) -> list:
 
 
 def _summary(problems: list[Problem]) -> str:
-    shown = [f"{p.where}: {p.message}" if not p.message.startswith("line ") else p.message for p in problems]
+    shown = [f"{p.where}: {p.message}" for p in problems]
     more = len(shown) - MAX_PROBLEMS_SHOWN
     text = "; ".join(shown[:MAX_PROBLEMS_SHOWN])
     return f"{len(problems)} problem(s) in the file: {text}" + (f"; and {more} more" if more > 0 else "")

@@ -30,17 +30,19 @@ _MEMORY_KEYS = frozenset(
 
 
 class LineError(InvalidInput):
-    """A line of an import file that cannot be imported; `line` is its 1-based number."""
+    """A line of an import file that cannot be imported: its 1-based number, what is wrong (`detail`), and the
+    type the line claimed, when it was JSON at all (so a bad memory line still counts as a memory line)."""
 
-    def __init__(self, line: int, message: str, hint: str | None = None) -> None:
-        super().__init__(f"line {line}: {message}", hint)
-        self.line = line
+    def __init__(self, line: int, detail: str, hint: str | None = None, claimed: str | None = None) -> None:
+        super().__init__(f"line {line}: {detail}", hint)
+        self.line, self.detail, self.claimed = line, detail, claimed
 
 
 @dataclass(frozen=True)
 class Header:
     version: int
-    model: dict | None  # {"name", "dim"} of the model that made the embeddings, when the file holds them
+    model: dict | None  # {"name", "dim"} of the store's model
+    embeddings: bool  # memory lines carry that model's vectors
 
 
 @dataclass(frozen=True)
@@ -134,8 +136,8 @@ def parse_line(text: str | bytes, line: int, model_dim: int | None) -> Header | 
     except LineError:
         raise
     except InvalidInput as err:
-        raise LineError(line, err.message, err.hint) from None
-    raise LineError(line, f"unknown record type {kind!r}", "expected header, memory, recall, feedback or end")
+        raise LineError(line, err.message, err.hint, claimed=kind) from None
+    raise LineError(line, f"unknown record type {kind!r}", "expected header, memory, recall, feedback or end", kind)
 
 
 def _header(obj: dict, line: int) -> Header:
@@ -153,7 +155,9 @@ def _header(obj: dict, line: int) -> Header:
     model = obj.get("embedding_model")
     if model is not None and not (isinstance(model, dict) and isinstance(model.get("dim"), int)):
         raise LineError(line, "embedding_model must be an object with a whole-number dim")
-    return Header(version, model)
+    includes = obj.get("includes")
+    embeddings = isinstance(includes, dict) and includes.get("embeddings") is True
+    return Header(version, model, embeddings and model is not None)
 
 
 def _memory(obj: dict, line: int, model_dim: int | None) -> MemoryRecord:

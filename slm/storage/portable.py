@@ -109,11 +109,13 @@ def behavior_rows(conn, table: str, page: int = 2000) -> Iterator[tuple]:
 
 
 # -- import ------------------------------------------------------------------------------------------------------
-def same_record(conn, project: str, content_hash: str, created_at: str) -> int | None:
-    """A memory already holding this record: same project, text and stored time (any version)."""
+def same_record(conn, project: str, content_hash: str, created_at: str, current: bool) -> int | None:
+    """A memory already holding this record: same project, text and stored time, and current or history as the
+    record is (a text updated away and stated again in the same second is two records)."""
     row = conn.execute(
-        "SELECT id FROM memories WHERE content_hash = ? AND project = ? AND created_at = ? ORDER BY id LIMIT 1",
-        (content_hash, project, created_at),
+        "SELECT id FROM memories WHERE content_hash = ? AND project = ? AND created_at = ? "
+        "AND (superseded_by IS NULL) = ? ORDER BY id LIMIT 1",
+        (content_hash, project, created_at, current),
     ).fetchone()
     return row[0] if row else None
 
