@@ -22,6 +22,7 @@ from slm.app import entities, validation
 from slm.errors import InvalidInput, NotFound
 from slm.storage import erasure as sql
 from slm.storage.connection import write_transaction
+from slm.storage.memories import MemoryFilter
 from slm.trust import receipts
 
 RECEIPT_TYPE = "slm-erasure-receipt"
@@ -83,10 +84,11 @@ def select(mem, scope: Scope) -> list[int]:
             raise NotFound(f"no memory with id {missing[0]}", "see `slm list` for ids; nothing was erased")
         chosen = list(scope.ids)
     else:
-        chosen = sql.matching_ids(
-            mem.conn, contains=scope.contains, agent=scope.agent, project=scope.project,
-            entity=None if scope.entity is None else entity_keys(scope.entity), since=scope.since, until=scope.until,
-        )  # fmt: skip
+        every_version = MemoryFilter(
+            project=scope.project, agent=scope.agent, since=scope.since, until=scope.until, versions=True
+        )
+        entity = None if scope.entity is None else entity_keys(scope.entity)
+        chosen = sql.matching_ids(mem.conn, every_version, scope.contains, entity)
     return sql.whole_chains(mem.conn, chosen)
 
 

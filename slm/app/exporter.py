@@ -17,6 +17,7 @@ from slm import __version__
 from slm.app import model_choice, portable, validation
 from slm.errors import InvalidInput
 from slm.storage import portable as sql
+from slm.storage.memories import MemoryFilter, MemoryRepository
 
 PAGE = 500
 FORMATS = ("jsonl", "json", "markdown")
@@ -44,6 +45,9 @@ class Selection:
     def as_dict(self) -> dict:
         return {k: v for k, v in self.__dict__.items() if v is not None}
 
+    def filter(self) -> MemoryFilter:
+        return MemoryFilter(project=self.project, agent=self.agent, since=self.since, until=self.until)
+
 
 def export(
     mem, out: TextIO, *, fmt: str = "jsonl", selection: Selection = Selection(), embeddings: bool = False,
@@ -52,7 +56,7 @@ def export(
     """Write the export to `out` (JSONL or JSON); returns the counts written, as the end line holds them."""
     if fmt not in ("jsonl", "json"):
         raise InvalidInput(f"unknown export format {fmt!r}", f"one of {list(FORMATS)} (markdown writes a folder)")
-    ids = sql.chain_ids(mem.conn, selection.project, selection.agent, selection.since, selection.until)
+    ids = sql.chain_ids(mem.conn, selection.filter())
     if total:
         total(len(ids))
     model = model_choice.identity(mem.conn)
@@ -90,8 +94,6 @@ class _JsonWriter:
 
 
 def _memory_records(conn, ids, dim: int | None, progress: Progress | None) -> Iterator[dict]:
-    from slm.storage.memories import MemoryRepository
-
     repo = MemoryRepository(conn)
     for start in range(0, len(ids), PAGE):
         page = ids[start : start + PAGE].tolist()
@@ -172,7 +174,7 @@ def export_markdown(
     """One readable file per project in `folder`, its memories under their cluster's label (current versions;
     an updated memory notes how many earlier versions it has). Returns {file name: memories}."""
     folder.mkdir(parents=True, exist_ok=True)
-    ids = sql.chain_ids(mem.conn, selection.project, selection.agent, selection.since, selection.until)
+    ids = sql.chain_ids(mem.conn, selection.filter())
     current = sql.current_by_project(mem.conn, ids.tolist())
     if total:
         total(sum(len(v) for v in current.values()))

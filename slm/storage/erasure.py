@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 
+from slm.storage.memories import MemoryFilter
 from slm.storage.vectors import TABLE as VECTORS
 
 CHUNK = 5000  # ids per statement, well under SQLite's 32,766 variables
@@ -29,7 +30,6 @@ DERIVED = (  # tables whose rows belong to one memory, by the column naming it
     ("memory_lifecycle", "memory_id"),
     ("claims", "memory_id"),
 )
-_WHEN = "coalesce(m.event_time, m.created_at)"
 
 
 def chunks(ids: list[int]) -> Iterator[list[int]]:
@@ -41,33 +41,20 @@ def _marks(ids: list[int]) -> str:
     return ",".join("?" * len(ids))
 
 
-def matching_ids(
-    conn, *, contains: str | None, agent: str | None, project: str | None, entity: tuple[str, ...] | None,
-    since: str | None, until: str | None,
-) -> list[int]:  # fmt: skip
-    """Memories (any version) passing every given condition; `contains` is a case-insensitive substring of the
-    text, `entity` the keys of an entity (any of them)."""
-    clauses, params = ["1"], []
+def matching_ids(conn, flt: MemoryFilter, contains: str | None, entity: tuple[str, ...] | None) -> list[int]:
+    """Memories passing the filter (give it `versions=True` to choose among every version) whose text contains
+    `contains` (case-insensitive) and that name one of the `entity` keys."""
+    where, params = flt.where()
     if contains is not None:
-        clauses.append("instr(lower(m.content), lower(?)) > 0")
+        where += " AND instr(lower(m.content), lower(?)) > 0"
         params.append(contains)
-    for clause, value in (("m.agent = ?", agent), ("m.project = ?", project)):
-        if value is not None:
-            clauses.append(clause)
-            params.append(value)
     if entity is not None:
-        clauses.append(
-            "m.id IN (SELECT me.memory_id FROM memory_entities me JOIN entities e ON e.id = me.entity_id "
+        where += (
+            " AND m.id IN (SELECT me.memory_id FROM memory_entities me JOIN entities e ON e.id = me.entity_id "
             f"WHERE e.key IN ({_marks(list(entity))}))"
         )
         params += list(entity)
-    if since is not None:
-        clauses.append(f"{_WHEN} >= ?")
-        params.append(since)
-    if until is not None:
-        clauses.append(f"{_WHEN} <= ?")
-        params.append(until)
-    rows = conn.execute(f"SELECT m.id FROM memories m WHERE {' AND '.join(clauses)} ORDER BY m.id", params)
+    rows = conn.execute(f"SELECT m.id FROM memories m WHERE {where} ORDER BY m.id", params)
     return [r[0] for r in rows]
 
 

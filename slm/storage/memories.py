@@ -61,6 +61,7 @@ class MemoryFilter:
     until: str | None = None
     live: bool = False  # leave out what the lifecycle archived (recall does, unless asked not to)
     as_of: str | None = None  # what held then, superseded versions included, instead of the current versions
+    versions: bool = False  # every version, superseded ones too (erasure chooses among all of them)
 
     @property
     def is_empty(self) -> bool:
@@ -71,7 +72,7 @@ class MemoryFilter:
     def where(self) -> tuple[str, list]:
         """A SQL condition over alias `m` and its parameters; superseded versions are left out (with `as_of`,
         what did not hold then)."""
-        clauses, params = [_CURRENT], []
+        clauses, params = ([] if self.versions else [_CURRENT]), []
         if self.as_of is not None:
             clauses = [f"coalesce(m.valid_from, {_WHEN}) <= ? AND (m.valid_to IS NULL OR m.valid_to > ?)"]
             params += [self.as_of, self.as_of]

@@ -10,27 +10,16 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from slm.storage.memories import MemoryFilter
 from slm.storage.vectors import TABLE as VECTORS
 
-_WHEN = "coalesce(m.event_time, m.created_at)"
 
-
-def chain_ids(conn, project: str | None, agent: str | None, since: str | None, until: str | None) -> np.ndarray:
-    """Ids of the memories the filters choose, oldest first: each current memory that passes them, with every
+def chain_ids(conn, flt: MemoryFilter) -> np.ndarray:
+    """Ids of the memories the filter chooses, oldest first: each current memory that passes it, with every
     earlier version it replaced (a version chain is never split, so an import can rebuild it)."""
-    clauses, params = ["m.superseded_by IS NULL"], []
-    for column, value in (("m.project = ?", project), ("m.agent = ?", agent)):
-        if value is not None:
-            clauses.append(column)
-            params.append(value)
-    if since is not None:
-        clauses.append(f"{_WHEN} >= ?")
-        params.append(since)
-    if until is not None:
-        clauses.append(f"{_WHEN} <= ?")
-        params.append(until)
+    where, params = flt.where()
     rows = conn.execute(
-        f"WITH RECURSIVE chosen (id) AS (SELECT m.id FROM memories m WHERE {' AND '.join(clauses)} "
+        f"WITH RECURSIVE chosen (id) AS (SELECT m.id FROM memories m WHERE {where} "
         "UNION SELECT m.id FROM memories m JOIN chosen c ON m.superseded_by = c.id) "
         "SELECT id FROM chosen ORDER BY id",
         params,
