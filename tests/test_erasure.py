@@ -100,6 +100,7 @@ def test_erasure_holds_with_a_concurrent_writer(db_path, slm_home, tmp_path):
                 time.sleep(0.1)
             receipt = erasure.erase(mem, erasure.Scope.of(contains=MARKER))
             written_during = mem.count()
+            copy = backups.backup(mem, tmp_path / "copies" / "during.db")  # the writer is still writing
     finally:
         stop.touch()
         assert writer.wait(timeout=60) == 0
@@ -108,6 +109,9 @@ def test_erasure_holds_with_a_concurrent_writer(db_path, slm_home, tmp_path):
         assert erasure.verify(mem, Path(receipt["path"]))["ok"]
         assert not mem.recall(MARKER, k=10, channels=("keyword",))
     assert marked_files(db_path.parent) == []
+    with Memory.open(copy["path"], create=False) as backup:  # one committed state, whole
+        assert backup.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert backup.count() >= written_during
 
 
 def test_scopes_choose_whole_version_chains(mem):
@@ -203,6 +207,21 @@ def test_backups_are_consistent_copies_that_erase_names(mem, tmp_path):
 
 def run(*args: str, input: str | None = None):
     return CliRunner().invoke(app, list(args), input=input)
+
+
+def test_cli_asks_before_erasing(db_path, monkeypatch):
+    from slm.app import cli_data
+
+    monkeypatch.setattr(cli_data, "_can_ask", lambda: True)  # as at a terminal
+    db = str(db_path)
+    assert run("remember", f"{MARKER} unlocks the gate", "--db", db).exit_code == 0
+    declined = run("erase", "--query", MARKER, "--db", db, input="n\n")
+    assert declined.exit_code == 1 and "This cannot be undone" in declined.output
+    assert "nothing was erased" in declined.output
+    assert run("list", "--db", db, "--json").stdout.count(MARKER) == 1
+    accepted = run("erase", "--query", MARKER, "--db", db, input="y\n")
+    assert accepted.exit_code == 0 and "erased 1 memory" in accepted.output
+    assert json.loads(run("list", "--db", db, "--json").stdout) == []
 
 
 def test_cli_previews_confirms_and_verifies(db_path):

@@ -202,7 +202,7 @@ def _preview(mem, ids: list[int], dry_run: bool, as_json: bool) -> None:
 def _confirm(question: str, yes: bool, dry_run: bool, as_json: bool) -> None:
     if yes or dry_run:
         return
-    if not sys.stdin.isatty():
+    if not _can_ask():
         raise InvalidInput("erasing needs a confirmation, and there is no terminal to ask", "add --yes to confirm")
     if not typer.confirm(question + " This cannot be undone.", default=False):
         out.note("nothing was erased")
@@ -266,3 +266,7 @@ def backup(
 
 def _memories(count: int) -> str:
     return f"{count:,} {'memory' if count == 1 else 'memories'}"
+
+
+def _can_ask() -> bool:
+    return sys.stdin.isatty()
