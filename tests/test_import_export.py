@@ -720,3 +720,10 @@ def test_cli_import_json_exits_1_when_records_were_skipped(source, tmp_path):
     assert [(p["where"], p["message"]) for p in listed["problems"]] == [
         (f"bad.jsonl line {base.line_of[BILLING]}", "superseded_by 999 is not a good memory record of this file")
     ]
+
+
+def test_project_option_is_refused_for_an_slm_export(source, tmp_path):
+    copy = tmp_path / "copy" / "memory.db"
+    with pytest.raises(InvalidInput, match="--project is for other tools' notes"):
+        import_into(copy, source.jsonl, project="elsewhere")
+    assert store_rows(copy) == {}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from slm.app import foreign, portable, validation
@@ -43,15 +43,7 @@ class ImportReport:
     problems: list[Problem] = field(default_factory=list)
 
     def as_dict(self) -> dict:
-        return {
-            "format": self.format,
-            "records": self.records,
-            "added": self.added,
-            "already": self.already,
-            "behavior_added": self.behavior_added,
-            "reembedded": self.reembedded,
-            "problems": [{"where": p.where, "message": p.message} for p in self.problems],
-        }
+        return asdict(self)
 
 
 def detect(path: Path) -> str:
@@ -83,6 +75,10 @@ def import_file(
         raise InvalidInput(f"{path} does not exist", "check the path")
     fmt = fmt or detect(path)
     if fmt in ("slm", "slm-json"):
+        if project is not None:
+            raise InvalidInput(
+                "--project is for other tools' notes that name no project", "an slm export names each memory's own"
+            )
         return _import_slm(mem, path, fmt, strict, progress, total)
     if fmt not in foreign.FORMATS:
         raise InvalidInput(f"unknown import format {fmt!r}", f"one of {['slm', 'slm-json', *foreign.FORMATS]}")
@@ -239,7 +235,7 @@ class _Run:
                 self.ids[record.id] = existing
                 self.report.already += 1
             else:
-                fresh.append((record, _new_memory(record, digest, self.mem.protocol)))
+                fresh.append((record, _new_memory(record, digest)))
         stored = self.mem.store_imported([m for _, m in fresh]) if fresh else []
         for (record, _), memory_id in zip(fresh, stored, strict=True):
             self.ids[record.id] = int(memory_id)
@@ -301,7 +297,7 @@ class _Run:
         self.report.behavior_added += 1
 
 
-def _new_memory(record: MemoryRecord, digest: str, protocol: str) -> NewMemory:
+def _new_memory(record: MemoryRecord, digest: str) -> NewMemory:
     return NewMemory(
         content=record.content,
         content_hash=digest,
