@@ -17,7 +17,7 @@ from slm.app import backups, erasure
 from slm.app.cli import app
 from slm.errors import InvalidInput, NotFound
 
-MARKER = "zqxv7marker"
+MARKER = "zqxvquillmark"  # letters only, so that a cluster label made of words can carry it whole
 FILLER = [
     f"Note {i}: the {topic} service is deployed with Terraform and monitored in Grafana."
     for i, topic in enumerate(["billing", "search", "auth", "gateway", "mailer", "ledger"] * 5)
@@ -30,13 +30,13 @@ SECRETS = [
 
 
 def marked_files(*folders: Path) -> list[str]:
-    """Every file under the folders whose bytes contain the marker, in any of the encodings SQLite could use."""
-    needles = [MARKER.encode("utf-8"), MARKER.encode("utf-16-le"), MARKER.upper().encode()]
+    """Every file under the folders whose bytes contain the marker in any letter case, in UTF-8 or UTF-16."""
+    needles = [MARKER.encode("utf-8"), MARKER.encode("utf-16-le")]
     return [
         str(path)
         for folder in folders
         for path in sorted(folder.rglob("*"))
-        if path.is_file() and any(n in path.read_bytes() for n in needles)
+        if path.is_file() and any(n in path.read_bytes().lower() for n in needles)
     ]
 
 
@@ -57,6 +57,7 @@ def test_erased_marker_leaves_no_byte_in_any_file(db_path, slm_home):
         ids = seeded(mem)
         assert marked_files(db_path.parent), "the marker should be in the store before the erasure"
         labels = " ".join(c["label"] for c in mem.clusters(refresh=False))
+        assert MARKER in labels.lower()  # so relabelling is checked too
         receipt = erasure.erase(mem, erasure.Scope.of(contains=MARKER))
         assert sorted(receipt["memory_ids"]) == sorted(ids)
         assert not mem.recall(MARKER, k=10, channels=("keyword",))
@@ -171,6 +172,16 @@ def test_receipts_are_signed_and_checked(mem, tmp_path):
             erasure.verify(other, Path(receipt["path"]))
     with pytest.raises(InvalidInput, match="no receipt"):
         erasure.verify(mem, tmp_path / "missing.json")
+
+
+def test_the_same_text_in_a_memory_not_erased_is_reported_not_flagged(mem):
+    text = f"{MARKER} is the shared staging password."
+    mem.remember(text, project="web")
+    other = mem.remember(text, project="mobile")
+    receipt = erasure.erase(mem, erasure.Scope.of(project="web"))
+    assert receipt["counts"]["same text kept in memories not erased"] == 1 and receipt["content_hashes"] == []
+    assert erasure.verify(mem, Path(receipt["path"]))["ok"]
+    assert mem.get(other).content == text
 
 
 def test_verify_notices_what_came_back(mem):

@@ -218,6 +218,14 @@ def _report_erasure(receipt: dict, held: list[dict], as_json: bool) -> None:
     what = _memories(gone) if gone or not receipt["scope"].get("behavior") else "the behaviour database"
     out.plain(f"erased {what}; signed receipt: {receipt['path']}")
     out.note(f"check it any time: slm erase --verify {receipt['path']}")
+    kept = counts.get("same text kept in memories not erased")
+    if kept:
+        texts = "1 erased text is" if kept == 1 else f"{kept:,} erased texts are"
+        out.plain(
+            f"note: {texts} also the text of memories you did not erase (in another project, or a version of "
+            "another memory): those remain; erase them too to remove the text",
+            "yellow",
+        )
     for backup in held:
         out.plain(f"warning: the backup {backup['path']} ({backup['made_at']}) still holds what was erased", "yellow")
     if held:

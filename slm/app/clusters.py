@@ -171,9 +171,27 @@ def _match_ids(graph: GraphRepository, found: list[tuple[int | None, list[int]]]
     return matched
 
 
-def _labels(graph: GraphRepository, found: list[tuple[int | None, list[int]]], texts) -> list[str]:
-    """Each cluster's most distinctive entities (count in the cluster × rarity), else its distinctive words."""
-    total = max(1, sum(len(m) for p, m in found if p is None))
+def relabel(graph: GraphRepository, cluster_ids: set[int], texts, vectors: Callable[[np.ndarray], np.ndarray]) -> None:
+    """After members left (an erasure): each of these clusters' label and centroid from the members it has now, or
+    the cluster gone when none are left; memberships and every other cluster stay as they are. Inside the
+    caller's write transaction."""
+    total = graph.clustered_count()
+    for cluster_id in sorted(cluster_ids):
+        row = graph.cluster(cluster_id)
+        members = graph.members(cluster_id)
+        if row is None or not members:
+            graph.delete_cluster(cluster_id)
+            continue
+        [label] = _labels(graph, [(row.parent, members)], texts, total)
+        graph.update_cluster(cluster_id, label, _centroid(vectors(np.array(sorted(members), np.int64))))
+
+
+def _labels(
+    graph: GraphRepository, found: list[tuple[int | None, list[int]]], texts, total: int | None = None
+) -> list[str]:
+    """Each cluster's most distinctive entities (count in the cluster × rarity among `total` clustered memories,
+    by default those of `found`), else its distinctive words."""
+    total = max(1, total or sum(len(m) for p, m in found if p is None))
     named = graph.entities_of([m for p, members in found if p is None for m in members])
     labels = []
     for _, members in found:

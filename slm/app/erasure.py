@@ -107,8 +107,9 @@ def erase(mem, scope: Scope, *, by: str = "user", stage: Stage | None = None) ->
     receipt_id = uuid.uuid4().hex
     tell("counting what goes")
     hashes = sql.hashes(mem.conn, ids)
-    counts = sql.count_rows(mem.conn, ids)
-    clustered = counts.get("memory_clusters", 0) > 0
+    kept = sql.held_elsewhere(mem.conn, ids, hashes)
+    counts = sql.count_rows(mem.conn, ids) | ({"same text kept in memories not erased": len(kept)} if kept else {})
+    clustered = {c for pair in mem.graph.membership_of(ids).values() for c in pair if c is not None}
     tell("deleting memories and what was derived from them")
     counts |= mem.purge(ids, agent=by, receipt=receipt_id)
     behavior = mem.existing_behavior()
@@ -116,8 +117,8 @@ def erase(mem, scope: Scope, *, by: str = "user", stage: Stage | None = None) ->
         with write_transaction(behavior.conn):
             counts |= {f"behavior.{k}": v for k, v in sql.purge_behavior(behavior.conn, ids).items()}
     if clustered:
-        tell("relabelling clusters without the erased memories")
-        mem.graph_build()
+        tell("relabelling the clusters they were in")
+        mem.relabel_clusters(clustered)
     _scrub(mem, behavior, tell)
     body = {
         "type": RECEIPT_TYPE,
@@ -128,7 +129,7 @@ def erase(mem, scope: Scope, *, by: str = "user", stage: Stage | None = None) ->
         "scope": scope.describe(),
         "counts": counts,
         "memory_ids": ids,
-        "content_hashes": hashes,
+        "content_hashes": [h for h in hashes if h not in kept],  # what --verify must not find again
     }
     return _issue(mem, body)
 

@@ -1099,6 +1099,11 @@ class Memory:
             set_settings(self.conn, {CLUSTERS_BUILT: built_at})
         return report
 
+    def relabel_clusters(self, cluster_ids: set[int]) -> None:
+        """Labels and centroids of these clusters from the members they have now (after an erasure took some)."""
+        with write_transaction(self.conn):
+            clusters.relabel(self.graph, cluster_ids, self._texts, self._synced_index().mean_vectors)
+
     def _link_unlinked(self, progress: Progress | None) -> None:
         through = get_setting(self.conn, UNLINKED)
         if through is None:

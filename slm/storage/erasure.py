@@ -87,6 +87,16 @@ def hashes(conn, ids: list[int]) -> list[str]:
     return sorted(found)
 
 
+def held_elsewhere(conn, ids: list[int], content_hashes: list[str]) -> set[str]:
+    """Those of `content_hashes` that memories outside `ids` also have (the same text in another project, or in
+    a version of another memory): erasing `ids` leaves that text in the store."""
+    erased, held = set(ids), set()
+    for part in chunks(content_hashes):
+        rows = conn.execute(f"SELECT id, content_hash FROM memories WHERE content_hash IN ({_marks(part)})", part)
+        held |= {h for i, h in rows if i not in erased}
+    return held
+
+
 def count_rows(conn, ids: list[int]) -> dict[str, int]:
     """How many rows of each derived table belong to `ids`, and how many events name them."""
     counts: dict[str, int] = {}

@@ -282,6 +282,13 @@ class GraphRepository:
             (memory_id, cluster_id, sub_id),
         )
 
+    def update_cluster(self, cluster_id: int, label: str, centroid: np.ndarray | None) -> None:
+        blob = None if centroid is None else centroid.astype(np.float32).tobytes()
+        self.conn.execute("UPDATE clusters SET label = ?, centroid = ? WHERE id = ?", (label, blob, cluster_id))
+
+    def delete_cluster(self, cluster_id: int) -> None:
+        self.conn.execute("DELETE FROM clusters WHERE id = ?", (cluster_id,))
+
     def replace_clusters(self, found: list[NewCluster], built_at: str) -> None:
         """Swap the whole clustering for a rebuild's: matched clusters keep their ids, others get new ones,
         vanished ones are deleted."""
