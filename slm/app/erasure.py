@@ -125,7 +125,7 @@ def erase(mem, scope: Scope, *, by: str = "user", stage: Stage | None = None) ->
         "version": 1,
         "id": receipt_id,
         "erased_at": validation.event_time(),
-        "store": str(mem.path),
+        "store": str(mem.path.resolve()),
         "scope": scope.describe(),
         "counts": counts,
         "memory_ids": ids,
@@ -149,7 +149,7 @@ def erase_behavior(mem, *, stage: Stage | None = None) -> dict:
         "version": 1,
         "id": uuid.uuid4().hex,
         "erased_at": validation.event_time(),
-        "store": str(mem.path),
+        "store": str(mem.path.resolve()),
         "scope": {"behavior": True},
         "counts": {f"behavior.{k}": v for k, v in counts.items()},
         "memory_ids": [],
@@ -171,7 +171,7 @@ def _scrub(mem, behavior, tell: Stage) -> None:
 
 
 def _issue(mem, body: dict) -> dict:
-    folder = mem.path.parent
+    folder = mem.path.parent.resolve()
     receipt = receipts.sign(body, receipts.load_or_create_key(folder))
     path = folder / RECEIPTS_DIR / f"erasure-{body['erased_at'].replace(':', '')}-{body['id'][:8]}.json"
     path.parent.mkdir(mode=0o700, exist_ok=True)

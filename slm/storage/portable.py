@@ -23,8 +23,8 @@ def chain_ids(conn, flt: MemoryFilter) -> np.ndarray:
         "UNION SELECT m.id FROM memories m JOIN chosen c ON m.superseded_by = c.id) "
         "SELECT id FROM chosen ORDER BY id",
         params,
-    ).fetchall()
-    return np.fromiter((r[0] for r in rows), np.int64, len(rows))
+    )
+    return np.fromiter((r[0] for r in rows), np.int64)  # streamed: one int per id, no list of row tuples
 
 
 def _marks(ids: list[int]) -> str:
