@@ -17,6 +17,7 @@ from slm import __version__
 from slm.app import model_choice, portable, validation
 from slm.errors import InvalidInput
 from slm.storage import portable as sql
+from slm.storage.connection import read_snapshot
 from slm.storage.memories import MemoryFilter, MemoryRepository
 
 PAGE = 500
@@ -56,6 +57,11 @@ def export(
     """Write the export to `out` (JSONL or JSON); returns the counts written, as the end line holds them."""
     if fmt not in ("jsonl", "json"):
         raise InvalidInput(f"unknown export format {fmt!r}", f"one of {list(FORMATS)} (markdown writes a folder)")
+    with read_snapshot(mem.conn):
+        return _export(mem, out, fmt, selection, embeddings, behavior, progress, total)
+
+
+def _export(mem, out: TextIO, fmt, selection: Selection, embeddings, behavior, progress, total) -> dict:
     ids = sql.chain_ids(mem.conn, selection.filter())
     if total:
         total(len(ids))
@@ -174,6 +180,11 @@ def export_markdown(
     """One readable file per project in `folder`, its memories under their cluster's label (current versions;
     an updated memory notes how many earlier versions it has). Returns {file name: memories}."""
     folder.mkdir(parents=True, exist_ok=True)
+    with read_snapshot(mem.conn):
+        return _export_markdown(mem, folder, selection, progress, total)
+
+
+def _export_markdown(mem, folder: Path, selection: Selection, progress, total) -> dict:
     ids = sql.chain_ids(mem.conn, selection.filter())
     current = sql.current_by_project(mem.conn, ids.tolist())
     if total:

@@ -128,3 +128,15 @@ def write_transaction(conn) -> Iterator[None]:
         if conn.in_transaction:  # SQLite may have rolled back already (disk full, interrupt): keep its error
             conn.execute("ROLLBACK")
         raise
+
+
+@contextmanager
+def read_snapshot(conn) -> Iterator[None]:
+    """One consistent view of the database for a long read (an export) while other processes write: a deferred
+    transaction that only reads, so WAL keeps serving it the state of its first read."""
+    conn.execute("BEGIN")
+    try:
+        yield
+    finally:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
