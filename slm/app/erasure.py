@@ -100,18 +100,20 @@ def entity_keys(name: str) -> tuple[str, ...]:
 def erase(mem, scope: Scope, *, by: str = "user", stage: Stage | None = None) -> dict:
     """Erase what `scope` selects; returns the signed receipt (also written under the store's receipts folder,
     whose path is in `receipt["path"]` of the returned copy)."""
-    ids = select(mem, scope)
-    if not ids:
-        raise NotFound("nothing matches what you asked to erase", "check the conditions with --dry-run")
     tell = stage or (lambda _: None)
     receipt_id = uuid.uuid4().hex
-    tell("counting what goes")
-    hashes = sql.hashes(mem.conn, ids)
-    kept = sql.held_elsewhere(mem.conn, ids, hashes)
-    counts = sql.count_rows(mem.conn, ids) | ({"same text kept in memories not erased": len(kept)} if kept else {})
-    clustered = {c for pair in mem.graph.membership_of(ids).values() for c in pair if c is not None}
-    tell("deleting memories and what was derived from them")
-    counts |= mem.purge(ids, agent=by, receipt=receipt_id)
+    with write_transaction(mem.conn):  # chosen and deleted under one lock: a version written meanwhile can't escape
+        ids = select(mem, scope)
+        if not ids:
+            raise NotFound("nothing matches what you asked to erase", "check the conditions with --dry-run")
+        tell("counting what goes")
+        hashes = sql.hashes(mem.conn, ids)
+        kept = sql.held_elsewhere(mem.conn, ids, hashes)
+        counts = sql.count_rows(mem.conn, ids)
+        counts |= {"same text kept in memories not erased": len(kept)} if kept else {}
+        clustered = {c for pair in mem.graph.membership_of(ids).values() for c in pair if c is not None}
+        tell("deleting memories and what was derived from them")
+        counts |= mem.purge(ids, agent=by, receipt=receipt_id)
     behavior = mem.existing_behavior()
     if behavior is not None:
         with write_transaction(behavior.conn):
