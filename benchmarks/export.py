@@ -257,8 +257,6 @@ class Laps:
 def erase_in_steps(store: Path, memory_id: int) -> dict:
     """The steps of `slm.app.erasure.erase` (and its `_scrub`, `sql.compact`) in their order, each timed; the
     receipt's signing is left out (milliseconds)."""
-    import apsw
-
     laps = Laps()
     with Memory.open(store, create=False) as mem:
         laps.lap("open")
@@ -282,11 +280,11 @@ def erase_in_steps(store: Path, memory_id: int) -> dict:
         laps.lap("fts optimize")
         wal_mb = _wal_mb(store)
         for conn in (mem.conn, *([behavior.conn] if behavior is not None else [])):
-            sql._checkpoint(conn, apsw, 120.0)
+            sql._checkpoint(conn, 120.0)
             laps.lap("checkpoint")
             conn.execute("VACUUM")
             laps.lap("vacuum")
-            sql._checkpoint(conn, apsw, 120.0)
+            sql._checkpoint(conn, 120.0)
             laps.lap("checkpoint after vacuum")
     laps.lap("close")
     total = round(sum(laps.laps.values()), 3)

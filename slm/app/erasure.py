@@ -55,7 +55,7 @@ class Scope:
                 "preview it with --dry-run first",
             )
         return cls(
-            ids=tuple(dict.fromkeys(_clean_id(i) for i in ids)),
+            ids=tuple(dict.fromkeys(validation.clean_id(i) for i in ids)),
             contains=None if contains is None else validation.clean_text(contains, "query"),
             agent=None if agent is None else validation.clean_name(agent, "agent", ""),
             project=None if project is None else validation.clean_name(project, "project", ""),
@@ -145,7 +145,7 @@ def erase_behavior(mem, *, stage: Stage | None = None) -> dict:
         with write_transaction(behavior.conn):
             counts = sql.clear_behavior(behavior.conn)
         tell("emptying the write-ahead log and compacting behavior.db")
-        sql.compact(behavior.conn, _apsw())
+        sql.compact(behavior.conn)
     body = {
         "type": RECEIPT_TYPE,
         "version": 1,
@@ -166,10 +166,9 @@ def _scrub(mem, behavior, tell: Stage) -> None:
     with write_transaction(mem.conn):
         sql.optimize_fts(mem.conn)
     tell("emptying the write-ahead log and compacting memory.db")
-    apsw = _apsw()
-    sql.compact(mem.conn, apsw)
+    sql.compact(mem.conn)
     if behavior is not None:
-        sql.compact(behavior.conn, apsw)
+        sql.compact(behavior.conn)
 
 
 def _issue(mem, body: dict) -> dict:
@@ -198,7 +197,7 @@ def verify(mem, receipt_path: Path) -> dict:
     body = receipts.check(receipt, receipts.load_key(mem.path.parent))
     ids, hashes = body["memory_ids"], body["content_hashes"]
     left = sql.leftovers(mem.conn, ids, hashes)
-    left["fts index out of step with memories"] = 0 if sql.fts_consistent(mem.conn, _apsw()) else 1
+    left["fts index out of step with memories"] = 0 if sql.fts_consistent(mem.conn) else 1
     behavior = mem.existing_behavior()
     if behavior is not None:
         if body["scope"].get("behavior"):
@@ -221,15 +220,3 @@ def _behavior_before(conn, erased_at: str) -> dict[str, int]:
         f"behavior.{table}": conn.execute(f"SELECT count(*) FROM {table} WHERE time <= ?", (erased_at,)).fetchone()[0]
         for table in ("feedback", "recalls", "events")
     }
-
-
-def _clean_id(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= validation.MAX_ID:
-        raise InvalidInput(f"a memory id must be a positive whole number, got {value!r}")
-    return value
-
-
-def _apsw():
-    import apsw
-
-    return apsw

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from slm.app import foreign, portable, validation
+from slm.app.foreign import Problem
 from slm.app.portable import BehaviorRecord, End, Header, LineError, MemoryRecord
 from slm.errors import InvalidInput
 from slm.storage import portable as sql
@@ -24,12 +25,6 @@ from slm.storage.memories import NewMemory
 BATCH = 64
 MAX_PROBLEMS_SHOWN = 20
 Progress = Callable[[int], None]
-
-
-@dataclass(frozen=True)
-class Problem:
-    where: str
-    message: str
 
 
 @dataclass
@@ -320,7 +315,7 @@ def _import_foreign(mem, path: Path, fmt: str, strict: bool, project, progress, 
     incoming = []
     for found in foreign.read(path, fmt, project=project):
         if isinstance(found, foreign.Problem):
-            report.problems.append(Problem(found.where, found.message))
+            report.problems.append(found)
         else:
             incoming.append(found)
     report.records = len(incoming) + len(report.problems)

@@ -433,7 +433,7 @@ class Memory:
     def forget_many(self, memory_ids: Iterable[int], *, agent: str | None = None) -> list[int]:
         """`forget` for several ids in one transaction: all go (with their earlier versions), or, if any id is
         unknown, none."""
-        return self._delete(list(dict.fromkeys(_clean_id(i) for i in memory_ids)), _agent(agent))
+        return self._delete(list(dict.fromkeys(validation.clean_id(i) for i in memory_ids)), _agent(agent))
 
     def _delete(self, wanted: list[int], agent: str, rejected: bool = False) -> list[int]:
         """Delete in one transaction; a deletion soon after writing is a signal against the author, and a
@@ -673,7 +673,7 @@ class Memory:
 
     def approve(self, memory_ids: Iterable[int]) -> list[int]:
         """The user vouches for these memories: trusted in full from now on, and a good signal for their authors."""
-        ids = list(dict.fromkeys(_clean_id(i) for i in memory_ids))
+        ids = list(dict.fromkeys(validation.clean_id(i) for i in memory_ids))
         now = datetime.now(UTC)
         with write_transaction(self.conn):
             for memory_id in ids:
@@ -686,7 +686,7 @@ class Memory:
     def reject(self, memory_ids: Iterable[int]) -> list[int]:
         """The user rejects these memories as false or hostile: a strong signal against each author, then they
         are deleted with their earlier versions. Returns the deleted ids."""
-        ids = list(dict.fromkeys(_clean_id(i) for i in memory_ids))
+        ids = list(dict.fromkeys(validation.clean_id(i) for i in memory_ids))
         for memory_id in ids:
             row = self.get(memory_id)
             if row.superseded_by is not None:
@@ -766,14 +766,14 @@ class Memory:
         if status not in CONTRADICTION_STATES:
             raise InvalidInput(f"unknown status {status!r}", "one of open, resolved, dismissed, or all")
         project = None if project is None else validation.clean_name(project, "project", "")
-        memory_id = None if memory_id is None else _clean_id(memory_id)
+        memory_id = None if memory_id is None else validation.clean_id(memory_id)
         limit = validation.clean_limit(limit, "limit")
         rows = self.claims.repo.contradictions(status, project, limit, memory_id)
         return [self._contradiction_dict(row) for row in rows]
 
     def contradiction(self, contradiction_id: int) -> dict:
         """One contradiction with its claims, each with its memory's text, author, time and trust."""
-        row = self.claims.repo.contradiction(_clean_id(contradiction_id, "contradiction id"))
+        row = self.claims.repo.contradiction(validation.clean_id(contradiction_id, "contradiction id"))
         if row is None:
             raise NotFound(f"no contradiction with id {contradiction_id}", "see `slm contradictions list --status all`")
         return self._contradiction_dict(row)
@@ -784,8 +784,8 @@ class Memory:
         """Settle a contradiction: `keep` the memory that is right (the others' claims are superseded by it, a
         signal against their authors), or dismiss it (keep=None: the claims may all hold, it is not raised
         again for them)."""
-        contradiction_id = _clean_id(contradiction_id, "contradiction id")
-        keep = None if keep is None else _clean_id(keep)
+        contradiction_id = validation.clean_id(contradiction_id, "contradiction id")
+        keep = None if keep is None else validation.clean_id(keep)
         by = _agent(agent)
         with write_transaction(self.conn):
             try:
@@ -819,7 +819,7 @@ class Memory:
     # -- behaviour: what agents did -------------------------------------------------------------------------
     def feedback(self, memory_id: int, helpful: bool, *, query: str | None = None, agent: str | None = None) -> int:
         """Record whether a recalled memory helped (in behavior.db, with a `feedback.recorded` event there)."""
-        memory_id = _clean_id(memory_id)
+        memory_id = validation.clean_id(memory_id)
         if not isinstance(helpful, bool):
             raise InvalidInput(f"helpful must be true or false, got {helpful!r}")
         if query is not None:
@@ -887,7 +887,7 @@ class Memory:
 
     # -- reading --------------------------------------------------------------------------------------------
     def get(self, memory_id: int) -> MemoryRow:
-        memory_id = _clean_id(memory_id)
+        memory_id = validation.clean_id(memory_id)
         row = self.repo.get(memory_id)
         if row is None:
             raise NotFound(f"no memory with id {memory_id}", "see `slm list` for ids")
@@ -1174,7 +1174,7 @@ class Memory:
 
     def cluster(self, cluster_id: int, *, limit: int = 20) -> dict:
         """One cluster: its label, size, parent, sub-clusters, top entities and newest members."""
-        cluster_id = _clean_id(cluster_id, "cluster id")
+        cluster_id = validation.clean_id(cluster_id, "cluster id")
         limit = validation.clean_limit(limit, "limit", 10_000)
         row = self.graph.cluster(cluster_id)
         if row is None:
@@ -1337,12 +1337,6 @@ def _filter(project, agent, tags, since, until, now=None) -> MemoryFilter:
         since=validation.parse_time(since, "since"),
         until=until,
     )
-
-
-def _clean_id(memory_id: object, what: str = "memory id") -> int:
-    if isinstance(memory_id, bool) or not isinstance(memory_id, int) or not 1 <= memory_id <= validation.MAX_ID:
-        raise InvalidInput(f"a {what} is a whole number from 1 to {validation.MAX_ID}, got {memory_id!r}")
-    return memory_id
 
 
 def _db_size(path: Path) -> int:

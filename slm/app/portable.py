@@ -180,7 +180,7 @@ def _memory(obj: dict, line: int, model_dim: int | None) -> MemoryRecord:
     spans, vectors = _embedding(obj.get("embedding"), content, model_dim)
     return MemoryRecord(
         line=line,
-        id=_id(obj.get("id"), "id"),
+        id=validation.clean_id(obj.get("id")),
         content=content,
         created_at=created_at,
         event_time=validation.parse_time(obj.get("event_time"), "event_time"),
@@ -192,18 +192,12 @@ def _memory(obj: dict, line: int, model_dim: int | None) -> MemoryRecord:
         kind=validation.clean_kind(obj.get("kind")),
         tags=validation.clean_tags(obj.get("tags")),
         meta=validation.clean_meta(obj.get("meta")),
-        superseded_by=None if obj.get("superseded_by") is None else _id(obj["superseded_by"], "superseded_by"),
+        superseded_by=None if obj.get("superseded_by") is None else validation.clean_id(obj["superseded_by"]),
         review=review,
         links=_links(obj.get("links")),
         spans=spans,
         vectors=vectors,
     )
-
-
-def _id(value: object, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= validation.MAX_ID:
-        raise InvalidInput(f"{what} must be a positive whole number, got {value!r}")
-    return value
 
 
 def _links(value: object) -> tuple[Link, ...]:
@@ -218,7 +212,7 @@ def _links(value: object) -> tuple[Link, ...]:
         weight = link.get("weight")
         if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0 < weight < float("inf"):
             raise InvalidInput(f"a link's weight must be a positive number, got {weight!r}")
-        links.append(Link(_id(link.get("to"), "a link's to"), link["kind"], float(weight)))
+        links.append(Link(validation.clean_id(link.get("to"), "link target id"), link["kind"], float(weight)))
     return tuple(links)
 
 
@@ -263,7 +257,7 @@ def _behavior(obj: dict, line: int) -> BehaviorRecord:
         fields = {
             "query": validation.clean_text(obj.get("query"), "query", validation.MAX_QUERY_BYTES),
             "k": validation.clean_limit(obj.get("k"), "k"),
-            "results": [_id(i, "a result id") for i in results],
+            "results": [validation.clean_id(i, "result id") for i in results],
         }
     else:
         helpful = obj.get("helpful")
@@ -271,7 +265,7 @@ def _behavior(obj: dict, line: int) -> BehaviorRecord:
             raise InvalidInput(f"helpful must be true or false, got {helpful!r}")
         query = obj.get("query")
         fields = {
-            "memory_id": _id(obj.get("memory_id"), "memory_id"),
+            "memory_id": validation.clean_id(obj.get("memory_id")),
             "helpful": helpful,
             "query": None if query is None else validation.clean_text(query, "query", validation.MAX_QUERY_BYTES),
         }

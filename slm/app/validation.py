@@ -148,6 +148,12 @@ def event_time() -> str:
     return f"{format_time(m)[:-1]}.{m.microsecond:06d}Z"
 
 
+def clean_id(value: object, what: str = "memory id") -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ID:
+        raise InvalidInput(f"a {what} is a whole number from 1 to {MAX_ID}, got {value!r}")
+    return value
+
+
 def clean_limit(value: object, what: str = "k", maximum: int = 1000) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= maximum:
         raise InvalidInput(f"{what} must be a whole number from 1 to {maximum}, got {value!r}")

@@ -20,7 +20,8 @@ DIR_MODE = 0o700
 FILE_MODE = 0o600
 
 
-def _import_apsw():
+def import_apsw():
+    """The SQLite driver, or an error saying how to install it."""
     try:
         import apsw
     except ImportError as err:  # pragma: no cover - depends on the environment
@@ -47,7 +48,7 @@ def ensure_private_file(path: Path) -> None:
 
 def open_connection(path: Path | str, *, readonly: bool = False):
     """An apsw connection with WAL, a busy timeout, foreign keys, secure_delete and sqlite-vec loaded."""
-    apsw = _import_apsw()
+    apsw = import_apsw()
     memory = str(path) == ":memory:"
     if not memory:
         path = Path(path).expanduser()

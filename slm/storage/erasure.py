@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 
+from slm.storage.connection import import_apsw
 from slm.storage.memories import MemoryFilter
 from slm.storage.vectors import TABLE as VECTORS
 
@@ -167,18 +168,19 @@ def optimize_fts(conn) -> None:
     conn.execute("INSERT INTO memories_fts (memories_fts) VALUES ('optimize')")
 
 
-def compact(conn, apsw, deadline_seconds: float = 120.0) -> None:
+def compact(conn, deadline_seconds: float = 120.0) -> None:
     """Move every committed page into the database file and empty the WAL (its frames hold old page images),
     then VACUUM so freed pages leave the file, and empty the WAL VACUUM itself wrote.
 
     A checkpoint that readers or writers block is retried until `deadline_seconds`.
     """
-    _checkpoint(conn, apsw, deadline_seconds)
+    _checkpoint(conn, deadline_seconds)
     conn.execute("VACUUM")
-    _checkpoint(conn, apsw, deadline_seconds)
+    _checkpoint(conn, deadline_seconds)
 
 
-def _checkpoint(conn, apsw, deadline_seconds: float) -> None:
+def _checkpoint(conn, deadline_seconds: float) -> None:
+    apsw = import_apsw()
     deadline = time.monotonic() + deadline_seconds
     while True:
         try:
@@ -217,8 +219,9 @@ def leftovers(conn, ids: list[int], content_hashes: list[str]) -> dict[str, int]
     return found
 
 
-def fts_consistent(conn, apsw) -> bool:
+def fts_consistent(conn) -> bool:
     """FTS5's own check that its index holds exactly the terms of the rows in `memories`."""
+    apsw = import_apsw()
     try:
         conn.execute("INSERT INTO memories_fts (memories_fts, rank) VALUES ('integrity-check', 1)")
     except apsw.Error:
