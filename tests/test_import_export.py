@@ -727,3 +727,25 @@ def test_project_option_is_refused_for_an_slm_export(source, tmp_path):
     with pytest.raises(InvalidInput, match="--project is for other tools' notes"):
         import_into(copy, source.jsonl, project="elsewhere")
     assert store_rows(copy) == {}
+
+
+def test_a_batch_that_fails_half_way_leaves_nothing_of_itself(source, tmp_path, monkeypatch):
+    """Records, versions, validity and links of a batch are one transaction: a failure while restoring the links
+    of its third record takes back the whole batch, rows and derived data alike."""
+    calls = []
+    restore_links = importer.sql.replace_links
+
+    def failing(conn, memory_id, among, recorded):
+        calls.append(memory_id)
+        if len(calls) == 3:
+            raise RuntimeError("disk full, say")
+        restore_links(conn, memory_id, among, recorded)
+
+    monkeypatch.setattr(importer.sql, "replace_links", failing)
+    copy = tmp_path / "copy" / "memory.db"
+    with pytest.raises(RuntimeError, match="disk full"):
+        import_into(copy, source.jsonl)
+    assert store_rows(copy) == {}
+    with Memory.open(copy) as mem:
+        counts = [mem.conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("chunks", "claims", "events")]
+    assert counts == [0, 0, 0]

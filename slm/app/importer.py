@@ -231,16 +231,18 @@ class _Run:
                 self.report.already += 1
             else:
                 fresh.append((record, _new_memory(record, digest)))
-        stored = self.mem.store_imported([m for _, m in fresh]) if fresh else []
-        for (record, _), memory_id in zip(fresh, stored, strict=True):
-            self.ids[record.id] = int(memory_id)
-            if memory_id.duplicate:  # the same text is a current memory of the project here already
-                self.report.already += 1
-            else:
-                self.added.add(int(memory_id))
-                self.report.added += 1
-        linked = self._versions(batch)
-        self._restore(batch + linked)
+        ready = self.mem.with_vectors([m for _, m in fresh])  # embedded before the write lock is taken
+        with write_transaction(self.mem.conn):  # each record whole, with its versions, validity and links, or not
+            stored = self.mem.store_imported(ready) if ready else []
+            for (record, _), memory_id in zip(fresh, stored, strict=True):
+                self.ids[record.id] = int(memory_id)
+                if memory_id.duplicate:  # the same text is a current memory of the project here already
+                    self.report.already += 1
+                else:
+                    self.added.add(int(memory_id))
+                    self.report.added += 1
+            linked = self._versions(batch)
+            self._restore(batch + linked)
         if progress:
             progress(len(batch))
 
@@ -266,15 +268,14 @@ class _Run:
 
     def _restore(self, records: list[MemoryRecord]) -> None:
         """Validity, review and links as the file recorded them, for the memories this import added."""
-        with write_transaction(self.mem.conn):
-            for record in records:
-                memory_id = self.ids[record.id]
-                if memory_id not in self.added:
-                    continue
-                sql.restore(self.mem.conn, memory_id, record.valid_from, record.valid_to, record.review)
-                links = [(self.ids[link.to], link.kind, link.weight) for link in record.links if link.to in self.ids]
-                kept = [x for x in links if x[0] in self.added and x[0] != memory_id]
-                sql.replace_links(self.mem.conn, memory_id, self.added, kept)
+        for record in records:
+            memory_id = self.ids[record.id]
+            if memory_id not in self.added:
+                continue
+            sql.restore(self.mem.conn, memory_id, record.valid_from, record.valid_to, record.review)
+            links = [(self.ids[link.to], link.kind, link.weight) for link in record.links if link.to in self.ids]
+            kept = [x for x in links if x[0] in self.added and x[0] != memory_id]
+            sql.replace_links(self.mem.conn, memory_id, self.added, kept)
 
     def behavior(self, record: BehaviorRecord) -> None:
         fields = record.fields

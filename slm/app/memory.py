@@ -463,6 +463,11 @@ class Memory:
         return ids
 
     # -- import ---------------------------------------------------------------------------------------------
+    def with_vectors(self, memories: list[NewMemory]) -> list[NewMemory]:
+        """The memories, those that bring no vectors embedded: for a caller that stores them inside a transaction
+        of its own (an import), so the write lock is not held while embedding."""
+        return self._embed_all(memories)
+
     def store_imported(self, memories: list[NewMemory]) -> list[Stored]:
         """Store memories read from an export as recorded (times, provenance); an exact duplicate of a current
         memory of the project is not stored again (`.duplicate`)."""
