@@ -162,7 +162,9 @@ def test_cache_is_private(embedder: Embedder, data_dir: Path) -> None:
     path = default_model_path(data_dir)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
-    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temp file left behind
+    lock = path.with_name(f".{path.name}.lock")  # the conversion lock stays (see model_convert._writing)
+    assert sorted(p.name for p in path.parent.iterdir()) == sorted([path.name, lock.name])  # no temp file left
+    assert stat.S_IMODE(lock.stat().st_mode) == 0o600
 
 
 def test_foreign_or_damaged_cache_is_reconverted(data_dir: Path, tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+from slm import faults
 from slm.app import foreign, portable, validation
 from slm.app.foreign import Problem
 from slm.app.portable import BehaviorRecord, End, Header, LineError, MemoryRecord
@@ -172,6 +173,7 @@ def _check(path: Path, fmt: str) -> _Checked:
 
 def _import_slm(mem, path: Path, fmt: str, strict: bool, progress, total) -> ImportReport:
     checked = _check(path, fmt)
+    faults.step("import.checked")
     report = ImportReport(fmt, records=checked.count)
     unit = "line" if fmt == "slm" else "record"
     report.problems = [Problem(f"{path.name} {unit} {n}", message) for n, message in sorted(checked.bad.items())]
@@ -198,6 +200,7 @@ def _import_slm(mem, path: Path, fmt: str, strict: bool, progress, total) -> Imp
         elif isinstance(record, BehaviorRecord):
             run.store(batch, progress)
             batch = []
+            faults.step("import.behavior")  # the first time: every memory committed, no behaviour record yet
             run.behavior(record)
     run.store(batch, progress)
     return report
@@ -214,7 +217,7 @@ class _Run:
         self.mem = mem
         self.report = report
         self.ids: dict[int, int] = {}  # file id -> store id
-        self.added: set[int] = set()  # store ids this import created
+        self.added: set[int] = set()  # store ids this import created, or a killed import of the file (see store)
         self.waiting: dict[int, list[MemoryRecord]] = {}  # file id of a successor -> the versions it replaced
 
     def store(self, batch: list[MemoryRecord], progress) -> None:
@@ -226,6 +229,12 @@ class _Run:
             existing = sql.same_record(
                 self.mem.conn, record.project, digest, record.created_at, record.superseded_by is None
             )
+            if existing is None and record.superseded_by is not None:
+                # The record still current: an import of this file was killed before it stored the successor.
+                # It is this import's to chain, else it would stay current beside its successor for ever.
+                existing = sql.same_record(self.mem.conn, record.project, digest, record.created_at, True)
+                if existing is not None:
+                    self.added.add(existing)
             if existing is not None:
                 self.ids[record.id] = existing
                 self.report.already += 1
@@ -243,6 +252,8 @@ class _Run:
                     self.report.added += 1
             linked = self._versions(batch)
             self._restore(batch + linked)
+            faults.step("import.storing")  # the batch written, not committed
+        faults.step("import.batch")
         if progress:
             progress(len(batch))
 
@@ -320,6 +331,7 @@ def _import_foreign(mem, path: Path, fmt: str, strict: bool, project, progress, 
         else:
             incoming.append(found)
     report.records = len(incoming) + len(report.problems)
+    faults.step("import.checked")
     if strict and report.problems:
         raise InvalidInput(_summary(report.problems), "nothing was imported (--strict): fix the file, or drop --strict")
     if total:
@@ -331,6 +343,7 @@ def _import_foreign(mem, path: Path, fmt: str, strict: bool, project, progress, 
                 report.already += 1
             else:
                 report.added += 1
+        faults.step("import.batch")
         if progress:
             progress(len(batch))
     return report

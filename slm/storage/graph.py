@@ -194,9 +194,14 @@ class GraphRepository:
         return np.fromiter((r[0] for r in rows), np.int64, len(rows))
 
     def unlinked_ids(self, after: int, through: int, limit: int) -> list[int]:
-        """Memories stored before the graph existed, a page at a time, for `graph build` to link."""
+        """Memories stored before the graph existed, a page at a time, for `graph build` to link. Those that name an
+        entity already are skipped: a build killed after linking them must not link them again, with the edges to
+        memories linked after them that an uninterrupted build never makes (one without entities links the same
+        way twice)."""
         rows = self.conn.execute(
-            "SELECT id FROM memories WHERE id > ? AND id <= ? ORDER BY id LIMIT ?", (after, through, limit)
+            "SELECT id FROM memories WHERE id > ? AND id <= ? "
+            "AND NOT EXISTS (SELECT 1 FROM memory_entities WHERE memory_id = memories.id) ORDER BY id LIMIT ?",
+            (after, through, limit),
         )
         return [r[0] for r in rows]
 

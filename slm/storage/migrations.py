@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from slm import faults
 from slm.errors import SchemaError
 from slm.storage.connection import write_transaction
 
@@ -70,6 +71,7 @@ def migrate(conn, folder: Path | None = None) -> int:
             with write_transaction(conn):
                 if _check_version(conn, latest) < migration.version:
                     _apply(conn, migration)
+            faults.step("migration.committed")
     finally:
         conn.execute("PRAGMA foreign_keys=ON")
     return latest
@@ -81,6 +83,7 @@ def _apply(conn, migration: Migration) -> None:
     if broken:
         raise SchemaError(f"migration {migration.name} leaves {len(broken)} broken references, e.g. {broken[0]}")
     conn.execute(f"PRAGMA user_version = {migration.version}")
+    faults.step("migration.applied")  # done but not committed: a crash here must leave the previous version
 
 
 def _check_version(conn, latest: int) -> int:
