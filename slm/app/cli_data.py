@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import os
 import sys
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TextIO
 
 import typer
 
@@ -57,7 +57,7 @@ def export(
             summary = {"format": fmt, "folder": output, "files": files}
         else:
             try:
-                with _sink(output) as sink:
+                with _sink(output, mem.path) as sink:
                     counts = exporter.export(
                         mem, sink, fmt=fmt, selection=selection, embeddings=include_embeddings,
                         behavior=include_behavior, **counting,
@@ -75,13 +75,14 @@ def export(
         out.note(f"exported {_memories(summary['memories'])}")
 
 
-def _sink(output: str):
+def _sink(output: str, db_path: Path) -> AbstractContextManager[TextIO]:
+    """Standard output, streamed; else a file written whole (0600) or not at all, never one of the store's own."""
+    from slm.app import exporter
+
     if output == "-":
+        exporter.check_stream(sys.stdout, db_path)
         return nullcontext(sys.stdout)
-    path = Path(output).expanduser()
-    if path.is_dir():
-        raise InvalidInput(f"{path} is a folder", "name a file to write, or - for standard output")
-    return path.open("w", encoding="utf-8")
+    return exporter.open_target(Path(output), db_path)
 
 
 @app.command("import")

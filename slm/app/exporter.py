@@ -7,8 +7,11 @@ grow with the store beyond one int per exported memory (docs/benchmarks.md, "Exp
 from __future__ import annotations
 
 import json
+import os
 import re
-from collections.abc import Callable, Iterator
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -17,11 +20,16 @@ from slm import __version__
 from slm.app import model_choice, portable, validation
 from slm.errors import InvalidInput
 from slm.storage import portable as sql
+from slm.storage.behavior import behavior_path
 from slm.storage.connection import read_snapshot
 from slm.storage.memories import MemoryFilter, MemoryRepository
+from slm.trust.receipts import KEY_FILE
 
 PAGE = 500
 FORMATS = ("jsonl", "json", "markdown")
+PRIVATE_FILE = 0o600  # an export holds the whole store: as private as the store itself
+PRIVATE_FOLDER = 0o700
+SQLITE_HEADER = b"SQLite format 3\x00"
 Progress = Callable[[int], None]
 
 
@@ -178,8 +186,11 @@ def export_markdown(
     total: Callable[[int], None] | None = None,
 ) -> dict:  # fmt: skip
     """One readable file per project in `folder`, its memories under their cluster's label (current versions;
-    an updated memory notes how many earlier versions it has). Returns {file name: memories}."""
-    folder.mkdir(parents=True, exist_ok=True)
+    an updated memory notes how many earlier versions it has). Returns {file name: memories}.
+
+    The folder is made 0700 if new, each file 0600 and written whole or not at all; never the store's own folder.
+    """
+    folder = markdown_folder(folder, mem.path)
     with read_snapshot(mem.conn):
         return _export_markdown(mem, folder, selection, progress, total)
 
@@ -189,14 +200,17 @@ def _export_markdown(mem, folder: Path, selection: Selection, progress, total) -
     current = sql.current_by_project(mem.conn, ids.tolist())
     if total:
         total(sum(len(v) for v in current.values()))
+    names: dict[str, str] = {}
+    for project in sorted(current):
+        names[project] = _file_name(project, names.values())
+    targets = {project: safe_target(folder / name, mem.path) for project, name in names.items()}  # all, first
     written: dict[str, int] = {}
     for project, project_ids in sorted(current.items()):
-        name = _file_name(project, written)
-        with (folder / name).open("w", encoding="utf-8") as out:
+        with private_file(targets[project]) as out:
             count = f"{len(project_ids)} {'memory' if len(project_ids) == 1 else 'memories'}"
             out.write(f"# {project}\n\nExported from slm {__version__} on {validation.now_utc()}: {count}.\n")
             _write_sections(mem, out, project_ids, progress)
-        written[name] = len(project_ids)
+        written[names[project]] = len(project_ids)
     return written
 
 
@@ -225,9 +239,123 @@ def _section(row, earlier: int) -> str:
     return f"\n### {when} · {row.agent} · #{row.id}\n\n_{' · '.join(facts)}_\n\n{row.content}\n"
 
 
-def _file_name(project: str, taken: dict) -> str:
+def _file_name(project: str, taken: Iterable[str]) -> str:
     stem = re.sub(r"[^A-Za-z0-9._-]+", "-", project).strip("-.") or "project"
-    name, n = f"{stem}.md", 2
+    name, n, taken = f"{stem}.md", 2, set(taken)
     while name in taken:
         name, n = f"{stem}-{n}.md", n + 1
     return name
+
+
+# -- where an export is written ----------------------------------------------------------------------------------------
+def store_files(db_path: Path) -> list[Path]:
+    """The files of a store an export must never replace: the database and its journals, the behaviour database
+    and its journals, the erasure key; beside the path as given and beside the file it links to."""
+    found: dict[Path, None] = {}
+    for db in (db_path.expanduser(), db_path.expanduser().resolve()):
+        for base in (db, behavior_path(db)):
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                found.setdefault(Path(f"{base}{suffix}"), None)
+        found.setdefault(db.parent / KEY_FILE, None)
+    return list(found)
+
+
+def safe_target(target: Path, db_path: Path) -> Path:
+    """The file an export to `target` writes (symlinks followed). Refused, before anything is written, when it is
+    one of the store's own files — named, through a symlink or as a hard link — or any SQLite database."""
+    resolved = target.expanduser().resolve()
+    for own in store_files(db_path):
+        if resolved == own.resolve() or _same_file(resolved, own):
+            raise InvalidInput(
+                f"{target} is one of the files of the store being exported ({own}): writing the export there "
+                "would destroy it",
+                "write the export to a file of its own, e.g. -o memories.jsonl (nothing was written)",
+            )
+    if resolved.is_file() and _is_database(resolved):
+        raise InvalidInput(
+            f"{target} is an SQLite database (another store or a backup?)",
+            "name a new file: an export never overwrites a database (nothing was written)",
+        )
+    return resolved
+
+
+def open_target(target: Path, db_path: Path) -> AbstractContextManager[TextIO]:
+    """Where a JSONL or JSON export goes: a file written whole or not at all (`private_file`); a pipe or a device
+    (`/dev/null`) is written as a stream, as it cannot be replaced."""
+    path = safe_target(target, db_path)
+    if path.is_dir():
+        raise InvalidInput(f"{target} is a folder", "name a file to write, or - for standard output")
+    if path.exists() and not path.is_file():
+        return path.open("w", encoding="utf-8")
+    if not path.parent.is_dir():
+        raise InvalidInput(f"the folder {path.parent} does not exist", "create it first, or name a file in another")
+    return private_file(path)
+
+
+def check_stream(stream: TextIO, db_path: Path) -> None:
+    """Refuse standard output redirected into one of the store's files (`slm export >> memory.db`)."""
+    try:
+        info = os.fstat(stream.fileno())
+    except (AttributeError, OSError, ValueError):  # not a real file (a test's buffer): nothing to compare
+        return
+    for own in store_files(db_path):
+        with suppress(OSError):
+            if (own.stat().st_dev, own.stat().st_ino) == (info.st_dev, info.st_ino):
+                raise InvalidInput(
+                    f"standard output goes to one of the files of the store being exported ({own}): writing the "
+                    "export there would destroy it",
+                    "redirect the export to a file of its own, or use -o FILE",
+                )
+
+
+@contextmanager
+def private_file(path: Path) -> Iterator[TextIO]:
+    """Write `path` whole or not at all: into a new temporary file beside it, 0600 whatever the umask, renamed over
+    `path` only once complete and on disk. A failed or interrupted export leaves an existing file as it was."""
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            os.fchmod(out.fileno(), PRIVATE_FILE)
+            yield out
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+def markdown_folder(folder: Path, db_path: Path) -> Path:
+    """The folder a Markdown export writes, created 0700 (with any missing parents) if new. Never the store's own
+    folder: the files would sit among the store's, and outlive an erasure of the memories they copy."""
+    resolved = folder.expanduser().resolve()
+    for own in {db_path.expanduser().parent, db_path.expanduser().resolve().parent}:
+        if resolved == own.resolve() or _same_file(resolved, own):
+            raise InvalidInput(
+                f"{folder} is the folder of the store being exported ({db_path})",
+                "export Markdown to a folder of its own, e.g. -o slm-notes (nothing was written)",
+            )
+    if resolved.exists() and not resolved.is_dir():
+        raise InvalidInput(f"{folder} is a file", "name a folder for the Markdown files (one per project)")
+    for missing in reversed([p for p in (resolved, *resolved.parents) if not p.exists()]):
+        with suppress(FileExistsError):  # made meanwhile by someone else: theirs, left as it is
+            missing.mkdir(mode=PRIVATE_FOLDER)
+            missing.chmod(PRIVATE_FOLDER)  # mkdir's mode is cut by the umask
+    return resolved
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """The same file under two names (a hard link, a symlink, another spelling of the path)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # either does not exist (or cannot be looked at): not the same existing file
+        return False
+
+
+def _is_database(path: Path) -> bool:
+    try:
+        with path.open("rb") as handle:
+            return handle.read(len(SQLITE_HEADER)) == SQLITE_HEADER
+    except OSError:
+        return False
