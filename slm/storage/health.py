@@ -1,0 +1,108 @@
+"""SQL of `slm doctor`: is the file sound, do the keyword index and the vectors match the memories, and repairs.
+
+Checks only read. Each repair is one statement or a few, run by the caller inside its write transaction.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from slm.storage.connection import import_apsw
+from slm.storage.vectors import TABLE as VECTORS
+from slm.storage.vectors import vector_table_dim
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+PROBLEMS_SHOWN = 20  # lines of a failed page check worth reading; the rest are usually consequences
+
+
+def has_sqlite_header(path: Path) -> bool:
+    """Whether a file starts as every SQLite database does (read without SQLite, which would take an empty or
+    foreign file for a new database)."""
+    with path.open("rb") as handle:
+        return handle.read(len(SQLITE_HEADER)) == SQLITE_HEADER
+
+
+def page_problems(conn, full: bool) -> list[str]:
+    """What SQLite finds wrong in the file: `quick_check` (every page and b-tree, in O(N)) or, `full`,
+    `integrity_check` (also that every index matches its table). Empty when the file is sound."""
+    apsw = import_apsw()
+    pragma = "integrity_check" if full else "quick_check"
+    try:
+        rows = conn.execute(f"PRAGMA {pragma}({PROBLEMS_SHOWN})").fetchall()
+    except apsw.Error as err:  # a page SQLite cannot even walk: the check itself fails
+        return [str(err)]
+    lines = [line for (text,) in rows for line in str(text).splitlines() if line.strip()]
+    return [] if lines == ["ok"] else lines
+
+
+def rebuild_fts(conn) -> None:
+    """Rebuild the keyword index from `memories` (FTS5 `rebuild`; external content, so nothing else changes)."""
+    conn.execute("INSERT INTO memories_fts (memories_fts) VALUES ('rebuild')")
+
+
+def has_table(conn, name: str) -> bool:
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (name,)).fetchone() is not None
+
+
+def has_vector_table(conn) -> bool:
+    return vector_table_dim(conn) is not None
+
+
+def chunks_without_vectors(conn) -> tuple[int, int]:
+    """(chunks, memories) whose chunk has no vector: invisible to the vector channel. All of them without a table."""
+    lacking = f"id NOT IN (SELECT rowid FROM {VECTORS})" if has_vector_table(conn) else "1"
+    row = conn.execute(f"SELECT count(*), count(DISTINCT memory_id) FROM chunks WHERE {lacking}").fetchone()
+    return row[0], row[1]
+
+
+def memories_without_chunks(conn) -> int:
+    """Memories never embedded (every memory is stored with at least one chunk)."""
+    return conn.execute(
+        "SELECT count(*) FROM memories m WHERE NOT EXISTS (SELECT 1 FROM chunks c WHERE c.memory_id = m.id)"
+    ).fetchone()[0]
+
+
+def orphan_vectors(conn) -> list[int]:
+    """Vectors whose chunk is gone (the delete trigger was missing): they take space and can be found in recall."""
+    if not has_vector_table(conn):
+        return []
+    rows = conn.execute(f"SELECT rowid FROM {VECTORS} WHERE rowid NOT IN (SELECT id FROM chunks) ORDER BY rowid")
+    return [r[0] for r in rows]
+
+
+def delete_vectors(conn, rowids: list[int]) -> None:
+    conn.executemany(f"DELETE FROM {VECTORS} WHERE rowid = ?", ((r,) for r in rowids))
+
+
+def memories_to_embed(conn, after: int, limit: int) -> list[int]:
+    """Up to `limit` memories after id `after`, in id order, with a chunk lacking its vector or with no chunk."""
+    lacking = f"c.id NOT IN (SELECT rowid FROM {VECTORS})" if has_vector_table(conn) else "1"
+    rows = conn.execute(
+        f"SELECT c.memory_id FROM chunks c WHERE c.memory_id > ?1 AND {lacking} "
+        "UNION SELECT m.id FROM memories m WHERE m.id > ?1 "
+        "AND NOT EXISTS (SELECT 1 FROM chunks c WHERE c.memory_id = m.id) "
+        "ORDER BY 1 LIMIT ?2",
+        (after, limit),
+    )
+    return [r[0] for r in rows]
+
+
+def delete_chunks(conn, memory_ids: list[int]) -> None:
+    """A memory's chunks (and, by trigger, what vectors they still have), before it is embedded again."""
+    conn.executemany("DELETE FROM chunks WHERE memory_id = ?", ((m,) for m in memory_ids))
+
+
+def drop_dangling_vector_trigger(conn) -> None:
+    """The chunk-vector delete trigger of a vector table that is gone: it would make every chunk delete fail, and
+    keep the table from being created again with its trigger."""
+    if not has_vector_table(conn):
+        conn.execute("DROP TRIGGER IF EXISTS chunks_vector_delete")
+
+
+def recorded_backups(conn) -> list[tuple[str, str]]:
+    """(path, made at) of the copies `slm backup` made, newest first; none when the table cannot be read."""
+    apsw = import_apsw()
+    try:
+        return [(p, t) for p, t in conn.execute("SELECT path, made_at FROM backups ORDER BY id DESC")]
+    except apsw.Error:  # a store older than the table, or a damaged one
+        return []
