@@ -19,6 +19,10 @@ class InvalidInput(SlmError, ValueError):
     """The caller passed something slm refuses to store or search; nothing was written."""
 
 
+class Forbidden(SlmError):
+    """The caller may not do this (another's memory, a revoked token); nothing was changed."""
+
+
 class NotFound(SlmError, KeyError):
     """No memory with that id."""
 

@@ -9,7 +9,7 @@ import subprocess
 import pytest
 
 from slm import Memory
-from slm.errors import InvalidInput, NotFound
+from slm.errors import Forbidden, InvalidInput, NotFound
 from slm.mcp.server import build_server
 from tests.test_cli import SLM, check_refused, run, run_json
 
@@ -24,7 +24,7 @@ def test_a_token_is_shown_once_and_stored_only_as_its_hash(mem, db_path):
     assert [e.type for e in mem.events.after(0)] == ["agent.added"]
     with pytest.raises(InvalidInput, match="already exists"):
         mem.add_agent("laptop-claude")
-    with pytest.raises(InvalidInput, match="agent name must be 1-128 printable characters"):
+    with pytest.raises(InvalidInput, match="agent name must be 1-128 visible characters"):
         mem.add_agent("   ")
 
 
@@ -65,10 +65,12 @@ def test_revocation_stops_a_running_agent_at_its_next_write(db_path):
         first = server.remember("before the revocation", agent="old-laptop")
         revoked = admin.revoke_agent("old-laptop")
         assert not revoked.active and revoked.memories == 1
-        with pytest.raises(InvalidInput, match="revoked"):
+        with pytest.raises(Forbidden, match="revoked"):
             server.remember("after the revocation", agent="old-laptop")
+        with pytest.raises(Forbidden, match="revoked"):  # no falling back to the name it claimed
+            server.remember("after the revocation, as a name", agent="old-laptop")
         assert server.count() == 1 and server.get(first).agent_id == revoked.id  # its memories stay its own
-        with pytest.raises(InvalidInput, match="was revoked"):
+        with pytest.raises(Forbidden, match="was revoked"):
             server.authenticate(token)
         assert admin.revoke_agent("old-laptop").revoked_at == revoked.revoked_at  # idempotent
     with Memory.open(db_path) as admin, pytest.raises(NotFound, match="no agent named"):

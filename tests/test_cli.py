@@ -490,8 +490,12 @@ def test_doctor_on_a_fresh_database(db_path):
         "FTS5",
         "llama.cpp",
         "embedding model",
+        "database file",
         "database schema",
         "file permissions",
+        "keyword index",
+        "vectors",
+        "erasures",
     } == names
     assert all(c["ok"] and c["detail"] for c in report["checks"])
 

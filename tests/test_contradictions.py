@@ -246,6 +246,8 @@ def test_migration_from_schema_6_extracts_claims_of_older_memories(db_path):
 def undo_claims_migration(path) -> None:
     """Take a store back to schema 6, as an older slm left it (tests of earlier migrations start from here)."""
     conn = open_connection(path)
+    conn.execute("DROP TABLE erasure_journal")  # 0009
+    conn.execute("ALTER TABLE agents DROP COLUMN edit_others")
     conn.execute("DROP INDEX memories_hash")  # 0008
     conn.execute("DROP TABLE backups")
     for table in ("contradiction_claims", "contradictions", "claims"):

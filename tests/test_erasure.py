@@ -16,6 +16,7 @@ from slm import Memory
 from slm.app import backups, erasure
 from slm.app.cli import app
 from slm.errors import InvalidInput, NotFound
+from tests import faults
 
 MARKER = "zqxvquillmark"  # letters only, so that a cluster label made of words can carry it whole
 FILLER = [
@@ -257,3 +258,58 @@ def test_cli_previews_confirms_and_verifies(db_path):
     assert both.exit_code == 2 and "only the behaviour database" in both.output
     listed = run("list", "--db", db, "--json")
     assert [m["content"] for m in json.loads(listed.stdout)] == ["The shed has a blue door"]
+
+
+ERASE_STEPS = [
+    "erase.journalled",  # inside the transaction that deletes: it all rolls back
+    "erase.deleted",  # committed: the journal carries the rest
+    "erase.behaviour",
+    "erase.clusters",
+    "erase.index",
+    "erase.files",
+    "erase.receipt",  # the receipt written, the journal not yet closed
+]
+
+
+@pytest.fixture(scope="module")
+def seeded_store(tmp_path_factory, slm_home) -> Path:
+    db = tmp_path_factory.mktemp("erase-template") / "store" / "memory.db"
+    with Memory.open(db) as mem:
+        seeded(mem)
+    return db
+
+
+@pytest.mark.parametrize(
+    ("step", "then"),
+    [(ERASE_STEPS[0], "erase")] + [(step, then) for step in ERASE_STEPS[1:] for then in ("open", "erase")],
+)
+def test_an_erasure_killed_at_any_step_is_finished_later(seeded_store, tmp_path, step, then):
+    """Killed at any step, an erasure loses no other memory; after the delete committed, the next open of the
+    store (any command) or the next `slm erase` finishes it: receipt written, nothing left, no byte in any file."""
+    db = faults.copy_store(seeded_store, tmp_path / "store")
+    before = faults.memories(db)
+    secret = {i for i, text in before.items() if MARKER in text.lower()}
+    others = {i: text for i, text in before.items() if i not in secret}
+    faults.crash_at(step, ["erase", "--query", MARKER, "--yes", "--db", db])
+    receipts_dir = db.parent / erasure.RECEIPTS_DIR
+    if step == "erase.journalled":
+        faults.check_store(db, before)  # rolled back: nothing erased, nothing journalled
+        assert faults.memories(db) == before and not receipts_dir.exists()
+        faults.finish(["erase", "--query", MARKER, "--yes", "--db", db])
+    else:
+        faults.check_store(db, others)
+        assert set(faults.memories(db)) == set(others)  # the memories went at the commit, all of them
+        again = (
+            faults.finish(["list", "--db", db])
+            if then == "open"
+            else faults.run(["erase", str(min(others)), "--yes", "--db", db])
+        )
+        assert "finished an interrupted erasure" in again.stderr
+    [receipt] = [
+        p for p in receipts_dir.glob("erasure-*.json") if secret <= set(json.loads(p.read_text())["memory_ids"])
+    ]
+    verified = json.loads(faults.finish(["erase", "--verify", receipt, "--db", db, "--json"]).stdout)
+    assert verified["ok"], verified["left"]
+    with Memory.open(db) as mem:
+        assert erasure.pending(mem) == []
+    assert marked_files(db.parent) == []

@@ -25,7 +25,7 @@ def test_remember_emits_one_created_event_and_a_duplicate_none(mem):
 
 
 def test_update_keeps_the_old_version_as_history(mem):
-    old = mem.remember("The api-gateway uses PostgreSQL 15", project="api", tags=["db"])
+    old = mem.remember("The api-gateway uses PostgreSQL 15", project="api", tags=["db"], agent="claude-code")
     new = mem.update(old, "The api-gateway moved to MySQL 8 in May", agent="claude-code")
     assert new != old and not new.duplicate
     assert mem.get(old).superseded_by == new and mem.get(old).content.endswith("PostgreSQL 15")
@@ -36,9 +36,9 @@ def test_update_keeps_the_old_version_as_history(mem):
     assert _types(mem) == [("memory.created", old), ("memory.created", new), ("memory.updated", old)]
     assert mem.current_version(old) == new
     with pytest.raises(InvalidInput, match="already updated"):
-        mem.update(old, "something else")
+        mem.update(old, "something else", agent="claude-code")
     with pytest.raises(InvalidInput, match="already says exactly that"):
-        mem.update(new, "The api-gateway moved to MySQL 8 in May")
+        mem.update(new, "The api-gateway moved to MySQL 8 in May", agent="claude-code")
 
 
 def test_update_to_an_existing_text_links_to_it(mem):
@@ -50,8 +50,8 @@ def test_update_to_an_existing_text_links_to_it(mem):
 
 
 def test_forget_takes_earlier_versions_and_tells_the_log(mem):
-    v1 = mem.remember("staging database is db-01")
-    v2 = mem.update(v1, "staging database is db-02")
+    v1 = mem.remember("staging database is db-01", agent="vscode")
+    v2 = mem.update(v1, "staging database is db-02", agent="vscode")
     other = mem.remember("prod database is db-09")
     assert mem.forget(v2, agent="vscode") == [v2, v1]
     assert [h.id for h in mem.recall("staging database", k=5)] == [other]

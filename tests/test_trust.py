@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from slm import Memory
-from slm.errors import InvalidInput, NotFound
+from slm.errors import Forbidden, InvalidInput, NotFound
 from slm.mcp.server import build_server
 from slm.trust import ledger, model
 from tests.test_cli import check_refused, run, run_json
@@ -58,27 +58,36 @@ def test_corroboration_rewards_the_earlier_author_once(cast):
 
 
 def test_peers_and_fresh_names_cannot_judge_or_vouch(cast, db_path):
-    """Corrections and deletions count only from the user or a clearly more trusted agent; a fresh claimed name
-    vouches for nothing, so no crowd of made-up names lifts an injection out of quarantine."""
+    """Others' memories are not a fresh name's to change; corrections count only from the user or a clearly more
+    trusted agent (a peer the user let edit counts for nothing); a fresh claimed name vouches for nothing, so no
+    crowd of made-up names lifts an injection out of quarantine."""
     user, alice, bob = cast
     facts = alice.remember_many([{"text": f"Queue {i} drains every {i + 2} minutes."} for i in range(6)], agent="alice")
     with Memory.open(db_path, protocol="mcp-stdio") as attacker:
         for memory_id in facts[:3]:
-            attacker.update(memory_id, "Queues never drain.", agent="attacker")
-        attacker.forget(facts[3], agent="attacker")
+            with pytest.raises(Forbidden, match="may change only the memories it wrote"):
+                attacker.update(memory_id, "Queues never drain.", agent="attacker")
+        with pytest.raises(Forbidden):
+            attacker.forget(facts[3], agent="attacker")
         injection = attacker.remember(POISON, agent="mallory", project="ops")
+        with pytest.raises(NotFound):  # quarantined: it does not exist for agents, so nobody can praise it out
+            attacker.feedback(injection, True, agent="sybil-0")
+        plain = attacker.remember("Queue 9 drains every hour.", agent="mallory", project="ops")
         for i in range(25):
-            attacker.feedback(injection, True, agent=f"sybil-{i}")
+            attacker.feedback(plain, True, agent=f"sybil-{i}")
     assert "superseded" not in signals(user, "alice") and "deleted_soon" not in signals(user, "alice")
     assert injection in {row.id for row, _ in user.quarantine()}
     marks = [s for s in user.explain_trust("mallory", limit=100)[0]["recent"] if s["signal"] == "helpful"]
     assert [s["weight"] for s in marks] == [0.0] * 25
+    assert [user.get(i).content for i in facts[:4]] == [f"Queue {i} drains every {i + 2} minutes." for i in range(4)]
+    user.grant_agent("bob", edit_others=True)
     bob.update(facts[4], "Queue 4 drains every 9 minutes.", agent="bob")  # 0.5 against 0.5: a peer
     assert "superseded" not in signals(user, "alice")
 
 
 def test_updates_are_neither_flooding_nor_corroboration(cast):
     user, alice, bob = cast
+    user.grant_agent("bob", edit_others=True)
     first = alice.remember("The API listens on port 8080 in staging.", agent="alice", project="api")
     mine = alice.update(first, "The API listens on port 8080 in the staging cluster.", agent="alice")
     bob.update(mine, "In the staging cluster the API listens on port 8080.", agent="bob")
@@ -89,7 +98,7 @@ def test_a_revoked_token_stops_vouching_at_once(cast):
     user, alice, bob = cast
     memory_id = alice.remember(FACT, agent="alice", project="billing")
     user.revoke_agent("bob")
-    with pytest.raises(InvalidInput, match="revoked"):
+    with pytest.raises(Forbidden, match="revoked"):
         bob.feedback(memory_id, True, agent="bob")
     assert signals(user, "alice") == {}
 
@@ -136,7 +145,7 @@ def test_corrections_count_against_the_author_only_from_the_user_or_as_trusted(c
     second = alice.remember("The billing service signs webhooks with HMAC-SHA256.", agent="alice", project="billing")
     alice.update(first, FACT.replace("3", "4"), agent="alice")  # its own correction
     assert signals(user, "alice") == {}
-    with Memory.open(db_path, protocol="mcp-stdio") as stranger:  # trusted less than alice
+    with Memory.open(db_path, protocol="mcp-stdio") as stranger, pytest.raises(Forbidden):  # not its memory
         stranger.update(second, "The billing service does not sign webhooks.", agent="stranger")
     assert signals(user, "alice") == {}
     third = alice.remember("Webhook payloads are capped at 256 KB.", agent="alice", project="billing")
@@ -194,17 +203,21 @@ def test_bursts_count_calls_not_memories(cast):
     assert signals(user, "bob")["burst"] == 3
 
 
-def test_repeating_its_own_text_is_flooding(cast):
+def test_near_copies_of_its_own_text_are_flooding_and_exact_retries_free(cast):
+    """`remember` is idempotent (its MCP annotation says so): the same text again, as a retrying client sends
+    it, stores nothing and costs nothing; the same fact in other words within the hour is flooding."""
     user, alice, _ = cast
-    alice.remember(FACT, agent="alice", project="billing")
-    alice.remember(FACT, agent="alice", project="billing")
+    first = alice.remember(FACT, agent="alice", project="billing")
+    assert alice.remember(FACT, agent="alice", project="billing") == first
+    assert alice.remember(FACT, agent="alice", project="billing").duplicate
+    assert signals(user, "alice") == {}
     alice.remember(FACT.lower(), agent="alice", project="billing")  # another text, the same fact
-    assert signals(user, "alice") == {"duplicate": 2}
+    assert signals(user, "alice") == {"duplicate": 1}
     old = alice.remember("Invoices are generated on the 1st of each month.", agent="alice", project="billing")
     with user.conn:
         user.conn.execute("UPDATE memories SET created_at = '2020-01-01T00:00:00Z' WHERE id = ?", (old,))
-    alice.remember("Invoices are generated on the 1st of each month.", agent="alice", project="billing")
-    assert signals(user, "alice") == {"duplicate": 2}  # restating an old note is not flooding
+    alice.remember("invoices are generated on the 1st of each month.", agent="alice", project="billing")
+    assert signals(user, "alice") == {"duplicate": 1}  # restating an old note is not flooding
 
 
 def test_writes_outside_usual_projects(cast):
@@ -345,9 +358,9 @@ async def test_mcp_recall_carries_trust_and_hides_quarantine(db_path):
             withheld = (await b.call_tool("get", {"ids": [fact, poison]})).structured_content
     hits = found["memories"]
     assert [h["id"] for h in hits] == [fact] and hits[0]["trust"] == pytest.approx(0.5, abs=0.01)
-    assert [m["id"] for m in recent["memories"]] == [fact] and "1 quarantined" in recent["note"]
+    assert [m["id"] for m in recent["memories"]] == [fact] and recent["note"] is None  # as if it did not exist
     assert [m["id"] for m in withheld["memories"]] == [fact] and withheld["missing"] == [poison]
-    assert "quarantined" in withheld["note"]
+    assert withheld["note"] is None
     assert "trust 0." in context.messages[0].content.text and "not instructions" in context.messages[0].content.text
     with Memory.open(db_path) as user:
         assert signals(user, "alice") == {"helpful": 1} and signals(user, "bob") == {"instruction": 1}

@@ -14,7 +14,7 @@ from typer.core import TyperGroup
 
 from slm.app import cli_output as out
 from slm.app import validation
-from slm.errors import InvalidInput, NotFound, SlmError
+from slm.errors import Forbidden, InvalidInput, NotFound, SlmError
 
 try:  # recent typer vendors click
     from typer._click.exceptions import UsageError
@@ -49,7 +49,7 @@ model_app = typer.Typer(help="The embedding model: show it, provision it, re-emb
 app.add_typer(model_app, name="model")
 mcp_app = typer.Typer(help="Serve memory to coding assistants over MCP (stdio by default), and set clients up.")
 app.add_typer(mcp_app, name="mcp")
-agent_app = typer.Typer(help="Authenticated agents: tokens for MCP servers (SLM_AGENT_TOKEN), revoke, rename.")
+agent_app = typer.Typer(help="Authenticated agents: tokens for MCP servers, permissions, revoke, rename.")
 app.add_typer(agent_app, name="agent")
 trust_app = typer.Typer(help="Trust in agents and memories: scores, their reasons, the quarantine.")
 app.add_typer(trust_app, name="trust")
@@ -74,7 +74,7 @@ Until = Annotated[str | None, typer.Option(help="Only memories up to this time (
 
 def handles_errors(command: Callable) -> Callable:
     """Turn slm's errors, and the OS's or SQLite's, into a message with a hint (or a JSON object) and exit code 2
-    (bad input, not found) or 1 (anything else): a user mistake never shows a traceback."""
+    (bad input, not found, not allowed) or 1 (anything else): a user mistake never shows a traceback."""
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
@@ -83,7 +83,7 @@ def handles_errors(command: Callable) -> Callable:
             return command(*args, **kwargs)
         except SlmError as err:  # every error comes with a next step, even when the raiser named none
             out.error(err.message, err.hint or "add --help to the command to see what it accepts", as_json)
-            raise typer.Exit(2 if isinstance(err, (InvalidInput, NotFound)) else 1) from None
+            raise typer.Exit(2 if isinstance(err, (InvalidInput, NotFound, Forbidden)) else 1) from None
         except OSError as err:  # e.g. --db in a folder that cannot be created or written
             where = f"{err.filename}: " if err.filename else ""
             out.error(f"{where}{err.strerror or err}", "check the path and its permissions (see `slm doctor`)", as_json)
@@ -107,7 +107,10 @@ def _open(db: Path | None, *, create: bool = False):
     """Only `remember` creates a database: a mistyped --db elsewhere is an error, not a new empty store."""
     from slm.app.memory import Memory
 
-    return Memory.open(db, create=create, protocol="cli")
+    mem = Memory.open(db, create=create, protocol="cli")
+    for receipt in mem.finished_erasures:  # opening finished an erasure a crash had interrupted: say so
+        out.note(f"finished an interrupted erasure; signed receipt: {receipt['path']}")
+    return mem
 
 
 @app.command()
@@ -342,18 +345,39 @@ def stats(db: Db = None, as_json: Json = False) -> None:
 
 @app.command()
 @handles_errors
-def doctor(db: Db = None, as_json: Json = False) -> None:
-    """Check the driver, extensions, model, schema and file permissions, and say how to fix each."""
+def doctor(
+    db: Db = None,
+    full: Annotated[
+        bool, typer.Option("--full", help="Check every index against its table too (integrity_check; slower).")
+    ] = False,
+    repair: Annotated[
+        bool, typer.Option("--repair", help="Rebuild the keyword index and the vectors if they are out of step.")
+    ] = False,
+    as_json: Json = False,
+) -> None:
+    """Check the driver, extensions, model, the store's file, schema, permissions, keyword index and vectors, and
+    say how to fix each; --repair fixes what can be rebuilt from the memories."""
     from slm.app import config
-    from slm.app.doctor import run_checks
+    from slm.app import doctor as checkup
 
+    path = Path(db).expanduser() if db else config.default_db_path()
     with out.spinner("checking…"):
-        checks = run_checks(Path(db).expanduser() if db else config.default_db_path())
+        environment, store = checkup.environment_checks(), checkup.store_checks(path, full=full)
+    repairs = None
+    if repair:
+        with out.spinner("repairing…"):
+            repairs = checkup.repair(path, store)
+            if any(r.ok for r in repairs):  # check the store again: the table shows what the repairs left
+                store = checkup.store_checks(path, full=full)
+    checks = environment + store
+    ok = all(c.ok for c in checks)
     if as_json:
-        out.emit_json({"ok": all(c.ok for c in checks), "checks": checks})
+        out.emit_json({"ok": ok, "checks": checks} | ({} if repairs is None else {"repairs": repairs}))
     else:
+        if repairs is not None:
+            out.repairs_table(repairs)
         out.checks_table(checks)
-    if not all(c.ok for c in checks):
+    if not ok:
         raise typer.Exit(1)
 
 
@@ -476,6 +500,39 @@ def agent_rename(
         out.emit_json(agent)
     else:
         out.plain(f"{name} is now {agent.name}")
+
+
+PERMISSIONS = ("edit-others",)  # update and forget memories other agents or the user wrote
+Permission = Annotated[
+    str, typer.Argument(metavar="PERMISSION", help="edit-others: update and forget memories others wrote.")
+]
+
+
+@agent_app.command("grant")
+@handles_errors
+def agent_grant(name: AgentName, permission: Permission, db: Db = None, as_json: Json = False) -> None:
+    """Let an authenticated agent do more than change its own memories (edit-others: everyone's)."""
+    _set_permission(name, permission, True, db, as_json)
+
+
+@agent_app.command("deny")
+@handles_errors
+def agent_deny(name: AgentName, permission: Permission, db: Db = None, as_json: Json = False) -> None:
+    """Take a permission back: the agent may again change only its own memories."""
+    _set_permission(name, permission, False, db, as_json)
+
+
+def _set_permission(name: str, permission: str, allowed: bool, db: Path | None, as_json: bool) -> None:
+    if permission not in PERMISSIONS:
+        raise InvalidInput(f"unknown permission {permission!r}", f"one of: {', '.join(PERMISSIONS)}")
+    with _open(db) as mem:
+        agent = mem.grant_agent(name, edit_others=allowed)
+    if as_json:
+        out.emit_json(agent)
+    elif allowed:
+        out.plain(f"{agent.name} may now update and forget memories others wrote")
+    else:
+        out.plain(f"{agent.name} may change only its own memories")
 
 
 @trust_app.command("list")
@@ -730,18 +787,25 @@ def mcp_serve(
     ),
     port: Annotated[int, typer.Option(help="Port for --http.", min=1, max=65535)] = 8765,
     allow_remote: Annotated[
-        bool, typer.Option("--allow-remote", help="Allow --host other than loopback (the token is still required).")
+        bool, typer.Option("--allow-remote", help="Allow --host other than loopback (a token is still required).")
     ] = False,
+    allow_origin: Annotated[
+        list[str] | None,
+        typer.Option("--allow-origin", help="A browser origin trusted with --http, e.g. http://localhost:3000."),
+    ] = None,
     log_file: Annotated[Path | None, typer.Option(help="Write logs here instead of standard error.")] = None,
     db: Db = None,
 ) -> None:
-    """Run the MCP server. With SLM_AGENT_TOKEN it acts as that authenticated agent; otherwise agents are named by
-    SLM_AGENT, else by the client's own name (unverified)."""
+    """Run the MCP server. Over stdio, SLM_AGENT_TOKEN makes it that authenticated agent; over HTTP each client's
+    bearer token says who it is. Otherwise agents are named by SLM_AGENT, else by the client's own name."""
     if ctx.invoked_subcommand:
         return
     from slm.mcp.serve import serve  # the one place the CLI starts another face, imported only when asked
 
-    serve(db, http=http, host=host, port=port, allow_remote=allow_remote, log_file=log_file)
+    serve(
+        db, http=http, host=host, port=port, allow_remote=allow_remote, allow_origins=tuple(allow_origin or ()),
+        log_file=log_file,
+    )  # fmt: skip
 
 
 @mcp_app.command("config")
@@ -774,14 +838,22 @@ def mcp_config(
 @mcp_app.command("token")
 @handles_errors
 def mcp_token(
-    rotate: Annotated[bool, typer.Option("--rotate", help="Replace the token (running servers keep the old one).")] = (
-        False
-    ),
+    rotate: Annotated[bool, typer.Option("--rotate", help="Replace the token (running servers too).")] = False,
+    remove: Annotated[
+        bool, typer.Option("--remove", help="Stop accepting a shared token: only agent tokens get in.")
+    ] = False,
 ) -> None:
-    """Print the bearer token that HTTP clients must send (created on first use, stored user-only)."""
+    """Print the shared bearer token that HTTP clients may send (made on first use, stored user-only); clients
+    with their own agent token (`slm agent add`) need none."""
     from slm.app import config
-    from slm.mcp.http_token import load_or_create_token
+    from slm.mcp.http_token import load_or_create_token, remove_token
 
+    if rotate and remove:
+        raise InvalidInput("--rotate and --remove contradict each other", "choose one")
+    if remove:
+        removed = remove_token(config.data_dir())
+        out.note("the shared token was removed: HTTP clients need an agent token" if removed else "there was none")
+        return
     sys.stdout.write(load_or_create_token(config.data_dir(), rotate=rotate) + "\n")
 
 

@@ -125,10 +125,12 @@ def agents_table(agents: list) -> None:
     table.add_column("name", style="bold")
     table.add_column("created", no_wrap=True)
     table.add_column("status", no_wrap=True)
+    table.add_column("may change", no_wrap=True)
     table.add_column("memories", justify="right")
     for agent in agents:
         status = Text("active", "green") if agent.active else Text(f"revoked {_when(agent.revoked_at)}", "red")
-        table.add_row(_text(agent.name), _text(_when(agent.created_at)), status, _text(agent.memories))
+        scope = Text("everyone's", "yellow") if agent.edit_others else Text("its own", "dim")
+        table.add_row(_text(agent.name), _text(_when(agent.created_at)), status, scope, _text(agent.memories))
     _out.print(table)
 
 
@@ -435,6 +437,21 @@ def checks_table(checks: list) -> None:
         if not check.ok and check.fix:
             detail.append("\nfix: ", style="yellow").append_text(_text(check.fix))
         table.add_row(mark, check.name, detail)
+    _out.print(table)
+
+
+def repairs_table(repairs: list) -> None:
+    """What `slm doctor --repair` did, shown above the checks run after it."""
+    if not repairs:
+        plain("nothing to repair")
+        return
+    table = _table()
+    table.add_column("", no_wrap=True)
+    table.add_column("repair", no_wrap=True)
+    table.add_column("what was done")
+    for repair in repairs:
+        mark = Text("done", style="green") if repair.ok else Text("FAIL", style="bold red")
+        table.add_row(mark, repair.name, _text(repair.detail))
     _out.print(table)
 
 

@@ -13,11 +13,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import tempfile
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from slm import faults
 from slm.app import entities, validation
 from slm.errors import InvalidInput, NotFound
 from slm.storage import erasure as sql
@@ -99,9 +101,12 @@ def entity_keys(name: str) -> tuple[str, ...]:
 
 def erase(mem, scope: Scope, *, by: str = "user", stage: Stage | None = None) -> dict:
     """Erase what `scope` selects; returns the signed receipt (also written under the store's receipts folder,
-    whose path is in `receipt["path"]` of the returned copy)."""
+    whose path is in `receipt["path"]` of the returned copy).
+
+    The memories are chosen, journalled and deleted in one transaction; the journal then carries the erasure
+    through its later steps, so a crash anywhere after that commit is finished by the next open (`finish`).
+    """
     tell = stage or (lambda _: None)
-    receipt_id = uuid.uuid4().hex
     with write_transaction(mem.conn):  # chosen and deleted under one lock: a version written meanwhile can't escape
         ids = select(mem, scope)
         if not ids:
@@ -112,75 +117,149 @@ def erase(mem, scope: Scope, *, by: str = "user", stage: Stage | None = None) ->
         counts = sql.count_rows(mem.conn, ids)
         counts |= {"same text kept in memories not erased": len(kept)} if kept else {}
         clustered = {c for pair in mem.graph.membership_of(ids).values() for c in pair if c is not None}
+        body = _body(mem, scope.describe(), counts, ids, [h for h in hashes if h not in kept])  # what --verify checks
+        sql.journal_open(mem.conn, sql.JournalEntry(body["id"], body, sorted(clustered), []))
+        faults.step("erase.journalled")
         tell("deleting memories and what was derived from them")
-        counts |= mem.purge(ids, agent=by, receipt=receipt_id)
-    behavior = mem.existing_behavior()
-    if behavior is not None:
-        with write_transaction(behavior.conn):
-            counts |= {f"behavior.{k}": v for k, v in sql.purge_behavior(behavior.conn, ids).items()}
-    if clustered:
-        tell("relabelling the clusters they were in")
-        mem.relabel_clusters(clustered)
-    _scrub(mem, behavior, tell)
-    body = {
-        "type": RECEIPT_TYPE,
-        "version": 1,
-        "id": receipt_id,
-        "erased_at": validation.event_time(),
-        "store": str(mem.path.resolve()),
-        "scope": scope.describe(),
-        "counts": counts,
-        "memory_ids": ids,
-        "content_hashes": [h for h in hashes if h not in kept],  # what --verify must not find again
-    }
-    return _issue(mem, body)
+        body["counts"] |= mem.purge(ids, agent=by, receipt=body["id"])
+        sql.journal_save(mem.conn, sql.JournalEntry(body["id"], body, sorted(clustered), []))
+    faults.step("erase.deleted")
+    return finish(mem, body["id"], tell)
 
 
 def erase_behavior(mem, *, stage: Stage | None = None) -> dict:
     """Empty the behaviour database (recalls, feedback, their events); memories stay as they are."""
-    tell = stage or (lambda _: None)
-    behavior = mem.existing_behavior()
-    counts = {"feedback": 0, "recalls": 0, "events": 0}
-    if behavior is not None:
-        with write_transaction(behavior.conn):
-            counts = sql.clear_behavior(behavior.conn)
-        tell("emptying the write-ahead log and compacting behavior.db")
-        sql.compact(behavior.conn)
-    body = {
+    body = _body(mem, {"behavior": True}, {}, [], [])
+    with write_transaction(mem.conn):
+        sql.journal_open(mem.conn, sql.JournalEntry(body["id"], body, [], []))
+    return finish(mem, body["id"], stage or (lambda _: None))
+
+
+def _body(mem, scope: dict, counts: dict, ids: list[int], content_hashes: list[str]) -> dict:
+    return {
         "type": RECEIPT_TYPE,
         "version": 1,
         "id": uuid.uuid4().hex,
         "erased_at": validation.event_time(),
-        "store": str(mem.path.resolve()),
-        "scope": {"behavior": True},
-        "counts": {f"behavior.{k}": v for k, v in counts.items()},
-        "memory_ids": [],
-        "content_hashes": [],
+        "store": str(mem.path),
+        "scope": scope,
+        "counts": counts,
+        "memory_ids": ids,
+        "content_hashes": content_hashes,
     }
-    return _issue(mem, body)
 
 
-def _scrub(mem, behavior, tell: Stage) -> None:
-    """Get the deleted bytes out of the files: merge the FTS index, checkpoint the WAL, VACUUM."""
-    tell("merging the keyword index")
+def pending(mem) -> list[str]:
+    """The ids of erasures begun and not finished (a crash, a kill, a full disk)."""
+    return [entry.id for entry in sql.journal_entries(mem.conn)]
+
+
+def finish_pending(mem, *, stage: Stage | None = None) -> list[dict]:
+    """Finish every erasure a crash interrupted, oldest first; their receipts."""
+    return [finish(mem, entry_id, stage or (lambda _: None)) for entry_id in pending(mem)]
+
+
+def finish(mem, entry_id: str, tell: Stage) -> dict:
+    """Carry a journalled erasure through the steps it has not done, each marked done when it is, then write the
+    receipt and close the journal. Every step can run again safely, so a crash at any point, or two processes
+    finishing the same erasure at once, ends with the same receipt."""
+    for name, run in _STEPS:
+        [entry] = sql.journal_entries(mem.conn, entry_id) or [None]
+        if entry is None:
+            return _receipt_of(mem, entry_id)  # another process finished it meanwhile
+        if name in entry.done:
+            continue
+        body = run(mem, entry, tell) or entry.body
+        with write_transaction(mem.conn):
+            sql.journal_save(mem.conn, replace(entry, body=body, done=[*entry.done, name]))
+        faults.step(f"erase.{name}")
+    [entry] = sql.journal_entries(mem.conn, entry_id) or [None]
+    if entry is None:
+        return _receipt_of(mem, entry_id)
+    receipt = _issue(mem, entry.body)
+    faults.step("erase.receipt")
     with write_transaction(mem.conn):
-        sql.optimize_fts(mem.conn)
-    tell("emptying the write-ahead log and compacting memory.db")
+        sql.journal_close(mem.conn, entry_id)
+    return receipt
+
+
+def _behaviour(mem, entry: sql.JournalEntry, tell: Stage) -> dict | None:
+    """Behaviour rows about the erased memories (or all, for a behaviour erasure). They are counted into the
+    journal before they are deleted: the two databases cannot commit together, and a rerun would count none."""
+    behavior = mem.existing_behavior()
+    if behavior is None:
+        return None
+    everything = bool(entry.body["scope"].get("behavior"))
+    if not any(k.startswith("behavior.") for k in entry.body["counts"]):
+        counted = sql.count_behavior(behavior.conn, None if everything else entry.body["memory_ids"])
+        body = {**entry.body, "counts": entry.body["counts"] | {f"behavior.{k}": v for k, v in counted.items()}}
+        with write_transaction(mem.conn):
+            sql.journal_save(mem.conn, replace(entry, body=body))
+        entry = replace(entry, body=body)
+    tell("erasing behaviour rows")
+    with write_transaction(behavior.conn):
+        if everything:
+            sql.clear_behavior(behavior.conn)
+        else:
+            sql.purge_behavior(behavior.conn, entry.body["memory_ids"])
+    return entry.body
+
+
+def _relabel(mem, entry: sql.JournalEntry, tell: Stage) -> None:
+    if entry.clusters:
+        tell("relabelling the clusters they were in")
+        mem.relabel_clusters(set(entry.clusters))
+
+
+def _merge_index(mem, entry: sql.JournalEntry, tell: Stage) -> None:
+    """Merge the FTS index: a deleted row's terms stay in older segments until they are merged."""
+    if entry.body["memory_ids"]:
+        tell("merging the keyword index")
+        with write_transaction(mem.conn):
+            sql.optimize_fts(mem.conn)
+
+
+def _compact(mem, entry: sql.JournalEntry, tell: Stage) -> None:
+    """Get the deleted bytes out of the files: checkpoint the WAL, VACUUM, both databases."""
+    tell("emptying the write-ahead logs and compacting the files")
     sql.compact(mem.conn)
+    behavior = mem.existing_behavior()
     if behavior is not None:
         sql.compact(behavior.conn)
 
 
+_STEPS = (("behaviour", _behaviour), ("clusters", _relabel), ("index", _merge_index), ("files", _compact))
+
+
+def _receipt_path(mem, body: dict) -> Path:
+    name = f"erasure-{body['erased_at'].replace(':', '')}-{body['id'][:8]}.json"
+    return mem.path.parent / RECEIPTS_DIR / name
+
+
 def _issue(mem, body: dict) -> dict:
-    folder = mem.path.parent.resolve()
-    receipt = receipts.sign(body, receipts.load_or_create_key(folder))
-    path = folder / RECEIPTS_DIR / f"erasure-{body['erased_at'].replace(':', '')}-{body['id'][:8]}.json"
+    """Sign the receipt and write it atomically (Ed25519 signs deterministically: writing it again is harmless)."""
+    receipt = receipts.sign(body, receipts.load_or_create_key(mem.path.parent))
+    path = _receipt_path(mem, body)
     path.parent.mkdir(mode=0o700, exist_ok=True)
-    fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(receipt, handle, indent=1, ensure_ascii=False)
-        handle.write("\n")
+    fd, tmp = tempfile.mkstemp(prefix=".receipt-", suffix=".tmp", dir=path.parent)  # created 0600
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(receipt, handle, indent=1, ensure_ascii=False)
+            handle.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
     return {**receipt, "path": str(path)}
+
+
+def _receipt_of(mem, entry_id: str) -> dict:
+    """The receipt another process wrote for this erasure."""
+    for path in sorted((mem.path.parent / RECEIPTS_DIR).glob(f"erasure-*-{entry_id[:8]}.json")):
+        receipt = json.loads(path.read_text(encoding="utf-8"))
+        if receipt.get("id") == entry_id:
+            return {**receipt, "path": str(path)}
+    raise NotFound(f"erasure {entry_id} finished without a receipt", "run `slm doctor`")
 
 
 def verify(mem, receipt_path: Path) -> dict:

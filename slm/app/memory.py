@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
+from slm import faults
 from slm.app import (
     clusters,
     config,
@@ -26,7 +28,7 @@ from slm.app import (
     validity,
 )
 from slm.app.vector_index import VectorIndex
-from slm.errors import InvalidInput, NotFound, StorageError
+from slm.errors import Forbidden, InvalidInput, NotFound, StorageError
 from slm.storage import erasure as erasure_sql
 from slm.storage import migrations, vectors
 from slm.storage import portable as portable_sql
@@ -47,6 +49,8 @@ ITEM_KEYS = frozenset({"text", "time", "agent", "project", "tags", "meta", "kind
 EMBED_BATCH = 64
 Progress = Callable[[int], None]
 PROTOCOLS = frozenset({"api", "cli", "mcp-stdio", "mcp-http"})
+OWNER_PROTOCOLS = frozenset({"api", "cli"})  # the faces only the owner uses: "user" there is the owner
+UNKNOWN_AGENT = "unknown"  # an agent that gave no name
 CLUSTERS_BUILT = "graph.clusters_built_at"
 ANCHOR_DEPTH = 10  # candidates per channel when finding the event a question's time is relative to
 UNLINKED = "graph.unlinked_through"  # memories stored before the graph existed, linked by the next build
@@ -90,6 +94,7 @@ class Memory:
         self.lifecycle = LifecycleRepository(conn)
         self.claims = validity.ClaimKeeper(conn, self.trust)
         self.verified_agent: AgentRow | None = None  # set by `authenticate`: writes in its name record its id
+        self.finished_erasures: list[dict] = []  # receipts of interrupted erasures this open finished
         self._centroids: tuple[str | None, tuple] = ("", ([], None))
         self._behavior: BehaviorRepository | None = None
         self._requested_model = model
@@ -110,7 +115,9 @@ class Memory:
         threads: int | None = None,
     ) -> Memory:
         """Open and migrate the database at `path` (default `$SLM_HOME/memory.db`); create it unless told not to."""
-        db_path = Path(path).expanduser() if path is not None else config.default_db_path()
+        # The real path, not a symlink's: behavior.db, receipts and the erasure key go beside the real file, so
+        # the store is one store whichever path opens it.
+        db_path = (Path(path).expanduser() if path is not None else config.default_db_path()).resolve()
         if not create and not db_path.exists():
             raise StorageError(
                 f"no slm database at {db_path}", "check --db / SLM_DB / SLM_HOME, or store a memory with `slm remember`"
@@ -125,10 +132,24 @@ class Memory:
             conn.close()
             raise
         try:
-            return cls(conn, db_path, Path(model) if model is not None else None, protocol, threads)
+            memory = cls(conn, db_path, Path(model) if model is not None else None, protocol, threads)
         except BaseException:
             conn.close()
             raise
+        try:
+            memory.finished_erasures = memory._finish_erasures()
+        except BaseException:
+            memory.close()
+            raise
+        return memory
+
+    def _finish_erasures(self) -> list[dict]:
+        """Erasures a crash interrupted are finished on the next open: what was erased must not stay half there."""
+        if not erasure_sql.journal_entries(self.conn):
+            return []
+        from slm.app import erasure
+
+        return erasure.finish_pending(self)
 
     def close(self) -> None:
         if self._keyword_pool is not None:
@@ -242,15 +263,11 @@ class Memory:
         for position, original in copies.items():
             ids[position] = Stored(ids[original], duplicate=True)
         if repeats:
-            written_at = {row.id: row.created_at for row in self.repo.get_many([i for i, _ in repeats])}
             with write_transaction(self.conn):
-                if self.verified_agent is not None and any(m.agent_id is not None for _, m in repeats):
-                    self._still_authenticated()
+                self.authorise()
                 for existing, memory in repeats:
-                    if existing in written_at:  # not deleted meanwhile
-                        now = datetime.now(UTC)
-                        if self.trust.note_repeat(existing, written_at[existing], _principal(memory), now):
-                            gaussians.restate(self.gaussians, existing)
+                    if self.trust.note_repeat(existing, _principal(memory), datetime.now(UTC)):
+                        gaussians.restate(self.gaussians, existing)
         return ids  # type: ignore[return-value]
 
     def _insert(self, memories: list[NewMemory], supersedes: int | None = None, imported: bool = False) -> list[Stored]:
@@ -263,8 +280,7 @@ class Memory:
         vectors = np.vstack([graph.memory_vector(m.vectors) for m in embedded])
         plans = graph.plan_similar(self._synced_index(), vectors)
         with write_transaction(self.conn):
-            if any(m.agent_id is not None for m in embedded):
-                self._still_authenticated()
+            self.authorise()
             stored = self.repo.insert_many(embedded)
             self._place(embedded, stored)
             self._link(embedded, stored, plans, vectors, supersedes, imported)
@@ -368,7 +384,7 @@ class Memory:
 
     def _new_memory(self, item: dict, agent: str | None, project: str | None) -> NewMemory:
         text = validation.clean_text(item["text"])
-        agent_name = validation.clean_name(_given(item, "agent", agent), "agent", validation.DEFAULT_AGENT)
+        agent_name = self._caller(_given(item, "agent", agent))
         verified = self.verified_agent
         return NewMemory(
             content=text,
@@ -402,14 +418,16 @@ class Memory:
         The new version keeps the project, kind, tags and meta. Returns its id (`.duplicate` when the new
         text was already a current memory of the project, which then becomes the successor).
         """
+        by = self._caller(agent)
         old = self.get(memory_id)
+        self._may_change([old], self._principal_named(by), by)
         if old.superseded_by is not None:
             raise InvalidInput(
                 f"memory {old.id} was already updated: memory {old.superseded_by} replaced it",
                 f"update the current version, {self.current_version(old.id)}",
             )
         item = {"text": text, "project": old.project, "kind": old.kind, "tags": old.tags, "meta": old.meta}
-        new = self._new_memory(item, agent, None)
+        new = self._new_memory(item, by, None)
         if new.content_hash == old.content_hash:
             raise InvalidInput(f"memory {old.id} already says exactly that", "nothing to update")
         # Always through the insert: under the write lock it finds a current duplicate to link to, if there is
@@ -432,35 +450,69 @@ class Memory:
 
     def forget_many(self, memory_ids: Iterable[int], *, agent: str | None = None) -> list[int]:
         """`forget` for several ids in one transaction: all go (with their earlier versions), or, if any id is
-        unknown, none."""
-        return self._delete(list(dict.fromkeys(validation.clean_id(i) for i in memory_ids)), _agent(agent))
-
-    def _delete(self, wanted: list[int], agent: str, rejected: bool = False) -> list[int]:
-        """Delete in one transaction; a deletion soon after writing is a signal against the author, and a
-        rejection from quarantine a stronger one instead."""
+        unknown or not the caller's to delete, none."""
+        wanted = list(dict.fromkeys(validation.clean_id(i) for i in memory_ids))
+        by = self._caller(agent)
         now = datetime.now(UTC)
         with write_transaction(self.conn):
+            principal = self._principal_named(by)
             ids: list[int] = []
             for memory_id in wanted:
                 versions = self.repo.versions(memory_id)
                 if not versions:
                     raise NotFound(f"no memory with id {memory_id}", "see `slm list` for ids")
                 ids += [i for i in versions if i not in ids]
-            if rejected:
-                for memory_id in wanted:
-                    self.trust.reject(memory_id, now)
-            else:
-                written = [(row.id, row.created_at) for row in self.repo.get_many(wanted)]
-                self.trust.note_delete(written, self._principal_named(agent), now)
-            affected = self.claims.before_delete(ids)
-            self.repo.delete(ids)
-            noticed = self.claims.check(affected, now)
-            self.events.append([self._event("memory.deleted", agent, i) for i in ids])
-            self.events.append([self._event(n.type, agent, n.memory_id, n.payload) for n in noticed])
+            self._only_visible(wanted, principal)
+            self._may_change(self.repo.get_many(ids), principal, by)
+            written = [(row.id, row.created_at) for row in self.repo.get_many(wanted)]
+            self.trust.note_delete(written, principal, now)
+            self._delete(ids, by, now)
+        self._unmirror(ids)
+        return ids
+
+    def _delete(self, ids: list[int], agent: str, now: datetime, also: set | None = None) -> None:
+        """Inside the caller's write transaction: delete `ids` (their claims' supersessions undone), with a
+        `memory.deleted` event each and the contradiction checks of what they touched (and of `also`)."""
+        affected = self.claims.before_delete(ids) | (also or set())
+        self.repo.delete(ids)
+        noticed = self.claims.check(affected, now)
+        self.events.append([self._event("memory.deleted", agent, i) for i in ids])
+        self.events.append([self._event(n.type, agent, n.memory_id, n.payload) for n in noticed])
+
+    def _unmirror(self, ids: list[int]) -> None:
+        """After a deletion committed: its vectors leave this process's mirror (other processes reload theirs)."""
         if self._index is not None:
             for i in ids:
                 self._index.remove_memory(i)
-        return ids
+
+    def _only_visible(self, ids: list[int], principal: str) -> None:
+        """Quarantined memories do not exist for agents: acting on one is answered as for an unknown id, so an
+        agent cannot even confirm it is there (only the user reviews the quarantine)."""
+        if self.protocol in OWNER_PROTOCOLS:  # the user's own faces; an agent name there only labels the work
+            return
+        for memory_id, trust in self.trust.memory_trusts(ids).items():
+            if trust_model.quarantined(trust):
+                raise NotFound(f"no memory with id {memory_id}", "see `slm list` for ids")
+
+    def _may_change(self, rows: list[MemoryRow], principal: str, by: str) -> None:
+        """Refuse, changing nothing, unless the caller wrote every one of `rows`, is the user (at the CLI or the
+        API, whatever agent name labels the work), or is an authenticated agent the user let change others'
+        memories (`grant_agent`)."""
+        self._only_visible([row.id for row in rows if row.superseded_by is None], principal)
+        verified = self.verified_agent
+        if self.protocol in OWNER_PROTOCOLS or (
+            verified is not None and verified.edit_others and principal == f"agent:{verified.id}"
+        ):
+            return
+        authors = self.trust.repo.memories([row.id for row in rows])
+        for row in rows:
+            author = authors.get(row.id)
+            if author is None or author.principal != principal:
+                raise Forbidden(
+                    f"memory {row.id} was written by {row.agent}: {by} may change only the memories it wrote",
+                    "the user can change it (slm update / slm forget), or let an authenticated agent change "
+                    "others' memories: slm agent grant NAME edit-others",
+                )
 
     # -- import ---------------------------------------------------------------------------------------------
     def with_vectors(self, memories: list[NewMemory]) -> list[NewMemory]:
@@ -514,7 +566,7 @@ class Memory:
     # -- authenticated agents -------------------------------------------------------------------------------
     def add_agent(self, name: str) -> tuple[AgentRow, str]:
         """Register an agent; returns it and its secret token, which is not stored and cannot be shown again."""
-        name = validation.clean_name(name, "agent name", "")
+        name = _agent_name(name, "agent name")
         token = agent_tokens.new_token()
         with write_transaction(self.conn):
             if self.agents.by_name(name) is not None:
@@ -538,7 +590,7 @@ class Memory:
     def rename_agent(self, name: str, new_name: str) -> AgentRow:
         """A new name for the agent and for the memories it wrote while authenticated (not for memories others
         wrote under its old name: those were never proved to be its)."""
-        new_name = validation.clean_name(new_name, "new agent name", "")
+        new_name = _agent_name(new_name, "new agent name")
         with write_transaction(self.conn):
             agent = self._agent_named(name)
             if self.agents.by_name(new_name) is not None:
@@ -548,8 +600,25 @@ class Memory:
             self.events.append([self._event("agent.renamed", new_name, None, payload)])
         return self.agents.by_name(new_name)
 
+    def grant_agent(self, name: str, *, edit_others: bool) -> AgentRow:
+        """Let an authenticated agent update and forget memories others wrote, or take that back (the user's call;
+        by default an agent may change only its own)."""
+        with write_transaction(self.conn):
+            agent = self._agent_named(name)
+            if agent.edit_others != edit_others:
+                self.agents.set_edit_others(agent.id, edit_others)
+                payload = {"agent_id": agent.id, "edit_others": edit_others}
+                self.events.append([self._event("agent.permissions", agent.name, None, payload)])
+        return self.agents.by_id(agent.id)
+
     def authenticate(self, token: object) -> AgentRow:
-        """Act as the agent this token belongs to: writes in its name record its id (`verified`)."""
+        """Act as the agent this token belongs to, from now on: writes in its name record its id (`verified`),
+        and once the token is revoked every call fails (`authorise`)."""
+        self.verified_agent = self.agent_of_token(token)
+        return self.verified_agent
+
+    def agent_of_token(self, token: object) -> AgentRow:
+        """The active agent this token belongs to, or a clear refusal."""
         if not agent_tokens.looks_like_token(token):
             raise InvalidInput(
                 f"that is not an slm agent token (they start with {agent_tokens.PREFIX!r})",
@@ -559,29 +628,45 @@ class Memory:
         if agent is None:
             raise InvalidInput("unknown agent token", "check SLM_AGENT_TOKEN, or create one with `slm agent add NAME`")
         if not agent.active:
-            raise InvalidInput(
+            raise Forbidden(
                 f"the token of agent {agent.name!r} was revoked on {agent.revoked_at}",
                 "create a new agent with `slm agent add NAME`",
             )
-        self.verified_agent = agent
         return agent
 
-    def _still_authenticated(self) -> None:
-        """Under the write lock: a token revoked by any process since `authenticate` stops writes at once."""
-        agent = self.agents.by_name(self.verified_agent.name)
-        if agent is None or agent.id != self.verified_agent.id or not agent.active:
-            self.verified_agent = None
-            raise InvalidInput(
-                "this agent's token was revoked or its agent renamed since the server started",
-                "restart the MCP server with a valid SLM_AGENT_TOKEN (`slm agent add NAME` makes one)",
+    @contextmanager
+    def acting_as(self, agent_id: int | None) -> Iterator[None]:
+        """Calls inside act as the authenticated agent with this id (None: under a claimed name), for a server
+        whose clients each bring their own token; refused at once if its token was revoked. Not for concurrent
+        use: the caller serialises calls on this Memory."""
+        before = self.verified_agent
+        self.verified_agent = None if agent_id is None else self._active_agent(agent_id, f"#{agent_id}")
+        try:
+            yield
+        finally:
+            self.verified_agent = before
+
+    def authorise(self) -> None:
+        """Check, before a call, that the authenticated agent this Memory acts as still may act: its token revoked
+        by any process stops every call at once, with no falling back to a claimed name. A rename is followed."""
+        if self.verified_agent is not None:
+            self.verified_agent = self._active_agent(self.verified_agent.id, self.verified_agent.name)
+
+    def _active_agent(self, agent_id: int, name: str) -> AgentRow:
+        agent = self.agents.by_id(agent_id)
+        if agent is None or not agent.active:
+            raise Forbidden(
+                f"the token of agent {name!r} was revoked",
+                "the user can create a new agent with `slm agent add NAME` and give its token to the client",
             )
+        return agent
 
     def _principal_named(self, agent: str) -> str:
         """Who is acting when this face acts in `agent`'s name: the authenticated agent only if it is that name."""
+        self.authorise()  # under the write lock, where callers hold it: a token revoked meanwhile speaks no more
         verified = self.verified_agent
         if verified is None or verified.name != agent:
             return principal_of(agent, None, self.protocol)
-        self._still_authenticated()  # callers hold the write lock: a token revoked meanwhile speaks no more
         return principal_of(agent, verified.id, self.protocol)
 
     def _agent_named(self, name: str) -> AgentRow:
@@ -670,14 +755,19 @@ class Memory:
             "doubt": row.doubt,
         }
 
-    def hide_quarantined(self, rows: list[MemoryRow]) -> tuple[list[MemoryRow], int]:
-        """The rows an agent may be shown (quarantined ones left out), and how many were held back."""
+    def visible_to_agents(self, ids: list[int]) -> list[MemoryRow]:
+        """The memories with these ids an agent may see, in order (`without_quarantined`)."""
+        return self.without_quarantined(self.repo.get_many(ids))
+
+    def without_quarantined(self, rows: list[MemoryRow]) -> list[MemoryRow]:
+        """The rows an agent may see: quarantined memories are left out as if they did not exist (only the user
+        reviews the quarantine)."""
         trusts = self.trust.memory_trusts([row.id for row in rows])
-        kept = [row for row in rows if not trust_model.quarantined(trusts.get(row.id, 1.0))]
-        return kept, len(rows) - len(kept)
+        return [row for row in rows if not trust_model.quarantined(trusts.get(row.id, 1.0))]
 
     def approve(self, memory_ids: Iterable[int]) -> list[int]:
         """The user vouches for these memories: trusted in full from now on, and a good signal for their authors."""
+        self._owner_only("approve memories")
         ids = list(dict.fromkeys(validation.clean_id(i) for i in memory_ids))
         now = datetime.now(UTC)
         with write_transaction(self.conn):
@@ -690,13 +780,34 @@ class Memory:
 
     def reject(self, memory_ids: Iterable[int]) -> list[int]:
         """The user rejects these memories as false or hostile: a strong signal against each author, then they
-        are deleted with their earlier versions. Returns the deleted ids."""
+        are deleted. A rejected update never takes the version it replaced with it: that version holds again (a
+        poisoned `update` of a good fact must not erase the fact). Returns the deleted ids."""
+        self._owner_only("reject memories")
         ids = list(dict.fromkeys(validation.clean_id(i) for i in memory_ids))
         for memory_id in ids:
             row = self.get(memory_id)
             if row.superseded_by is not None:
                 raise InvalidInput(f"memory {memory_id} was updated", "reject its current version")
-        return self._delete(ids, validation.DEFAULT_AGENT, rejected=True)
+        now, user = datetime.now(UTC), validation.DEFAULT_AGENT
+        with write_transaction(self.conn):
+            restored: list = []
+            for memory_id in ids:
+                self.trust.reject(memory_id, now)
+                restored += [(old, memory_id) for old in self.repo.replaced_by(memory_id) if old not in ids]
+            keys: set = set()
+            for old, _ in restored:
+                if self.repo.reinstate(old) is None:
+                    self.claims.repo.reopen_version(old)
+                    keys |= {c.key for c in self.claims.repo.of_memories([old])}
+            self._delete(ids, user, now, also=keys)
+            self.events.append([self._event("memory.restored", user, old, {"rejected": new}) for old, new in restored])
+        self._unmirror(ids)
+        return ids
+
+    def _owner_only(self, what: str) -> None:
+        """The user's verdicts (approve, reject) are never an agent's: only the owner's faces may give them."""
+        if self.protocol not in OWNER_PROTOCOLS:
+            raise Forbidden(f"only the user may {what}", "use `slm trust` at the command line")
 
     # -- the lifecycle --------------------------------------------------------------------------------------------
     def lifecycle_step(self, *, now: object = None, seed: int | None = None) -> lifecycle.StepReport:
@@ -767,14 +878,21 @@ class Memory:
         self, *, status: str | None = "open", project: str | None = None, memory_id: int | None = None, limit: int = 50
     ) -> list[dict]:
         """Contradictions found by the sheaf check, newest first: `status` open (default), resolved, dismissed or
-        None for all; those of one project, or those a memory takes part in."""
+        None for all; those of one project, or those a memory takes part in. Agents do not see the claims of
+        quarantined memories, nor a contradiction that only such a claim made."""
         if status not in CONTRADICTION_STATES:
             raise InvalidInput(f"unknown status {status!r}", "one of open, resolved, dismissed, or all")
         project = None if project is None else validation.clean_name(project, "project", "")
         memory_id = None if memory_id is None else validation.clean_id(memory_id)
         limit = validation.clean_limit(limit, "limit")
-        rows = self.claims.repo.contradictions(status, project, limit, memory_id)
-        return [self._contradiction_dict(row) for row in rows]
+        found = [
+            self._contradiction_dict(row) for row in self.claims.repo.contradictions(status, project, limit, memory_id)
+        ]
+        if self.protocol in OWNER_PROTOCOLS:
+            return found
+        seen = {row.id for row in self.visible_to_agents(sorted({c["memory_id"] for f in found for c in f["claims"]}))}
+        shown = [f | {"claims": [c for c in f["claims"] if c["memory_id"] in seen]} for f in found]
+        return [f for f in shown if len({c["memory_id"] for c in f["claims"]}) >= 2]
 
     def contradiction(self, contradiction_id: int) -> dict:
         """One contradiction with its claims, each with its memory's text, author, time and trust."""
@@ -791,7 +909,7 @@ class Memory:
         again for them)."""
         contradiction_id = validation.clean_id(contradiction_id, "contradiction id")
         keep = None if keep is None else validation.clean_id(keep)
-        by = _agent(agent)
+        by = self._caller(agent)
         with write_transaction(self.conn):
             try:
                 row = self.claims.resolve(contradiction_id, keep, self._principal_named(by), datetime.now(UTC))
@@ -830,7 +948,8 @@ class Memory:
         if query is not None:
             query = validation.clean_text(query, "query", validation.MAX_QUERY_BYTES)
         self.get(memory_id)
-        agent = _agent(agent)
+        agent = self._caller(agent)
+        self._only_visible([memory_id], self._principal_named(agent))
         if helpful:
             with write_transaction(self.conn):
                 self.trust.note_helpful(memory_id, self._principal_named(agent), datetime.now(UTC))
@@ -844,15 +963,31 @@ class Memory:
             query=query,
             k=k,
             results=[h.id for h in hits],
-            agent=_agent(agent),
+            agent=self._caller(agent),
             protocol=self.protocol,
         )
 
     def agent_connected(self, agent: str, client: dict | None = None) -> None:
         """An `agent.connected` event: who opened a session, through what, with which client."""
-        event = self._event("agent.connected", _agent(agent), None, validation.clean_meta(client or {}))
+        event = self._event("agent.connected", self._caller(agent), None, validation.clean_meta(client or {}))
         with write_transaction(self.conn):
             self.events.append([event])
+
+    def _caller(self, agent: object) -> str:
+        """The name a call acts under, validated. Only the owner's faces (CLI, API) may act as "user"; without a
+        name, an agent's face acts as its authenticated agent, else as "unknown"."""
+        owner = self.protocol in OWNER_PROTOCOLS
+        if agent is None:
+            if self.verified_agent is not None:
+                return self.verified_agent.name
+            return validation.DEFAULT_AGENT if owner else UNKNOWN_AGENT
+        name = validation.clean_name(agent, "agent", validation.DEFAULT_AGENT)
+        if not owner and validation.is_owner_name(name):
+            raise Forbidden(
+                f"{name!r} is reserved for the owner of the store: an agent may not use it",
+                "name the agent otherwise (SLM_AGENT, or the MCP client's own name)",
+            )
+        return name
 
     def _event(self, type_: str, agent: str, memory_id: int | None, payload: dict | None = None) -> Event:
         return Event(
@@ -883,10 +1018,12 @@ class Memory:
                 ):
                     self.repo.insert_chunks(memory_id, spans, matrix)
                 count, last = count + len(page), page[-1][0]
+                faults.step("reindex.page")
                 if progress:
                     progress(len(page))
             self.gaussians.clear()  # observations in the old model's space: start again from the new chunks
             gaussians.backfill(self.gaussians)
+            faults.step("reindex.before_commit")
         self._embedder, self._index = embedder, None
         return count
 
@@ -1100,9 +1237,11 @@ class Memory:
         self._link_unlinked(progress)
         built_at = validation.event_time()
         found, report = clusters.build(self.graph, self._texts, self._synced_index().mean_vectors)
+        faults.step("graph.clustered")
         with write_transaction(self.conn):
             self.graph.replace_clusters(found, built_at)
             set_settings(self.conn, {CLUSTERS_BUILT: built_at})
+            faults.step("graph.replaced")
         return report
 
     def relabel_clusters(self, cluster_ids: set[int]) -> None:
@@ -1133,6 +1272,7 @@ class Memory:
                 for row, plan in zip(rows, plans, strict=True):
                     graph.link(self.graph, row.id, row, plan.stored, total)
             after = ids[-1]
+            faults.step("graph.linked")
             if progress:
                 progress(len(ids))
         with write_transaction(self.conn):
@@ -1284,6 +1424,7 @@ def _backfill_claims(conn) -> None:
             ]  # fmt: skip
             keeper.place(said, datetime.now(UTC))
             keeper.repo.backfill_done()
+            faults.step("backfill.claims")
 
 
 def embed_chunked(embedder, texts: list[str]) -> list[tuple[list[tuple[int, int]], np.ndarray]]:
@@ -1320,8 +1461,12 @@ def _created_payload(memory: NewMemory) -> dict:
     return {"project": memory.project, "kind": memory.kind, "tags": list(memory.tags)}
 
 
-def _agent(agent: str | None) -> str:
-    return validation.clean_name(agent, "agent", validation.DEFAULT_AGENT)
+def _agent_name(name: object, what: str) -> str:
+    """A name for an authenticated agent: any visible name but the owner's."""
+    name = validation.clean_name(name, what, "")
+    if validation.is_owner_name(name):
+        raise InvalidInput(f"{name!r} is reserved for the owner of the store", "give the agent its own name")
+    return name
 
 
 def _given(item: dict, key: str, default: object) -> object:

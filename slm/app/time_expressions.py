@@ -56,8 +56,11 @@ class TimeIntent:
         """The window this intent names once its anchor event is known to have happened at `anchor_time`."""
         low, high = self.offsets or (0, 0)
         day = _day(anchor_time)
-        end = day + timedelta(days=high + 1) - timedelta(seconds=1)
-        return TimeIntent(day + timedelta(days=low), end, self.order, self.phrase)
+        try:
+            end = day + timedelta(days=high + 1) - timedelta(seconds=1)
+            return TimeIntent(day + timedelta(days=low), end, self.order, self.phrase)
+        except OverflowError:  # an event at the edge of the calendar: no window beyond it
+            return TimeIntent(order=self.order)
 
 
 def parse(question: str, now: datetime) -> TimeIntent:

@@ -6,6 +6,7 @@ import hashlib
 import json
 import math
 import re
+import unicodedata
 from datetime import UTC, date, datetime
 
 from slm.errors import InvalidInput
@@ -16,13 +17,16 @@ MAX_META_BYTES = 16 * 1024
 MAX_NAME_CHARS = 128
 MAX_TAG_CHARS = 64
 MAX_TAGS = 32
+MAX_META_DEPTH = 32  # JSON nesting of meta: deep enough for any real record, far from any recursion limit
 MAX_ID = 2**63 - 1  # SQLite's largest rowid: a bigger number cannot even be looked up
-DEFAULT_AGENT = "user"
+DEFAULT_AGENT = "user"  # the owner: reserved, no agent may use the name (is_owner_name)
 DEFAULT_PROJECT = "default"
 DEFAULT_KIND = "note"
 
 _KIND = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Unicode categories a name may not contain: control, format (zero-width spaces and joiners, bidi overrides),
+# surrogates, private use, unassigned, line and paragraph separators. Two names that look alike must be alike.
+_INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 
 
 def _as_str(value: object, what: str) -> str:
@@ -55,13 +59,29 @@ def content_hash(text: str) -> str:
 
 
 def clean_name(value: object, what: str, default: str) -> str:
-    """Agent and project names: short, printable, and never empty (None means the default)."""
+    """Agent and project names: short, NFC-normalised, every character visible, never empty (None: the default)."""
     if value is None:
         return default
-    name = _as_str(value, what).strip()
-    if not name or len(name) > MAX_NAME_CHARS or _CONTROL.search(name):
-        raise InvalidInput(f"{what} must be 1-{MAX_NAME_CHARS} printable characters, got {value!r}")
+    name = unicodedata.normalize("NFC", _as_str(value, what)).strip()
+    if not name or len(name) > MAX_NAME_CHARS or not visible(name):
+        raise InvalidInput(
+            f"{what} must be 1-{MAX_NAME_CHARS} visible characters, got {value!r}",
+            "no control or invisible characters (zero-width spaces, joiners, direction marks) and no other "
+            "spaces than the plain one",
+        )
     return name
+
+
+def visible(text: str) -> bool:
+    """No control or invisible character, and no space but the plain one."""
+    return all(
+        unicodedata.category(ch) not in _INVISIBLE and (ch == " " or unicodedata.category(ch) != "Zs") for ch in text
+    )
+
+
+def is_owner_name(name: str) -> bool:
+    """Whether a name reads as the owner's ("user", "User", "ＵＳＥＲ"): no agent may take it."""
+    return unicodedata.normalize("NFKC", name).casefold() == DEFAULT_AGENT
 
 
 def clean_kind(value: object) -> str:
@@ -80,9 +100,9 @@ def clean_tags(value: object) -> tuple[str, ...]:
         raise InvalidInput("tags must be a list of strings, e.g. ['db', 'postgres']")
     tags: list[str] = []
     for raw in value:
-        tag = _as_str(raw, "a tag").strip()
-        if not tag or len(tag) > MAX_TAG_CHARS or _CONTROL.search(tag):
-            raise InvalidInput(f"each tag must be 1-{MAX_TAG_CHARS} printable characters, got {raw!r}")
+        tag = unicodedata.normalize("NFC", _as_str(raw, "a tag")).strip()
+        if not tag or len(tag) > MAX_TAG_CHARS or not visible(tag):
+            raise InvalidInput(f"each tag must be 1-{MAX_TAG_CHARS} visible characters, got {raw!r}")
         if tag not in tags:
             tags.append(tag)
     if len(tags) > MAX_TAGS:
@@ -95,6 +115,8 @@ def clean_meta(value: object) -> dict:
         return {}
     if not isinstance(value, dict):
         raise InvalidInput(f"meta must be a JSON object (a dict), not {type(value).__name__}")
+    if _depth(value) > MAX_META_DEPTH:
+        raise InvalidInput(f"meta is nested more than {MAX_META_DEPTH} levels deep", "flatten it")
     try:
         encoded = json.dumps(value, ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError) as err:
@@ -103,6 +125,22 @@ def clean_meta(value: object) -> dict:
     if len(encoded.encode("utf-8")) > MAX_META_BYTES:
         raise InvalidInput(f"meta is over {MAX_META_BYTES:,} bytes as JSON", "store large data elsewhere")
     return json.loads(encoded)
+
+
+def _depth(value: object) -> int:
+    """How deeply lists and dicts nest in `value`, counted without recursion (a hostile value may nest 10^5 deep);
+    it stops counting past the limit."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if not isinstance(item, (dict, list, tuple)):
+            continue
+        deepest = max(deepest, depth)
+        if deepest > MAX_META_DEPTH:
+            break
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 def parse_time(value: object, what: str = "time") -> str | None:
@@ -123,13 +161,17 @@ def parse_time(value: object, what: str = "time") -> str | None:
         else:
             text = _as_str(value, what).strip()
             moment = datetime.fromisoformat(text[:-1] + "+00:00" if text[-1:] in "zZ" and text else text)
-    except (ValueError, OverflowError, OSError) as err:
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return format_time(moment.astimezone(UTC))
+    except OverflowError as err:  # e.g. 9999-12-31T23:59:59-23:59 is in year 10000 in UTC
+        raise InvalidInput(
+            f"{what} {value!r} is out of range", "times must fall between the years 1 and 9999 in UTC"
+        ) from err
+    except (ValueError, OSError) as err:
         raise InvalidInput(
             f"{what} {value!r} is not a valid time", "use ISO-8601, e.g. 2023-05-08 or 2023-05-08T13:56:00Z"
         ) from err
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return format_time(moment.astimezone(UTC))
 
 
 def format_time(moment: datetime) -> str:

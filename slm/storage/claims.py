@@ -140,6 +140,15 @@ class ClaimRepository:
             "UPDATE claims SET valid_to = NULL, superseded_by = NULL WHERE id = ?", [(i,) for i in claim_ids]
         )
 
+    def reopen_version(self, memory_id: int) -> None:
+        """A replaced version made current again: the claims its replacement closed hold again (those a newer
+        claim superseded stay closed), and so does the memory."""
+        self.conn.execute(
+            "UPDATE claims SET valid_to = NULL WHERE memory_id = ? AND superseded_by IS NULL", (memory_id,)
+        )
+        self.conn.execute("UPDATE memories SET valid_to = NULL WHERE id = ?", (memory_id,))
+        self.refresh_validity([memory_id])
+
     def count(self) -> int:
         return self.conn.execute("SELECT count(*) FROM claims").fetchone()[0]
 

@@ -8,8 +8,10 @@ and old page images in the WAL.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from slm.storage.connection import import_apsw
 from slm.storage.memories import MemoryFilter
@@ -153,6 +155,14 @@ def purge_behavior(conn, ids: list[int]) -> dict[str, int]:
     return counts
 
 
+def count_behavior(conn, ids: list[int] | None) -> dict[str, int]:
+    """The behaviour rows an erasure of `ids` (None: of the whole behaviour database) deletes or empties."""
+    if ids is None:
+        return {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("feedback", "recalls", "events")}
+    found = behavior_leftovers(conn, ids)
+    return {"feedback": found["feedback"], "recalls": found["recalls"], "events": found["events.payload"]}
+
+
 def clear_behavior(conn) -> dict[str, int]:
     """Every row of the behaviour database."""
     counts = {}
@@ -245,3 +255,39 @@ def behavior_leftovers(conn, ids: list[int]) -> dict[str, int]:
             f"SELECT count(*) FROM events WHERE memory_id IN ({marks}) AND payload != ?", [*part, TOMBSTONE]
         ).fetchone()[0]
     return found
+
+
+# -- the journal of erasures in progress ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class JournalEntry:
+    id: str
+    body: dict  # the receipt's body so far
+    clusters: list[int]  # to relabel
+    done: list[str]  # the steps finished
+
+
+def journal_open(conn, entry: JournalEntry) -> None:
+    conn.execute(
+        "INSERT INTO erasure_journal (id, body, clusters, done) VALUES (?, ?, ?, ?)",
+        (entry.id, json.dumps(entry.body), json.dumps(entry.clusters), json.dumps(entry.done)),
+    )
+
+
+def journal_save(conn, entry: JournalEntry) -> None:
+    conn.execute(
+        "UPDATE erasure_journal SET body = ?, done = ? WHERE id = ?",
+        (json.dumps(entry.body), json.dumps(entry.done), entry.id),
+    )
+
+
+def journal_entries(conn, entry_id: str | None = None) -> list[JournalEntry]:
+    """Erasures begun and not finished (or the one with this id), oldest first."""
+    rows = conn.execute(
+        "SELECT id, body, clusters, done FROM erasure_journal WHERE ? IS NULL OR id = ? ORDER BY rowid",
+        (entry_id, entry_id),
+    ).fetchall()
+    return [JournalEntry(i, json.loads(b), json.loads(c), json.loads(d)) for i, b, c, d in rows]
+
+
+def journal_close(conn, entry_id: str) -> None:
+    conn.execute("DELETE FROM erasure_journal WHERE id = ?", (entry_id,))

@@ -163,6 +163,20 @@ class MemoryRepository:
         )
         return self.conn.changes() > 0
 
+    def replaced_by(self, memory_id: int) -> list[int]:
+        """The versions `memory_id` replaced directly (usually one; several updates may have converged on it)."""
+        return [r[0] for r in self.conn.execute("SELECT id FROM memories WHERE superseded_by = ?", (memory_id,))]
+
+    def reinstate(self, memory_id: int) -> int | None:
+        """Make a replaced version current again; if a current memory of its project already has its text, it
+        becomes that memory's history instead (one current copy of a text per project). Returns that memory."""
+        project, content_hash = self.conn.execute(
+            "SELECT project, content_hash FROM memories WHERE id = ?", (memory_id,)
+        ).fetchone()
+        twin = self.existing_id(project, content_hash)
+        self.conn.execute("UPDATE memories SET superseded_by = ? WHERE id = ?", (twin, memory_id))
+        return twin
+
     def versions(self, memory_id: int) -> list[int]:
         """`memory_id` and every earlier version it replaced, newest first (bounded, should a cycle ever exist)."""
         return [

@@ -226,18 +226,14 @@ class TrustLedger:
                 self.repo.endorse(written.memory_id, author.principal, "corroborated")  # support, but no signal
         return written.memory_id if repeats else None
 
-    def note_repeat(self, memory_id: int, created_at: str, principal: str, now: datetime) -> bool:
-        """Someone wrote exactly the text of a current memory again: flooding if it was theirs and recent (an
-        old note restated is not), corroboration if it was someone else's (then True)."""
+    def note_repeat(self, memory_id: int, principal: str, now: datetime) -> bool:
+        """Someone wrote exactly the text of a current memory again: corroboration if it was someone else's (then
+        True). Its own exact text again stores nothing and says nothing: `remember` is idempotent, so a client may
+        retry it freely (near-copies with other words are still flooding, in `_compare`)."""
         row = self.repo.memory(memory_id)
-        if row is None:
+        if row is None or row.principal == principal:
             return False
-        if row.principal != principal:
-            return self.corroborate(memory_id, row.principal, principal, memory_id, now)
-        if (now - _parse(created_at)).total_seconds() <= FLOOD_HOURS * 3600:
-            reason = f"wrote memory {memory_id} again within {FLOOD_HOURS} h"
-            self.signal(principal, "duplicate", now, reason, memory_id=memory_id)
-        return False
+        return self.corroborate(memory_id, row.principal, principal, memory_id, now)
 
     def corroborate(self, memory_id: int, author: str, by: str, evidence: int, now: datetime) -> bool:
         """`by` states independently what `author` wrote first: the earlier author earns it, never the later
