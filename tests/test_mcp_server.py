@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
 from fastmcp import Client
@@ -10,6 +11,7 @@ from fastmcp.exceptions import ToolError
 from mcp_types import Implementation
 
 from slm import Memory
+from slm.mcp import budget
 from slm.mcp.identity import identify
 from slm.mcp.server import build_server
 from slm.storage import migrations
@@ -57,8 +59,12 @@ async def test_tools_are_described_and_annotated_truthfully(memory):
     for tool in tools.values():
         assert len(tool.description) > 60, tool.name
         assert all("description" in p for p in tool.input_schema["properties"].values()), tool.name
-        assert tool.output_schema is not None, tool.name
+        assert tool.annotations.open_world_hint is False, tool.name  # slm reaches nothing outside its store
+        assert tool.output_schema is None, tool.name  # they cost every client's context; results stay structured
     assert tools["recall"].input_schema["required"] == ["query"]
+    assert "duplicate=true" in tools["remember"].description and "costs nothing" in tools["remember"].description
+    assert all("memories you wrote" in " ".join(tools[name].description.split()) for name in ("update", "forget"))
+    assert "never instructions" in tools["recall"].description
 
 
 async def test_remember_and_recall_carry_provenance(memory):
@@ -140,9 +146,13 @@ async def test_a_single_oversized_result_is_shortened_to_the_budget(memory, text
     async with client(memory) as c:
         reply = await call(c, "recall", query="ingest service architecture", max_tokens=100)
         fetched = await call(c, "get", ids=[1], max_tokens=100)
+    [hit], [row] = reply["memories"], fetched["memories"]
+    if meta:  # the longest strings are cut to a common length: the attachment from 12,000 characters
+        assert row["meta"]["blob"].endswith("[…]") and len(row["meta"]["blob"]) < 100 and row["truncated"] is True
+        assert "truncated" not in hit  # recall's results carry no meta: this one fits whole
+    else:
+        assert all(m["truncated"] is True and m["text"].endswith("[…]") for m in (hit, row))
     for answer in (reply, fetched):
-        [only] = answer["memories"]
-        assert only["truncated"] is True and only["text"].endswith("[…]")
         assert len(json.dumps(answer, ensure_ascii=False)) <= 100 * 4  # the whole reply, envelope included
 
 
@@ -218,7 +228,7 @@ async def test_resources(memory):
         with pytest.raises(Exception, match="no memory with id 999"):
             await c.read_resource("slm://memory/999")
         for bad in ("abc", "²", "0", str(2**64)):
-            with pytest.raises(Exception, match="whole numbers"):
+            with pytest.raises(Exception, match="id: must be a whole number from 1 to"):
                 await c.read_resource(f"slm://memory/{bad}")
     assert {"slm://recent", "slm://stats"} <= uris and "slm://memory/{id}" in templates
     assert [m["id"] for m in recent["memories"]] == ids[::-1] and recent["more"] == 0
@@ -239,32 +249,40 @@ async def test_recall_context_prompt_quotes_memories_as_data(memory):
 @pytest.mark.parametrize(
     ("tool", "args", "message"),
     [
-        ("remember", {}, "Missing required argument"),
-        ("remember", {"content": 42}, "valid string"),
+        ("remember", {}, "content: required, a string"),
+        ("remember", {"content": 42}, "content: must be a string (got 42)"),
         ("remember", {"content": "   "}, "text is empty"),
         ("remember", {"content": "x" * 70_000}, "over the limit"),
         ("remember", {"content": "ok", "time": "next tuesday-ish"}, "not a valid time"),
-        ("remember", {"content": "ok", "tags": "db"}, "valid list"),
-        ("remember", {"content": "ok", "meta": [1, 2]}, "valid dictionary"),
-        ("recall", {"query": "x", "k": 0}, "greater than or equal to 1"),
+        ("remember", {"content": "ok", "tags": "db"}, 'tags: must be a list of items, each a string (got "db")'),
+        ("remember", {"content": "ok", "meta": [1, 2]}, "meta: must be a JSON object (got a list of 2)"),
+        ("remember", {"content": "ok", "colour": "red"}, 'unknown argument "colour" (known: content, project, tags, '),
+        ("recall", {"query": "x", "k": 0}, "k: must be a whole number from 1 to 100 (got 0)"),
+        ("recall", {"query": "x", "channels": ["psychic"]}, 'channels[0]: must be one of "keyword", "vector", '),
         ("recall", {"query": "x", "since": "yesterday"}, "not a valid time"),
-        ("recall", {"query": "x", "max_tokens": 5}, "greater than or equal to 100"),
-        ("get", {"ids": []}, "at least 1 item"),
+        ("recall", {"query": "x", "max_tokens": 5}, "max_tokens: must be a whole number from 100 to 50000 (got 5)"),
+        ("get", {"ids": []}, "ids: must be a list of 1 to 100 items, each a whole number from 1 to "),
         ("forget", {"id": 31337}, "no memory with id 31337"),
-        ("forget", {"id": "one"}, "valid integer"),
-        ("forget", {"id": 2**64}, "less than or equal to"),
-        ("get", {"ids": [1, 2**70]}, "less than or equal to"),
+        ("forget", {"id": "one"}, f'id: must be a whole number from 1 to {2**63 - 1} (got "one")'),
+        ("forget", {"id": "7"}, 'id: must be a whole number from 1 to 9223372036854775807 (got "7")'),
+        ("forget", {"id": True}, "id: must be a whole number from 1 to 9223372036854775807 (got true)"),
+        ("forget", {"id": 2**64}, f"id: must be a whole number from 1 to {2**63 - 1} (got {2**64})"),
+        ("get", {"ids": [1, 2**70]}, f"ids[1]: must be a whole number from 1 to {2**63 - 1} (got {2**70})"),
         ("update", {"id": 31337, "content": "new"}, "no memory with id 31337"),
         ("feedback", {"id": 31337, "helpful": True}, "no memory with id 31337"),
-        ("feedback", {"id": 1, "helpful": "very"}, "valid boolean"),
+        ("feedback", {"id": 1, "helpful": "very"}, 'helpful: must be true or false (got "very")'),
+        ("feedback", {"helpful": "very", "query": 5}, "id: required, a whole number from 1 to "),
     ],
 )
 async def test_bad_input_is_a_clear_tool_error_and_writes_nothing(memory, tool, args, message):
+    """A short message naming the argument and what it accepts: no pydantic report, no docs URL, no traceback."""
     async with client(memory) as c:
         await call(c, "remember", content="the one memory")
         before = (memory.events.last_id(), memory.count(), memory.behavior.feedback_counts())
-        with pytest.raises(ToolError, match=message):
-            await c.call_tool(tool, args)
+        reply = await c.call_tool(tool, args, raise_on_error=False)
+    text = reply.content[0].text
+    assert reply.is_error and message in text, text
+    assert not any(noise in text.lower() for noise in ("pydantic", "http", "input_type", "[type=", "traceback"))
     assert (memory.events.last_id(), memory.count(), memory.behavior.feedback_counts()) == before
 
 
@@ -277,3 +295,105 @@ async def test_status_stays_within_its_budget_with_many_projects(memory):
     assert status["counts_cut"]["projects"] == 400 and 0 < len(status["projects"]) < 400
     assert status["memories"] == 400 and status["agent"]["name"] == "cursor"
     assert len(roomy["projects"]) == 400 and "counts_cut" not in roomy
+
+
+class Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture
+def fastmcp_log():
+    """What fastmcp logs (at INFO and above) while the test runs."""
+    logger, handler = logging.getLogger("fastmcp"), Records()
+    level = logger.level
+    logger.setLevel(logging.INFO)
+    logger.addHandler(handler)
+    yield handler.records
+    logger.removeHandler(handler)
+    logger.setLevel(level)
+
+
+async def test_expected_errors_are_not_logged_as_failures(memory, fastmcp_log):
+    """Bad input, unknown ids and refusals are the caller's business: logged below ERROR, with no traceback."""
+    theirs = memory.remember("written by the user, not by the agent")
+    async with client(memory) as c:
+        for tool, args in [
+            ("forget", {"id": 31337}),
+            ("update", {"id": 31337, "content": "new"}),
+            ("forget", {"id": "abc"}),
+            ("remember", {"content": "   "}),
+            ("recall", {"query": "x", "since": "yesterday"}),
+            ("forget", {"id": int(theirs)}),
+        ]:
+            assert (await c.call_tool(tool, args, raise_on_error=False)).is_error, (tool, args)
+        with pytest.raises(Exception, match="no memory with id 999"):
+            await c.read_resource("slm://memory/999")
+        with pytest.raises(Exception, match="whole number"):
+            await c.read_resource("slm://memory/abc")
+        with pytest.raises(Exception, match="query is empty"):
+            await c.get_prompt("recall_context", {"task": "   "})
+    assert len(fastmcp_log) >= 8  # each is logged, quietly
+    assert [r.getMessage() for r in fastmcp_log if r.levelno >= logging.ERROR or r.exc_info] == []
+    assert [r.levelno for r in fastmcp_log if "forget" in r.getMessage()][-1] == logging.WARNING  # the refusal
+
+
+async def test_an_unexpected_error_is_masked_and_logged_with_its_traceback(db_path, fastmcp_log):
+    """A bug (here: the store closed under the server) tells the client nothing of it, and the log everything."""
+    memory = Memory.open(db_path, protocol="mcp-stdio")
+    async with client(memory) as c:
+        memory.close()
+        reply = await c.call_tool("status", {}, raise_on_error=False)
+    assert reply.is_error and reply.content[0].text == "Error calling tool 'status'"
+    [failure] = [r for r in fastmcp_log if r.levelno >= logging.ERROR]
+    assert failure.getMessage() == "Error calling tool 'status'" and failure.exc_info is not None
+
+
+async def test_status_fits_the_smallest_budget(memory):
+    """status cuts its maps to their largest entry, then drops its least important fields, naming them."""
+    memory.remember_many([{"text": f"note for project {i}", "project": f"project-{i:04d}"} for i in range(50)])
+    async with client(memory) as c:
+        status = await call(c, "status", max_tokens=budget.MIN_MAX_TOKENS)
+        roomier = await call(c, "status", max_tokens=300)
+    assert len(json.dumps(status, ensure_ascii=False)) <= budget.MIN_MAX_TOKENS * budget.CHARS_PER_TOKEN
+    assert status["agent"]["name"] == "cursor" and status["memories"] == 50  # who you are and what is stored
+    assert {"path", "behavior_path", "projects"} <= set(status["left_out"]) and "projects" not in status
+    assert "counts_cut" not in status  # the only map cut was left out after all
+    assert set(status) | set(status["left_out"]) >= set(roomier) - {"counts_cut", "left_out"}
+    assert roomier["counts_cut"] == {"projects": 50} and 1 <= len(roomier["projects"]) < 50
+    assert "left_out" not in roomier
+
+
+async def test_every_read_tool_fits_the_smallest_budget(db_path):
+    """Long memories, many tags and big meta, contradictions with long texts, clusters: every reply, whole, fits."""
+    from tests.test_graph import fill
+
+    long = " and then the billing service retries its webhooks with exponential backoff" * 40
+    with Memory.open(db_path, protocol="mcp-stdio") as memory:
+        fill(memory)
+        for tool in ("Airflow", "Dagster"):
+            memory.remember(f"The ETL jobs are orchestrated by {tool}.{long}", agent=tool.lower(), project="data")
+        tags = [f"tag-{i:02d}-" + "x" * 50 for i in range(32)]
+        runbook = memory.remember("The ETL runbook" + long, tags=tags, meta={"blob": "y" * 10_000}, project="data")
+        memory.remember_many([{"text": f"ETL note {i}:{long}", "project": "data"} for i in range(5)])
+        smallest = budget.MIN_MAX_TOKENS
+        async with client(memory) as c:
+            replies = {
+                "recall": await call(c, "recall", query="billing webhooks backoff", k=20, max_tokens=smallest),
+                "get": await call(c, "get", ids=[int(runbook), *range(10**17, 10**17 + 99)], max_tokens=smallest),
+                "list_recent": await call(c, "list_recent", limit=50, max_tokens=smallest),
+                "contradictions": await call(c, "contradictions", max_tokens=smallest),
+                "clusters": await call(c, "clusters", max_tokens=smallest),
+            }
+    for tool, reply in replies.items():
+        assert len(json.dumps(reply, ensure_ascii=False)) <= smallest * budget.CHARS_PER_TOKEN, tool
+        [results] = [v for v in reply.values() if isinstance(v, list) and v and isinstance(v[0], dict)]
+        assert results, tool  # never nothing: the best results that fit
+    assert replies["get"]["missing"] and replies["get"]["note"].endswith("more ids are missing")
+    for tool in ("recall", "get", "list_recent", "contradictions"):  # long texts: the best one, cut to fit
+        [best] = next(v for v in replies[tool].values() if isinstance(v, list))
+        assert best["truncated"] is True, tool

@@ -1,16 +1,16 @@
-"""Who is calling. A server started with SLM_AGENT_TOKEN is that authenticated agent (`verified`); otherwise each
-MCP connection is an agent named by SLM_AGENT, else the client's clientInfo, else unknown — names as claimed.
+"""Who is calling. A stdio server started with SLM_AGENT_TOKEN, or an HTTP client whose bearer token is an agent
+token, is that authenticated agent (`verified`); otherwise each MCP connection is an agent named by SLM_AGENT, else
+the client's clientInfo, else unknown — names as claimed.
 """
 
 from __future__ import annotations
 
-import re
+import unicodedata
 from dataclasses import dataclass
 
 from slm.app import validation
 
 UNKNOWN = "unknown"
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -31,24 +31,26 @@ class AgentIdentity:
         }
 
 
-def _printable(name: str | None) -> str | None:
-    if not name:
+def _printable(name: object) -> str | None:
+    """A client's self-description made safe to store and show: NFC, invisible and control characters dropped."""
+    if not isinstance(name, str):
         return None
-    cleaned = _CONTROL.sub("", name).strip()[: validation.MAX_NAME_CHARS]
-    return cleaned or None
+    cleaned = "".join(ch for ch in unicodedata.normalize("NFC", name) if validation.visible(ch)).strip()
+    return cleaned[: validation.MAX_NAME_CHARS] or None
 
 
-def identify(override: str | None, client_info, verified=None) -> AgentIdentity:
-    """`client_info` is the MCP Implementation the client sent (or None); `verified` the authenticated agent."""
+def identify(override: str | None, client_info, verified: str | None = None) -> AgentIdentity:
+    """`client_info` is the MCP Implementation the client sent (or None); `verified` the name of the authenticated
+    agent its token proved. A client calling itself by the owner's name ("user") is not believed: it is `unknown`."""
     client = _printable(getattr(client_info, "name", None))
     version = _printable(getattr(client_info, "version", None))
     if verified is not None:
-        return AgentIdentity(verified.name, "token", client, version, verified=True)
+        return AgentIdentity(verified, "token", client, version, verified=True)
     if override:
         return AgentIdentity(override, "SLM_AGENT", client, version)
-    if client:
+    if client and not validation.is_owner_name(client):
         return AgentIdentity(client, "clientInfo", client, version)
-    return AgentIdentity(UNKNOWN, "default", None, version)
+    return AgentIdentity(UNKNOWN, "default", client, version)
 
 
 def client_info_of(ctx) -> object | None:

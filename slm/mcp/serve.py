@@ -6,10 +6,12 @@ import os
 import sys
 from pathlib import Path
 
+import anyio
+
 from slm.app import config, validation
 from slm.app.memory import Memory
 from slm.errors import InvalidInput
-from slm.mcp.http_token import load_or_create_token, token_path
+from slm.mcp.http_token import shared_token, token_path
 
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 DEFAULT_PORT = 8765
@@ -30,7 +32,14 @@ def check_bind(host: str, allow_remote: bool) -> None:
 
 def agent_override() -> str | None:
     name = os.environ.get("SLM_AGENT")
-    return validation.clean_name(name, "SLM_AGENT", "") if name else None
+    if not name:
+        return None
+    name = validation.clean_name(name, "SLM_AGENT", "")
+    if validation.is_owner_name(name):
+        raise InvalidInput(
+            f"SLM_AGENT={name} is reserved for the owner of the store", "name the agent after its client, e.g. codex"
+        )
+    return name
 
 
 def send_logs_to(log_file: Path | None) -> None:
@@ -51,33 +60,52 @@ def serve(
     host: str = "127.0.0.1",
     port: int = DEFAULT_PORT,
     allow_remote: bool = False,
+    allow_origins: tuple[str, ...] = (),
     log_file: Path | None = None,
 ) -> None:
+    token = (os.environ.get("SLM_AGENT_TOKEN") or "").strip()
     if http:
         check_bind(host, allow_remote)
+        if token:
+            raise InvalidInput(
+                "SLM_AGENT_TOKEN makes every client of a server that one agent: it is for stdio servers",
+                "give each HTTP client its own agent token (`slm agent add NAME`) to send as its bearer token",
+            )
     agent = agent_override()
     for key, value in QUIET_FASTMCP.items():
         os.environ.setdefault(key, value)
     send_logs_to(log_file)
-    from slm.mcp.server import build_server
+    from slm.mcp.server import build_server  # after QUIET_FASTMCP: fastmcp reads its settings when imported
 
     # One stdio server runs per assistant, often several at once: one llama.cpp thread each serves them best.
     threads = config.embed_threads(default=None if http else 1)
     with Memory.open(db, protocol="mcp-http" if http else "mcp-stdio", threads=threads) as memory:
-        token = os.environ.get("SLM_AGENT_TOKEN")
-        if token:
-            memory.authenticate(token.strip())
         if not http:
-            build_server(memory, agent=agent, lifecycle_timer=True).run(transport="stdio", show_banner=False)
-            return
-        from fastmcp.server.auth import StaticTokenVerifier
+            from slm.mcp.stdio import serve_stdio
 
-        token = load_or_create_token(config.data_dir())
-        verifier = StaticTokenVerifier(tokens={token: {"client_id": "slm-http", "scopes": []}})
-        print(
-            f"slm MCP server on http://{host}:{port}/mcp — bearer token in {token_path(config.data_dir())}",
-            file=sys.stderr,
-            flush=True,
-        )
-        server = build_server(memory, agent=agent, auth=verifier, lifecycle_timer=True)
-        server.run(transport="http", host=host, port=port, show_banner=False)
+            if token:
+                memory.authenticate(token)
+            anyio.run(serve_stdio, build_server(memory, agent=agent, lifecycle_timer=True))
+            return
+        from slm.mcp.http_auth import BearerTokens
+
+        with Memory.open(memory.path, protocol="mcp-http") as tokens:  # the verifier's own connection
+            verifier = BearerTokens(tokens, config.data_dir())
+            server = build_server(memory, agent=agent, auth=verifier, lifecycle_timer=True)
+            print(f"slm MCP server on http://{host}:{port}/mcp — {_who_gets_in()}", file=sys.stderr, flush=True)
+            server.run(
+                transport="http",
+                host=host,
+                port=port,
+                show_banner=False,
+                host_origin_protection=True,  # browsers' requests from other origins: 403; DNS rebinding: 421
+                allowed_origins=list(allow_origins) or None,
+                allowed_hosts=None if host in LOOPBACK else ["*"],
+            )
+
+
+def _who_gets_in() -> str:
+    shared = token_path(config.data_dir())
+    if shared_token(config.data_dir()) is None:
+        return "clients send an agent token (`slm agent add NAME`); `slm mcp token` would make a shared one"
+    return f"clients send an agent token (`slm agent add NAME`) or the shared token in {shared}"
