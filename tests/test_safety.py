@@ -194,3 +194,9 @@ def test_the_cli_grants_and_denies_and_refuses_agents_named_user(db_path):
     assert run_json("agent", "deny", "codex", "edit-others", "--db", db_path)["edit_others"] is False
     check_refused(["agent", "grant", "codex", "everything"], db_path, 2, "unknown permission 'everything'")
     check_refused(["agent", "add", "User"], db_path, 2, "reserved for the owner")
+
+
+def test_a_backup_never_overwrites_the_store(db_path):
+    run("remember", "a note worth keeping", "--db", db_path)
+    check_refused(["backup", str(db_path)], db_path, 2, "already exists")
+    assert run_json("list", "--db", db_path)[0]["content"] == "a note worth keeping"
