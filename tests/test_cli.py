@@ -496,6 +496,7 @@ def test_doctor_on_a_fresh_database(db_path):
         "keyword index",
         "vectors",
         "erasures",
+        "behaviour database",
     } == names
     assert all(c["ok"] and c["detail"] for c in report["checks"])
 

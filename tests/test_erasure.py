@@ -313,3 +313,40 @@ def test_an_erasure_killed_at_any_step_is_finished_later(seeded_store, tmp_path,
     with Memory.open(db) as mem:
         assert erasure.pending(mem) == []
     assert marked_files(db.parent) == []
+
+
+def test_an_erasure_that_cannot_be_finished_does_not_lock_the_user_out(seeded_store, tmp_path):
+    """Killed after its delete, then behavior.db damaged: every command still opens the store, says what is wrong,
+    and once the user moves the damaged file aside, doctor --repair finishes the erasure."""
+    db = faults.copy_store(seeded_store, tmp_path / "store")
+    faults.crash_at("erase.deleted", ["erase", "--query", MARKER, "--yes", "--db", db])
+    behavior = db.with_name("behavior.db")
+    behavior.write_bytes(b"this is no database " * 512)
+    listed = faults.finish(["list", "--db", db])
+    assert "could not be finished" in listed.stderr and "slm doctor" in listed.stderr
+    report = json.loads(faults.run(["doctor", "--db", db, "--json"]).stdout)
+    failing = {c["name"]: c for c in report["checks"] if not c["ok"]}
+    assert set(failing) == {"erasures", "behaviour database"} and "mv " in failing["behaviour database"]["fix"]
+    behavior.rename(behavior.with_name("behavior.db.damaged"))
+    repaired = json.loads(faults.finish(["doctor", "--repair", "--db", db, "--json"]).stdout)
+    assert [(r["name"], r["ok"]) for r in repaired["repairs"]] == [("erasures", True)]
+    with Memory.open(db) as mem:
+        assert erasure.pending(mem) == []
+
+
+def test_opening_the_store_leaves_a_live_erasure_to_its_process(seeded_store, tmp_path):
+    """A journal whose erasure lock is held belongs to an erasure running now: another process opening the store
+    neither finishes it nor waits for it; once the lock is free (its process died), the next open finishes it."""
+    import fcntl
+    import os
+
+    db = faults.copy_store(seeded_store, tmp_path / "store")
+    faults.crash_at("erase.deleted", ["erase", "--query", MARKER, "--yes", "--db", db])
+    fd = os.open(db.with_name(".memory.db.erasing"), os.O_RDWR)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # as the erasing process holds it
+    try:
+        assert "finished" not in faults.finish(["list", "--db", db]).stderr
+        assert not (db.parent / erasure.RECEIPTS_DIR).exists()
+    finally:
+        os.close(fd)
+    assert "finished an interrupted erasure" in faults.finish(["list", "--db", db]).stderr

@@ -110,6 +110,9 @@ def _open(db: Path | None, *, create: bool = False):
     mem = Memory.open(db, create=create, protocol="cli")
     for receipt in mem.finished_erasures:  # opening finished an erasure a crash had interrupted: say so
         out.note(f"finished an interrupted erasure; signed receipt: {receipt['path']}")
+    if mem.erasure_problem is not None:
+        out.plain(f"warning: an interrupted erasure could not be finished: {mem.erasure_problem}", "yellow")
+        out.note("what it erased is deleted, but may still be in the files: run `slm doctor`")
     return mem
 
 

@@ -25,6 +25,7 @@ PERMISSIONS = "file permissions"
 KEYWORDS = "keyword index"
 VECTORS = "vectors"
 ERASURES = "erasures"
+BEHAVIOR = "behaviour database"
 REPAIR_PAGE = 256  # memories embedded per write transaction when vectors are rebuilt
 
 
@@ -66,8 +67,8 @@ def store_checks(db_path: Path, *, full: bool = False) -> list[Check]:
         _permissions(db_path) if db_path.is_file() else _not_checked(PERMISSIONS),
     ]
     if file.ok:
-        return [*checks, _keywords(db_path), _vectors(db_path), _erasures(db_path)]
-    return [*checks, _not_checked(KEYWORDS), _not_checked(VECTORS), _not_checked(ERASURES)]
+        return [*checks, _keywords(db_path), _vectors(db_path), _erasures(db_path), _behavior(db_path, full)]
+    return [*checks, *(_not_checked(name) for name in (KEYWORDS, VECTORS, ERASURES)), _behavior(db_path, full)]
 
 
 def _guard(name: str, fix: str, probe: Callable[[], str]) -> Check:
@@ -380,6 +381,31 @@ def _erasures(db_path: Path) -> Check:
     return _guard(ERASURES, "run `slm doctor --repair`", probe)
 
 
+def _behavior(db_path: Path, full: bool) -> Check:
+    """behavior.db (recalls and feedback) must be readable too: an erasure finishes there, and feedback goes there."""
+    from slm.storage.behavior import behavior_path
+
+    path = behavior_path(db_path)
+
+    def probe() -> str:
+        if not path.exists():
+            return f"{path.name} does not exist yet: the first recall over MCP or feedback makes it"
+        if path.stat().st_size and not health.has_sqlite_header(path):
+            raise ValueError(f"{path} is not a database")
+        with _store(path) as conn:
+            problems = health.page_problems(conn, full)
+        if problems:
+            raise ValueError(f"{path} is damaged: {'; '.join(problems[:3])}")
+        return f"{path.name}: no damage"
+
+    aside = _free_name(path, ".damaged")
+    fix = (
+        f"move it aside: mv {_q(path)} {_q(aside)} — it holds only recalls and feedback (restore it from a backup's "
+        "behaviour database if you need them); slm starts a new one"
+    )
+    return _guard(BEHAVIOR, fix, probe)
+
+
 def _has(n: int) -> str:
     return "has" if n == 1 else "have"
 
@@ -479,7 +505,10 @@ def _embed_missing(mem: Memory) -> str | None:
 
 
 def _finished_erasures(mem: Memory) -> str | None:
-    """Opening the store finished the interrupted erasures (`Memory.open`): report their receipts."""
+    """Opening the store finishes interrupted erasures (`Memory.open`): report their receipts, or raise why one
+    could not be finished (then its journal stays for another try)."""
+    if mem.erasure_problem is not None:
+        raise mem.erasure_problem
     if not mem.finished_erasures:
         return None
     return "finished: " + "; ".join(f"receipt {receipt['path']}" for receipt in mem.finished_erasures)

@@ -10,12 +10,14 @@ scope, time) and is signed with the store's Ed25519 key; `verify` checks a recei
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
 import tempfile
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -107,32 +109,34 @@ def erase(mem, scope: Scope, *, by: str = "user", stage: Stage | None = None) ->
     through its later steps, so a crash anywhere after that commit is finished by the next open (`finish`).
     """
     tell = stage or (lambda _: None)
-    with write_transaction(mem.conn):  # chosen and deleted under one lock: a version written meanwhile can't escape
-        ids = select(mem, scope)
-        if not ids:
-            raise NotFound("nothing matches what you asked to erase", "check the conditions with --dry-run")
-        tell("counting what goes")
-        hashes = sql.hashes(mem.conn, ids)
-        kept = sql.held_elsewhere(mem.conn, ids, hashes)
-        counts = sql.count_rows(mem.conn, ids)
-        counts |= {"same text kept in memories not erased": len(kept)} if kept else {}
-        clustered = {c for pair in mem.graph.membership_of(ids).values() for c in pair if c is not None}
-        body = _body(mem, scope.describe(), counts, ids, [h for h in hashes if h not in kept])  # what --verify checks
-        sql.journal_open(mem.conn, sql.JournalEntry(body["id"], body, sorted(clustered), []))
-        faults.step("erase.journalled")
-        tell("deleting memories and what was derived from them")
-        body["counts"] |= mem.purge(ids, agent=by, receipt=body["id"])
-        sql.journal_save(mem.conn, sql.JournalEntry(body["id"], body, sorted(clustered), []))
-    faults.step("erase.deleted")
-    return finish(mem, body["id"], tell)
+    with _erasing(mem, wait=True):
+        with write_transaction(mem.conn):  # chosen and deleted under one lock: a version written meanwhile can't escape
+            ids = select(mem, scope)
+            if not ids:
+                raise NotFound("nothing matches what you asked to erase", "check the conditions with --dry-run")
+            tell("counting what goes")
+            hashes = sql.hashes(mem.conn, ids)
+            kept = sql.held_elsewhere(mem.conn, ids, hashes)
+            counts = sql.count_rows(mem.conn, ids)
+            counts |= {"same text kept in memories not erased": len(kept)} if kept else {}
+            clustered = sorted({c for pair in mem.graph.membership_of(ids).values() for c in pair if c is not None})
+            body = _body(mem, scope.describe(), counts, ids, [h for h in hashes if h not in kept])  # what verify checks
+            sql.journal_open(mem.conn, sql.JournalEntry(body["id"], body, clustered, []))
+            faults.step("erase.journalled")
+            tell("deleting memories and what was derived from them")
+            body["counts"] |= mem.purge(ids, agent=by, receipt=body["id"])
+            sql.journal_save(mem.conn, sql.JournalEntry(body["id"], body, clustered, []))
+        faults.step("erase.deleted")
+        return finish(mem, body["id"], tell)
 
 
 def erase_behavior(mem, *, stage: Stage | None = None) -> dict:
     """Empty the behaviour database (recalls, feedback, their events); memories stay as they are."""
     body = _body(mem, {"behavior": True}, {}, [], [])
-    with write_transaction(mem.conn):
-        sql.journal_open(mem.conn, sql.JournalEntry(body["id"], body, [], []))
-    return finish(mem, body["id"], stage or (lambda _: None))
+    with _erasing(mem, wait=True):
+        with write_transaction(mem.conn):
+            sql.journal_open(mem.conn, sql.JournalEntry(body["id"], body, [], []))
+        return finish(mem, body["id"], stage or (lambda _: None))
 
 
 def _body(mem, scope: dict, counts: dict, ids: list[int], content_hashes: list[str]) -> dict:
@@ -155,27 +159,44 @@ def pending(mem) -> list[str]:
 
 
 def finish_pending(mem, *, stage: Stage | None = None) -> list[dict]:
-    """Finish every erasure a crash interrupted, oldest first; their receipts."""
-    return [finish(mem, entry_id, stage or (lambda _: None)) for entry_id in pending(mem)]
+    """Finish every erasure a crash interrupted, oldest first; their receipts. An erasure another process is
+    running now is left to it (its lock is held), so opening the store during one neither waits nor repeats it."""
+    with _erasing(mem, wait=False) as ours:
+        return [finish(mem, entry_id, stage or (lambda _: None)) for entry_id in pending(mem)] if ours else []
+
+
+@contextmanager
+def _erasing(mem, *, wait: bool) -> Iterator[bool]:
+    """The store's erasure lock, held by whoever runs an erasure; yields whether it was taken (`wait`: until it is).
+
+    A journal whose lock is free is an interrupted erasure's: the kernel drops a lock with the process that held
+    it, however it died.
+    """
+    fd = os.open(mem.path.with_name(f".{mem.path.name}.erasing"), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def finish(mem, entry_id: str, tell: Stage) -> dict:
     """Carry a journalled erasure through the steps it has not done, each marked done when it is, then write the
-    receipt and close the journal. Every step can run again safely, so a crash at any point, or two processes
-    finishing the same erasure at once, ends with the same receipt."""
+    receipt and close the journal. The caller holds the erasure lock; every step can run again safely, so a
+    crash at any point ends, when finished, with the same receipt."""
     for name, run in _STEPS:
-        [entry] = sql.journal_entries(mem.conn, entry_id) or [None]
-        if entry is None:
-            return _receipt_of(mem, entry_id)  # another process finished it meanwhile
+        [entry] = sql.journal_entries(mem.conn, entry_id)
         if name in entry.done:
             continue
         body = run(mem, entry, tell) or entry.body
         with write_transaction(mem.conn):
             sql.journal_save(mem.conn, replace(entry, body=body, done=[*entry.done, name]))
         faults.step(f"erase.{name}")
-    [entry] = sql.journal_entries(mem.conn, entry_id) or [None]
-    if entry is None:
-        return _receipt_of(mem, entry_id)
+    [entry] = sql.journal_entries(mem.conn, entry_id)
     receipt = _issue(mem, entry.body)
     faults.step("erase.receipt")
     with write_transaction(mem.conn):
@@ -220,9 +241,10 @@ def _merge_index(mem, entry: sql.JournalEntry, tell: Stage) -> None:
 
 
 def _compact(mem, entry: sql.JournalEntry, tell: Stage) -> None:
-    """Get the deleted bytes out of the files: checkpoint the WAL, VACUUM, both databases."""
+    """Get the deleted bytes out of the files: checkpoint the WAL, VACUUM; memory.db only if memories went."""
     tell("emptying the write-ahead logs and compacting the files")
-    sql.compact(mem.conn)
+    if entry.body["memory_ids"]:
+        sql.compact(mem.conn)
     behavior = mem.existing_behavior()
     if behavior is not None:
         sql.compact(behavior.conn)
@@ -251,15 +273,6 @@ def _issue(mem, body: dict) -> dict:
         Path(tmp).unlink(missing_ok=True)
         raise
     return {**receipt, "path": str(path)}
-
-
-def _receipt_of(mem, entry_id: str) -> dict:
-    """The receipt another process wrote for this erasure."""
-    for path in sorted((mem.path.parent / RECEIPTS_DIR).glob(f"erasure-*-{entry_id[:8]}.json")):
-        receipt = json.loads(path.read_text(encoding="utf-8"))
-        if receipt.get("id") == entry_id:
-            return {**receipt, "path": str(path)}
-    raise NotFound(f"erasure {entry_id} finished without a receipt", "run `slm doctor`")
 
 
 def verify(mem, receipt_path: Path) -> dict:

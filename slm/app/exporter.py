@@ -19,6 +19,7 @@ from typing import TextIO
 from slm import __version__
 from slm.app import model_choice, portable, validation
 from slm.errors import InvalidInput
+from slm.storage import health
 from slm.storage import portable as sql
 from slm.storage.behavior import behavior_path
 from slm.storage.connection import read_snapshot
@@ -29,7 +30,6 @@ PAGE = 500
 FORMATS = ("jsonl", "json", "markdown")
 PRIVATE_FILE = 0o600  # an export holds the whole store: as private as the store itself
 PRIVATE_FOLDER = 0o700
-SQLITE_HEADER = b"SQLite format 3\x00"
 Progress = Callable[[int], None]
 
 
@@ -355,7 +355,6 @@ def _same_file(a: Path, b: Path) -> bool:
 
 def _is_database(path: Path) -> bool:
     try:
-        with path.open("rb") as handle:
-            return handle.read(len(SQLITE_HEADER)) == SQLITE_HEADER
+        return health.has_sqlite_header(path)
     except OSError:
         return False

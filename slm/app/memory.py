@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -50,10 +51,10 @@ EMBED_BATCH = 64
 Progress = Callable[[int], None]
 PROTOCOLS = frozenset({"api", "cli", "mcp-stdio", "mcp-http"})
 OWNER_PROTOCOLS = frozenset({"api", "cli"})  # the faces only the owner uses: "user" there is the owner
-UNKNOWN_AGENT = "unknown"  # an agent that gave no name
 CLUSTERS_BUILT = "graph.clusters_built_at"
 ANCHOR_DEPTH = 10  # candidates per channel when finding the event a question's time is relative to
 UNLINKED = "graph.unlinked_through"  # memories stored before the graph existed, linked by the next build
+log = logging.getLogger("slm")
 
 
 class Stored(int):
@@ -95,6 +96,7 @@ class Memory:
         self.claims = validity.ClaimKeeper(conn, self.trust)
         self.verified_agent: AgentRow | None = None  # set by `authenticate`: writes in its name record its id
         self.finished_erasures: list[dict] = []  # receipts of interrupted erasures this open finished
+        self.erasure_problem: Exception | None = None  # why an interrupted erasure could not be finished on open
         self._centroids: tuple[str | None, tuple] = ("", ([], None))
         self._behavior: BehaviorRepository | None = None
         self._requested_model = model
@@ -137,19 +139,25 @@ class Memory:
             conn.close()
             raise
         try:
-            memory.finished_erasures = memory._finish_erasures()
+            memory._finish_erasures()
         except BaseException:
             memory.close()
             raise
         return memory
 
-    def _finish_erasures(self) -> list[dict]:
-        """Erasures a crash interrupted are finished on the next open: what was erased must not stay half there."""
+    def _finish_erasures(self) -> None:
+        """Erasures a crash interrupted are finished on the next open: what was erased must not stay half there.
+        One that cannot be finished now (a damaged behavior.db, a full disk) must not lock the user out of the
+        store: the journal stays, the problem is kept for the faces to report, and doctor says what to do."""
         if not erasure_sql.journal_entries(self.conn):
-            return []
+            return
         from slm.app import erasure
 
-        return erasure.finish_pending(self)
+        try:
+            self.finished_erasures = erasure.finish_pending(self)
+        except Exception as err:  # reported, not raised: see above
+            self.erasure_problem = err
+            log.warning("an interrupted erasure could not be finished: %s", err)
 
     def close(self) -> None:
         if self._keyword_pool is not None:
@@ -248,6 +256,7 @@ class Memory:
                 continue
             first_copy[key] = position
             existing = self.repo.existing_id(*key)
+            self._refuse_hidden_copy(existing)
             if existing is None:
                 todo.append((position, memory))
             else:
@@ -422,14 +431,18 @@ class Memory:
         old = self.get(memory_id)
         self._may_change([old], self._principal_named(by), by)
         if old.superseded_by is not None:
+            current = self.current_version(old.id)
+            if self._hidden([current]):
+                raise InvalidInput(f"memory {old.id} was already updated", "recall what it was about again")
             raise InvalidInput(
                 f"memory {old.id} was already updated: memory {old.superseded_by} replaced it",
-                f"update the current version, {self.current_version(old.id)}",
+                f"update the current version, {current}",
             )
         item = {"text": text, "project": old.project, "kind": old.kind, "tags": old.tags, "meta": old.meta}
         new = self._new_memory(item, by, None)
         if new.content_hash == old.content_hash:
             raise InvalidInput(f"memory {old.id} already says exactly that", "nothing to update")
+        self._refuse_hidden_copy(self.repo.existing_id(old.project, new.content_hash))
         # Always through the insert: under the write lock it finds a current duplicate to link to, if there is
         # one at that moment (a lookup made before the lock could link to a version replaced meanwhile).
         return self._insert([new], supersedes=old.id)[0]
@@ -462,9 +475,9 @@ class Memory:
                 if not versions:
                     raise NotFound(f"no memory with id {memory_id}", "see `slm list` for ids")
                 ids += [i for i in versions if i not in ids]
-            self._only_visible(wanted, principal)
-            self._may_change(self.repo.get_many(ids), principal, by)
-            written = [(row.id, row.created_at) for row in self.repo.get_many(wanted)]
+            rows = self.repo.get_many(ids)
+            self._may_change(rows, principal, by)
+            written = [(row.id, row.created_at) for row in rows if row.id in wanted]
             self.trust.note_delete(written, principal, now)
             self._delete(ids, by, now)
         self._unmirror(ids)
@@ -485,20 +498,34 @@ class Memory:
             for i in ids:
                 self._index.remove_memory(i)
 
-    def _only_visible(self, ids: list[int], principal: str) -> None:
+    def _only_visible(self, ids: list[int]) -> None:
         """Quarantined memories do not exist for agents: acting on one is answered as for an unknown id, so an
         agent cannot even confirm it is there (only the user reviews the quarantine)."""
-        if self.protocol in OWNER_PROTOCOLS:  # the user's own faces; an agent name there only labels the work
-            return
-        for memory_id, trust in self.trust.memory_trusts(ids).items():
-            if trust_model.quarantined(trust):
-                raise NotFound(f"no memory with id {memory_id}", "see `slm list` for ids")
+        for memory_id in sorted(self._hidden(ids))[:1]:
+            raise NotFound(f"no memory with id {memory_id}", "see `slm list` for ids")
+
+    def _refuse_hidden_copy(self, memory_id: int | None) -> None:
+        """An agent's text equal to a current memory it cannot see: storing it would link to, vouch for or show the
+        hidden one, so it is refused (an agent that knew the text word for word learns only that it is held)."""
+        if memory_id is not None and self._hidden([memory_id]):
+            raise Forbidden(
+                "this exact text is held for the user's review (quarantined) and cannot be stored again meanwhile",
+                "write what you know in your own words, or ask the user to review it (`slm trust quarantine`)",
+            )
+
+    def _hidden(self, ids: list[int]) -> set[int]:
+        """Those of `ids` an agent's face may not show: the quarantined ones. The user's faces (CLI, API) see
+        everything; an agent name there only labels the work."""
+        return set() if self.protocol in OWNER_PROTOCOLS else self._quarantined(ids)
+
+    def _quarantined(self, ids: list[int]) -> set[int]:
+        return {i for i, trust in self.trust.memory_trusts(ids).items() if trust_model.quarantined(trust)}
 
     def _may_change(self, rows: list[MemoryRow], principal: str, by: str) -> None:
         """Refuse, changing nothing, unless the caller wrote every one of `rows`, is the user (at the CLI or the
         API, whatever agent name labels the work), or is an authenticated agent the user let change others'
         memories (`grant_agent`)."""
-        self._only_visible([row.id for row in rows if row.superseded_by is None], principal)
+        self._only_visible([row.id for row in rows if row.superseded_by is None])
         verified = self.verified_agent
         if self.protocol in OWNER_PROTOCOLS or (
             verified is not None and verified.edit_others and principal == f"agent:{verified.id}"
@@ -762,8 +789,8 @@ class Memory:
     def without_quarantined(self, rows: list[MemoryRow]) -> list[MemoryRow]:
         """The rows an agent may see: quarantined memories are left out as if they did not exist (only the user
         reviews the quarantine)."""
-        trusts = self.trust.memory_trusts([row.id for row in rows])
-        return [row for row in rows if not trust_model.quarantined(trusts.get(row.id, 1.0))]
+        hidden = self._quarantined([row.id for row in rows])
+        return [row for row in rows if row.id not in hidden]
 
     def approve(self, memory_ids: Iterable[int]) -> list[int]:
         """The user vouches for these memories: trusted in full from now on, and a good signal for their authors."""
@@ -949,7 +976,7 @@ class Memory:
             query = validation.clean_text(query, "query", validation.MAX_QUERY_BYTES)
         self.get(memory_id)
         agent = self._caller(agent)
-        self._only_visible([memory_id], self._principal_named(agent))
+        self._only_visible([memory_id])
         if helpful:
             with write_transaction(self.conn):
                 self.trust.note_helpful(memory_id, self._principal_named(agent), datetime.now(UTC))
@@ -980,14 +1007,9 @@ class Memory:
         if agent is None:
             if self.verified_agent is not None:
                 return self.verified_agent.name
-            return validation.DEFAULT_AGENT if owner else UNKNOWN_AGENT
+            return validation.DEFAULT_AGENT if owner else validation.UNKNOWN_AGENT
         name = validation.clean_name(agent, "agent", validation.DEFAULT_AGENT)
-        if not owner and validation.is_owner_name(name):
-            raise Forbidden(
-                f"{name!r} is reserved for the owner of the store: an agent may not use it",
-                "name the agent otherwise (SLM_AGENT, or the MCP client's own name)",
-            )
-        return name
+        return name if owner else validation.refuse_owner_name(name, "agent")
 
     def _event(self, type_: str, agent: str, memory_id: int | None, payload: dict | None = None) -> Event:
         return Event(
@@ -1463,10 +1485,7 @@ def _created_payload(memory: NewMemory) -> dict:
 
 def _agent_name(name: object, what: str) -> str:
     """A name for an authenticated agent: any visible name but the owner's."""
-    name = validation.clean_name(name, what, "")
-    if validation.is_owner_name(name):
-        raise InvalidInput(f"{name!r} is reserved for the owner of the store", "give the agent its own name")
-    return name
+    return validation.refuse_owner_name(validation.clean_name(name, what, ""), what)
 
 
 def _given(item: dict, key: str, default: object) -> object:

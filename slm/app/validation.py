@@ -20,6 +20,7 @@ MAX_TAGS = 32
 MAX_META_DEPTH = 32  # JSON nesting of meta: deep enough for any real record, far from any recursion limit
 MAX_ID = 2**63 - 1  # SQLite's largest rowid: a bigger number cannot even be looked up
 DEFAULT_AGENT = "user"  # the owner: reserved, no agent may use the name (is_owner_name)
+UNKNOWN_AGENT = "unknown"  # an agent that gave no name
 DEFAULT_PROJECT = "default"
 DEFAULT_KIND = "note"
 
@@ -27,6 +28,9 @@ _KIND = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 # Unicode categories a name may not contain: control, format (zero-width spaces and joiners, bidi overrides),
 # surrogates, private use, unassigned, line and paragraph separators. Two names that look alike must be alike.
 _INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+_JOINERS = frozenset("\u200c\u200d")  # ZWNJ and ZWJ: part of Persian words and emoji sequences, between letters
+# Letters of other scripts that look like those of "user", so that "usеr" (a Cyrillic е) is the owner's name too.
+_LOOKALIKES = str.maketrans({"ս": "u", "υ": "u", "ѕ": "s", "е": "e", "ё": "e", "ε": "e", "г": "r", "ᴦ": "r"})
 
 
 def _as_str(value: object, what: str) -> str:
@@ -73,15 +77,34 @@ def clean_name(value: object, what: str, default: str) -> str:
 
 
 def visible(text: str) -> bool:
-    """No control or invisible character, and no space but the plain one."""
-    return all(
-        unicodedata.category(ch) not in _INVISIBLE and (ch == " " or unicodedata.category(ch) != "Zs") for ch in text
-    )
+    """No control or invisible character and no space but the plain one; a zero-width joiner or non-joiner only
+    between two visible characters (where it shapes them, as in Persian words and emoji sequences)."""
+    for at, ch in enumerate(text):
+        category = unicodedata.category(ch)
+        if ch in _JOINERS:
+            if not (0 < at < len(text) - 1 and _shown(text[at - 1]) and _shown(text[at + 1])):
+                return False
+        elif category in _INVISIBLE or (category == "Zs" and ch != " "):
+            return False
+    return True
+
+
+def _shown(ch: str) -> bool:
+    return ch not in _JOINERS and unicodedata.category(ch) not in _INVISIBLE and not ch.isspace()
 
 
 def is_owner_name(name: str) -> bool:
-    """Whether a name reads as the owner's ("user", "User", "ＵＳＥＲ"): no agent may take it."""
-    return unicodedata.normalize("NFKC", name).casefold() == DEFAULT_AGENT
+    """Whether a name reads as the owner's ("user", "User", "ＵＳＥＲ", "usеr" with a Cyrillic е)."""
+    return unicodedata.normalize("NFKC", name).casefold().translate(_LOOKALIKES) == DEFAULT_AGENT
+
+
+def refuse_owner_name(name: str, what: str) -> str:
+    """`name`, unless it reads as the owner's: no agent may take it."""
+    if is_owner_name(name):
+        raise InvalidInput(
+            f"{what} {name!r} is reserved for the owner of the store", "give the agent its own name, e.g. its client's"
+        )
+    return name
 
 
 def clean_kind(value: object) -> str:
@@ -102,7 +125,10 @@ def clean_tags(value: object) -> tuple[str, ...]:
     for raw in value:
         tag = unicodedata.normalize("NFC", _as_str(raw, "a tag")).strip()
         if not tag or len(tag) > MAX_TAG_CHARS or not visible(tag):
-            raise InvalidInput(f"each tag must be 1-{MAX_TAG_CHARS} visible characters, got {raw!r}")
+            raise InvalidInput(
+                f"each tag must be 1-{MAX_TAG_CHARS} visible characters, got {raw!r}",
+                "no control or invisible characters, and no other spaces than the plain one",
+            )
         if tag not in tags:
             tags.append(tag)
     if len(tags) > MAX_TAGS:

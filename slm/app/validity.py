@@ -82,10 +82,12 @@ class ClaimKeeper:
             )  # fmt: skip
             rows.append(replace(row, id=self.repo.add(row)))
         rows += self._aligned(memory, {row.key for row in rows})
+        trust = self.ledger.memory_trusts([memory.memory_id]).get(memory.memory_id, 1.0)
+        held = trust_model.quarantined(trust)
         touched: set[int] = set()
         for row in rows:
             if not self.repo.get_many([row.id])[0].valid_to:  # not closed along with an earlier one
-                touched |= self._supersede(row)
+                touched |= self._supersede(row, held)
         keys = {row.key for row in rows}
         self.repo.refresh_validity(sorted(touched | {memory.memory_id}))
         return keys
@@ -114,9 +116,11 @@ class ClaimKeeper:
                 rows.append(replace(new, id=self.repo.add(new)))
         return rows
 
-    def _supersede(self, new: ClaimRow) -> set[int]:
+    def _supersede(self, new: ClaimRow, held: bool = False) -> set[int]:
         """Close the current claims `new` replaces in time (or `new` itself, if it tells of an earlier time).
-        Returns the memories whose validity may have changed."""
+        A memory quarantined as it is written (`held`) closes only its own author's claims: a poisoned "since May
+        it uses X" must not make the user's fact history while the user has not seen it; the check flags it
+        instead. Returns the memories whose validity may have changed."""
         touched = set()
         for old in self.repo.current(*new.key, limit=contradictions.MAX_CLAIMS * 4):
             if old.memory_id == new.memory_id or not _disagree(new, old):
@@ -124,7 +128,7 @@ class ClaimKeeper:
             if new.valid_from < old.valid_from:
                 self._close(new, old.valid_from, old.id)
                 return touched | {new.memory_id}
-            if new.change or new.principal == old.principal:
+            if new.principal == old.principal or (new.change and not held):
                 self._close(old, new.valid_from, new.id)
                 touched.add(old.memory_id)
         return touched

@@ -13,9 +13,9 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from slm.storage import health
 from slm.storage.connection import import_apsw
 from slm.storage.memories import MemoryFilter
-from slm.storage.vectors import TABLE as VECTORS
 
 CHUNK = 5000  # ids per statement, well under SQLite's 32,766 variables
 TOMBSTONE = '{"erased":true}'
@@ -222,10 +222,8 @@ def leftovers(conn, ids: list[int], content_hashes: list[str]) -> dict[str, int]
         found["memories.content_hash"] += conn.execute(
             f"SELECT count(*) FROM memories WHERE content_hash IN ({_marks(part)})", part
         ).fetchone()[0]
-    if conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (VECTORS,)).fetchone():
-        found["vectors without a chunk"] = conn.execute(
-            f"SELECT count(*) FROM {VECTORS} WHERE rowid NOT IN (SELECT id FROM chunks)"
-        ).fetchone()[0]
+    if health.has_vector_table(conn):
+        found["vectors without a chunk"] = len(health.orphan_vectors(conn))
     return found
 
 
