@@ -4,6 +4,7 @@ revocation at the next call, Origin and Host checks, the owner's name, and the q
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 
 import pytest
 from fastmcp import Client
@@ -83,9 +84,18 @@ def test_browsers_from_other_origins_and_rebound_hosts_are_kept_out(store, slm_h
         assert _post(url, token) == LET_IN  # no Origin: not a browser
         assert _post(url, token, origin=f"http://127.0.0.1:{port}") == LET_IN  # the server's own page
         assert _post(url, token, origin="http://localhost:3000") == LET_IN  # trusted by the user
+        assert _post(url, token, origin=f"http://localhost:{port}") == LET_IN  # the same server, by another name
         assert _post(url, token, origin="http://evil.example") == 403
         assert _post(url, token, origin="null") == 403
+        assert _post(url, token, origin="http://localhost:4000") == 403  # another local server's page
+        assert _post(url, token, origin=f"http://127.0.0.1:{int(port) + 1}") == 403
         assert _post(url, token, host=f"evil.example:{port}") == 421  # DNS rebinding
+        token_file = Path(slm_home) / "mcp-token"
+        token_file.chmod(0o644)  # readable by others: no secret any more, so it lets nobody in
+        try:
+            assert _post(url, token) == 401
+        finally:
+            token_file.chmod(0o600)
 
 
 def test_an_http_server_refuses_one_token_for_every_client(store):

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from slm.app import validation
 
-UNKNOWN = "unknown"
+UNKNOWN = validation.UNKNOWN_AGENT
 
 
 @dataclass(frozen=True)

@@ -34,12 +34,7 @@ def agent_override() -> str | None:
     name = os.environ.get("SLM_AGENT")
     if not name:
         return None
-    name = validation.clean_name(name, "SLM_AGENT", "")
-    if validation.is_owner_name(name):
-        raise InvalidInput(
-            f"SLM_AGENT={name} is reserved for the owner of the store", "name the agent after its client, e.g. codex"
-        )
-    return name
+    return validation.refuse_owner_name(validation.clean_name(name, "SLM_AGENT", ""), "SLM_AGENT")
 
 
 def send_logs_to(log_file: Path | None) -> None:
@@ -87,7 +82,9 @@ def serve(
                 memory.authenticate(token)
             anyio.run(serve_stdio, build_server(memory, agent=agent, lifecycle_timer=True))
             return
-        from slm.mcp.http_auth import BearerTokens
+        from starlette.middleware import Middleware
+
+        from slm.mcp.http_auth import BearerTokens, OriginGuard, own_origins
 
         with Memory.open(memory.path, protocol="mcp-http") as tokens:  # the verifier's own connection
             verifier = BearerTokens(tokens, config.data_dir())
@@ -98,8 +95,8 @@ def serve(
                 host=host,
                 port=port,
                 show_banner=False,
-                host_origin_protection=True,  # browsers' requests from other origins: 403; DNS rebinding: 421
-                allowed_origins=list(allow_origins) or None,
+                middleware=[Middleware(OriginGuard, allowed=own_origins(host, port, allow_origins))],
+                host_origin_protection=True,  # on loopback, a Host that is not a loopback name: 421 (DNS rebinding)
                 allowed_hosts=None if host in LOOPBACK else ["*"],
             )
 

@@ -1,12 +1,5 @@
-"""`slm mcp` over stdio, where every line a client sends gets an answer.
-
-The SDK's stdio reader drops a line it cannot read (not JSON, not a JSON-RPC message, or nested past pydantic's
-recursion limit of about 200 levels) without a word, and the client waits for a reply for ever. Here each line is
-checked first: one the SDK would drop is answered with a JSON-RPC error (-32700 for invalid JSON, -32600 otherwise)
-carrying the request's id when it can be found, else id null, and a message nested deeper than `MAX_DEPTH` is
-refused the same way, well before any parser's limit. Notifications and responses get no answer, as JSON-RPC says.
-The SDK still owns stdout: stray prints go to stderr, never into the protocol.
-"""
+"""`slm mcp` over stdio, where every line a client sends gets an answer (docs/ARCHITECTURE.md, "The MCP server"):
+the SDK's reader drops a line it cannot read without a word, and the client waits for ever."""
 
 from __future__ import annotations
 
