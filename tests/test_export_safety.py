@@ -14,12 +14,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from slm import Memory
-from slm.app.cli import app
 from slm.storage.behavior import behavior_path
 from slm.trust.receipts import KEY_FILE, load_or_create_key
+from tests.test_cli import run
 
 _SCRIPT = Path(sys.executable).with_name("slm")
 SLM = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-c", "from slm.app.cli import main; main()"]
@@ -28,7 +27,6 @@ NOTES = [
     ("Kubernetes liveness probes hit /healthz every 10 seconds.", "infra"),
     ("The frontend build uses Vite 5 and deploys to Cloudflare Pages.", "web"),
 ]
-runner = CliRunner()
 
 
 @pytest.fixture(autouse=True)
@@ -44,13 +42,6 @@ def store(db_path) -> Path:
         mem.feedback(ids[0], helpful=True, query="which database?")
     load_or_create_key(db_path.parent)
     return db_path
-
-
-def run(*args: object, code: int = 0):
-    result = runner.invoke(app, [str(a) for a in args])
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exc_info
-    assert result.exit_code == code, (result.stdout, result.stderr)
-    return result
 
 
 def files_of(db: Path) -> dict[Path, str]:

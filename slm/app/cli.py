@@ -354,12 +354,13 @@ def doctor(
         bool, typer.Option("--full", help="Check every index against its table too (integrity_check; slower).")
     ] = False,
     repair: Annotated[
-        bool, typer.Option("--repair", help="Rebuild the keyword index and the vectors if they are out of step.")
+        bool,
+        typer.Option("--repair", help="Rebuild the keyword index and vectors; finish interrupted erasures."),
     ] = False,
     as_json: Json = False,
 ) -> None:
-    """Check the driver, extensions, model, the store's file, schema, permissions, keyword index and vectors, and
-    say how to fix each; --repair fixes what can be rebuilt from the memories."""
+    """Check the driver, extensions, model, the store's file, schema, permissions, keyword index, vectors,
+    unfinished erasures and behavior.db, and say how to fix each; --repair fixes what can be rebuilt."""
     from slm.app import config
     from slm.app import doctor as checkup
 
