@@ -20,6 +20,12 @@ def slm_home(tmp_path_factory) -> str:
     mp.undo()
 
 
+@pytest.fixture(autouse=True)
+def _no_db_from_the_environment(monkeypatch):
+    """A user's SLM_DB must never point a test at their own store."""
+    monkeypatch.delenv("SLM_DB", raising=False)
+
+
 @pytest.fixture
 def db_path(tmp_path, slm_home):
     return tmp_path / "store" / "memory.db"

@@ -66,11 +66,6 @@ DB_QUESTION = "which database did we pick for invoices?"
 runner = CliRunner()
 
 
-@pytest.fixture(autouse=True)
-def _no_db_from_the_environment(monkeypatch):
-    monkeypatch.delenv("SLM_DB", raising=False)
-
-
 @pytest.fixture(scope="module")
 def filled_path(slm_home, tmp_path_factory) -> Path:
     """A database holding NOTES, built once (ids 1..len(NOTES) in order); tests that write use a copy of it."""

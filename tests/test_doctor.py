@@ -34,11 +34,6 @@ STORE_CHECKS = [
 ]  # fmt: skip
 
 
-@pytest.fixture(autouse=True)
-def _no_db_from_the_environment(monkeypatch):
-    monkeypatch.delenv("SLM_DB", raising=False)
-
-
 @pytest.fixture
 def store(db_path) -> Path:
     """A small closed store (its WAL checkpointed into the file) holding NOTES, ids 1..6 in order."""

@@ -29,11 +29,6 @@ NOTES = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def _no_db_from_the_environment(monkeypatch):
-    monkeypatch.delenv("SLM_DB", raising=False)
-
-
 @pytest.fixture
 def store(db_path) -> Path:
     """A closed store with its companions: behavior.db (a feedback) and the erasure key."""

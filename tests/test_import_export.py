@@ -43,11 +43,6 @@ class Source:
     plain: Path  # full export, memories only
 
 
-@pytest.fixture(autouse=True)
-def _no_db_from_the_environment(monkeypatch):
-    monkeypatch.delenv("SLM_DB", raising=False)
-
-
 @pytest.fixture(scope="module")
 def source(slm_home, tmp_path_factory) -> Source:
     folder = tmp_path_factory.mktemp("source")

@@ -501,8 +501,9 @@ class Memory:
     def _only_visible(self, ids: list[int]) -> None:
         """Quarantined memories do not exist for agents: acting on one is answered as for an unknown id, so an
         agent cannot even confirm it is there (only the user reviews the quarantine)."""
-        for memory_id in sorted(self._hidden(ids))[:1]:
-            raise NotFound(f"no memory with id {memory_id}", "see `slm list` for ids")
+        hidden = self._hidden(ids)
+        if hidden:
+            raise NotFound(f"no memory with id {min(hidden)}", "see `slm list` for ids")
 
     def _refuse_hidden_copy(self, memory_id: int | None) -> None:
         """An agent's text equal to a current memory it cannot see: storing it would link to, vouch for or show the
@@ -917,8 +918,8 @@ class Memory:
         ]
         if self.protocol in OWNER_PROTOCOLS:
             return found
-        seen = {row.id for row in self.visible_to_agents(sorted({c["memory_id"] for f in found for c in f["claims"]}))}
-        shown = [f | {"claims": [c for c in f["claims"] if c["memory_id"] in seen]} for f in found]
+        hidden = self._quarantined(sorted({c["memory_id"] for f in found for c in f["claims"]}))
+        shown = [f | {"claims": [c for c in f["claims"] if c["memory_id"] not in hidden]} for f in found]
         return [f for f in shown if len({c["memory_id"] for c in f["claims"]}) >= 2]
 
     def contradiction(self, contradiction_id: int) -> dict:
