@@ -4,7 +4,7 @@ A memory is linked, in its own write transaction, to
 - the entities it names (`slm.app.entities`: zero-LLM gazetteer and patterns),
 - the memories that share its rarer entities (`entity` edges, weighted by rarity),
 - its nearest neighbours in embedding space above `SIMILAR_MIN` (`similar` edges, weighted by cosine),
-- the previous turn of its conversation (`session` edge): same `meta.session` when the client gives one, else
+- the previous turn of its conversation (`session` edge): same session when the memory has one, else
   the same agent and project within `SESSION_WINDOW`.
 
 The graph channel spreads activation from the query's entities and the other channels' best memories by
@@ -87,9 +87,8 @@ def link(
 
 
 def previous_turn(graph: GraphRepository, memory_id: int, memory: MemoryFields) -> int | None:
-    session = memory.meta.get("session")
-    if isinstance(session, (str, int)) and not isinstance(session, bool):
-        return graph.previous_in_session(memory_id, str(session), memory.project)
+    if memory.session is not None:
+        return graph.previous_in_session(memory_id, memory.session, memory.project)
     when = datetime.fromisoformat((memory.event_time or memory.created_at).replace("Z", "+00:00"))
     start, end = format_time(when - SESSION_WINDOW), format_time(when)
     return graph.previous_in_window(memory_id, memory.agent, memory.project, start, end)

@@ -46,7 +46,7 @@ from slm.trust import agents as agent_tokens
 from slm.trust import model as trust_model
 from slm.trust.ledger import CORROBORATE_MIN, DUPLICATE_MIN, Near, TrustLedger, Written, principal_of
 
-ITEM_KEYS = frozenset({"text", "time", "agent", "project", "tags", "meta", "kind"})
+ITEM_KEYS = frozenset({"text", "time", "agent", "project", "tags", "meta", "kind", "session"})
 EMBED_BATCH = 64
 Progress = Callable[[int], None]
 PROTOCOLS = frozenset({"api", "cli", "mcp-stdio", "mcp-http"})
@@ -209,9 +209,11 @@ class Memory:
         time: object = None,
         meta: dict | None = None,
         kind: str | None = None,
+        session: str | None = None,
     ) -> Stored:
         """Store one memory and return its id; an exact duplicate of a current memory of the same project is not
-        stored again: its id comes back with `.duplicate` set."""
+        stored again: its id comes back with `.duplicate` set. `session` names the conversation it was said in
+        (default: `meta["session"]` if given), so recall reads it with its neighbours."""
         item = {
             "text": text,
             "agent": agent,
@@ -220,6 +222,7 @@ class Memory:
             "time": time,
             "meta": meta,
             "kind": kind,
+            "session": session,
         }
         return self.remember_many([item])[0]
 
@@ -395,6 +398,7 @@ class Memory:
         text = validation.clean_text(item["text"])
         agent_name = self._caller(_given(item, "agent", agent))
         verified = self.verified_agent
+        meta = validation.clean_meta(item.get("meta"))
         return NewMemory(
             content=text,
             content_hash=validation.content_hash(text),
@@ -404,9 +408,10 @@ class Memory:
             agent_id=verified.id if verified is not None and verified.name == agent_name else None,
             project=validation.clean_name(_given(item, "project", project), "project", validation.DEFAULT_PROJECT),
             kind=validation.clean_kind(item.get("kind")),
-            meta=validation.clean_meta(item.get("meta")),
+            meta=meta,
             tags=validation.clean_tags(item.get("tags")),
             protocol=self.protocol,
+            session=validation.clean_session(item.get("session"), meta),
         )
 
     def _embed_all(self, memories: list[NewMemory]) -> list[NewMemory]:
@@ -424,7 +429,7 @@ class Memory:
     def update(self, memory_id: int, text: str, *, agent: str | None = None) -> Stored:
         """Replace a memory's text with a new version; the old one stays as history, superseded by the new.
 
-        The new version keeps the project, kind, tags and meta. Returns its id (`.duplicate` when the new
+        The new version keeps the project, kind, tags, meta and session. Returns its id (`.duplicate` when the new
         text was already a current memory of the project, which then becomes the successor).
         """
         by = self._caller(agent)
@@ -439,7 +444,7 @@ class Memory:
                 f"update the current version, {current}",
             )
         item = {"text": text, "project": old.project, "kind": old.kind, "tags": old.tags, "meta": old.meta}
-        new = self._new_memory(item, by, None)
+        new = self._new_memory(item | {"session": old.session}, by, None)
         if new.content_hash == old.content_hash:
             raise InvalidInput(f"memory {old.id} already says exactly that", "nothing to update")
         self._refuse_hidden_copy(self.repo.existing_id(old.project, new.content_hash))

@@ -76,6 +76,19 @@ def clean_name(value: object, what: str, default: str) -> str:
     return name
 
 
+def clean_session(value: object, meta: dict) -> str | None:
+    """A session name (None: none); without one, a string or integer `meta["session"]`, the convention clients
+    followed before sessions had their own field."""
+    if value is None:
+        value = meta.get("session")
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            return None
+        value = str(value)
+    if isinstance(value, str) and not value.strip():
+        raise InvalidInput("session must not be blank", "leave it out for a memory said in no session")
+    return clean_name(value, "session", "")
+
+
 def visible(text: str) -> bool:
     """No control or invisible character and no space but the plain one; a zero-width joiner or non-joiner only
     between two visible characters (where it shapes them, as in Persian words and emoji sequences)."""

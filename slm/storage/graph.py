@@ -123,9 +123,9 @@ class GraphRepository:
     # -- conversation neighbours ----------------------------------------------------------------------------
     def previous_in_session(self, memory_id: int, session: str, project: str) -> int | None:
         row = self.conn.execute(
-            "SELECT id FROM memories WHERE json_extract(meta, '$.session') = ? AND id < ? AND project = ? "
+            "SELECT id FROM memories WHERE project = ? AND session = ? AND id < ? "
             f"AND {_CURRENT} ORDER BY id DESC LIMIT 1",
-            (session, memory_id, project),
+            (project, session, memory_id),
         ).fetchone()
         return row[0] if row else None
 

@@ -11,7 +11,7 @@ from slm.storage import vectors
 
 _COLUMNS = (
     "m.id, m.content, m.content_hash, m.created_at, m.event_time, m.agent, m.project, m.kind, m.meta, "
-    "m.protocol, m.superseded_by, m.agent_id"
+    "m.protocol, m.superseded_by, m.agent_id, m.session"
 )
 _CURRENT = "m.superseded_by IS NULL"
 _LIVE = "NOT EXISTS (SELECT 1 FROM memory_lifecycle l WHERE l.memory_id = m.id AND l.zone = 'archived')"
@@ -34,6 +34,7 @@ class MemoryFields:
     tags: tuple[str, ...] = ()
     protocol: str = "api"  # how it was written: api, cli, mcp-stdio, mcp-http
     agent_id: int | None = None  # the authenticated agent that wrote it; None: the name was only claimed
+    session: str | None = None  # the conversation, coding session or thread it was said in
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -121,8 +122,8 @@ class MemoryRepository:
     def _insert_one(self, item: NewMemory) -> tuple[int, bool]:
         row = self.conn.execute(
             "INSERT INTO memories "
-            "(content, content_hash, created_at, event_time, agent, project, kind, meta, protocol, agent_id) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "(content, content_hash, created_at, event_time, agent, project, kind, meta, protocol, agent_id, session) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (project, content_hash) WHERE superseded_by IS NULL DO NOTHING RETURNING id",
             (
                 item.content,
@@ -135,6 +136,7 @@ class MemoryRepository:
                 json.dumps(item.meta, ensure_ascii=False),
                 item.protocol,
                 item.agent_id,
+                item.session,
             ),
         ).fetchone()
         if row is None:
@@ -339,5 +341,6 @@ def _row(r: tuple, tags: tuple[str, ...]) -> MemoryRow:
         protocol=r[9],
         superseded_by=r[10],
         agent_id=r[11],
+        session=r[12],
         tags=tags,
     )
