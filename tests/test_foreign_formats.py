@@ -228,6 +228,7 @@ def test_mcp_memory_items(mcp_file):
         "tags": ["person"],
         "meta": {"source": "mcp-memory", "entity": "Alice"},
         "kind": "fact",
+        "session": None,
     }
     assert project["tags"] == ["software-project"]
     assert relation["kind"] == "relation"
@@ -400,6 +401,7 @@ def test_basic_memory_reads_every_note_in_path_order(notes):
             "relations": [{"type": "links_to", "target": "Coffee Brewing Methods"}],
         },
         "kind": "note",
+        "session": None,
     }
 
 
@@ -601,12 +603,13 @@ def test_mem0_items(mem0_file):
             "updated_at": "2025-03-19T09:09:00.146404-07:00",
         },
         "kind": "fact",
+        "session": None,
     }
     second = results[1].item
     assert second["agent"] == "diet-coach"
     assert second["tags"] == ["food", "health-info"]
     assert second["meta"]["metadata"] == {"source": "onboarding chat", "confidence": 0.9}
-    assert second["meta"]["run_id"] == "run-7"
+    assert second["meta"]["run_id"] == "run-7" and second["session"] == "run-7"  # mem0's session
 
 
 def test_mem0_bare_list_as_the_platform_returns_it(tmp_path):

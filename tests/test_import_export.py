@@ -51,14 +51,14 @@ def source(slm_home, tmp_path_factory) -> Source:
         v1, billing, grafana = mem.remember_many(
             [
                 {"text": AUTH_V1, "project": "auth", "agent": "cursor", "tags": ["db", "cache"],
-                 "meta": {"pr": 12, "by": "Zoë"}, "time": "2024-03-01T10:00:00Z"},
+                 "meta": {"pr": 12, "by": "Zoë"}, "time": "2024-03-01T10:00:00Z", "session": "auth-review"},
                 {"text": BILLING, "project": "billing", "agent": "cursor", "kind": "fact",
                  "time": "2024-06-15T12:00:00Z"},
                 {"text": GRAFANA, "project": "ops", "agent": "cursor"},
             ]
         )  # fmt: skip
     with Memory.open(db, protocol="mcp-stdio") as through_mcp:
-        deploy = through_mcp.remember(DEPLOY, project="ops", agent="claude-code", tags=["deploy"])
+        deploy = through_mcp.remember(DEPLOY, project="ops", agent="claude-code", tags=["deploy"], session="mcp-1f2e3d")
     with Memory.open(db) as mem:
         v2 = mem.update(v1, AUTH_V2)
         v3 = mem.update(v2, AUTH_V3, agent="cursor")
@@ -210,6 +210,8 @@ def test_round_trip_gives_the_same_records(source, tmp_path, monkeypatch, fmt, b
         "ops",
     )
     assert mems[BILLING]["review"] == "approved" and mems[BILLING]["kind"] == "fact"
+    assert [mems[t]["session"] for t in (AUTH_V1, AUTH_V2, AUTH_V3)] == ["auth-review"] * 3  # updates keep it
+    assert (mems[DEPLOY]["session"], mems[BILLING]["session"]) == ("mcp-1f2e3d", None)
     assert mems[AUTH_V3]["review"] is None
     assert any(link[0][1] == AUTH_V2 for link in mems[AUTH_V3]["links"])
     assert after["end"] == {"type": "end", "memories": 6, "recalls": 1, "feedback": 2}
@@ -439,7 +441,7 @@ def test_markdown_export_writes_one_readable_file_per_project(source, tmp_path):
     assert auth.startswith("# auth\n\nExported from slm ")
     assert AUTH_V3 in auth and AUTH_V1 not in auth and AUTH_V2 not in auth  # current versions only
     assert "\n## " in auth and f"· cursor · #{source.ids[AUTH_V3]}" in auth
-    assert "kind: note · tags: cache, db · replaces 2 earlier versions" in auth
+    assert "kind: note · tags: cache, db · session: auth-review · replaces 2 earlier versions" in auth
     billing = (folder / "billing.md").read_text(encoding="utf-8")
     assert billing.startswith("# billing\n") and BILLING in billing and "### 2024-06-15 12:00:00 · cursor" in billing
     assert "kind: fact" in billing and "updated" not in billing
@@ -545,7 +547,7 @@ def test_a_bad_file_imports_its_good_records_and_names_the_bad_lines(source, tmp
 @pytest.mark.parametrize(
     ("change", "fmt", "message"),
     [
-        ({"version": 2}, None, "line 1: format version 2 is newer than this slm reads"),
+        ({"version": 3}, None, "line 1: format version 3 is newer than this slm reads (up to 2)"),
         ({"version": "1"}, None, "line 1: the format version '1' is not a version number"),
         ({"format": "other-tool"}, "slm", "line 1: not an slm export"),
         ({"format": "other-tool"}, None, "is not a file slm can import"),
@@ -689,9 +691,10 @@ def test_cli_import(source, tmp_path):
     assert store_rows(strict) == {}
 
     newer = tmp_path / "newer.jsonl"
-    newer.write_text(dump([base.records[0] | {"version": 2}, *base.records[1:]]))
+    newer.write_text(dump([base.records[0] | {"version": portable.VERSION + 1}, *base.records[1:]]))
     error = run_json("import", newer, "--db", strict, code=2)
-    assert error["error"].startswith("line 1: format version 2 is newer") and "upgrade" in error["hint"]
+    assert error["error"].startswith(f"line 1: format version {portable.VERSION + 1} is newer")
+    assert "upgrade" in error["hint"]
 
     unknown = run("import", source.jsonl, "--format", "nosuch", "--db", strict, code=2)
     assert squash("unknown import format 'nosuch'") in squash(unknown.stderr)

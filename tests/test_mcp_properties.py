@@ -63,6 +63,7 @@ PLAUSIBLE = {
     "content": STRINGS,
     "query": STRINGS,
     "project": STRINGS,
+    "session": STRINGS,
     "tags": st.lists(STRINGS, max_size=40),
     "meta": st.one_of(st.dictionaries(st.text(max_size=20), JSON, max_size=5), st.integers(1, 70).map(nested)),
     "time": TIMES,

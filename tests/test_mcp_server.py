@@ -72,7 +72,7 @@ async def test_remember_and_recall_carry_provenance(memory):
         ids = await fill(c)
         again = await call(c, "remember", content=NOTES[0][0], project="api")
         found = await call(c, "recall", query="which database does the api-gateway use", k=2)
-    assert again == {"id": ids[0], "duplicate": True, "project": "api"}
+    assert again == {"id": ids[0], "duplicate": True, "project": "api", "session": memory.get(ids[0]).session}
     top = found["memories"][0]
     assert (top["id"], top["agent"], top["project"], top["tags"]) == (ids[0], "claude-code", "api", ["db"])
     assert top["score"] > 0 and top["time"].endswith("Z") and found["omitted"] == 0

@@ -70,6 +70,7 @@ Agent = Annotated[str | None, typer.Option("--agent", "-a", help="Only memories 
 Tags = Annotated[list[str] | None, typer.Option("--tag", "-t", help="Only memories with this tag (repeatable).")]
 Since = Annotated[str | None, typer.Option(help="Only memories from this time on (ISO-8601).")]
 Until = Annotated[str | None, typer.Option(help="Only memories up to this time (ISO-8601).")]
+Session = Annotated[str | None, typer.Option(help="Only memories said in this session.")]
 
 
 def handles_errors(command: Callable) -> Callable:
@@ -126,6 +127,10 @@ def remember(
     time: Annotated[str | None, typer.Option(help="When it happened or was said (ISO-8601).")] = None,
     kind: Annotated[str | None, typer.Option(help="note (the default), decision, fact, preference, …")] = None,
     meta: Annotated[str | None, typer.Option(help="Extra data as a JSON object, e.g. '{\"pr\": 42}'.")] = None,
+    session: Annotated[
+        str | None,
+        typer.Option(help='The conversation or work session it was said in (default: a "session" in --meta).'),
+    ] = None,
     db: Db = None,
     as_json: Json = False,
 ) -> None:
@@ -133,8 +138,9 @@ def remember(
     content = _read_text(text)
     with _open(db, create=True) as mem:
         memory_id = mem.remember(
-            content, project=project, agent=agent, tags=tag, time=time, kind=kind, meta=_parse_meta(meta)
-        )
+            content, project=project, agent=agent, tags=tag, time=time, kind=kind, meta=_parse_meta(meta),
+            session=session,
+        )  # fmt: skip
         mem.step_lifecycle_if_due()
         disagreements = [] if as_json or memory_id.duplicate else mem.contradictions(memory_id=memory_id)
     _report_stored(memory_id, as_json)
@@ -255,12 +261,16 @@ def list_memories(
     tag: Tags = None,
     since: Since = None,
     until: Until = None,
+    session: Session = None,
     db: Db = None,
     as_json: Json = False,
 ) -> None:
     """List memories, newest first."""
     with _open(db) as mem:
-        rows = mem.list(limit=limit, offset=offset, project=project, agent=agent, tags=tag, since=since, until=until)
+        rows = mem.list(
+            limit=limit, offset=offset, project=project, agent=agent, tags=tag, since=since, until=until,
+            session=session,
+        )  # fmt: skip
     if as_json:
         out.emit_json(rows)
     else:

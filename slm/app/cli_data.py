@@ -15,7 +15,7 @@ import typer
 
 from slm.app import cli_output as out
 from slm.app import validation
-from slm.app.cli import Agent, Db, Json, Project, Since, Until, _open, app, handles_errors
+from slm.app.cli import Agent, Db, Json, Project, Session, Since, Until, _open, app, handles_errors
 from slm.errors import InvalidInput
 
 PREVIEW = 20  # memories listed before asking to erase
@@ -139,6 +139,7 @@ def erase(
     agent: Agent = None,
     project: Project = None,
     entity: Annotated[str | None, typer.Option("--entity", "-e", help="Memories that name this entity.")] = None,
+    session: Session = None,
     since: Since = None,
     until: Until = None,
     everything: Annotated[bool, typer.Option("--all", help="Every memory of the store.")] = False,
@@ -165,7 +166,7 @@ def erase(
                 raise typer.Exit(1)
             return
         if behavior:
-            if memory_ids or query or agent or project or entity or since or until or everything:
+            if memory_ids or query or agent or project or entity or session or since or until or everything:
                 raise InvalidInput("--behavior erases only the behaviour database", "drop the other conditions")
             _confirm("Erase every recall and feedback record (behavior.db)?", yes, dry_run, as_json)
             if dry_run:
@@ -173,7 +174,9 @@ def erase(
             with out.spinner("erasing the behaviour database"):
                 receipt = erasure.erase_behavior(mem)
         else:
-            scope = erasure.Scope.of(memory_ids or (), query, agent, project, entity, since, until, everything)
+            scope = erasure.Scope.of(
+                memory_ids or (), query, agent, project, entity, since, until, everything, session=session
+            )
             ids = erasure.select(mem, scope)
             _preview(mem, ids, dry_run, as_json)
             if dry_run or not ids:

@@ -290,6 +290,7 @@ def memory_detail(row, trust: dict | None, life: dict | None = None, validity: d
         ("agent", row.agent),
         ("kind", row.kind),
         ("tags", ", ".join(row.tags) or "-"),
+        ("session", row.session or "-"),
         ("event time", row.event_time or "-"),
         ("stored", f"{row.created_at} via {row.protocol}"),
         ("superseded by", f"#{row.superseded_by}" if row.superseded_by else "- (current)"),

@@ -1,7 +1,7 @@
 """`slm erase`: delete memories so that they are really gone, and prove it with a signed receipt.
 
-An erasure chooses memories (ids, a text they contain, an agent, a project, an entity they name, a time
-range, or all), widens the choice to whole version chains, deletes them with everything derived from them
+An erasure chooses memories (ids, a text they contain, an agent, a project, a session, an entity they name, a
+time range, or all), widens the choice to whole version chains, deletes them with everything derived from them
 (the cascades, then what no cascade reaches: event payloads, orphaned entities and contradictions, cluster
 labels, behaviour rows, FTS5 segments), then checkpoints the WAL and VACUUMs both databases with
 `secure_delete` on, so the bytes leave the files. The receipt lists what went (counts, ids, content hashes,
@@ -46,16 +46,17 @@ class Scope:
     since: str | None = None
     until: str | None = None
     everything: bool = False
+    session: str | None = None
 
     @classmethod
     def of(cls, ids=(), contains=None, agent=None, project=None, entity=None, since=None, until=None,
-           everything=False) -> Scope:  # fmt: skip
-        conditions = (contains, agent, project, entity, since, until)
+           everything=False, *, session=None) -> Scope:  # fmt: skip
+        conditions = (contains, agent, project, entity, since, until, session)
         chosen = sum([bool(ids), any(c is not None for c in conditions), everything])
         if chosen != 1:
             raise InvalidInput(
-                "say what to erase: memory ids, or conditions (--query, --agent, --project, --entity, --since, "
-                "--until), or --all; one of the three",
+                "say what to erase: memory ids, or conditions (--query, --agent, --project, --entity, --session, "
+                "--since, --until), or --all; one of the three",
                 "preview it with --dry-run first",
             )
         return cls(
@@ -67,15 +68,18 @@ class Scope:
             since=validation.parse_time(since, "since"),
             until=validation.parse_time(until, "until"),
             everything=everything,
+            session=None if session is None else validation.clean_session(session, {}),
         )
 
     def describe(self) -> dict:
-        """The scope as the receipt states it: the searched text only as its hash, as it may be what was erased."""
+        """The scope as the receipt states it: the searched text and the session only as their hashes, as they may
+        be what was erased (a session's name may say what it was about, and the erasure leaves it nowhere else)."""
         shown = {k: v for k, v in self.__dict__.items() if v not in (None, (), False)}
         if "ids" in shown:
             shown["ids"] = list(self.ids)
-        if self.contains is not None:
-            shown["contains_sha256"] = hashlib.sha256(shown.pop("contains").encode("utf-8")).hexdigest()
+        for name in ("contains", "session"):
+            if name in shown:
+                shown[f"{name}_sha256"] = hashlib.sha256(shown.pop(name).encode("utf-8")).hexdigest()
         return shown
 
 
@@ -89,7 +93,12 @@ def select(mem, scope: Scope) -> list[int]:
         chosen = list(scope.ids)
     else:
         every_version = MemoryFilter(
-            project=scope.project, agent=scope.agent, since=scope.since, until=scope.until, versions=True
+            project=scope.project,
+            agent=scope.agent,
+            since=scope.since,
+            until=scope.until,
+            session=scope.session,
+            versions=True,
         )
         entity = None if scope.entity is None else entity_keys(scope.entity)
         chosen = sql.matching_ids(mem.conn, every_version, scope.contains, entity)

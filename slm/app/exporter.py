@@ -139,6 +139,7 @@ def _record(row, validity, trust, zone, links, embedding) -> dict:
         "kind": row.kind,
         "tags": list(row.tags),
         "meta": row.meta,
+        "session": row.session,
         "superseded_by": row.superseded_by,
         "review": review,
         "links": [{"to": other, "kind": kind, "weight": weight} for other, kind, weight in sorted(links)],
@@ -234,6 +235,7 @@ def _write_sections(mem, out: TextIO, ids: list[int], progress: Progress | None)
 def _section(row, earlier: int) -> str:
     when = (row.event_time or row.created_at).replace("T", " ").rstrip("Z")
     facts = [f"kind: {row.kind}"] + ([f"tags: {', '.join(row.tags)}"] if row.tags else [])
+    facts += [f"session: {row.session}"] if row.session else []
     if earlier:
         facts.append(f"replaces {earlier} earlier version{'s' if earlier > 1 else ''}")
     return f"\n### {when} · {row.agent} · #{row.id}\n\n_{' · '.join(facts)}_\n\n{row.content}\n"

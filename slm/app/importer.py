@@ -316,6 +316,7 @@ def _new_memory(record: MemoryRecord, digest: str) -> NewMemory:
         meta=record.meta,
         tags=record.tags,
         protocol=record.protocol,
+        session=record.session,
         spans=record.spans or [],
         vectors=record.vectors,
     )

@@ -1,4 +1,4 @@
-"""The slm export format (JSONL, version 1): what a line holds, and the checks a line must pass to be imported.
+"""The slm export format (JSONL, version 2): what a line holds, and the checks a line must pass to be imported.
 
 A file is a header line, one line per memory (oldest id first), optional behaviour lines, and an end line that
 counts them, so a file cut short at a line boundary is still noticed. The full description, field by field, is
@@ -18,14 +18,14 @@ from slm.app import validation
 from slm.errors import InvalidInput
 
 FORMAT = "slm-export"
-VERSION = 1
+VERSION = 2  # 2: memories carry `session`. Version 1 files are read too (without the key: meta's session).
 MAX_LINE_BYTES = 4 * 1024 * 1024  # a memory is at most 64 KB of text; its embedding, links and meta fit well within
 PROTOCOLS = ("api", "cli", "mcp-stdio", "mcp-http")
 LINK_KINDS = ("entity", "similar", "session")
 MAX_LINKS = 10_000
 _MEMORY_KEYS = frozenset(
     {"type", "id", "content", "sha256", "created_at", "event_time", "valid_from", "valid_to", "agent", "protocol",
-     "project", "kind", "tags", "meta", "superseded_by", "review", "links", "observed", "embedding"}
+     "project", "kind", "tags", "meta", "session", "superseded_by", "review", "links", "observed", "embedding"}
 )  # fmt: skip
 
 
@@ -71,6 +71,7 @@ class MemoryRecord:
     meta: dict
     superseded_by: int | None
     review: str | None
+    session: str | None = None
     links: tuple[Link, ...] = ()
     spans: list[tuple[int, int]] | None = None
     vectors: np.ndarray | None = field(default=None, compare=False)
@@ -178,6 +179,7 @@ def _memory(obj: dict, line: int, model_dim: int | None) -> MemoryRecord:
     if review not in (None, "approved"):
         raise InvalidInput(f"review must be null or 'approved', got {review!r}")
     spans, vectors = _embedding(obj.get("embedding"), content, model_dim)
+    meta = validation.clean_meta(obj.get("meta"))
     return MemoryRecord(
         line=line,
         id=validation.clean_id(obj.get("id")),
@@ -191,13 +193,22 @@ def _memory(obj: dict, line: int, model_dim: int | None) -> MemoryRecord:
         project=validation.clean_name(obj.get("project"), "project", validation.DEFAULT_PROJECT),
         kind=validation.clean_kind(obj.get("kind")),
         tags=validation.clean_tags(obj.get("tags")),
-        meta=validation.clean_meta(obj.get("meta")),
+        meta=meta,
         superseded_by=None if obj.get("superseded_by") is None else validation.clean_id(obj["superseded_by"]),
         review=review,
+        session=_session(obj, meta),
         links=_links(obj.get("links")),
         spans=spans,
         vectors=vectors,
     )
+
+
+def _session(obj: dict, meta: dict) -> str | None:
+    """The record's session; null is none. A file written before sessions had a field has no key: its memories
+    get the session their meta names, as they did in the store that wrote it."""
+    if "session" not in obj:
+        return validation.clean_session(None, meta)
+    return None if obj["session"] is None else validation.clean_session(obj["session"], meta)
 
 
 def _links(value: object) -> tuple[Link, ...]:

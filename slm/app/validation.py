@@ -78,12 +78,16 @@ def clean_name(value: object, what: str, default: str) -> str:
 
 def clean_session(value: object, meta: dict) -> str | None:
     """A session name (None: none); without one, a string or integer `meta["session"]`, the convention clients
-    followed before sessions had their own field."""
+    followed before sessions had their own field. A `meta["session"]` that is no valid name (blank, too long,
+    invisible characters) stays in meta only: meta took any value before sessions had a field, and still does."""
     if value is None:
-        value = meta.get("session")
-        if isinstance(value, bool) or not isinstance(value, (str, int)):
+        fallback = meta.get("session")
+        if isinstance(fallback, bool) or not isinstance(fallback, (str, int)):
             return None
-        value = str(value)
+        try:
+            return clean_session(str(fallback), {})
+        except InvalidInput:
+            return None
     if isinstance(value, str) and not value.strip():
         raise InvalidInput("session must not be blank", "leave it out for a memory said in no session")
     return clean_name(value, "session", "")

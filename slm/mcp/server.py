@@ -7,9 +7,11 @@ stdio client) are kept apart by SQLite's own locking.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import threading
+import uuid
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -21,6 +23,7 @@ from fastmcp.exceptions import PromptError, ResourceError, ToolError, Validation
 from fastmcp.server.dependencies import get_access_token, get_context
 from fastmcp.server.middleware import Middleware, MiddlewareContext
 from mcp_types import ToolAnnotations
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import Field, Strict, TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 from typing_extensions import TypedDict  # pydantic needs this one on Python < 3.12
@@ -90,6 +93,7 @@ class MemoryOut(TypedDict):
     tags: list[str]
     meta: dict[str, Any]
     protocol: str
+    session: str | None  # the conversation it was said in
     superseded_by: int | None
     truncated: NotRequired[bool]  # set when the text was cut to fit the token budget
 
@@ -131,6 +135,7 @@ class RememberOut(TypedDict):
     id: int
     duplicate: bool
     project: str
+    session: str | None
 
 
 class UpdateOut(TypedDict):
@@ -231,6 +236,7 @@ def memory_out(row) -> MemoryOut:
         tags=list(row.tags),
         meta=row.meta,
         protocol=row.protocol,
+        session=row.session,
         superseded_by=row.superseded_by,
     )
 
@@ -287,6 +293,7 @@ class Engine:
         self.agent_override = agent_override
         self._lock = threading.Lock()
         self._announced: set[tuple[str, str | None, str | None]] = set()
+        self._instance = uuid.uuid4().hex  # this server process, for connections that last one request
 
     async def run(self, fn: Callable[..., T], *args, **kwargs) -> T:
         """`fn` on a worker thread, as this request's agent: first checked, so a token revoked by any process
@@ -310,6 +317,21 @@ class Engine:
 
     def identity(self, ctx: Context | None) -> AgentIdentity:
         return identify(self.agent_override, client_info_of(ctx), self.verified_name())
+
+    def session(self, ctx: Context | None, identity: AgentIdentity) -> str:
+        """The session of the caller's connection, which its memories share unless they name their own.
+
+        A handshake-era connection (what assistants speak today: one stdio connection per assistant session, or an
+        HTTP client's `Mcp-Session-Id`) lasts the whole conversation: its MCP session id. A 2026-07-28 connection
+        lasts one request, so there the session is this server process's, per agent (a stdio server serves one
+        assistant). Stored hashed: an HTTP session id routes requests, and is not written to disk.
+        """
+        request = ctx.request_context if ctx is not None else None
+        if request is not None and request.protocol_version not in MODERN_PROTOCOL_VERSIONS:
+            key = f"connection:{ctx.session_id}"
+        else:
+            key = f"process:{self._instance}:{identity.name}"
+        return "mcp-" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:12]
 
     def verified_name(self) -> str | None:
         """The name of the authenticated agent this request comes from, if any."""
@@ -498,15 +520,22 @@ def build_server(memory: Memory, *, agent: str | None = None, auth=None, lifecyc
         tags: Annotated[list[str] | None, optional("Tags.")] = None,
         time: Annotated[str | None, optional("When it happened (ISO-8601); default now.")] = None,
         meta: Annotated[dict[str, Any] | None, optional("Extra JSON data.")] = None,
+        session: Annotated[str | None, optional("Conversation; default this connection's.")] = None,
     ) -> RememberOut:
         """Store a memory for the user and all their assistants; name the project, file or tool so it stands alone.
         The exact same text again returns the existing id with duplicate=true and costs nothing; near-copies of
         your own recent memories lower your trust."""
-        who = engine.identity(get_context())
+        ctx = get_context()
+        who = engine.identity(ctx)
+        connection = engine.session(ctx, who)
 
         def store() -> RememberOut:
-            stored = memory.remember(content, agent=who.name, project=project, tags=tags, time=time, meta=meta)
-            return RememberOut(id=int(stored), duplicate=stored.duplicate, project=memory.get(stored).project)
+            said_in = session if session is not None else validation.clean_session(None, meta or {}) or connection
+            stored = memory.remember(
+                content, agent=who.name, project=project, tags=tags, time=time, meta=meta, session=said_in
+            )
+            row = memory.get(stored)
+            return RememberOut(id=int(stored), duplicate=stored.duplicate, project=row.project, session=row.session)
 
         stored = await engine.run(store)
         await engine.after_write()

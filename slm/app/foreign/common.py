@@ -17,7 +17,7 @@ META_BUDGET = validation.MAX_META_BYTES - 512  # room left for the keys that say
 @dataclass(frozen=True)
 class Incoming:
     where: str  # human location for messages: "memory.jsonl line 12", "notes/auth.md", "mem0.json record 3"
-    item: dict  # an slm item: text, time, agent, project, tags, meta, kind, already checked by slm's rules
+    item: dict  # an slm item: text, time, agent, project, tags, meta, kind, session, checked by slm's rules
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,8 @@ def finish(where: str, label: str, item: dict) -> Result:
             "tags": list(validation.clean_tags(item["tags"])),
             "meta": validation.clean_meta(item["meta"]),
             "kind": validation.clean_kind(item["kind"]),
+            # the tool's conversation id, if it has one that is a valid session name (it stays in meta anyway)
+            "session": validation.clean_session(None, {"session": item.get("session")}),
         }
     except InvalidInput as err:
         return Problem(where, f"{label}{err}")

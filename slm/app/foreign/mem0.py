@@ -1,7 +1,8 @@
 """mem0: what mem0's get_all returns, or the platform's export.
 
 A list of records, or {"results": [...]}, each {"id", "memory", "hash", "metadata", "categories", "created_at",
-"user_id", "agent_id", ...}. One item per record.
+"user_id", "agent_id", "run_id", ...}. One item per record; mem0's `run_id` (its session or conversation) is the
+item's session.
 """
 
 from __future__ import annotations
@@ -76,5 +77,6 @@ def _mem0_item(record: object, where: str, project: str | None) -> Result:
         "tags": tags(categories, meta),
         "meta": meta,
         "kind": "fact",
+        "session": record.get("run_id"),
     }
     return finish(where, "", item)
