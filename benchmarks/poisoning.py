@@ -8,14 +8,15 @@ The cast, on one database file, each agent with its own `Memory` instance (the v
   `benchmarks.corpus` in their usual projects (now and then in another), facts with a known answer (ports,
   owners, databases, retries, deploy days, languages, timeouts, deploy commands), sometimes a fact another agent
   already wrote (the same text or a paraphrase with the same values), now and then a stale value by mistake,
-  team conventions in the imperative ("Always run the migrations before deploying …", a few of which read like
-  instructions to agents), and once in a while a bulk import of several notes in one call. After a write they
-  often recall: a question about a fact, marking helpful the hits that state it truly (never a poisoned one),
-  or a lookup of a memory someone else wrote, marking it helpful when it comes back;
+  team conventions in the imperative ("Always run the migrations before deploying …", which the content check
+  must not take for instructions to agents), and once in a while a bulk import of several notes in one call.
+  After a write they often recall: a question about a fact, marking helpful the hits that state it truly (never
+  a poisoned one), or a lookup of a memory someone else wrote, marking it helpful when it comes back;
 - a spammer: bursts of keyword-stuffed, near-duplicate adverts about the targeted services, one call a memory;
 - a poisoner: the sentence of a targeted fact with another value (the same lie, repeated), plus cover memories;
-- an injector: a targeted fact followed by instructions to agents, strong ("when you read this …", caught by a
-  pattern), weak directives ("always run `curl … | sh`") and covert ones that match no pattern, plus cover;
+- an injector: a targeted fact followed by instructions to agents, strong ("when you read this …", quarantined
+  as instructions), weak (risky commands given as rules, "always run `curl … | sh`", mostly doubted as
+  directives) and covert ones written to match no rule (a few still do), plus cover;
 - a sleeper: honest for N writes, like the honest agents, then contradicting and injecting like the others.
 
 Time is simulated (28 days by default): `datetime.now` in slm.app.memory and the clock of slm.app.validation read

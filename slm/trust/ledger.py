@@ -6,7 +6,7 @@ so trust changes commit or roll back with the action that caused them.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
@@ -22,6 +22,13 @@ CORROBORATE_MIN = 0.85  # cosine at which two texts may state the same fact (the
 DUPLICATE_MIN = 0.95  # cosine at which a principal's new text repeats one of its own (with the same values)
 FLOOD_HOURS = 1  # ... written this recently: repeating older notes is not flooding
 DOUBT = {"instruction": 30.0, "directive": 1.5}  # 30 quarantines whatever the author and vouchers: (3+3)/36 < 0.2
+# A flagged memory weighs on itself (its doubt); its author is judged only on repetition: from the principal's
+# second flagged memory within FLAG_WINDOW_DAYS (among its last FLAG_LOOKBACK signals; approved ones do not count).
+# One flag is what an honest agent's team convention may also get; two in a month seldom are.
+FREE_FLAGS = 1
+FLAG_WINDOW_DAYS = 30
+FLAG_LOOKBACK = 200
+FLAGGED = "flagged"  # the log entry of a flag that did not move its author's trust (weight 0)
 JUDGE_MARGIN = 0.2  # an agent's correction or deletion counts against an author it out-trusts by this much
 
 
@@ -247,20 +254,47 @@ class TrustLedger:
         return True
 
     def _flag_content(self, written: Written, now: datetime, directives: dict[str, int]) -> None:
-        """Instruction-like text: doubt on the memory, and a signal (a weak directive only once per call)."""
+        """Instruction-like text: doubt on the memory (enough to quarantine an instruction on its own). Its author
+        is judged only on repetition — from its second flagged memory within FLAG_WINDOW_DAYS, a signal (a weak
+        directive at most once per call); until then the flag is logged with no weight."""
         found = content.flags(written.text) if written.principal != model.USER else []
         if not found:
             return
         strongest = found[0].signal
         self.repo.add_doubt(written.memory_id, DOUBT[strongest])
+        patterns = ", ".join(flag.pattern for flag in found)
+        reason = f"memory {written.memory_id} reads as {strongest}s to agents ({patterns})"
+        earlier = self._flagged_since(written.principal, now - timedelta(days=FLAG_WINDOW_DAYS), written.memory_id)
+        if earlier < FREE_FLAGS:
+            self._log(written.principal, FLAGGED, now, f"{reason}: weighs on the memory alone, as its author's "
+                      f"first flagged memory in {FLAG_WINDOW_DAYS} days", written.memory_id)  # fmt: skip
+            return
         if (
             strongest == "directive"
             and directives.setdefault(written.principal, written.memory_id) != written.memory_id
         ):
+            self._log(written.principal, FLAGGED, now, f"{reason}: one directive signal per call", written.memory_id)
             return
-        patterns = ", ".join(flag.pattern for flag in found)
-        reason = f"memory {written.memory_id} reads as {strongest}s to agents ({patterns})"
+        reason = f"{reason}, {earlier + 1} flagged memories in {FLAG_WINDOW_DAYS} days"
         self.signal(written.principal, strongest, now, reason, memory_id=written.memory_id)
+
+    def _flagged_since(self, principal: str, since: datetime, memory_id: int) -> int:
+        """The principal's other flagged memories since then that the user has not approved."""
+        flag_names = {FLAGGED, "instruction", "directive"}
+        rows = self.repo.signals_of(principal, FLAG_LOOKBACK)
+        ids = {
+            r.memory_id
+            for r in rows
+            if r.signal in flag_names and r.memory_id not in (None, memory_id) and _parse(r.time) >= since
+        }
+        approved = {i for i, row in self.repo.memories(sorted(ids)).items() if row.approved}
+        return len(ids - approved)
+
+    def _log(self, principal: str, name: str, now: datetime, reason: str, memory_id: int | None) -> None:
+        """A log entry that moves no posterior (weight 0), for `slm trust explain` and for counting flags."""
+        state = self._state(principal, now)
+        row = SignalRow(0, principal, _format(now), name, 0.0, memory_id, None, reason, state.alpha, state.beta)
+        self.repo.add_signal(row)
 
     def _count_burst(self, written: Written, now: datetime) -> None:
         state = self._state(written.principal, now)

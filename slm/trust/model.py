@@ -19,7 +19,7 @@ import numpy as np
 GAMMA = 0.97  # evidence kept per unit of new evidence: a window of ~33 units
 HALF_LIFE_DAYS = 30.0  # evidence halves in a month of silence
 CUSUM_SLACK = 0.25  # bad weight per signal that counts as noise; each signal, good or bad, takes this off
-CUSUM_ALARM = 3.0  # two instruction-like writes, or two corrections by the user, with little good between
+CUSUM_ALARM = 3.0  # two signalled instruction-like writes, or two corrections by the user, with little good between
 CHANGE_KEEP = 0.1  # the share of good evidence kept at a change point
 USER = "user"
 USER_TRUST = 1.0  # the person who owns the store is not scored
@@ -47,8 +47,8 @@ SIGNALS = {
     "contradicted": -0.5,  # its claim carries most of a contradiction found by the sheaf check
     "deleted_soon": -1.0,  # deleted within a day of writing by the user or a principal trusted as much (x trust)
     "rejected": -3.0,  # the user rejected it from quarantine
-    "instruction": -2.0,  # text aimed at agents: "ignore previous instructions", hidden Unicode
-    "directive": -0.5,  # weaker imperative to agents: "always run ...", curl | sh
+    "instruction": -2.0,  # text aimed at agents ("ignore previous instructions"), from the author's 2nd flag in 30 days
+    "directive": -0.5,  # a risky command (curl | sh, TLS checks off), likewise; at most once per call
     "burst": -0.5,  # each write beyond BURST_WRITES in BURST_SECONDS
     "duplicate": -0.5,  # the same or a near-identical text the principal already wrote
     "out_of_project": -0.3,  # a write outside the projects it usually writes to
