@@ -15,7 +15,7 @@ def __getattr__(name: str):
 
         return Memory
     if name == "Hit":
-        from slm.app.recall import Hit
+        from slm.recall.hits import Hit
 
         return Hit
     if name == "MemoryRecord":

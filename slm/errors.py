@@ -39,4 +39,4 @@ class StorageError(SlmError):
 
 
 class ModelError(SlmError):
-    """The embedding model is missing, cannot be loaded, or does not match the database."""
+    """The embedding model or the recall ranker is missing, cannot be loaded, or does not match the database."""

@@ -175,8 +175,9 @@ def test_round_trip_remember_recall_show_forget(db_path):
         "zone",
         "current",
     }
-    assert set(hits[0]["channels"]) <= {"keyword", "vector", "graph"} and "vector" in hits[0]["channels"]
-    assert set(hits[0]["channels"]["vector"]) == {"rank", "score", "contribution"}
+    assert set(hits[0]["channels"]) <= {"keyword", "vector", "session", "query", "time"}  # the feature groups
+    assert "vector" in hits[0]["channels"]
+    assert set(hits[0]["channels"]["vector"]) == {"rank", "score", "contribution", "parts"}
 
     row = run_json("show", memory_id, "--db", db_path)
     assert row["content"] == text and row["project"] == "ops" and row["agent"] == "claude-code"
@@ -485,6 +486,7 @@ def test_doctor_on_a_fresh_database(db_path):
         "FTS5",
         "llama.cpp",
         "embedding model",
+        "recall ranker",
         "database file",
         "database schema",
         "file permissions",

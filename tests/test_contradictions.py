@@ -246,6 +246,12 @@ def test_migration_from_schema_6_extracts_claims_of_older_memories(db_path):
 def undo_claims_migration(path) -> None:
     """Take a store back to schema 6, as an older slm left it (tests of earlier migrations start from here)."""
     conn = open_connection(path)
+    conn.execute("DROP INDEX memories_session")  # 0010
+    conn.execute("ALTER TABLE memories DROP COLUMN session")
+    conn.execute(
+        "CREATE INDEX memories_session ON memories (json_extract(meta, '$.session'), id) "
+        "WHERE json_extract(meta, '$.session') IS NOT NULL"
+    )
     conn.execute("DROP TABLE erasure_journal")  # 0009
     conn.execute("ALTER TABLE agents DROP COLUMN edit_others")
     conn.execute("DROP INDEX memories_hash")  # 0008
@@ -310,7 +316,7 @@ async def test_mcp_contradictions_tool_and_recall_as_of(db_path):
 
 
 def test_before_successors_moves_replaced_facts_below_their_successors():
-    from slm.app.recall import before_successors
+    from slm.recall.weighing import before_successors
 
     fused = [(1, 0.9, {}), (2, 0.8, {}), (3, 0.7, {}), (4, 0.6, {})]
     assert [i for i, _, _ in before_successors(fused, {1: {3}})] == [2, 3, 1, 4]

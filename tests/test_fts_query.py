@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from slm.app.fts_query import fts_match, keyword_terms
+from slm.recall.fts_query import fts_match, keyword_terms
 from slm.storage import migrations
 from slm.storage.connection import open_connection
 from slm.storage.memories import MemoryFilter, MemoryRepository

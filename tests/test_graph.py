@@ -256,7 +256,7 @@ def test_graph_channel_respects_filters(mem):
 
 def test_recall_explains_the_graph_contribution(filled):
     mem, _ = filled
-    hits = mem.recall("Where is the PostgreSQL backup stored?", k=5)
+    hits = mem.recall("Where is the PostgreSQL backup stored?", k=5, ranker="rrf")  # the channels, fused
     assert any("graph" in h.channels for h in hits)
     for hit in hits:
         assert hit.score == pytest.approx(sum(c.contribution for c in hit.channels.values()))

@@ -209,7 +209,9 @@ def recall(
     as_of: Annotated[
         str | None, typer.Option("--as-of", help="What held at this time (ISO-8601), superseded facts included.")
     ] = None,
-    explain: Annotated[bool, typer.Option("--explain", help="Show each hit's rank and score per channel.")] = False,
+    explain: Annotated[
+        bool, typer.Option("--explain", help="Show what ranked each hit: channel ranks and feature contributions.")
+    ] = False,
     quarantined: Annotated[
         bool, typer.Option("--include-quarantined", help="Also return memories held in quarantine.")
     ] = False,
@@ -221,15 +223,15 @@ def recall(
         typer.Option(
             "--channel",
             "-c",
-            help="A recall channel (repeatable): keyword, vector, graph, temporal, fisher. "
-            "Default: all but fisher (docs/benchmarks.md says why).",
+            help="Fuse these channels (repeatable: keyword, vector, graph, temporal, fisher) by reciprocal rank "
+            "instead of the learned ranking, for comparisons (docs/benchmarks.md).",
         ),
     ] = None,
     db: Db = None,
     as_json: Json = False,
 ) -> None:
-    """Find the memories that best answer a question (keyword, vector, graph and time, fused; weighted by trust
-    and the lifecycle)."""
+    """Find the memories that best answer a question (keyword and vector candidates with their conversation
+    neighbours, ranked by the learned ranker; weighted by trust and the lifecycle)."""
     with _open(db) as mem:
         hits = mem.recall(
             query,
@@ -369,8 +371,8 @@ def doctor(
     ] = False,
     as_json: Json = False,
 ) -> None:
-    """Check the driver, extensions, model, the store's file, schema, permissions, keyword index, vectors,
-    unfinished erasures and behavior.db, and say how to fix each; --repair fixes what can be rebuilt."""
+    """Check the driver, extensions, model, recall ranker, the store's file, schema, permissions, keyword index,
+    vectors, unfinished erasures and behavior.db, and say how to fix each; --repair fixes what can be rebuilt."""
     from slm.app import config
     from slm.app import doctor as checkup
 

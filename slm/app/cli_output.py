@@ -92,7 +92,8 @@ def hits_table(hits: list, explain: bool) -> None:
         table.add_column("trust", justify="right", no_wrap=True)
         table.add_column("zone", no_wrap=True)
     # keyword and vector always (a "-" says the channel missed); the others when they took part
-    extra = [name for name in ("graph", "temporal", "fisher") if any(name in hit.channels for hit in hits)]
+    others = ("session", "query", "time", "graph", "temporal", "fisher")  # learned feature groups, RRF channels
+    extra = [name for name in others if any(name in hit.channels for hit in hits)]
     channels = ["keyword", "vector", *extra]
     if explain:
         for channel in channels:
@@ -112,9 +113,13 @@ def hits_table(hits: list, explain: bool) -> None:
 
 
 def _channel(hit, name: str) -> str:
-    """The hit's rank in the channel and what that added to its fused score (`--json` has the raw scores)."""
+    """The hit's rank in the channel and what that added to its score (`--json` has the raw scores and, for the
+    learned ranking, each feature's part); a channel that did not find the hit shows "-" for its rank."""
     found = hit.channels.get(name)
-    return f"#{found.rank} +{found.contribution:.4f}".replace("+0.", "+.") if found else "-"
+    if found is None:
+        return "-"
+    share = f"{found.contribution:+.2f}" if found.parts else f"+{found.contribution:.4f}".replace("+0.", "+.")
+    return f"#{found.rank} {share}" if found.rank else share
 
 
 def agents_table(agents: list) -> None:

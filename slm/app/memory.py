@@ -17,19 +17,19 @@ from slm import faults
 from slm.app import (
     clusters,
     config,
-    fisher,
     gaussians,
     graph,
     langevin,
     lifecycle,
     model_choice,
-    recall,
-    time_expressions,
     validation,
     validity,
 )
 from slm.app.vector_index import VectorIndex
 from slm.errors import Forbidden, InvalidInput, NotFound, StorageError
+from slm.recall import fusion, pipeline
+from slm.recall import ranker as ranking
+from slm.recall.hits import Hit
 from slm.storage import erasure as erasure_sql
 from slm.storage import migrations, vectors
 from slm.storage import portable as portable_sql
@@ -39,7 +39,7 @@ from slm.storage.connection import open_connection, write_transaction
 from slm.storage.events import Event, EventLog
 from slm.storage.gaussians import GaussianRepository
 from slm.storage.graph import GraphRepository
-from slm.storage.lifecycle import ARCHIVED, LifecycleRepository
+from slm.storage.lifecycle import LifecycleRepository
 from slm.storage.memories import MemoryFilter, MemoryRepository, MemoryRow, NewMemory
 from slm.storage.settings import get_setting, set_settings
 from slm.trust import agents as agent_tokens
@@ -52,7 +52,6 @@ Progress = Callable[[int], None]
 PROTOCOLS = frozenset({"api", "cli", "mcp-stdio", "mcp-http"})
 OWNER_PROTOCOLS = frozenset({"api", "cli"})  # the faces only the owner uses: "user" there is the owner
 CLUSTERS_BUILT = "graph.clusters_built_at"
-ANCHOR_DEPTH = 10  # candidates per channel when finding the event a question's time is relative to
 UNLINKED = "graph.unlinked_through"  # memories stored before the graph existed, linked by the next build
 log = logging.getLogger("slm")
 
@@ -989,7 +988,7 @@ class Memory:
         event = self._event("feedback.recorded", agent, memory_id, {"helpful": helpful})
         return self.behavior.record_feedback(event, helpful, query)
 
-    def record_recall(self, query: str, k: int, hits: list[recall.Hit], *, agent: str | None = None) -> None:
+    def record_recall(self, query: str, k: int, hits: list[Hit], *, agent: str | None = None) -> None:
         """Keep what was asked and what came back, in behavior.db, for later ranking work."""
         self.behavior.record_recall(
             time=validation.event_time(),
@@ -1073,12 +1072,13 @@ class Memory:
         tags: Iterable[str] | None = None,
         since: object = None,
         until: object = None,
+        session: str | None = None,
     ) -> list[MemoryRow]:
-        """Memories newest first, filtered like `recall`."""
+        """Memories newest first, filtered like `recall`; `session`: only those said in that session."""
         limit = validation.clean_limit(limit, "limit", 10_000)
         if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
             raise InvalidInput(f"offset must be a whole number ≥ 0, got {offset!r}")
-        return self.repo.list(_filter(project, agent, tags, since, until), limit, offset)
+        return self.repo.list(_filter(project, agent, tags, since, until, session=session), limit, offset)
 
     def count(
         self,
@@ -1088,9 +1088,10 @@ class Memory:
         tags: Iterable[str] | None = None,
         since: object = None,
         until: object = None,
+        session: str | None = None,
     ) -> int:
         """How many current memories match the filters of `list`."""
-        return self.repo.count(_filter(project, agent, tags, since, until))
+        return self.repo.count(_filter(project, agent, tags, since, until, session=session))
 
     def recall(
         self,
@@ -1110,11 +1111,12 @@ class Memory:
         trust: bool = True,
         lifecycle: bool = True,
         as_of: object = None,
-    ) -> list[recall.Hit]:
+        ranker: ranking.Ranker | str | None = None,
+    ) -> list[Hit]:
         """The k memories that best answer `query`, best first; each hit's `channels` explains its ranks.
 
         `now` is the asker's time: memories from after it are left out, as the asker cannot know them.
-        `channels` picks a subset of `recall.CHANNELS` (`recall.DEFAULT_CHANNELS` by default) and `weights`
+        `channels` picks a subset of `fusion.CHANNELS` (`fusion.DEFAULT_CHANNELS` by default) and `weights`
         overrides their fusion weights, for ablations and single-channel baselines. Relevance is weighted by each
         memory's trust and lifecycle position; quarantined and archived memories are left out unless asked for
         (`quarantined`, `archived`). Without `trust` or `lifecycle`, that weighing is skipped (for ablations).
@@ -1124,97 +1126,23 @@ class Memory:
         """
         query = validation.clean_text(query, "query", validation.MAX_QUERY_BYTES)
         k = validation.clean_limit(k)
-        wanted = recall.clean_channels(channels)
-        weights = recall.clean_weights(weights)
         as_of = validation.parse_time(as_of, "as_of")
         flt = replace(_filter(project, agent, tags, since, until, now), live=lifecycle and not archived, as_of=as_of)
-        depth = max(recall.CHANNEL_DEPTH, k)
-        ranked = {}
-        if "keyword" in wanted:
-            keyword = self._keyword_worker().submit(recall.keyword_channel, self._keyword_repo, query, flt, depth)
-        if {"vector", "fisher"} & set(wanted):
-            query_chunks = self._query_chunks(query)
-            query_vector = graph.memory_vector(query_chunks)
-            nearest = recall.vector_channel(self._synced_index(), self.repo, query_vector, flt, depth)
-            if "vector" in wanted:
-                ranked["vector"] = nearest
-        if "keyword" in wanted:
-            ranked["keyword"] = keyword.result()
-        if "fisher" in wanted:
-            candidates = list(dict.fromkeys([i for i, _ in nearest] + [i for i, _ in ranked.get("keyword", [])]))
-            kept, found = gaussians.of_candidates(self.gaussians, candidates, self._synced_index().first_vectors)
-            ranked["fisher"] = recall.fisher_channel(fisher.Observations.of(query_chunks), kept, found)
-        if "graph" in wanted:
-            seeds = [(i, score) for i, score, _ in recall.fuse(ranked, graph.SEEDS, weights)]
-            ranked["graph"] = graph.graph_channel(self.graph, query, seeds, self._keeper(flt), depth)
-        if "temporal" in wanted:
-            ranked |= self._temporal_channel(query, now, flt, ranked, depth)
-        fused = recall.fuse(ranked, depth, weights)
-
-        def standing_of(ids: list[int]) -> dict[int, recall.Standing]:
-            return self._standings(ids, trust, lifecycle, quarantined, archived, history=as_of is None)
-
-        fused, standings = recall.weigh(fused, standing_of, k)
-        if as_of is None:
-            fused = recall.before_successors(fused, self.claims.repo.successors([i for i, _, _ in fused]))
-        return recall.to_hits(self.repo.get_many([i for i, _, _ in fused]), fused, standings, as_of is not None)
-
-    def _standings(
-        self, ids: list[int], trust: bool, lifecycle: bool, quarantined: bool, archived: bool, history: bool = True
-    ) -> dict[int, recall.Standing]:
-        """Each memory's trust, lifecycle position and whether it still holds, always read (hits report them),
-        weighing the order only where asked; hidden: quarantined or archived, when that weighs and was not asked
-        for. Without `history` (an `as_of` recall) nothing counts as superseded."""
-        trusts, positions = self.trust.memory_trusts(ids), self.lifecycle.positions(ids)
-        closed = self.claims.repo.closed(ids) if history else set()
-        standings = {}
-        for memory_id in ids:
-            standing = recall.Standing(
-                trusts.get(memory_id, 1.0),
-                positions.get(memory_id, 0.0),
-                by_trust=trust,
-                by_use=lifecycle,
-                current=memory_id not in closed,
+        if isinstance(ranker, str) and ranker != ranking.FUSION:
+            raise InvalidInput(
+                f"unknown ranker {ranker!r}", f"leave it out for the learned ranker, or use {ranking.FUSION!r}"
             )
-            hidden = (trust and not quarantined and trust_model.quarantined(standing.trust)) or (
-                lifecycle and not archived and standing.zone == ARCHIVED
-            )
-            standings[memory_id] = replace(standing, hidden=hidden)
-        return standings
+        if channels is not None or weights is not None:  # an ablation: these channels, fused
+            channels, weights, chosen = fusion.clean_channels(channels), fusion.clean_weights(weights), None
+        else:
+            chosen = ranking.configured() if ranker is None else None if ranker == ranking.FUSION else ranker
+        seen = pipeline.Seen(trust, lifecycle, quarantined, archived)
+        return pipeline.Recall(self).run(query, k, flt, now, seen, chosen, channels, weights)
 
-    def _temporal_channel(self, query: str, now: object, flt: MemoryFilter, ranked: dict, depth: int) -> dict:
-        """The temporal ranking of the other channels' candidates, or nothing when the query has no time words."""
-        asked_at = validation.parse_time(now, "now") or validation.now_utc()
-        intent = time_expressions.parse(query, datetime.fromisoformat(asked_at[:-1]))
-        if intent.anchor is not None:
-            intent = self._place_anchor(intent, flt)
-        if not (intent.has_window or intent.order):
-            return {}
-        candidates = [i for i, _, _ in recall.fuse(ranked, depth)]
-        return {"temporal": recall.temporal_channel(intent, candidates, self.repo.times_of(candidates))}
-
-    def _place_anchor(self, intent: time_expressions.TimeIntent, flt: MemoryFilter) -> time_expressions.TimeIntent:
-        """ "Two days before the trip": when the trip was is the time of the memory that best matches "trip"
-        (keyword and vector, same filters); without one, the question keeps only its order words."""
-        anchor = {"keyword": recall.keyword_channel(self.repo, intent.anchor, flt, ANCHOR_DEPTH)}
-        anchor["vector"] = recall.vector_channel(
-            self._synced_index(), self.repo, self._query_vector(intent.anchor), flt, ANCHOR_DEPTH
-        )
-        best = recall.fuse(anchor, 1)
-        if not best:
-            return time_expressions.TimeIntent(order=intent.order)
-        when = self.repo.times_of([best[0][0]])[best[0][0]]
-        return intent.around(datetime.fromisoformat(when[:-1]))
-
-    def _keeper(self, flt: MemoryFilter) -> Callable[[list[int]], set[int]] | None:
-        """What keeps the graph channel inside the recall's filters (it walks the whole graph otherwise); leaving
-        out only archived memories takes a set of their (few) ids, not a query per step of the walk."""
-        if flt.is_empty and not flt.live:
-            return None
-        if flt.is_empty:
-            archived = set(self.lifecycle.archived_ids().tolist())
-            return lambda ids: {i for i in ids if i not in archived}
-        return lambda ids: self.repo.filter_ids(ids, flt)
+    def recall_candidates(self, query: str, *, now: object = None) -> tuple[list, np.ndarray]:
+        """The candidates of a default recall and their feature rows (`features.FEATURES`), to train the ranker."""
+        flt = replace(_filter(None, None, None, None, None, now), live=True)
+        return pipeline.Recall(self).features(query, now, flt)
 
     def _keyword_worker(self) -> ThreadPoolExecutor:
         """A thread with its own read-only connection: BM25 runs while the query is embedded and vector-searched.
@@ -1500,7 +1428,7 @@ def _given(item: dict, key: str, default: object) -> object:
     return default if value is None else value
 
 
-def _filter(project, agent, tags, since, until, now=None) -> MemoryFilter:
+def _filter(project, agent, tags, since, until, now=None, *, session=None) -> MemoryFilter:
     until = validation.parse_time(until, "until")
     now = validation.parse_time(now, "now")
     if now is not None and (until is None or now < until):
@@ -1511,6 +1439,7 @@ def _filter(project, agent, tags, since, until, now=None) -> MemoryFilter:
         tags=validation.clean_tags(tags),
         since=validation.parse_time(since, "since"),
         until=until,
+        session=None if session is None else validation.clean_session(session, {}),
     )
 
 

@@ -118,6 +118,20 @@ class VectorIndex:
             self._log_chunks = np.log(counts).astype(np.float32)[inverse]
         return self._log_chunks
 
+    def cosines(self, query: np.ndarray, memory_ids: list[int]) -> tuple[dict[int, float], dict[int, int]]:
+        """Each memory's best chunk cosine with `query`, and its number of chunks (memories without a vector are
+        left out of both)."""
+        held = self._memory_ids[: self._size]
+        rows = np.flatnonzero(np.isin(held, memory_ids))
+        scores = self._matrix[rows] @ query.astype(np.float32, copy=False)
+        best: dict[int, float] = {}
+        chunks: dict[int, int] = {}
+        for memory_id, score in zip(held[rows].tolist(), scores.tolist(), strict=True):
+            chunks[memory_id] = chunks.get(memory_id, 0) + 1
+            if score > best.get(memory_id, -2.0):
+                best[memory_id] = score
+        return best, chunks
+
     def first_vectors(self, memory_ids: list[int]) -> dict[int, np.ndarray]:
         """Each memory's first chunk vector (the centre of a memory observed once), from the mirror, not vec0."""
         held = self._memory_ids[: self._size]

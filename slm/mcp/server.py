@@ -552,7 +552,7 @@ def build_server(memory: Memory, *, agent: str | None = None, auth=None, lifecyc
         include_archived: Annotated[bool, Field(description="Also search memories archived for disuse.")] = False,
         channels: Annotated[
             list[Literal["keyword", "vector", "graph", "temporal", "fisher"]] | None,
-            optional("Search channels to fuse; default all but fisher."),
+            optional("Channels to fuse instead of the learned ranking."),
         ] = None,
         as_of: Annotated[str | None, optional("ISO-8601 time: recall what held then.")] = None,
         max_tokens: MaxTokens = budget.DEFAULT_MAX_TOKENS,

@@ -60,6 +60,7 @@ class MemoryFilter:
     tags: tuple[str, ...] = ()
     since: str | None = None
     until: str | None = None
+    session: str | None = None  # only memories said in this session
     live: bool = False  # leave out what the lifecycle archived (recall does, unless asked not to)
     as_of: str | None = None  # what held then, superseded versions included, instead of the current versions
     versions: bool = False  # every version, superseded ones too (erasure chooses among all of them)
@@ -68,7 +69,7 @@ class MemoryFilter:
     def is_empty(self) -> bool:
         """Nothing restricts the search beyond "current versions only" and `live`, which the vector channel applies
         cheaply as a list of exclusions."""
-        return not (self.project or self.agent or self.tags or self.since or self.until or self.as_of)
+        return not (self.project or self.agent or self.tags or self.since or self.until or self.session or self.as_of)
 
     def where(self) -> tuple[str, list]:
         """A SQL condition over alias `m` and its parameters; superseded versions are left out (with `as_of`,
@@ -83,6 +84,9 @@ class MemoryFilter:
         if self.agent is not None:
             clauses.append("m.agent = ?")
             params.append(self.agent)
+        if self.session is not None:
+            clauses.append("m.session = ?")
+            params.append(self.session)
         for tag in self.tags:
             clauses.append("EXISTS (SELECT 1 FROM memory_tags t WHERE t.memory_id = m.id AND t.tag = ?)")
             params.append(tag)
@@ -277,6 +281,45 @@ class MemoryRepository:
             )
             params = [match, *filter_params, limit]
         return [(r[0], r[1]) for r in self.conn.execute(sql, params)]
+
+    def keyword_scores(self, match: str, ids: list[int]) -> dict[int, float]:
+        """BM25 (higher is better) of just these memories for a MATCH expression; those it misses are left out."""
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        return dict(
+            self.conn.execute(
+                "SELECT rowid, -bm25(memories_fts) FROM memories_fts WHERE memories_fts MATCH ? "
+                f"AND rowid IN ({marks})",
+                [match, *ids],
+            )
+        )
+
+    # -- sessions ---------------------------------------------------------------------------------------------
+    def sessions_of(self, ids: list[int]) -> dict[int, tuple[str, str]]:
+        """(project, session) of each memory that was said in a session."""
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = self.conn.execute(
+            f"SELECT id, project, session FROM memories WHERE id IN ({marks}) AND session IS NOT NULL", ids
+        )
+        return {memory_id: (project, session) for memory_id, project, session in rows}
+
+    def session_neighbours(self, ids: list[int], width: int) -> dict[int, list[tuple[int, int]]]:
+        """The current memories said just before and after each memory in its session, as (offset, id): offset
+        -1 is the one before, +1 the one after, up to `width` each way."""
+        found: dict[int, list[tuple[int, int]]] = {}
+        for memory_id, (project, session) in self.sessions_of(ids).items():
+            around = f"SELECT id FROM memories WHERE project = ? AND session = ? AND {_CURRENT.removeprefix('m.')} "
+            before = self.conn.execute(
+                around + "AND id < ? ORDER BY id DESC LIMIT ?", (project, session, memory_id, width)
+            )
+            after = self.conn.execute(around + "AND id > ? ORDER BY id LIMIT ?", (project, session, memory_id, width))
+            found[memory_id] = [(-n, i) for n, (i,) in enumerate(before, 1)] + [
+                (n, i) for n, (i,) in enumerate(after, 1)
+            ]
+        return found
 
     def lengths_of(self, ids: list[int]) -> dict[int, int]:
         """Each memory's length in characters."""

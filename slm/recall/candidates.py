@@ -1,0 +1,59 @@
+"""The memories a recall considers: the best of the keyword and vector channels and the session neighbours of
+the very best, with everything the features read about them and their neighbours, in a few queries."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from slm.recall.features import Candidate, Views
+from slm.recall.query import Query
+from slm.storage.memories import MemoryFilter, MemoryRepository
+
+POOL = 100  # candidates from each searching channel
+KEYWORD_DEPTH = 200  # BM25 matches read: the scores of neighbours and sessions come from these, then exactly
+EXPAND = 20  # the session neighbours of each channel's best EXPAND join the candidates
+WIDTH = 2  # neighbours each way
+
+
+def gather(
+    repo: MemoryRepository,
+    index,
+    query: Query,
+    query_vector: np.ndarray,
+    keyword_hits: list[tuple[int, float]],
+    vector_hits: list[tuple[int, float]],
+    flt: MemoryFilter,
+    window: tuple[str, str] | None,
+) -> tuple[list[Candidate], Views]:
+    keyword_order = [i for i, _ in keyword_hits]
+    vector_order = [i for i, _ in vector_hits]
+    seeds = list(dict.fromkeys(keyword_order[:EXPAND] + vector_order[:EXPAND]))
+    around = repo.session_neighbours(seeds, WIDTH)
+    expanded = [i for i in dict.fromkeys(n for i in seeds for _, n in around.get(i, ())) if i not in set(seeds)]
+    if expanded and not flt.is_empty:
+        allowed = repo.filter_ids(expanded, flt)
+        expanded = [i for i in expanded if i in allowed]
+    ids = list(dict.fromkeys(keyword_order[:POOL] + vector_order[:POOL] + expanded))
+    neighbours = around | repo.session_neighbours([i for i in ids if i not in around], WIDTH)
+    if not flt.is_empty:
+        allowed = repo.filter_ids(list({n for pairs in neighbours.values() for _, n in pairs}), flt)
+        neighbours = {i: [(o, n) for o, n in pairs if n in allowed] for i, pairs in neighbours.items()}
+    known = list(dict.fromkeys(ids + [n for pairs in neighbours.values() for _, n in pairs]))
+    keyword = dict(keyword_hits)
+    missing = [i for i in known if i not in keyword]
+    if query.match and missing:
+        keyword |= repo.keyword_scores(query.match, missing)
+    cosine, chunks = index.cosines(query_vector, known)
+    candidates = [
+        Candidate(r.id, r.content, r.meta, r.event_time or r.created_at, (r.project, r.session) if r.session else None)
+        for r in repo.get_many(ids)
+    ]
+    views = Views(
+        keyword=keyword,
+        keyword_order=keyword_order,
+        cosine=cosine,
+        chunks=chunks,
+        neighbours=neighbours,
+        window=window,
+    )
+    return candidates, views

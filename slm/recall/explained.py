@@ -1,0 +1,53 @@
+"""The learned ranker's scores as ranked hits, each with what moved it: its features grouped by where they come
+from (the keyword and vector channels, its session, the question's people and phrases, time)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from slm.recall.features import FEATURES, SESSION_FEATURES, Candidate, Views
+from slm.recall.hits import ChannelRank, Fused
+from slm.recall.ranker import Ranker
+
+GROUPS = {
+    "keyword": ("keyword_rank", "coverage"),
+    "vector": ("vector", "chunks"),
+    "session": SESSION_FEATURES,
+    "query": ("speaker",),
+    "time": ("in_window",),
+}
+_COLUMNS = {group: [FEATURES.index(name) for name in names] for group, names in GROUPS.items()}
+
+
+def scored(candidates: list[Candidate], views: Views, features: np.ndarray, ranker: Ranker, vector) -> Fused:
+    """Candidates best first; a hit's score is exp(its score - the best's), 1 for the best, so trust and
+    lifecycle weights (at most 1) can only move a memory down."""
+    if not candidates:
+        return []
+    parts = ranker.contributions(features)
+    totals = parts.sum(axis=1)
+    relative = np.exp(totals - totals.max())
+    ids = np.array([c.id for c in candidates])
+    order = np.lexsort((ids, -totals))
+    ranks = {
+        "keyword": {i: r for r, i in enumerate(views.keyword_order, 1)},
+        "vector": {i: r for r, (i, _) in enumerate(vector, 1)},
+    }
+    raw = {"keyword": views.keyword, "vector": views.cosine}
+    fused = []
+    for n in order:
+        memory_id = int(ids[n])
+        evidence = {}
+        for group, columns in _COLUMNS.items():
+            share = float(parts[n, columns].sum())
+            rank = ranks.get(group, {}).get(memory_id, 0)  # only the channels rank; feature groups add
+            if not rank and not share:
+                continue
+            evidence[group] = ChannelRank(
+                rank,
+                float(raw[group].get(memory_id, 0.0)) if group in raw else share,
+                share,
+                {FEATURES[c]: round(float(parts[n, c]), 4) for c in columns},
+            )
+        fused.append((memory_id, float(relative[n]), evidence))
+    return fused

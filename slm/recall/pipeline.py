@@ -1,0 +1,182 @@
+"""One recall, top to bottom: analyse the question, run the channels, rank (learned, or fused by RRF), weigh by
+trust and lifecycle, put updates above what they replaced, and return hits (docs/ARCHITECTURE.md, "Recall")."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from slm.app import fisher, gaussians, graph, time_expressions, validation
+from slm.recall import candidates as gathering
+from slm.recall import channels as channel
+from slm.recall import explained, features, fusion, weighing
+from slm.recall import query as query_analysis
+from slm.recall.hits import Fused, Hit, to_hits
+from slm.recall.ranker import Ranker
+from slm.storage.lifecycle import ARCHIVED
+from slm.storage.memories import MemoryFilter
+from slm.trust import model as trust_model
+
+if TYPE_CHECKING:
+    from slm.app.memory import Memory
+
+ANCHOR_DEPTH = 10  # candidates per channel when finding the event a question's time is relative to
+
+
+@dataclass(frozen=True)
+class Seen:
+    """What the asker sees and what weighs: trust and lifecycle weighing, quarantined and archived memories."""
+
+    trust: bool = True
+    lifecycle: bool = True
+    quarantined: bool = False
+    archived: bool = False
+
+
+class Recall:
+    """The recall pipeline over one open store (the `Memory` it reads its repositories and indexes from)."""
+
+    def __init__(self, memory: Memory) -> None:
+        self.mem = memory
+
+    def run(
+        self,
+        query: str,
+        k: int,
+        flt: MemoryFilter,
+        now: object,
+        seen: Seen,
+        ranker: Ranker | None,
+        channels: tuple[str, ...] | None = None,
+        weights: dict[str, float] | None = None,
+    ) -> list[Hit]:
+        if ranker is not None:
+            ranked = self.learned(query, now, flt, ranker)
+        else:
+            depth = max(fusion.CHANNEL_DEPTH, k)
+            ranked = self.fused(query, now, flt, depth, channels or fusion.DEFAULT_CHANNELS, weights or fusion.WEIGHTS)
+        history = flt.as_of is None
+        ranked, standings = weighing.weigh(ranked, lambda ids: self.standings(ids, seen, history), k)
+        if history:
+            ranked = weighing.before_successors(ranked, self.mem.claims.repo.successors([i for i, _, _ in ranked]))
+        return to_hits(self.mem.repo.get_many([i for i, _, _ in ranked]), ranked, standings, not history)
+
+    # -- the learned ranking --------------------------------------------------------------------------------
+    def learned(self, query: str, now: object, flt: MemoryFilter, ranker: Ranker) -> Fused:
+        """The keyword and vector channels' candidates and their session neighbours, scored by the learned ranker."""
+        analysed, found, views, vector = self.candidates(query, now, flt)
+        return explained.scored(found, views, features.matrix(analysed, found, views), ranker, vector)
+
+    def features(self, query: str, now: object, flt: MemoryFilter) -> tuple[list, np.ndarray]:
+        analysed, found, views, _ = self.candidates(query, now, flt)
+        return found, features.matrix(analysed, found, views)
+
+    def candidates(self, query: str, now: object, flt: MemoryFilter) -> tuple:
+        mem = self.mem
+        analysed = query_analysis.analyse(query)
+        if analysed.match:  # BM25 in its own thread while the question is embedded
+            keyword = mem._keyword_worker().submit(
+                mem._keyword_repo.keyword_search, analysed.match, flt, gathering.KEYWORD_DEPTH
+            )
+        query_vector = mem._query_vector(query)
+        index = mem._synced_index()
+        vector = channel.vector_channel(index, mem.repo, query_vector, flt, gathering.POOL)
+        window = self.time_window(query, now, flt)
+        matched = keyword.result() if analysed.match else []
+        found, views = gathering.gather(mem.repo, index, analysed, query_vector, matched, vector, flt, window)
+        return analysed, found, views, vector
+
+    def time_window(self, query: str, now: object, flt: MemoryFilter) -> tuple[str, str] | None:
+        """The window the question's time words name, as ISO UTC bounds."""
+        intent = self.intent(query, now, flt)
+        if not intent.has_window:
+            return None
+        low, high = (validation.format_time(moment.replace(tzinfo=UTC)) for moment in (intent.start, intent.end))
+        return low, high
+
+    # -- reciprocal rank fusion -----------------------------------------------------------------------------
+    def fused(self, query: str, now: object, flt: MemoryFilter, depth: int, wanted: tuple, weights: dict) -> Fused:
+        """Channels fused by weighted reciprocal rank (`channels=`/`weights=` ablations, SLM_RANKER=rrf)."""
+        mem = self.mem
+        ranked = {}
+        if "keyword" in wanted:
+            keyword = mem._keyword_worker().submit(channel.keyword_channel, mem._keyword_repo, query, flt, depth)
+        if {"vector", "fisher"} & set(wanted):
+            query_chunks = mem._query_chunks(query)
+            query_vector = graph.memory_vector(query_chunks)
+            nearest = channel.vector_channel(mem._synced_index(), mem.repo, query_vector, flt, depth)
+            if "vector" in wanted:
+                ranked["vector"] = nearest
+        if "keyword" in wanted:
+            ranked["keyword"] = keyword.result()
+        if "fisher" in wanted:
+            candidates = list(dict.fromkeys([i for i, _ in nearest] + [i for i, _ in ranked.get("keyword", [])]))
+            kept, found = gaussians.of_candidates(mem.gaussians, candidates, mem._synced_index().first_vectors)
+            ranked["fisher"] = channel.fisher_channel(fisher.Observations.of(query_chunks), kept, found)
+        if "graph" in wanted:
+            seeds = [(i, score) for i, score, _ in fusion.fuse(ranked, graph.SEEDS, weights)]
+            ranked["graph"] = graph.graph_channel(mem.graph, query, seeds, self.keeper(flt), depth)
+        if "temporal" in wanted:
+            intent = self.intent(query, now, flt)
+            if intent.has_window or intent.order:
+                candidates = [i for i, _, _ in fusion.fuse(ranked, depth)]
+                times = mem.repo.times_of(candidates)
+                ranked["temporal"] = channel.temporal_channel(intent, candidates, times)
+        return fusion.fuse(ranked, depth, weights)
+
+    def keeper(self, flt: MemoryFilter) -> Callable[[list[int]], set[int]] | None:
+        """What keeps the graph channel inside the recall's filters (it walks the whole graph otherwise); leaving
+        out only archived memories takes a set of their (few) ids, not a query per step of the walk."""
+        if flt.is_empty and not flt.live:
+            return None
+        if flt.is_empty:
+            archived = set(self.mem.lifecycle.archived_ids().tolist())
+            return lambda ids: {i for i in ids if i not in archived}
+        return lambda ids: self.mem.repo.filter_ids(ids, flt)
+
+    # -- time -----------------------------------------------------------------------------------------------
+    def intent(self, query: str, now: object, flt: MemoryFilter) -> time_expressions.TimeIntent:
+        asked_at = validation.parse_time(now, "now") or validation.now_utc()
+        intent = time_expressions.parse(query, datetime.fromisoformat(asked_at[:-1]))
+        return self.place_anchor(intent, flt) if intent.anchor is not None else intent
+
+    def place_anchor(self, intent: time_expressions.TimeIntent, flt: MemoryFilter) -> time_expressions.TimeIntent:
+        """ "Two days before the trip": when the trip was is the time of the memory that best matches "trip"
+        (keyword and vector, same filters); without one, the question keeps only its order words."""
+        mem = self.mem
+        anchor = {"keyword": channel.keyword_channel(mem.repo, intent.anchor, flt, ANCHOR_DEPTH)}
+        anchor["vector"] = channel.vector_channel(
+            mem._synced_index(), mem.repo, mem._query_vector(intent.anchor), flt, ANCHOR_DEPTH
+        )
+        best = fusion.fuse(anchor, 1)
+        if not best:
+            return time_expressions.TimeIntent(order=intent.order)
+        when = mem.repo.times_of([best[0][0]])[best[0][0]]
+        return intent.around(datetime.fromisoformat(when[:-1]))
+
+    # -- weighing -------------------------------------------------------------------------------------------
+    def standings(self, ids: list[int], seen: Seen, history: bool = True) -> dict[int, weighing.Standing]:
+        """Each memory's trust, lifecycle position and whether it still holds, always read (hits report them),
+        weighing the order only where asked; hidden: quarantined or archived, when that weighs and was not asked
+        for. Without `history` (an `as_of` recall) nothing counts as superseded."""
+        mem = self.mem
+        trusts, positions = mem.trust.memory_trusts(ids), mem.lifecycle.positions(ids)
+        closed = mem.claims.repo.closed(ids) if history else set()
+        standings = {}
+        for memory_id in ids:
+            standing = weighing.Standing(
+                trusts.get(memory_id, 1.0),
+                positions.get(memory_id, 0.0),
+                by_trust=seen.trust,
+                by_use=seen.lifecycle,
+                current=memory_id not in closed,
+            )
+            hidden = (seen.trust and not seen.quarantined and trust_model.quarantined(standing.trust)) or (
+                seen.lifecycle and not seen.archived and standing.zone == ARCHIVED
+            )
+            standings[memory_id] = replace(standing, hidden=hidden)
+        return standings
