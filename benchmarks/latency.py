@@ -236,10 +236,11 @@ def breakdown(mem, questions: list[str]) -> dict:
     recalls (numpy's BLAS threads may still be spinning then), then again for its cost alone. The `*_project`
     stages are the two channels with a project filter, as `recall(project=...)` runs them.
     """
-    from slm.app import recall
+    from slm.recall import channels as recall
+    from slm.recall import fusion
     from slm.storage.memories import MemoryFilter
 
-    depth, index, unfiltered = recall.CHANNEL_DEPTH, mem._synced_index(), MemoryFilter()
+    depth, index, unfiltered = fusion.CHANNEL_DEPTH, mem._synced_index(), MemoryFilter()
     stages: dict[str, list[float]] = {}
     for i, question in enumerate(questions):
         flt, ms = MemoryFilter(project=_project(i)), {}
@@ -258,10 +259,10 @@ def breakdown(mem, questions: list[str]) -> dict:
 
 def _hydrate(mem, keyword: list, nearest: list) -> list:
     """What `Memory.recall` does after the two channels: fuse, then fetch the rows of the best k."""
-    from slm.app import recall
+    from slm.recall import fusion, hits
 
-    fused = recall.fuse({"keyword": keyword, "vector": nearest}, 10)
-    return recall.to_hits(mem.repo.get_many([i for i, _, _ in fused]), fused)
+    fused = fusion.fuse({"keyword": keyword, "vector": nearest}, 10)
+    return hits.to_hits(mem.repo.get_many([i for i, _, _ in fused]), fused)
 
 
 def exact_check(mem, questions: list[str], k: int = 10) -> dict:

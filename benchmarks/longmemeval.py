@@ -33,13 +33,14 @@ from pathlib import Path
 import numpy as np
 
 from slm import Memory
-from slm.app import graph, langevin, recall
+from slm.app import graph, langevin
+from slm.recall import channels as recall
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "lme_dev.jsonl.gz"
-PLAIN = {"CHUNK_PENALTY": 0.0, "KEYWORD_LENGTH_EXP": 0.0}  # slm.app.recall without its length corrections
+PLAIN = {"CHUNK_PENALTY": 0.0, "KEYWORD_LENGTH_EXP": 0.0}  # slm.recall.channels without its length corrections
 FIVE = ("keyword", "vector", "graph", "temporal", "fisher")
-SYSTEMS = {  # name -> Memory.recall options (+ "patch": slm.app.recall constants); "slm" is the default recall
+SYSTEMS = {  # name -> Memory.recall options (+ "patch": slm.recall.channels constants); "slm" is the default recall
     "slm": {},
     "no-graph": {"channels": ("keyword", "vector", "temporal")},
     "no-length": {"patch": PLAIN},
@@ -274,7 +275,7 @@ def age_unused(mem: Memory, asked_at: str) -> None:
 
 @contextmanager
 def patched(values: dict):
-    """Set constants of slm.app.recall, .graph or .langevin for one system's recall (ablations)."""
+    """Set constants of slm.recall.channels, .graph or .langevin for one system's recall (ablations)."""
     owners = {name: next(m for m in (recall, graph, langevin) if hasattr(m, name)) for name in values}
     saved = {name: getattr(owners[name], name) for name in values}
     for name, value in values.items():
@@ -317,7 +318,7 @@ def print_table(summary: dict) -> None:
 
 
 def _weighted_system(spec: str) -> tuple[str, dict]:
-    """NAME=CHANNEL:W,… weights; an upper-case key sets a constant of slm.app.recall or .graph (HOPS:1)."""
+    """NAME=CHANNEL:W,… weights; an upper-case key sets a constant of slm.recall.channels or .graph (HOPS:1)."""
     name, _, pairs = spec.partition("=")
     try:
         values = {key: float(value) for key, value in (pair.split(":") for pair in pairs.split(","))}

@@ -22,14 +22,15 @@ from pathlib import Path
 from benchmarks import corpus
 from benchmarks.report import machine, percentiles, slm_version
 from slm import Memory
-from slm.app import recall
+from slm.recall import fusion
 
 K = 10
-FIVE = (*recall.DEFAULT_CHANNELS, "fisher")
+FIVE = (*fusion.DEFAULT_CHANNELS, "fisher")
 VARIANTS = {  # name -> Memory.recall options; "plain" (no trust, no lifecycle) is the baseline
     "plain": {"trust": False, "lifecycle": False},
     "trust": {"lifecycle": False},
     "default": {},  # trust and lifecycle
+    "fused": {"ranker": "rrf"},  # the channels fused by RRF, the default before the learned ranker (issue 18)
     "default+fisher": {"channels": FIVE},
     "fisher-for-vector": {"channels": ("keyword", "fisher", "graph", "temporal")},
 }
