@@ -39,17 +39,13 @@ def gather(
         allowed = repo.filter_ids(list({n for pairs in neighbours.values() for _, n in pairs}), flt)
         neighbours = {i: [(o, n) for o, n in pairs if n in allowed] for i, pairs in neighbours.items()}
     known = list(dict.fromkeys(ids + [n for pairs in neighbours.values() for _, n in pairs]))
-    keyword = dict(keyword_hits)
-    missing = [i for i in known if i not in keyword]
-    if query.match and missing:
-        keyword |= repo.keyword_scores(query.match, missing)
     cosine, chunks = index.cosines(query_vector, known)
     candidates = [
         Candidate(r.id, r.content, r.meta, r.event_time or r.created_at, (r.project, r.session) if r.session else None)
         for r in repo.get_many(ids)
     ]
     views = Views(
-        keyword=keyword,
+        keyword=dict(keyword_hits),
         keyword_order=keyword_order,
         cosine=cosine,
         chunks=chunks,

@@ -34,12 +34,14 @@ def scored(candidates: list[Candidate], views: Views, features: np.ndarray, rank
         "vector": {i: r for r, (i, _) in enumerate(vector, 1)},
     }
     raw = {"keyword": views.keyword, "vector": views.cosine}
+    rounded = parts.round(4).tolist()
+    shares = {group: parts[:, columns].sum(axis=1).tolist() for group, columns in _COLUMNS.items()}
     fused = []
     for n in order:
         memory_id = int(ids[n])
         evidence = {}
         for group, columns in _COLUMNS.items():
-            share = float(parts[n, columns].sum())
+            share = shares[group][n]
             rank = ranks.get(group, {}).get(memory_id, 0)  # only the channels rank; feature groups add
             if not rank and not share:
                 continue
@@ -47,7 +49,7 @@ def scored(candidates: list[Candidate], views: Views, features: np.ndarray, rank
                 rank,
                 float(raw[group].get(memory_id, 0.0)) if group in raw else share,
                 share,
-                {FEATURES[c]: round(float(parts[n, c]), 4) for c in columns},
+                {FEATURES[c]: rounded[n][c] for c in columns},
             )
         fused.append((memory_id, float(relative[n]), evidence))
     return fused

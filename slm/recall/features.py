@@ -4,7 +4,6 @@ neighbours', the question's people and time (docs/ARCHITECTURE.md, "Learned rank
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,7 +13,7 @@ from slm.recall.query import Query, coverage, speaker_of
 FEATURES = (
     "keyword_rank",  # 10 / (10 + rank) in the keyword order, 0 when BM25 did not find it
     "vector",  # best chunk cosine
-    "near_keyword",  # mean keyword of the memories just before and after it in its session
+    "near_keyword",  # mean BM25 (over the best) of the memories just before and after it, 0 if BM25 missed them
     "near_vector",  # mean cosine of the neighbours just before and after
     "far_vector",  # the same two steps away
     "session_vector",  # the best cosine among the other memories of its session the recall read
@@ -25,7 +24,6 @@ FEATURES = (
 )
 SESSION_FEATURES = ("near_keyword", "near_vector", "far_vector", "session_vector")
 _CONTEXT = [FEATURES.index(name) for name in SESSION_FEATURES]
-_WORDS = re.compile(r"[^\W_]+")
 
 
 @dataclass
@@ -41,7 +39,7 @@ class Candidate:
 class Views:
     """What the channels and the store said about the candidates and their neighbours."""
 
-    keyword: dict[int, float]  # raw BM25 of every memory (candidate or neighbour) the question's words match
+    keyword: dict[int, float]  # raw BM25 of the keyword channel's matches (its best KEYWORD_DEPTH)
     keyword_order: list[int]  # the keyword channel's order
     cosine: dict[int, float]  # best chunk cosine of every candidate and neighbour with a vector
     chunks: dict[int, int]  # how many chunks each of them was embedded in
@@ -60,7 +58,6 @@ def matrix(query: Query, candidates: list[Candidate], views: Views) -> np.ndarra
     for c, cosine in zip(candidates, cosines, strict=True):
         near = [i for offset, i in views.neighbours.get(c.id, ()) if abs(offset) == 1]
         far = [i for offset, i in views.neighbours.get(c.id, ()) if abs(offset) == 2]
-        words = set(_WORDS.findall(c.text.lower()))
         speaker = speaker_of(c.meta)
         rows.append(
             (
@@ -70,7 +67,7 @@ def matrix(query: Query, candidates: list[Candidate], views: Views) -> np.ndarra
                 _mean([views.cosine.get(i, 0.0) for i in near]),
                 _mean([views.cosine.get(i, 0.0) for i in far]),
                 max((views.cosine.get(i, 0.0) for i in in_session.get(c.session, ()) if i != c.id), default=None),
-                coverage(query, words),
+                coverage(query, c.text),
                 math.log(views.chunks.get(c.id, 1)),
                 float(speaker is not None and speaker.split()[0] in query.names),
                 float(views.window is not None and views.window[0] <= c.time <= views.window[1]),

@@ -11,6 +11,7 @@ _QUOTED = re.compile(r"[\"“”]([^\"“”]{2,80})[\"“”]")
 _CAPITALISED = re.compile(r"\b([A-Z][\w'’-]*)")
 _POSSESSIVE = re.compile(r"['’]s?$")
 _SUFFIXES = ("ing", "ies", "ied", "es", "ed", "ly", "s")
+_NOT_WORD = re.compile(r"[\W_]+")
 SPEAKER_KEYS = ("speaker", "role", "author", "name")
 
 
@@ -55,8 +56,9 @@ def speaker_of(meta: dict) -> str | None:
     return None
 
 
-def coverage(query: Query, words: set[str]) -> float:
-    """The share of the question's content stems that start some word of the memory."""
+def coverage(query: Query, text: str) -> float:
+    """The share of the question's content stems that start some word of the text."""
     if not query.stems:
         return 0.0
-    return sum(any(w.startswith(s) for w in words) for s in query.stems) / len(query.stems)
+    words = " " + _NOT_WORD.sub(" ", text.lower())
+    return sum(f" {stem}" in words for stem in query.stems) / len(query.stems)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import json
 from dataclasses import dataclass, field
 
@@ -282,19 +283,6 @@ class MemoryRepository:
             params = [match, *filter_params, limit]
         return [(r[0], r[1]) for r in self.conn.execute(sql, params)]
 
-    def keyword_scores(self, match: str, ids: list[int]) -> dict[int, float]:
-        """BM25 (higher is better) of just these memories for a MATCH expression; those it misses are left out."""
-        if not ids:
-            return {}
-        marks = ",".join("?" * len(ids))
-        return dict(
-            self.conn.execute(
-                "SELECT rowid, -bm25(memories_fts) FROM memories_fts WHERE memories_fts MATCH ? "
-                f"AND rowid IN ({marks})",
-                [match, *ids],
-            )
-        )
-
     # -- sessions ---------------------------------------------------------------------------------------------
     def sessions_of(self, ids: list[int]) -> dict[int, tuple[str, str]]:
         """(project, session) of each memory that was said in a session."""
@@ -308,16 +296,28 @@ class MemoryRepository:
 
     def session_neighbours(self, ids: list[int], width: int) -> dict[int, list[tuple[int, int]]]:
         """The current memories said just before and after each memory in its session, as (offset, id): offset
-        -1 is the one before, +1 the one after, up to `width` each way."""
+        -1 is the one before, +1 the one after, up to `width` each way. One query reads the current members of
+        every session involved (sessions are conversations: tens to thousands of memories)."""
+        sessions = self.sessions_of(ids)
+        if not sessions:
+            return {}
+        keys = sorted(set(sessions.values()))
+        pairs = ",".join("(?, ?)" for _ in keys)
+        rows = self.conn.execute(
+            f"SELECT m.project, m.session, m.id FROM memories m WHERE (m.project, m.session) IN (VALUES {pairs}) "
+            f"AND m.session IS NOT NULL AND {_CURRENT} ORDER BY m.id",
+            [value for key in keys for value in key],
+        )
+        members: dict[tuple[str, str], list[int]] = {}
+        for project, session, memory_id in rows:
+            members.setdefault((project, session), []).append(memory_id)
         found: dict[int, list[tuple[int, int]]] = {}
-        for memory_id, (project, session) in self.sessions_of(ids).items():
-            around = f"SELECT id FROM memories WHERE project = ? AND session = ? AND {_CURRENT.removeprefix('m.')} "
-            before = self.conn.execute(
-                around + "AND id < ? ORDER BY id DESC LIMIT ?", (project, session, memory_id, width)
-            )
-            after = self.conn.execute(around + "AND id > ? ORDER BY id LIMIT ?", (project, session, memory_id, width))
-            found[memory_id] = [(-n, i) for n, (i,) in enumerate(before, 1)] + [
-                (n, i) for n, (i,) in enumerate(after, 1)
+        for memory_id, key in sessions.items():
+            order = members.get(key, [])
+            at = bisect.bisect_left(order, memory_id)
+            after = at + 1 if at < len(order) and order[at] == memory_id else at
+            found[memory_id] = [(-n, order[at - n]) for n in range(1, width + 1) if at - n >= 0] + [
+                (n, order[after + n - 1]) for n in range(1, width + 1) if after + n - 1 < len(order)
             ]
         return found
 
