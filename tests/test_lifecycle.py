@@ -69,7 +69,7 @@ def test_use_pulls_a_memory_back_and_reorders_recall(mem, monkeypatch):
     for hit in weighed:  # the fused score times the lifecycle weight, nothing else
         assert hit.score == pytest.approx(plain[hit.id] * langevin.rank_weight(positions(mem)[hit.id]))
     monkeypatch.setattr(langevin, "RANK_FALLOFF", 0.1)  # the calibrated 0.01 only breaks near-ties: show the order
-    after = mem.recall("staging database bastion", 2, ranker="rrf")  # RRF scores of near twins are near-ties
+    after = mem.recall("staging database bastion", 2)
     assert after[0].id == used and after[0].score > after[1].score  # the lifecycle changed the order after fusion
     assert mem.lifecycle_step(now=later(30)).uses_folded == 0  # folded once
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from slm.recall.features import FEATURES, SESSION_FEATURES, Candidate, Views
+from slm.recall.fusion import RRF_K
 from slm.recall.hits import ChannelRank, Fused
 from slm.recall.ranker import Ranker
 
@@ -20,13 +21,12 @@ _COLUMNS = {group: [FEATURES.index(name) for name in names] for group, names in 
 
 
 def scored(candidates: list[Candidate], views: Views, features: np.ndarray, ranker: Ranker, vector) -> Fused:
-    """Candidates best first; a hit's score is exp(its score - the best's), 1 for the best, so trust and
-    lifecycle weights (at most 1) can only move a memory down."""
+    """Candidates best first, scored 1 / (RRF_K + rank): the shape of fused scores, which the trust and lifecycle
+    weights (at most 1) were calibrated on, so they move a memory down the learned order as far as the fused one."""
     if not candidates:
         return []
     parts = ranker.contributions(features)
     totals = parts.sum(axis=1)
-    relative = np.exp(totals - totals.max())
     ids = np.array([c.id for c in candidates])
     order = np.lexsort((ids, -totals))
     ranks = {
@@ -37,7 +37,7 @@ def scored(candidates: list[Candidate], views: Views, features: np.ndarray, rank
     rounded = parts.round(4).tolist()
     shares = {group: parts[:, columns].sum(axis=1).tolist() for group, columns in _COLUMNS.items()}
     fused = []
-    for n in order:
+    for position, n in enumerate(order, 1):
         memory_id = int(ids[n])
         evidence = {}
         for group, columns in _COLUMNS.items():
@@ -51,5 +51,5 @@ def scored(candidates: list[Candidate], views: Views, features: np.ndarray, rank
                 share,
                 {FEATURES[c]: rounded[n][c] for c in columns},
             )
-        fused.append((memory_id, float(relative[n]), evidence))
+        fused.append((memory_id, 1.0 / (RRF_K + position), evidence))
     return fused

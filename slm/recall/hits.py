@@ -20,7 +20,7 @@ class ChannelRank:
 class Hit:
     id: int
     text: str
-    score: float  # relative to the best (learned) or fused RRF score, weighted by trust and the lifecycle
+    score: float  # 1 / (60 + learned rank), or the fused RRF score; weighted by trust and the lifecycle
     time: str  # event time if known, else when it was stored
     agent: str
     project: str
