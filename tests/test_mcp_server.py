@@ -383,9 +383,7 @@ async def test_every_read_tool_fits_the_smallest_budget(db_path):
         smallest = budget.MIN_MAX_TOKENS
         async with client(memory) as c:
             replies = {
-                "recall": await call(
-                    c, "recall", query="The ETL jobs are orchestrated by Airflow", k=20, max_tokens=smallest
-                ),
+                "recall": await call(c, "recall", query="the ETL runbook", k=20, max_tokens=smallest),
                 "get": await call(c, "get", ids=[int(runbook), *range(10**17, 10**17 + 99)], max_tokens=smallest),
                 "list_recent": await call(c, "list_recent", limit=50, max_tokens=smallest),
                 "contradictions": await call(c, "contradictions", max_tokens=smallest),
