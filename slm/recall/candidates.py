@@ -10,7 +10,7 @@ from slm.recall.query import Query
 from slm.storage.memories import MemoryFilter, MemoryRepository
 
 POOL = 100  # candidates from each searching channel
-KEYWORD_DEPTH = 200  # BM25 matches read: the scores of neighbours and sessions come from these, then exactly
+KEYWORD_DEPTH = 200  # BM25 matches read: neighbours outside them count 0 (exact scores cost a full FTS5 match)
 EXPAND = 20  # the session neighbours of each channel's best EXPAND join the candidates
 WIDTH = 2  # neighbours each way
 

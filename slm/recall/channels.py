@@ -51,7 +51,7 @@ def temporal_channel(intent: TimeIntent, candidates: list[int], times: dict[int,
     by time. Without either, the channel is empty and fusion is the plain hybrid.
     """
     if intent.has_window:
-        low, high = (format_time(moment.replace(tzinfo=UTC)) for moment in (intent.start, intent.end))  # naive = UTC
+        low, high = window_bounds(intent)
         picked = [i for i in candidates if low <= times[i] <= high]
     elif intent.order:
         picked = candidates[:ORDER_POOL]
@@ -60,6 +60,12 @@ def temporal_channel(intent: TimeIntent, candidates: list[int], times: dict[int,
     if intent.order:
         picked = sorted(picked, key=lambda i: times[i], reverse=intent.order == "latest")
     return [(i, _day_number(times[i])) for i in picked]
+
+
+def window_bounds(intent: TimeIntent) -> tuple[str, str]:
+    """The question's time window as ISO UTC bounds (the parser's naive times are UTC)."""
+    low, high = (format_time(moment.replace(tzinfo=UTC)) for moment in (intent.start, intent.end))
+    return low, high
 
 
 def fisher_channel(

@@ -1,5 +1,5 @@
 """The candidates of one recall and what the ranker knows of each: every channel's view, its session
-neighbours', the question's people and time (docs/ARCHITECTURE.md, "Learned ranking")."""
+neighbours', the question's people and time (docs/ARCHITECTURE.md, "Recall")."""
 
 from __future__ import annotations
 

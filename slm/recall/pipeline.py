@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -93,10 +93,7 @@ class Recall:
     def time_window(self, query: str, now: object, flt: MemoryFilter) -> tuple[str, str] | None:
         """The window the question's time words name, as ISO UTC bounds."""
         intent = self.intent(query, now, flt)
-        if not intent.has_window:
-            return None
-        low, high = (validation.format_time(moment.replace(tzinfo=UTC)) for moment in (intent.start, intent.end))
-        return low, high
+        return channel.window_bounds(intent) if intent.has_window else None
 
     # -- reciprocal rank fusion -----------------------------------------------------------------------------
     def fused(self, query: str, now: object, flt: MemoryFilter, depth: int, wanted: tuple, weights: dict) -> Fused:

@@ -1,5 +1,5 @@
 """The learned ranker: a linear listwise model over the candidate features, shipped as `ranker.json` and trained
-by `python -m benchmarks.ranker_training` on both development sets (docs/benchmarks.md, "Learned ranking")."""
+by `python -m benchmarks.ranker_training` on both development sets (docs/benchmarks.md, "Conversational recall")."""
 
 from __future__ import annotations
 
