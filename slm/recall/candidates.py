@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from slm.app.validation import DEFAULT_KIND
 from slm.recall.features import Candidate, Views
 from slm.recall.query import Query
-from slm.storage.memories import MemoryFilter, MemoryRepository
+from slm.storage.memories import MemoryFilter, MemoryRepository, MemoryRow
 
 POOL = 100  # candidates from each searching channel
 KEYWORD_DEPTH = 200  # BM25 matches read: neighbours outside them count 0 (exact scores cost a full FTS5 match)
@@ -40,10 +41,7 @@ def gather(
         neighbours = {i: [(o, n) for o, n in pairs if n in allowed] for i, pairs in neighbours.items()}
     known = list(dict.fromkeys(ids + [n for pairs in neighbours.values() for _, n in pairs]))
     cosine, chunks = index.cosines(query_vector, known)
-    candidates = [
-        Candidate(r.id, r.content, r.meta, r.event_time or r.created_at, (r.project, r.session) if r.session else None)
-        for r in repo.get_many(ids)
-    ]
+    candidates = [_candidate(r) for r in repo.get_many(ids)]
     views = Views(
         keyword=dict(keyword_hits),
         keyword_order=keyword_order,
@@ -53,3 +51,9 @@ def gather(
         window=window,
     )
     return candidates, views
+
+
+def _candidate(row: MemoryRow) -> Candidate:
+    labels = " ".join([*row.tags, row.kind if row.kind != DEFAULT_KIND else ""])
+    session = (row.project, row.session) if row.session else None
+    return Candidate(row.id, row.content, row.meta, row.event_time or row.created_at, session, labels)

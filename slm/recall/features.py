@@ -17,7 +17,7 @@ FEATURES = (
     "near_vector",  # mean cosine of the neighbours just before and after
     "far_vector",  # the same two steps away
     "session_vector",  # the best cosine among the other memories of its session the recall read
-    "coverage",  # share of the question's content words it contains
+    "coverage",  # share of the question's content words in its text, tags and kind
     "chunks",  # ln(its number of chunks): the best of many chunks' cosines is high by chance
     "speaker",  # the question names who said it
     "in_window",  # its time is inside the window the question names
@@ -33,6 +33,7 @@ class Candidate:
     meta: dict
     time: str
     session: tuple[str, str] | None
+    labels: str = ""  # its tags and chosen kind: words the writer used to file it
 
 
 @dataclass
@@ -53,7 +54,7 @@ def matrix(query: Query, candidates: list[Candidate], views: Views) -> np.ndarra
     keyword = {i: s / best_keyword for i, s in views.keyword.items()}
     keyword_rank = {i: 10 / (10 + r) for r, i in enumerate(views.keyword_order, 1)}
     cosines = [views.cosine.get(c.id, 0.0) for c in candidates]
-    in_session = _session_members(candidates, views)
+    best_two = _best_two_cosines(candidates, views)
     rows = []
     for c, cosine in zip(candidates, cosines, strict=True):
         near = [i for offset, i in views.neighbours.get(c.id, ()) if abs(offset) == 1]
@@ -66,8 +67,8 @@ def matrix(query: Query, candidates: list[Candidate], views: Views) -> np.ndarra
                 _mean([keyword.get(i, 0.0) for i in near]),
                 _mean([views.cosine.get(i, 0.0) for i in near]),
                 _mean([views.cosine.get(i, 0.0) for i in far]),
-                max((views.cosine.get(i, 0.0) for i in in_session.get(c.session, ()) if i != c.id), default=None),
-                coverage(query, c.text),
+                next((cosine for cosine, i in best_two.get(c.session, ()) if i != c.id), None),
+                coverage(query, f"{c.text} {c.labels}"),
                 math.log(views.chunks.get(c.id, 1)),
                 float(speaker is not None and speaker.split()[0] in query.names),
                 float(views.window is not None and views.window[0] <= c.time <= views.window[1]),
@@ -91,10 +92,14 @@ def _mean(values: list[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
-def _session_members(candidates: list[Candidate], views: Views) -> dict[tuple[str, str], set[int]]:
-    """The memories the recall read of each session: its candidates and their neighbours."""
+def _best_two_cosines(candidates: list[Candidate], views: Views) -> dict[tuple[str, str], list[tuple[float, int]]]:
+    """The two best (cosine, id) of each session among the memories the recall read of it (its candidates and
+    their neighbours): a member's best other is the first of them that is not itself."""
     members: dict[tuple[str, str], set[int]] = {}
     for c in candidates:
         if c.session is not None:
             members.setdefault(c.session, set()).update([c.id, *(i for _, i in views.neighbours.get(c.id, ()))])
-    return members
+    return {
+        session: sorted(((views.cosine.get(i, 0.0), i) for i in ids), reverse=True)[:2]
+        for session, ids in members.items()
+    }

@@ -54,8 +54,10 @@ class Recall:
         channels: tuple[str, ...] | None = None,
         weights: dict[str, float] | None = None,
     ) -> list[Hit]:
+        learned = None
         if ranker is not None:
-            ranked = self.learned(query, now, flt, ranker)
+            learned = self.learned(query, now, flt, ranker)
+            ranked = learned.ranked()
         else:
             depth = max(fusion.CHANNEL_DEPTH, k)
             ranked = self.fused(query, now, flt, depth, channels or fusion.DEFAULT_CHANNELS, weights or fusion.WEIGHTS)
@@ -63,13 +65,15 @@ class Recall:
         ranked, standings = weighing.weigh(ranked, lambda ids: self.standings(ids, seen, history), k)
         if history:
             ranked = weighing.before_successors(ranked, self.mem.claims.repo.successors([i for i, _, _ in ranked]))
+        if learned is not None:
+            ranked = learned.explained(ranked)
         return to_hits(self.mem.repo.get_many([i for i, _, _ in ranked]), ranked, standings, not history)
 
     # -- the learned ranking --------------------------------------------------------------------------------
-    def learned(self, query: str, now: object, flt: MemoryFilter, ranker: Ranker) -> Fused:
+    def learned(self, query: str, now: object, flt: MemoryFilter, ranker: Ranker) -> explained.Scored:
         """The keyword and vector channels' candidates and their session neighbours, scored by the learned ranker."""
         analysed, found, views, vector = self.candidates(query, now, flt)
-        return explained.scored(found, views, features.matrix(analysed, found, views), ranker, vector)
+        return explained.Scored.of(found, views, features.matrix(analysed, found, views), ranker, vector)
 
     def features(self, query: str, now: object, flt: MemoryFilter) -> tuple[list, np.ndarray]:
         analysed, found, views, _ = self.candidates(query, now, flt)
