@@ -49,12 +49,12 @@ class Asked:
 
 
 def collect(stores: Path, convs: list[cv.Conversation], cache: lme.EmbeddingCache) -> list[Asked]:
-    """Every question's candidates; each conversation's are kept beside its store and reused while the features
-    stay the same."""
+    """Every question's candidates; each conversation's are kept beside its store, named by the code that made
+    them, and reused while that code is the same."""
     asked = []
     for conv in convs:
         (stores / conv.dataset).mkdir(parents=True, exist_ok=True)
-        saved = stores / conv.dataset / f"{conv.name}.candidates.pkl"
+        saved = stores / conv.dataset / f"{conv.name}.{_fingerprint()[:12]}.candidates.pkl"
         found = _saved(saved)
         if found is not None:
             asked += found

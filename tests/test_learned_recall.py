@@ -81,6 +81,14 @@ def test_session_neighbours_stay_in_their_session_and_skip_old_versions(chat):
     assert mem.repo.session_neighbours([mem.remember("no session here")], 2) == {}
 
 
+def test_session_members_are_read_once(chat):
+    mem, ids = chat
+    sessions, members = mem.repo.session_members([ids[0]])
+    assert sessions == {ids[0]: ("friends", "s1")} and members == {("friends", "s1"): ids[:4]}
+    stale = {("friends", "s1"): [ids[0]]}  # what was read before is trusted, not read again
+    assert mem.repo.session_members([ids[1], ids[5]], stale)[1] == stale | {("friends", "s2"): ids[4:]}
+
+
 def test_a_reply_is_scored_with_the_question_it_answers(chat):
     mem, ids = chat
     found, features = mem.recall_candidates("where did you go for the holidays?")

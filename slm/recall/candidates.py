@@ -8,7 +8,7 @@ import numpy as np
 from slm.app.validation import DEFAULT_KIND
 from slm.recall.features import Candidate, Views
 from slm.recall.query import Query
-from slm.storage.memories import MemoryFilter, MemoryRepository, MemoryRow
+from slm.storage.memories import MemoryFilter, MemoryRepository, MemoryRow, neighbours_in
 
 POOL = 100  # candidates from each searching channel
 KEYWORD_DEPTH = 200  # BM25 matches read: neighbours outside them count 0 (exact scores cost a full FTS5 match)
@@ -29,13 +29,15 @@ def gather(
     keyword_order = [i for i, _ in keyword_hits]
     vector_order = [i for i, _ in vector_hits]
     seeds = list(dict.fromkeys(keyword_order[:EXPAND] + vector_order[:EXPAND]))
-    around = repo.session_neighbours(seeds, WIDTH)
-    expanded = [i for i in dict.fromkeys(n for i in seeds for _, n in around.get(i, ())) if i not in set(seeds)]
+    sessions, members = repo.session_members(seeds)
+    around = neighbours_in(sessions, members, WIDTH)
+    expanded = [i for i in dict.fromkeys(n for i in seeds for _, n in around.get(i, ())) if i not in sessions]
     if expanded and not flt.is_empty:
         allowed = repo.filter_ids(expanded, flt)
         expanded = [i for i in expanded if i in allowed]
     ids = list(dict.fromkeys(keyword_order[:POOL] + vector_order[:POOL] + expanded))
-    neighbours = around | repo.session_neighbours([i for i in ids if i not in around], WIDTH)
+    more, members = repo.session_members([i for i in ids if i not in around], members)
+    neighbours = around | neighbours_in(more, members, WIDTH)
     if not flt.is_empty:
         allowed = repo.filter_ids(list({n for pairs in neighbours.values() for _, n in pairs}), flt)
         neighbours = {i: [(o, n) for o, n in pairs if n in allowed] for i, pairs in neighbours.items()}

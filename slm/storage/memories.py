@@ -294,32 +294,30 @@ class MemoryRepository:
         )
         return {memory_id: (project, session) for memory_id, project, session in rows}
 
+    def session_members(
+        self, ids: list[int], known: dict[tuple[str, str], list[int]] | None = None
+    ) -> tuple[dict[int, tuple[str, str]], dict[tuple[str, str], list[int]]]:
+        """The session of each memory said in one, and the current members of those sessions in order, read in
+        one query (sessions are conversations: tens to thousands of memories), added to the members `known`
+        already (those sessions are not read again)."""
+        members = dict(known or {})
+        sessions = self.sessions_of(ids)
+        keys = sorted(set(sessions.values()) - set(members))
+        if keys:
+            pairs = ",".join("(?, ?)" for _ in keys)
+            rows = self.conn.execute(
+                f"SELECT m.project, m.session, m.id FROM memories m WHERE (m.project, m.session) IN (VALUES {pairs}) "
+                f"AND m.session IS NOT NULL AND {_CURRENT} ORDER BY m.id",
+                [value for key in keys for value in key],
+            )
+            for project, session, memory_id in rows:
+                members.setdefault((project, session), []).append(memory_id)
+        return sessions, members
+
     def session_neighbours(self, ids: list[int], width: int) -> dict[int, list[tuple[int, int]]]:
         """The current memories said just before and after each memory in its session, as (offset, id): offset
-        -1 is the one before, +1 the one after, up to `width` each way. One query reads the current members of
-        every session involved (sessions are conversations: tens to thousands of memories)."""
-        sessions = self.sessions_of(ids)
-        if not sessions:
-            return {}
-        keys = sorted(set(sessions.values()))
-        pairs = ",".join("(?, ?)" for _ in keys)
-        rows = self.conn.execute(
-            f"SELECT m.project, m.session, m.id FROM memories m WHERE (m.project, m.session) IN (VALUES {pairs}) "
-            f"AND m.session IS NOT NULL AND {_CURRENT} ORDER BY m.id",
-            [value for key in keys for value in key],
-        )
-        members: dict[tuple[str, str], list[int]] = {}
-        for project, session, memory_id in rows:
-            members.setdefault((project, session), []).append(memory_id)
-        found: dict[int, list[tuple[int, int]]] = {}
-        for memory_id, key in sessions.items():
-            order = members.get(key, [])
-            at = bisect.bisect_left(order, memory_id)
-            after = at + 1 if at < len(order) and order[at] == memory_id else at
-            found[memory_id] = [(-n, order[at - n]) for n in range(1, width + 1) if at - n >= 0] + [
-                (n, order[after + n - 1]) for n in range(1, width + 1) if after + n - 1 < len(order)
-            ]
-        return found
+        -1 is the one before, +1 the one after, up to `width` each way."""
+        return neighbours_in(*self.session_members(ids), width)
 
     def lengths_of(self, ids: list[int]) -> dict[int, int]:
         """Each memory's length in characters."""
@@ -363,6 +361,21 @@ class MemoryRepository:
         ):
             tags.setdefault(memory_id, []).append(tag)
         return {k: tuple(v) for k, v in tags.items()}
+
+
+def neighbours_in(
+    sessions: dict[int, tuple[str, str]], members: dict[tuple[str, str], list[int]], width: int
+) -> dict[int, list[tuple[int, int]]]:
+    """`session_neighbours` from what `session_members` read."""
+    found: dict[int, list[tuple[int, int]]] = {}
+    for memory_id, key in sessions.items():
+        order = members.get(key, [])
+        at = bisect.bisect_left(order, memory_id)
+        after = at + 1 if at < len(order) and order[at] == memory_id else at
+        found[memory_id] = [(-n, order[at - n]) for n in range(1, width + 1) if at - n >= 0] + [
+            (n, order[after + n - 1]) for n in range(1, width + 1) if after + n - 1 < len(order)
+        ]
+    return found
 
 
 def _hidden_query(live: bool) -> str:
