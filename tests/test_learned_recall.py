@@ -81,12 +81,12 @@ def test_session_neighbours_stay_in_their_session_and_skip_old_versions(chat):
     assert mem.repo.session_neighbours([mem.remember("no session here")], 2) == {}
 
 
-def test_session_members_are_read_once(chat):
+def test_session_members_are_the_current_memories_of_each_session(chat):
     mem, ids = chat
-    sessions, members = mem.repo.session_members([ids[0]])
-    assert sessions == {ids[0]: ("friends", "s1")} and members == {("friends", "s1"): ids[:4]}
-    stale = {("friends", "s1"): [ids[0]]}  # what was read before is trusted, not read again
-    assert mem.repo.session_members([ids[1], ids[5]], stale)[1] == stale | {("friends", "s2"): ids[4:]}
+    newer = int(mem.update(ids[2], "Nice, I want to go to Lisbon too"))
+    sessions, members = mem.repo.session_members([ids[0], ids[5], mem.remember("no session")])
+    assert sessions == {ids[0]: ("friends", "s1"), ids[5]: ("friends", "s2")}
+    assert members == {("friends", "s1"): [ids[0], ids[1], ids[3], newer], ("friends", "s2"): ids[4:]}
 
 
 def test_a_reply_is_scored_with_the_question_it_answers(chat):
@@ -210,3 +210,10 @@ def test_the_demo_answers_its_own_questions_at_the_top(mem):
     assert places == [1, 1, 1, 1, 1]
     trusting = [h.id for h in mem.recall(demo.QUESTIONS[1][0], k=5)]
     assert trusting == [h.id for h in mem.recall(demo.QUESTIONS[1][0], k=5, trust=False)]  # conventions cost nothing
+
+
+def test_a_long_list_is_as_long_as_asked(mem):
+    """The candidates are each channel's best 40; asking for more widens both channels instead of stopping short."""
+    mem.remember_many([{"text": f"Note {n} on the release checklist, item {n}"} for n in range(70)])
+    assert len(mem.recall("what do we know about zebras?", k=60)) == 60
+    assert len(mem.recall("release checklist", k=70)) == 70

@@ -10,7 +10,7 @@ from slm.recall.features import Candidate, Views
 from slm.recall.query import Query
 from slm.storage.memories import MemoryFilter, MemoryRepository, MemoryRow, neighbours_in
 
-POOL = 100  # candidates from each searching channel
+POOL = 40  # candidates from each searching channel
 KEYWORD_DEPTH = 200  # BM25 matches read: neighbours outside them count 0 (exact scores cost a full FTS5 match)
 EXPAND = 20  # the session neighbours of each channel's best EXPAND join the candidates
 WIDTH = 2  # neighbours each way
@@ -25,19 +25,22 @@ def gather(
     vector_hits: list[tuple[int, float]],
     flt: MemoryFilter,
     window: tuple[str, str] | None,
+    pool: int = POOL,
 ) -> tuple[list[Candidate], Views]:
     keyword_order = [i for i, _ in keyword_hits]
     vector_order = [i for i, _ in vector_hits]
-    seeds = list(dict.fromkeys(keyword_order[:EXPAND] + vector_order[:EXPAND]))
-    sessions, members = repo.session_members(seeds)
-    around = neighbours_in(sessions, members, WIDTH)
-    expanded = [i for i in dict.fromkeys(n for i in seeds for _, n in around.get(i, ())) if i not in sessions]
+    best = list(dict.fromkeys(keyword_order[:pool] + vector_order[:pool]))
+    sessions, members = repo.session_members(best)  # the expanded memories' sessions are their seeds'
+    seeds = [i for i in dict.fromkeys(keyword_order[:EXPAND] + vector_order[:EXPAND]) if i in sessions]
+    around = neighbours_in({i: sessions[i] for i in seeds}, members, WIDTH)
+    expanded = [i for i in dict.fromkeys(n for i in seeds for _, n in around[i]) if i not in sessions]
     if expanded and not flt.is_empty:
         allowed = repo.filter_ids(expanded, flt)
         expanded = [i for i in expanded if i in allowed]
-    ids = list(dict.fromkeys(keyword_order[:POOL] + vector_order[:POOL] + expanded))
-    more, members = repo.session_members([i for i in ids if i not in around], members)
-    neighbours = around | neighbours_in(more, members, WIDTH)
+    for i in seeds:
+        sessions |= {n: sessions[i] for _, n in around[i] if n not in sessions}
+    ids = best + expanded
+    neighbours = neighbours_in({i: sessions[i] for i in ids if i in sessions}, members, WIDTH)
     if not flt.is_empty:
         allowed = repo.filter_ids(list({n for pairs in neighbours.values() for _, n in pairs}), flt)
         neighbours = {i: [(o, n) for o, n in pairs if n in allowed] for i, pairs in neighbours.items()}

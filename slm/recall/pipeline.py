@@ -56,7 +56,7 @@ class Recall:
     ) -> list[Hit]:
         learned = None
         if ranker is not None:
-            learned = self.learned(query, now, flt, ranker)
+            learned = self.learned(query, now, flt, ranker, k)
             ranked = learned.ranked()
         else:
             depth = max(fusion.CHANNEL_DEPTH, k)
@@ -70,28 +70,29 @@ class Recall:
         return to_hits(self.mem.repo.get_many([i for i, _, _ in ranked]), ranked, standings, not history)
 
     # -- the learned ranking --------------------------------------------------------------------------------
-    def learned(self, query: str, now: object, flt: MemoryFilter, ranker: Ranker) -> explained.Scored:
-        """The keyword and vector channels' candidates and their session neighbours, scored by the learned ranker."""
-        analysed, found, views, vector = self.candidates(query, now, flt)
+    def learned(self, query: str, now: object, flt: MemoryFilter, ranker: Ranker, k: int) -> explained.Scored:
+        """The keyword and vector channels' candidates and their session neighbours, scored by the learned ranker;
+        each channel gives at least k, so a long list is as long as asked."""
+        analysed, found, views, vector = self.candidates(query, now, flt, max(gathering.POOL, k))
         return explained.Scored.of(found, views, features.matrix(analysed, found, views), ranker, vector)
 
     def features(self, query: str, now: object, flt: MemoryFilter) -> tuple[list, np.ndarray]:
         analysed, found, views, _ = self.candidates(query, now, flt)
         return found, features.matrix(analysed, found, views)
 
-    def candidates(self, query: str, now: object, flt: MemoryFilter) -> tuple:
+    def candidates(self, query: str, now: object, flt: MemoryFilter, pool: int = gathering.POOL) -> tuple:
         mem = self.mem
         analysed = query_analysis.analyse(query)
         if analysed.match:  # BM25 in its own thread while the question is embedded
             keyword = mem._keyword_worker().submit(
-                mem._keyword_repo.keyword_search, analysed.match, flt, gathering.KEYWORD_DEPTH
+                mem._keyword_repo.keyword_search, analysed.match, flt, max(gathering.KEYWORD_DEPTH, pool)
             )
         query_vector = mem._query_vector(query)
         index = mem._synced_index()
-        vector = channel.vector_channel(index, mem.repo, query_vector, flt, gathering.POOL)
+        vector = channel.vector_channel(index, mem.repo, query_vector, flt, pool)
         window = self.time_window(query, now, flt)
         matched = keyword.result() if analysed.match else []
-        found, views = gathering.gather(mem.repo, index, analysed, query_vector, matched, vector, flt, window)
+        found, views = gathering.gather(mem.repo, index, analysed, query_vector, matched, vector, flt, window, pool)
         return analysed, found, views, vector
 
     def time_window(self, query: str, now: object, flt: MemoryFilter) -> tuple[str, str] | None:

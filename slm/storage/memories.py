@@ -294,15 +294,12 @@ class MemoryRepository:
         )
         return {memory_id: (project, session) for memory_id, project, session in rows}
 
-    def session_members(
-        self, ids: list[int], known: dict[tuple[str, str], list[int]] | None = None
-    ) -> tuple[dict[int, tuple[str, str]], dict[tuple[str, str], list[int]]]:
+    def session_members(self, ids: list[int]) -> tuple[dict[int, tuple[str, str]], dict[tuple[str, str], list[int]]]:
         """The session of each memory said in one, and the current members of those sessions in order, read in
-        one query (sessions are conversations: tens to thousands of memories), added to the members `known`
-        already (those sessions are not read again)."""
-        members = dict(known or {})
+        one query (sessions are conversations: tens to thousands of memories)."""
+        members: dict[tuple[str, str], list[int]] = {}
         sessions = self.sessions_of(ids)
-        keys = sorted(set(sessions.values()) - set(members))
+        keys = sorted(set(sessions.values()))
         if keys:
             pairs = ",".join("(?, ?)" for _ in keys)
             rows = self.conn.execute(
