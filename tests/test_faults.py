@@ -17,7 +17,8 @@ import numpy as np
 import pytest
 
 from slm import Memory
-from slm.app import exporter, importer, model_convert
+from slm.app import exporter, importer
+from slm.embedding import conversion
 from slm.storage import migrations, vectors
 from slm.storage.connection import open_connection
 from tests.faults import SLM, check_store, copy_store, crash_at, finish, memories, nth, snapshot
@@ -357,7 +358,7 @@ MODEL_STEPS = ["model.writing", "model.written"]
 
 def model_files(home: Path) -> tuple[Path, list[Path]]:
     """The default model's path and the temporary files beside it."""
-    path = model_convert.default_model_path(home)
+    path = conversion.default_model_path(home)
     return path, sorted(path.parent.glob(f".{path.name}.*.tmp"))
 
 
@@ -367,9 +368,9 @@ def test_a_killed_conversion_leaves_no_half_model(step, tmp_path):
     crash_at(step, ["model", "provision", "--json"], {"SLM_HOME": str(home)})
     path, [left] = model_files(home)
     assert not path.exists()  # nothing at the model's name: llama.cpp never loads half a file
-    assert model_convert.is_converted_model(left, model_convert.DEFAULT_WEIGHT_TYPE)  # its head looks complete
+    assert conversion.is_converted_model(left, conversion.DEFAULT_WEIGHT_TYPE)  # its head looks complete
     finish(["model", "provision", "--json"], {"SLM_HOME": str(home)})
-    assert model_convert.is_converted_model(path, model_convert.DEFAULT_WEIGHT_TYPE)
+    assert conversion.is_converted_model(path, conversion.DEFAULT_WEIGHT_TYPE)
     assert model_files(home)[1] == []  # the dead conversion's temporary file is gone
 
 
@@ -377,10 +378,10 @@ def test_the_cleanup_spares_a_conversion_in_progress(slm_home, tmp_path):
     """A converter holds the lock while its temporary file grows: a second `provision` waits, deletes nothing,
     and finds the model the first one renamed into place."""
     home = tmp_path / "home"
-    path = model_convert.default_model_path(home)
-    with model_convert._writing(path):
+    path = conversion.default_model_path(home)
+    with conversion._writing(path):
         growing = path.with_name(f".{path.name}.inprogress.tmp")
-        shutil.copy(model_convert.default_model_path(Path(slm_home)), growing)
+        shutil.copy(conversion.default_model_path(Path(slm_home)), growing)
         waiting = subprocess.Popen(
             [*SLM, "model", "provision", "--json"], env={**os.environ, "SLM_HOME": str(home)},
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,

@@ -8,12 +8,14 @@ from pathlib import Path
 import slm
 
 ROOT = Path(slm.__file__).parent
-# The recall package and the rest of the engine (app) still share helpers until the house issue splits app.
+# The recall package and the rest of the engine (app) still share helpers until the house issue splits app;
+# embedding reads app's config, the ground floor, until that moves out of app too.
 LAYERS = {
     "storage": set(),
     "trust": {"storage"},
+    "embedding": {"storage", "app"},
     "recall": {"storage", "trust", "app"},
-    "app": {"storage", "trust", "recall"},
+    "app": {"storage", "trust", "recall", "embedding"},
 }
 
 

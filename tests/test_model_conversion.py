@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from slm.app.model_convert import DEFAULT_WEIGHT_TYPE, convert_bert_to_gguf, minilm_source_dir
+from slm.embedding.conversion import DEFAULT_WEIGHT_TYPE, convert_bert_to_gguf, minilm_source_dir
 from slm.errors import ModelError
 
 SENTENCES = [
@@ -46,7 +46,7 @@ def reference(source_dir: Path) -> np.ndarray:
 # The shipped default and the lossless f32; q8_0 dips to ~0.9995 on long texts, so it is not held to 0.999.
 @pytest.fixture(scope="module", params=list(dict.fromkeys([DEFAULT_WEIGHT_TYPE, "f32"])))
 def embedder(request: pytest.FixtureRequest, source_dir: Path, tmp_path_factory: pytest.TempPathFactory):
-    from slm.app.embeddings import Embedder
+    from slm.embedding.embedder import Embedder
 
     out = tmp_path_factory.mktemp("converted") / f"minilm.{request.param}.gguf"
     return Embedder(convert_bert_to_gguf(source_dir, out, request.param))

@@ -1,1 +1,1 @@
-"""The engine: the Memory facade, ingest, embeddings, recall channels and fusion, and the CLI."""
+"""The engine: the Memory facade, ingest, the graph, lifecycle, facts, portability, and the CLI."""

@@ -425,7 +425,7 @@ def model_info(ctx: typer.Context, db: Db = None, as_json: Json = False) -> None
 def model_provision(as_json: Json = False) -> None:
     """Convert the default model (all-MiniLM-L6-v2) to GGUF and cache it; does nothing if already there."""
     from slm.app import config
-    from slm.app.model_convert import ensure_default_model
+    from slm.embedding.conversion import ensure_default_model
 
     with out.spinner("converting all-MiniLM-L6-v2 to GGUF…"):
         path = ensure_default_model(config.data_dir())

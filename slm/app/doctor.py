@@ -136,8 +136,8 @@ def _llama() -> Check:
 def _model() -> Check:
     def probe() -> str:
         from slm.app import config
-        from slm.app.embeddings import Embedder
-        from slm.app.model_convert import ensure_default_model
+        from slm.embedding.conversion import ensure_default_model
+        from slm.embedding.embedder import Embedder
 
         path = ensure_default_model(config.data_dir())
         embedder = Embedder(path)

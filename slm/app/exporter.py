@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import TextIO
 
 from slm import __version__
-from slm.app import model_choice, portable, validation
+from slm.app import portable, validation
+from slm.embedding import choice as model_choice
 from slm.errors import InvalidInput
 from slm.storage import health
 from slm.storage import portable as sql

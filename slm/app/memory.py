@@ -21,11 +21,11 @@ from slm.app import (
     graph,
     langevin,
     lifecycle,
-    model_choice,
     validation,
     validity,
 )
-from slm.app.vector_index import VectorIndex
+from slm.embedding import choice as model_choice
+from slm.embedding.vector_index import VectorIndex
 from slm.errors import Forbidden, InvalidInput, NotFound, StorageError
 from slm.recall import fusion, pipeline
 from slm.recall import ranker as ranking
@@ -176,7 +176,7 @@ class Memory:
     @property
     def embedder(self):
         if self._embedder is None:
-            from slm.app.embeddings import Embedder
+            from slm.embedding.embedder import Embedder
 
             spec = model_choice.choose_model(self.conn, self._requested_model, self.repo.count())
             embedder = Embedder(model_choice.model_file(spec), threads=self._threads)
@@ -1031,7 +1031,7 @@ class Memory:
 
         Interrupted or failed, it leaves the database as it was, still bound to its old model.
         """
-        from slm.app.embeddings import Embedder
+        from slm.embedding.embedder import Embedder
 
         spec = model_choice.spec_for(Path(model) if model is not None else None)
         embedder = Embedder(model_choice.model_file(spec))

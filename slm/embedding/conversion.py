@@ -27,7 +27,7 @@ from slm.errors import ModelError
 
 # Bump when the written file would differ, so stale caches are rebuilt rather than trusted.
 CONVERTER_VERSION = 1
-CONVERTER_ID = f"slm.app.model_convert/{CONVERTER_VERSION}"
+CONVERTER_ID = f"slm.embedding.conversion/{CONVERTER_VERSION}"
 KEY_CONVERTER = "slm.converter"
 KEY_SOURCE = "slm.source_sha256"
 KEY_WEIGHT_TYPE = "slm.weight_type"

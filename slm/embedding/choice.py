@@ -49,7 +49,7 @@ def spec_for(requested: Path | None) -> str:
 def model_file(spec: str) -> Path:
     """The GGUF for a spec, converting the default model on first use."""
     if spec == DEFAULT:
-        from slm.app.model_convert import ensure_default_model
+        from slm.embedding.conversion import ensure_default_model
 
         return ensure_default_model(config.data_dir())
     path = Path(spec)
@@ -83,7 +83,7 @@ def identity(conn) -> dict | None:
     if spec is None or dim is None:
         return None
     if spec == DEFAULT:
-        from slm.app.model_convert import default_model_path
+        from slm.embedding.conversion import default_model_path
 
         return {"name": default_model_path(config.data_dir()).name, "dim": dim}
     return {"name": Path(spec).name, "dim": dim}
