@@ -53,7 +53,7 @@ found with `archived=True` and with `lifecycle=False` (forgetting is not erasure
 (RANK_FALLOFF) swept at the final checkpoint on the same store (`--falloffs`; the history itself ran with the
 module's value). Every figure is per seed, and the medians over `--seeds`. Variants: `--no-log-recalls` (agents
 that do not log their recalls, as through the Python API or the CLI: uses are then storing and helpful feedback
-only), `--set NAME=VALUE` for a constant of slm.app.langevin or slm.app.lifecycle (the whole history re-run).
+only), `--set NAME=VALUE` for a constant of slm.lifecycle.langevin or slm.lifecycle.steps (the whole history re-run).
 Nothing is archived within 150 days (a memory never used reaches the archived zone after about 390 days at trust
 1 and importance 0.5), so a longer run checks archiving.
 
@@ -100,8 +100,9 @@ from benchmarks import corpus
 from benchmarks.poisoning import START, TEMPLATES, Clock, Template
 from benchmarks.report import machine, percentiles, slm_version
 from slm import Memory
-from slm.app import langevin, lifecycle
 from slm.app import memory as memory_module
+from slm.lifecycle import langevin
+from slm.lifecycle import steps as lifecycle
 from slm.storage import migrations, vectors
 from slm.storage.connection import open_connection
 
@@ -844,14 +845,16 @@ def falloff_sweep(rows: list[dict], swept: dict[str, list[int | None]]) -> dict:
 
 # -- experiments on constants -------------------------------------------------------------------------------------
 def apply_settings(specs: list[str]) -> dict:
-    """NAME=VALUE sets a constant of slm.app.langevin (or slm.app.lifecycle), e.g. RANK_FALLOFF=0.03."""
+    """NAME=VALUE sets a constant of slm.lifecycle.langevin (or slm.lifecycle.steps), e.g. RANK_FALLOFF=0.03."""
     applied = {}
     for spec in specs:
         name, _, raw = spec.partition("=")
         owner = next((m for m in (langevin, lifecycle) if hasattr(m, name)), None)
         old = getattr(owner, name, None)
         if owner is None or not raw or not isinstance(old, (int, float)):
-            raise SystemExit(f"--set {spec!r}: no numeric constant {name} in slm.app.langevin or slm.app.lifecycle")
+            raise SystemExit(
+                f"--set {spec!r}: no numeric constant {name} in slm.lifecycle.langevin or slm.lifecycle.steps"
+            )
         setattr(owner, name, type(old)(float(raw)))
         applied[name] = float(raw)
     langevin.TEMPERATURE = langevin.STIFFNESS * langevin.SPREAD**2
@@ -1094,7 +1097,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="set a constant of slm.app.langevin / slm.app.lifecycle for this run, e.g. RANK_FALLOFF=0.03",
+        help="set a constant of slm.lifecycle.langevin / slm.lifecycle.steps for this run, e.g. RANK_FALLOFF=0.03",
     )
     parser.add_argument("--step-store", type=Path, help="Part 2: time lifecycle steps on this existing store (a copy)")
     parser.add_argument("--step-reps", type=int, default=7, help="Part 2: steps timed per case")

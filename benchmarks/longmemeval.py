@@ -33,7 +33,8 @@ from pathlib import Path
 import numpy as np
 
 from slm import Memory
-from slm.app import graph, langevin
+from slm.app import graph
+from slm.lifecycle import langevin
 from slm.recall import channels as recall
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,4 +1,4 @@
-"""The memory lifecycle's dynamics and potential (slm.app.langevin), checked as a stochastic process.
+"""The memory lifecycle's dynamics and potential (slm.lifecycle.langevin), checked as a stochastic process.
 
 Laws are compared with Kolmogorov–Smirnov tests (implemented here: no scipy) on fixed seeds, so every test is
 deterministic; each acceptance comes with a rejection of a nearby wrong law at the same sample size, so the
@@ -12,7 +12,7 @@ import math
 import numpy as np
 import pytest
 
-from slm.app.langevin import (
+from slm.lifecycle.langevin import (
     DECAY,
     MIN_AGE_DAYS,
     RANK_FALLOFF,

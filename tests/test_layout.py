@@ -14,8 +14,9 @@ LAYERS = {
     "storage": set(),
     "trust": {"storage"},
     "embedding": {"storage", "app"},
-    "recall": {"storage", "trust", "app"},
-    "app": {"storage", "trust", "recall", "embedding"},
+    "lifecycle": {"storage", "trust"},
+    "recall": {"storage", "trust", "app", "lifecycle"},
+    "app": {"storage", "trust", "recall", "embedding", "lifecycle"},
 }
 
 

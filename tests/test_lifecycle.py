@@ -9,8 +9,9 @@ import pytest
 from fastmcp import Client
 
 from slm import Memory
-from slm.app import langevin, lifecycle
 from slm.errors import InvalidInput
+from slm.lifecycle import langevin
+from slm.lifecycle import steps as lifecycle
 from slm.mcp.server import build_server
 from tests.test_cli import run, run_json
 

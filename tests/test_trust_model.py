@@ -189,7 +189,7 @@ def test_lazy_trust_weighting_equals_weighing_every_candidate():
     import random
     from dataclasses import replace
 
-    from slm.app import langevin
+    from slm.lifecycle import langevin
     from slm.recall import weighing as recall
 
     rng = random.Random(7)

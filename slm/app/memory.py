@@ -19,14 +19,14 @@ from slm.app import (
     config,
     gaussians,
     graph,
-    langevin,
-    lifecycle,
     validation,
     validity,
 )
 from slm.embedding import choice as model_choice
 from slm.embedding.vector_index import VectorIndex
 from slm.errors import Forbidden, InvalidInput, NotFound, StorageError
+from slm.lifecycle import langevin
+from slm.lifecycle import steps as lifecycle
 from slm.recall import fusion, pipeline
 from slm.recall import ranker as ranking
 from slm.recall.hits import Hit
@@ -76,6 +76,8 @@ class Memory:
     `protocol` names the face this store is used through (api, cli, mcp-stdio, mcp-http); with the agent of
     each call it is the provenance recorded on every memory and event.
     """
+
+    LIFECYCLE_STEP_SECONDS = lifecycle.STEP_EVERY_DAYS * 86400  # a step is due this long after the last one
 
     def __init__(
         self, conn, path: Path, model: Path | None = None, protocol: str = "api", threads: int | None = None

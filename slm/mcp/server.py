@@ -28,7 +28,7 @@ from pydantic import Field, Strict, TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 from typing_extensions import TypedDict  # pydantic needs this one on Python < 3.12
 
-from slm.app import lifecycle, validation
+from slm.app import validation
 from slm.app.memory import Memory
 from slm.errors import Forbidden, InvalidInput, NotFound, SlmError
 from slm.mcp import budget
@@ -504,7 +504,7 @@ def build_server(memory: Memory, *, agent: str | None = None, auth=None, lifecyc
     engine = Engine(memory, agent)
     logging.getLogger("fastmcp.server.server").addFilter(NO_TRACEBACK_BELOW_ERROR)  # once: one instance
     if lifecycle_timer:
-        engine.start_lifecycle_timer(lifecycle.STEP_EVERY_DAYS * 86400 / 4)
+        engine.start_lifecycle_timer(memory.LIFECYCLE_STEP_SECONDS / 4)
     server = FastMCP(
         "slm",
         instructions=INSTRUCTIONS,

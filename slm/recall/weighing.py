@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from slm.app import langevin
+from slm.lifecycle import langevin
 from slm.trust import model as trust_model
 
 if TYPE_CHECKING:

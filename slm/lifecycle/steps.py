@@ -1,5 +1,5 @@
 """Running the lifecycle over a store: fold new uses in from the behaviour database, then move every current
-memory one Langevin step, all in one transaction (slm.app.langevin has the mathematics).
+memory one Langevin step, all in one transaction (langevin.py has the mathematics).
 
 A step never deletes anything: an archived memory only leaves default recall. Forgetting is not erasure.
 """
@@ -13,7 +13,7 @@ from datetime import datetime
 
 import numpy as np
 
-from slm.app import langevin
+from slm.lifecycle import langevin
 from slm.storage.behavior import BehaviorRepository
 from slm.storage.lifecycle import LifecycleRepository
 from slm.trust.ledger import TrustLedger
