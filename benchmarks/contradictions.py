@@ -8,7 +8,7 @@ slm when, after its last statement, it has an open contradiction. The baseline i
 rule: two statements about one entity (an slm.app.entities key or a claim subject in common) whose embeddings'
 cosine is below 0.6.
 Reported: precision, recall, F1 and false positives for both, and what each flagged per kind; and slm's figures
-on the two halves of the cases separately: the odd-numbered ones were read while the rules of slm.app.claims were
+on the two halves of the cases separately: the odd-numbered ones were read while the rules of slm.facts.claims were
 written (their misses guided which general shapes to add), the even-numbered ones never were.
 
 Store costs (`--store PATH`, a copy of a large store): `remember` of ordinary developer notes, then of notes that
@@ -39,7 +39,8 @@ import numpy as np
 from benchmarks import corpus
 from benchmarks.contradiction_cases import CASES, Case
 from slm import Memory
-from slm.app import claims, entities, validity
+from slm.app import entities
+from slm.facts import claims, validity
 from slm.storage.claims import ClaimRepository
 
 BASE = datetime(2025, 6, 2, 9, 0, tzinfo=UTC)  # the cases' day 0; their explicit dates fall after it

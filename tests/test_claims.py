@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from slm.app.claims import MAX_CLAIMS, RULES, Claim, extract, subject_key, value_parts
+from slm.facts.claims import MAX_CLAIMS, RULES, Claim, extract, subject_key, value_parts
 
 NOW = datetime(2026, 6, 15, 12, 0)  # "in May" is last month; "due March 15" is next year's
 

@@ -10,8 +10,8 @@ import pytest
 from fastmcp import Client
 
 from slm import Memory
-from slm.app import validity
 from slm.errors import InvalidInput, NotFound
+from slm.facts import validity
 from slm.mcp.server import build_server
 from slm.storage import migrations
 from slm.storage.connection import open_connection

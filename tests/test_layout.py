@@ -15,8 +15,9 @@ LAYERS = {
     "trust": {"storage"},
     "embedding": {"storage", "app"},
     "lifecycle": {"storage", "trust"},
+    "facts": {"storage", "trust", "app"},  # app: entities, time words and validation, until they move
     "recall": {"storage", "trust", "app", "lifecycle"},
-    "app": {"storage", "trust", "recall", "embedding", "lifecycle"},
+    "app": {"storage", "trust", "recall", "embedding", "lifecycle", "facts"},
 }
 
 

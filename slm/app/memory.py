@@ -20,11 +20,11 @@ from slm.app import (
     gaussians,
     graph,
     validation,
-    validity,
 )
 from slm.embedding import choice as model_choice
 from slm.embedding.vector_index import VectorIndex
 from slm.errors import Forbidden, InvalidInput, NotFound, StorageError
+from slm.facts import validity
 from slm.lifecycle import langevin
 from slm.lifecycle import steps as lifecycle
 from slm.recall import fusion, pipeline
