@@ -32,7 +32,14 @@ class Scored:
     vector: list[tuple[int, float]]  # the vector channel's order
 
     @classmethod
-    def of(cls, candidates: list[Candidate], views: Views, features: np.ndarray, ranker: Ranker, vector) -> Scored:
+    def of(
+        cls,
+        candidates: list[Candidate],
+        views: Views,
+        features: np.ndarray,
+        ranker: Ranker,
+        vector: list[tuple[int, float]],
+    ) -> Scored:
         return cls(candidates, views, ranker.contributions(features), vector)
 
     def ranked(self) -> Fused:
