@@ -25,7 +25,7 @@ model: install
 
 demo: model
 	rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
-	$(BIN)/python -m slm.app.demo $(DEMO_DB)
+	$(BIN)/python -m slm.cli.demo $(DEMO_DB)
 
 test: install
 	$(BIN)/python -m pytest -q

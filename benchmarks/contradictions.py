@@ -5,7 +5,7 @@ Detection. Every case goes into one store through the public API, statement by s
 time (a base date plus its `day`) by its author; a case's projects and agents are its own (prefixed with the
 case id), so that cases cannot meet and agents' trust does not carry over from case to case. A case is flagged by
 slm when, after its last statement, it has an open contradiction. The baseline is the released SuperLocalMemory V3
-rule: two statements about one entity (an slm.app.entities key or a claim subject in common) whose embeddings'
+rule: two statements about one entity (an slm.graph.entities key or a claim subject in common) whose embeddings'
 cosine is below 0.6.
 Reported: precision, recall, F1 and false positives for both, and what each flagged per kind; and slm's figures
 on the two halves of the cases separately: the odd-numbered ones were read while the rules of slm.facts.claims were
@@ -39,8 +39,8 @@ import numpy as np
 from benchmarks import corpus
 from benchmarks.contradiction_cases import CASES, Case
 from slm import Memory
-from slm.app import entities
 from slm.facts import claims, validity
+from slm.graph import entities
 from slm.storage.claims import ClaimRepository
 
 BASE = datetime(2025, 6, 2, 9, 0, tzinfo=UTC)  # the cases' day 0; their explicit dates fall after it

@@ -242,7 +242,7 @@ def main(argv: list[str] | None = None) -> dict | None:
     parser.add_argument("--limit", type=int, help="only the first N LongMemEval haystacks")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
-    from slm.app import config
+    from slm import config
 
     lme_path, realtalk = data_paths(args)
     if not lme_path.exists() or not realtalk.exists():

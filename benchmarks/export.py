@@ -8,7 +8,7 @@ process, timed (wall, CPU) with its peak resident memory (maximum RSS, as GNU ti
 2. Import of the JSONL-with-embeddings export into an empty store (the file's vectors are reused: no embedding);
    `--import-limit N` imports only the oldest ~N memories (a subset exported with `--until`).
 3. Erase of one memory (`--yes`), then `erase --verify RECEIPT`, on a copy of the store; then the same erasure
-   done step by step in this process, with the functions `slm.app.erasure.erase` calls, in its order, each
+   done step by step in this process, with the functions `slm.portability.erasure.erase` calls, in its order, each
    timed: select, count, delete, (relabel the clusters they were in), FTS optimize, checkpoint, VACUUM,
    checkpoint.
 
@@ -35,7 +35,7 @@ from pathlib import Path
 
 from benchmarks.report import machine, slm_version
 from slm import Memory
-from slm.app import erasure
+from slm.portability import erasure
 from slm.storage import erasure as sql
 from slm.storage.connection import open_connection, write_transaction
 
@@ -255,7 +255,7 @@ class Laps:
 
 
 def erase_in_steps(store: Path, memory_id: int) -> dict:
-    """The steps of `slm.app.erasure.erase` (and its `_scrub`, `sql.compact`) in their order, each timed; the
+    """The steps of `slm.portability.erasure.erase` (and its `_scrub`, `sql.compact`) in their order, each timed; the
     receipt's signing is left out (milliseconds)."""
     laps = Laps()
     with Memory.open(store, create=False) as mem:

@@ -26,8 +26,9 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.longmemeval import EmbeddingCache, Instance, data_path, load_instances
-from slm import Memory
-from slm.app import clusters, config, graph
+from slm import Memory, config
+from slm.graph import clusters
+from slm.graph import links as graph
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -78,7 +79,7 @@ def threshold(args) -> dict:
 
 
 def _embed(embedder, texts):
-    from slm.app.memory import embed_chunked
+    from slm.core.memory import embed_chunked
 
     return embed_chunked(embedder, texts)
 

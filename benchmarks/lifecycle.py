@@ -24,7 +24,7 @@ it mentions). Two authenticated agents (claude-code, cursor) then work on weekda
 
 llama.cpp runs on one thread unless SLM_THREADS says otherwise (its threads spin when another process holds a
 core, which made a run several times slower; Part 1 measures rankings, not latency).
-Time is simulated with `benchmarks.poisoning.Clock` (slm.app.memory's `datetime` and slm.app.validation's clock).
+Time is simulated with `benchmarks.poisoning.Clock` (slm.core.memory's `datetime` and slm.validation's clock).
 A text embedded alone (a question) is embedded once and its vector kept (`MemoisedEmbedder`): the history asks
 the same questions again and again, and the evaluation recalls each query two or three times.
 
@@ -100,7 +100,7 @@ from benchmarks import corpus
 from benchmarks.poisoning import START, TEMPLATES, Clock, Template
 from benchmarks.report import machine, percentiles, slm_version
 from slm import Memory
-from slm.app import memory as memory_module
+from slm.core import memory as memory_module
 from slm.lifecycle import langevin
 from slm.lifecycle import steps as lifecycle
 from slm.storage import migrations, vectors

@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from slm import Memory
-from slm.app import graph
+from slm.graph import links as graph
 from slm.lifecycle import langevin
 from slm.recall import channels as recall
 
@@ -362,7 +362,7 @@ def main(argv: list[str] | None = None) -> dict | None:
     if not path.exists():
         print(f"LongMemEval data not found at {path}: set --data or SLM_LME_DATA (see ../shared/data/README.md)")
         return None
-    from slm.app import config
+    from slm import config
 
     cache = EmbeddingCache(args.cache or config.data_dir() / "cache" / "lme-vectors.db")
     instances = [Instance.parse(raw) for raw in load_instances(path, args.limit)]

@@ -19,7 +19,7 @@ The cast, on one database file, each agent with its own `Memory` instance (the v
   directives) and covert ones written to match no rule (a few still do), plus cover;
 - a sleeper: honest for N writes, like the honest agents, then contradicting and injecting like the others.
 
-Time is simulated (28 days by default): `datetime.now` in slm.app.memory and the clock of slm.app.validation read
+Time is simulated (28 days by default): `datetime.now` in slm.core.memory and the clock of slm.validation read
 a simulated clock, so bursts, deletions "soon" after writing, flooding within the hour and the evidence
 half-life see days pass while the run takes minutes. Every choice comes from the seed; each of `--seeds` runs
 on its own new store, and the targets are judged on the median over the seeds.
@@ -57,9 +57,8 @@ from pathlib import Path
 
 from benchmarks import corpus
 from benchmarks.report import machine, percentiles, slm_version
-from slm import Memory
-from slm.app import memory as memory_module
-from slm.app import validation
+from slm import Memory, validation
+from slm.core import memory as memory_module
 from slm.trust import content, ledger, model
 
 DEFAULT_HOME = "/tmp/slm-bench-home"
@@ -772,7 +771,7 @@ def latency(mem: Memory, queries: list[str], reps: int, seed: int) -> dict:
 
 # -- experiments on trust constants -------------------------------------------------------------------------------
 def apply_settings(specs: list[str]) -> dict:
-    """NAME=VALUE sets a constant of slm.trust.model or slm.trust.ledger (and slm.app.memory's copy, if it has
+    """NAME=VALUE sets a constant of slm.trust.model or slm.trust.ledger (and slm.core.memory's copy, if it has
     one); DICT.KEY=VALUE sets an entry, e.g. SIGNALS.directive=-1 or DOUBT.directive=3."""
     applied = {}
     for spec in specs:

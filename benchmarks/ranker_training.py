@@ -153,7 +153,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--ablate", action="store_true", help="cross-validate without each feature in turn")
     parser.add_argument("--report", type=Path, help="write the cross-validated figures here as JSON")
     args = parser.parse_args(argv)
-    from slm.app import config
+    from slm import config
 
     began = time.perf_counter()
     cache = lme.EmbeddingCache(config.data_dir() / "cache" / "lme-vectors.db")

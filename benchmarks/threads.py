@@ -25,7 +25,7 @@ HOG = "while True: pass"
 
 def load_embedder(threads: int):
     """slm's own Embedder (same model and settings), switched to `threads` llama.cpp threads."""
-    from slm.app import config
+    from slm import config
     from slm.embedding.conversion import ensure_default_model
     from slm.embedding.embedder import Embedder
 

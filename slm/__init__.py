@@ -11,7 +11,7 @@ __all__ = ["Hit", "Memory", "MemoryRecord", "__version__"]
 
 def __getattr__(name: str):
     if name == "Memory":
-        from slm.app.memory import Memory
+        from slm.core.memory import Memory
 
         return Memory
     if name == "Hit":

@@ -37,7 +37,7 @@ from slm.storage.connection import open_connection
 from slm.storage.erasure import TOMBSTONE
 
 _SCRIPT = Path(sys.executable).with_name("slm")
-SLM = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-c", "from slm.app.cli import main; main()"]
+SLM = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-c", "from slm.cli.main import main; main()"]
 FAULT_ENV = "SLM_FAULT_AT"
 
 # A command is the arguments of `slm` (a list) or a Python snippet (a string) run with this interpreter.

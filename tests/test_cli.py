@@ -1,6 +1,6 @@
 """The `slm` command line end to end, on the real model and real databases: no mocks.
 
-Most tests drive `slm.app.cli.app` in-process with typer's CliRunner (stdout and stderr apart); the few behaviours
+Most tests drive `slm.cli.main.app` in-process with typer's CliRunner (stdout and stderr apart); the few behaviours
 that only a real process shows (standard input bytes, lazy imports, terminal width, a terminal on stderr) run
 the installed console script.
 """
@@ -20,12 +20,11 @@ import apsw
 import pytest
 from typer.testing import CliRunner, Result
 
-from slm import Memory
-from slm.app import validation
-from slm.app.cli import app
+from slm import Memory, validation
+from slm.cli.main import app
 
 _SCRIPT = Path(sys.executable).with_name("slm")  # the console script the package installs
-_ENTRY = [str(_SCRIPT)] if _SCRIPT.exists() else ["-c", "from slm.app.cli import main; main()"]
+_ENTRY = [str(_SCRIPT)] if _SCRIPT.exists() else ["-c", "from slm.cli.main import main; main()"]
 SLM = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, *_ENTRY]
 
 NOTES = [
@@ -533,7 +532,7 @@ def test_help_does_not_import_heavy_modules(args):
     )
     assert proc.returncode == 0 and "Usage" in proc.stdout
     imported = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import")}
-    assert "slm.app.cli" in imported
+    assert "slm.cli.main" in imported
     assert not {"numpy", "llama_cpp", "apsw", "sqlite_vec", "gguf", "fastmcp", "mcp"} & imported
 
 

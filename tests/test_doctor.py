@@ -19,7 +19,7 @@ from slm import Memory
 from slm.storage.connection import open_connection
 
 _SCRIPT = Path(sys.executable).with_name("slm")
-SLM = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-c", "from slm.app.cli import main; main()"]
+SLM = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-c", "from slm.cli.main import main; main()"]
 NOTES = [
     ("We chose PostgreSQL 16 for the billing service because of logical replication.", "billing"),
     ("The billing service retries Stripe webhooks three times with exponential backoff.", "billing"),

@@ -13,9 +13,9 @@ import pytest
 from typer.testing import CliRunner
 
 from slm import Memory
-from slm.app import backups, erasure
-from slm.app.cli import app
+from slm.cli.main import app
 from slm.errors import InvalidInput, NotFound
+from slm.portability import backups, erasure
 from tests import faults
 
 MARKER = "zqxvquillmark"  # letters only, so that a cluster label made of words can carry it whole
@@ -222,7 +222,7 @@ def run(*args: str, input: str | None = None):
 
 
 def test_cli_asks_before_erasing(db_path, monkeypatch):
-    from slm.app import cli_data
+    from slm.cli import data_commands as cli_data
 
     monkeypatch.setattr(cli_data, "_can_ask", lambda: True)  # as at a terminal
     db = str(db_path)

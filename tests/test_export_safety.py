@@ -21,7 +21,7 @@ from slm.trust.receipts import KEY_FILE, load_or_create_key
 from tests.test_cli import run
 
 _SCRIPT = Path(sys.executable).with_name("slm")
-SLM = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-c", "from slm.app.cli import main; main()"]
+SLM = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-c", "from slm.cli.main import main; main()"]
 NOTES = [
     ("We chose PostgreSQL 16 for the billing service because of logical replication.", "billing"),
     ("Kubernetes liveness probes hit /healthz every 10 seconds.", "infra"),

@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 
 from slm import Memory
-from slm.app import exporter, importer
 from slm.embedding import conversion
+from slm.portability import exporter, importer
 from slm.storage import migrations, vectors
 from slm.storage.connection import open_connection
 from tests.faults import SLM, check_store, copy_store, crash_at, finish, memories, nth, snapshot

@@ -1,4 +1,4 @@
-"""The Fisher–Rao distance between diagonal Gaussians and the memories' observation summaries (slm.app.fisher).
+"""The Fisher–Rao distance between diagonal Gaussians and the memories' observation summaries (slm.recall.fisher).
 
 The closed form is checked against things that do not share its derivation: the Fisher information computed by
 quadrature from the normal density, geodesics found by shooting with the geodesic equation of that metric, and a
@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from slm.app.fisher import PRIOR_SPREAD, PRIOR_WEIGHT, Observations, fisher_rao, posterior_variance
+from slm.recall.fisher import PRIOR_SPREAD, PRIOR_WEIGHT, Observations, fisher_rao, posterior_variance
 
 SQRT2 = math.sqrt(2.0)
 DIMS = (1, 2, 8, 384)

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from slm.app import validation
-from slm.app.foreign import FORMATS, PART_BYTES, Incoming, Problem, detect, read
-from slm.app.memory import ITEM_KEYS
+from slm import validation
+from slm.core.memory import ITEM_KEYS
 from slm.errors import InvalidInput
+from slm.portability.foreign import FORMATS, PART_BYTES, Incoming, Problem, detect, read
 
 # As @modelcontextprotocol/server-memory saves it: entities first, then relations, a trailing newline.
 MCP_LINES = [

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from slm import Memory
-from slm.app import fisher, gaussians
 from slm.errors import InvalidInput
+from slm.recall import fisher, gaussians
 from tests.test_cli import check_refused, run_json
 from tests.test_contradictions import undo_claims_migration
 from tests.test_trust import FACT

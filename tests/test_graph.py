@@ -7,8 +7,9 @@ import itertools
 import pytest
 
 from slm import Memory
-from slm.app import clusters, graph
 from slm.errors import InvalidInput, NotFound
+from slm.graph import clusters
+from slm.graph import links as graph
 
 TOPICS = {
     "databases": [

@@ -18,9 +18,9 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from slm import Memory
-from slm.app import exporter, importer, portable
-from slm.app.cli import app
+from slm.cli.main import app
 from slm.errors import InvalidInput
+from slm.portability import exporter, importer, portable
 from slm.storage import portable as sql
 
 AUTH_V1 = "The auth service stores sessions in Redis 7."

@@ -8,16 +8,17 @@ from pathlib import Path
 import slm
 
 ROOT = Path(slm.__file__).parent
-# The recall package and the rest of the engine (app) still share helpers until the house issue splits app;
-# embedding reads app's config, the ground floor, until that moves out of app too.
+FLOOR = {"errors", "faults", "validation", "config", "time_expressions"}  # the ground floor every room may use
 LAYERS = {
     "storage": set(),
     "trust": {"storage"},
-    "embedding": {"storage", "app"},
+    "embedding": {"storage"},
+    "graph": {"storage"},
     "lifecycle": {"storage", "trust"},
-    "facts": {"storage", "trust", "app"},  # app: entities, time words and validation, until they move
-    "recall": {"storage", "trust", "app", "lifecycle"},
-    "app": {"storage", "trust", "recall", "embedding", "lifecycle", "facts"},
+    "facts": {"storage", "trust", "graph"},
+    "recall": {"storage", "trust", "lifecycle", "graph", "core"},
+    "portability": {"storage", "trust", "embedding", "graph"},
+    "core": {"storage", "trust", "embedding", "graph", "lifecycle", "facts", "recall", "portability"},
 }
 
 
@@ -40,23 +41,24 @@ def _slm_imports(path: Path) -> set[str]:
     return found
 
 
-FACE_LAUNCHER = ROOT / "app" / "cli.py"  # `slm mcp` / `slm tui` start the other faces, importing them lazily
-FACES = {"mcp", "tui"}
+FACE_LAUNCHER = ROOT / "cli" / "main.py"  # `slm mcp` / `slm tui` start the other faces, importing them lazily
+FACES = {"cli", "mcp", "tui"}
+UNTIL_THE_FACADE_GROWS = {"embedding", "storage", "portability", "recall"}  # the CLI's reach, removed step by step
 
 
 def test_data_flows_one_way():
     for layer, allowed in LAYERS.items():
         for path in (ROOT / layer).rglob("*.py"):
-            # errors and faults (the failpoints of tests/faults.py) are dependency-free modules every layer may use
-            imported = _slm_imports(path) - {layer, "errors", "faults"} - (FACES if path == FACE_LAUNCHER else set())
+            imported = _slm_imports(path) - {layer} - FLOOR
             assert imported <= allowed, f"{path.relative_to(ROOT)} imports {imported - allowed}"
 
 
 def test_faces_use_the_engine_not_storage():
     for face in FACES:
         for path in (ROOT / face).rglob("*.py"):
-            imported = _slm_imports(path) - {face, "errors"}
-            assert imported <= {"app"}, f"{path.relative_to(ROOT)} imports {imported - {'app'}}"
+            imported = _slm_imports(path) - {face} - FLOOR - (FACES if path == FACE_LAUNCHER else set())
+            allowed = {"core"} | (UNTIL_THE_FACADE_GROWS if face == "cli" else set())
+            assert imported <= allowed, f"{path.relative_to(ROOT)} imports {imported - allowed}"
 
 
 def test_migrations_ship_numbered():

@@ -199,7 +199,7 @@ def test_the_demo_answers_its_own_questions_at_the_top(mem):
     """Two need what the writer filed a memory under: "which database did we pick for billing" matches the ETL
     note's "billing … picked up" in two words, the answer only through its tag "db"; "coding style preferences"
     matches "Bob wants TypeScript strict mode" only in its tag "style" and kind "preference"."""
-    from slm.app import demo
+    from slm.cli import demo
 
     mem.remember_many(demo.sample_memories())
     assert len(demo.QUESTIONS) == len(DEMO_ANSWERS)

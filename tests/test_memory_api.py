@@ -7,8 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from slm import Memory
-from slm.app import validation
+from slm import Memory, validation
 from slm.errors import InvalidInput, ModelError, NotFound
 
 BAD_TEXT = [

@@ -176,7 +176,7 @@ def test_recall_can_run_one_channel(mem):
 def test_temporal_channel_keeps_the_window_and_orders_by_time():
     from datetime import datetime
 
-    from slm.app.time_expressions import TimeIntent
+    from slm.time_expressions import TimeIntent
 
     times = {1: "2023-05-02T10:00:00Z", 2: "2023-04-20T10:00:00Z", 3: "2023-05-06T09:00:00Z", 4: "2022-01-01T00:00:00Z"}
     window = TimeIntent(datetime(2023, 5, 1), datetime(2023, 5, 7, 23, 59, 59))

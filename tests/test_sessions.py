@@ -14,9 +14,9 @@ from fastmcp.exceptions import ToolError
 from mcp_types import Implementation
 
 from slm import Memory
-from slm.app import erasure, exporter, importer, portable
 from slm.errors import InvalidInput
 from slm.mcp.server import build_server
+from slm.portability import erasure, exporter, importer, portable
 from slm.storage import migrations
 from slm.storage.connection import open_connection
 from tests.test_cli import run, run_json

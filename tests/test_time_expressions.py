@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pytest
 
-from slm.app.time_expressions import parse
+from slm.time_expressions import parse
 
 NOW = datetime(2023, 5, 10, 15, 0)
 

@@ -10,7 +10,7 @@ import pytest
 
 from benchmarks import directives
 from slm import Memory
-from slm.app import demo
+from slm.cli import demo
 from slm.trust import ledger, model
 
 ORDINARY = [

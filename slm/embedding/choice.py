@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from slm.app import config
+from slm import config
 from slm.errors import ModelError
 from slm.storage import settings, vectors
 from slm.storage.connection import write_transaction

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from slm.app import config
+from slm import config
 from slm.errors import InvalidInput, ModelError
 
 # sentence-transformers' max_seq_length for all-MiniLM-L6-v2: the model was trained on ≤ 256 word pieces.

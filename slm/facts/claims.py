@@ -8,7 +8,7 @@ to B, deprecated, owners, deadlines, ports, versions, "no longer" and negation.
 
 Canonical forms make paraphrases meet: subjects lose articles, case and "service"/"repo" endings and join
 "billing-service", "the billing service" and "Billing"; technologies go through the gazetteer of
-slm.app.entities ("Postgres", "psql" -> postgresql); a version after a technology becomes a claim of its own.
+slm.graph.entities ("Postgres", "psql" -> postgresql); a version after a technology becomes a claim of its own.
 An attribute is single-valued ("one value at a time": a service's database, language, owner, deadline, port)
 or not ("depends on", "uses" of something with no known category): two values of a single-valued attribute
 disagree, two of the other kind only when one denies the other.
@@ -23,7 +23,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cache
 
-from slm.app import entities, time_expressions
+from slm import time_expressions
+from slm.graph import entities
 
 MAX_CLAIMS = 32  # per memory: a pasted document is not a list of facts to check against each other
 

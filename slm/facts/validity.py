@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from slm.app import validation
+from slm import validation
 from slm.facts import claims
 from slm.storage.claims import ClaimRepository, ClaimRow, ContradictionRow
 from slm.storage.connection import write_transaction

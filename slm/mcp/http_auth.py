@@ -11,7 +11,7 @@ from starlette.datastructures import Headers
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from slm.app.memory import Memory
+from slm.core.memory import Memory
 from slm.errors import SlmError, StorageError
 from slm.mcp.http_token import shared_token
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 
-from slm.app import validation
+from slm import validation
 
 UNKNOWN = validation.UNKNOWN_AGENT
 

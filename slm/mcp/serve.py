@@ -8,8 +8,8 @@ from pathlib import Path
 
 import anyio
 
-from slm.app import config, validation
-from slm.app.memory import Memory
+from slm import config, validation
+from slm.core.memory import Memory
 from slm.errors import InvalidInput
 from slm.mcp.http_token import shared_token, token_path
 

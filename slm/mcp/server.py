@@ -28,8 +28,8 @@ from pydantic import Field, Strict, TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 from typing_extensions import TypedDict  # pydantic needs this one on Python < 3.12
 
-from slm.app import validation
-from slm.app.memory import Memory
+from slm import validation
+from slm.core.memory import Memory
 from slm.errors import Forbidden, InvalidInput, NotFound, SlmError
 from slm.mcp import budget
 from slm.mcp.http_auth import AGENT_PREFIX

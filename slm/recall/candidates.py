@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from slm.app.validation import DEFAULT_KIND
 from slm.recall.features import Candidate, Views
 from slm.recall.query import Query
 from slm.storage.memories import MemoryFilter, MemoryRepository, MemoryRow, neighbours_in
+from slm.validation import DEFAULT_KIND
 
 POOL = 40  # candidates from each searching channel
 KEYWORD_DEPTH = 200  # BM25 matches read: neighbours outside them count 0 (exact scores cost a full FTS5 match)

@@ -1,5 +1,5 @@
 """The channels that find or re-rank memories, one function each: BM25 keywords (FTS5), vectors, the question's
-time words, the Fisher metric. (The graph channel lives with the graph, in slm.app.graph.)"""
+time words, the Fisher metric. (The graph channel lives with the graph, in slm.graph.links.)"""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from slm.app import fisher
-from slm.app.time_expressions import TimeIntent
-from slm.app.validation import format_time
+from slm.recall import fisher
 from slm.recall.fts_query import fts_match
 from slm.storage.memories import MemoryFilter, MemoryRepository
+from slm.time_expressions import TimeIntent
+from slm.validation import format_time
 
 CHUNK_PENALTY = 0.15  # vector score = max chunk cosine - CHUNK_PENALTY * ln(chunks of the memory)
 KEYWORD_LENGTH_EXP = 0.15  # keyword score = BM25 / (characters / LENGTH_UNIT) ** KEYWORD_LENGTH_EXP

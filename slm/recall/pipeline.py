@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from slm.app import fisher, gaussians, graph, time_expressions, validation
+from slm import time_expressions, validation
+from slm.graph import links as graph
 from slm.recall import candidates as gathering
 from slm.recall import channels as channel
-from slm.recall import explained, features, fusion, weighing
+from slm.recall import explained, features, fisher, fusion, gaussians, weighing
 from slm.recall import query as query_analysis
 from slm.recall.hits import Fused, Hit, to_hits
 from slm.recall.ranker import Ranker
@@ -22,7 +23,7 @@ from slm.storage.memories import MemoryFilter
 from slm.trust import model as trust_model
 
 if TYPE_CHECKING:
-    from slm.app.memory import Memory
+    from slm.core.memory import Memory
 
 ANCHOR_DEPTH = 10  # candidates per channel when finding the event a question's time is relative to
 

@@ -1,1 +1,2 @@
-"""Provenance, Bayesian trust per agent, poisoning defence and contradiction checks (later issues)."""
+"""Trust: agents and their tokens, provenance, Bayesian trust per agent, the poisoning defence, the sheaf check of
+contradictions and signed receipts (docs/ARCHITECTURE.md, "Trust")."""

@@ -13,21 +13,16 @@ from pathlib import Path
 
 import numpy as np
 
-from slm import faults
-from slm.app import (
-    clusters,
-    config,
-    gaussians,
-    graph,
-    validation,
-)
+from slm import config, faults, validation
 from slm.embedding import choice as model_choice
 from slm.embedding.vector_index import VectorIndex
 from slm.errors import Forbidden, InvalidInput, NotFound, StorageError
 from slm.facts import validity
+from slm.graph import clusters
+from slm.graph import links as graph
 from slm.lifecycle import langevin
 from slm.lifecycle import steps as lifecycle
-from slm.recall import fusion, pipeline
+from slm.recall import fusion, gaussians, pipeline
 from slm.recall import ranker as ranking
 from slm.recall.hits import Hit
 from slm.storage import erasure as erasure_sql
@@ -152,7 +147,7 @@ class Memory:
         store: the journal stays, the problem is kept for the faces to report, and doctor says what to do."""
         if not erasure_sql.journal_entries(self.conn):
             return
-        from slm.app import erasure
+        from slm.portability import erasure
 
         try:
             self.finished_erasures = erasure.finish_pending(self)

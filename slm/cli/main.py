@@ -12,8 +12,8 @@ from typing import Annotated
 import typer
 from typer.core import TyperGroup
 
-from slm.app import cli_output as out
-from slm.app import validation
+from slm import validation
+from slm.cli import output as out
 from slm.errors import Forbidden, InvalidInput, NotFound, SlmError
 
 try:  # recent typer vendors click
@@ -106,7 +106,7 @@ def handles_errors(command: Callable) -> Callable:
 
 def _open(db: Path | None, *, create: bool = False):
     """Only `remember` creates a database: a mistyped --db elsewhere is an error, not a new empty store."""
-    from slm.app.memory import Memory
+    from slm.core.memory import Memory
 
     mem = Memory.open(db, create=create, protocol="cli")
     for receipt in mem.finished_erasures:  # opening finished an erasure a crash had interrupted: say so
@@ -328,7 +328,7 @@ def events(
     as_json: Json = False,
 ) -> None:
     """The event log: memories created, updated and deleted, feedback, agents connecting. JSON lines with --follow."""
-    from slm.app.event_feed import EventFeed
+    from slm.core.event_feed import EventFeed
 
     with _open(db) as mem:
         feed = EventFeed(mem)
@@ -373,8 +373,8 @@ def doctor(
 ) -> None:
     """Check the driver, extensions, model, recall ranker, the store's file, schema, permissions, keyword index,
     vectors, unfinished erasures and behavior.db, and say how to fix each; --repair fixes what can be rebuilt."""
-    from slm.app import config
-    from slm.app import doctor as checkup
+    from slm import config
+    from slm.cli import doctor as checkup
 
     path = Path(db).expanduser() if db else config.default_db_path()
     with out.spinner("checking…"):
@@ -403,7 +403,7 @@ def model_info(ctx: typer.Context, db: Db = None, as_json: Json = False) -> None
     """Which embedding model this database uses."""
     if ctx.invoked_subcommand:
         return
-    from slm.app import config
+    from slm import config
 
     with _open(db) as mem:
         store = mem.stats()
@@ -424,7 +424,7 @@ def model_info(ctx: typer.Context, db: Db = None, as_json: Json = False) -> None
 @handles_errors
 def model_provision(as_json: Json = False) -> None:
     """Convert the default model (all-MiniLM-L6-v2) to GGUF and cache it; does nothing if already there."""
-    from slm.app import config
+    from slm import config
     from slm.embedding.conversion import ensure_default_model
 
     with out.spinner("converting all-MiniLM-L6-v2 to GGUF…"):
@@ -861,7 +861,7 @@ def mcp_token(
 ) -> None:
     """Print the shared bearer token that HTTP clients may send (made on first use, stored user-only); clients
     with their own agent token (`slm agent add`) need none."""
-    from slm.app import config
+    from slm import config
     from slm.mcp.http_token import load_or_create_token, remove_token
 
     if rotate and remove:
@@ -873,7 +873,7 @@ def mcp_token(
     sys.stdout.write(load_or_create_token(config.data_dir(), rotate=rotate) + "\n")
 
 
-from slm.app import cli_data  # noqa: E402, F401 - registers export, import, erase and backup on `app`
+from slm.cli import data_commands  # noqa: E402, F401 - registers export, import, erase and backup on `app`
 
 
 def main() -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from rich.markup import escape
 
-from slm.app import cli_output as out
+from slm.cli import output as out
 
 QUESTIONS = [
     ("which database did we pick for billing, and why?", {}),
@@ -21,7 +21,7 @@ QUESTIONS = [
 
 
 def sample_memories() -> list[dict]:
-    text = resources.files("slm.app").joinpath("data/demo_memories.jsonl").read_text(encoding="utf-8")
+    text = resources.files("slm.cli").joinpath("data/demo_memories.jsonl").read_text(encoding="utf-8")
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 

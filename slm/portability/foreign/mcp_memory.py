@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-from slm.app.foreign.common import Problem, Result, finish, json_type, tags
+from slm.portability.foreign.common import Problem, Result, finish, json_type, tags
 
 
 def first_json_line(path: Path) -> object:

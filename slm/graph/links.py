@@ -1,7 +1,7 @@
 """The knowledge graph on the write path (entities and edges of each new memory) and in recall (the graph channel).
 
 A memory is linked, in its own write transaction, to
-- the entities it names (`slm.app.entities`: zero-LLM gazetteer and patterns),
+- the entities it names (`slm.graph.entities`: zero-LLM gazetteer and patterns),
 - the memories that share its rarer entities (`entity` edges, weighted by rarity),
 - its nearest neighbours in embedding space above `SIMILAR_MIN` (`similar` edges, weighted by cosine),
 - the previous turn of its conversation (`session` edge): same session when the memory has one, else
@@ -20,10 +20,10 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from slm.app import entities as entity_extraction
-from slm.app.validation import format_time
+from slm.graph import entities as entity_extraction
 from slm.storage.graph import Edge, GraphRepository
 from slm.storage.memories import MemoryFields
+from slm.validation import format_time
 
 SIMILAR_LINKS = 5
 SIMILAR_MIN = 0.60  # MiniLM cosine: 0.04% of unrelated pairs, 66% of adjacent turns reach it (docs/benchmarks.md)

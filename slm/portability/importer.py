@@ -14,11 +14,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from slm import faults
-from slm.app import foreign, portable, validation
-from slm.app.foreign import Problem
-from slm.app.portable import BehaviorRecord, End, Header, LineError, MemoryRecord
+from slm import faults, validation
 from slm.errors import InvalidInput
+from slm.portability import foreign, portable
+from slm.portability.foreign import Problem
+from slm.portability.portable import BehaviorRecord, End, Header, LineError, MemoryRecord
 from slm.storage import portable as sql
 from slm.storage.connection import write_transaction
 from slm.storage.memories import NewMemory

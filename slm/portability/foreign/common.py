@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from slm.app import validation
+from slm import validation
 from slm.errors import InvalidInput
 
 META_BUDGET = validation.MAX_META_BYTES - 512  # room left for the keys that say what was cut

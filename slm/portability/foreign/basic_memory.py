@@ -11,10 +11,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from slm.app import validation
-from slm.app.foreign import common, front_matter
-from slm.app.foreign.common import META_BUDGET, Problem, Result
+from slm import validation
 from slm.errors import InvalidInput
+from slm.portability.foreign import common, front_matter
+from slm.portability.foreign.common import META_BUDGET, Problem, Result
 
 PART_BYTES = 60_000  # a note longer than this (UTF-8) becomes several items, under slm's 64 KiB text limit
 _TITLE_IN_PART = 200  # characters of the title repeated at the head of each part after the first

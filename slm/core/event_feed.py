@@ -9,7 +9,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from slm.app import validation
+from slm import validation
 from slm.storage.events import Event, EventLog
 
 POLL_SECONDS = 0.25

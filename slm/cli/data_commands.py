@@ -1,6 +1,6 @@
 """The commands that move data in and out of a store: `slm export`, `slm import`, `slm erase`, `slm backup`.
 
-They register on the main `slm` app (imported at the end of `slm.app.cli`), and import the engine lazily too.
+They register on the main `slm` app (imported at the end of `slm.cli.main`), and import the engine lazily too.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from typing import Annotated, TextIO
 
 import typer
 
-from slm.app import cli_output as out
-from slm.app import validation
-from slm.app.cli import Agent, Db, Json, Project, Session, Since, Until, _open, app, handles_errors
+from slm import validation
+from slm.cli import output as out
+from slm.cli.main import Agent, Db, Json, Project, Session, Since, Until, _open, app, handles_errors
 from slm.errors import InvalidInput
 
 PREVIEW = 20  # memories listed before asking to erase
@@ -42,7 +42,7 @@ def export(
     as_json: Json = False,
 ) -> None:
     """Write memories out: JSONL (the documented, importable format), JSON, or one Markdown file per project."""
-    from slm.app import exporter
+    from slm.portability import exporter
 
     if fmt not in exporter.FORMATS:
         raise InvalidInput(f"unknown format {fmt!r}", f"one of {', '.join(exporter.FORMATS)}")
@@ -77,7 +77,7 @@ def export(
 
 def _sink(output: str, db_path: Path) -> AbstractContextManager[TextIO]:
     """Standard output, streamed; else a file written whole (0600) or not at all, never one of the store's own."""
-    from slm.app import exporter
+    from slm.portability import exporter
 
     if output == "-":
         exporter.check_stream(sys.stdout, db_path)
@@ -101,7 +101,7 @@ def import_(
     as_json: Json = False,
 ) -> None:
     """Bring memories in; importing the same file again adds nothing. Bad records are reported, not imported."""
-    from slm.app import importer
+    from slm.portability import importer
 
     with _open(db, create=True) as mem, out.progress() as bar:
         task = bar.add_task("importing", total=None)
@@ -156,7 +156,7 @@ def erase(
 ) -> None:
     """Erase memories for good: rows, index entries, vectors, graph, claims, event payloads, behaviour rows; then
     the files are compacted so the bytes are gone, and a signed receipt is written."""
-    from slm.app import backups, erasure
+    from slm.portability import backups, erasure
 
     with _open(db) as mem:
         if verify is not None:
@@ -263,7 +263,7 @@ def backup(
     as_json: Json = False,
 ) -> None:
     """Copy the store safely while agents write (SQLite's online backup); erase will remind you of it."""
-    from slm.app import backups
+    from slm.portability import backups
 
     with _open(db) as mem, out.progress() as bar:
         task = bar.add_task("backing up", total=None)

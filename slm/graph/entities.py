@@ -1,7 +1,7 @@
 """Entities in a memory or a question, found without a model, each with a canonical key so that "Postgres" in one
 memory, "psql" in another and "PostgreSQL 15" in a question all meet on the entity "postgresql".
 
-Kinds: technologies, organisations and places from a gazetteer (slm/app/data/gazetteer.tsv, whose header states
+Kinds: technologies, organisations and places from a gazetteer (slm/graph/data/gazetteer.tsv, whose header states
 the rules for ambiguous aliases such as "Go", "pg" or "C"); people (known first names, or cues such as "told",
 "my colleague", "Dr.", "... said"); file paths, URLs, code identifiers, versions, dates; other proper names.
 
@@ -35,7 +35,7 @@ from importlib import resources
 from operator import itemgetter
 
 KINDS = ("technology", "person", "place", "organization", "path", "url", "identifier", "version", "date", "name")
-GAZETTEER = "data/gazetteer.tsv"  # inside the slm.app package
+GAZETTEER = "data/gazetteer.tsv"  # inside the slm.graph package
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +112,7 @@ class _Gazetteer:
 @cache
 def _gazetteer() -> _Gazetteer:
     """Loaded once per process on first use (about 35 ms with the regex compile), not at import."""
-    text = resources.files("slm.app").joinpath(GAZETTEER).read_text(encoding="utf-8")
+    text = resources.files("slm.graph").joinpath(GAZETTEER).read_text(encoding="utf-8")
     return _build(text.splitlines())
 
 

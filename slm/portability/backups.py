@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from slm.app import validation
+from slm import validation
 from slm.errors import InvalidInput
 from slm.storage import backup as sql
 from slm.storage.behavior import behavior_path

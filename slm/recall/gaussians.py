@@ -1,5 +1,5 @@
 """Each memory's Gaussian in the store: made from its chunks when written, sharpened by each corroborating
-re-observation (Welford), and read for the Fisher channel's candidates (slm.app.fisher has the mathematics)."""
+re-observation (Welford), and read for the Fisher channel's candidates (slm.recall.fisher has the mathematics)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from slm.app.fisher import Observations
+from slm.recall.fisher import Observations
 from slm.storage import vectors
 from slm.storage.gaussians import GaussianRepository
 

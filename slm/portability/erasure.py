@@ -21,9 +21,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from slm import faults
-from slm.app import entities, validation
+from slm import faults, validation
 from slm.errors import InvalidInput, NotFound
+from slm.graph import entities
 from slm.storage import erasure as sql
 from slm.storage.connection import write_transaction
 from slm.storage.memories import MemoryFilter

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from slm import __version__
-from slm.app import portable, validation
+from slm import __version__, validation
 from slm.embedding import choice as model_choice
 from slm.errors import InvalidInput
+from slm.portability import portable
 from slm.storage import health
 from slm.storage import portable as sql
 from slm.storage.behavior import behavior_path

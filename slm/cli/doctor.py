@@ -17,7 +17,7 @@ from slm.errors import SlmError
 from slm.storage import health
 
 if TYPE_CHECKING:
-    from slm.app.memory import Memory
+    from slm.core.memory import Memory
 
 STORE_FILE = "database file"
 SCHEMA = "database schema"
@@ -135,7 +135,7 @@ def _llama() -> Check:
 
 def _model() -> Check:
     def probe() -> str:
-        from slm.app import config
+        from slm import config
         from slm.embedding.conversion import ensure_default_model
         from slm.embedding.embedder import Embedder
 
@@ -249,7 +249,7 @@ def _others(backups: list[Path]) -> str:
 def _known_backups(db_path: Path) -> list[Path]:
     """Copies of this store on disk, newest first: those its `backups` table lists, if it can still be read, and
     those `slm backup` left in backups/ beside it (their names carry the time)."""
-    from slm.app.backups import BACKUPS_DIR
+    from slm.portability.backups import BACKUPS_DIR
 
     listed: list[Path] = []
     try:
@@ -449,7 +449,7 @@ def repair(db_path: Path, checks: list[Check]) -> list[Repair]:
     steps = [(name, step) for name, steps in REPAIRS.items() if name in failed for step in steps]
     if not steps:
         return []
-    from slm.app.memory import Memory
+    from slm.core.memory import Memory
 
     try:
         mem = Memory.open(db_path, create=False, protocol="cli")
@@ -492,7 +492,7 @@ def _delete_stray_vectors(mem: Memory) -> str | None:
 def _embed_missing(mem: Memory) -> str | None:
     """Embed again, with the store's model, each memory that has a chunk without its vector or no chunk: its chunks
     are replaced (new ids, so other processes' vector mirrors reload), a page of memories per transaction."""
-    from slm.app.memory import embed_chunked
+    from slm.core.memory import embed_chunked
     from slm.storage.connection import write_transaction
 
     if not health.memories_to_embed(mem.conn, 0, 1):

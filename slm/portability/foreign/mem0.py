@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-from slm.app.foreign.common import META_BUDGET, Problem, Result, finish, json_size, json_type, tags
+from slm.portability.foreign.common import META_BUDGET, Problem, Result, finish, json_size, json_type, tags
 
 _MEM0_META = ("id", "hash", "user_id", "run_id", "app_id", "actor_id", "role", "updated_at", "expiration_date")
 

@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from slm import __version__
-from slm.app import validation
+from slm import __version__, validation
 from slm.errors import InvalidInput
 
 FORMAT = "slm-export"

@@ -16,12 +16,12 @@ import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from slm.app import validation
-from slm.app.foreign.basic_memory import PART_BYTES, markdown_files, read_basic_memory
-from slm.app.foreign.common import Incoming, Problem, Result
-from slm.app.foreign.mcp_memory import first_json_line, read_mcp
-from slm.app.foreign.mem0 import looks_like_mem0, read_mem0
+from slm import validation
 from slm.errors import InvalidInput
+from slm.portability.foreign.basic_memory import PART_BYTES, markdown_files, read_basic_memory
+from slm.portability.foreign.common import Incoming, Problem, Result
+from slm.portability.foreign.mcp_memory import first_json_line, read_mcp
+from slm.portability.foreign.mem0 import looks_like_mem0, read_mem0
 
 __all__ = ["FORMATS", "PART_BYTES", "Incoming", "Problem", "Result", "detect", "read"]
 

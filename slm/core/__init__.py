@@ -1,0 +1,1 @@
+"""The top of the engine: the `Memory` facade, opening and closing a store, and writing (docs/ARCHITECTURE.md)."""
