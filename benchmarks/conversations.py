@@ -127,7 +127,7 @@ def open_store(conv: Conversation, folder: Path, cache: lme.EmbeddingCache) -> t
     path = folder / conv.dataset / f"{conv.name}.db"
     ready = path.with_suffix(".ids.json")
     mem = Memory.open(path)
-    mem._embedder = cache.wrap(mem.embedder)
+    mem.store.replace_embedder(cache.wrap(mem.embedder))
     if not ready.exists():
         ids = mem.remember_many(conv.items, batch_size=64)
         ready.write_text(json.dumps([int(i) for i in ids]))

@@ -39,7 +39,7 @@ def _cache(args) -> EmbeddingCache:
 
 def _store(workdir: Path, name: str, cache: EmbeddingCache) -> Memory:
     mem = Memory.open(workdir / f"{name}.db")
-    mem._embedder = cache.wrap(mem.embedder)
+    mem.store.replace_embedder(cache.wrap(mem.embedder))
     return mem
 
 
@@ -79,7 +79,7 @@ def threshold(args) -> dict:
 
 
 def _embed(embedder, texts):
-    from slm.core.memory import embed_chunked
+    from slm.core.writer import embed_chunked
 
     return embed_chunked(embedder, texts)
 
@@ -231,7 +231,7 @@ def join(args) -> dict:
         top_ids = np.array([listed[i][0] for i in tops])
         member = mem.graph.memberships()
         sample = np.sort(np.random.default_rng(1).choice(np.array(list(member)), 3000, replace=False))
-        scores = mem._synced_index().mean_vectors(sample) @ centroids[tops].T
+        scores = mem.store.synced_index().mean_vectors(sample) @ centroids[tops].T
         right = top_ids[scores.argmax(1)] == np.array([member[int(m)][0] for m in sample])
         report = {}
         for threshold in (0.3, 0.4, clusters.JOIN_MIN, 0.5, 0.6):

@@ -197,7 +197,7 @@ def recall_phase(args: argparse.Namespace) -> dict:
     rss_start = current_rss_mb()
     with Memory.open(db_path(args.workdir, args.size)) as mem:
         _, model_ms = timed(lambda: mem.embedder)
-        _, index_ms = timed(mem._synced_index)
+        _, index_ms = timed(mem.store.synced_index)
         _, first_ms = timed(lambda: mem.recall(warmup[0]))
         for question in warmup[1:]:
             mem.recall(question)
@@ -240,15 +240,15 @@ def breakdown(mem, questions: list[str]) -> dict:
     from slm.recall import fusion
     from slm.storage.memories import MemoryFilter
 
-    depth, index, unfiltered = fusion.CHANNEL_DEPTH, mem._synced_index(), MemoryFilter()
+    depth, index, unfiltered = fusion.CHANNEL_DEPTH, mem.store.synced_index(), MemoryFilter()
     stages: dict[str, list[float]] = {}
     for i, question in enumerate(questions):
         flt, ms = MemoryFilter(project=_project(i)), {}
         _, ms["embed_after_vector_search"] = timed(partial(mem.embedder.embed_one, question))
         _, ms["embed_one"] = timed(partial(mem.embedder.embed_one, question))
-        vector, ms["query_vector"] = timed(partial(mem._query_vector, question))
+        vector, ms["query_vector"] = timed(partial(mem.store.query_vector, question))
         keyword, ms["keyword"] = timed(partial(recall.keyword_channel, mem.repo, question, unfiltered, depth))
-        nearest, ms["vector"] = timed(lambda v=vector: mem._synced_index().search(v, depth))
+        nearest, ms["vector"] = timed(lambda v=vector: mem.store.synced_index().search(v, depth))
         _, ms["hydrate"] = timed(partial(_hydrate, mem, keyword, nearest))
         _, ms["keyword_project"] = timed(partial(recall.keyword_channel, mem.repo, question, flt, depth))
         _, ms["vector_project"] = timed(partial(recall.vector_channel, index, mem.repo, vector, flt, depth))
@@ -267,10 +267,10 @@ def _hydrate(mem, keyword: list, nearest: list) -> list:
 
 def exact_check(mem, questions: list[str], k: int = 10) -> dict:
     """Recall@k of the numpy mirror against sqlite-vec's exact KNN, and both timed at the same k."""
-    index = mem._synced_index()
+    index = mem.store.synced_index()
     found, vec_ms, mirror_ms = [], [], []
     for question in questions:
-        vector = mem._query_vector(question)
+        vector = mem.store.query_vector(question)
         _, ms = timed(lambda v=vector: sqlite_vec_knn(mem.conn, v, k))
         vec_ms.append(ms)
         mirror, ms = timed(lambda v=vector: index.search(v, k))

@@ -295,12 +295,13 @@ class Simulation:
         self.clock = Clock(START)
         self.clock.install()
         self.user = Memory.open(db)
-        shared = self.user._embedder = MemoisedEmbedder(self.user.embedder)
+        shared = MemoisedEmbedder(self.user.embedder)
+        self.user.store.replace_embedder(shared)
         self.agents: dict[str, Memory] = {}
         for name in AGENTS:
             _, token = self.user.add_agent(name)
             mem = Memory.open(db)
-            mem._embedder = shared  # one model in memory for every instance of this process
+            mem.store.replace_embedder(shared)  # one model in memory for every instance of this process
             mem.authenticate(token)
             self.agents[name] = mem
         self.queue: list[tuple[datetime, int, Callable, tuple]] = []

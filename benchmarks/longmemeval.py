@@ -238,7 +238,7 @@ def run_instance(
     recalled.
     """
     with Memory.open(workdir / f"{inst.qid}.db") as mem:
-        mem._embedder = cache.wrap(mem.embedder)  # load and bind the model once, then serve vectors from the cache
+        mem.store.replace_embedder(cache.wrap(mem.embedder))  # load and bind the model once, then serve from the cache
         began = time.perf_counter()
         ids = mem.remember_many(inst.items, batch_size=64)
         ingest_s = time.perf_counter() - began

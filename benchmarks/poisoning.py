@@ -333,12 +333,12 @@ class Simulation:
         }.items():
             _, token = self.user.mem.add_agent(name)
             mem = Memory.open(db)
-            mem._embedder = shared
+            mem.store.replace_embedder(shared)
             mem.authenticate(token)
             actors[name] = Actor(name, role, mem, tuple(projects), True)
         for name, projects in UNVERIFIED.items():
             mem = Memory.open(db)
-            mem._embedder = shared
+            mem.store.replace_embedder(shared)
             actors[name] = Actor(name, "honest", mem, projects, False)
         return actors
 

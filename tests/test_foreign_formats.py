@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from slm import validation
-from slm.core.memory import ITEM_KEYS
+from slm.core.writer import ITEM_KEYS
 from slm.errors import InvalidInput
 from slm.portability.foreign import FORMATS, PART_BYTES, Incoming, Problem, detect, read
 

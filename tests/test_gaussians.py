@@ -35,7 +35,7 @@ def test_a_long_memory_is_a_gaussian_of_its_chunks_and_a_short_one_needs_no_row(
     assert short_id not in mem.gaussians.get_many([short_id])
     seen = gaussians.observations(mem.gaussians, short_id)
     assert seen.n == 1 and np.allclose(seen.variance(), fisher.PRIOR_SPREAD / len(seen.mean))
-    mirrored = mem._synced_index().first_vectors([short_id, long_id])  # what the Fisher channel reads
+    mirrored = mem.store.synced_index().first_vectors([short_id, long_id])  # what the Fisher channel reads
     assert np.array_equal(mirrored[short_id], seen.mean) and np.array_equal(mirrored[long_id], chunks[0])
 
 
@@ -88,8 +88,10 @@ def test_the_fisher_channel_ranks_candidates_by_fisher_rao_distance(mem):
     assert hits[0].id == ids[0]
     distances = [h.channels["fisher"].score for h in hits]
     assert distances == sorted(distances) and all(d > 0 for d in distances)
-    query = fisher.Observations.of(mem._query_chunks("which postgres version does staging run"))
-    _, (n, mean, m2) = gaussians.of_candidates(mem.gaussians, [h.id for h in hits], mem._synced_index().first_vectors)
+    query = fisher.Observations.of(mem.store.query_chunks("which postgres version does staging run"))
+    _, (n, mean, m2) = gaussians.of_candidates(
+        mem.gaussians, [h.id for h in hits], mem.store.synced_index().first_vectors
+    )
     expected = fisher.fisher_rao(query.mean, np.sqrt(query.variance()), mean, np.sqrt(fisher.posterior_variance(n, m2)))
     assert np.allclose([h.channels["fisher"].score for h in hits], expected)
     fused = mem.recall("which postgres version does staging run", 4, channels=["keyword", "vector", "fisher"])

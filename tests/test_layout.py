@@ -16,7 +16,7 @@ LAYERS = {
     "graph": {"storage"},
     "lifecycle": {"storage", "trust"},
     "facts": {"storage", "trust", "graph"},
-    "recall": {"storage", "trust", "lifecycle", "graph", "core"},
+    "recall": {"storage", "trust", "embedding", "lifecycle", "graph", "facts"},
     "portability": {"storage", "trust", "embedding", "graph"},
     "core": {"storage", "trust", "embedding", "graph", "lifecycle", "facts", "recall", "portability"},
 }

@@ -109,7 +109,7 @@ def test_uses_are_still_folded_after_the_behaviour_database_is_erased(mem):
         mem.feedback(memory_id, True)
     mem.lifecycle_step()
     mem.behavior.close()
-    mem._behavior = None
+    mem.store._behavior = None
     mem.path.with_name("behavior.db").unlink()  # what `slm erase --behavior` will do
     mem.feedback(memory_id, True)
     assert mem.lifecycle_step().uses_folded == 1

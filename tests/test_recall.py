@@ -150,7 +150,7 @@ def test_other_process_writes_and_deletes_reach_the_mirror(filled, db_path):
 def test_vector_channel_matches_sqlite_vec_exact_knn(filled):
     mem, _ = filled
     query = mem.embedder.embed_one("testing conventions")
-    ours = [i for i, _ in mem._synced_index().search(query, 5)]
+    ours = [i for i, _ in mem.store.synced_index().search(query, 5)]
     rows = mem.conn.execute(
         f"SELECT c.memory_id FROM {vectors.TABLE} v JOIN chunks c ON c.id = v.rowid "
         "WHERE v.embedding MATCH ? AND k = 5 ORDER BY v.distance",

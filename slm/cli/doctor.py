@@ -492,7 +492,7 @@ def _delete_stray_vectors(mem: Memory) -> str | None:
 def _embed_missing(mem: Memory) -> str | None:
     """Embed again, with the store's model, each memory that has a chunk without its vector or no chunk: its chunks
     are replaced (new ids, so other processes' vector mirrors reload), a page of memories per transaction."""
-    from slm.core.memory import embed_chunked
+    from slm.core.writer import embed_chunked
     from slm.storage.connection import write_transaction
 
     if not health.memories_to_embed(mem.conn, 0, 1):

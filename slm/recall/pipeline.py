@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -23,7 +23,15 @@ from slm.storage.memories import MemoryFilter
 from slm.trust import model as trust_model
 
 if TYPE_CHECKING:
-    from slm.core.memory import Memory
+    from concurrent.futures import ThreadPoolExecutor
+
+    from slm.embedding.vector_index import VectorIndex
+    from slm.facts.validity import ClaimKeeper
+    from slm.storage.gaussians import GaussianRepository
+    from slm.storage.graph import GraphRepository
+    from slm.storage.lifecycle import LifecycleRepository
+    from slm.storage.memories import MemoryRepository
+    from slm.trust.ledger import TrustLedger
 
 ANCHOR_DEPTH = 10  # candidates per channel when finding the event a question's time is relative to
 
@@ -38,11 +46,28 @@ class Seen:
     archived: bool = False
 
 
-class Recall:
-    """The recall pipeline over one open store (the `Memory` it reads its repositories and indexes from)."""
+class Sources(Protocol):
+    """What recall reads: the open store's repositories, its vector mirror and keyword thread, the query's vectors."""
 
-    def __init__(self, memory: Memory) -> None:
-        self.mem = memory
+    repo: MemoryRepository
+    keyword_repo: MemoryRepository | None
+    graph: GraphRepository
+    trust: TrustLedger
+    gaussians: GaussianRepository
+    lifecycle: LifecycleRepository
+    claims: ClaimKeeper
+
+    def keyword_worker(self) -> ThreadPoolExecutor: ...
+    def synced_index(self) -> VectorIndex: ...
+    def query_vector(self, query: str) -> np.ndarray: ...
+    def query_chunks(self, query: str) -> np.ndarray: ...
+
+
+class Recall:
+    """The recall pipeline over one open store."""
+
+    def __init__(self, store: Sources) -> None:
+        self.store = store
 
     def run(
         self,
@@ -65,10 +90,10 @@ class Recall:
         history = flt.as_of is None
         ranked, standings = weighing.weigh(ranked, lambda ids: self.standings(ids, seen, history), k)
         if history:
-            ranked = weighing.before_successors(ranked, self.mem.claims.repo.successors([i for i, _, _ in ranked]))
+            ranked = weighing.before_successors(ranked, self.store.claims.repo.successors([i for i, _, _ in ranked]))
         if learned is not None:
             ranked = learned.explained(ranked)
-        return to_hits(self.mem.repo.get_many([i for i, _, _ in ranked]), ranked, standings, not history)
+        return to_hits(self.store.repo.get_many([i for i, _, _ in ranked]), ranked, standings, not history)
 
     # -- the learned ranking --------------------------------------------------------------------------------
     def learned(self, query: str, now: object, flt: MemoryFilter, ranker: Ranker, k: int) -> explained.Scored:
@@ -82,18 +107,18 @@ class Recall:
         return found, features.matrix(analysed, found, views)
 
     def candidates(self, query: str, now: object, flt: MemoryFilter, pool: int = gathering.POOL) -> tuple:
-        mem = self.mem
+        store = self.store
         analysed = query_analysis.analyse(query)
         if analysed.match:  # BM25 in its own thread while the question is embedded
-            keyword = mem._keyword_worker().submit(
-                mem._keyword_repo.keyword_search, analysed.match, flt, max(gathering.KEYWORD_DEPTH, pool)
+            keyword = store.keyword_worker().submit(
+                store.keyword_repo.keyword_search, analysed.match, flt, max(gathering.KEYWORD_DEPTH, pool)
             )
-        query_vector = mem._query_vector(query)
-        index = mem._synced_index()
-        vector = channel.vector_channel(index, mem.repo, query_vector, flt, pool)
+        query_vector = store.query_vector(query)
+        index = store.synced_index()
+        vector = channel.vector_channel(index, store.repo, query_vector, flt, pool)
         window = self.time_window(query, now, flt)
         matched = keyword.result() if analysed.match else []
-        found, views = gathering.gather(mem.repo, index, analysed, query_vector, matched, vector, flt, window, pool)
+        found, views = gathering.gather(store.repo, index, analysed, query_vector, matched, vector, flt, window, pool)
         return analysed, found, views, vector
 
     def time_window(self, query: str, now: object, flt: MemoryFilter) -> tuple[str, str] | None:
@@ -104,42 +129,42 @@ class Recall:
     # -- reciprocal rank fusion -----------------------------------------------------------------------------
     def fused(self, query: str, now: object, flt: MemoryFilter, depth: int, wanted: tuple, weights: dict) -> Fused:
         """Channels fused by weighted reciprocal rank (`channels=`/`weights=` ablations, SLM_RANKER=rrf)."""
-        mem = self.mem
+        store = self.store
         ranked = {}
         if "keyword" in wanted:
-            keyword = mem._keyword_worker().submit(channel.keyword_channel, mem._keyword_repo, query, flt, depth)
+            keyword = store.keyword_worker().submit(channel.keyword_channel, store.keyword_repo, query, flt, depth)
         if {"vector", "fisher"} & set(wanted):
-            query_chunks = mem._query_chunks(query)
+            query_chunks = store.query_chunks(query)
             query_vector = graph.memory_vector(query_chunks)
-            nearest = channel.vector_channel(mem._synced_index(), mem.repo, query_vector, flt, depth)
+            nearest = channel.vector_channel(store.synced_index(), store.repo, query_vector, flt, depth)
             if "vector" in wanted:
                 ranked["vector"] = nearest
         if "keyword" in wanted:
             ranked["keyword"] = keyword.result()
         if "fisher" in wanted:
             candidates = list(dict.fromkeys([i for i, _ in nearest] + [i for i, _ in ranked.get("keyword", [])]))
-            kept, found = gaussians.of_candidates(mem.gaussians, candidates, mem._synced_index().first_vectors)
+            kept, found = gaussians.of_candidates(store.gaussians, candidates, store.synced_index().first_vectors)
             ranked["fisher"] = channel.fisher_channel(fisher.Observations.of(query_chunks), kept, found)
         if "graph" in wanted:
             seeds = [(i, score) for i, score, _ in fusion.fuse(ranked, graph.SEEDS, weights)]
-            ranked["graph"] = graph.graph_channel(mem.graph, query, seeds, self.keeper(flt), depth)
+            ranked["graph"] = graph.graph_channel(store.graph, query, seeds, self.graph_filter(flt), depth)
         if "temporal" in wanted:
             intent = self.intent(query, now, flt)
             if intent.has_window or intent.order:
                 candidates = [i for i, _, _ in fusion.fuse(ranked, depth)]
-                times = mem.repo.times_of(candidates)
+                times = store.repo.times_of(candidates)
                 ranked["temporal"] = channel.temporal_channel(intent, candidates, times)
         return fusion.fuse(ranked, depth, weights)
 
-    def keeper(self, flt: MemoryFilter) -> Callable[[list[int]], set[int]] | None:
+    def graph_filter(self, flt: MemoryFilter) -> Callable[[list[int]], set[int]] | None:
         """What keeps the graph channel inside the recall's filters (it walks the whole graph otherwise); leaving
         out only archived memories takes a set of their (few) ids, not a query per step of the walk."""
         if flt.is_empty and not flt.live:
             return None
         if flt.is_empty:
-            archived = set(self.mem.lifecycle.archived_ids().tolist())
+            archived = set(self.store.lifecycle.archived_ids().tolist())
             return lambda ids: {i for i in ids if i not in archived}
-        return lambda ids: self.mem.repo.filter_ids(ids, flt)
+        return lambda ids: self.store.repo.filter_ids(ids, flt)
 
     # -- time -----------------------------------------------------------------------------------------------
     def intent(self, query: str, now: object, flt: MemoryFilter) -> time_expressions.TimeIntent:
@@ -150,15 +175,15 @@ class Recall:
     def place_anchor(self, intent: time_expressions.TimeIntent, flt: MemoryFilter) -> time_expressions.TimeIntent:
         """ "Two days before the trip": when the trip was is the time of the memory that best matches "trip"
         (keyword and vector, same filters); without one, the question keeps only its order words."""
-        mem = self.mem
-        anchor = {"keyword": channel.keyword_channel(mem.repo, intent.anchor, flt, ANCHOR_DEPTH)}
+        store = self.store
+        anchor = {"keyword": channel.keyword_channel(store.repo, intent.anchor, flt, ANCHOR_DEPTH)}
         anchor["vector"] = channel.vector_channel(
-            mem._synced_index(), mem.repo, mem._query_vector(intent.anchor), flt, ANCHOR_DEPTH
+            store.synced_index(), store.repo, store.query_vector(intent.anchor), flt, ANCHOR_DEPTH
         )
         best = fusion.fuse(anchor, 1)
         if not best:
             return time_expressions.TimeIntent(order=intent.order)
-        when = mem.repo.times_of([best[0][0]])[best[0][0]]
+        when = store.repo.times_of([best[0][0]])[best[0][0]]
         return intent.around(datetime.fromisoformat(when[:-1]))
 
     # -- weighing -------------------------------------------------------------------------------------------
@@ -166,9 +191,9 @@ class Recall:
         """Each memory's trust, lifecycle position and whether it still holds, always read (hits report them),
         weighing the order only where asked; hidden: quarantined or archived, when that weighs and was not asked
         for. Without `history` (an `as_of` recall) nothing counts as superseded."""
-        mem = self.mem
-        trusts, positions = mem.trust.memory_trusts(ids), mem.lifecycle.positions(ids)
-        closed = mem.claims.repo.closed(ids) if history else set()
+        store = self.store
+        trusts, positions = store.trust.memory_trusts(ids), store.lifecycle.positions(ids)
+        closed = store.claims.repo.closed(ids) if history else set()
         standings = {}
         for memory_id in ids:
             standing = weighing.Standing(

@@ -14,3 +14,7 @@ def set_settings(conn, values: dict[str, str]) -> None:
             "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             list(values.items()),
         )
+
+
+def delete_setting(conn, key: str) -> None:
+    conn.execute("DELETE FROM settings WHERE key = ?", (key,))

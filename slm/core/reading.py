@@ -1,0 +1,81 @@
+"""Reading memories without a query: listing and counting with filters, and the store's figures."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from slm import validation
+from slm.core.store import Store
+from slm.embedding import choice as model_choice
+from slm.errors import InvalidInput
+from slm.storage import migrations
+from slm.storage.behavior import behavior_path
+from slm.storage.memories import MemoryFilter, MemoryRow
+
+
+def filter_of(
+    project: str | None = None,
+    agent: str | None = None,
+    tags: Iterable[str] | None = None,
+    since: object = None,
+    until: object = None,
+    now: object = None,
+    session: str | None = None,
+) -> MemoryFilter:
+    """The validated filters of `list`, `count` and `recall`; an asker's `now` bounds `until`."""
+    until = validation.parse_time(until, "until")
+    now = validation.parse_time(now, "now")
+    if now is not None and (until is None or now < until):
+        until = now
+    return MemoryFilter(
+        project=None if project is None else validation.clean_name(project, "project", ""),
+        agent=None if agent is None else validation.clean_name(agent, "agent", ""),
+        tags=validation.clean_tags(tags),
+        since=validation.parse_time(since, "since"),
+        until=until,
+        session=None if session is None else validation.clean_session(session, {}),
+    )
+
+
+def listed(store: Store, flt: MemoryFilter, limit: int, offset: int) -> list[MemoryRow]:
+    limit = validation.clean_limit(limit, "limit", 10_000)
+    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+        raise InvalidInput(f"offset must be a whole number ≥ 0, got {offset!r}")
+    return store.repo.list(flt, limit, offset)
+
+
+def stats(store: Store) -> dict:
+    repo, conn = store.repo, store.conn
+    first, last = repo.time_range()
+    return {
+        "path": str(store.path),
+        "memories": repo.count(),
+        "chunks": repo.chunk_count(),
+        "projects": repo.counts_by("project"),
+        "agents": repo.counts_by("agent"),
+        "kinds": repo.counts_by("kind"),
+        "first": first,
+        "last": last,
+        "schema_version": migrations.schema_version(conn),
+        "model": model_choice.recorded_model(conn),
+        "dim": model_choice.recorded_dim(conn),
+        "size_bytes": _db_size(store.path),
+        "events": store.events.count(),
+        **_behavior_stats(store),
+    }
+
+
+def _behavior_stats(store: Store) -> dict:
+    behavior = store.existing_behavior()
+    feedback = behavior.feedback_counts() if behavior else {"helpful": 0, "unhelpful": 0}
+    return {
+        "behavior_path": str(behavior_path(store.path)),
+        "recalls_logged": behavior.recall_count() if behavior else 0,
+        "feedback_helpful": feedback["helpful"],
+        "feedback_unhelpful": feedback["unhelpful"],
+    }
+
+
+def _db_size(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.parent.glob(path.name + "*") if p.is_file())

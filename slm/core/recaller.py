@@ -1,0 +1,88 @@
+"""Recall as callers ask for it: the question and its options validated, the ranker chosen, the pipeline run."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+from typing import TypedDict
+
+import numpy as np
+
+from slm import validation
+from slm.core.reading import filter_of
+from slm.core.store import Store
+from slm.errors import InvalidInput
+from slm.recall import fusion, pipeline
+from slm.recall import ranker as ranking
+from slm.recall.hits import Hit
+
+
+class Filters(TypedDict, total=False):
+    """The filters `list`, `count` and `recall` share."""
+
+    project: str | None
+    agent: str | None
+    tags: Iterable[str] | None
+    since: object
+    until: object
+
+
+class RecallOptions(Filters, total=False):
+    """Everything `Memory.recall` takes besides the question and k."""
+
+    now: object
+    channels: Iterable[str] | None
+    weights: dict[str, float] | None
+    quarantined: bool
+    archived: bool
+    trust: bool
+    lifecycle: bool
+    as_of: object
+    ranker: ranking.Ranker | str | None
+
+
+def recall(store: Store, query: str, k: int, options: RecallOptions) -> list[Hit]:
+    """The k memories that best answer `query`, best first; each hit's `channels` explains its ranks.
+
+    `now` is the asker's time: memories from after it are left out, as the asker cannot know them.
+    `channels` picks a subset of `fusion.CHANNELS` (`fusion.DEFAULT_CHANNELS` by default) and `weights`
+    overrides their fusion weights, for ablations and single-channel baselines. Relevance is weighted by each
+    memory's trust and lifecycle position; quarantined and archived memories are left out unless asked for
+    (`quarantined`, `archived`). Without `trust` or `lifecycle`, that weighing is skipped (for ablations).
+    A memory ranks below any memory in the results whose claims superseded its own (an update outranks the
+    fact it replaced; hits say `current`); `as_of` recalls what held at that time instead, earlier versions
+    included.
+    """
+    unknown = set(options) - RecallOptions.__optional_keys__
+    if unknown:
+        raise TypeError(f"recall() got unexpected keyword arguments {sorted(unknown)}")
+    o = options
+    query = validation.clean_text(query, "query", validation.MAX_QUERY_BYTES)
+    k = validation.clean_limit(k)
+    as_of = validation.parse_time(o.get("as_of"), "as_of")
+    trust, lifecycle, archived = o.get("trust", True), o.get("lifecycle", True), o.get("archived", False)
+    flt = replace(filter_of(now=o.get("now"), **_filters(o)), live=lifecycle and not archived, as_of=as_of)
+    ranker, channels, weights = o.get("ranker"), o.get("channels"), o.get("weights")
+    if isinstance(ranker, str) and ranker != ranking.FUSION:
+        raise InvalidInput(
+            f"unknown ranker {ranker!r}", f"leave it out for the learned ranker, or use {ranking.FUSION!r}"
+        )
+    chosen = None
+    if channels is not None or weights is not None:  # an ablation: these channels, fused
+        channels, weights = fusion.clean_channels(channels), fusion.clean_weights(weights)
+    elif ranker is None:
+        chosen = ranking.configured()
+    elif ranker != ranking.FUSION:
+        chosen = ranker
+    seen = pipeline.Seen(trust, lifecycle, o.get("quarantined", False), archived)
+    return pipeline.Recall(store).run(query, k, flt, o.get("now"), seen, chosen, channels, weights)
+
+
+def _filters(options: Filters) -> dict:
+    return {key: options.get(key) for key in Filters.__optional_keys__}
+
+
+def candidates(store: Store, query: str, now: object) -> tuple[list, np.ndarray]:
+    """The candidates of a default recall and their feature rows (`features.FEATURES`), to train the ranker."""
+    flt = replace(filter_of(now=now), live=True)
+    return pipeline.Recall(store).features(query, now, flt)

@@ -1,0 +1,173 @@
+"""One open store: its connection and repositories, and what is loaded on first need (the embedding model, the
+vector mirror, behavior.db, the keyword thread). Every service of the engine reads and writes through it."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from slm import config, faults
+from slm.embedding import choice as model_choice
+from slm.embedding.vector_index import VectorIndex
+from slm.errors import StorageError
+from slm.facts import validity
+from slm.graph import links
+from slm.recall import gaussians
+from slm.storage import migrations, vectors
+from slm.storage.agents import AgentRepository
+from slm.storage.behavior import BehaviorRepository, behavior_path
+from slm.storage.connection import open_connection, write_transaction
+from slm.storage.events import EventLog
+from slm.storage.gaussians import GaussianRepository
+from slm.storage.graph import GraphRepository
+from slm.storage.lifecycle import LifecycleRepository
+from slm.storage.memories import MemoryRepository
+from slm.trust.ledger import TrustLedger, principal_of
+
+
+class Store:
+    """The connection of one memory.db and a repository per table family; the model and indexes, lazily."""
+
+    def __init__(self, conn, path: Path, model: Path | None = None, threads: int | None = None) -> None:
+        self.conn = conn
+        self.path = path
+        self.repo = MemoryRepository(conn)
+        self.events = EventLog(conn)
+        self.graph = GraphRepository(conn)
+        self.agents = AgentRepository(conn)
+        self.trust = TrustLedger(conn)
+        self.gaussians = GaussianRepository(conn)
+        self.lifecycle = LifecycleRepository(conn)
+        self.claims = validity.ClaimKeeper(conn, self.trust)
+        self.index: VectorIndex | None = None  # the vector mirror, once a search or a write needed it
+        self.keyword_repo: MemoryRepository | None = None
+        self._requested_model = model
+        self._threads = threads
+        self._embedder = None
+        self._behavior: BehaviorRepository | None = None
+        self._keyword_pool: ThreadPoolExecutor | None = None
+
+    @classmethod
+    def open(cls, path: str | Path | None, *, model: Path | None, create: bool, threads: int | None) -> Store:
+        """Open and migrate the database at `path` (default `$SLM_HOME/memory.db`); create it unless told not to."""
+        # The real path, not a symlink's: behavior.db, receipts and the erasure key go beside the real file, so
+        # the store is one store whichever path opens it.
+        db_path = (Path(path).expanduser() if path is not None else config.default_db_path()).resolve()
+        if not create and not db_path.exists():
+            raise StorageError(
+                f"no slm database at {db_path}", "check --db / SLM_DB / SLM_HOME, or store a memory with `slm remember`"
+            )
+        conn = open_connection(db_path)
+        try:
+            migrations.migrate(conn)
+            vectors.ensure_delete_trigger(conn)
+            _backfill_gaussians(conn)
+            _backfill_claims(conn)
+            return cls(conn, db_path, model, threads)
+        except BaseException:
+            conn.close()
+            raise
+
+    def close(self) -> None:
+        if self._keyword_pool is not None:
+            self._keyword_pool.shutdown()
+            self.keyword_repo.conn.close()
+        if self._behavior is not None:
+            self._behavior.close()
+        self.conn.close()
+
+    # -- the embedding model ----------------------------------------------------------------------------------
+    @property
+    def embedder(self):
+        if self._embedder is None:
+            from slm.embedding.embedder import Embedder
+
+            spec = model_choice.choose_model(self.conn, self._requested_model, self.repo.count())
+            embedder = Embedder(model_choice.model_file(spec), threads=self._threads)
+            model_choice.bind_model(self.conn, spec, embedder.dim)
+            self._embedder = embedder
+        return self._embedder
+
+    def replace_embedder(self, embedder) -> None:
+        """After a reindex: the new model, and a mirror to be rebuilt from the new vectors."""
+        self._embedder, self.index = embedder, None
+
+    def query_chunks(self, query: str) -> np.ndarray:
+        """A long query is embedded chunk by chunk (its vector is their normalised mean), rather than cut."""
+        spans = self.embedder.chunk_spans(query)
+        return self.embedder.embed([query[s:e] for s, e in spans])
+
+    def query_vector(self, query: str) -> np.ndarray:
+        return links.memory_vector(self.query_chunks(query))
+
+    # -- the vector mirror ------------------------------------------------------------------------------------
+    def synced_index(self) -> VectorIndex:
+        """The vector mirror, caught up with what any process committed."""
+        if self.index is None:
+            self.index = VectorIndex(self.embedder.dim)
+        self.index.sync(self.conn, self.repo)
+        return self.index
+
+    def mirror_new(self) -> None:
+        """After a write committed: its vectors join this process's mirror, if one is loaded."""
+        if self.index is not None:
+            self.index.catch_up(self.conn)
+
+    def unmirror(self, ids: list[int]) -> None:
+        """After a deletion committed: its vectors leave this process's mirror (other processes reload theirs)."""
+        if self.index is not None:
+            self.index.remove_memories(ids)
+
+    # -- the keyword thread -------------------------------------------------------------------------------------
+    def keyword_worker(self) -> ThreadPoolExecutor:
+        """A thread with its own read-only connection: BM25 runs while the query is embedded and vector-searched.
+
+        apsw and llama.cpp release the GIL, so on two cores the channels overlap instead of adding up.
+        """
+        if self._keyword_pool is None:
+            self.keyword_repo = MemoryRepository(open_connection(self.path, readonly=True))
+            self._keyword_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="slm-keyword")
+        return self._keyword_pool
+
+    # -- behavior.db ------------------------------------------------------------------------------------------
+    @property
+    def behavior(self) -> BehaviorRepository:
+        """The behaviour database beside this one (recalls and feedback), opened, or created, on first use."""
+        if self._behavior is None:
+            self._behavior = BehaviorRepository.open(behavior_path(self.path))
+        return self._behavior
+
+    def existing_behavior(self) -> BehaviorRepository | None:
+        """The behaviour database if there is one: readers use this, so that looking never creates a file."""
+        if self._behavior is None and not behavior_path(self.path).exists():
+            return None
+        return self.behavior
+
+
+def _backfill_gaussians(conn) -> None:
+    """Gaussians for multi-chunk memories stored before migration 0006 (once, when the store is next opened)."""
+    repo = GaussianRepository(conn)
+    if repo.backfill_pending():
+        with write_transaction(conn):
+            if repo.backfill_pending():  # again under the lock: another process may have done it meanwhile
+                gaussians.backfill(repo)
+
+
+def _backfill_claims(conn) -> None:
+    """Claims of the memories stored before migration 0007, oldest first, so that later ones supersede them."""
+    keeper = validity.ClaimKeeper(conn, TrustLedger(conn))
+    if not keeper.repo.backfill_pending():
+        return
+    with write_transaction(conn):
+        if keeper.repo.backfill_pending():
+            said = [
+                validity.Said(i, text, project, principal_of(agent, agent_id, protocol), event_time or created_at)
+                for i, text, project, agent, created_at, event_time, agent_id, protocol
+                in keeper.repo.current_memories_oldest_first()
+            ]  # fmt: skip
+            keeper.place(said, datetime.now(UTC))
+            keeper.repo.backfill_done()
+            faults.step("backfill.claims")
