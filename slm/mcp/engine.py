@@ -1,0 +1,194 @@
+"""The one `Memory` of an MCP server, shared by its connections, and who each request acts as.
+
+Every tool call runs the (blocking) engine on a worker thread under one lock: a server process may hold several
+connections (HTTP), and one SQLite connection must not interleave two transactions. Separate processes (one per
+stdio client) are kept apart by SQLite's own locking.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from contextlib import nullcontext
+from dataclasses import dataclass
+from typing import TypeVar
+
+import anyio
+from fastmcp import Context
+from fastmcp.exceptions import ToolError
+from fastmcp.server.dependencies import get_access_token, get_context
+from fastmcp.server.middleware import Middleware, MiddlewareContext
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+
+from slm.core.memory import Memory
+from slm.errors import Forbidden, InvalidInput, NotFound, SlmError
+from slm.mcp.http_auth import AGENT_PREFIX
+from slm.mcp.identity import AgentIdentity, client_info_of, identify
+from slm.mcp.replies import brief
+
+T = TypeVar("T")
+log = logging.getLogger("slm.mcp")
+
+
+def expected_level(err: SlmError) -> int:
+    """How loudly to log an slm error: bad input and unknown ids are the caller's business (INFO), a refusal is worth
+    a WARNING; only the rest (a store or model that cannot be used) is an ERROR. None needs a traceback."""
+    if isinstance(err, InvalidInput | NotFound):
+        return logging.INFO
+    return logging.WARNING if isinstance(err, Forbidden) else logging.ERROR
+
+
+class NoTracebackBelowError(logging.Filter):
+    """fastmcp logs a failed resource read or prompt with its traceback, at the error's own level: an expected error
+    (bad input, an unknown id), logged below ERROR, needs none."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.ERROR:
+            record.exc_info = record.exc_text = None
+        return True
+
+
+NO_TRACEBACK_BELOW_ERROR = NoTracebackBelowError()
+
+
+class Engine:
+    """The one Memory of this server, called from worker threads one at a time."""
+
+    def __init__(self, memory: Memory, agent_override: str | None) -> None:
+        self.memory = memory
+        self.agent_override = agent_override
+        self._lock = threading.Lock()
+        self._announced: set[tuple[str, str | None, str | None]] = set()
+        self._instance = uuid.uuid4().hex  # this server process, for connections that last one request
+
+    async def run(self, fn: Callable[..., T], *args, **kwargs) -> T:
+        """`fn` on a worker thread, as this request's agent: first checked, so a token revoked by any process
+        stops its agent at the next call, reads included."""
+        bearer = _bearer()
+
+        def locked() -> T:
+            with self._lock, self._as(bearer):
+                self.memory.authorise()
+                return fn(*args, **kwargs)
+
+        try:
+            return await anyio.to_thread.run_sync(locked)
+        except SlmError as err:
+            raise ToolError(brief(str(err)), log_level=expected_level(err)) from err
+
+    def _as(self, bearer: Bearer | None):
+        """Over HTTP each request acts as its bearer token's agent, or under a claimed name (shared token); over
+        stdio the Memory keeps the agent its SLM_AGENT_TOKEN made it."""
+        return nullcontext() if bearer is None else self.memory.acting_as(bearer.agent_id)
+
+    def identity(self, ctx: Context | None) -> AgentIdentity:
+        return identify(self.agent_override, client_info_of(ctx), self.verified_name())
+
+    def session(self, ctx: Context | None, identity: AgentIdentity) -> str:
+        """The session of the caller's connection, which its memories share unless they name their own.
+
+        A handshake-era connection (what assistants speak today: one stdio connection per assistant session, or an
+        HTTP client's `Mcp-Session-Id`) lasts the whole conversation: its MCP session id. A 2026-07-28 connection
+        lasts one request, so there the session is this server process's, per agent (a stdio server serves one
+        assistant). Stored hashed: an HTTP session id routes requests, and is not written to disk.
+        """
+        request = ctx.request_context if ctx is not None else None
+        if request is not None and request.protocol_version not in MODERN_PROTOCOL_VERSIONS:
+            key = f"connection:{ctx.session_id}"
+        else:
+            key = f"process:{self._instance}:{identity.name}"
+        return "mcp-" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:12]
+
+    def verified_name(self) -> str | None:
+        """The name of the authenticated agent this request comes from, if any."""
+        bearer = _bearer()
+        if bearer is not None:
+            return bearer.agent_name
+        verified = self.memory.verified_agent
+        return verified.name if verified is not None else None
+
+    async def announce(self, identity: AgentIdentity) -> None:
+        """One `agent.connected` event per agent and client seen by this process.
+
+        Best effort: a failure to log it is reported on stderr but never fails the client's request.
+        """
+        key = (identity.name, identity.client, identity.client_version)
+        if key in self._announced:
+            return
+        self._announced.add(key)
+        payload = {k: v for k, v in identity.as_dict().items() if k != "name"}
+        await self.best_effort("log agent.connected", self.memory.agent_connected, identity.name, payload)
+
+    async def log_recall(self, query: str, k: int, hits, identity: AgentIdentity) -> None:
+        """Keep the recall in behavior.db; best effort, as the answer is already there."""
+        await self.best_effort("log a recall", self.memory.record_recall, query, k, hits, agent=identity.name)
+
+    async def after_write(self) -> None:
+        """A lifecycle step once the last is an hour old; best effort, as the write is already committed."""
+        await self.best_effort("run a lifecycle step", self.memory.step_lifecycle_if_due)
+
+    async def best_effort(self, what: str, fn: Callable, *args, **kwargs) -> None:
+        """Work a request does besides its answer: a failure is logged (an expected one without a traceback) and
+        never fails the client's request."""
+        try:
+            await self.run(fn, *args, **kwargs)
+        except ToolError as err:
+            log.log(err.log_level, "could not %s: %s", what, err)
+        except Exception:
+            log.exception("could not %s", what)
+
+    def start_lifecycle_timer(self, seconds: float) -> threading.Event:
+        """A daemon thread that checks every `seconds` whether a step is due (for servers with no writes for a
+        while, whose memories still age). Set the returned event to stop it."""
+        stop = threading.Event()
+
+        def tick() -> None:
+            while not stop.wait(seconds):
+                try:
+                    with self._lock:
+                        self.memory.step_lifecycle_if_due()
+                except Exception:
+                    log.exception("could not run a lifecycle step")
+
+        threading.Thread(target=tick, name="slm-lifecycle", daemon=True).start()
+        return stop
+
+
+@dataclass(frozen=True)
+class Bearer:
+    """What an HTTP request's bearer token proved: an authenticated agent, or (both None) only the shared token."""
+
+    agent_id: int | None
+    agent_name: str | None
+
+
+def _bearer() -> Bearer | None:
+    """The request's bearer token, checked by `http_auth.BearerTokens`; None without one (stdio, in-process)."""
+    token = get_access_token()
+    if token is None:
+        return None
+    if token.client_id.startswith(AGENT_PREFIX):
+        return Bearer(token.claims["agent_id"], token.claims["agent"])
+    return Bearer(None, None)
+
+
+class AnnounceAgents(Middleware):
+    """Log `agent.connected` at the initialize handshake, or at the first request of clients that skip it."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    async def on_initialize(self, context: MiddlewareContext, call_next):
+        result = await call_next(context)
+        client_info = getattr(context.message.params, "client_info", None)
+        await self.engine.announce(identify(self.engine.agent_override, client_info, self.engine.verified_name()))
+        return result
+
+    async def on_request(self, context: MiddlewareContext, call_next):
+        ctx = context.fastmcp_context
+        if context.method != "initialize" and ctx is not None and ctx.request_context is not None:
+            await self.engine.announce(self.engine.identity(get_context()))
+        return await call_next(context)
