@@ -457,22 +457,35 @@ def test_basic_memory_front_matter_forms(tmp_path):
     assert "type" not in result.item["meta"]
 
 
+def test_basic_memory_front_matter_yaml_forms_read_as_written(tmp_path):
+    """Block scalars and anchors are YAML like any other; dates, numbers and booleans stay the text written."""
+    note = tmp_path / "yaml.md"
+    note.write_text(
+        "---\ntitle: |\n  Block title\ntype: &kind decision\ntags: [*kind, yes, 2024, 1.0]\n"
+        "created: 2024-05-06\n---\nBody.\n",
+        encoding="utf-8",
+    )
+    (result,) = incoming(read(note, "basic-memory"))
+    assert result.item["text"] == "# Block title\n\nBody."
+    assert result.item["kind"] == "decision"
+    assert result.item["tags"] == ["decision", "yes", "2024", "1.0"]
+    assert result.item["time"] == validation.parse_time("2024-05-06", "created")
+
+
 @pytest.mark.parametrize(
     ("front", "message"),
     [
         ("title: Never closed\n", "never closed by a '---' line"),
-        ("title: A\njust words\n", "line 3 is not 'key: value'"),
+        ("title: A\njust words\n", "not valid YAML: could not find expected ':' on line 3"),
         ("title: A\ntitle: B\n", "'title' is given twice"),
-        ("title: 'unclosed\n", "'title' (line 2): the quote in"),
-        ("title: Split: Core\n", "'title' (line 2): cannot read 'Split: Core'"),
+        ("title: 'unclosed\n", "not valid YAML: found unexpected end of stream on line 2"),
+        ("title: Split: Core\n", "not valid YAML: mapping values are not allowed here on line 2"),
         ("title: [a, [b]]\n", "'title' (line 2): nested lists"),
         ("title: [a, b]\n", "'title' (line 2): expected text, found a list"),
         ("tags:\n  nested: mapping\n", "'tags' (line 2): a nested mapping or block"),
-        ("tags: [a, b\n", "'tags' (line 2): the list is never closed"),
-        ("title: |\n  block\n", "'title' (line 2): cannot read '| block'"),
-        ("title: &anchor A\n", "'title' (line 2): cannot read '&anchor A'"),
-        ("title: A\n- stray item\n", "'title' (line 2): a list item follows a value"),
-        ('title: "bad \\q escape"\n', "'title' (line 2): cannot read the escapes"),
+        ("tags: [a, b\n", "not valid YAML: expected ',' or ']', but got '<stream end>' on line 2"),
+        ("title: A\n- stray item\n", "not valid YAML: expected <block end>, but found '-' on line 3"),
+        ('title: "bad \\q escape"\n', "not valid YAML: found unknown escape character 'q' on line 2"),
         ("created: last tuesday\n", "created 'last tuesday' is not a valid time"),
     ],
 )

@@ -11,6 +11,7 @@ from slm.errors import InvalidInput, ModelError
 from slm.recall import ranker as ranking
 from slm.recall.features import FEATURES, SESSION_FEATURES
 from slm.recall.query import analyse, coverage, speaker_of, stem
+from slm.storage.memories import neighbours_in
 from tests.test_cli import run
 
 CHAT = [  # one conversation in two sessions, and a note from another project
@@ -72,13 +73,13 @@ def test_coverage_reads_a_memorys_tags_and_kind(mem):
 
 def test_session_neighbours_stay_in_their_session_and_skip_old_versions(chat):
     mem, ids = chat
-    around = mem.repo.session_neighbours([ids[1], ids[4]], 2)
+    around = neighbours_in(*mem.repo.session_members([ids[1], ids[4]]), 2)
     assert around[ids[1]] == [(-1, ids[0]), (1, ids[2]), (2, ids[3])]
     assert around[ids[4]] == [(1, ids[5]), (2, ids[6])]  # the first of s2: nothing of s1 before it
     newer = mem.update(ids[2], "Nice, I want to go to Lisbon too")
-    around = mem.repo.session_neighbours([ids[1]], 2)[ids[1]]
+    around = neighbours_in(*mem.repo.session_members([ids[1]]), 2)[ids[1]]
     assert (1, ids[2]) not in around and int(newer) in {i for _, i in around}  # the update, not the old version
-    assert mem.repo.session_neighbours([mem.remember("no session here")], 2) == {}
+    assert neighbours_in(*mem.repo.session_members([mem.remember("no session here")]), 2) == {}
 
 
 def test_session_members_are_the_current_memories_of_each_session(chat):

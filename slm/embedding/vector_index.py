@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from slm.storage import vectors
+from slm.storage.connection import data_version
 
 _DELETED = -1
 
@@ -34,7 +35,7 @@ class VectorIndex:
     # -- keeping in sync ------------------------------------------------------------------------------------
     def sync(self, conn, repo) -> None:
         """Catch up with commits made by other connections since the last sync (cheap when there are none)."""
-        version = conn.execute("PRAGMA data_version").fetchone()[0]
+        version = data_version(conn)
         if version == self._data_version:
             return
         self._data_version = version

@@ -1,19 +1,10 @@
 """Claims in a memory, found by rules, without a model: (subject, attribute, value, polarity, time).
 
 "api-gateway uses PostgreSQL 15" gives (api gateway, database, postgresql) and (api gateway, postgresql version,
-15); "we moved api-gateway to MySQL in May" gives (api gateway, database, mysql) marked as a change, with May as
-its time. The rules are one table (`RULES`, below), each a sentence shape the language developers write to their
-assistants: uses / runs on / depends on / is written in, is, prefers A over B, moved / switched / migrated from A
-to B, deprecated, owners, deadlines, ports, versions, "no longer" and negation.
-
-Canonical forms make paraphrases meet: subjects lose articles, case and "service"/"repo" endings and join
-"billing-service", "the billing service" and "Billing"; technologies go through the gazetteer of
-slm.graph.entities ("Postgres", "psql" -> postgresql); a version after a technology becomes a claim of its own.
-An attribute is single-valued ("one value at a time": a service's database, language, owner, deadline, port)
-or not ("depends on", "uses" of something with no known category): two values of a single-valued attribute
-disagree, two of the other kind only when one denies the other.
-
-Text that matches no rule gives no claims; nothing here raises on odd text.
+15); "we moved api-gateway to MySQL in May" gives (api gateway, database, mysql), a change dated May. The rules
+are one table (`RULES`); canonical forms make paraphrases meet, and an attribute is single-valued or not, which
+decides what disagrees (docs/ARCHITECTURE.md, "Claims and contradictions"). Text that matches no rule gives no
+claims; nothing here raises on odd text.
 """
 
 from __future__ import annotations

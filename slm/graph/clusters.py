@@ -1,18 +1,11 @@
 """Leiden clusters of the memory graph: two levels, labelled, with ids that survive rebuilds.
 
-Objectives and resolutions were chosen by measurement (docs/benchmarks.md, `benchmarks/graph.py`). The top level
-maximises modularity (configuration null model, resolution 1): broad areas, whose number grows with the store.
-A top-level cluster larger than `SPLIT_SIZE` is split by the constant Potts model (CPM) at density
-`SPLIT_RESOLUTION`, which matched the conversations memories came from best of the settings measured, and whose
-density means the same at any size (modularity's best resolution shifts with the graph's size: tuned on 500
-memories it shattered an 18-memory store). Clusters smaller than `MIN_SIZE` are not kept: their memories stay
-unclustered until they join one. Leiden runs `ITERATIONS` pass with the fixed `SEED`, so the same graph always
-gives the same clusters. At 100k memories running it to convergence took over 9 minutes, one pass 8 s, and a
-second pass (another 10 s) raised modularity by 0.0015; at 500 memories it changed NMI by at most 0.001.
-
-Ids survive rebuilds: each new cluster takes the id of the old cluster of its level it overlaps most (Jaccard ≥
-`MATCH_MIN`, greedily, best overlap first), so a user's "cluster 12" is still about the same things tomorrow.
-Between rebuilds a new memory joins the cluster its edges vote for, else the one whose centroid is nearest.
+The top level maximises modularity; a top-level cluster larger than `SPLIT_SIZE` is split by the constant Potts
+model at density `SPLIT_RESOLUTION`; clusters under `MIN_SIZE` are not kept. Leiden runs `ITERATIONS` pass with
+the fixed `SEED`, so the same graph always gives the same clusters. Each new cluster takes the id of the old one
+it overlaps most (Jaccard ≥ `MATCH_MIN`), so "cluster 12" is still about the same things tomorrow; between
+rebuilds a new memory joins the cluster its edges vote for, else the nearest centroid. Why these objectives and
+settings, as measured: docs/ARCHITECTURE.md, "Engine", clusters.py.
 """
 
 from __future__ import annotations

@@ -1,27 +1,10 @@
 """Entities in a memory or a question, found without a model, each with a canonical key so that "Postgres" in one
 memory, "psql" in another and "PostgreSQL 15" in a question all meet on the entity "postgresql".
 
-Kinds: technologies, organisations and places from a gazetteer (slm/graph/data/gazetteer.tsv, whose header states
-the rules for ambiguous aliases such as "Go", "pg" or "C"); people (known first names, or cues such as "told",
-"my colleague", "Dr.", "... said"); file paths, URLs, code identifiers, versions, dates; other proper names.
-
-It runs inside every write and every recall query, so it is built for speed (a few hundred microseconds for a
-300-word note): the gazetteer is one trie-shaped regex compiled on first use and run over the lowercased text, and
-the other finders start from characters that are rare in prose ("/", ".", "_", "(", "`", digits, capitals) and
-widen to the token around them, rather than trying a pattern at every position of the text.
-
-Overlaps: every finder proposes spans with a rank (URL > path > file name > date > call > gazetteer > version >
-identifier); by rank, then length, a span is kept unless a better one already holds one of its characters. So a
-URL's path is not also a path, "Google Cloud" beats "Google", and "src/app/main.py" is one path, not a file name.
-Capitalised words left unclaimed then become people, organisations or generic names. A version keeps its
-technology: "Python 3.12" gives Python and the version "version:python 3.12" (the technology's key, a space, the
-number without "v"); a version with no technology before it is "version:1.2.3".
-
-Keys are lowercase (case varies between notes, identity should not): gazetteer entities use the canonical name
-("postgresql", "google cloud", "paris"), the rest a prefix and the normalised text: "person:sarah chen",
-"org:acme corp", "name:hydra gateway", "path:src/app/main.py", "id:generate_invoices", "version:1.2.3",
-"date:2023-05" or "date:2023-05-05". URL keys are the one exception: scheme and host are lowercased, the rest is
-kept as written because URL paths are case-sensitive ("url:https://github.com/Org/Repo").
+Technologies, organisations and places come from a gazetteer (slm/graph/data/gazetteer.tsv); people, paths, URLs,
+identifiers, versions, dates and other names from finders that start at characters rare in prose. It runs inside
+every write and every recall query, so it is built for speed. How overlapping finds are ranked and what the keys
+look like: docs/ARCHITECTURE.md, "Engine", entities.py.
 """
 
 from __future__ import annotations

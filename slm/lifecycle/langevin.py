@@ -1,34 +1,11 @@
 """The memory lifecycle: Riemannian Langevin dynamics in the Poincaré ball under a potential made from use.
 
-Each memory is a point on a geodesic through the centre of the Poincaré ball; only its distance from the centre
-matters (the centre is "in use", the boundary "forgotten"). In the ball coordinate r in (-1, 1) the metric is
-g(r) = 4 / (1 - r²)²; the signed geodesic coordinate x = 2 artanh(r) is arc length, so |x| is the hyperbolic
-distance from the centre.
-
-The potential is U(x) = (κ/2) (x - ρ*)², pulling the memory toward a target distance ρ* set by its use:
-
-    activation  A = B + W_IMPORTANCE (importance - 1/2) + W_TRUST ln(trust) + W_CORROBORATION ln(1 + corroborations)
-    target      ρ* = softplus(RHO_0 - A)
-
-where B is ACT-R's base-level activation ln Σ_j t_j^(-d) over the memory's uses (storing, recalls, helpful
-feedback), t_j the days since use j, in Petrov's (2006) closed-form approximation, so that neither recency nor
-frequency is a hand-tuned decay of its own. With the constants below, a memory of default importance and full
-trust that is never used after it is stored leaves the active zone within a day, the warm zone within a week,
-and is archived after about 13 months (ρ* = 4 at 403 days); near a zone's bound, the noise moves it back and
-forth between steps.
-
-Riemannian Langevin dynamics for the Gibbs density π ∝ exp(-U/T) with respect to the Riemannian volume is, in r,
-
-    dr = [-g⁻¹ U'(r) - (T/2) g⁻² g'(r)] dt + sqrt(2T / g(r)) dW
-       = [-(1 - r²)/2 · ∂U/∂x - (T/2) r (1 - r²)] dt + (1 - r²)/2 · sqrt(2T) dW,
-
-which in arc length is the Ornstein–Uhlenbeck process dx = -κ (x - ρ*) dt + sqrt(2T) dW. Its stationary density
-is N(ρ*, T/κ) in x (the Riemannian volume is dx), i.e. p(r) = φ((2 artanh r - ρ*)/s) · 2 / (s (1 - r²)) with
-s² = T/κ. `step` integrates it exactly over any interval h (no discretisation error, stable for any h):
-
-    x ← ρ* + (x - ρ*) e^(-κh) + s sqrt(1 - e^(-2κh)) ξ,    ξ ~ N(0, 1) from a generator seeded per step.
-
-Zones are bands of distance |x|; a memory's rank weight falls with its distance beyond the active zone.
+Each memory is a signed distance x from the centre of the ball (the centre "in use", the boundary "forgotten"),
+pulled toward a target ρ* = softplus(RHO_0 − A) by U(x) = (κ/2)(x − ρ*)², where the activation A adds ACT-R's
+base-level activation over the memory's uses (Petrov's closed form) to its importance, trust and corroborations.
+In arc length the dynamics are an Ornstein–Uhlenbeck process, which `step` integrates exactly over any interval.
+Zones are bands of |x|; a memory's rank weight falls with its distance beyond the active zone. The derivation,
+the constants and how they were chosen: docs/ARCHITECTURE.md, "The lifecycle".
 """
 
 from __future__ import annotations

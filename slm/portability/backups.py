@@ -45,5 +45,4 @@ def backup(mem, target: Path | None = None, progress: Callable[[int, int], None]
 
 def known_backups(mem) -> list[dict]:
     """Backups slm made of this store that are still where it wrote them: they hold what an erasure removes."""
-    rows = mem.conn.execute("SELECT path, made_at, memories FROM backups ORDER BY id").fetchall()
-    return [{"path": p, "made_at": t, "memories": n} for p, t, n in rows if Path(p).exists()]
+    return [{"path": p, "made_at": t, "memories": n} for p, t, n in sql.recorded(mem.conn) if Path(p).exists()]

@@ -302,7 +302,8 @@ def verify(mem, receipt_path: Path) -> dict:
     behavior = mem.existing_behavior()
     if behavior is not None:
         if body["scope"].get("behavior"):
-            left |= _behavior_before(behavior.conn, body["erased_at"])
+            # rows dated after an erasure of the whole behaviour database are new use, not leftovers
+            left |= {f"behavior.{t}": n for t, n in sql.behavior_until(behavior.conn, body["erased_at"]).items()}
         else:
             left |= {f"behavior.{k}": v for k, v in sql.behavior_leftovers(behavior.conn, ids).items()}
     return {
@@ -312,12 +313,4 @@ def verify(mem, receipt_path: Path) -> dict:
         "memories": len(ids),
         "left": left,
         "ok": not any(left.values()),
-    }
-
-
-def _behavior_before(conn, erased_at: str) -> dict[str, int]:
-    """Behaviour rows dated up to an erasure of the whole behaviour database (later ones are new use)."""
-    return {
-        f"behavior.{table}": conn.execute(f"SELECT count(*) FROM {table} WHERE time <= ?", (erased_at,)).fetchone()[0]
-        for table in ("feedback", "recalls", "events")
     }

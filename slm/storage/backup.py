@@ -32,3 +32,8 @@ def copy_database(conn, target: Path, progress: Callable[[int, int], None] | Non
 
 def record(conn, target: Path, made_at: str, memories: int) -> None:
     conn.execute("INSERT INTO backups (path, made_at, memories) VALUES (?, ?, ?)", (str(target), made_at, memories))
+
+
+def recorded(conn) -> list[tuple[str, str, int]]:
+    """(path, made at, memories) of every backup `record` noted, oldest first."""
+    return conn.execute("SELECT path, made_at, memories FROM backups ORDER BY id").fetchall()

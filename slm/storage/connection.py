@@ -20,6 +20,11 @@ DIR_MODE = 0o700
 FILE_MODE = 0o600
 
 
+def data_version(conn) -> int:
+    """SQLite's `data_version` of this connection: it moves when another connection commits to the file."""
+    return conn.execute("PRAGMA data_version").fetchone()[0]
+
+
 def import_apsw():
     """The SQLite driver, or an error saying how to install it."""
     try:

@@ -163,6 +163,14 @@ def count_behavior(conn, ids: list[int] | None) -> dict[str, int]:
     return {"feedback": found["feedback"], "recalls": found["recalls"], "events": found["events.payload"]}
 
 
+def behavior_until(conn, time: str) -> dict[str, int]:
+    """The rows of each behaviour table dated up to `time`."""
+    return {
+        t: conn.execute(f"SELECT count(*) FROM {t} WHERE time <= ?", (time,)).fetchone()[0]
+        for t in ("feedback", "recalls", "events")
+    }
+
+
 def clear_behavior(conn) -> dict[str, int]:
     """Every row of the behaviour database."""
     counts = {}

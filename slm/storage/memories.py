@@ -311,11 +311,6 @@ class MemoryRepository:
                 members.setdefault((project, session), []).append(memory_id)
         return sessions, members
 
-    def session_neighbours(self, ids: list[int], width: int) -> dict[int, list[tuple[int, int]]]:
-        """The current memories said just before and after each memory in its session, as (offset, id): offset
-        -1 is the one before, +1 the one after, up to `width` each way."""
-        return neighbours_in(*self.session_members(ids), width)
-
     def lengths_of(self, ids: list[int]) -> dict[int, int]:
         """Each memory's length in characters."""
         if not ids:
@@ -363,7 +358,8 @@ class MemoryRepository:
 def neighbours_in(
     sessions: dict[int, tuple[str, str]], members: dict[tuple[str, str], list[int]], width: int
 ) -> dict[int, list[tuple[int, int]]]:
-    """`session_neighbours` from what `session_members` read."""
+    """The current memories said just before and after each memory in its session, from what `session_members`
+    read, as (offset, id): offset -1 is the one before, +1 the one after, up to `width` each way."""
     found: dict[int, list[tuple[int, int]]] = {}
     for memory_id, key in sessions.items():
         order = members.get(key, [])

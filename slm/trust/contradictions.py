@@ -1,30 +1,11 @@
 """The contradiction check: a cellular sheaf over the current claims about one subject and attribute in one project,
-and the part of their disagreement that no value of the fact can explain (docs/ARCHITECTURE.md, "Claims and
-contradictions", has a worked example).
+and the part of their disagreement that no value of the fact can explain.
 
-The graph. Vertices are the claims, and one "slot" for each time cell: the spans between the times the claims
-start, the last one open. A slot stands for the fact's unknown true value during its cell. Each claim is joined
-to every slot from its start on; a claim's time (and so the slots it reaches) comes from its text or its memory.
-
-The stalks. A slot holds a value over the component's k distinct values, R^k. A claim holds one number: 1 when it
-asserts its value, 0 when it denies it. The restriction maps say how a claim is compared with the slot:
-
-- an asserted value of a single-valued attribute ("the database is MySQL") is compared in full: the edge stalk is
-  R^k, the claim maps 1 to the one-hot vector of its value, the slot maps by the identity. The slot agrees only
-  if it is that value and no other;
-- a denial ("does not use Redis") and any claim of a many-valued attribute ("depends on requests") speak about
-  their own value only: the edge stalk is R, the slot maps by the projection on that value's coordinate.
-
-Every map of a claim's edges is scaled by the square root of the claim's trust, so a distrusted source pulls the
-slots less and carries more of the disagreement.
-
-The check. The claims are observed, the slots free: `Sheaf.extend` chooses the slot values that best agree with
-every claim (least squares) and returns δ of that extension, the harmonic part of the discrepancy, which lies in
-the relative H¹. Agreeing claims and paraphrases (one canonical value) leave it zero; an update never reaches it,
-because superseded claims are closed before the check (only current claims are vertices). What is left on the
-current cell's edges is the contradiction: its energy is the severity, its share per claim says which claims
-carry it. Its unit is the most trusted claim's weight: two equally trusted claims of different values give
-severity 1, a claim against an equally trusted denial of it 0.5.
+Vertices are the claims and one slot per time cell; restriction maps say how a claim is compared with a slot,
+scaled by √trust. `Sheaf.extend` fixes the claims, chooses the slots by least squares and leaves the harmonic part
+of the discrepancy: zero when the claims agree, and on the current cell's edges the contradiction, whose energy is
+the severity and whose share per claim says which claims carry it. The construction and a worked example:
+docs/ARCHITECTURE.md, "Claims and contradictions".
 """
 
 from __future__ import annotations

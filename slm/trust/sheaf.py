@@ -1,5 +1,5 @@
-"""Cellular sheaves on graphs: the coboundary δ⁰, the sheaf Laplacian, Betti numbers by rank, and the part of a
-discrepancy that no choice of vertex values can explain.
+"""Cellular sheaves on graphs: the coboundary δ⁰ and the part of a discrepancy that no choice of vertex values can
+explain, which is what the contradiction check measures.
 
 A sheaf gives every vertex v a stalk R^{d_v}, every edge e a stalk R^{d_e}, and every end of an edge a restriction
 map F_{v◁e}: R^{d_v} → R^{d_e} saying how the vertex's value is compared on that edge. The coboundary of a vertex
@@ -46,10 +46,6 @@ class Extension:
     h0: int  # dim of the free values' freedom: ways to change them without changing any edge
     h1: int  # dim of the relative H¹: independent discrepancies no free value can absorb
 
-    @property
-    def energy(self) -> float:
-        return float(sum(float(part @ part) for part in self.residual))
-
     def edge_energy(self) -> np.ndarray:
         return np.array([float(part @ part) for part in self.residual])
 
@@ -84,23 +80,6 @@ class Sheaf:
             return sparse.csr_array(shape)
         coo = sparse.coo_array((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=shape)
         return coo.tocsr()  # duplicate entries (a loop edge) are summed
-
-    def laplacian(self) -> sparse.csr_array:
-        """L = δᵀδ: xᵀLx is the total squared disagreement of assignment x; ker L = H⁰."""
-        delta = self.coboundary()
-        return (delta.T @ delta).tocsr()
-
-    def betti(self) -> tuple[int, int]:
-        """(dim H⁰, dim H¹)."""
-        rank = _rank(self._dense())
-        return self.vertex_cells - rank, self.edge_cells - rank
-
-    def harmonic(self, cochain: np.ndarray) -> np.ndarray:
-        """The part of an edge cochain that is no coboundary: its projection on ker δᵀ ≅ H¹."""
-        cochain = np.asarray(cochain, dtype=float)
-        if cochain.shape != (self.edge_cells,):
-            raise ValueError(f"an edge cochain here has {self.edge_cells} entries, not shape {cochain.shape}")
-        return _unexplained(self._dense(), cochain)[1]
 
     def extend(self, observed: Mapping[int, np.ndarray]) -> Extension:
         """Fix the observed vertices, choose the others by least squares, and return what stays in disagreement."""

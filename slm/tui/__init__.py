@@ -1,1 +1,2 @@
-"""The Textual face (issue 21): it will use the `Memory` facade only, like the CLI and the MCP server."""
+"""The place of the Textual face, not written yet; like the CLI and the MCP server it is to use the `Memory`
+facade only."""
