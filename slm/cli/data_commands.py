@@ -1,6 +1,6 @@
 """The commands that move data in and out of a store: `slm export`, `slm import`, `slm erase`, `slm backup`.
 
-They register on the main `slm` app (imported at the end of `slm.cli.main`), and import the engine lazily too.
+They register on the one `slm` app when `slm.cli.main` imports them, and import the engine lazily too.
 """
 
 from __future__ import annotations
@@ -15,13 +15,14 @@ import typer
 
 from slm import validation
 from slm.cli import output as out
-from slm.cli.main import Agent, Db, Json, Project, Session, Since, Until, _open, app, handles_errors
+from slm.cli.shared import Agent, Db, Json, Project, Session, Since, Until, handles_errors, open_store, render
 from slm.errors import InvalidInput
 
+commands = typer.Typer()  # added to `slm` unnamed: these are top-level commands
 PREVIEW = 20  # memories listed before asking to erase
 
 
-@app.command()
+@commands.command()
 @handles_errors
 def export(
     fmt: Annotated[str, typer.Option("--format", "-f", help="jsonl (default), json, or markdown.")] = "jsonl",
@@ -47,7 +48,7 @@ def export(
     if fmt not in exporter.FORMATS:
         raise InvalidInput(f"unknown format {fmt!r}", f"one of {', '.join(exporter.FORMATS)}")
     selection = exporter.Selection.of(project, agent, since, until)
-    with _open(db) as mem, out.progress() as bar:
+    with open_store(db) as mem, out.progress() as bar:
         task = bar.add_task("exporting", total=None)
         counting = {"total": lambda n: bar.update(task, total=n), "progress": lambda n: bar.advance(task, n)}
         if fmt == "markdown":
@@ -85,7 +86,7 @@ def _sink(output: str, db_path: Path) -> AbstractContextManager[TextIO]:
     return exporter.open_target(Path(output), db_path)
 
 
-@app.command("import")
+@commands.command("import")
 @handles_errors
 def import_(
     file: Annotated[Path, typer.Argument(help="An slm export, a memory.jsonl, a basic-memory folder or mem0 JSON.")],
@@ -103,17 +104,20 @@ def import_(
     """Bring memories in; importing the same file again adds nothing. Bad records are reported, not imported."""
     from slm.portability import importer
 
-    with _open(db, create=True) as mem, out.progress() as bar:
+    with open_store(db, create=True) as mem, out.progress() as bar:
         task = bar.add_task("importing", total=None)
         report = importer.import_file(
             mem, file, fmt=fmt, strict=strict, project=project,
             total=lambda n: bar.update(task, total=n), progress=lambda n: bar.advance(task, n),
         )  # fmt: skip
-    if as_json:
-        out.emit_json(report.as_dict())
-        if report.problems:
-            raise typer.Exit(1)
-        return
+    render(report, as_json, lambda done: _show_import(done, file), to_json=lambda done: done.as_dict())
+    if report.problems:
+        raise typer.Exit(1)
+
+
+def _show_import(report, file: Path) -> None:
+    from slm.portability import importer
+
     out.plain(
         f"imported {_memories(report.added)} from {file} ({report.format}); {report.already:,} were here already"
         + (f"; {report.behavior_added:,} behaviour records" if report.behavior_added else "")
@@ -124,11 +128,9 @@ def import_(
         out.plain(f"skipped {problem.where}: {problem.message}", "yellow")
     if len(report.problems) > importer.MAX_PROBLEMS_SHOWN:
         out.plain(f"… and {len(report.problems) - importer.MAX_PROBLEMS_SHOWN} more problems (see --json)", "yellow")
-    if report.problems:
-        raise typer.Exit(1)
 
 
-@app.command()
+@commands.command()
 @handles_errors
 def erase(
     memory_ids: Annotated[
@@ -158,7 +160,7 @@ def erase(
     the files are compacted so the bytes are gone, and a signed receipt is written."""
     from slm.portability import backups, erasure
 
-    with _open(db) as mem:
+    with open_store(db) as mem:
         if verify is not None:
             result = erasure.verify(mem, verify)
             _report_verification(result, as_json)
@@ -253,7 +255,7 @@ def _report_verification(result: dict, as_json: bool) -> None:
             out.plain(f"  {name}: {count:,}")
 
 
-@app.command()
+@commands.command()
 @handles_errors
 def backup(
     file: Annotated[
@@ -265,15 +267,16 @@ def backup(
     """Copy the store safely while agents write (SQLite's online backup); erase will remind you of it."""
     from slm.portability import backups
 
-    with _open(db) as mem, out.progress() as bar:
+    with open_store(db) as mem, out.progress() as bar:
         task = bar.add_task("backing up", total=None)
         made = backups.backup(mem, file, progress=lambda done, total: bar.update(task, completed=done, total=total))
-    if as_json:
-        out.emit_json(made)
-    else:
-        out.plain(f"backed up {made['memories']:,} memories to {made['path']} ({made['bytes']:,} bytes)")
-        if made["behavior_path"]:
-            out.plain(f"and the behaviour database to {made['behavior_path']}")
+    render(made, as_json, _show_backup)
+
+
+def _show_backup(made: dict) -> None:
+    out.plain(f"backed up {made['memories']:,} memories to {made['path']} ({made['bytes']:,} bytes)")
+    if made["behavior_path"]:
+        out.plain(f"and the behaviour database to {made['behavior_path']}")
 
 
 def _memories(count: int) -> str:

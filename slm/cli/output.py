@@ -64,6 +64,10 @@ def plain(message: str, style: str = "") -> None:
     _out.print(_text(message, style))
 
 
+def ids(memory_ids: list[int]) -> str:
+    return ", ".join(f"#{i}" for i in memory_ids)
+
+
 def _short(text: str, width: int = 160) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= width else flat[: width - 1] + "…"

@@ -1,0 +1,128 @@
+"""The store as a whole: `slm stats`, `slm doctor` and the `slm model` group (the embedding model it uses)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from slm.cli import output as out
+from slm.cli.shared import Db, Json, answer, handles_errors, open_store, render
+
+commands = typer.Typer()  # added to `slm` unnamed: these are top-level commands
+model_app = typer.Typer(help="The embedding model: show it, provision it, re-embed with another.")
+
+
+@commands.command()
+@handles_errors
+def stats(db: Db = None, as_json: Json = False) -> None:
+    """Counts by project, agent and kind; the model; the schema version; the file's size."""
+    answer(db, as_json, lambda mem: mem.stats(), lambda values: out.mapping("memory store", values))
+
+
+@commands.command()
+@handles_errors
+def doctor(
+    db: Db = None,
+    full: Annotated[
+        bool, typer.Option("--full", help="Check every index against its table too (integrity_check; slower).")
+    ] = False,
+    repair: Annotated[
+        bool,
+        typer.Option("--repair", help="Rebuild the keyword index and vectors; finish interrupted erasures."),
+    ] = False,
+    as_json: Json = False,
+) -> None:
+    """Check the driver, extensions, model, recall ranker, the store's file, schema, permissions, keyword index,
+    vectors, unfinished erasures and behavior.db, and say how to fix each; --repair fixes what can be rebuilt."""
+    from slm import config
+    from slm.cli import doctor as checkup
+
+    path = Path(db).expanduser() if db else config.default_db_path()
+    with out.spinner("checking…"):
+        environment, store = checkup.environment_checks(), checkup.store_checks(path, full=full)
+    repairs = None
+    if repair:
+        with out.spinner("repairing…"):
+            repairs = checkup.repair(path, store)
+            if any(r.ok for r in repairs):  # check the store again: the table shows what the repairs left
+                store = checkup.store_checks(path, full=full)
+    checks = environment + store
+    ok = all(c.ok for c in checks)
+    if as_json:
+        out.emit_json({"ok": ok, "checks": checks} | ({} if repairs is None else {"repairs": repairs}))
+    else:
+        if repairs is not None:
+            out.repairs_table(repairs)
+        out.checks_table(checks)
+    if not ok:
+        raise typer.Exit(1)
+
+
+@model_app.callback(invoke_without_command=True)
+@handles_errors
+def model_info(ctx: typer.Context, db: Db = None, as_json: Json = False) -> None:
+    """Which embedding model this database uses."""
+    if ctx.invoked_subcommand:
+        return
+    answer(db, as_json, lambda mem: _model_of(mem.stats()), _show_model)
+
+
+def _model_of(store: dict) -> dict:
+    from slm import config
+
+    return {
+        "database": store["path"],
+        "model": store["model"],
+        "dim": store["dim"],
+        "memories": store["memories"],
+        "models_dir": str(config.data_dir() / "models"),
+    }
+
+
+def _show_model(values: dict) -> None:
+    out.mapping("embedding model", {**values, "model": values["model"] or "none yet (the default on first use)"})
+
+
+@model_app.command("provision")
+@handles_errors
+def model_provision(as_json: Json = False) -> None:
+    """Convert the default model (all-MiniLM-L6-v2) to GGUF and cache it; does nothing if already there."""
+    from slm import config
+    from slm.embedding.conversion import ensure_default_model
+
+    with out.spinner("converting all-MiniLM-L6-v2 to GGUF…"):
+        path = ensure_default_model(config.data_dir())
+    render(
+        path,
+        as_json,
+        lambda made: out.plain(f"default model ready: {made}"),
+        to_json=lambda made: {"path": str(made), "bytes": made.stat().st_size},
+    )
+
+
+@model_app.command("reindex")
+@handles_errors
+def model_reindex(
+    model: Annotated[
+        Path | None,
+        typer.Option(
+            help="GGUF embedding model to switch to (default: the bundled all-MiniLM-L6-v2).",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
+    db: Db = None,
+    as_json: Json = False,
+) -> None:
+    """Re-embed every memory with a model (to switch models, or after a model file changed)."""
+    with open_store(db) as mem, out.progress() as bar:  # not `answer`: the bar needs the store's size first
+        task = bar.add_task("re-embedding", total=mem.repo.count())
+        count = mem.reindex(model, progress=lambda n: bar.advance(task, n))
+        store = mem.stats()
+    render(
+        {"reindexed": count, "model": store["model"], "dim": store["dim"]},
+        as_json,
+        lambda done: out.plain(f"re-embedded {done['reindexed']:,} memories with {done['model']} ({done['dim']}-d)"),
+    )
