@@ -260,20 +260,20 @@ def erase_in_steps(store: Path, memory_id: int) -> dict:
     laps = Laps()
     with Memory.open(store, create=False) as mem:
         laps.lap("open")
-        ids = erasure.select(mem, erasure.Scope.of(ids=[memory_id]))
+        ids = erasure.select(mem.transfers, erasure.Scope.of(ids=[memory_id]))
         hashes = sql.hashes(mem.conn, ids)
         sql.held_elsewhere(mem.conn, ids, hashes)
         sql.count_rows(mem.conn, ids)
         clustered = {c for pair in mem.graph.membership_of(ids).values() for c in pair if c is not None}
         laps.lap("select and count")
-        mem.purge(ids, agent="user", receipt=uuid.uuid4().hex)
+        mem.transfers.purge(ids, agent="user", receipt=uuid.uuid4().hex)
         behavior = mem.existing_behavior()
         if behavior is not None:
             with write_transaction(behavior.conn):
                 sql.purge_behavior(behavior.conn, ids)
         laps.lap("delete")
         if clustered:
-            mem.relabel_clusters(clustered)
+            mem.transfers.relabel_clusters(clustered)
             laps.lap("relabel clusters")
         with write_transaction(mem.conn):
             sql.optimize_fts(mem.conn)

@@ -59,13 +59,13 @@ def test_erased_marker_leaves_no_byte_in_any_file(db_path, slm_home):
         assert marked_files(db_path.parent), "the marker should be in the store before the erasure"
         labels = " ".join(c["label"] for c in mem.clusters(refresh=False))
         assert MARKER in labels.lower()  # so relabelling is checked too
-        receipt = erasure.erase(mem, erasure.Scope.of(contains=MARKER))
+        receipt = erasure.erase(mem.transfers, erasure.Scope.of(contains=MARKER))
         assert sorted(receipt["memory_ids"]) == sorted(ids)
         assert not mem.recall(MARKER, k=10, channels=("keyword",))
         assert all(h.id not in ids for h in mem.recall(SECRETS[1], k=10, channels=("vector",)))
         assert all(MARKER not in c["label"] for c in mem.clusters(refresh=False))
         assert mem.count() == len(FILLER)
-        verified = erasure.verify(mem, Path(receipt["path"]))
+        verified = erasure.verify(mem.transfers, Path(receipt["path"]))
         assert verified["ok"], verified["left"]
         names = {p.name for p in db_path.parent.iterdir()}  # while open, with their WAL and shared memory
         assert {"memory.db", "memory.db-wal", "memory.db-shm", "behavior.db", "behavior.db-wal"} <= names
@@ -100,15 +100,15 @@ def test_erasure_holds_with_a_concurrent_writer(db_path, slm_home, tmp_path):
             while mem.count() < before + 3:  # the writer is writing
                 assert time.monotonic() < deadline and writer.poll() is None, "the writer did not start"
                 time.sleep(0.1)
-            receipt = erasure.erase(mem, erasure.Scope.of(contains=MARKER))
+            receipt = erasure.erase(mem.transfers, erasure.Scope.of(contains=MARKER))
             written_during = mem.count()
-            copy = backups.backup(mem, tmp_path / "copies" / "during.db")  # the writer is still writing
+            copy = backups.backup(mem.transfers, tmp_path / "copies" / "during.db")  # the writer is still writing
     finally:
         stop.touch()
         assert writer.wait(timeout=60) == 0
     with Memory.open(db_path) as mem:
         assert mem.count() > written_during - 1 >= before - len(ids)  # the writer went on after the erasure
-        assert erasure.verify(mem, Path(receipt["path"]))["ok"]
+        assert erasure.verify(mem.transfers, Path(receipt["path"]))["ok"]
         assert not mem.recall(MARKER, k=10, channels=("keyword",))
     assert marked_files(db_path.parent) == []
     with Memory.open(copy["path"], create=False) as backup:  # one committed state, whole
@@ -121,29 +121,29 @@ def test_scopes_choose_whole_version_chains(mem):
     a2 = mem.update(a, "The payments API uses Adyen now.")
     b = mem.remember("Ship the Kafka upgrade in March.", agent="cursor", project="infra", time="2026-03-01")
     c = mem.remember("Grafana alerts go to the on-call channel.", project="infra", time="2026-05-01")
-    assert erasure.select(mem, erasure.Scope.of(ids=[a])) == [a, a2]  # a later version goes too
-    assert erasure.select(mem, erasure.Scope.of(ids=[a2])) == [a, a2]
-    assert erasure.select(mem, erasure.Scope.of(agent="cursor")) == [b]
-    assert erasure.select(mem, erasure.Scope.of(project="infra")) == [b, c]
-    assert erasure.select(mem, erasure.Scope.of(entity="kafka")) == [b]
-    assert erasure.select(mem, erasure.Scope.of(since="2026-02-01", until="2026-04-01")) == [b]
-    assert erasure.select(mem, erasure.Scope.of(contains="ADYEN")) == [a, a2]  # case-insensitive
-    assert erasure.select(mem, erasure.Scope.of(everything=True)) == [a, a2, b, c]
+    assert erasure.select(mem.transfers, erasure.Scope.of(ids=[a])) == [a, a2]  # a later version goes too
+    assert erasure.select(mem.transfers, erasure.Scope.of(ids=[a2])) == [a, a2]
+    assert erasure.select(mem.transfers, erasure.Scope.of(agent="cursor")) == [b]
+    assert erasure.select(mem.transfers, erasure.Scope.of(project="infra")) == [b, c]
+    assert erasure.select(mem.transfers, erasure.Scope.of(entity="kafka")) == [b]
+    assert erasure.select(mem.transfers, erasure.Scope.of(since="2026-02-01", until="2026-04-01")) == [b]
+    assert erasure.select(mem.transfers, erasure.Scope.of(contains="ADYEN")) == [a, a2]  # case-insensitive
+    assert erasure.select(mem.transfers, erasure.Scope.of(everything=True)) == [a, a2, b, c]
     with pytest.raises(InvalidInput, match="say what to erase"):
         erasure.Scope.of()
     with pytest.raises(InvalidInput, match="say what to erase"):
         erasure.Scope.of(ids=[a], project="infra")
     with pytest.raises(NotFound, match="no memory with id 999"):
-        erasure.select(mem, erasure.Scope.of(ids=[a, 999]))
+        erasure.select(mem.transfers, erasure.Scope.of(ids=[a, 999]))
     with pytest.raises(NotFound, match="nothing matches"):
-        erasure.erase(mem, erasure.Scope.of(contains="no such text"))
+        erasure.erase(mem.transfers, erasure.Scope.of(contains="no such text"))
     assert mem.count() == 3
 
 
 def test_erasure_leaves_tombstone_events_and_other_memories(mem):
     keep = mem.remember("The release train leaves every Thursday.")
     gone = mem.remember(f"Private: {MARKER} is the staging root password.", tags=["secret"])
-    receipt = erasure.erase(mem, erasure.Scope.of(ids=[gone]))
+    receipt = erasure.erase(mem.transfers, erasure.Scope.of(ids=[gone]))
     events = [e for e in mem.events.after(0) if e.memory_id == gone]
     assert [e.type for e in events] == ["memory.created"] and events[0].payload == {"erased": True}
     erased = [e for e in mem.events.after(0) if e.type == "store.erased"]
@@ -155,42 +155,42 @@ def test_erasure_leaves_tombstone_events_and_other_memories(mem):
 
 def test_receipts_are_signed_and_checked(mem, tmp_path):
     gone = mem.remember(f"{MARKER}: the VPN pre-shared key.")
-    receipt = erasure.erase(mem, erasure.Scope.of(contains=MARKER))
+    receipt = erasure.erase(mem.transfers, erasure.Scope.of(contains=MARKER))
     assert MARKER not in Path(receipt["path"]).read_text()  # the query is kept only as its hash
-    assert erasure.verify(mem, Path(receipt["path"]))["ok"]
+    assert erasure.verify(mem.transfers, Path(receipt["path"]))["ok"]
     body = json.loads(Path(receipt["path"]).read_text())
     body["memory_ids"] = [gone + 1]  # edited: a different memory
     edited = tmp_path / "edited.json"
     edited.write_text(json.dumps(body))
     with pytest.raises(InvalidInput, match="signature does not match"):
-        erasure.verify(mem, edited)
+        erasure.verify(mem.transfers, edited)
     with Memory.open(tmp_path / "other" / "memory.db") as other:  # another store: no key, then another key
         with pytest.raises(InvalidInput, match="has never erased anything"):
-            erasure.verify(other, Path(receipt["path"]))
+            erasure.verify(other.transfers, Path(receipt["path"]))
         other.remember("a memory to erase")
-        erasure.erase(other, erasure.Scope.of(everything=True))
+        erasure.erase(other.transfers, erasure.Scope.of(everything=True))
         with pytest.raises(InvalidInput, match="signed by another key"):
-            erasure.verify(other, Path(receipt["path"]))
+            erasure.verify(other.transfers, Path(receipt["path"]))
     with pytest.raises(InvalidInput, match="no receipt"):
-        erasure.verify(mem, tmp_path / "missing.json")
+        erasure.verify(mem.transfers, tmp_path / "missing.json")
 
 
 def test_the_same_text_in_a_memory_not_erased_is_reported_not_flagged(mem):
     text = f"{MARKER} is the shared staging password."
     mem.remember(text, project="web")
     other = mem.remember(text, project="mobile")
-    receipt = erasure.erase(mem, erasure.Scope.of(project="web"))
+    receipt = erasure.erase(mem.transfers, erasure.Scope.of(project="web"))
     assert receipt["counts"]["same text kept in memories not erased"] == 1 and receipt["content_hashes"] == []
-    assert erasure.verify(mem, Path(receipt["path"]))["ok"]
+    assert erasure.verify(mem.transfers, Path(receipt["path"]))["ok"]
     assert mem.get(other).content == text
 
 
 def test_verify_notices_what_came_back(mem):
     text = f"{MARKER} opens the side door."
     mem.remember(text)
-    receipt = erasure.erase(mem, erasure.Scope.of(contains=MARKER))
+    receipt = erasure.erase(mem.transfers, erasure.Scope.of(contains=MARKER))
     mem.remember(text)  # the same text stored again after the erasure
-    result = erasure.verify(mem, Path(receipt["path"]))
+    result = erasure.verify(mem.transfers, Path(receipt["path"]))
     assert not result["ok"] and result["left"]["memories.content_hash"] == 1
 
 
@@ -198,21 +198,21 @@ def test_erasing_only_the_behaviour_database(mem):
     kept = mem.remember("Use ruff for linting.")
     mem.feedback(kept, True, query="linter?")
     mem.record_recall("linter?", 3, mem.recall("linter", k=3))
-    receipt = erasure.erase_behavior(mem)
+    receipt = erasure.erase_behavior(mem.transfers)
     assert receipt["counts"] == {"behavior.feedback": 1, "behavior.recalls": 1, "behavior.events": 1}
     assert mem.behavior.recall_count() == 0 and mem.count() == 1
-    assert erasure.verify(mem, Path(receipt["path"]))["ok"]
+    assert erasure.verify(mem.transfers, Path(receipt["path"]))["ok"]
 
 
 def test_backups_are_consistent_copies_that_erase_names(mem, tmp_path):
     mem.remember(f"{MARKER} is in the backup too.")
-    made = backups.backup(mem, tmp_path / "copies" / "before.db")
+    made = backups.backup(mem.transfers, tmp_path / "copies" / "before.db")
     with Memory.open(made["path"], create=False) as copy:
         assert copy.count() == 1
     with pytest.raises(InvalidInput, match="already exists"):
-        backups.backup(mem, tmp_path / "copies" / "before.db")
-    assert [b["path"] for b in backups.known_backups(mem)] == [made["path"]]
-    erasure.erase(mem, erasure.Scope.of(everything=True))
+        backups.backup(mem.transfers, tmp_path / "copies" / "before.db")
+    assert [b["path"] for b in backups.known_backups(mem.transfers)] == [made["path"]]
+    erasure.erase(mem.transfers, erasure.Scope.of(everything=True))
     assert mem.count() == 0
     assert MARKER.encode() in Path(made["path"]).read_bytes()  # what the warning is about
 
@@ -311,7 +311,7 @@ def test_an_erasure_killed_at_any_step_is_finished_later(seeded_store, tmp_path,
     verified = json.loads(faults.finish(["erase", "--verify", receipt, "--db", db, "--json"]).stdout)
     assert verified["ok"], verified["left"]
     with Memory.open(db) as mem:
-        assert erasure.pending(mem) == []
+        assert erasure.pending(mem.transfers) == []
     assert marked_files(db.parent) == []
 
 
@@ -331,7 +331,7 @@ def test_an_erasure_that_cannot_be_finished_does_not_lock_the_user_out(seeded_st
     repaired = json.loads(faults.finish(["doctor", "--repair", "--db", db, "--json"]).stdout)
     assert [(r["name"], r["ok"]) for r in repaired["repairs"]] == [("erasures", True)]
     with Memory.open(db) as mem:
-        assert erasure.pending(mem) == []
+        assert erasure.pending(mem.transfers) == []
 
 
 def test_opening_the_store_leaves_a_live_erasure_to_its_process(seeded_store, tmp_path):

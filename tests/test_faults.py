@@ -88,7 +88,7 @@ def export_file(store, tmp_path_factory) -> Path:
         source.feedback(1, True, query="billing database")
         path = db.parent / "export.jsonl"
         with path.open("w", encoding="utf-8") as out:
-            exporter.export(source, out, embeddings=True, behavior=True)
+            exporter.export(source.transfers, out, embeddings=True, behavior=True)
     return path
 
 
@@ -106,7 +106,7 @@ def imported_whole(import_target, export_file, tmp_path_factory) -> dict:
     """The import run without a crash: what every crashed-then-rerun import must end up as."""
     db = copy_store(import_target, tmp_path_factory.mktemp("whole") / "store")
     with Memory.open(db) as mem:
-        report = importer.import_file(mem, export_file)
+        report = importer.import_file(mem.transfers, export_file)
     assert report.added == STORE_MEMORIES + 1 and report.behavior_added == 3
     return outcome(db)
 
@@ -145,7 +145,7 @@ def test_import_killed_at_a_step_resumes(step, import_target, export_file, impor
     else:
         assert len(own) < len(committed) <= len(own) + STORE_MEMORIES + 1
     with Memory.open(db) as mem:  # again: adds exactly the rest, nothing twice
-        report = importer.import_file(mem, export_file)
+        report = importer.import_file(mem.transfers, export_file)
     assert report.added == STORE_MEMORIES + 1 - (len(committed) - len(own))
     check_store(db, committed)
     assert outcome(db) == imported_whole
@@ -168,7 +168,7 @@ def test_a_foreign_import_killed_after_a_batch_resumes(import_target, tmp_path):
     committed = memories(db)
     assert len(committed) == len(own) + importer.BATCH
     with Memory.open(db) as mem:
-        report = importer.import_file(mem, source)
+        report = importer.import_file(mem.transfers, source)
     assert (report.added, report.already) == (STORE_MEMORIES - importer.BATCH, importer.BATCH)
     check_store(db, committed)
     assert len(memories(db)) == len(own) + STORE_MEMORIES

@@ -74,9 +74,9 @@ def source(slm_home, tmp_path_factory) -> Source:
         ids = {AUTH_V1: v1, AUTH_V2: v2, AUTH_V3: v3, DEPLOY: deploy, BILLING: billing, GRAFANA: grafana}
         jsonl, plain = folder / "full.jsonl", folder / "plain.jsonl"
         with jsonl.open("w", encoding="utf-8") as out:
-            exporter.export(mem, out, behavior=True)
+            exporter.export(mem.transfers, out, behavior=True)
         with plain.open("w", encoding="utf-8") as out:
-            exporter.export(mem, out)
+            exporter.export(mem.transfers, out)
     return Source(db, {k: int(v) for k, v in ids.items()}, jsonl, plain)
 
 
@@ -84,7 +84,7 @@ def source(slm_home, tmp_path_factory) -> Source:
 def export_text(db: Path, fmt: str = "jsonl", **kwargs) -> str:
     buffer = io.StringIO()
     with Memory.open(db) as mem:
-        exporter.export(mem, buffer, fmt=fmt, **kwargs)
+        exporter.export(mem.transfers, buffer, fmt=fmt, **kwargs)
     return buffer.getvalue()
 
 
@@ -150,7 +150,7 @@ def behavior_counts(db: Path) -> tuple[int, int]:
 def import_into(db: Path, path: Path, **kwargs) -> importer.ImportReport:
     db.parent.mkdir(parents=True, exist_ok=True)
     with Memory.open(db) as mem:
-        return importer.import_file(mem, path, **kwargs)
+        return importer.import_file(mem.transfers, path, **kwargs)
 
 
 def problem_lines(report: importer.ImportReport) -> set[int]:
@@ -259,7 +259,7 @@ def test_round_trip_of_a_memory_updated_back_to_its_first_text(slm_home, tmp_pat
     copy.parent.mkdir()
     with Memory.open(copy) as mem:
         try:
-            report = importer.import_file(mem, path)
+            report = importer.import_file(mem.transfers, path)
         except Exception as err:
             rows = mem.conn.execute("SELECT id, content, superseded_by FROM memories ORDER BY id").fetchall()
             pytest.fail(f"importing an A -> B -> A chain failed: {err!r}; the store is left with {rows}")
@@ -434,7 +434,7 @@ def test_filtered_behaviour_keeps_only_what_concerns_exported_memories(source):
 def test_markdown_export_writes_one_readable_file_per_project(source, tmp_path):
     folder = tmp_path / "notes"
     with Memory.open(source.db) as mem:
-        written = exporter.export_markdown(mem, folder)
+        written = exporter.export_markdown(mem.transfers, folder)
     assert written == {"auth.md": 1, "billing.md": 1, "ops.md": 1}
     assert sorted(p.name for p in folder.iterdir()) == ["auth.md", "billing.md", "ops.md"]
     auth = (folder / "auth.md").read_text(encoding="utf-8")
@@ -450,7 +450,7 @@ def test_markdown_export_writes_one_readable_file_per_project(source, tmp_path):
 
     only = tmp_path / "only"
     with Memory.open(source.db) as mem:
-        assert exporter.export_markdown(mem, only, selection=exporter.Selection.of(project="billing")) == {
+        assert exporter.export_markdown(mem.transfers, only, selection=exporter.Selection.of(project="billing")) == {
             "billing.md": 1
         }
     assert [p.name for p in only.iterdir()] == ["billing.md"]

@@ -43,7 +43,6 @@ def _slm_imports(path: Path) -> set[str]:
 
 FACE_LAUNCHER = ROOT / "cli" / "main.py"  # `slm mcp` / `slm tui` start the other faces, importing them lazily
 FACES = {"cli", "mcp", "tui"}
-UNTIL_THE_FACADE_GROWS = {"embedding", "storage", "portability", "recall"}  # the CLI's reach, removed step by step
 
 
 def test_data_flows_one_way():
@@ -57,11 +56,29 @@ def test_faces_use_the_engine_not_storage():
     for face in FACES:
         for path in (ROOT / face).rglob("*.py"):
             imported = _slm_imports(path) - {face} - FLOOR - (FACES if path == FACE_LAUNCHER else set())
-            allowed = {"core"} | (UNTIL_THE_FACADE_GROWS if face == "cli" else set())
-            assert imported <= allowed, f"{path.relative_to(ROOT)} imports {imported - allowed}"
+            assert imported <= {"core"}, f"{path.relative_to(ROOT)} imports {imported - {'core'}}"
 
 
 def test_migrations_ship_numbered():
     from slm.storage.migrations import load_migrations
 
     assert load_migrations()[0].version == 1
+
+
+STORAGE_ATTRIBUTES = {"conn", "repo", "events", "graph", "agents", "trust", "gaussians", "lifecycle", "claims", "store"}
+
+
+def _reaches_inside_memory(path: Path) -> list[str]:
+    """`mem.conn`, `self.memory.repo` …: a face holding a `Memory` reaching past its methods into storage."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Attribute) and node.attr in STORAGE_ATTRIBUTES:
+            holder = node.value.attr if isinstance(node.value, ast.Attribute) else getattr(node.value, "id", "")
+            if holder in {"mem", "memory", "user"}:
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno} {holder}.{node.attr}")
+    return found
+
+
+def test_faces_use_the_facade_methods_not_its_repositories():
+    reached = [hit for face in FACES for path in (ROOT / face).rglob("*.py") for hit in _reaches_inside_memory(path)]
+    assert not reached, "faces call Memory's methods; give the facade one for: " + ", ".join(reached)

@@ -26,13 +26,6 @@ SQL = re.compile(
     r"|\bVACUUM\b"
 )
 
-# Modules still holding SQL while slm/core, slm/cli and slm/mcp are rewritten by their owners, who move it into
-# slm/storage and then delete the file's line here (the test fails on a line whose file no longer has SQL).
-ALLOWED = {
-    "slm/cli/doctor.py",  # SELECT vec_version(); CREATE VIRTUAL TABLE t USING fts5(...) (the environment checks)
-    "slm/core/memory.py",  # DELETE FROM settings WHERE key = ? (the unlinked-memories marker)
-}
-
 
 def _docstrings(tree: ast.Module) -> set[int]:
     """The ids of the docstring nodes of a module and of its classes and functions."""
@@ -78,14 +71,9 @@ def sql_outside_storage() -> dict[str, list[str]]:
 
 
 def test_no_sql_outside_storage():
-    hits = {name: found for name, found in sql_outside_storage().items() if name not in ALLOWED}
+    hits = sql_outside_storage()
     listing = "\n".join(f"  {name}:{hit}" for name, found in hits.items() for hit in found)
     assert not hits, f"SQL outside slm/storage; move it into a function of the right slm/storage module:\n{listing}"
-
-
-def test_the_allow_list_only_names_modules_that_still_hold_sql():
-    emptied = ALLOWED - set(sql_outside_storage())
-    assert not emptied, f"no SQL left in {sorted(emptied)}: delete them from ALLOWED"
 
 
 def test_the_detector_reads_sql_and_not_prose():

@@ -209,7 +209,7 @@ async def test_mcp_an_explicit_session_wins(db_path, slm_home):
 # -- export and import -----------------------------------------------------------------------------------------------
 def _export(mem: Memory) -> list[dict]:
     buffer = io.StringIO()
-    exporter.export(mem, buffer)
+    exporter.export(mem.transfers, buffer)
     return [json.loads(line) for line in buffer.getvalue().splitlines()]
 
 
@@ -218,7 +218,7 @@ def _import(db: Path, records: list[dict], **kwargs) -> importer.ImportReport:
     path.write_text("".join(portable.dumps(r) + "\n" for r in records), encoding="utf-8")
     db.parent.mkdir(parents=True, exist_ok=True)
     with Memory.open(db) as mem:
-        return importer.import_file(mem, path, **kwargs)
+        return importer.import_file(mem.transfers, path, **kwargs)
 
 
 def test_sessions_are_exported_and_imported_back(mem, tmp_path):
@@ -334,7 +334,7 @@ def test_erase_by_session_combines_with_other_conditions(mem):
             {"text": STANDUP[1], "project": "billing", "session": "s2"},
         ]
     )
-    chosen = erasure.select(mem, erasure.Scope.of(project="billing", session="s1"))
+    chosen = erasure.select(mem.transfers, erasure.Scope.of(project="billing", session="s1"))
     assert [mem.get(i).content for i in chosen] == [STANDUP[0]]
     with pytest.raises(InvalidInput, match="one of the three"):
         erasure.Scope.of(ids=[1], session="s1")

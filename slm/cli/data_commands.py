@@ -43,24 +43,24 @@ def export(
     as_json: Json = False,
 ) -> None:
     """Write memories out: JSONL (the documented, importable format), JSON, or one Markdown file per project."""
-    from slm.portability import exporter
+    from slm.core import transfers
 
-    if fmt not in exporter.FORMATS:
-        raise InvalidInput(f"unknown format {fmt!r}", f"one of {', '.join(exporter.FORMATS)}")
-    selection = exporter.Selection.of(project, agent, since, until)
+    if fmt not in transfers.FORMATS:
+        raise InvalidInput(f"unknown format {fmt!r}", f"one of {', '.join(transfers.FORMATS)}")
+    selection = transfers.Selection.of(project, agent, since, until)
     with open_store(db) as mem, out.progress() as bar:
         task = bar.add_task("exporting", total=None)
         counting = {"total": lambda n: bar.update(task, total=n), "progress": lambda n: bar.advance(task, n)}
         if fmt == "markdown":
             if output == "-":
                 raise InvalidInput("markdown export writes a folder of files", "name the folder with -o FOLDER")
-            files = exporter.export_markdown(mem, Path(output).expanduser(), selection=selection, **counting)
+            files = mem.transfers.export_markdown(Path(output).expanduser(), selection=selection, **counting)
             summary = {"format": fmt, "folder": output, "files": files}
         else:
             try:
                 with _sink(output, mem.path) as sink:
-                    counts = exporter.export(
-                        mem, sink, fmt=fmt, selection=selection, embeddings=include_embeddings,
+                    counts = mem.transfers.export(
+                        sink, fmt=fmt, selection=selection, embeddings=include_embeddings,
                         behavior=include_behavior, **counting,
                     )  # fmt: skip
             except BrokenPipeError:  # `slm export | head`: the reader had enough, as with any Unix tool
@@ -78,12 +78,12 @@ def export(
 
 def _sink(output: str, db_path: Path) -> AbstractContextManager[TextIO]:
     """Standard output, streamed; else a file written whole (0600) or not at all, never one of the store's own."""
-    from slm.portability import exporter
+    from slm.core import transfers
 
     if output == "-":
-        exporter.check_stream(sys.stdout, db_path)
+        transfers.check_stream(sys.stdout, db_path)
         return nullcontext(sys.stdout)
-    return exporter.open_target(Path(output), db_path)
+    return transfers.open_target(Path(output), db_path)
 
 
 @commands.command("import")
@@ -102,12 +102,11 @@ def import_(
     as_json: Json = False,
 ) -> None:
     """Bring memories in; importing the same file again adds nothing. Bad records are reported, not imported."""
-    from slm.portability import importer
 
     with open_store(db, create=True) as mem, out.progress() as bar:
         task = bar.add_task("importing", total=None)
-        report = importer.import_file(
-            mem, file, fmt=fmt, strict=strict, project=project,
+        report = mem.transfers.import_file(
+            file, fmt=fmt, strict=strict, project=project,
             total=lambda n: bar.update(task, total=n), progress=lambda n: bar.advance(task, n),
         )  # fmt: skip
     render(report, as_json, lambda done: _show_import(done, file), to_json=lambda done: done.as_dict())
@@ -116,7 +115,7 @@ def import_(
 
 
 def _show_import(report, file: Path) -> None:
-    from slm.portability import importer
+    from slm.core import transfers
 
     out.plain(
         f"imported {_memories(report.added)} from {file} ({report.format}); {report.already:,} were here already"
@@ -124,10 +123,10 @@ def _show_import(report, file: Path) -> None:
     )
     if report.reembedded and report.added and report.format.startswith("slm"):
         out.note("embeddings were computed here: the file's were made by another model, or it had none")
-    for problem in report.problems[: importer.MAX_PROBLEMS_SHOWN]:
+    for problem in report.problems[: transfers.MAX_PROBLEMS_SHOWN]:
         out.plain(f"skipped {problem.where}: {problem.message}", "yellow")
-    if len(report.problems) > importer.MAX_PROBLEMS_SHOWN:
-        out.plain(f"… and {len(report.problems) - importer.MAX_PROBLEMS_SHOWN} more problems (see --json)", "yellow")
+    if len(report.problems) > transfers.MAX_PROBLEMS_SHOWN:
+        out.plain(f"… and {len(report.problems) - transfers.MAX_PROBLEMS_SHOWN} more problems (see --json)", "yellow")
 
 
 @commands.command()
@@ -158,11 +157,11 @@ def erase(
 ) -> None:
     """Erase memories for good: rows, index entries, vectors, graph, claims, event payloads, behaviour rows; then
     the files are compacted so the bytes are gone, and a signed receipt is written."""
-    from slm.portability import backups, erasure
+    from slm.core import transfers
 
     with open_store(db) as mem:
         if verify is not None:
-            result = erasure.verify(mem, verify)
+            result = mem.transfers.verify_erasure(verify)
             _report_verification(result, as_json)
             if not result["ok"]:
                 raise typer.Exit(1)
@@ -174,19 +173,19 @@ def erase(
             if dry_run:
                 return
             with out.spinner("erasing the behaviour database"):
-                receipt = erasure.erase_behavior(mem)
+                receipt = mem.transfers.erase_behavior()
         else:
-            scope = erasure.Scope.of(
+            scope = transfers.Scope.of(
                 memory_ids or (), query, agent, project, entity, since, until, everything, session=session
             )
-            ids = erasure.select(mem, scope)
+            ids = mem.transfers.select_erasure(scope)
             _preview(mem, ids, dry_run, as_json)
             if dry_run or not ids:
                 return
             _confirm(f"Erase these {len(ids):,} memories for good?", yes, dry_run, as_json)
             with out.spinner("erasing") as status:
-                receipt = erasure.erase(mem, scope, stage=lambda stage: status.update(stage))
-        held = backups.known_backups(mem)
+                receipt = mem.transfers.erase(scope, stage=lambda stage: status.update(stage))
+        held = mem.transfers.known_backups()
     _report_erasure(receipt, held, as_json)
 
 
@@ -198,7 +197,7 @@ def _preview(mem, ids: list[int], dry_run: bool, as_json: bool) -> None:
     if not ids:
         out.plain("nothing matches: nothing to erase")
         return
-    out.rows_table(mem.repo.get_many(ids[:PREVIEW]))
+    out.rows_table(mem.get_many(ids[:PREVIEW]))
     more = f" (the first {PREVIEW} shown)" if len(ids) > PREVIEW else ""
     out.plain(f"{_memories(len(ids))}, earlier and later versions included{more}")
     if dry_run:
@@ -265,11 +264,10 @@ def backup(
     as_json: Json = False,
 ) -> None:
     """Copy the store safely while agents write (SQLite's online backup); erase will remind you of it."""
-    from slm.portability import backups
 
     with open_store(db) as mem, out.progress() as bar:
         task = bar.add_task("backing up", total=None)
-        made = backups.backup(mem, file, progress=lambda done, total: bar.update(task, completed=done, total=total))
+        made = mem.transfers.backup(file, progress=lambda done, total: bar.update(task, completed=done, total=total))
     render(made, as_json, _show_backup)
 
 

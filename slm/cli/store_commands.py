@@ -37,7 +37,7 @@ def doctor(
     """Check the driver, extensions, model, recall ranker, the store's file, schema, permissions, keyword index,
     vectors, unfinished erasures and behavior.db, and say how to fix each; --repair fixes what can be rebuilt."""
     from slm import config
-    from slm.cli import doctor as checkup
+    from slm.core import checkup
 
     path = Path(db).expanduser() if db else config.default_db_path()
     with out.spinner("checking…"):
@@ -89,11 +89,10 @@ def _show_model(values: dict) -> None:
 @handles_errors
 def model_provision(as_json: Json = False) -> None:
     """Convert the default model (all-MiniLM-L6-v2) to GGUF and cache it; does nothing if already there."""
-    from slm import config
-    from slm.embedding.conversion import ensure_default_model
+    from slm.core.checkup import provision_default_model
 
     with out.spinner("converting all-MiniLM-L6-v2 to GGUF…"):
-        path = ensure_default_model(config.data_dir())
+        path = provision_default_model()
     render(
         path,
         as_json,
@@ -118,7 +117,7 @@ def model_reindex(
 ) -> None:
     """Re-embed every memory with a model (to switch models, or after a model file changed)."""
     with open_store(db) as mem, out.progress() as bar:  # not `answer`: the bar needs the store's size first
-        task = bar.add_task("re-embedding", total=mem.repo.count())
+        task = bar.add_task("re-embedding", total=mem.count())
         count = mem.reindex(model, progress=lambda n: bar.advance(task, n))
         store = mem.stats()
     render(

@@ -21,8 +21,8 @@ from slm.core.knowledge_graph import KnowledgeGraph, Progress
 from slm.core.recaller import Filters, RecallOptions
 from slm.core.reviews import Reviews
 from slm.core.store import Store
+from slm.core.transfers import Transfers
 from slm.core.writer import EMBED_BATCH, Stored, Writer
-from slm.embedding import choice as model_choice
 from slm.graph import clusters
 from slm.lifecycle import steps as lifecycle
 from slm.recall.hits import Hit
@@ -30,7 +30,7 @@ from slm.storage import erasure as erasure_sql
 from slm.storage.agents import AgentRow
 from slm.storage.behavior import BehaviorRepository
 from slm.storage.events import Event
-from slm.storage.memories import MemoryRow, NewMemory
+from slm.storage.memories import MemoryRow
 
 log = logging.getLogger("slm")
 
@@ -51,6 +51,7 @@ class Memory:
         self._aging = Aging(self._caller)
         self._graph = KnowledgeGraph(self._caller)
         self._behaviour = Behaviour(self._caller)
+        self.transfers = Transfers(store, self._writer, self._graph)  # export, import, erasure, backups
         # the repositories, for tests and benchmarks that look inside (faces use the methods below)
         self.conn, self.path, self.repo, self.events = store.conn, store.path, store.repo, store.events
         self.graph, self.agents, self.trust, self.claims = store.graph, store.agents, store.trust, store.claims
@@ -88,10 +89,8 @@ class Memory:
         store: the journal stays, the problem is kept for the faces to report, and doctor says what to do."""
         if not erasure_sql.journal_entries(self.conn):
             return
-        from slm.portability import erasure
-
         try:
-            self.finished_erasures = erasure.finish_pending(self)
+            self.finished_erasures = self.transfers.finish_pending_erasures()
         except Exception as err:  # reported, not raised: see above
             self.erasure_problem = err
             log.warning("an interrupted erasure could not be finished: %s", err)
@@ -178,27 +177,9 @@ class Memory:
         """Re-embed every memory with `model` (default: the default model), all or nothing; returns the count."""
         return reindexing.reindex(self.store, model, progress)
 
-    # -- import and erasure (slm.portability) ---------------------------------------------------------------
-    def with_vectors(self, memories: list[NewMemory]) -> list[NewMemory]:
-        """The memories, embedded where they bring no vectors (before an import takes the write lock)."""
-        return self._writer.with_vectors(memories)
-
-    def store_imported(self, memories: list[NewMemory]) -> list[Stored]:
-        """Store memories read from an export as recorded (times, provenance)."""
-        return self._writer.insert(memories, imported=True)
-
-    def link_imported_versions(self, pairs: list[tuple[int, int]]) -> None:
-        """Imported version chains: each (old, new) pair as `update` leaves it."""
-        self._writer.link_imported_versions(pairs)
-
     def model_identity(self) -> dict:
         """The embedding model as an export names it: its file name and dimension (loads the model)."""
-        self.store.embedder  # noqa: B018 - loading it binds it to the store on first use
-        return model_choice.identity(self.conn)
-
-    def purge(self, ids: list[int], *, agent: str, receipt: str) -> dict[str, int]:
-        """Delete for an erasure: whole version chains and everything derived from them; returns orphans dropped."""
-        return self._writer.purge(ids, agent=agent, receipt=receipt)
+        return self.transfers.model_identity()
 
     # -- authenticated agents -------------------------------------------------------------------------------
     def add_agent(self, name: str) -> tuple[AgentRow, str]:
@@ -360,10 +341,6 @@ class Memory:
     def graph_build(self, *, progress: Progress | None = None) -> clusters.BuildReport:
         """Link memories stored before the graph existed, then rebuild the Leiden clusters (ids kept by overlap)."""
         return self._graph.build(progress)
-
-    def relabel_clusters(self, cluster_ids: set[int]) -> None:
-        """Labels and centroids of these clusters from the members they have now (after an erasure took some)."""
-        self._graph.relabel(cluster_ids)
 
     def graph_stale(self) -> bool:
         """Whether clusters should be rebuilt: never built, memories not yet linked, or a quarter unclustered."""

@@ -14,26 +14,26 @@ from slm.storage.connection import write_transaction
 BACKUPS_DIR = "backups"
 
 
-def backup(mem, target: Path | None = None, progress: Callable[[int, int], None] | None = None) -> dict:
+def backup(engine, target: Path | None = None, progress: Callable[[int, int], None] | None = None) -> dict:
     """Copy the store (and its behaviour database, beside the copy) while agents may write; never overwrites."""
     made_at = validation.now_utc()
     if target is None:
         stamp = made_at.replace(":", "").replace("-", "")
-        target = mem.path.parent / BACKUPS_DIR / f"{mem.path.stem}-{stamp}.db"
+        target = engine.path.parent / BACKUPS_DIR / f"{engine.path.stem}-{stamp}.db"
     target = Path(target).expanduser().resolve()
     behavior_target = behavior_path(target)
     for path in (target, behavior_target):
         if path.exists():
             raise InvalidInput(f"{path} already exists", "name a new file: slm never overwrites a backup")
-    if target == mem.path.resolve():
+    if target == engine.path.resolve():
         raise InvalidInput("the backup would overwrite the store itself", "name another file")
-    sql.copy_database(mem.conn, target, progress)
-    behavior = mem.existing_behavior()
+    sql.copy_database(engine.conn, target, progress)
+    behavior = engine.existing_behavior()
     if behavior is not None:
         sql.copy_database(behavior.conn, behavior_target)
-    memories = mem.repo.row_count()
-    with write_transaction(mem.conn):
-        sql.record(mem.conn, target, made_at, memories)
+    memories = engine.repo.row_count()
+    with write_transaction(engine.conn):
+        sql.record(engine.conn, target, made_at, memories)
     return {
         "path": str(target),
         "behavior_path": str(behavior_target) if behavior is not None else None,
@@ -43,6 +43,6 @@ def backup(mem, target: Path | None = None, progress: Callable[[int, int], None]
     }
 
 
-def known_backups(mem) -> list[dict]:
+def known_backups(engine) -> list[dict]:
     """Backups slm made of this store that are still where it wrote them: they hold what an erasure removes."""
-    return [{"path": p, "made_at": t, "memories": n} for p, t, n in sql.recorded(mem.conn) if Path(p).exists()]
+    return [{"path": p, "made_at": t, "memories": n} for p, t, n in sql.recorded(engine.conn) if Path(p).exists()]

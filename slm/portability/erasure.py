@@ -83,10 +83,10 @@ class Scope:
         return shown
 
 
-def select(mem, scope: Scope) -> list[int]:
+def select(engine, scope: Scope) -> list[int]:
     """The memories an erasure of `scope` removes, whole version chains, oldest first."""
     if scope.ids:
-        known = {row.id for row in mem.repo.get_many(list(scope.ids))}
+        known = {row.id for row in engine.repo.get_many(list(scope.ids))}
         missing = [i for i in scope.ids if i not in known]
         if missing:
             raise NotFound(f"no memory with id {missing[0]}", "see `slm list` for ids; nothing was erased")
@@ -101,8 +101,8 @@ def select(mem, scope: Scope) -> list[int]:
             versions=True,
         )
         entity = None if scope.entity is None else entity_keys(scope.entity)
-        chosen = sql.matching_ids(mem.conn, every_version, scope.contains, entity)
-    return sql.whole_chains(mem.conn, chosen)
+        chosen = sql.matching_ids(engine.conn, every_version, scope.contains, entity)
+    return sql.whole_chains(engine.conn, chosen)
 
 
 def entity_keys(name: str) -> tuple[str, ...]:
@@ -110,7 +110,7 @@ def entity_keys(name: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys([*(e.key for e in entities.extract(name)), name.strip().lower()]))
 
 
-def erase(mem, scope: Scope, *, by: str = "user", stage: Stage | None = None) -> dict:
+def erase(engine, scope: Scope, *, by: str = "user", stage: Stage | None = None) -> dict:
     """Erase what `scope` selects; returns the signed receipt (also written under the store's receipts folder,
     whose path is in `receipt["path"]` of the returned copy).
 
@@ -118,43 +118,45 @@ def erase(mem, scope: Scope, *, by: str = "user", stage: Stage | None = None) ->
     through its later steps, so a crash anywhere after that commit is finished by the next open (`finish`).
     """
     tell = stage or (lambda _: None)
-    with _erasing(mem, wait=True):
-        with write_transaction(mem.conn):  # chosen and deleted under one lock: a version written meanwhile can't escape
-            ids = select(mem, scope)
+    with _erasing(engine, wait=True):
+        # chosen and deleted under one lock: a version written meanwhile can't escape
+        with write_transaction(engine.conn):
+            ids = select(engine, scope)
             if not ids:
                 raise NotFound("nothing matches what you asked to erase", "check the conditions with --dry-run")
             tell("counting what goes")
-            hashes = sql.hashes(mem.conn, ids)
-            kept = sql.held_elsewhere(mem.conn, ids, hashes)
-            counts = sql.count_rows(mem.conn, ids)
+            hashes = sql.hashes(engine.conn, ids)
+            kept = sql.held_elsewhere(engine.conn, ids, hashes)
+            counts = sql.count_rows(engine.conn, ids)
             counts |= {"same text kept in memories not erased": len(kept)} if kept else {}
-            clustered = sorted({c for pair in mem.graph.membership_of(ids).values() for c in pair if c is not None})
-            body = _body(mem, scope.describe(), counts, ids, [h for h in hashes if h not in kept])  # what verify checks
-            sql.journal_open(mem.conn, sql.JournalEntry(body["id"], body, clustered, []))
+            clustered = sorted({c for pair in engine.graph.membership_of(ids).values() for c in pair if c is not None})
+            gone = [h for h in hashes if h not in kept]  # what verify checks
+            body = _body(engine, scope.describe(), counts, ids, gone)
+            sql.journal_open(engine.conn, sql.JournalEntry(body["id"], body, clustered, []))
             faults.step("erase.journalled")
             tell("deleting memories and what was derived from them")
-            body["counts"] |= mem.purge(ids, agent=by, receipt=body["id"])
-            sql.journal_save(mem.conn, sql.JournalEntry(body["id"], body, clustered, []))
+            body["counts"] |= engine.purge(ids, agent=by, receipt=body["id"])
+            sql.journal_save(engine.conn, sql.JournalEntry(body["id"], body, clustered, []))
         faults.step("erase.deleted")
-        return finish(mem, body["id"], tell)
+        return finish(engine, body["id"], tell)
 
 
-def erase_behavior(mem, *, stage: Stage | None = None) -> dict:
+def erase_behavior(engine, *, stage: Stage | None = None) -> dict:
     """Empty the behaviour database (recalls, feedback, their events); memories stay as they are."""
-    body = _body(mem, {"behavior": True}, {}, [], [])
-    with _erasing(mem, wait=True):
-        with write_transaction(mem.conn):
-            sql.journal_open(mem.conn, sql.JournalEntry(body["id"], body, [], []))
-        return finish(mem, body["id"], stage or (lambda _: None))
+    body = _body(engine, {"behavior": True}, {}, [], [])
+    with _erasing(engine, wait=True):
+        with write_transaction(engine.conn):
+            sql.journal_open(engine.conn, sql.JournalEntry(body["id"], body, [], []))
+        return finish(engine, body["id"], stage or (lambda _: None))
 
 
-def _body(mem, scope: dict, counts: dict, ids: list[int], content_hashes: list[str]) -> dict:
+def _body(engine, scope: dict, counts: dict, ids: list[int], content_hashes: list[str]) -> dict:
     return {
         "type": RECEIPT_TYPE,
         "version": 1,
         "id": uuid.uuid4().hex,
         "erased_at": validation.event_time(),
-        "store": str(mem.path),
+        "store": str(engine.path),
         "scope": scope,
         "counts": counts,
         "memory_ids": ids,
@@ -162,26 +164,26 @@ def _body(mem, scope: dict, counts: dict, ids: list[int], content_hashes: list[s
     }
 
 
-def pending(mem) -> list[str]:
+def pending(engine) -> list[str]:
     """The ids of erasures begun and not finished (a crash, a kill, a full disk)."""
-    return [entry.id for entry in sql.journal_entries(mem.conn)]
+    return [entry.id for entry in sql.journal_entries(engine.conn)]
 
 
-def finish_pending(mem, *, stage: Stage | None = None) -> list[dict]:
+def finish_pending(engine, *, stage: Stage | None = None) -> list[dict]:
     """Finish every erasure a crash interrupted, oldest first; their receipts. An erasure another process is
     running now is left to it (its lock is held), so opening the store during one neither waits nor repeats it."""
-    with _erasing(mem, wait=False) as ours:
-        return [finish(mem, entry_id, stage or (lambda _: None)) for entry_id in pending(mem)] if ours else []
+    with _erasing(engine, wait=False) as ours:
+        return [finish(engine, entry_id, stage or (lambda _: None)) for entry_id in pending(engine)] if ours else []
 
 
 @contextmanager
-def _erasing(mem, *, wait: bool) -> Iterator[bool]:
+def _erasing(engine, *, wait: bool) -> Iterator[bool]:
     """The store's erasure lock, held by whoever runs an erasure; yields whether it was taken (`wait`: until it is).
 
     A journal whose lock is free is an interrupted erasure's: the kernel drops a lock with the process that held
     it, however it died.
     """
-    fd = os.open(mem.path.with_name(f".{mem.path.name}.erasing"), os.O_RDWR | os.O_CREAT, 0o600)
+    fd = os.open(engine.path.with_name(f".{engine.path.name}.erasing"), os.O_RDWR | os.O_CREAT, 0o600)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -193,38 +195,38 @@ def _erasing(mem, *, wait: bool) -> Iterator[bool]:
         os.close(fd)  # releases the lock
 
 
-def finish(mem, entry_id: str, tell: Stage) -> dict:
+def finish(engine, entry_id: str, tell: Stage) -> dict:
     """Carry a journalled erasure through the steps it has not done, each marked done when it is, then write the
     receipt and close the journal. The caller holds the erasure lock; every step can run again safely, so a
     crash at any point ends, when finished, with the same receipt."""
     for name, run in _STEPS:
-        [entry] = sql.journal_entries(mem.conn, entry_id)
+        [entry] = sql.journal_entries(engine.conn, entry_id)
         if name in entry.done:
             continue
-        body = run(mem, entry, tell) or entry.body
-        with write_transaction(mem.conn):
-            sql.journal_save(mem.conn, replace(entry, body=body, done=[*entry.done, name]))
+        body = run(engine, entry, tell) or entry.body
+        with write_transaction(engine.conn):
+            sql.journal_save(engine.conn, replace(entry, body=body, done=[*entry.done, name]))
         faults.step(f"erase.{name}")
-    [entry] = sql.journal_entries(mem.conn, entry_id)
-    receipt = _issue(mem, entry.body)
+    [entry] = sql.journal_entries(engine.conn, entry_id)
+    receipt = _issue(engine, entry.body)
     faults.step("erase.receipt")
-    with write_transaction(mem.conn):
-        sql.journal_close(mem.conn, entry_id)
+    with write_transaction(engine.conn):
+        sql.journal_close(engine.conn, entry_id)
     return receipt
 
 
-def _behaviour(mem, entry: sql.JournalEntry, tell: Stage) -> dict | None:
+def _behaviour(engine, entry: sql.JournalEntry, tell: Stage) -> dict | None:
     """Behaviour rows about the erased memories (or all, for a behaviour erasure). They are counted into the
     journal before they are deleted: the two databases cannot commit together, and a rerun would count none."""
-    behavior = mem.existing_behavior()
+    behavior = engine.existing_behavior()
     if behavior is None:
         return None
     everything = bool(entry.body["scope"].get("behavior"))
     if not any(k.startswith("behavior.") for k in entry.body["counts"]):
         counted = sql.count_behavior(behavior.conn, None if everything else entry.body["memory_ids"])
         body = {**entry.body, "counts": entry.body["counts"] | {f"behavior.{k}": v for k, v in counted.items()}}
-        with write_transaction(mem.conn):
-            sql.journal_save(mem.conn, replace(entry, body=body))
+        with write_transaction(engine.conn):
+            sql.journal_save(engine.conn, replace(entry, body=body))
         entry = replace(entry, body=body)
     tell("erasing behaviour rows")
     with write_transaction(behavior.conn):
@@ -235,26 +237,26 @@ def _behaviour(mem, entry: sql.JournalEntry, tell: Stage) -> dict | None:
     return entry.body
 
 
-def _relabel(mem, entry: sql.JournalEntry, tell: Stage) -> None:
+def _relabel(engine, entry: sql.JournalEntry, tell: Stage) -> None:
     if entry.clusters:
         tell("relabelling the clusters they were in")
-        mem.relabel_clusters(set(entry.clusters))
+        engine.relabel_clusters(set(entry.clusters))
 
 
-def _merge_index(mem, entry: sql.JournalEntry, tell: Stage) -> None:
+def _merge_index(engine, entry: sql.JournalEntry, tell: Stage) -> None:
     """Merge the FTS index: a deleted row's terms stay in older segments until they are merged."""
     if entry.body["memory_ids"]:
         tell("merging the keyword index")
-        with write_transaction(mem.conn):
-            sql.optimize_fts(mem.conn)
+        with write_transaction(engine.conn):
+            sql.optimize_fts(engine.conn)
 
 
-def _compact(mem, entry: sql.JournalEntry, tell: Stage) -> None:
+def _compact(engine, entry: sql.JournalEntry, tell: Stage) -> None:
     """Get the deleted bytes out of the files: checkpoint the WAL, VACUUM; memory.db only if memories went."""
     tell("emptying the write-ahead logs and compacting the files")
     if entry.body["memory_ids"]:
-        sql.compact(mem.conn)
-    behavior = mem.existing_behavior()
+        sql.compact(engine.conn)
+    behavior = engine.existing_behavior()
     if behavior is not None:
         sql.compact(behavior.conn)
 
@@ -262,15 +264,15 @@ def _compact(mem, entry: sql.JournalEntry, tell: Stage) -> None:
 _STEPS = (("behaviour", _behaviour), ("clusters", _relabel), ("index", _merge_index), ("files", _compact))
 
 
-def _receipt_path(mem, body: dict) -> Path:
+def _receipt_path(engine, body: dict) -> Path:
     name = f"erasure-{body['erased_at'].replace(':', '')}-{body['id'][:8]}.json"
-    return mem.path.parent / RECEIPTS_DIR / name
+    return engine.path.parent / RECEIPTS_DIR / name
 
 
-def _issue(mem, body: dict) -> dict:
+def _issue(engine, body: dict) -> dict:
     """Sign the receipt and write it atomically (Ed25519 signs deterministically: writing it again is harmless)."""
-    receipt = receipts.sign(body, receipts.load_or_create_key(mem.path.parent))
-    path = _receipt_path(mem, body)
+    receipt = receipts.sign(body, receipts.load_or_create_key(engine.path.parent))
+    path = _receipt_path(engine, body)
     path.parent.mkdir(mode=0o700, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".receipt-", suffix=".tmp", dir=path.parent)  # created 0600
     try:
@@ -284,7 +286,7 @@ def _issue(mem, body: dict) -> dict:
     return {**receipt, "path": str(path)}
 
 
-def verify(mem, receipt_path: Path) -> dict:
+def verify(engine, receipt_path: Path) -> dict:
     """Re-check a receipt: its signature (by this store's key), then that nothing it lists is left."""
     try:
         receipt = json.loads(Path(receipt_path).expanduser().read_text(encoding="utf-8"))
@@ -295,11 +297,11 @@ def verify(mem, receipt_path: Path) -> dict:
         raise InvalidInput(f"{receipt_path} is not a JSON receipt: {err}") from None
     if not isinstance(receipt, dict) or receipt.get("type") != RECEIPT_TYPE:
         raise InvalidInput(f"{receipt_path} is not an slm erasure receipt")
-    body = receipts.check(receipt, receipts.load_key(mem.path.parent))
+    body = receipts.check(receipt, receipts.load_key(engine.path.parent))
     ids, hashes = body["memory_ids"], body["content_hashes"]
-    left = sql.leftovers(mem.conn, ids, hashes)
-    left["fts index out of step with memories"] = 0 if sql.fts_consistent(mem.conn) else 1
-    behavior = mem.existing_behavior()
+    left = sql.leftovers(engine.conn, ids, hashes)
+    left["fts index out of step with memories"] = 0 if sql.fts_consistent(engine.conn) else 1
+    behavior = engine.existing_behavior()
     if behavior is not None:
         if body["scope"].get("behavior"):
             # rows dated after an erasure of the whole behaviour database are new use, not leftovers

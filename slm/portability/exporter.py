@@ -60,30 +60,30 @@ class Selection:
 
 
 def export(
-    mem, out: TextIO, *, fmt: str = "jsonl", selection: Selection = Selection(), embeddings: bool = False,
+    engine, out: TextIO, *, fmt: str = "jsonl", selection: Selection = Selection(), embeddings: bool = False,
     behavior: bool = False, progress: Progress | None = None, total: Callable[[int], None] | None = None,
 ) -> dict:  # fmt: skip
     """Write the export to `out` (JSONL or JSON); returns the counts written, as the end line holds them."""
     if fmt not in ("jsonl", "json"):
         raise InvalidInput(f"unknown export format {fmt!r}", f"one of {list(FORMATS)} (markdown writes a folder)")
-    with read_snapshot(mem.conn):
-        return _export(mem, out, fmt, selection, embeddings, behavior, progress, total)
+    with read_snapshot(engine.conn):
+        return _export(engine, out, fmt, selection, embeddings, behavior, progress, total)
 
 
-def _export(mem, out: TextIO, fmt, selection: Selection, embeddings, behavior, progress, total) -> dict:
-    ids = sql.chain_ids(mem.conn, selection.filter())
+def _export(engine, out: TextIO, fmt, selection: Selection, embeddings, behavior, progress, total) -> dict:
+    ids = sql.chain_ids(engine.conn, selection.filter())
     if total:
         total(len(ids))
-    model = model_choice.identity(mem.conn)
+    model = model_choice.identity(engine.conn)
     head = portable.header(validation.now_utc(), model, selection.as_dict(), embeddings and model is not None, behavior)
     counts = {"memories": 0}
     writer = _JsonWriter(out, as_array=fmt == "json")
     writer.write(head)
-    for record in _memory_records(mem.conn, ids, model["dim"] if embeddings and model else None, progress):
+    for record in _memory_records(engine.conn, ids, model["dim"] if embeddings and model else None, progress):
         writer.write(record)
         counts["memories"] += 1
     if behavior:
-        counts |= _behavior_records(mem, writer, None if not selection.as_dict() else set(ids.tolist()))
+        counts |= _behavior_records(engine, writer, None if not selection.as_dict() else set(ids.tolist()))
     writer.write({"type": "end", **counts})
     writer.close()
     return counts
@@ -158,10 +158,10 @@ def _record(row, validity, trust, zone, links, embedding) -> dict:
     return record
 
 
-def _behavior_records(mem, writer: _JsonWriter, exported: set[int] | None) -> dict:
+def _behavior_records(engine, writer: _JsonWriter, exported: set[int] | None) -> dict:
     """Recalls and feedback from behavior.db; with filters, only what concerns the exported memories."""
     counts = {"recalls": 0, "feedback": 0}
-    behavior = mem.existing_behavior()
+    behavior = engine.existing_behavior()
     if behavior is None:
         return counts
     for time, query, k, results, agent, protocol in sql.behavior_rows(behavior.conn, "recalls"):
@@ -184,7 +184,7 @@ def _behavior_records(mem, writer: _JsonWriter, exported: set[int] | None) -> di
 
 # -- Markdown --------------------------------------------------------------------------------------------------------
 def export_markdown(
-    mem, folder: Path, *, selection: Selection = Selection(), progress: Progress | None = None,
+    engine, folder: Path, *, selection: Selection = Selection(), progress: Progress | None = None,
     total: Callable[[int], None] | None = None,
 ) -> dict:  # fmt: skip
     """One readable file per project in `folder`, its memories under their cluster's label (current versions;
@@ -192,38 +192,38 @@ def export_markdown(
 
     The folder is made 0700 if new, each file 0600 and written whole or not at all; never the store's own folder.
     """
-    folder = markdown_folder(folder, mem.path)
-    with read_snapshot(mem.conn):
-        return _export_markdown(mem, folder, selection, progress, total)
+    folder = markdown_folder(folder, engine.path)
+    with read_snapshot(engine.conn):
+        return _export_markdown(engine, folder, selection, progress, total)
 
 
-def _export_markdown(mem, folder: Path, selection: Selection, progress, total) -> dict:
-    ids = sql.chain_ids(mem.conn, selection.filter())
-    current = sql.current_by_project(mem.conn, ids.tolist())
+def _export_markdown(engine, folder: Path, selection: Selection, progress, total) -> dict:
+    ids = sql.chain_ids(engine.conn, selection.filter())
+    current = sql.current_by_project(engine.conn, ids.tolist())
     if total:
         total(sum(len(v) for v in current.values()))
     names: dict[str, str] = {}
     for project in sorted(current):
         names[project] = _file_name(project, names.values())
-    targets = {project: safe_target(folder / name, mem.path) for project, name in names.items()}  # all, first
+    targets = {project: safe_target(folder / name, engine.path) for project, name in names.items()}  # all, first
     written: dict[str, int] = {}
     for project, project_ids in sorted(current.items()):
         with private_file(targets[project]) as out:
             count = f"{len(project_ids)} {'memory' if len(project_ids) == 1 else 'memories'}"
             out.write(f"# {project}\n\nExported from slm {__version__} on {validation.now_utc()}: {count}.\n")
-            _write_sections(mem, out, project_ids, progress)
+            _write_sections(engine, out, project_ids, progress)
         written[names[project]] = len(project_ids)
     return written
 
 
-def _write_sections(mem, out: TextIO, ids: list[int], progress: Progress | None) -> None:
-    labels = sql.cluster_labels(mem.conn, ids)
+def _write_sections(engine, out: TextIO, ids: list[int], progress: Progress | None) -> None:
+    labels = sql.cluster_labels(engine.conn, ids)
     ordered = sorted(ids, key=lambda i: (labels.get(i) is None, labels.get(i) or "", i))
     heading = object()
     for start in range(0, len(ordered), PAGE):
         page = ordered[start : start + PAGE]
-        versions = sql.earlier_version_counts(mem.conn, page)
-        for row in mem.repo.get_many(page):
+        versions = sql.earlier_version_counts(engine.conn, page)
+        for row in engine.repo.get_many(page):
             label = labels.get(row.id) or "Not clustered"
             if label != heading:
                 out.write(f"\n## {label}\n")

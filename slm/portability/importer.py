@@ -62,7 +62,7 @@ def detect(path: Path) -> str:
 
 
 def import_file(
-    mem, path: Path, *, fmt: str | None = None, strict: bool = False, project: str | None = None,
+    engine, path: Path, *, fmt: str | None = None, strict: bool = False, project: str | None = None,
     progress: Progress | None = None, total: Callable[[int], None] | None = None,
 ) -> ImportReport:  # fmt: skip
     """Import `path`; `total(n)` is told how many records there are before `progress(n)` counts them stored."""
@@ -75,10 +75,10 @@ def import_file(
             raise InvalidInput(
                 "--project is for other tools' notes that name no project", "an slm export names each memory's own"
             )
-        return _import_slm(mem, path, fmt, strict, progress, total)
+        return _import_slm(engine, path, fmt, strict, progress, total)
     if fmt not in foreign.FORMATS:
         raise InvalidInput(f"unknown import format {fmt!r}", f"one of {['slm', 'slm-json', *foreign.FORMATS]}")
-    return _import_foreign(mem, path, fmt, strict, project, progress, total)
+    return _import_foreign(engine, path, fmt, strict, project, progress, total)
 
 
 # -- slm's own format ---------------------------------------------------------------------------------------------
@@ -171,7 +171,7 @@ def _check(path: Path, fmt: str) -> _Checked:
     return checked
 
 
-def _import_slm(mem, path: Path, fmt: str, strict: bool, progress, total) -> ImportReport:
+def _import_slm(engine, path: Path, fmt: str, strict: bool, progress, total) -> ImportReport:
     checked = _check(path, fmt)
     faults.step("import.checked")
     report = ImportReport(fmt, records=checked.count)
@@ -180,11 +180,11 @@ def _import_slm(mem, path: Path, fmt: str, strict: bool, progress, total) -> Imp
     if strict and report.problems:
         raise InvalidInput(_summary(report.problems), "nothing was imported (--strict): fix the file, or drop --strict")
     header = checked.header
-    use_vectors = header.embeddings and header.model == mem.model_identity()
+    use_vectors = header.embeddings and header.model == engine.model_identity()
     report.reembedded = not use_vectors
     if total:
         total(len(checked.ids))
-    run = _Run(mem, report)
+    run = _Run(engine, report)
     batch: list[MemoryRecord] = []
     for number, raw in _lines(path, fmt):
         if number in checked.bad:
@@ -213,8 +213,8 @@ def _without_vectors(record: MemoryRecord) -> MemoryRecord:
 class _Run:
     """The second pass's state: file ids mapped to store ids, and old versions waiting for their successor."""
 
-    def __init__(self, mem, report: ImportReport) -> None:
-        self.mem = mem
+    def __init__(self, engine, report: ImportReport) -> None:
+        self.engine = engine
         self.report = report
         self.ids: dict[int, int] = {}  # file id -> store id
         self.added: set[int] = set()  # store ids this import created, or a killed import of the file (see store)
@@ -227,12 +227,12 @@ class _Run:
         for record in batch:
             digest = validation.content_hash(record.content)
             existing = sql.same_record(
-                self.mem.conn, record.project, digest, record.created_at, record.superseded_by is None
+                self.engine.conn, record.project, digest, record.created_at, record.superseded_by is None
             )
             if existing is None and record.superseded_by is not None:
                 # The record still current: an import of this file was killed before it stored the successor.
                 # It is this import's to chain, else it would stay current beside its successor for ever.
-                existing = sql.same_record(self.mem.conn, record.project, digest, record.created_at, True)
+                existing = sql.same_record(self.engine.conn, record.project, digest, record.created_at, True)
                 if existing is not None:
                     self.added.add(existing)
             if existing is not None:
@@ -240,9 +240,9 @@ class _Run:
                 self.report.already += 1
             else:
                 fresh.append((record, _new_memory(record, digest)))
-        ready = self.mem.with_vectors([m for _, m in fresh])  # embedded before the write lock is taken
-        with write_transaction(self.mem.conn):  # each record whole, with its versions, validity and links, or not
-            stored = self.mem.store_imported(ready) if ready else []
+        ready = self.engine.with_vectors([m for _, m in fresh])  # embedded before the write lock is taken
+        with write_transaction(self.engine.conn):  # each record whole, with its versions, validity and links, or not
+            stored = self.engine.store_imported(ready) if ready else []
             for (record, _), memory_id in zip(fresh, stored, strict=True):
                 self.ids[record.id] = int(memory_id)
                 if memory_id.duplicate:  # the same text is a current memory of the project here already
@@ -274,7 +274,7 @@ class _Run:
                 elif successor in self.added and successor != here:
                     pairs.append((here, successor))
         if pairs:
-            self.mem.link_imported_versions(pairs)
+            self.engine.link_imported_versions(pairs)
         return linked
 
     def _restore(self, records: list[MemoryRecord]) -> None:
@@ -283,14 +283,14 @@ class _Run:
             memory_id = self.ids[record.id]
             if memory_id not in self.added:
                 continue
-            sql.restore(self.mem.conn, memory_id, record.valid_from, record.valid_to, record.review)
+            sql.restore(self.engine.conn, memory_id, record.valid_from, record.valid_to, record.review)
             links = [(self.ids[link.to], link.kind, link.weight) for link in record.links if link.to in self.ids]
             kept = [x for x in links if x[0] in self.added and x[0] != memory_id]
-            sql.replace_links(self.mem.conn, memory_id, self.added, kept)
+            sql.replace_links(self.engine.conn, memory_id, self.added, kept)
 
     def behavior(self, record: BehaviorRecord) -> None:
         fields = record.fields
-        behavior = self.mem.behavior
+        behavior = self.engine.behavior
         if record.type == "recall":
             if sql.has_recall(behavior.conn, fields["time"], fields["query"], fields["agent"]):
                 return
@@ -323,7 +323,7 @@ def _new_memory(record: MemoryRecord, digest: str) -> NewMemory:
 
 
 # -- other tools' files --------------------------------------------------------------------------------------------
-def _import_foreign(mem, path: Path, fmt: str, strict: bool, project, progress, total) -> ImportReport:
+def _import_foreign(engine, path: Path, fmt: str, strict: bool, project, progress, total) -> ImportReport:
     report = ImportReport(fmt)
     incoming = []
     for found in foreign.read(path, fmt, project=project):
@@ -339,7 +339,7 @@ def _import_foreign(mem, path: Path, fmt: str, strict: bool, project, progress, 
         total(len(incoming))
     for start in range(0, len(incoming), BATCH):
         batch = incoming[start : start + BATCH]
-        for _, stored in _store_items(mem, batch, report):
+        for _, stored in _store_items(engine, batch, report):
             if stored.duplicate:
                 report.already += 1
             else:
@@ -350,17 +350,17 @@ def _import_foreign(mem, path: Path, fmt: str, strict: bool, project, progress, 
     return report
 
 
-def _store_items(mem, batch: list, report: ImportReport) -> list:
+def _store_items(engine, batch: list, report: ImportReport) -> list:
     """Store a batch; should slm refuse an item, store the others one by one and report that one."""
     try:
-        return list(zip(batch, mem.remember_many([i.item for i in batch], imported=True), strict=True))
+        return list(zip(batch, engine.remember_many([i.item for i in batch], imported=True), strict=True))
     except InvalidInput:
         if len(batch) == 1:
             raise
     stored = []
     for one in batch:
         try:
-            stored += _store_items(mem, [one], report)
+            stored += _store_items(engine, [one], report)
         except InvalidInput as err:
             report.problems.append(Problem(one.where, str(err)))
     return stored

@@ -106,3 +106,17 @@ def recorded_backups(conn) -> list[tuple[str, str]]:
         return [(p, t) for p, t in conn.execute("SELECT path, made_at FROM backups ORDER BY id DESC")]
     except apsw.Error:  # a store older than the table, or a damaged one
         return []
+
+
+def vec_version(conn) -> str:
+    """The sqlite-vec version a connection loaded (fails if the extension did not load)."""
+    return conn.execute("SELECT vec_version()").fetchone()[0]
+
+
+def fts5_with_porter() -> None:
+    """Raise unless this SQLite has FTS5 with the porter tokenizer, which the keyword index needs."""
+    conn = import_apsw().Connection(":memory:")
+    try:
+        conn.execute("CREATE VIRTUAL TABLE t USING fts5(x, tokenize='porter unicode61')")
+    finally:
+        conn.close()

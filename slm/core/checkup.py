@@ -102,7 +102,7 @@ def _vec_extension() -> Check:
         from slm.storage.connection import open_connection
 
         conn = open_connection(":memory:")
-        version = conn.execute("SELECT vec_version()").fetchone()[0]
+        version = health.vec_version(conn)
         conn.close()
         return f"sqlite-vec {version} loads"
 
@@ -111,11 +111,7 @@ def _vec_extension() -> Check:
 
 def _fts5() -> Check:
     def probe() -> str:
-        import apsw
-
-        conn = apsw.Connection(":memory:")
-        conn.execute("CREATE VIRTUAL TABLE t USING fts5(x, tokenize='porter unicode61')")
-        conn.close()
+        health.fts5_with_porter()
         return "FTS5 with the porter tokenizer is available"
 
     return _guard("FTS5", "install an apsw build whose SQLite has FTS5 (the PyPI wheels do)", probe)
@@ -133,13 +129,19 @@ def _llama() -> Check:
     return _guard("llama.cpp", fix, probe)
 
 
+def provision_default_model() -> Path:
+    """The default model converted to GGUF in the data folder (once; later calls find it there)."""
+    from slm import config
+    from slm.embedding.conversion import ensure_default_model
+
+    return ensure_default_model(config.data_dir())
+
+
 def _model() -> Check:
     def probe() -> str:
-        from slm import config
-        from slm.embedding.conversion import ensure_default_model
         from slm.embedding.embedder import Embedder
 
-        path = ensure_default_model(config.data_dir())
+        path = provision_default_model()
         embedder = Embedder(path)
         embedder.embed_one("doctor check")
         return f"{path} ({path.stat().st_size / 1e6:.1f} MB, {embedder.dim}-d) embeds"
