@@ -193,7 +193,7 @@ def identifiers(text: str, gaz: Gazetteer, found: list[Candidate]) -> None:
         start, done = _widen(text, rev, capital.start(), capital.end(), _WORD_CHARS)
         token = text[start:done]
         if gaz.lookup(token) is not None or _NOT_CODE.fullmatch(token):
-            continue  # PostgreSQL, GitHub: the gazetteer's, and cheaper to skip here than to lose in claim
+            continue  # PostgreSQL, GitHub: the gazetteer's, and cheaper to skip here than to lose in spans.claim
         if _MIXED.fullmatch(token) and _code_boundaries(text, start, done):
             found.append(candidate(ID_RANK, start, done, identifier_entity(token)))
     done = 0
