@@ -7,7 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from slm.graph.entities import _STOP, KINDS, Entity, _gazetteer, canonical, extract
+from slm.graph.entities import KINDS, Entity, canonical, extract
+from slm.graph.gazetteer import load as _gazetteer
+from slm.graph.name_finders import STOP as _STOP
 
 TRICKY = ["Go", "go", "C", "Redis", "pg", "Sarah", "said", "told", "my friend", ".", ",", "/", "_", "(", ")", "`"]
 TRICKY += ["1.2.3", "v2", "May", "2023", "\n", "İ", "https://x.io/a", "src/a.py", "Dr.", "Mc", "Donald", "Zürich"]
