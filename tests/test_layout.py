@@ -82,3 +82,15 @@ def _reaches_inside_memory(path: Path) -> list[str]:
 def test_faces_use_the_facade_methods_not_its_repositories():
     reached = [hit for face in FACES for path in (ROOT / face).rglob("*.py") for hit in _reaches_inside_memory(path)]
     assert not reached, "faces call Memory's methods; give the facade one for: " + ", ".join(reached)
+
+
+def test_the_recall_options_faces_declare_are_recall_keywords():
+    import inspect
+
+    from slm import Memory
+    from slm.core import recall_options
+    from slm.core.recaller import RecallOptions
+
+    declared = {o.name for o in vars(recall_options).values() if isinstance(o, recall_options.RecallOption)}
+    keywords = set(inspect.signature(Memory.recall).parameters) - {"self", "options"} | RecallOptions.__optional_keys__
+    assert declared and declared <= keywords, declared - keywords

@@ -23,21 +23,15 @@ class RecallOption:
     help: str
 
 
-QUERY = RecallOption("query", str, REQUIRED, "What you want to remember, in your own words.")
-K = RecallOption("k", int, 10, "How many memories.")
+QUERY = RecallOption("query", str, REQUIRED, 'What you want to know; time words ("last week") count.')
+K = RecallOption("k", int, 10, "Most memories to return.")
 PROJECT = RecallOption("project", str | None, None, "Only this project.")
 AGENT = RecallOption("agent", str | None, None, "Only memories written by this agent.")
-TAGS = RecallOption("tags", list[str] | None, None, "Only memories with this tag (repeatable).")
+TAGS = RecallOption("tags", list[str] | None, None, "Only memories with all these tags.")
 SINCE = RecallOption("since", str | None, None, "Only memories from this time on (ISO-8601).")
 UNTIL = RecallOption("until", str | None, None, "Only memories up to this time (ISO-8601).")
 NOW = RecallOption("now", str | None, None, "The asker's time: later memories are left out.")
 AS_OF = RecallOption("as_of", str | None, None, "What held at this time (ISO-8601), superseded facts included.")
 QUARANTINED = RecallOption("quarantined", bool, False, "Also return memories held in quarantine.")
-ARCHIVED = RecallOption("archived", bool, False, "Also return memories the lifecycle archived (long unused).")
-CHANNELS = RecallOption(
-    "channels",
-    list[str] | None,
-    None,
-    "Fuse these channels (repeatable: keyword, vector, graph, temporal, fisher) by reciprocal rank "
-    "instead of the learned ranking, for comparisons (docs/benchmarks.md).",
-)
+ARCHIVED = RecallOption("archived", bool, False, "Also search memories archived for disuse.")
+CHANNELS = RecallOption("channels", list[str] | None, None, "Channels to fuse instead of the learned ranking.")

@@ -40,8 +40,6 @@ def optional(description: str) -> Any:
 
 
 Project = Annotated[str | None, optional("Project name.")]
-Tags = Annotated[list[str] | None, optional("Tags a memory must all have.")]
-Time = Annotated[str | None, optional("ISO-8601 time or date.")]
 
 
 class PlainArgumentErrors(Middleware):

@@ -18,8 +18,9 @@ from mcp_types import ToolAnnotations
 from pydantic import Field
 
 from slm import validation
+from slm.core import recall_options as options
 from slm.mcp import budget
-from slm.mcp.arguments import ID_SCHEMA, Ids, MaxTokens, MemoryId, Project, Tags, Time, accepted, input_shown, optional
+from slm.mcp.arguments import ID_SCHEMA, Ids, MaxTokens, MemoryId, Project, accepted, input_shown, optional
 from slm.mcp.engine import Engine
 from slm.mcp.replies import (
     STATUS_IMPORTANCE,
@@ -86,18 +87,17 @@ class Tools:
     @tool(annotations=READ, output_schema=None)
     async def recall(
         self,
-        query: Annotated[str, Field(description='What you want to know; time words ("last week") count.')],
-        k: Annotated[int, Field(ge=1, le=100, description="Most memories to return.")] = 10,
-        project: Project = None,
-        tags: Tags = None,
-        since: Time = None,
-        until: Time = None,
-        include_archived: Annotated[bool, Field(description="Also search memories archived for disuse.")] = False,
+        query: Annotated[str, Field(description=options.QUERY.help)],
+        k: Annotated[int, Field(ge=1, le=100, description=options.K.help)] = options.K.default,
+        project: Annotated[str | None, optional(options.PROJECT.help)] = options.PROJECT.default,
+        tags: Annotated[list[str] | None, optional(options.TAGS.help)] = options.TAGS.default,
+        since: Annotated[str | None, optional(options.SINCE.help)] = options.SINCE.default,
+        until: Annotated[str | None, optional(options.UNTIL.help)] = options.UNTIL.default,
+        include_archived: Annotated[bool, Field(description=options.ARCHIVED.help)] = options.ARCHIVED.default,
         channels: Annotated[
-            list[Literal["keyword", "vector", "graph", "temporal", "fisher"]] | None,
-            optional("Channels to fuse instead of the learned ranking."),
-        ] = None,
-        as_of: Annotated[str | None, optional("ISO-8601 time: recall what held then.")] = None,
+            list[Literal["keyword", "vector", "graph", "temporal", "fisher"]] | None, optional(options.CHANNELS.help)
+        ] = options.CHANNELS.default,
+        as_of: Annotated[str | None, optional(options.AS_OF.help)] = options.AS_OF.default,
         max_tokens: MaxTokens = budget.DEFAULT_MAX_TOKENS,
     ) -> RecallOut:
         """Search current memories, best first: memories with id, text, score, time, agent, project, tags, trust,
