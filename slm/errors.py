@@ -30,12 +30,20 @@ class NotFound(SlmError, KeyError):
         return SlmError.__str__(self)
 
 
+class UnknownMemory(NotFound):
+    """No memory with that id, or none the caller may see; each face says where its ids are."""
+
+
 class SchemaError(SlmError):
     """The database cannot be used by this version of slm (too new, or damaged)."""
 
 
 class StorageError(SlmError):
     """The SQLite driver or one of its extensions is missing or unusable."""
+
+
+class NoStore(StorageError):
+    """There is no database where the caller pointed (and it asked not to create one)."""
 
 
 class ModelError(SlmError):

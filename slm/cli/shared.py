@@ -19,7 +19,7 @@ import typer
 from slm import validation
 from slm.cli import output as out
 from slm.core import recall_options
-from slm.errors import Forbidden, InvalidInput, NotFound, SlmError
+from slm.errors import Forbidden, InvalidInput, NoStore, NotFound, SlmError, UnknownMemory
 
 if TYPE_CHECKING:
     from slm.core.memory import Memory
@@ -57,7 +57,8 @@ def handles_errors(command: Callable) -> Callable:
         try:
             return command(*args, **kwargs)
         except SlmError as err:  # every error comes with a next step, even when the raiser named none
-            out.error(err.message, err.hint or "add --help to the command to see what it accepts", as_json)
+            hint = "see `slm list` for ids" if isinstance(err, UnknownMemory) else err.hint
+            out.error(err.message, hint or "add --help to the command to see what it accepts", as_json)
             raise typer.Exit(2 if isinstance(err, (InvalidInput, NotFound, Forbidden)) else 1) from None
         except OSError as err:  # e.g. --db in a folder that cannot be created or written
             where = f"{err.filename}: " if err.filename else ""
@@ -83,7 +84,10 @@ def open_store(db: Path | None, *, create: bool = False) -> Memory:
     new empty store."""
     from slm.core.memory import Memory
 
-    mem = Memory.open(db, create=create, protocol="cli")
+    try:
+        mem = Memory.open(db, create=create, protocol="cli")
+    except NoStore as err:
+        raise NoStore(err.message, "check --db / SLM_DB / SLM_HOME, or store a memory with `slm remember`") from None
     for receipt in mem.finished_erasures:  # opening finished an erasure a crash had interrupted: say so
         out.note(f"finished an interrupted erasure; signed receipt: {receipt['path']}")
     if mem.erasure_problem is not None:

@@ -12,7 +12,7 @@ import numpy as np
 from slm import config, faults
 from slm.embedding import choice as model_choice
 from slm.embedding.vector_index import VectorIndex
-from slm.errors import StorageError
+from slm.errors import NoStore
 from slm.facts import validity
 from slm.graph import links
 from slm.recall import gaussians
@@ -57,9 +57,7 @@ class Store:
         # the store is one store whichever path opens it.
         db_path = (Path(path).expanduser() if path is not None else config.default_db_path()).resolve()
         if not create and not db_path.exists():
-            raise StorageError(
-                f"no slm database at {db_path}", "check --db / SLM_DB / SLM_HOME, or store a memory with `slm remember`"
-            )
+            raise NoStore(f"no slm database at {db_path}", "check the path, SLM_DB and SLM_HOME, or store a memory")
         conn = open_connection(db_path)
         try:
             migrations.migrate(conn)
@@ -163,11 +161,11 @@ def _backfill_claims(conn) -> None:
         return
     with write_transaction(conn):
         if keeper.repo.backfill_pending():
-            said = [
-                validity.Said(i, text, project, principal_of(agent, agent_id, protocol), event_time or created_at)
+            statements = [
+                validity.Statement(i, text, project, principal_of(agent, agent_id, protocol), event_time or created_at)
                 for i, text, project, agent, created_at, event_time, agent_id, protocol
                 in keeper.repo.current_memories_oldest_first()
             ]  # fmt: skip
-            keeper.place(said, datetime.now(UTC))
+            keeper.place(statements, datetime.now(UTC))
             keeper.repo.backfill_done()
             faults.step("backfill.claims")

@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 import numpy as np
 
 from slm import validation
-from slm.core.callers import Caller
+from slm.core.callers import UNKNOWN_ID_HINT, Caller
 from slm.core.store import Store
-from slm.errors import InvalidInput, NotFound
+from slm.errors import InvalidInput, UnknownMemory
 from slm.facts import validity
 from slm.graph import clusters, links
 from slm.lifecycle import steps as lifecycle
@@ -21,7 +21,7 @@ from slm.storage import erasure as erasure_sql
 from slm.storage.connection import write_transaction
 from slm.storage.memories import MemoryRepository, MemoryRow, NewMemory
 from slm.storage.settings import get_setting
-from slm.trust.ledger import CORROBORATE_MIN, DUPLICATE_MIN, Near, Written, principal_of
+from slm.trust.ledger import CORROBORATE_MIN, DUPLICATE_MIN, NearbyMemory, NewWrite, principal_of
 
 ITEM_KEYS = frozenset({"text", "time", "agent", "project", "tags", "meta", "kind", "session"})
 EMBED_BATCH = 64
@@ -138,8 +138,8 @@ class Writer:
     def _place_claims(self, embedded: list[NewMemory], stored: list, plans: list, earlier: set, supersedes) -> list:
         """Inside the write transaction: the new memories' claims, aligned with those of their close neighbours;
         returns the events of what that supersedes or contradicts."""
-        said = [
-            validity.Said(
+        statements = [
+            validity.Statement(
                 memory_id, m.content, m.project, _principal(m), m.event_time or m.created_at,
                 tuple(i for i, score in plan.stored if score >= validity.ALIGN_MIN)
                 + tuple(stored[j][0] for j, score in plan.in_batch if score >= validity.ALIGN_MIN),
@@ -147,11 +147,11 @@ class Writer:
             for m, (memory_id, new), plan in zip(embedded, stored, plans, strict=True)
             if new
         ]  # fmt: skip
-        noticed = self.store.claims.place(said, datetime.now(UTC), earlier)
+        changes = self.store.claims.place(statements, datetime.now(UTC), earlier)
         if supersedes is not None:
             self.store.claims.link_versions(supersedes, stored[0][0])
         writers = {memory_id: m.agent for m, (memory_id, _) in zip(embedded, stored, strict=True)}
-        return [self.caller.event(n.type, writers.get(n.memory_id, "slm"), n.memory_id, n.payload) for n in noticed]
+        return [self.caller.event(n.type, writers.get(n.memory_id, "slm"), n.memory_id, n.payload) for n in changes]
 
     def _start_gaussians_and_lifecycle(self, embedded: list[NewMemory], stored: list) -> None:
         """Inside the write transaction: each new memory's Gaussian and its start at the lifecycle's centre."""
@@ -175,7 +175,7 @@ class Writer:
         store = self.store
         total = store.repo.row_count()
         centroids = self._cluster_centroids()
-        written: list[tuple[Written, list[tuple[int, float]]]] = []
+        written: list[tuple[NewWrite, list[tuple[int, float]]]] = []
         observed: dict[int, np.ndarray] = {}  # new memory id -> the observation it makes of what it corroborates
         for position, (memory, (memory_id, new)) in enumerate(zip(embedded, stored, strict=True)):
             if not new:
@@ -188,11 +188,11 @@ class Writer:
                 store.graph.assign(memory_id, *joined)
             # the version an update replaces is neither a repeat nor a corroboration of the new one
             close = [(i, s) for i, s in similar if s >= min(CORROBORATE_MIN, DUPLICATE_MIN) and i != replaces]
-            written.append((Written(memory_id, _principal(memory), memory.project, memory.content), close))
+            written.append((NewWrite(memory_id, _principal(memory), memory.project, memory.content), close))
             observed[memory_id] = memory.vectors.mean(axis=0)
         rows = {row.id: row for row in store.repo.get_many(list({i for _, close in written for i, _ in close}))}
         batch = [
-            (w, [Near(i, s, rows[i].content, rows[i].created_at) for i, s in close if _current(rows.get(i))])
+            (w, [NearbyMemory(i, s, rows[i].content, rows[i].created_at) for i, s in close if _current(rows.get(i))])
             for w, close in written
         ]
         for corroborated, by in store.trust.note_writes(batch, datetime.now(UTC), count_bursts=not imported):
@@ -294,7 +294,7 @@ class Writer:
             for memory_id in wanted:
                 versions = store.repo.versions(memory_id)
                 if not versions:
-                    raise NotFound(f"no memory with id {memory_id}", "list the memories to see their ids")
+                    raise UnknownMemory(f"no memory with id {memory_id}", UNKNOWN_ID_HINT)
                 ids += [i for i in versions if i not in ids]
             rows = store.repo.get_many(ids)
             self.caller.may_change(rows, principal, by)
@@ -309,9 +309,9 @@ class Writer:
         `memory.deleted` event each and the contradiction checks of what they touched (and of `also`)."""
         affected = self.store.claims.before_delete(ids) | (also or set())
         self.store.repo.delete(ids)
-        noticed = self.store.claims.check(affected, now)
+        changes = self.store.claims.check(affected, now)
         self.store.events.append([self.caller.event("memory.deleted", agent, i) for i in ids])
-        self.store.events.append([self.caller.event(n.type, agent, n.memory_id, n.payload) for n in noticed])
+        self.store.events.append([self.caller.event(n.type, agent, n.memory_id, n.payload) for n in changes])
 
     # -- import and erasure -------------------------------------------------------------------------------------
     def link_imported_versions(self, pairs: list[tuple[int, int]]) -> None:
@@ -326,8 +326,8 @@ class Writer:
                 _supersede(store.repo, old, new)
                 keys |= store.claims.close_version(old, replaced_at[new])
                 store.claims.link_versions(old, new)
-            noticed = store.claims.check(keys, now)
-            store.events.append([self.caller.event(n.type, "slm", n.memory_id, n.payload) for n in noticed])
+            changes = store.claims.check(keys, now)
+            store.events.append([self.caller.event(n.type, "slm", n.memory_id, n.payload) for n in changes])
 
     def purge(self, ids: list[int], *, agent: str, receipt: str) -> dict[str, int]:
         """Delete for an erasure: `ids` (whole version chains, chosen by the caller), everything derived from them,
@@ -339,12 +339,12 @@ class Writer:
             for part in erasure_sql.chunks(ids):
                 keys |= store.claims.before_delete(part)
                 store.repo.delete(part)
-            noticed = store.claims.check(keys, now)
+            changes = store.claims.check(keys, now)
             erasure_sql.tombstone_events(store.conn, ids)
             dropped = erasure_sql.drop_orphans(store.conn)
             payload = {"receipt": receipt, "memories": len(ids)}
             store.events.append([self.caller.event("store.erased", agent, None, payload)])
-            store.events.append([self.caller.event(n.type, agent, n.memory_id, n.payload) for n in noticed])
+            store.events.append([self.caller.event(n.type, agent, n.memory_id, n.payload) for n in changes])
         store.unmirror(ids)
         return {f"orphaned {name}": n for name, n in dropped.items()}
 

@@ -33,7 +33,7 @@ Key = tuple[str, str, str]  # subject, attribute, project
 
 
 @dataclass(frozen=True)
-class Said:
+class Statement:
     """A stored memory whose claims are to be placed."""
 
     memory_id: int
@@ -45,7 +45,7 @@ class Said:
 
 
 @dataclass(frozen=True)
-class Noticed:
+class ContradictionChange:
     """A change in the contradictions, for the event log: type, memory id, payload (ids and numbers, no text)."""
 
     type: str
@@ -60,10 +60,12 @@ class ClaimKeeper:
         self.ledger = ledger
 
     # -- writing ------------------------------------------------------------------------------------------------
-    def place(self, said: Iterable[Said], now: datetime, also: set[Key] | None = None) -> list[Noticed]:
+    def place(
+        self, statements: Iterable[Statement], now: datetime, also: set[Key] | None = None
+    ) -> list[ContradictionChange]:
         """Claims of new memories, the supersessions they cause, then the checks (of `also` too); never raises."""
         keys: set[Key] = set(also or ())
-        for memory in said:
+        for memory in statements:
             try:
                 with write_transaction(self.conn):
                     keys |= self._place_one(memory)
@@ -71,7 +73,7 @@ class ClaimKeeper:
                 log.exception("claims of memory %s not extracted; the memory is stored", memory.memory_id)
         return self.check(keys, now)
 
-    def _place_one(self, memory: Said) -> set[Key]:
+    def _place_one(self, memory: Statement) -> set[Key]:
         found = claims.extract(memory.text, now=_parse(memory.time))
         starts = {c: validation.format_time(c.when.replace(tzinfo=UTC)) if c.when else memory.time for c in found}
         self.repo.set_valid_from([(memory.memory_id, min(starts.values(), default=memory.time))])
@@ -93,7 +95,7 @@ class ClaimKeeper:
         self.repo.refresh_validity(sorted(touched | {memory.memory_id}))
         return keys
 
-    def _aligned(self, memory: Said, keys: set[Key]) -> list[ClaimRow]:
+    def _aligned(self, memory: Statement, keys: set[Key]) -> list[ClaimRow]:
         """Slot claims for each similar memory of the project that says the same as this one but for one value
         (claims.aligned), unless the rules already compare the two; the neighbour gets its claim too."""
         rows = []
@@ -179,8 +181,8 @@ class ClaimKeeper:
         return {c.key for c in going} | {c.key for c in reopened}
 
     # -- checking -----------------------------------------------------------------------------------------------
-    def check(self, keys: Iterable[Key], now: datetime) -> list[Noticed]:
-        noticed: list[Noticed] = []
+    def check(self, keys: Iterable[Key], now: datetime) -> list[ContradictionChange]:
+        noticed: list[ContradictionChange] = []
         for key in sorted(keys):
             try:
                 with write_transaction(self.conn):
@@ -189,7 +191,7 @@ class ClaimKeeper:
                 log.exception("contradiction check of %s failed; nothing else is affected", key)
         return noticed
 
-    def _check(self, key: Key, now: datetime) -> list[Noticed]:
+    def _check(self, key: Key, now: datetime) -> list[ContradictionChange]:
         current = self.repo.current(*key, limit=contradictions.MAX_CLAIMS)
         existing = self.repo.open_for(*key)
         if len({(c.value, c.polarity) for c in current}) < 2 and existing is None:
@@ -203,7 +205,7 @@ class ClaimKeeper:
             if existing is None:
                 return []
             self.repo.settle(existing.id, "resolved", stamp, "the claims no longer disagree")
-            return [Noticed("contradiction.resolved", None, {"contradiction": existing.id, "by": "claims"})]
+            return [ContradictionChange("contradiction.resolved", None, {"contradiction": existing.id, "by": "claims"})]
         carriers = tuple((i, round(finding.residuals[i], 6)) for i in finding.carriers())
         if existing is not None:
             self.repo.record(replace(existing, severity=finding.severity, claims=carriers))
@@ -224,7 +226,7 @@ class ClaimKeeper:
             reason = f"its claim disagrees with others in contradiction {contradiction_id}"
             self.ledger.signal(odd.principal, "contradicted", now, reason, memory_id=odd.memory_id)
             payload["against"] = odd.memory_id
-        return [Noticed("contradiction.found", newest.memory_id, payload)]
+        return [ContradictionChange("contradiction.found", newest.memory_id, payload)]
 
     # -- reviewing ----------------------------------------------------------------------------------------------
     def resolve(self, contradiction_id: int, keep: int | None, by: str, now: datetime) -> ContradictionRow:

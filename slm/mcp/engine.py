@@ -24,7 +24,7 @@ from fastmcp.server.middleware import Middleware, MiddlewareContext
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from slm.core.memory import Memory
-from slm.errors import Forbidden, InvalidInput, NotFound, SlmError
+from slm.errors import Forbidden, InvalidInput, NotFound, SlmError, UnknownMemory
 from slm.mcp.http_auth import AGENT_PREFIX
 from slm.mcp.identity import AgentIdentity, client_info_of, identify
 from slm.mcp.replies import brief
@@ -77,7 +77,7 @@ class Engine:
         try:
             return await anyio.to_thread.run_sync(locked)
         except SlmError as err:
-            raise ToolError(brief(str(err)), log_level=expected_level(err)) from err
+            raise ToolError(brief(str(_with_tool_hint(err))), log_level=expected_level(err)) from err
 
     def _as(self, bearer: Bearer | None):
         """Over HTTP each request acts as its bearer token's agent, or under a claimed name (shared token); over
@@ -192,3 +192,10 @@ class AnnounceAgents(Middleware):
         if context.method != "initialize" and ctx is not None and ctx.request_context is not None:
             await self.engine.announce(self.engine.identity(get_context()))
         return await call_next(context)
+
+
+def _with_tool_hint(err: SlmError) -> SlmError:
+    """An unknown id gets this face's next step: the tools that find ids (the engine's hint names none)."""
+    if isinstance(err, UnknownMemory):
+        return UnknownMemory(err.message, "recall or list_recent show the ids you can use")
+    return err

@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from slm import faults, validation
-from slm.errors import InvalidInput, NotFound
+from slm.errors import InvalidInput, NotFound, UnknownMemory
 from slm.graph import entities
 from slm.storage import erasure as sql
 from slm.storage.connection import write_transaction
@@ -89,7 +89,8 @@ def select(engine, scope: Scope) -> list[int]:
         known = {row.id for row in engine.repo.get_many(list(scope.ids))}
         missing = [i for i in scope.ids if i not in known]
         if missing:
-            raise NotFound(f"no memory with id {missing[0]}", "see `slm list` for ids; nothing was erased")
+            hint = "list the memories to see their ids"
+            raise UnknownMemory(f"no memory with id {missing[0]}: nothing was erased", hint)
         chosen = list(scope.ids)
     else:
         every_version = MemoryFilter(

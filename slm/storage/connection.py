@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from slm.errors import StorageError
+from slm.errors import NoStore, StorageError
 
 BUSY_TIMEOUT_MS = 30_000  # many agents write one file: a writer waits its turn rather than fail
 DIR_MODE = 0o700
@@ -59,7 +59,7 @@ def open_connection(path: Path | str, *, readonly: bool = False):
         path = Path(path).expanduser()
         if readonly:
             if not path.exists():
-                raise StorageError(f"no database at {path}", "run `slm remember` to create one, or check --db")
+                raise NoStore(f"no database at {path}", "check the path, or store a memory there first to create it")
         else:
             ensure_private_file(path)
     flags = apsw.SQLITE_OPEN_READONLY if readonly else apsw.SQLITE_OPEN_READWRITE | apsw.SQLITE_OPEN_CREATE

@@ -42,7 +42,9 @@ def principal_of(agent: str, agent_id: int | None, protocol: str) -> str:
 
 
 @dataclass(frozen=True)
-class Written:
+class NewWrite:
+    """A memory just written, as trust judges it: who wrote what, where."""
+
     memory_id: int
     principal: str
     project: str
@@ -50,7 +52,7 @@ class Written:
 
 
 @dataclass(frozen=True)
-class Near:
+class NearbyMemory:
     """An existing memory close to a new one: its id, cosine, text and when it was stored."""
 
     memory_id: int
@@ -173,7 +175,7 @@ class TrustLedger:
 
     # -- what principals do -------------------------------------------------------------------------------------
     def note_writes(
-        self, batch: list[tuple[Written, list[Near]]], now: datetime, count_bursts: bool = True
+        self, batch: list[tuple[NewWrite, list[NearbyMemory]]], now: datetime, count_bursts: bool = True
     ) -> list[tuple[int, int]]:
         """The new memories of one call: trust rows, corroborations, content flags, then per principal one
         burst count, at most one flooding signal and one unusual-project signal per project. Returns the
@@ -192,7 +194,7 @@ class TrustLedger:
             if repeat is not None:
                 flooding.setdefault(written.principal, repeat)
             self._flag_content(written, now, directives)
-        by_principal: dict[str, list[Written]] = {}
+        by_principal: dict[str, list[NewWrite]] = {}
         for written, _ in batch:
             by_principal.setdefault(written.principal, []).append(written)
         for principal, writes in by_principal.items():
@@ -203,7 +205,7 @@ class TrustLedger:
             if principal in flooding:
                 reason = f"memory {flooding[principal]} repeats one of its own from the last {FLOOD_HOURS} h"
                 self.signal(principal, "duplicate", now, reason, memory_id=flooding[principal])
-            first_per_project: dict[str, Written] = {}
+            first_per_project: dict[str, NewWrite] = {}
             for written in writes:
                 first_per_project.setdefault(written.project, written)
             for written in first_per_project.values():
@@ -213,7 +215,7 @@ class TrustLedger:
         return corroborated
 
     def _compare(
-        self, written: Written, near: list[Near], now: datetime, corroborated: list[tuple[int, int]]
+        self, written: NewWrite, near: list[NearbyMemory], now: datetime, corroborated: list[tuple[int, int]]
     ) -> int | None:
         """Corroborate close memories by others that state the same fact (added to `corroborated`); the new
         memory's id if it repeats one of its own author's recent memories."""
@@ -253,7 +255,7 @@ class TrustLedger:
         self.signal(author, "corroborated", now, reason, memory_id=memory_id, source=by, scale=weight)
         return True
 
-    def _flag_content(self, written: Written, now: datetime, directives: dict[str, int]) -> None:
+    def _flag_content(self, written: NewWrite, now: datetime, directives: dict[str, int]) -> None:
         """Instruction-like text: doubt on the memory (enough to quarantine an instruction on its own). Its author
         is judged only on repetition — from its second flagged memory within FLAG_WINDOW_DAYS, a signal (a weak
         directive at most once per call); until then the flag is logged with no weight."""
@@ -296,7 +298,7 @@ class TrustLedger:
         row = SignalRow(0, principal, _format(now), name, 0.0, memory_id, None, reason, state.alpha, state.beta)
         self.repo.add_signal(row)
 
-    def _count_burst(self, written: Written, now: datetime) -> None:
+    def _count_burst(self, written: NewWrite, now: datetime) -> None:
         state = self._state(written.principal, now)
         if state.burst_at is None or (now - _parse(state.burst_at)).total_seconds() > BURST_SECONDS:
             state = replace(state, burst_at=_format(now), burst_writes=0)
@@ -306,7 +308,7 @@ class TrustLedger:
             reason = f"write {state.burst_writes} within {BURST_SECONDS} s (more than {BURST_WRITES})"
             self.signal(written.principal, "burst", now, reason, memory_id=written.memory_id)
 
-    def _check_project(self, written: Written, now: datetime) -> None:
+    def _check_project(self, written: NewWrite, now: datetime) -> None:
         here, total = self.repo.project_writes(written.principal, written.project)
         if total >= USUAL_AFTER and here < USUAL_WRITES:
             reason = f"wrote to project {written.project!r}, where it had written {here} of its {total} memories"
