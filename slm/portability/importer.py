@@ -18,7 +18,7 @@ from slm import faults, validation
 from slm.errors import InvalidInput
 from slm.portability import foreign, portable
 from slm.portability.foreign import Problem
-from slm.portability.portable import BehaviorRecord, End, Header, LineError, MemoryRecord
+from slm.portability.portable import BehaviorRecord, End, ExportedMemory, Header, LineError
 from slm.storage import portable as sql
 from slm.storage.connection import write_transaction
 from slm.storage.memories import NewMemory
@@ -145,7 +145,7 @@ def _check(path: Path, fmt: str) -> _Checked:
             checked.bad[number] = "a second header"
         elif isinstance(record, BehaviorRecord) and record.type == "feedback":
             feedback.append((number, record.fields["memory_id"]))
-        elif isinstance(record, MemoryRecord):
+        elif isinstance(record, ExportedMemory):
             checked.count += 1
             if record.id in checked.ids:
                 checked.bad[number] = f"id {record.id} is used already on line {checked.ids[record.id]}"
@@ -185,12 +185,12 @@ def _import_slm(engine, path: Path, fmt: str, strict: bool, progress, total) -> 
     if total:
         total(len(checked.ids))
     run = _Run(engine, report)
-    batch: list[MemoryRecord] = []
+    batch: list[ExportedMemory] = []
     for number, raw in _lines(path, fmt):
         if number in checked.bad:
             continue
         record = _parse(raw, number, header.model["dim"] if header.embeddings else None)
-        if isinstance(record, MemoryRecord):
+        if isinstance(record, ExportedMemory):
             batch.append(record if use_vectors else _without_vectors(record))
             # a successor is linked to its earlier versions before anything after it is stored: a text updated
             # away and later stated again must find the first one already history
@@ -206,7 +206,7 @@ def _import_slm(engine, path: Path, fmt: str, strict: bool, progress, total) -> 
     return report
 
 
-def _without_vectors(record: MemoryRecord) -> MemoryRecord:
+def _without_vectors(record: ExportedMemory) -> ExportedMemory:
     return replace(record, spans=None, vectors=None)
 
 
@@ -218,9 +218,9 @@ class _Run:
         self.report = report
         self.ids: dict[int, int] = {}  # file id -> store id
         self.added: set[int] = set()  # store ids this import created, or a killed import of the file (see store)
-        self.waiting: dict[int, list[MemoryRecord]] = {}  # file id of a successor -> the versions it replaced
+        self.waiting: dict[int, list[ExportedMemory]] = {}  # file id of a successor -> the versions it replaced
 
-    def store(self, batch: list[MemoryRecord], progress) -> None:
+    def store(self, batch: list[ExportedMemory], progress) -> None:
         if not batch:
             return
         fresh = []
@@ -257,7 +257,7 @@ class _Run:
         if progress:
             progress(len(batch))
 
-    def _versions(self, batch: list[MemoryRecord]) -> list[MemoryRecord]:
+    def _versions(self, batch: list[ExportedMemory]) -> list[ExportedMemory]:
         """Chain the versions this import added (versions mapped onto memories the store had are left as they
         are); returns the earlier versions linked to a successor of this batch."""
         pairs, linked = [], []
@@ -277,7 +277,7 @@ class _Run:
             self.engine.link_imported_versions(pairs)
         return linked
 
-    def _restore(self, records: list[MemoryRecord]) -> None:
+    def _restore(self, records: list[ExportedMemory]) -> None:
         """Validity, review and links as the file recorded them, for the memories this import added."""
         for record in records:
             memory_id = self.ids[record.id]
@@ -304,7 +304,7 @@ class _Run:
         self.report.behavior_added += 1
 
 
-def _new_memory(record: MemoryRecord, digest: str) -> NewMemory:
+def _new_memory(record: ExportedMemory, digest: str) -> NewMemory:
     return NewMemory(
         content=record.content,
         content_hash=digest,

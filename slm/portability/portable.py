@@ -52,7 +52,7 @@ class Link:
 
 
 @dataclass(frozen=True)
-class MemoryRecord:
+class ExportedMemory:
     """A memory line, checked; ids are the file's own, mapped to the importing store's ids on import."""
 
     line: int
@@ -113,7 +113,7 @@ def dumps(record: dict) -> str:
 
 
 # -- reading -------------------------------------------------------------------------------------------------------
-def parse_line(text: str | bytes, line: int, model_dim: int | None) -> Header | MemoryRecord | BehaviorRecord | End:
+def parse_line(text: str | bytes, line: int, model_dim: int | None) -> Header | ExportedMemory | BehaviorRecord | End:
     """One line of an export file, checked whole: a record that fails any check is refused whole."""
     if len(text) > MAX_LINE_BYTES:
         raise LineError(line, f"the record is {len(text):,} bytes, over the limit of {MAX_LINE_BYTES:,}")
@@ -160,7 +160,7 @@ def _header(obj: dict, line: int) -> Header:
     return Header(version, model, embeddings and model is not None)
 
 
-def _memory(obj: dict, line: int, model_dim: int | None) -> MemoryRecord:
+def _memory(obj: dict, line: int, model_dim: int | None) -> ExportedMemory:
     unknown = set(obj) - _MEMORY_KEYS
     if unknown:
         raise InvalidInput(f"unknown fields {sorted(unknown)}", "this file was not written by `slm export`")
@@ -179,7 +179,7 @@ def _memory(obj: dict, line: int, model_dim: int | None) -> MemoryRecord:
         raise InvalidInput(f"review must be null or 'approved', got {review!r}")
     spans, vectors = _embedding(obj.get("embedding"), content, model_dim)
     meta = validation.clean_meta(obj.get("meta"))
-    return MemoryRecord(
+    return ExportedMemory(
         line=line,
         id=validation.clean_id(obj.get("id")),
         content=content,
