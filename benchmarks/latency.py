@@ -236,8 +236,9 @@ def breakdown(mem, questions: list[str]) -> dict:
     recalls (numpy's BLAS threads may still be spinning then), then again for its cost alone. The `*_project`
     stages are the two channels with a project filter, as `recall(project=...)` runs them.
     """
-    from slm.recall import channels as recall
     from slm.recall import fusion
+    from slm.recall.channels import keyword as keyword_channel
+    from slm.recall.channels import vector as vector_channel
     from slm.storage.memories import MemoryFilter
 
     depth, index, unfiltered = fusion.CHANNEL_DEPTH, mem.store.synced_index(), MemoryFilter()
@@ -247,11 +248,11 @@ def breakdown(mem, questions: list[str]) -> dict:
         _, ms["embed_after_vector_search"] = timed(partial(mem.embedder.embed_one, question))
         _, ms["embed_one"] = timed(partial(mem.embedder.embed_one, question))
         vector, ms["query_vector"] = timed(partial(mem.store.query_vector, question))
-        keyword, ms["keyword"] = timed(partial(recall.keyword_channel, mem.repo, question, unfiltered, depth))
+        keyword, ms["keyword"] = timed(partial(keyword_channel.ranked, mem.repo, question, unfiltered, depth))
         nearest, ms["vector"] = timed(lambda v=vector: mem.store.synced_index().search(v, depth))
         _, ms["hydrate"] = timed(partial(_hydrate, mem, keyword, nearest))
-        _, ms["keyword_project"] = timed(partial(recall.keyword_channel, mem.repo, question, flt, depth))
-        _, ms["vector_project"] = timed(partial(recall.vector_channel, index, mem.repo, vector, flt, depth))
+        _, ms["keyword_project"] = timed(partial(keyword_channel.ranked, mem.repo, question, flt, depth))
+        _, ms["vector_project"] = timed(partial(vector_channel.ranked, index, mem.repo, vector, flt, depth))
         for name, value in ms.items():
             stages.setdefault(name, []).append(value)
     return {name: percentiles(samples) for name, samples in stages.items()}

@@ -33,15 +33,17 @@ from pathlib import Path
 import numpy as np
 
 from slm import Memory
-from slm.graph import links as graph
 from slm.lifecycle import langevin
-from slm.recall import channels as recall
+from slm.recall.channels import graph, keyword, vector
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "lme_dev.jsonl.gz"
-PLAIN = {"CHUNK_PENALTY": 0.0, "KEYWORD_LENGTH_EXP": 0.0}  # slm.recall.channels without its length corrections
+PLAIN = {
+    "CHUNK_PENALTY": 0.0,
+    "KEYWORD_LENGTH_EXP": 0.0,
+}  # the keyword and vector channels without their length corrections
 FIVE = ("keyword", "vector", "graph", "temporal", "fisher")
-SYSTEMS = {  # name -> Memory.recall options (+ "patch": slm.recall.channels constants); "slm" is the default recall
+SYSTEMS = {  # name -> Memory.recall options (+ "patch": channel constants); "slm" is the default recall
     "slm": {},
     "no-graph": {"channels": ("keyword", "vector", "temporal")},
     "no-length": {"patch": PLAIN},
@@ -276,8 +278,8 @@ def age_unused(mem: Memory, asked_at: str) -> None:
 
 @contextmanager
 def patched(values: dict):
-    """Set constants of slm.recall.channels, .graph or .langevin for one system's recall (ablations)."""
-    owners = {name: next(m for m in (recall, graph, langevin) if hasattr(m, name)) for name in values}
+    """Set constants of the keyword, vector or graph channel or of langevin for one system's recall (ablations)."""
+    owners = {name: next(m for m in (keyword, vector, graph, langevin) if hasattr(m, name)) for name in values}
     saved = {name: getattr(owners[name], name) for name in values}
     for name, value in values.items():
         setattr(owners[name], name, type(saved[name])(value))
@@ -319,7 +321,7 @@ def print_table(summary: dict) -> None:
 
 
 def _weighted_system(spec: str) -> tuple[str, dict]:
-    """NAME=CHANNEL:W,… weights; an upper-case key sets a constant of slm.recall.channels or .graph (HOPS:1)."""
+    """NAME=CHANNEL:W,… weights; an upper-case key sets a constant of a channel module (HOPS:1)."""
     name, _, pairs = spec.partition("=")
     try:
         values = {key: float(value) for key, value in (pair.split(":") for pair in pairs.split(","))}

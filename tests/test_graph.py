@@ -9,7 +9,7 @@ import pytest
 from slm import Memory
 from slm.errors import InvalidInput, NotFound
 from slm.graph import clusters
-from slm.graph import links as graph
+from slm.recall.channels import graph as graph_channel
 
 TOPICS = {
     "databases": [
@@ -229,7 +229,7 @@ def test_graph_walk_follows_only_the_edge_kinds_given_weight(mem, monkeypatch):
     )
     hits = mem.recall("ledger service database", k=4, channels=("keyword", "graph"))
     assert [h.id for h in hits] == [ids[0]]  # by default the walk does not follow session edges
-    monkeypatch.setattr(graph, "SESSION_EDGE", 1.0)
+    monkeypatch.setattr(graph_channel, "SESSION_EDGE", 1.0)
     hits = mem.recall("ledger service database", k=4, channels=("keyword", "graph"))
     assert [h.id for h in hits] == [ids[0], ids[1]] and set(hits[1].channels) == {"graph"}
 

@@ -7,7 +7,8 @@ import pytest
 
 from slm import Memory
 from slm.errors import InvalidInput
-from slm.recall import channels, explained, fusion
+from slm.recall import explained, fusion
+from slm.recall.channels import temporal
 from slm.recall.hits import ChannelRank
 from slm.storage import vectors
 
@@ -180,12 +181,12 @@ def test_temporal_channel_keeps_the_window_and_orders_by_time():
 
     times = {1: "2023-05-02T10:00:00Z", 2: "2023-04-20T10:00:00Z", 3: "2023-05-06T09:00:00Z", 4: "2022-01-01T00:00:00Z"}
     window = TimeIntent(datetime(2023, 5, 1), datetime(2023, 5, 7, 23, 59, 59))
-    assert [i for i, _ in channels.temporal_channel(window, [2, 3, 1, 4], times)] == [3, 1]
+    assert [i for i, _ in temporal.ranked(window, [2, 3, 1, 4], times)] == [3, 1]
     latest = TimeIntent(order="latest")
-    assert [i for i, _ in channels.temporal_channel(latest, [2, 4, 1, 3], times)] == [3, 1, 2, 4]
+    assert [i for i, _ in temporal.ranked(latest, [2, 4, 1, 3], times)] == [3, 1, 2, 4]
     earliest_in_window = TimeIntent(datetime(2023, 5, 1), datetime(2023, 5, 7, 23, 59, 59), order="earliest")
-    assert [i for i, _ in channels.temporal_channel(earliest_in_window, [3, 1, 2], times)] == [1, 3]
-    assert channels.temporal_channel(TimeIntent(), [1, 2], times) == []
+    assert [i for i, _ in temporal.ranked(earliest_in_window, [3, 1, 2], times)] == [1, 3]
+    assert temporal.ranked(TimeIntent(), [1, 2], times) == []
 
 
 def test_fusion_weights_scale_each_channel():

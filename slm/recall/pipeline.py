@@ -13,9 +13,13 @@ import numpy as np
 from slm import time_expressions, validation
 from slm.graph import links as graph
 from slm.recall import candidates as gathering
-from slm.recall import channels as channel
 from slm.recall import explained, features, fisher, fusion, gaussians, weighing
 from slm.recall import query as query_analysis
+from slm.recall.channels import fisher as fisher_channel
+from slm.recall.channels import graph as graph_channel
+from slm.recall.channels import keyword as keyword_channel
+from slm.recall.channels import temporal as temporal_channel
+from slm.recall.channels import vector as vector_channel
 from slm.recall.hits import Fused, Hit, to_hits
 from slm.recall.ranker import Ranker
 from slm.storage.lifecycle import ARCHIVED
@@ -115,7 +119,7 @@ class Recall:
             )
         query_vector = store.query_vector(query)
         index = store.synced_index()
-        vector = channel.vector_channel(index, store.repo, query_vector, flt, pool)
+        vector = vector_channel.ranked(index, store.repo, query_vector, flt, pool)
         window = self.time_window(query, now, flt)
         matched = keyword.result() if analysed.match else []
         found, views = gathering.gather(store.repo, index, analysed, query_vector, matched, vector, flt, window, pool)
@@ -124,7 +128,7 @@ class Recall:
     def time_window(self, query: str, now: object, flt: MemoryFilter) -> tuple[str, str] | None:
         """The window the question's time words name, as ISO UTC bounds."""
         intent = self.intent(query, now, flt)
-        return channel.window_bounds(intent) if intent.has_window else None
+        return temporal_channel.window_bounds(intent) if intent.has_window else None
 
     # -- reciprocal rank fusion -----------------------------------------------------------------------------
     def fused(self, query: str, now: object, flt: MemoryFilter, depth: int, wanted: tuple, weights: dict) -> Fused:
@@ -132,11 +136,11 @@ class Recall:
         store = self.store
         ranked = {}
         if "keyword" in wanted:
-            keyword = store.keyword_worker().submit(channel.keyword_channel, store.keyword_repo, query, flt, depth)
+            keyword = store.keyword_worker().submit(keyword_channel.ranked, store.keyword_repo, query, flt, depth)
         if {"vector", "fisher"} & set(wanted):
             query_chunks = store.query_chunks(query)
             query_vector = graph.memory_vector(query_chunks)
-            nearest = channel.vector_channel(store.synced_index(), store.repo, query_vector, flt, depth)
+            nearest = vector_channel.ranked(store.synced_index(), store.repo, query_vector, flt, depth)
             if "vector" in wanted:
                 ranked["vector"] = nearest
         if "keyword" in wanted:
@@ -144,16 +148,16 @@ class Recall:
         if "fisher" in wanted:
             candidates = list(dict.fromkeys([i for i, _ in nearest] + [i for i, _ in ranked.get("keyword", [])]))
             kept, found = gaussians.of_candidates(store.gaussians, candidates, store.synced_index().first_vectors)
-            ranked["fisher"] = channel.fisher_channel(fisher.Observations.of(query_chunks), kept, found)
+            ranked["fisher"] = fisher_channel.ranked(fisher.Observations.of(query_chunks), kept, found)
         if "graph" in wanted:
-            seeds = [(i, score) for i, score, _ in fusion.fuse(ranked, graph.SEEDS, weights)]
-            ranked["graph"] = graph.graph_channel(store.graph, query, seeds, self.graph_filter(flt), depth)
+            seeds = [(i, score) for i, score, _ in fusion.fuse(ranked, graph_channel.SEEDS, weights)]
+            ranked["graph"] = graph_channel.ranked(store.graph, query, seeds, self.graph_filter(flt), depth)
         if "temporal" in wanted:
             intent = self.intent(query, now, flt)
             if intent.has_window or intent.order:
                 candidates = [i for i, _, _ in fusion.fuse(ranked, depth)]
                 times = store.repo.times_of(candidates)
-                ranked["temporal"] = channel.temporal_channel(intent, candidates, times)
+                ranked["temporal"] = temporal_channel.ranked(intent, candidates, times)
         return fusion.fuse(ranked, depth, weights)
 
     def graph_filter(self, flt: MemoryFilter) -> Callable[[list[int]], set[int]] | None:
@@ -176,8 +180,8 @@ class Recall:
         """ "Two days before the trip": when the trip was is the time of the memory that best matches "trip"
         (keyword and vector, same filters); without one, the question keeps only its order words."""
         store = self.store
-        anchor = {"keyword": channel.keyword_channel(store.repo, intent.anchor, flt, ANCHOR_DEPTH)}
-        anchor["vector"] = channel.vector_channel(
+        anchor = {"keyword": keyword_channel.ranked(store.repo, intent.anchor, flt, ANCHOR_DEPTH)}
+        anchor["vector"] = vector_channel.ranked(
             store.synced_index(), store.repo, store.query_vector(intent.anchor), flt, ANCHOR_DEPTH
         )
         best = fusion.fuse(anchor, 1)

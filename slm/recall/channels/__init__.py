@@ -1,0 +1,1 @@
+"""Recall's channels, one module each: keyword, vector, graph, temporal, fisher (docs/ARCHITECTURE.md, "Recall")."""
