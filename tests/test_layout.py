@@ -94,3 +94,23 @@ def test_the_recall_options_faces_declare_are_recall_keywords():
     declared = {o.name for o in vars(recall_options).values() if isinstance(o, recall_options.RecallOption)}
     keywords = set(inspect.signature(Memory.recall).parameters) - {"self", "options"} | RecallOptions.__optional_keys__
     assert declared and declared <= keywords, declared - keywords
+
+
+def test_modules_and_functions_stay_readable():
+    """No module of slm/ over 600 lines, no function over 80, no module docstring over 15: the house stays small."""
+    too_long = []
+    for path in ROOT.rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        tree = ast.parse(text)
+        name = path.relative_to(ROOT)
+        if len(text.splitlines()) > 600:
+            too_long.append(f"{name}: {len(text.splitlines())} lines")
+        docstring = ast.get_docstring(tree, clean=False) or ""
+        if docstring.count("\n") >= 15:
+            too_long.append(f"{name}: a docstring of {docstring.count(chr(10)) + 1} lines")
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+                if node.end_lineno - first >= 80:
+                    too_long.append(f"{name}:{node.lineno} {node.name}: {node.end_lineno - first + 1} lines")
+    assert not too_long, "split these: " + "; ".join(too_long)
