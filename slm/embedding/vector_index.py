@@ -63,9 +63,6 @@ class VectorIndex:
         self._size = end
         self._log_chunks = None
 
-    def remove_memory(self, memory_id: int) -> None:
-        self._tombstone(self._memory_ids[: self._size] == memory_id)
-
     def remove_memories(self, memory_ids: list[int]) -> None:
         self._tombstone(np.isin(self._memory_ids[: self._size], np.asarray(memory_ids, np.int64)))
 
