@@ -24,14 +24,14 @@ class Forbidden(SlmError):
 
 
 class NotFound(SlmError, KeyError):
-    """No memory with that id."""
+    """No such memory, agent, cluster or contradiction; `what` says which, so each face can say where to look."""
+
+    def __init__(self, message: str, hint: str | None = None, *, what: str | None = None) -> None:
+        super().__init__(message, hint)
+        self.what = what
 
     def __str__(self) -> str:  # KeyError would repr() the message
         return SlmError.__str__(self)
-
-
-class UnknownMemory(NotFound):
-    """No memory with that id, or none the caller may see; each face says where its ids are."""
 
 
 class SchemaError(SlmError):

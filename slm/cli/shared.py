@@ -19,7 +19,7 @@ import typer
 from slm import validation
 from slm.cli import output as out
 from slm.core import recall_options
-from slm.errors import Forbidden, InvalidInput, NoStore, NotFound, SlmError, UnknownMemory
+from slm.errors import Forbidden, InvalidInput, NoStore, NotFound, SlmError
 
 if TYPE_CHECKING:
     from slm.core.memory import Memory
@@ -47,6 +47,15 @@ MemoryId = Annotated[int, typer.Argument(metavar="ID", help="The memory's id.", 
 MemoryIds = Annotated[list[int], typer.Argument(metavar="ID", help="Memory ids.", min=1, max=validation.MAX_ID)]
 
 
+WHERE_TO_LOOK = {  # the command that lists what a NotFound did not find
+    "memory": "see `slm list` for ids",
+    "agent": "see `slm agent list`",
+    "principal": "see `slm trust list`",
+    "cluster": "see `slm graph clusters` for ids",
+    "contradiction": "see `slm contradictions list --status all`",
+}
+
+
 def handles_errors(command: Callable) -> Callable:
     """Turn slm's errors, and the OS's or SQLite's, into a message with a hint (or a JSON object) and exit code 2
     (bad input, not found, not allowed) or 1 (anything else): a user mistake never shows a traceback."""
@@ -57,7 +66,7 @@ def handles_errors(command: Callable) -> Callable:
         try:
             return command(*args, **kwargs)
         except SlmError as err:  # every error comes with a next step, even when the raiser named none
-            hint = "see `slm list` for ids" if isinstance(err, UnknownMemory) else err.hint
+            hint = WHERE_TO_LOOK.get(err.what, err.hint) if isinstance(err, NotFound) else err.hint
             out.error(err.message, hint or "add --help to the command to see what it accepts", as_json)
             raise typer.Exit(2 if isinstance(err, (InvalidInput, NotFound, Forbidden)) else 1) from None
         except OSError as err:  # e.g. --db in a folder that cannot be created or written

@@ -83,7 +83,7 @@ class Agents:
     def named(self, name: str) -> AgentRow:
         agent = self.repo.by_name(validation.clean_name(name, "agent name", ""))
         if agent is None:
-            raise NotFound(f"no agent named {name!r}", "list the agents to see their names")
+            raise NotFound(f"no agent named {name!r}", "list the agents to see their names", what="agent")
         return agent
 
     def _record(self, type_: str, name: str, payload: dict) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from slm import validation
 from slm.core.store import Store
-from slm.errors import Forbidden, InvalidInput, UnknownMemory
+from slm.errors import Forbidden, InvalidInput, NotFound
 from slm.storage.agents import AgentRow
 from slm.storage.events import Event
 from slm.storage.memories import MemoryRow
@@ -84,7 +84,7 @@ class Caller:
         memory_id = validation.clean_id(memory_id)
         row = self.store.repo.get(memory_id)
         if row is None:
-            raise UnknownMemory(f"no memory with id {memory_id}", UNKNOWN_ID_HINT)
+            raise NotFound(f"no memory with id {memory_id}", UNKNOWN_ID_HINT, what="memory")
         return row
 
     def quarantined(self, ids: list[int]) -> set[int]:
@@ -100,7 +100,7 @@ class Caller:
         agent cannot even confirm it is there (only the user reviews the quarantine)."""
         hidden = self.hidden(ids)
         if hidden:
-            raise UnknownMemory(f"no memory with id {min(hidden)}", UNKNOWN_ID_HINT)
+            raise NotFound(f"no memory with id {min(hidden)}", UNKNOWN_ID_HINT, what="memory")
 
     def refuse_hidden_copy(self, memory_id: int | None) -> None:
         """An agent's text equal to a current memory it cannot see: storing it would link to, vouch for or show the

@@ -51,7 +51,7 @@ class Contradictions:
     def one(self, contradiction_id: int) -> dict:
         row = self.claims.repo.contradiction(validation.clean_id(contradiction_id, "contradiction id"))
         if row is None:
-            raise NotFound(f"no contradiction with id {contradiction_id}", UNKNOWN_HINT)
+            raise NotFound(f"no contradiction with id {contradiction_id}", UNKNOWN_HINT, what="contradiction")
         return self.as_dict(row)
 
     def resolve(self, contradiction_id: int, keep: int | None, agent: str | None) -> dict:
@@ -62,7 +62,7 @@ class Contradictions:
             try:
                 row = self.claims.resolve(contradiction_id, keep, self.caller.principal_named(by), datetime.now(UTC))
             except LookupError as err:
-                raise NotFound(str(err), UNKNOWN_HINT) from err
+                raise NotFound(str(err), UNKNOWN_HINT, what="contradiction") from err
             except ValueError as err:
                 raise InvalidInput(str(err), "keep one of its memories, or dismiss it") from err
             payload = {"contradiction": row.id, "status": row.status, "kept": keep}

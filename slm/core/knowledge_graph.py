@@ -3,13 +3,11 @@ relabelling Leiden clusters, and reading clusters and a memory's neighbourhood."
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 
 from slm import faults, validation
 from slm.core.callers import Caller
-from slm.core.writer import CLUSTERS_BUILT, EMBED_BATCH
+from slm.core.writer import CLUSTERS_BUILT, EMBED_BATCH, Progress
 from slm.embedding import choice as model_choice
 from slm.errors import NotFound
 from slm.graph import clusters, links
@@ -19,7 +17,6 @@ from slm.storage.connection import write_transaction
 from slm.storage.settings import delete_setting, get_setting, set_settings
 
 UNLINKED = "graph.unlinked_through"  # memories stored before the graph existed, linked by the next build
-Progress = Callable[[int], None]
 
 
 class KnowledgeGraph:
@@ -116,7 +113,7 @@ class KnowledgeGraph:
         limit = validation.clean_limit(limit, "limit", 10_000)
         row = self.repo.cluster(cluster_id)
         if row is None:
-            raise NotFound(f"no cluster with id {cluster_id}", "list the clusters to see their ids")
+            raise NotFound(f"no cluster with id {cluster_id}", "list the clusters to see their ids", what="cluster")
         members = self.repo.members(cluster_id)
         sizes = self.repo.sizes()
         counts: dict[str, int] = {}

@@ -17,12 +17,13 @@ from slm.core.aging import Aging
 from slm.core.behaviour import Behaviour
 from slm.core.callers import Caller
 from slm.core.contradictions import Contradictions
-from slm.core.knowledge_graph import KnowledgeGraph, Progress
-from slm.core.recaller import Filters, RecallOptions
+from slm.core.knowledge_graph import KnowledgeGraph
+from slm.core.reading import Filters
+from slm.core.recaller import RecallOptions
 from slm.core.reviews import Reviews
 from slm.core.store import Store
 from slm.core.transfers import Transfers
-from slm.core.writer import EMBED_BATCH, Stored, Writer
+from slm.core.writer import EMBED_BATCH, Progress, Stored, Writer
 from slm.graph import clusters
 from slm.lifecycle import steps as lifecycle
 from slm.recall.hits import Hit
@@ -49,9 +50,9 @@ class Memory:
         self._reviews = Reviews(self._caller, self._writer)
         self._contradictions = Contradictions(self._caller)
         self._aging = Aging(self._caller)
-        self._graph = KnowledgeGraph(self._caller)
+        self._knowledge = KnowledgeGraph(self._caller)
         self._behaviour = Behaviour(self._caller)
-        self.transfers = Transfers(store, self._writer, self._graph)  # export, import, erasure, backups
+        self.transfers = Transfers(store, self._writer, self._knowledge)  # export, import, erasure, backups
         # the repositories, for tests and benchmarks that look inside (faces use the methods below)
         self.conn, self.path, self.repo, self.events = store.conn, store.path, store.repo, store.events
         self.graph, self.agents, self.trust, self.claims = store.graph, store.agents, store.trust, store.claims
@@ -319,11 +320,11 @@ class Memory:
         self, *, limit: int = 20, offset: int = 0, session: str | None = None, **filters: Unpack[Filters]
     ) -> list[MemoryRow]:
         """Memories newest first, filtered like `recall`; `session`: only those said in that session."""
-        return reading.listed(self.store, reading.filter_of(session=session, **filters), limit, offset)
+        return reading.listed(self.store, reading.filters_of(filters, session), limit, offset)
 
     def count(self, *, session: str | None = None, **filters: Unpack[Filters]) -> int:
         """How many current memories match the filters of `list`."""
-        return self.repo.count(reading.filter_of(session=session, **filters))
+        return self.repo.count(reading.filters_of(filters, session))
 
     def recall(self, query: str, k: int = 10, **options: Unpack[RecallOptions]) -> list[Hit]:
         """The k memories that best answer `query`, best first, weighed by trust and lifecycle, each hit explaining
@@ -340,24 +341,24 @@ class Memory:
     # -- the knowledge graph --------------------------------------------------------------------------------
     def graph_build(self, *, progress: Progress | None = None) -> clusters.BuildReport:
         """Link memories stored before the graph existed, then rebuild the Leiden clusters (ids kept by overlap)."""
-        return self._graph.build(progress)
+        return self._knowledge.build(progress)
 
     def graph_stale(self) -> bool:
         """Whether clusters should be rebuilt: never built, memories not yet linked, or a quarter unclustered."""
-        return self._graph.is_stale()
+        return self._knowledge.is_stale()
 
     def clusters(self, *, project: str | None = None, refresh: bool = True) -> list[dict]:
         """Top-level clusters, largest first, with their sub-clusters; rebuilt first when stale (`refresh`)."""
-        return self._graph.top_clusters(project, refresh)
+        return self._knowledge.top_clusters(project, refresh)
 
     def cluster(self, cluster_id: int, *, limit: int = 20) -> dict:
         """One cluster: its label, size, parent, sub-clusters, top entities and newest members."""
-        return self._graph.cluster(cluster_id, limit)
+        return self._knowledge.cluster(cluster_id, limit)
 
     def neighbors(self, memory_id: int, *, limit: int = 20) -> dict:
         """A memory's entities, cluster and graph neighbours (strongest edges first)."""
-        return self._graph.neighbors(memory_id, limit)
+        return self._knowledge.neighbors(memory_id, limit)
 
     def graph_stats(self) -> dict:
         """Counts of entities, edges and clusters (the graph benchmark reports them)."""
-        return self._graph.stats()
+        return self._knowledge.stats()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TypedDict
 
 from slm import validation
 from slm.core.store import Store
@@ -12,6 +13,24 @@ from slm.errors import InvalidInput
 from slm.storage import migrations
 from slm.storage.behavior import behavior_path
 from slm.storage.memories import MemoryFilter, MemoryRow
+
+
+class Filters(TypedDict, total=False):
+    """The filters `list`, `count` and `recall` share."""
+
+    project: str | None
+    agent: str | None
+    tags: Iterable[str] | None
+    since: object
+    until: object
+
+
+def filters_of(filters: Filters, session: str | None) -> MemoryFilter:
+    """`list` and `count`'s keyword filters; any other keyword is refused, as Python refuses an unknown one."""
+    unknown = set(filters) - Filters.__optional_keys__
+    if unknown:
+        raise TypeError(f"unexpected keyword arguments {sorted(unknown)}")
+    return filter_of(**filters, session=session)
 
 
 def filter_of(

@@ -4,27 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import replace
-from typing import TypedDict
 
 import numpy as np
 
 from slm import validation
-from slm.core.reading import filter_of
+from slm.core import recall_options as declared
+from slm.core.reading import Filters, filter_of
 from slm.core.store import Store
 from slm.errors import InvalidInput
 from slm.recall import fusion, pipeline
 from slm.recall import ranker as ranking
 from slm.recall.hits import Hit
-
-
-class Filters(TypedDict, total=False):
-    """The filters `list`, `count` and `recall` share."""
-
-    project: str | None
-    agent: str | None
-    tags: Iterable[str] | None
-    since: object
-    until: object
 
 
 class RecallOptions(Filters, total=False):
@@ -60,7 +50,8 @@ def recall(store: Store, query: str, k: int, options: RecallOptions) -> list[Hit
     query = validation.clean_text(query, "query", validation.MAX_QUERY_BYTES)
     k = validation.clean_limit(k)
     as_of = validation.parse_time(o.get("as_of"), "as_of")
-    trust, lifecycle, archived = o.get("trust", True), o.get("lifecycle", True), o.get("archived", False)
+    trust, lifecycle = o.get("trust", True), o.get("lifecycle", True)
+    archived = o.get("archived", declared.ARCHIVED.default)
     flt = replace(filter_of(now=o.get("now"), **_filters(o)), live=lifecycle and not archived, as_of=as_of)
     ranker, channels, weights = o.get("ranker"), o.get("channels"), o.get("weights")
     if isinstance(ranker, str) and ranker != ranking.FUSION:
@@ -74,7 +65,7 @@ def recall(store: Store, query: str, k: int, options: RecallOptions) -> list[Hit
         chosen = ranking.configured()
     elif ranker != ranking.FUSION:
         chosen = ranker
-    seen = pipeline.Seen(trust, lifecycle, o.get("quarantined", False), archived)
+    seen = pipeline.Seen(trust, lifecycle, o.get("quarantined", declared.QUARANTINED.default), archived)
     return pipeline.Recall(store).run(query, k, flt, o.get("now"), seen, chosen, channels, weights)
 
 

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 from slm import faults
 from slm.core.store import Store
-from slm.core.writer import EMBED_BATCH, embed_chunked
+from slm.core.writer import EMBED_BATCH, Progress, embed_chunked
 from slm.embedding import choice as model_choice
 from slm.recall import gaussians
 from slm.storage import vectors
 
 
-def reindex(store: Store, model: str | Path | None, progress: Callable[[int], None] | None) -> int:
+def reindex(store: Store, model: str | Path | None, progress: Progress | None) -> int:
     """Every memory re-embedded in one transaction; interrupted or failed, the store keeps its old model."""
     from slm.embedding.embedder import Embedder
 

@@ -45,7 +45,9 @@ class Reviews:
         if repo.state(f"name:{name}") or counts.get(f"name:{name}"):
             principals.append(f"name:{name}")
         if not principals:
-            raise NotFound(f"no agent named {name!r} has written a memory or been scored", "see the trust report")
+            raise NotFound(
+                f"no agent named {name!r} has written a memory or been scored", "see the trust report", what="principal"
+            )
         explained = []
         for principal in principals:
             summary = self._summary(principal, repo.state(principal), counts.get(principal, 0))

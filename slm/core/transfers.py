@@ -25,7 +25,7 @@ class Transfers:
         self.store = store
         self.conn, self.path, self.repo, self.graph = store.conn, store.path, store.repo, store.graph
         self._writer = writer
-        self._graph = graph
+        self._knowledge = graph
 
     # -- what the faces call (the options are those of the slm.portability function named) ------------------------
     def export(self, stream, **options: Any) -> dict:
@@ -89,4 +89,4 @@ class Transfers:
         return self._writer.purge(ids, agent=agent, receipt=receipt)
 
     def relabel_clusters(self, cluster_ids: set[int]) -> None:
-        self._graph.relabel(cluster_ids)
+        self._knowledge.relabel(cluster_ids)

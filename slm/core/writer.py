@@ -12,7 +12,7 @@ import numpy as np
 from slm import validation
 from slm.core.callers import UNKNOWN_ID_HINT, Caller
 from slm.core.store import Store
-from slm.errors import InvalidInput, UnknownMemory
+from slm.errors import InvalidInput, NotFound
 from slm.facts import validity
 from slm.graph import clusters, links
 from slm.lifecycle import steps as lifecycle
@@ -294,7 +294,7 @@ class Writer:
             for memory_id in wanted:
                 versions = store.repo.versions(memory_id)
                 if not versions:
-                    raise UnknownMemory(f"no memory with id {memory_id}", UNKNOWN_ID_HINT)
+                    raise NotFound(f"no memory with id {memory_id}", UNKNOWN_ID_HINT, what="memory")
                 ids += [i for i in versions if i not in ids]
             rows = store.repo.get_many(ids)
             self.caller.may_change(rows, principal, by)

@@ -24,7 +24,7 @@ from fastmcp.server.middleware import Middleware, MiddlewareContext
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from slm.core.memory import Memory
-from slm.errors import Forbidden, InvalidInput, NotFound, SlmError, UnknownMemory
+from slm.errors import Forbidden, InvalidInput, NotFound, SlmError
 from slm.mcp.http_auth import AGENT_PREFIX
 from slm.mcp.identity import AgentIdentity, client_info_of, identify
 from slm.mcp.replies import brief
@@ -194,8 +194,15 @@ class AnnounceAgents(Middleware):
         return await call_next(context)
 
 
+WHERE_TO_LOOK = {  # the tools that list what a NotFound did not find
+    "memory": "recall or list_recent show the ids you can use",
+    "contradiction": "the contradictions tool lists them",
+    "cluster": "the clusters tool lists them",
+}
+
+
 def _with_tool_hint(err: SlmError) -> SlmError:
     """An unknown id gets this face's next step: the tools that find ids (the engine's hint names none)."""
-    if isinstance(err, UnknownMemory):
-        return UnknownMemory(err.message, "recall or list_recent show the ids you can use")
+    if isinstance(err, NotFound) and err.what in WHERE_TO_LOOK:
+        return NotFound(err.message, WHERE_TO_LOOK[err.what], what=err.what)
     return err

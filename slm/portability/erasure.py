@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from slm import faults, validation
-from slm.errors import InvalidInput, NotFound, UnknownMemory
+from slm.errors import InvalidInput, NotFound
 from slm.graph import entities
 from slm.storage import erasure as sql
 from slm.storage.connection import write_transaction
@@ -90,7 +90,7 @@ def select(engine, scope: Scope) -> list[int]:
         missing = [i for i in scope.ids if i not in known]
         if missing:
             hint = "list the memories to see their ids"
-            raise UnknownMemory(f"no memory with id {missing[0]}: nothing was erased", hint)
+            raise NotFound(f"no memory with id {missing[0]}: nothing was erased", hint, what="memory")
         chosen = list(scope.ids)
     else:
         every_version = MemoryFilter(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from slm.storage.backup import recorded
 from slm.storage.connection import import_apsw
 from slm.storage.vectors import TABLE as VECTORS
 from slm.storage.vectors import vector_table_dim
@@ -103,7 +104,7 @@ def recorded_backups(conn) -> list[tuple[str, str]]:
     """(path, made at) of the copies `slm backup` made, newest first; none when the table cannot be read."""
     apsw = import_apsw()
     try:
-        return [(p, t) for p, t in conn.execute("SELECT path, made_at FROM backups ORDER BY id DESC")]
+        return [(path, made_at) for path, made_at, _ in reversed(recorded(conn))]
     except apsw.Error:  # a store older than the table, or a damaged one
         return []
 
