@@ -48,7 +48,10 @@ class Embedder:
             raise ValueError(f"batch_tokens must be at least {MAX_TOKENS}")
         self._model_path = Path(model_path)
         self._lock = threading.Lock()
-        self._llm = _load(self._model_path, batch_tokens, threads or config.embed_threads())
+        self._threads = threads or config.embed_threads()
+        self._batch_tokens = batch_tokens
+        self._llm = _load(self._model_path, batch_tokens, self._threads)
+        self._threads_now = self._threads
         self._dim = int(self._llm.n_embd())
         arch = self._llm.metadata.get("general.architecture")
         self._max_tokens = min(MAX_TOKENS, int(self._llm.metadata.get(f"{arch}.context_length", MAX_TOKENS)))
@@ -74,16 +77,26 @@ class Embedder:
         """L2-normalised float32 vectors, shape (len(texts), dim); InvalidInput if any text is too long."""
         if not texts:
             return np.zeros((0, self._dim), dtype=np.float32)
+        total = 0
         for index, text in enumerate(texts):
-            if (n := self.count_tokens(text)) > self._max_tokens:
+            total += (n := self.count_tokens(text))
+            if n > self._max_tokens:
                 raise InvalidInput(
                     f"text {index} is {n} word pieces, over the embedding model's limit of {self._max_tokens}",
                     "split it with Embedder.chunk_spans() and embed the pieces",
                 )
         with self._lock:
+            self._use_threads(1 if total <= self._batch_tokens else self._threads)
             vectors = np.asarray(self._llm.embed(texts, truncate=False), dtype=np.float32)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return vectors / np.maximum(norms, np.finfo(np.float32).tiny)
+
+    def _use_threads(self, threads: int) -> None:
+        """One thread for what one llama.cpp decode holds (a question, a memory), every thread only for batches:
+        idle threads spin, and a short input is no faster on two (docs/benchmarks.md, "Contention")."""
+        if threads != self._threads_now:
+            self._llm._ctx.set_n_threads(threads, threads)  # llama-cpp-python has no public setter
+            self._threads_now = threads
 
     def embed_one(self, text: str) -> np.ndarray:
         """Vector of shape (dim,) for a single text."""
