@@ -30,7 +30,8 @@ def model_override() -> Path | None:
 
 
 def embed_threads(default: int | None = None) -> int:
-    """CPU threads for llama.cpp: `SLM_THREADS`, else `default`, else every core.
+    """CPU threads for llama.cpp's batches: `SLM_THREADS`, else `default`, else every core (short inputs always
+    run on one: `Embedder.embed`).
 
     One process alone embeds fastest on every core; many processes at once (one MCP server per assistant)
     do better with one thread each, as llama.cpp's threads spin while they wait (docs/benchmarks.md).
