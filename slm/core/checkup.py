@@ -46,11 +46,6 @@ class Repair:
     detail: str
 
 
-def run_checks(db_path: Path, *, full: bool = False) -> list[Check]:
-    """The environment's checks, then the store's (`full`: `integrity_check` instead of `quick_check`)."""
-    return environment_checks() + store_checks(db_path, full=full)
-
-
 def environment_checks() -> list[Check]:
     return [_driver(), _vec_extension(), _fts5(), _llama(), _model(), _ranker()]
 
