@@ -18,7 +18,10 @@ class Contradictions:
     def __init__(self, caller: Caller) -> None:
         self.caller = caller
         self.store = caller.store
-        self.claims = caller.store.claims
+
+    @property
+    def claims(self):
+        return self.store.claims
 
     def memory_claims(self, memory_id: int) -> dict:
         row = self.caller.get(memory_id)

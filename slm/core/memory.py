@@ -3,11 +3,12 @@ hands over to the service that owns the work (docs/ARCHITECTURE.md, "The map")."
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterable
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Unpack
+from typing import TYPE_CHECKING, Unpack
 
 import numpy as np
 
@@ -22,7 +23,6 @@ from slm.core.reading import Filters
 from slm.core.recaller import RecallOptions
 from slm.core.reviews import Reviews
 from slm.core.store import Store
-from slm.core.transfers import Transfers
 from slm.core.writer import EMBED_BATCH, Progress, Stored, Writer
 from slm.graph import clusters
 from slm.lifecycle import steps as lifecycle
@@ -32,6 +32,9 @@ from slm.storage.agents import AgentRow
 from slm.storage.behavior import BehaviorRepository
 from slm.storage.events import Event
 from slm.storage.memories import MemoryRow
+
+if TYPE_CHECKING:
+    from slm.core.transfers import Transfers
 
 log = logging.getLogger("slm")
 
@@ -52,13 +55,23 @@ class Memory:
         self._aging = Aging(self._caller)
         self._knowledge = KnowledgeGraph(self._caller)
         self._behaviour = Behaviour(self._caller)
-        self.transfers = Transfers(store, self._writer, self._knowledge)  # export, import, erasure, backups
         # the repositories, for tests and benchmarks that look inside (faces use the methods below)
         self.conn, self.path, self.repo, self.events = store.conn, store.path, store.repo, store.events
-        self.graph, self.agents, self.trust, self.claims = store.graph, store.agents, store.trust, store.claims
+        self.graph, self.agents, self.trust = store.graph, store.agents, store.trust
         self.gaussians, self.lifecycle = store.gaussians, store.lifecycle
         self.finished_erasures: list[dict] = []  # receipts of interrupted erasures this open finished
         self.erasure_problem: Exception | None = None  # why an interrupted erasure could not be finished on open
+
+    @property
+    def claims(self):
+        return self.store.claims
+
+    @functools.cached_property
+    def transfers(self) -> Transfers:
+        """Export, import, erasure and backups, imported on first use (a one-shot recall never needs them)."""
+        from slm.core.transfers import Transfers
+
+        return Transfers(self.store, self._writer, self._knowledge)
 
     @classmethod
     def open(

@@ -11,9 +11,9 @@ import numpy as np
 
 from slm import config, faults
 from slm.embedding import choice as model_choice
+from slm.embedding import vector_file
 from slm.embedding.vector_index import VectorIndex
 from slm.errors import NoStore
-from slm.facts import validity
 from slm.graph import links
 from slm.recall import gaussians
 from slm.storage import migrations, vectors
@@ -41,7 +41,6 @@ class Store:
         self.trust = TrustLedger(conn)
         self.gaussians = GaussianRepository(conn)
         self.lifecycle = LifecycleRepository(conn)
-        self.claims = validity.ClaimKeeper(conn, self.trust)
         self.index: VectorIndex | None = None  # the vector mirror, once a search or a write needed it
         self.keyword_repo: MemoryRepository | None = None
         self._requested_model = model
@@ -49,6 +48,7 @@ class Store:
         self._embedder = None
         self._behavior: BehaviorRepository | None = None
         self._keyword_pool: ThreadPoolExecutor | None = None
+        self._claims = None
 
     @classmethod
     def open(cls, path: str | Path | None, *, model: Path | None, create: bool, threads: int | None) -> Store:
@@ -76,6 +76,15 @@ class Store:
         if self._behavior is not None:
             self._behavior.close()
         self.conn.close()
+
+    @property
+    def claims(self):
+        """Claims and their validity (`validity.ClaimKeeper`), imported on first need: a recall never needs it."""
+        if self._claims is None:
+            from slm.facts import validity
+
+            self._claims = validity.ClaimKeeper(self.conn, self.trust)
+        return self._claims
 
     # -- the embedding model ----------------------------------------------------------------------------------
     @property
@@ -105,7 +114,8 @@ class Store:
     def synced_index(self) -> VectorIndex:
         """The vector mirror, caught up with what any process committed."""
         if self.index is None:
-            self.index = VectorIndex(self.embedder.dim)
+            model = model_choice.recorded_model(self.conn) or model_choice.DEFAULT
+            self.index = VectorIndex(self.embedder.dim, vector_file.path_for(self.path), model)
         self.index.sync(self.conn, self.repo)
         return self.index
 
@@ -113,11 +123,13 @@ class Store:
         """After a write committed: its vectors join this process's mirror, if one is loaded."""
         if self.index is not None:
             self.index.catch_up(self.conn)
+            self.index.save_if_due()
 
     def unmirror(self, ids: list[int]) -> None:
         """After a deletion committed: its vectors leave this process's mirror (other processes reload theirs)."""
         if self.index is not None:
             self.index.remove_memories(ids)
+            self.index.save_if_due()
 
     # -- the keyword thread -------------------------------------------------------------------------------------
     def keyword_worker(self) -> ThreadPoolExecutor:
@@ -156,6 +168,8 @@ def _backfill_gaussians(conn) -> None:
 
 def _backfill_claims(conn) -> None:
     """Claims of the memories stored before migration 0007, oldest first, so that later ones supersede them."""
+    from slm.facts import validity
+
     keeper = validity.ClaimKeeper(conn, TrustLedger(conn))
     if not keeper.repo.backfill_pending():
         return

@@ -13,7 +13,6 @@ from slm import validation
 from slm.core.callers import UNKNOWN_ID_HINT, Caller
 from slm.core.store import Store
 from slm.errors import InvalidInput, NotFound
-from slm.facts import validity
 from slm.graph import clusters, links
 from slm.lifecycle import steps as lifecycle
 from slm.recall import gaussians
@@ -138,6 +137,8 @@ class Writer:
     def _place_claims(self, embedded: list[NewMemory], stored: list, plans: list, earlier: set, supersedes) -> list:
         """Inside the write transaction: the new memories' claims, aligned with those of their close neighbours;
         returns the events of what that supersedes or contradicts."""
+        from slm.facts import validity  # here: its rules cost ~50 ms to import, which a one-shot recall never pays
+
         statements = [
             validity.Statement(
                 memory_id, m.content, m.project, _principal(m), m.event_time or m.created_at,

@@ -1,32 +1,42 @@
-"""An in-memory mirror of the vec0 table, searched exactly with one matrix-vector product.
+"""A mirror of the vec0 table, searched exactly with one matrix-vector product.
 
 sqlite-vec's brute-force KNN costs ~66 ms a query at 100k x 384 on a 2-core machine; the same exact
-search over a float32 numpy matrix costs ~8 ms (docs/benchmarks.md). The mirror is loaded from vec0 once,
-updated in place by this process's own writes, and caught up with other processes' writes when SQLite's
-`data_version` moves.
-Appends and deletes by this process are applied in place (deletes as tombstones); anything else sends the
-mirror back to a full reload. Being exact, it returns the same neighbours as sqlite-vec's KNN (recall@k = 1.0).
+search over a float32 numpy matrix costs ~8 ms (docs/benchmarks.md). The mirror starts from the vector file
+(`vector_file`, memory-mapped) when that file proves to be this store's, else from vec0; it then catches up
+with newer chunks, and drops deleted ones as tombstones, whenever SQLite's `data_version` moves (chunk ids are
+AUTOINCREMENT, so a new chunk is always newer than every row held). Being exact, it returns the same neighbours
+as sqlite-vec's KNN (recall@k = 1.0).
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
+from slm.embedding import vector_file
 from slm.storage import vectors
 from slm.storage.connection import data_version
 
 _DELETED = -1
+SAVE_AFTER_ROWS = 4096  # rows loaded from vec0 (or deleted) since the file was read or written, before rewriting it
+_CHECKED_ROWS = 16  # the file's newest rows, compared with vec0 before it is trusted
 
 
 class VectorIndex:
-    def __init__(self, dim: int) -> None:
+    """Rows [0, len(_base)) come from the vector file (memory-mapped, read-only); the rest live in `_tail`."""
+
+    def __init__(self, dim: int, file: Path | None = None, model: str = "") -> None:
         self.dim = dim
+        self._file, self._model = file, model
         self._size = 0
-        self._matrix = np.empty((0, dim), np.float32)
+        self._base = np.empty((0, dim), np.float32)
+        self._tail = np.empty((0, dim), np.float32)
         self._chunk_ids = np.empty(0, np.int64)
         self._memory_ids = np.empty(0, np.int64)
         self._data_version: int | None = None
         self._log_chunks: np.ndarray | None = None  # ln(chunks of the row's memory), per row; None = stale
+        self._unsaved = 0  # rows the file lacks or holds in excess
 
     def __len__(self) -> int:
         """Live (not deleted) chunk vectors."""
@@ -39,14 +49,20 @@ class VectorIndex:
         if version == self._data_version:
             return
         self._data_version = version
+        if self._size == 0 and self._file is not None:
+            self._map_file(conn)
         self.catch_up(conn)
-        if len(self) != repo.chunk_count():  # deletions, or writes interleaved with ours: start over
-            self._size = 0
+        if len(self) != repo.chunk_count():  # deletions by another process (chunk ids are never reused)
+            self._drop_deleted(conn)
             self.catch_up(conn)
+        if len(self) != repo.chunk_count():  # writes interleaved with ours: start over
+            self._clear()
+            self.catch_up(conn)
+        self.save_if_due()
 
     def catch_up(self, conn) -> None:
         """Load vectors newer than the newest one held (after this process's own writes, too)."""
-        last = int(self._chunk_ids[: self._size].max()) if self._size else 0
+        last = int(self._chunk_ids[self._size - 1]) if self._size else 0
         self._reserve(self._size + vectors.count_vectors(conn, last), exact=self._size == 0)
         for page in vectors.vector_pages(conn, self.dim, after_chunk=last):
             self.add(*page)
@@ -56,20 +72,74 @@ class VectorIndex:
         if n == 0:
             return
         self._reserve(self._size + n)
-        end = self._size + n
-        self._matrix[self._size : end] = matrix
+        base, end = len(self._base), self._size + n
+        self._tail[self._size - base : end - base] = matrix
         self._chunk_ids[self._size : end] = chunk_ids
         self._memory_ids[self._size : end] = memory_ids
         self._size = end
         self._log_chunks = None
+        self._unsaved += n
 
     def remove_memories(self, memory_ids: list[int]) -> None:
         self._tombstone(np.isin(self._memory_ids[: self._size], np.asarray(memory_ids, np.int64)))
 
+    def save_if_due(self) -> None:
+        """Rewrite the vector file once it lacks (or holds in excess) enough rows for the next process to pay."""
+        if self._file is not None and self._unsaved >= max(SAVE_AFTER_ROWS, self._size // 20):
+            self.save()
+
+    def save(self) -> None:
+        """Write the live rows to the vector file, for the next process to map."""
+        live = np.flatnonzero(self._memory_ids[: self._size] != _DELETED)
+        if len(live) and vector_file.write(
+            self._file, self._chunk_ids[live], self._memory_ids[live], lambda rows: self._take(live[rows]),
+            self.dim, self._model,
+        ):  # fmt: skip
+            self._unsaved = 0
+
+    def _map_file(self, conn) -> None:
+        """Start from the vector file if it is this store's: every row it holds still in the store (or dropped
+        as deleted), nothing it lacks below its newest row, and its newest rows equal to vec0's."""
+        snapshot = vector_file.read(self._file, self.dim, self._model)
+        if snapshot is None:
+            return
+        held, present = len(snapshot.chunk_ids), vectors.count_chunks_through(conn, snapshot.newest_chunk)
+        if present > held:  # chunks the file never saw below its newest one: another store's file
+            return
+        self._base = snapshot.matrix
+        self._chunk_ids, self._memory_ids = snapshot.chunk_ids.copy(), snapshot.memory_ids.copy()
+        self._size, self._unsaved = held, 0
+        if present < held:
+            self._drop_deleted(conn)
+        if not self._newest_rows_match(conn):
+            self._clear()
+
+    def _newest_rows_match(self, conn) -> bool:
+        rows = np.flatnonzero(self._memory_ids[: self._size] != _DELETED)[-_CHECKED_ROWS:]
+        stored = vectors.vectors_of(conn, self._chunk_ids[rows].tolist(), self.dim)
+        return all(
+            np.array_equal(stored.get(chunk_id), vector)
+            for chunk_id, vector in zip(self._chunk_ids[rows].tolist(), self._take(rows), strict=True)
+        )
+
+    def _drop_deleted(self, conn) -> None:
+        """Tombstone the rows whose chunks are gone from the store."""
+        if self._size == 0:
+            return
+        held = self._chunk_ids[: self._size]
+        present = vectors.chunk_ids_through(conn, int(held[-1]))
+        gone = (self._memory_ids[: self._size] != _DELETED) & ~np.isin(held, present, assume_unique=True)
+        self._tombstone(gone)
+
     def _tombstone(self, mask: np.ndarray) -> None:
         self._memory_ids[: self._size][mask] = _DELETED
-        self._matrix[: self._size][mask] = 0.0
         self._log_chunks = None
+        self._unsaved += int(np.count_nonzero(mask))
+
+    def _clear(self) -> None:
+        self._size, self._unsaved, self._log_chunks = 0, 0, None
+        self._base = self._tail = np.empty((0, self.dim), np.float32)
+        self._chunk_ids, self._memory_ids = np.empty(0, np.int64), np.empty(0, np.int64)
 
     def _reserve(self, needed: int, exact: bool = False) -> None:
         """Grow the arrays: by half again for appends (amortised), or to exactly `needed` for a first load."""
@@ -77,9 +147,30 @@ class VectorIndex:
         if needed <= capacity:
             return
         capacity = needed if exact else max(needed, capacity * 3 // 2, 1024)
-        self._matrix = _grow(self._matrix, (capacity, self.dim), self._size)
+        base = len(self._base)
+        self._tail = _grow(self._tail, (capacity - base, self.dim), max(self._size - base, 0))
         self._chunk_ids = _grow(self._chunk_ids, (capacity,), self._size)
         self._memory_ids = _grow(self._memory_ids, (capacity,), self._size)
+
+    def _product(self, queries: np.ndarray) -> np.ndarray:
+        """Every row's dot product with `queries` (one vector, or one per column)."""
+        base, out = len(self._base), np.empty((self._size, *queries.shape[1:]), np.float32)
+        if base:
+            np.matmul(self._base, queries, out=out[:base])
+        if self._size > base:
+            np.matmul(self._tail[: self._size - base], queries, out=out[base:])
+        return out
+
+    def _take(self, rows: np.ndarray) -> np.ndarray:
+        """The vectors of these rows, wherever they live."""
+        base = len(self._base)
+        in_base = rows < base
+        if in_base.all():
+            return self._base[rows]
+        taken = np.empty((len(rows), self.dim), np.float32)
+        taken[in_base] = self._base[rows[in_base]]
+        taken[~in_base] = self._tail[rows[~in_base] - base]
+        return taken
 
     # -- search ---------------------------------------------------------------------------------------------
     def search(
@@ -97,7 +188,7 @@ class VectorIndex:
         """
         if self._size == 0:
             return []
-        scores = self._matrix[: self._size] @ query.astype(np.float32, copy=False)
+        scores = self._product(query.astype(np.float32, copy=False))
         if chunk_penalty:
             scores -= np.float32(chunk_penalty) * self._chunk_log_counts()
         return self._best(scores, top_n, allowed, excluded)
@@ -106,7 +197,7 @@ class VectorIndex:
         """`search` for each row of `queries`, with one matrix product (for linking a batch of new memories)."""
         if self._size == 0:
             return [[] for _ in range(len(queries))]
-        scores = self._matrix[: self._size] @ queries.astype(np.float32, copy=False).T
+        scores = self._product(np.ascontiguousarray(queries.T, np.float32))
         return [self._best(np.ascontiguousarray(column), top_n, None, None) for column in scores.T]
 
     def _chunk_log_counts(self) -> np.ndarray:
@@ -121,7 +212,7 @@ class VectorIndex:
         left out of both)."""
         held = self._memory_ids[: self._size]
         rows = np.flatnonzero(np.isin(held, memory_ids))
-        scores = self._matrix[rows] @ query.astype(np.float32, copy=False)
+        scores = self._take(rows) @ query.astype(np.float32, copy=False)
         best: dict[int, float] = {}
         chunks: dict[int, int] = {}
         for memory_id, score in zip(held[rows].tolist(), scores.tolist(), strict=True):
@@ -135,7 +226,8 @@ class VectorIndex:
         held = self._memory_ids[: self._size]
         rows = np.flatnonzero(np.isin(held, memory_ids))
         found, first = np.unique(held[rows], return_index=True)
-        return {int(i): self._matrix[row].astype(np.float64) for i, row in zip(found, rows[first], strict=True)}
+        vectors_found = self._take(rows[first]).astype(np.float64)
+        return {int(i): vector for i, vector in zip(found.tolist(), vectors_found, strict=True)}
 
     def mean_vectors(self, memory_ids: np.ndarray) -> np.ndarray:
         """Each memory's mean chunk vector, unit length (zeros for a memory with no vector); `memory_ids` sorted."""
@@ -146,7 +238,7 @@ class VectorIndex:
         starts = np.flatnonzero(np.r_[True, np.diff(rows[order]) != 0]) if len(order) else np.empty(0, np.int64)
         sums = np.zeros((len(memory_ids), self.dim), np.float32)
         if len(order):  # one sorted pass: np.add.at is ~50x slower at 100k rows
-            sums[rows[order][starts]] = np.add.reduceat(self._matrix[: self._size][known][order], starts, axis=0)
+            sums[rows[order][starts]] = np.add.reduceat(self._take(np.flatnonzero(known)[order]), starts, axis=0)
         norms = np.linalg.norm(sums, axis=1, keepdims=True)
         return sums / np.where(norms == 0, 1.0, norms)
 

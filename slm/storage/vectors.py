@@ -88,3 +88,20 @@ def vector_pages(
         matrix = np.frombuffer(b"".join(r[2] for r in rows), dtype=np.float32).reshape(len(rows), dim)
         yield chunk_ids, memory_ids, matrix
         after_chunk = int(chunk_ids[-1])
+
+
+def count_chunks_through(conn, last_chunk: int) -> int:
+    return conn.execute("SELECT count(*) FROM chunks WHERE id <= ?", (last_chunk,)).fetchone()[0]
+
+
+def chunk_ids_through(conn, last_chunk: int) -> np.ndarray:
+    """The ids of the chunks up to `last_chunk`, ascending (chunk ids are AUTOINCREMENT: never reused)."""
+    rows = conn.execute("SELECT id FROM chunks WHERE id <= ? ORDER BY id", (last_chunk,)).fetchall()
+    return np.fromiter((r[0] for r in rows), np.int64, len(rows))
+
+
+def vectors_of(conn, chunk_ids: list[int], dim: int) -> dict[int, np.ndarray]:
+    """The stored vectors of these chunks, by chunk id (missing ones are left out)."""
+    marks = ",".join("?" * len(chunk_ids))
+    rows = conn.execute(f"SELECT rowid, embedding FROM {TABLE} WHERE rowid IN ({marks})", chunk_ids).fetchall()
+    return {r[0]: np.frombuffer(r[1], dtype=np.float32).reshape(dim) for r in rows}

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 
 from slm.storage.trust import MemoryTrustRow, PrincipalState, SignalRow, TrustRepository
-from slm.trust import content, model
+from slm.trust import model
 
 BURST_WRITES = 30  # writes a principal may make in BURST_SECONDS before each further one is a burst signal
 BURST_SECONDS = 60
@@ -219,6 +219,8 @@ class TrustLedger:
     ) -> int | None:
         """Corroborate close memories by others that state the same fact (added to `corroborated`); the new
         memory's id if it repeats one of its own author's recent memories."""
+        from slm.trust import content  # write-time only: its patterns cost a one-shot recall ~30 ms to compile
+
         authors = self.repo.memories([n.memory_id for n in near])
         repeats = False
         for other in near:
@@ -259,6 +261,8 @@ class TrustLedger:
         """Instruction-like text: doubt on the memory (enough to quarantine an instruction on its own). Its author
         is judged only on repetition — from its second flagged memory within FLAG_WINDOW_DAYS, a signal (a weak
         directive at most once per call); until then the flag is logged with no weight."""
+        from slm.trust import content
+
         found = content.flags(written.text) if written.principal != model.USER else []
         if not found:
             return

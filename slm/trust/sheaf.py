@@ -18,9 +18,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import sparse
+
+if TYPE_CHECKING:
+    from scipy import sparse
 
 MAX_ENTRIES = 4_000_000  # dense cells of δ (32 MB) beyond which rank and least squares are refused: bound the graph
 
@@ -67,6 +70,8 @@ class Sheaf:
 
     def coboundary(self) -> sparse.csr_array:
         """δ⁰ as a sparse (edge cells × vertex cells) matrix: each edge's rows hold −F_tail and +F_head."""
+        from scipy import sparse  # here, not at the top: importing scipy costs one-shot commands ~0.2 s
+
         rows, cols, vals = [], [], []
         for index, edge in enumerate(self.edges):
             top = self.edge_offsets[index]

@@ -1,0 +1,132 @@
+"""The vector mirror on disk (`memory.db.vectors`): a one-shot process maps it instead of reading 100k rows of vec0.
+
+The file is a snapshot: a header, the chunk ids, their memory ids and the float32 matrix, written to a temporary
+file, synced and renamed over the old one, so a reader sees a whole file or none. It is never trusted on its own:
+`VectorIndex` checks it against the store before use (docs/ARCHITECTURE.md, "The vector file").
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from slm import faults
+
+MAGIC = b"SLMVEC01"
+# magic, dim, crc32 of what follows, rows, newest chunk id, model, crc32 of the header: 104 bytes, so arrays align
+_HEADER = struct.Struct("<8sIIQQ64sQ")
+Rows = Callable[[np.ndarray], np.ndarray]  # row numbers -> their vectors
+_SAMPLED_ROWS = 256  # rows of the matrix that the checksum covers (all of it would cost ~0.2 s a read at 100k)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    chunk_ids: np.ndarray
+    memory_ids: np.ndarray
+    matrix: np.ndarray  # memory-mapped, read-only
+
+    @property
+    def newest_chunk(self) -> int:
+        return int(self.chunk_ids[-1]) if len(self.chunk_ids) else 0
+
+
+def path_for(db_path: Path) -> Path:
+    return db_path.with_name(db_path.name + ".vectors")
+
+
+def read(path: Path, dim: int, model: str) -> Snapshot | None:
+    """The snapshot in `path`, or None when there is none or it is torn, corrupt, or of another model."""
+    try:
+        with open(path, "rb") as file:
+            header = file.read(_HEADER.size)
+            size = os.fstat(file.fileno()).st_size
+    except OSError:
+        return None
+    if len(header) < _HEADER.size:
+        return None
+    magic, file_dim, body_crc, rows, newest, file_model, header_crc = _HEADER.unpack(header)
+    if magic != MAGIC or zlib.crc32(header[:-8]) != header_crc:
+        return None
+    if file_dim != dim or file_model != _model_field(model) or size != _HEADER.size + rows * (16 + 4 * dim):
+        return None
+    if rows == 0:
+        return None
+    mapped = np.memmap(path, mode="r", offset=_HEADER.size, shape=(rows * (16 + 4 * dim),), dtype=np.uint8)
+    chunk_ids = mapped[: 8 * rows].view(np.int64)
+    memory_ids = mapped[8 * rows : 16 * rows].view(np.int64)
+    matrix = np.asarray(mapped[16 * rows :].view(np.float32).reshape(rows, dim))
+    if _checksum(chunk_ids, memory_ids, matrix.__getitem__) != body_crc or chunk_ids[-1] != newest:
+        return None
+    return Snapshot(chunk_ids, memory_ids, matrix)
+
+
+def write(path: Path, chunk_ids: np.ndarray, memory_ids: np.ndarray, take: Rows, dim: int, model: str) -> bool:
+    """Replace the file with these rows (`take(rows)` gives their vectors), atomically; False when the folder
+    cannot take it (read-only, full)."""
+    rows = len(chunk_ids)
+    chunk_ids = np.ascontiguousarray(chunk_ids, np.int64)
+    memory_ids = np.ascontiguousarray(memory_ids, np.int64)
+    newest = int(chunk_ids[-1]) if rows else 0
+    fields = (MAGIC, dim, _checksum(chunk_ids, memory_ids, take), rows, newest, _model_field(model))
+    head = _HEADER.pack(*fields, 0)[:-8]
+    _remove_abandoned(path)
+    temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(temporary, "wb") as file:
+            file.write(head + struct.pack("<Q", zlib.crc32(head)))
+            file.write(chunk_ids.tobytes())
+            file.write(memory_ids.tobytes())
+            for start in range(0, rows, 8192):  # a page at a time: no second copy of the whole matrix
+                page = np.arange(start, min(start + 8192, rows))
+                file.write(np.ascontiguousarray(take(page), np.float32).tobytes())
+            file.flush()
+            os.fsync(file.fileno())
+        faults.step("vector_file.written")
+        os.replace(temporary, path)
+        return True
+    except OSError:
+        temporary.unlink(missing_ok=True)
+        return False
+
+
+def discard(path: Path) -> None:
+    """Delete the file (after an erasure it holds the erased memories' vectors); the next reader rebuilds it."""
+    path.unlink(missing_ok=True)
+
+
+def _remove_abandoned(path: Path) -> None:
+    """Temporary files of writers that died before renaming theirs (a live writer's is left alone)."""
+    for temporary in path.parent.glob(f"{path.name}.*.tmp"):
+        pid = temporary.name[len(path.name) + 1 : -len(".tmp")]
+        if pid.isdigit() and not _running(int(pid)):
+            temporary.unlink(missing_ok=True)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _model_field(model: str) -> bytes:
+    """The model spec as a fixed field: long paths keep their end, the part that names the file."""
+    encoded = model.encode("utf-8")
+    return encoded[-64:].ljust(64, b"\0")
+
+
+def _checksum(chunk_ids: np.ndarray, memory_ids: np.ndarray, take: Rows) -> int:
+    crc = zlib.crc32(memory_ids.tobytes(), zlib.crc32(chunk_ids.tobytes()))
+    if len(chunk_ids):
+        sampled = np.unique(np.linspace(0, len(chunk_ids) - 1, _SAMPLED_ROWS).astype(np.int64))
+        crc = zlib.crc32(np.ascontiguousarray(take(sampled), np.float32).tobytes(), crc)
+    return crc
