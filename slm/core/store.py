@@ -92,7 +92,7 @@ class Store:
         if self._embedder is None:
             from slm.embedding.embedder import Embedder
 
-            spec = model_choice.choose_model(self.conn, self._requested_model, self.repo.count())
+            spec = model_choice.choose_model(self.conn, self._requested_model, self.repo.count)
             embedder = Embedder(model_choice.model_file(spec), threads=self._threads)
             model_choice.bind_model(self.conn, spec, embedder.dim)
             self._embedder = embedder

