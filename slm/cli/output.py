@@ -507,7 +507,8 @@ class StageBars:
         self._bars.stop()
         if what is not None:
             stages = ", ".join(f"{stage} ({total:,})" for stage, (_, total) in self._stages.items())
-            note(f"{what} in {time.perf_counter() - self._began:.1f} s: {stages}")
+            said = f"{what} in {time.perf_counter() - self._began:.1f} s: {stages}"
+            _err.print(_text(said, "dim"), soft_wrap=True)  # one line, for logs too
 
 
 def spinner(message: str):
