@@ -3,12 +3,17 @@ in RULES, canonical forms that make paraphrases meet, times, sets of values, and
 
 from __future__ import annotations
 
+import re
+import sys
 from datetime import datetime
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from benchmarks import corpus
+from benchmarks.contradiction_cases import CASES
+from slm.facts.claim_rules import SENTENCE, candidates, compiled_rules, words_of
 from slm.facts.claims import MAX_CLAIMS, RULES, Claim, extract, subject_key, value_parts
 
 NOW = datetime(2026, 6, 15, 12, 0)  # "in May" is last month; "due March 15" is next year's
@@ -560,3 +565,45 @@ def test_any_text_gives_well_formed_claims(text: str) -> None:
 @given(st.lists(st.sampled_from(_WORDS), max_size=40).map(" ".join), st.none() | st.just(NOW))
 def test_developer_like_word_salad_gives_well_formed_claims(text: str, now: datetime | None) -> None:
     _check(extract(text, now))
+
+
+# --- the words a rule needs (a sentence without any is not searched) -------------------------------------------------
+
+
+def _sentences(texts: list[str]) -> list[str]:
+    """Each sentence as `extract` sees it, also in capitals and with the letters IGNORECASE folds onto i and s."""
+    found = [s.strip() for text in texts for s in SENTENCE.split(text)]
+    return [v for s in found for v in (s, s.upper(), s.replace("i", "ı").replace("s", "ſ"), s.replace("I", "İ"))]
+
+
+def test_a_rule_never_matches_a_sentence_without_a_word_it_needs() -> None:
+    """`needs` must be words no match can lack: checked on every test text, the contradiction cases and 2,000
+    corpus memories (every rule matches some of them), in their case variants."""
+    texts = [text for text, _ in CORPUS] + [s.text for case in CASES for s in case.statements]
+    texts += [m["text"] for m in corpus.memories(2000)] + _WORDS
+    matched, order = set(), [rule.name for rule in RULES]
+    for sentence in _sentences(texts):
+        words = words_of(sentence)
+        tried = [rule.name for rule, _ in candidates(sentence)]
+        assert tried == sorted(tried, key=order.index)  # in the table's order: the first rule that fits wins
+        for rule, pattern in compiled_rules():
+            if pattern.search(sentence):
+                matched.add(rule.name)
+                needs = set(rule.needs.split())
+                assert not needs or needs & words, f"{rule.name!r} matches {sentence!r} without any of {needs}"
+                assert rule.name in tried
+    assert matched == _RULE_NAMES
+
+
+def test_folding_keeps_each_character_s_kind_and_what_ignorecase_makes_of_it() -> None:
+    """A sentence's words are found as `\\w` sees them, in the lower case IGNORECASE matches them to."""
+    letter = re.compile("[a-z]", re.IGNORECASE)
+    for code in range(sys.maxunicode + 1):
+        char = chr(code)
+        words = words_of(char)
+        if char.isspace():
+            assert not words
+        elif letter.fullmatch(char):  # A, a, K (kelvin), ſ, ı, İ: the one ASCII letter it matches
+            assert len(words) == 1 and re.fullmatch(next(iter(words)), char, re.IGNORECASE), hex(code)
+        else:
+            assert len(words) == 1 and bool(re.fullmatch(r"\w", char)) == bool(re.fullmatch(r"\w+", *words)), hex(code)

@@ -9,12 +9,12 @@ import time
 import pytest
 from fastmcp import Client
 
+from benchmarks.upgrade import to_schema_6 as undo_claims_migration
 from slm import Memory
 from slm.errors import InvalidInput, NotFound
 from slm.facts import validity
 from slm.mcp.server import build_server
 from slm.storage import migrations
-from slm.storage.connection import open_connection
 from slm.storage.trust import TrustRepository
 from slm.trust import contradictions
 from tests.test_cli import run, run_json
@@ -241,29 +241,6 @@ def test_migration_from_schema_6_extracts_claims_of_older_memories(db_path):
         assert {c["value"] for c in mem.memory_claims(a)["claims"]} == {"postgresql"}
         [found] = open_ones(mem)
         assert {c["memory_id"] for c in found["claims"]} == {a, b}
-
-
-def undo_claims_migration(path) -> None:
-    """Take a store back to schema 6, as an older slm left it (tests of earlier migrations start from here)."""
-    conn = open_connection(path)
-    conn.execute("DROP INDEX memories_session")  # 0010
-    conn.execute("ALTER TABLE memories DROP COLUMN session")
-    conn.execute(
-        "CREATE INDEX memories_session ON memories (json_extract(meta, '$.session'), id) "
-        "WHERE json_extract(meta, '$.session') IS NOT NULL"
-    )
-    conn.execute("DROP TABLE erasure_journal")  # 0009
-    conn.execute("ALTER TABLE agents DROP COLUMN edit_others")
-    conn.execute("DROP INDEX memories_hash")  # 0008
-    conn.execute("DROP TABLE backups")
-    for table in ("contradiction_claims", "contradictions", "claims"):
-        conn.execute(f"DROP TABLE {table}")
-    conn.execute("DROP INDEX memories_valid_to")
-    conn.execute("ALTER TABLE memories DROP COLUMN valid_to")
-    conn.execute("ALTER TABLE memories DROP COLUMN valid_from")
-    conn.execute("DELETE FROM settings WHERE key = 'claims.backfill'")
-    conn.execute("PRAGMA user_version = 6")
-    conn.close()
 
 
 def test_cli_lists_shows_and_resolves(db_path):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+import time
 from dataclasses import asdict, is_dataclass
 
 from rich import box
@@ -478,6 +479,36 @@ def progress():
         transient=True,
         disable=not _err.is_terminal,
     )
+
+
+class StageBars:
+    """Work reported as (stage, done, total), such as upgrading an older store as it opens: a bar per stage on
+    stderr while it runs (when stderr is a terminal), then one line saying what was done, terminal or not, since
+    an upgrade happens once and a script's log should show where the time went. stdout stays clean for --json."""
+
+    def __init__(self) -> None:
+        self._bars = None
+        self._stages: dict[str, tuple[int, int]] = {}  # stage -> (its bar, its total)
+        self._began = 0.0
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if self._bars is None:
+            self._began = time.perf_counter()
+            self._bars = progress()
+            self._bars.start()
+        if stage not in self._stages:
+            self._stages[stage] = (self._bars.add_task(stage, total=total), total)
+        self._bars.update(self._stages[stage][0], completed=done, total=total)
+
+    def finish(self, what: str | None) -> None:
+        """Take the bars down and say `what` was done, in how long and through which stages (None: it failed)."""
+        if self._bars is None:
+            return
+        self._bars.stop()
+        if what is not None:
+            stages = ", ".join(f"{stage} ({total:,})" for stage, (_, total) in self._stages.items())
+            said = f"{what} in {time.perf_counter() - self._began:.1f} s: {stages}"
+            _err.print(_text(said, "dim"), soft_wrap=True)  # one line, for logs too
 
 
 def spinner(message: str):

@@ -93,10 +93,16 @@ def open_store(db: Path | None, *, create: bool = False) -> Memory:
     new empty store."""
     from slm.core.memory import Memory
 
+    upgrade = out.StageBars()  # an older store is upgraded as it opens: seconds at 100k memories
     try:
-        mem = Memory.open(db, create=create, protocol="cli")
-    except NoStore as err:
-        raise NoStore(err.message, "check --db / SLM_DB / SLM_HOME, or store a memory with `slm remember`") from None
+        mem = Memory.open(db, create=create, protocol="cli", progress=upgrade)
+    except BaseException as err:
+        upgrade.finish(None)
+        if isinstance(err, NoStore):
+            hint = "check --db / SLM_DB / SLM_HOME, or store a memory with `slm remember`"
+            raise NoStore(err.message, hint) from None
+        raise
+    upgrade.finish(f"upgraded {mem.path} for this slm")
     for receipt in mem.finished_erasures:  # opening finished an erasure a crash had interrupted: say so
         out.note(f"finished an interrupted erasure; signed receipt: {receipt['path']}")
     if mem.erasure_problem is not None:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Unpack
 
 import numpy as np
 
-from slm.core import reading, recaller, reindexing
+from slm.core import reading, recaller, reindexing, upgrades
 from slm.core.agents import Agents
 from slm.core.aging import Aging
 from slm.core.behaviour import Behaviour
@@ -82,9 +82,12 @@ class Memory:
         create: bool = True,
         protocol: str = "api",
         threads: int | None = None,
+        progress: upgrades.Progress | None = None,
     ) -> Memory:
-        """Open and migrate the database at `path` (default `$SLM_HOME/memory.db`); create it unless told not to."""
-        store = Store.open(path, model=Path(model) if model is not None else None, create=create, threads=threads)
+        """Open and migrate the database at `path` (default `$SLM_HOME/memory.db`); create it unless told not to.
+        Upgrading an older store takes a while at 100k memories: `progress(stage, done, total)` hears how far."""
+        model_path = Path(model) if model is not None else None
+        store = Store.open(path, model=model_path, create=create, threads=threads, progress=progress)
         try:
             memory = cls(store, protocol)
         except BaseException:

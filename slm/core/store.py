@@ -4,28 +4,27 @@ vector mirror, behavior.db, the keyword thread). Every service of the engine rea
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
-from slm import config, faults
+from slm import config
+from slm.core import upgrades
 from slm.embedding import choice as model_choice
 from slm.embedding import vector_file
 from slm.embedding.vector_index import VectorIndex
 from slm.errors import NoStore
 from slm.graph import links
-from slm.recall import gaussians
-from slm.storage import migrations, vectors
+from slm.storage import vectors
 from slm.storage.agents import AgentRepository
 from slm.storage.behavior import BehaviorRepository, behavior_path
-from slm.storage.connection import open_connection, write_transaction
+from slm.storage.connection import open_connection
 from slm.storage.events import EventLog
 from slm.storage.gaussians import GaussianRepository
 from slm.storage.graph import GraphRepository
 from slm.storage.lifecycle import LifecycleRepository
 from slm.storage.memories import MemoryRepository
-from slm.trust.ledger import TrustLedger, principal_of
+from slm.trust.ledger import TrustLedger
 
 
 class Store:
@@ -51,8 +50,17 @@ class Store:
         self._claims = None
 
     @classmethod
-    def open(cls, path: str | Path | None, *, model: Path | None, create: bool, threads: int | None) -> Store:
-        """Open and migrate the database at `path` (default `$SLM_HOME/memory.db`); create it unless told not to."""
+    def open(
+        cls,
+        path: str | Path | None,
+        *,
+        model: Path | None,
+        create: bool,
+        threads: int | None,
+        progress: upgrades.Progress | None = None,
+    ) -> Store:
+        """Open and migrate the database at `path` (default `$SLM_HOME/memory.db`); create it unless told not to.
+        An older store is upgraded first, telling `progress` how far along it is (slm.core.upgrades)."""
         # The real path, not a symlink's: behavior.db, receipts and the erasure key go beside the real file, so
         # the store is one store whichever path opens it.
         db_path = (Path(path).expanduser() if path is not None else config.default_db_path()).resolve()
@@ -60,10 +68,10 @@ class Store:
             raise NoStore(f"no slm database at {db_path}", "check the path, SLM_DB and SLM_HOME, or store a memory")
         conn = open_connection(db_path)
         try:
-            migrations.migrate(conn)
+            upgrades.migrate(conn, progress)
             vectors.ensure_delete_trigger(conn)
-            _backfill_gaussians(conn)
-            _backfill_claims(conn)
+            upgrades.backfill_gaussians(conn, progress)
+            upgrades.backfill_claims(conn, progress)
             return cls(conn, db_path, model, threads)
         except BaseException:
             conn.close()
@@ -155,31 +163,3 @@ class Store:
         if self._behavior is None and not behavior_path(self.path).exists():
             return None
         return self.behavior
-
-
-def _backfill_gaussians(conn) -> None:
-    """Gaussians for multi-chunk memories stored before migration 0006 (once, when the store is next opened)."""
-    repo = GaussianRepository(conn)
-    if repo.backfill_pending():
-        with write_transaction(conn):
-            if repo.backfill_pending():  # again under the lock: another process may have done it meanwhile
-                gaussians.backfill(repo)
-
-
-def _backfill_claims(conn) -> None:
-    """Claims of the memories stored before migration 0007, oldest first, so that later ones supersede them."""
-    from slm.facts import validity
-
-    keeper = validity.ClaimKeeper(conn, TrustLedger(conn))
-    if not keeper.repo.backfill_pending():
-        return
-    with write_transaction(conn):
-        if keeper.repo.backfill_pending():
-            statements = [
-                validity.Statement(i, text, project, principal_of(agent, agent_id, protocol), event_time or created_at)
-                for i, text, project, agent, created_at, event_time, agent_id, protocol
-                in keeper.repo.current_memories_oldest_first()
-            ]  # fmt: skip
-            keeper.place(statements, datetime.now(UTC))
-            keeper.repo.backfill_done()
-            faults.step("backfill.claims")

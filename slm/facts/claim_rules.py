@@ -8,6 +8,7 @@ A to B") come before the general ones ("X is Y"). They are compiled once, on fir
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 
@@ -67,95 +68,113 @@ class Rule:
     polarity: int = 1
     change: bool = False
     anchored: bool = True  # the subject starts the clause
+    # Words of which every match holds one as a whole word (or ":" / "="): a sentence without any is not searched,
+    # which skips most of the rules for most sentences (the backfill of 100k memories: issue 20). Name a word
+    # the pattern cannot match without, between spaces or word boundaries; "" tries the rule on every sentence.
+    needs: str = ""
 
 
 RULES: tuple[Rule, ...] = (
     # changes: "X moved from A to B", "we migrated X to B", "X now uses B", "X no longer uses A"
     Rule("moved from", _SUBJ + r"\s+(?:has\s+|have\s+)?" + _CHANGE_VERB + r"\s+(?:over\s+)?from\s+" + _OLD
-         + r"\s+to\s+" + _NEW + _STOP, "by value", change=True),
+         + r"\s+to\s+" + _NEW + _STOP, "by value", change=True,
+         needs="moved migrated switched changed upgraded downgraded ported went transitioned"),
     Rule("we moved", _MOVERS + r"(?:'ve|\s+have)?\s+(?:moved|migrated|switched|ported|upgraded)"
          r"\s+" + _SUBJ + r"\s+(?:over\s+)?(?:from\s+" + _OLD + r"\s+)?to\s+" + _NEW + _STOP, "by value",
-         change=True, anchored=False),
+         change=True, anchored=False, needs="moved migrated switched ported upgraded"),
     Rule("replaced", r"\b(?:we\s+)?replaced\s+" + _OLD + r"\s+with\s+" + _NEW + r"\s+in\s+" + _SUBJ + _STOP,
-         "by value", change=True, anchored=False),
+         "by value", change=True, anchored=False, needs="replaced"),
     Rule("moved to", _SUBJ + r"\s+(?:has\s+|have\s+)?" + _CHANGE_VERB + r"\s+(?:over\s+)?to\s+" + _NEW + _STOP,
-         "by value", change=True),
+         "by value", change=True,
+         needs="moved migrated switched changed upgraded downgraded ported went transitioned"),
     Rule("now uses", _SUBJ + r"\s+(?:now\s+" + _USE + r"|" + _USE + r"\s+now)\s+" + _VAL + _STOP, "by value",
-         change=True),
+         change=True, needs="now"),
     Rule("no longer uses", _SUBJ + r"\s+" + _NO_LONGER + r"\s+" + _USE_ANY + r"\s+" + _VAL + _STOP, "by value",
-         polarity=-1, change=True),
+         polarity=-1, change=True, needs="longer anymore"),
     Rule("not ... anymore", _SUBJ + r"\s+" + _NOT + r"\s+" + _USE_BARE + r"\s+" + _VAL
-         + r"\s+(?:anymore|any\s+more)\b", "by value", polarity=-1, change=True),
+         + r"\s+(?:anymore|any\s+more)\b", "by value", polarity=-1, change=True, needs="anymore any"),
     # uses, negated or not; "we use X for Y" is about Y
     Rule("we don't use for", r"^(?:we|i)\s+(?:don't|do\s+not|never)\s+use\s+" + _VAL + r"\s+(?:for|in|on)\s+" + _SUBJ
-         + _STOP, "by value", polarity=-1),
+         + _STOP, "by value", polarity=-1, needs="use"),
     Rule("we use for", r"^(?:we|i)\s+(?:use|run|are\s+on|deploy\s+(?:to|on))\s+" + _VAL + r"\s+(?:for|in|on)\s+"
-         + _SUBJ + _STOP, "by value"),
+         + _SUBJ + _STOP, "by value", needs="we i"),
     Rule("lasts", _SUBJ + r"\s+(?:lasts?|expires?(?:\s+after)?|times?\s+out\s+after|(?:is|are)\s+cached\s+for"
          r"|(?:is|are)\s+kept\s+for|(?:is|are)\s+valid\s+for)\s+(?:for\s+)?(?P<val>\d+(?:\.\d+)?\s*[a-z]+)\b",
-         "lifetime"),
-    Rule("does not use", _SUBJ + r"\s+" + _NOT + r"\s+" + _USE_BARE + r"\s+" + _VAL + _STOP, "by value", polarity=-1),
+         "lifetime", needs="last lasts expire expires time times cached kept valid"),
+    Rule("does not use", _SUBJ + r"\s+" + _NOT + r"\s+" + _USE_BARE + r"\s+" + _VAL + _STOP, "by value", polarity=-1,
+         needs="not never doesn don didn isn aren"),
     Rule("is written in", _SUBJ + r"\s+(?:is|are)\s+(?:written|implemented|coded)\s+in\s+" + _VAL + _STOP,
-         "language"),
-    Rule("depends on", _SUBJ + r"\s+(?:depends|depend)\s+on\s+" + _VAL + _STOP, "depends on"),
-    Rule("always use", r"^(?:always|please\s+always|please)\s+use\s+" + _VAL + _STOP, "by value", anchored=False),
+         "language", needs="written implemented coded"),
+    Rule("depends on", _SUBJ + r"\s+(?:depends|depend)\s+on\s+" + _VAL + _STOP, "depends on", needs="depends depend"),
+    Rule("always use", r"^(?:always|please\s+always|please)\s+use\s+" + _VAL + _STOP, "by value", anchored=False,
+         needs="use"),
     Rule("supports from", _SUBJ + r"\s+(?:supports|requires|needs|targets)\s+(?P<val>[\w.-]+\s*v?\d+(?:\.\d+)*)\s*"
-         r"(?:\+|and\s+(?:up|newer|above|later)|or\s+(?:newer|later|above|higher))", "minimum"),
+         r"(?:\+|and\s+(?:up|newer|above|later)|or\s+(?:newer|later|above|higher))", "minimum",
+         needs="supports requires needs targets"),
     Rule("uses for", _SUBJ + r"\s+" + _USE + r"\s+" + _VAL + r"\s+(?:for|as)\s+(?:its\s+|the\s+|our\s+|a\s+)?"
-         + _PHRASE + _STOP, "phrase"),
+         + _PHRASE + _STOP, "phrase", needs="for as"),
     Rule("runs in", _SUBJ + r"\s+(?:runs|is\s+deployed|is\s+hosted|lives|is)\s+" + _ADVERB
-         + r"in\s+(?P<val>[a-z]{2}(?:-[a-z]+)+-?\d)\b", "region"),  # AWS / GCP region names
-    Rule("uses", _SUBJ + r"\s+" + _USE + r"\s+" + _ADVERB + _VAL + _STOP, "by value"),
+         + r"in\s+(?P<val>[a-z]{2}(?:-[a-z]+)+-?\d)\b", "region", needs="in"),  # AWS / GCP region names
+    Rule("uses", _SUBJ + r"\s+" + _USE + r"\s+" + _ADVERB + _VAL + _STOP, "by value",
+         needs="uses use is are runs run used ran was relied relies stores targets requires"),
     # preferences
     Rule("prefers over", _SUBJ + r"\s+(?:prefers?|likes?|wants?|favou?rs?)\s+" + _VAL + r"\s+(?:over|to|rather\s+than"
-         r"|instead\s+of)\s+" + _OLD + _STOP, "prefers"),
-    Rule("prefers", _SUBJ + r"\s+(?:prefers?|likes?|wants?)\s+" + _VAL + _STOP, "prefers"),
+         r"|instead\s+of)\s+" + _OLD + _STOP, "prefers",
+         needs="prefer prefers like likes want wants favor favors favour favours"),
+    Rule("prefers", _SUBJ + r"\s+(?:prefers?|likes?|wants?)\s+" + _VAL + _STOP, "prefers",
+         needs="prefer prefers like likes want wants"),
     # status
     Rule("no longer deprecated", _SUBJ + r"\s+is\s+" + _NO_LONGER + r"\s+(?P<val>deprecated)\b", "status",
-         polarity=-1, change=True),
-    Rule("not deprecated", _SUBJ + r"\s+(?:is\s+not|isn't)\s+(?P<val>deprecated)\b", "status", polarity=-1),
+         polarity=-1, change=True, needs="deprecated"),
+    Rule("not deprecated", _SUBJ + r"\s+(?:is\s+not|isn't)\s+(?P<val>deprecated)\b", "status", polarity=-1,
+         needs="deprecated"),
     Rule("deprecated now", _SUBJ + r"\s+(?:is\s+now|are\s+now|ha(?:s|ve)\s+(?:now\s+)?been|was(?:\s+just)?"
          r"|were(?:\s+just)?|got)\s+"
-         r"(?P<val>deprecated|archived|sunset|retired|decommissioned)\b", "status", change=True),
+         r"(?P<val>deprecated|archived|sunset|retired|decommissioned)\b", "status", change=True,
+         needs="deprecated archived sunset retired decommissioned"),
     Rule("deprecated", _SUBJ + r"\s+(?:is|are)\s+(?P<val>deprecated|archived|sunset|retired|end-of-life|frozen"
-         r"|decommissioned)\b", "status"),
+         r"|decommissioned)\b", "status", needs="deprecated archived sunset retired end frozen decommissioned"),
     # owners
     Rule("handed over", _SUBJ + r"\s+(?:was|has\s+been|got)\s+(?:handed|passed|transferred)\s+(?:over\s+)?to\s+"
-         + _VAL + _STOP, "owner", change=True),
-    Rule("owned by", _SUBJ + r"\s+(?:is|are)\s+(?:now\s+)?(?:owned|maintained|run)\s+by\s+" + _VAL + _STOP, "owner"),
+         + _VAL + _STOP, "owner", change=True, needs="handed passed transferred"),
+    Rule("owned by", _SUBJ + r"\s+(?:is|are)\s+(?:now\s+)?(?:owned|maintained|run)\s+by\s+" + _VAL + _STOP, "owner",
+         needs="by"),
     Rule("owns", r"^(?P<val>[A-Z][\w-]*(?:\s+[A-Z][\w-]*)?|the\s+[\w -]+?\s+team)\s+(?:now\s+)?(?:owns|maintains)\s+"
-         + _SUBJ + _STOP, "owner"),
+         + _SUBJ + _STOP, "owner", needs="owns maintains"),
     Rule("is the owner of", r"^(?P<val>[A-Z][\w-]*(?:\s+[A-Z][\w-]*)?)\s+is\s+(?:now\s+)?(?:the\s+)?"
          r"(?P<attr>owner|maintainer|tech\s+lead|dri|product\s+owner|product\s+manager|pm|point\s+of\s+contact)"
-         r"\s+(?:of|for|on)\s+" + _SUBJ + _STOP, "named"),
-    Rule("belongs to", _SUBJ + r"\s+belongs\s+to\s+" + _VAL + _STOP, "owner"),
+         r"\s+(?:of|for|on)\s+" + _SUBJ + _STOP, "named", needs="is"),
+    Rule("belongs to", _SUBJ + r"\s+belongs\s+to\s+" + _VAL + _STOP, "owner", needs="belongs"),
     # deadlines
     Rule("due", _SUBJ + r"\s+(?:is|are)\s+(?:now\s+)?(?:due|scheduled)\s+(?:on|by|for)?\s*" + _VAL + _STOP,
-         "deadline"),
+         "deadline", needs="due scheduled"),
     Rule("ships on", _SUBJ + r"\s+(?:ships|launches|goes\s+live|releases)\s+(?:on|by|in)\s+" + _VAL + _STOP,
-         "deadline"),
+         "deadline", needs="ships launches goes releases"),
     Rule("pushed to", r"(?:the\s+)?(?:deadline|due\s+date|launch|release)\s+(?:for|of)\s+" + _SUBJ
          + r"\s+(?:was|has\s+been|got)\s+(?:moved|pushed|pulled|changed|slipped)\s+(?:back\s+|up\s+)?to\s+" + _VAL
-         + _STOP, "deadline", change=True),
+         + _STOP, "deadline", change=True, needs="moved pushed pulled changed slipped"),
     # ports
     Rule("listens on", _SUBJ + r"\s+(?:listens|runs|is\s+served|serves|is\s+exposed)\s+on\s+port\s+"
-         r"(?P<val>\d{2,5})\b", "port"),
+         r"(?P<val>\d{2,5})\b", "port", needs="port"),
     # named attributes: "the owner of X is Y", "X's database is Y", "X port is 8080", "deadline for X is Friday"
     Rule("the attr of", r"^(?:the\s+)?" + _PHRASE + r"\s+(?:of|for)\s+" + _SUBJ + r"\s+(?:is|are)\s+(?:now\s+)?"
-         + _VAL + _STOP, "phrase"),
+         + _VAL + _STOP, "phrase", needs="is are"),
     Rule("x's attr is", _SUBJ + r"(?:'s|’s)\s+" + _PHRASE + r"\s+(?:is|are)\s+(?:now\s+)?" + _VAL + _STOP,
-         "phrase"),
-    Rule("x attr is", _SUBJ + r"\s+" + _KNOWN + r"\s+(?:is|are)\s+(?:now\s+)?" + _VAL + _STOP, "named"),
+         "phrase", needs="is are"),
+    Rule("x attr is", _SUBJ + r"\s+" + _KNOWN + r"\s+(?:is|are)\s+(?:now\s+)?" + _VAL + _STOP, "named",
+         needs="is are"),
     Rule("x attr: value", r"^(?P<subj>[`'\"\w@./+#-]+(?:\s+[`'\"\w@./+#-]+){0,3}?)?\s*" + _KNOWN + r"\s*[:=]\s+" + _VAL
-         + _STOP, "named"),
+         + _STOP, "named", needs=": ="),
     Rule("is done with", _SUBJ + r"\s+(?:is|are)\s+(?:now\s+)?(?P<attr>[a-z]+ed|run|built|done|made|kept|sent"
          r"|written|held|set)\s+(?:with|by|via|through|using|to|at|in|on|from|under|as)\s+(?:the\s+)?" + _VAL + _STOP,
-         "phrase"),
+         "phrase", needs="is are"),
     Rule("does with", _SUBJ + r"\s+(?P<attr>(?!is\b|are\b|was\b|has\b)[a-z]+s(?:\s+(?!the\b)[a-z]+){0,2}?)\s+"
-         r"(?:with|via|through|using|over|at|in|to)\s+(?:the\s+|a\s+|an\s+)?" + _VAL + _STOP, "phrase"),
+         r"(?:with|via|through|using|over|at|in|to)\s+(?:the\s+|a\s+|an\s+)?" + _VAL + _STOP, "phrase",
+         needs="with via through using over at in to"),
     # "X is Y" last: the least specific shape
-    Rule("is not", _SUBJ + r"\s+(?:is\s+not|isn't)\s+(?:a\s+|an\s+)?" + _VAL + _STOP, "is", polarity=-1),
-    Rule("is", _SUBJ + r"\s+is\s+(?:a\s+|an\s+)?" + _VAL + _STOP, "is"),
+    Rule("is not", _SUBJ + r"\s+(?:is\s+not|isn't)\s+(?:a\s+|an\s+)?" + _VAL + _STOP, "is", polarity=-1,
+         needs="not isn"),
+    Rule("is", _SUBJ + r"\s+is\s+(?:a\s+|an\s+)?" + _VAL + _STOP, "is", needs="is"),
 )  # fmt: skip
 
 QUESTION = re.compile(
@@ -169,7 +188,40 @@ TIME_WORDS = re.compile(r"(?:\b(?:in|since|as\s+of|on|starting|from)\s+)?\b(" + 
 SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n+|\s+(?:but|whereas|while)\s+")
 
 
+_TOKEN = re.compile(r"\w+|[^\w\s]")  # words as `\b` sees them, and each other sign alone
+# The letters that IGNORECASE matches to an ASCII letter but `str.lower` does not make one (tests check all).
+_FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s"})
+
+
+def words_of(sentence: str) -> frozenset[str]:
+    """The sentence's words and signs in the case the rules' `needs` are written in."""
+    return frozenset(_TOKEN.findall(sentence.translate(_FOLD).lower()))
+
+
 @cache
 def compiled_rules() -> tuple[tuple[Rule, re.Pattern[str]], ...]:
     return tuple((rule, re.compile((_LEAD + _TIME_LEAD if rule.anchored else "") + rule.pattern, re.IGNORECASE))
                  for rule in RULES)  # fmt: skip
+
+
+@cache
+def _by_word() -> tuple[int, dict[str, int]]:
+    """The rules (bit i: RULES[i]) tried on every sentence, and those each needed word lets in."""
+    always, by_word = 0, {}
+    for i, rule in enumerate(RULES):
+        always |= (not rule.needs) << i
+        for word in rule.needs.split():
+            by_word[word] = by_word.get(word, 0) | 1 << i
+    return always, by_word
+
+
+def candidates(sentence: str) -> Iterator[tuple[Rule, re.Pattern[str]]]:
+    """The rules that may match `sentence`, in order: those needing no word, and those it has a needed word of."""
+    chosen, by_word = _by_word()
+    for word in words_of(sentence) & by_word.keys():
+        chosen |= by_word[word]
+    rules = compiled_rules()
+    while chosen:
+        lowest = chosen & -chosen
+        yield rules[lowest.bit_length() - 1]
+        chosen ^= lowest

@@ -25,7 +25,7 @@ from slm.facts.claim_rules import (
     TIME_WORDS,
     USE_RULES,
     Rule,
-    compiled_rules,
+    candidates,
 )
 from slm.facts.claim_values import (
     CATEGORIES,
@@ -59,6 +59,8 @@ __all__ = [
 
 
 MAX_CLAIMS = 32  # per memory: a pasted document is not a list of facts to check against each other
+_CODE = re.compile(r"```.*?(?:```|$)", re.DOTALL)
+_BLANKS = re.compile(r"[ \t]+")
 
 
 @dataclass(frozen=True)
@@ -90,8 +92,10 @@ def extract(text: str, now: datetime | None = None) -> list[Claim]:
     """The claims of a memory, at most MAX_CLAIMS; `now` resolves relative times ("in May")."""
     if not isinstance(text, str) or not text.strip():
         return []
-    prose = re.sub(r"```.*?(?:```|$)", " ", text[:20_000], flags=re.DOTALL)  # code is not a statement of fact
-    prose = re.sub(r"[ \t]+", " ", prose)
+    prose = text[:20_000]
+    if "```" in prose:
+        prose = _CODE.sub(" ", prose)  # code is not a statement of fact
+    prose = _BLANKS.sub(" ", prose)
     found: list[Claim] = []
     seen: set[tuple] = set()
     for sentence in SENTENCE.split(prose):
@@ -114,7 +118,7 @@ def _listed(claims: list[Claim]) -> list[Claim]:
 def _sentence_claims(sentence: str, now: datetime | None) -> list[Claim]:
     if len(sentence) < 5 or QUESTION.search(sentence):
         return []
-    for rule, pattern in compiled_rules():
+    for rule, pattern in candidates(sentence):  # most rules need a word most sentences lack
         match = pattern.search(sentence)
         if match is None:
             continue

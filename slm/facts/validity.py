@@ -15,9 +15,12 @@ check is logged and rolled back without taking the write with it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+import os
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from slm import validation
 from slm.facts import claims
@@ -30,6 +33,12 @@ from slm.trust.ledger import TrustLedger
 log = logging.getLogger(__name__)
 ALIGN_MIN = 0.75  # cosine of the neighbours compared for aligned statements (two texts one value apart: ≥ 0.8)
 Key = tuple[str, str, str]  # subject, attribute, project
+Progress = Callable[[str, int, int], None]  # (what is being done, how many done, of how many): for a face to show
+T = TypeVar("T")
+FINDING = "finding claims"
+PARALLEL_FROM = 5000  # statements: fewer are found in this process (a pool costs ~0.1 s to start)
+PART = 500  # statements a worker process is given at a time
+MAX_WORKERS = 8
 
 
 @dataclass(frozen=True)
@@ -61,20 +70,49 @@ class ClaimKeeper:
 
     # -- writing ------------------------------------------------------------------------------------------------
     def place(
-        self, statements: Iterable[Statement], now: datetime, also: set[Key] | None = None
+        self,
+        statements: Iterable[Statement],
+        now: datetime,
+        also: set[Key] | None = None,
+        progress: Progress | None = None,
     ) -> list[ContradictionChange]:
-        """Claims of new memories, the supersessions they cause, then the checks (of `also` too); never raises."""
+        """Claims of new memories, the supersessions they cause, then the checks (of `also` too); never raises.
+
+        A memory that claims nothing and has no neighbours to align with changes only its own validity: those
+        are written together, between the others, in order. A backfill of 100k memories is mostly such ones."""
+        statements = list(statements)
+        found = _extract_all(statements, progress)
+        placing = [(m, c) for m, c in zip(statements, found, strict=True) if c is not None]
+        busy = [m.memory_id for m, c in placing if c or m.neighbours]
+        trusts = self.ledger.memory_trusts(busy)  # placing claims sends no trust signal: read them once
         keys: set[Key] = set(also or ())
-        for memory in statements:
+        quiet: list[Statement] = []
+        for memory, made in _ticks(placing, "placing claims", progress):
+            if not made and not memory.neighbours:
+                quiet.append(memory)
+                continue
+            self._place_quiet(quiet)
             try:
                 with write_transaction(self.conn):
-                    keys |= self._place_one(memory)
+                    keys |= self._place_one(memory, made, trusts.get(memory.memory_id, 1.0))
             except Exception:
-                log.exception("claims of memory %s not extracted; the memory is stored", memory.memory_id)
-        return self.check(keys, now)
+                log.exception("claims of memory %s not placed; the memory is stored", memory.memory_id)
+        self._place_quiet(quiet)
+        return self.check(keys, now, progress)
 
-    def _place_one(self, memory: Statement) -> set[Key]:
-        found = claims.extract(memory.text, now=_parse(memory.time))
+    def _place_quiet(self, quiet: list[Statement]) -> None:
+        """The validity of memories that claim nothing: from their own time, and open (they touch no other row)."""
+        if not quiet:
+            return
+        try:
+            with write_transaction(self.conn):
+                self.repo.set_valid_from([(m.memory_id, m.time) for m in quiet])
+                self.repo.refresh_validity([m.memory_id for m in quiet])
+        except Exception:
+            log.exception("validity of memories %s not set; they are stored", [m.memory_id for m in quiet])
+        quiet.clear()
+
+    def _place_one(self, memory: Statement, found: list[claims.Claim], trust: float) -> set[Key]:
         starts = {c: validation.format_time(c.when.replace(tzinfo=UTC)) if c.when else memory.time for c in found}
         self.repo.set_valid_from([(memory.memory_id, min(starts.values(), default=memory.time))])
         rows = []
@@ -85,7 +123,6 @@ class ClaimKeeper:
             )  # fmt: skip
             rows.append(replace(row, id=self.repo.add(row)))
         rows += self._aligned(memory, {row.key for row in rows})
-        trust = self.ledger.memory_trusts([memory.memory_id]).get(memory.memory_id, 1.0)
         held = trust_model.quarantined(trust)
         touched: set[int] = set()
         for row in rows:
@@ -181,9 +218,9 @@ class ClaimKeeper:
         return {c.key for c in going} | {c.key for c in reopened}
 
     # -- checking -----------------------------------------------------------------------------------------------
-    def check(self, keys: Iterable[Key], now: datetime) -> list[ContradictionChange]:
+    def check(self, keys: Iterable[Key], now: datetime, progress: Progress | None = None) -> list[ContradictionChange]:
         noticed: list[ContradictionChange] = []
-        for key in sorted(keys):
+        for key in _ticks(sorted(keys), "checking for contradictions", progress):
             try:
                 with write_transaction(self.conn):
                     noticed += self._check(key, now)
@@ -267,6 +304,50 @@ def _disagree(a: ClaimRow, b: ClaimRow) -> bool:
     if a.value == b.value:
         return a.polarity != b.polarity
     return a.single and b.single and a.polarity > 0 and b.polarity > 0
+
+
+def _extract_all(statements: list[Statement], progress: Progress | None) -> list[list[claims.Claim] | None]:
+    """Each statement's claims (None: extraction failed), in order. Many (a backfill) are shared among worker
+    processes: extraction is pure Python, one core's work per process, and the order of placing is kept."""
+    workers = min(os.cpu_count() or 1, MAX_WORKERS)
+    if len(statements) < PARALLEL_FROM or workers < 2:
+        return [_extract(m) for m in _ticks(statements, FINDING, progress)]
+    parts = [statements[start : start + PART] for start in range(0, len(statements), PART)]
+    found: list[list[claims.Claim] | None] = []
+    if progress is not None:
+        progress(FINDING, 0, len(statements))
+    with ProcessPoolExecutor(workers) as pool:
+        for made in pool.map(_extract_part, parts):
+            found += made
+            if progress is not None:
+                progress(FINDING, len(found), len(statements))
+    return found
+
+
+def _extract_part(statements: list[Statement]) -> list[list[claims.Claim] | None]:
+    return [_extract(m) for m in statements]
+
+
+def _extract(memory: Statement) -> list[claims.Claim] | None:
+    try:
+        return claims.extract(memory.text, now=_parse(memory.time))
+    except Exception:
+        log.exception("claims of memory %s not extracted; the memory is stored", memory.memory_id)
+        return None
+
+
+def _ticks(items: list[T], stage: str, progress: Progress | None) -> Iterator[T]:
+    """The items, with `progress` told how far along they are: at the start, every 1% or so, and at the end."""
+    if progress is None:
+        yield from items
+        return
+    total = len(items)
+    every = max(1, total // 100)
+    for done, item in enumerate(items):
+        if done % every == 0:
+            progress(stage, done, total)
+        yield item
+    progress(stage, total, total)
 
 
 def _parse(stamp: str) -> datetime:

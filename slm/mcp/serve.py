@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 
 import anyio
@@ -74,7 +75,8 @@ def serve(
 
     # One stdio server runs per assistant, often several at once: one llama.cpp thread each serves them best.
     threads = config.embed_threads(default=None if http else 1)
-    with Memory.open(db, protocol="mcp-http" if http else "mcp-stdio", threads=threads) as memory:
+    opened = Memory.open(db, protocol="mcp-http" if http else "mcp-stdio", threads=threads, progress=UpgradeLog())
+    with opened as memory:
         if not http:
             from slm.mcp.stdio import serve_stdio
 
@@ -99,6 +101,25 @@ def serve(
                 host_origin_protection=True,  # on loopback, a Host that is not a loopback name: 421 (DNS rebinding)
                 allowed_hosts=None if host in LOOPBACK else ["*"],
             )
+
+
+class UpgradeLog:
+    """Lines on stderr (the client's log, or --log-file; stdout carries the protocol) while an older store is
+    upgraded as the server opens it: each stage as it starts, every tenth of it, and when it ends."""
+
+    def __init__(self) -> None:
+        self._began: dict[str, float] = {}
+        self._tenths: dict[str, int] = {}
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        tenth = 10 * done // max(total, 1)
+        if stage in self._tenths and tenth <= self._tenths[stage]:
+            return
+        self._tenths[stage] = tenth
+        now = time.perf_counter()
+        began = self._began.setdefault(stage, now)
+        said = f"done in {now - began:.1f} s" if done >= total else f"{done:,}/{total:,}"
+        print(f"slm: upgrading the store: {stage} {said}", file=sys.stderr, flush=True)
 
 
 def _who_gets_in() -> str:

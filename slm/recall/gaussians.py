@@ -50,19 +50,23 @@ def of_candidates(
     return kept, (n, mean, m2)
 
 
-def backfill(repo: GaussianRepository) -> int:
+def backfill(repo: GaussianRepository, progress: Callable[[int, int], None] | None = None) -> int:
     """Rows for the multi-chunk memories, from one sequential pass over the vectors (a memory's chunks have
     consecutive ids: they are written together); once after migration 0006 or a re-embedding. Everything is read
-    before anything is written: interleaving writes made each page of reads ~20x slower at 100k."""
+    before anything is written: interleaving writes made each page of reads ~20x slower at 100k. `progress`
+    hears (chunks read, chunks) after each page."""
     dim, found = vectors.vector_table_dim(repo.conn), []
     if dim is not None:
-        current, seen = None, []
+        current, seen, read, total = None, [], 0, vectors.count_vectors(repo.conn)
         for _, memory_ids, matrix in vectors.vector_pages(repo.conn, dim):
             for memory_id, vector in zip(memory_ids.tolist(), matrix, strict=True):
                 if memory_id != current:
                     found += _summary(current, seen)
                     current, seen = memory_id, []
                 seen.append(vector)
+            read += len(memory_ids)
+            if progress is not None:
+                progress(read, total)
         found += _summary(current, seen)
     for row in found:
         repo.put(*row)

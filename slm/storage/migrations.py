@@ -2,20 +2,24 @@
 
 The schema version is SQLite's `user_version`, set in the same transaction as the migration's DDL, so a
 failed migration leaves the database at the previous version. A database newer than this code is refused.
+A migration runs with foreign keys on (SQLite checks the rows it changed), except one that rebuilds a table
+(`DROP TABLE`): that runs with them off and checks every reference before it commits.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 from slm import faults
 from slm.errors import SchemaError
-from slm.storage.connection import write_transaction
+from slm.storage.connection import import_apsw, write_transaction
 
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+_REBUILDS = re.compile(r"\bDROP\s+TABLE\b", re.IGNORECASE)  # a table rebuilt (or dropped): foreign keys off
 
 
 @dataclass(frozen=True)
@@ -55,31 +59,42 @@ def schema_version(conn) -> int:
     return conn.execute("PRAGMA user_version").fetchone()[0]
 
 
-def migrate(conn, folder: Path | None = None) -> int:
-    """Bring the database up to the newest migration; return the resulting version."""
+def migrate(conn, folder: Path | None = None, progress: Callable[[int, int], None] | None = None) -> int:
+    """Bring the database up to the newest migration; return the resulting version. `progress` hears (applied,
+    pending) before the first and after each: one that rewrites every memory takes seconds at 100k."""
     migrations = load_migrations(folder)
     latest = len(migrations)
     pending = migrations[_check_version(conn, latest) :]
     if not pending:
         return latest
-    # Table rebuilds (SQLite's documented ALTER procedure) need foreign keys off, which only works outside a
-    # transaction; each step checks them itself before it commits.
-    conn.execute("PRAGMA foreign_keys=OFF")
-    try:
-        for migration in pending:
+    if progress is not None:
+        progress(0, len(pending))
+    for done, migration in enumerate(pending, 1):
+        rebuilds = _REBUILDS.search(migration.sql) is not None
+        # Table rebuilds (SQLite's documented ALTER procedure) need foreign keys off, which only works outside a
+        # transaction; such a step checks every reference itself before it commits. Any other step runs with them
+        # on, deferred: SQLite checks what it changed at commit, not every table (seconds at 100k memories).
+        conn.execute(f"PRAGMA foreign_keys={'OFF' if rebuilds else 'ON'}")
+        try:
             # Several processes may open a new database at once: the write lock decides who applies each step.
             with write_transaction(conn):
                 if _check_version(conn, latest) < migration.version:
-                    _apply(conn, migration)
-            faults.step("migration.committed")
-    finally:
-        conn.execute("PRAGMA foreign_keys=ON")
+                    _apply(conn, migration, rebuilds)
+        except import_apsw().ConstraintError as err:
+            raise SchemaError(f"migration {migration.name} breaks a constraint: {err}") from err
+        finally:
+            conn.execute("PRAGMA foreign_keys=ON")
+        faults.step("migration.committed")
+        if progress is not None:
+            progress(done, len(pending))
     return latest
 
 
-def _apply(conn, migration: Migration) -> None:
+def _apply(conn, migration: Migration, rebuilds: bool) -> None:
+    if not rebuilds:
+        conn.execute("PRAGMA defer_foreign_keys=ON")  # until this transaction ends
     conn.execute(migration.sql)
-    broken = conn.execute("PRAGMA foreign_key_check").fetchall()
+    broken = conn.execute("PRAGMA foreign_key_check").fetchall() if rebuilds else []
     if broken:
         raise SchemaError(f"migration {migration.name} leaves {len(broken)} broken references, e.g. {broken[0]}")
     conn.execute(f"PRAGMA user_version = {migration.version}")
