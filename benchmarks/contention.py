@@ -225,7 +225,7 @@ def main() -> None:
     questions = {"api": every, "mcp": every, "cli": every[: args.cli_queries]}
     args.workdir.mkdir(parents=True, exist_ok=True)
     rows = [row for size in map(int, args.sizes.split(",")) for row in run_size(args, size, questions)]
-    result = {"versions": list(versions(args)), "rounds": args.rounds, "rows": rows}
+    result = {"command": sys.argv, "versions": list(versions(args)), "rounds": args.rounds, "rows": rows}
     if args.out:
         args.out.write_text(json.dumps(result, indent=1) + "\n")
 

@@ -60,6 +60,7 @@ def main() -> None:
             loads.append(os.getloadavg()[0])
             print(f"slice {at // args.slice}: ingest {1 / ingest[-1]:.1f}/s, embedding {1 / embed[-1]:.1f}/s")
     result = {
+        "command": sys.argv,
         "store": str(args.store),
         "memories": args.memories,
         "slice": args.slice,
