@@ -19,6 +19,7 @@ import asyncio
 import json
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -216,6 +217,7 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/slm-contention"))
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # so `finally` stops the competitors it started
     args.tree = [tree.resolve() for tree in args.tree or [Path(".")]]
     args.modes, args.loads = args.modes.split(","), args.loads.split(",")
     sys.path[:0] = [str(HERE)]

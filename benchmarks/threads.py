@@ -18,6 +18,7 @@ import argparse
 import ctypes
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -108,6 +109,7 @@ def main() -> None:
     parser.add_argument("--policies", default=",".join(POLICIES))
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # so `finally` stops the competitors it started
     os.environ.setdefault("SLM_HOME", "/tmp/slm-bench-home")
     questions, texts = corpus.queries(args.queries), [m["text"] for m in corpus.memories(args.texts)]
     embedders = {policy: load(policy) for policy in args.policies.split(",")}
