@@ -63,19 +63,6 @@ def test_batch_equals_one_by_one(embedder: Embedder) -> None:
     assert np.sum(batched * single, axis=1).min() > 0.99999
 
 
-def test_short_inputs_run_on_one_thread_and_batches_on_all(data_dir: Path) -> None:
-    """A question or one memory (one llama.cpp decode) never leaves idle threads spinning; a batch uses them all,
-    and the vectors are the same either way."""
-    embedder = Embedder(ensure_default_model(data_dir), threads=2)
-    batch = NOTES * 10 + ["word " * 200]  # more than one decode holds
-    on_two = embedder.embed(batch)
-    assert embedder._threads_now == 2
-    short = embedder.embed(NOTES[:1])
-    assert embedder._threads_now == 1
-    assert np.dot(short[0], on_two[0]) > 0.99999
-    assert np.sum(embedder.embed(batch) * on_two, axis=1).min() > 0.99999 and embedder._threads_now == 2
-
-
 def test_count_tokens_includes_cls_and_sep(embedder: Embedder) -> None:
     assert embedder.count_tokens("") == 2
     assert embedder.count_tokens("hello world") == 4

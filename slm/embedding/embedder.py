@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ctypes
 import itertools
+import os
 import re
 import threading
 from collections import deque
@@ -86,14 +87,15 @@ class Embedder:
                     "split it with Embedder.chunk_spans() and embed the pieces",
                 )
         with self._lock:
-            self._use_threads(1 if total <= self._batch_tokens else self._threads)
+            self._use_threads(1 if total <= self._batch_tokens else min(self._threads, _idle_cores()))
             vectors = np.asarray(self._llm.embed(texts, truncate=False), dtype=np.float32)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return vectors / np.maximum(norms, np.finfo(np.float32).tiny)
 
     def _use_threads(self, threads: int) -> None:
-        """One thread for what one llama.cpp decode holds (a question, a memory), every thread only for batches:
-        idle threads spin, and a short input is no faster on two (docs/benchmarks.md, "Contention")."""
+        """One thread for what one llama.cpp decode holds (a question, a memory); for batches, every thread that
+        has an idle core: llama.cpp's threads spin at each step until all arrive, so a thread waiting for a busy
+        core stalls the others (a batch on 2 threads beside one busy process: docs/benchmarks.md, issue 20)."""
         if threads != self._threads_now:
             self._llm._ctx.set_n_threads(threads, threads)  # llama-cpp-python has no public setter
             self._threads_now = threads
@@ -180,6 +182,18 @@ class Embedder:
             yield pos, stop, budget
             width = min(widest, max(1, int((stop - pos) * budget / max(n, 1) * 0.95)))
             pos = stop
+
+
+def _idle_cores() -> int:
+    """Cores with nothing to run right now but this thread, by Linux's count of runnable threads (which includes
+    it: /proc/loadavg's fourth field); every core where that is unknown."""
+    cores = os.cpu_count() or 1
+    try:
+        with open("/proc/loadavg", "rb") as loadavg:
+            running = int(loadavg.read().split()[3].split(b"/")[0])
+    except (OSError, ValueError, IndexError):
+        return cores
+    return max(1, cores - (running - 1))
 
 
 def _load(path: Path, batch_tokens: int, threads: int) -> Any:
