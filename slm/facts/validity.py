@@ -15,6 +15,7 @@ check is logged and rolled back without taking the write with it.
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -36,7 +37,7 @@ Key = tuple[str, str, str]  # subject, attribute, project
 Progress = Callable[[str, int, int], None]  # (what is being done, how many done, of how many): for a face to show
 T = TypeVar("T")
 FINDING = "finding claims"
-PARALLEL_FROM = 5000  # statements: fewer are found in this process (a pool costs ~0.1 s to start)
+PARALLEL_FROM = 5000  # statements: fewer are found in this process (a pool costs ~0.5 s to start)
 PART = 500  # statements a worker process is given at a time
 MAX_WORKERS = 8
 
@@ -316,7 +317,8 @@ def _extract_all(statements: list[Statement], progress: Progress | None) -> list
     found: list[list[claims.Claim] | None] = []
     if progress is not None:
         progress(FINDING, 0, len(statements))
-    with ProcessPoolExecutor(workers) as pool:
+    # spawn, not fork: the host process (a server, a user's program) may run threads a fork would copy mid-step
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         for made in pool.map(_extract_part, parts):
             found += made
             if progress is not None:
