@@ -50,17 +50,21 @@ STAGES = {
 
 # -- the worker: one code tree, one open store -----------------------------------------------------------------
 def worker(store: str) -> None:
-    """Answer one JSON request per stdin line: {"query": ...} -> {"ms", "ids", "scores"}; {"stages": [...]} ->
-    each stage's per-query wall and CPU medians over those queries."""
+    """Answer one JSON request per stdin line: {"query": ...} -> {"ms", "ids", "scores"}; {"bm25": ...} -> the
+    keyword channel's BM25 alone, {"ms", "cpu_ms", "rows"}; {"stages": [...]} -> each stage's wall and CPU
+    time in each of those recalls."""
     from benchmarks.report import slm_version
     from slm import Memory
 
     with Memory.open(store, create=False) as mem:
         print(json.dumps({"slm": slm_version()}), flush=True)
+        wrapped: dict[str, list[float]] = {}
         for line in sys.stdin:
             request = json.loads(line)
             if "stages" in request:
-                answer = stages(mem, request["stages"])
+                answer = stages(mem, request["stages"], wrapped)
+            elif "bm25" in request:
+                answer = bm25(mem, request["bm25"])
             else:
                 began = time.perf_counter()
                 hits = mem.recall(request["query"], K)
@@ -69,31 +73,43 @@ def worker(store: str) -> None:
             print(json.dumps(answer), flush=True)
 
 
-def stages(mem, queries: list[str]) -> dict:
-    """Each stage's time per recall, by wrapping what runs it (stages this code does not have are left out)."""
+def stages(mem, queries: list[str], spent: dict[str, list[float]]) -> dict:
+    """Each stage's (wall, CPU) ms in each recall, by wrapping what runs it once per process (stages this code
+    does not have are left out)."""
     import importlib
 
-    spent: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
     for name, (module, attribute) in STAGES.items():
         owner = importlib.import_module(module)
         *path, leaf = attribute.split(".")
         for part in path:
             owner = getattr(owner, part)
-        if hasattr(owner, leaf):
+        if name not in spent and hasattr(owner, leaf):
+            spent[name] = [0.0, 0.0]
             setattr(owner, leaf, _timed(getattr(owner, leaf), spent[name]))
-    per: dict[str, dict[str, list[float]]] = defaultdict(lambda: {"wall": [], "cpu": []})
+    per: dict[str, list[list[float]]] = defaultdict(list)
     for query in queries:
         for times in spent.values():
             times[0] = times[1] = 0.0
         mem.recall(query, K)
-        for name, (wall, cpu) in spent.items():
-            per[name]["wall"].append(wall)
-            per[name]["cpu"].append(cpu)
-    return {
-        name: {kind: round(statistics.median(values), 3) for kind, values in samples.items()}
-        | {"wall_mean": round(statistics.fmean(samples["wall"]), 3)}
-        for name, samples in per.items()
-    }
+        for name, times in spent.items():
+            per[name].append(list(times))
+    return per
+
+
+def bm25(mem, query: str) -> dict:
+    """The keyword channel's BM25 as a default recall asks for it (its own thread's connection and depth)."""
+    from slm.recall import candidates
+    from slm.recall import query as analysis
+    from slm.storage.memories import MemoryFilter
+
+    match = analysis.analyse(query).match
+    if match is None:
+        return {"ms": 0.0, "cpu_ms": 0.0, "rows": []}
+    mem.store.keyword_worker()
+    wall, cpu = time.perf_counter(), time.thread_time()
+    rows = mem.store.keyword_repo.keyword_search(match, MemoryFilter(live=True), candidates.KEYWORD_DEPTH)
+    cpu, wall = (time.thread_time() - cpu) * 1000, (time.perf_counter() - wall) * 1000
+    return {"ms": wall, "cpu_ms": cpu, "rows": rows}
 
 
 def _timed(function, into: list[float]):
@@ -165,6 +181,50 @@ def paired(sides: list[Side], queries: list[str], reps: int, seed: int) -> dict:
     }
 
 
+def paired_bm25(sides: list[Side], queries: list[str], reps: int, seed: int) -> dict:
+    """BM25 alone, paired the same way; its rows and scores compared."""
+    rng = random.Random(seed)
+    wall: dict[str, list[float]] = {side.name: [] for side in sides}
+    cpu: dict[str, list[float]] = {side.name: [] for side in sides}
+    rows: dict[str, dict[str, list]] = {side.name: {} for side in sides}
+    for _ in range(reps):
+        for query in queries:
+            for side in rng.sample(sides, len(sides)):
+                answer = side.ask({"bm25": query})
+                wall[side.name].append(answer["ms"])
+                cpu[side.name].append(answer["cpu_ms"])
+                rows[side.name][query] = answer["rows"]
+    base, new = (side.name for side in sides)
+    return {
+        "wall_ms": {name: _percentiles(values) for name, values in wall.items()},
+        "cpu_ms": {name: _percentiles(values) for name, values in cpu.items()},
+        "paired_cpu_difference_ms": _percentiles([n - b for b, n in zip(cpu[base], cpu[new], strict=True)]),
+        "same_rows_and_scores": sum(rows[base][q] == rows[new][q] for q in queries),
+        "queries": len(queries),
+    }
+
+
+def paired_stages(sides: list[Side], queries: list[str], chunk: int = 10) -> dict:
+    """The stage table, both sides taking turns every `chunk` queries; medians over the recalls."""
+    samples: dict[str, dict[str, list[list[float]]]] = {side.name: defaultdict(list) for side in sides}
+    for start in range(0, len(queries), chunk):
+        for side in sides if (start // chunk) % 2 == 0 else sides[::-1]:
+            for name, values in side.ask({"stages": queries[start : start + chunk]}).items():
+                samples[side.name][name] += values
+    return {
+        side: {
+            name: {
+                "wall": round(statistics.median(w for w, _ in values), 3),
+                "cpu": round(statistics.median(c for _, c in values), 3),
+                "wall_mean": round(statistics.fmean(w for w, _ in values), 3),
+                "cpu_mean": round(statistics.fmean(c for _, c in values), 3),
+            }
+            for name, values in by_stage.items()
+        }
+        for side, by_stage in samples.items()
+    }
+
+
 def _percentiles(samples: list[float]) -> dict:
     ordered = sorted(samples)
     return {
@@ -214,7 +274,8 @@ def run(args: argparse.Namespace, argv: list[str] | None) -> None:
         "reps": args.reps,
         "code": {side.name: side.slm for side in sides},
         **paired(sides, measured, args.reps, args.seed),
-        "stages": {side.name: side.ask({"stages": measured[: args.stage_queries]}) for side in sides},
+        "bm25": paired_bm25(sides, measured, args.reps, args.seed),
+        "stages": paired_stages(sides, measured[: args.stage_queries]),
         "load_average": {"before": load_before, "after": os.getloadavg()},
         "machine": machine(),
     }
@@ -222,9 +283,13 @@ def run(args: argparse.Namespace, argv: list[str] | None) -> None:
         side.close()
     print(json.dumps({key: report[key] for key in ("latency_ms", "paired_difference_ms", "paired_ratio_p50")}))
     print(json.dumps(report["identical"]), json.dumps(report["load_average"]))
+    print(json.dumps(report["bm25"]))
+    print(f"{'stage (median ms per recall)':30s} {'base wall':>10s} {'base cpu':>9s} {'new wall':>9s} {'new cpu':>8s}")
     for name in STAGES:
-        row = [report["stages"][side][name] for side in ("base", "new") if name in report["stages"][side]]
-        print(f"{name:30s}", "  ".join(f"wall {r['wall']:7.2f} cpu {r['cpu']:7.2f}" for r in row))
+        row = [
+            report["stages"][side].get(name, {"wall": float("nan"), "cpu": float("nan")}) for side in ("base", "new")
+        ]
+        print(f"{name:30s}", " ".join(f"{r['wall']:9.2f} {r['cpu']:9.2f}" for r in row))
     if args.out:
         args.out.write_text(json.dumps(report, indent=2))
 
