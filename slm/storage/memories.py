@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import contextlib
 import itertools
 import json
 import math
@@ -289,13 +290,13 @@ class MemoryRepository:
 
     def _bm25(self, match: str, hidden: str, limit: int, among: list[int] | None = None) -> list[tuple[int, float]]:
         """FTS5's own BM25 order; `among` scores only those rows (`+rowid` keeps FTS5 from re-running the match
-        per rowid, which would recount every phrase's matches each time)."""
-        only = f"AND +rowid IN ({','.join('?' * len(among))}) " if among else ""
+        per rowid, which would recount every phrase's matches each time; a JSON list has no variable limit)."""
+        only = "AND +rowid IN (SELECT value FROM json_each(?)) " if among else ""
         sql = (
             "SELECT rowid, -bm25(memories_fts) FROM memories_fts WHERE memories_fts MATCH ? "
             f"AND rowid NOT IN ({hidden}) {only}ORDER BY bm25(memories_fts) LIMIT ?"
         )
-        return [(r[0], r[1]) for r in self.conn.execute(sql, [match, *(among or ()), limit])]
+        return [(r[0], r[1]) for r in self.conn.execute(sql, [match, *([json.dumps(among)] if among else []), limit])]
 
     def _bm25_pruned(self, match: str, hidden: str, limit: int) -> list[tuple[int, float]] | None:
         """The same rows and scores as `_bm25`, scoring only rows that can make the top `limit` (MaxScore's exact
@@ -316,21 +317,21 @@ class MemoryRepository:
         rare_hits = sum(hits) - sum(hits[i] for i in common)
         if not common or not rare or rare_hits < limit or rare_hits * PRUNE_SHARE > sum(hits):
             return None  # nothing common to skip, too few rare rows to fill the top, or too many to gain
-        cursor = self.conn.execute(
-            "SELECT rowid, -bm25(memories_fts) FROM memories_fts WHERE memories_fts MATCH ? "
-            f"AND rowid NOT IN ({hidden}) ORDER BY bm25(memories_fts)",
-            [" OR ".join(rare)],
-        )
-        best = list(itertools.islice(cursor, limit))
-        if len(best) < limit:
-            return None
-        floor = best[-1][1]
         bounds = sum((BM25_K1 + 1) * max(math.log((rows - hits[i] + 0.5) / (hits[i] + 0.5)), 1e-6) for i in common)
-        slack = bounds + PRUNE_MARGIN * max(1.0, abs(floor))
-        if slack >= floor:
-            return None
-        close = itertools.takewhile(lambda row: row[1] + slack >= floor, cursor)
-        return self._bm25(match, hidden, limit, [i for i, _ in best] + [i for i, _ in close])
+        with contextlib.closing(self.conn.cursor()) as cursor:  # closed unfinished: no snapshot left pinned
+            cursor.execute(
+                "SELECT rowid, -bm25(memories_fts) FROM memories_fts WHERE memories_fts MATCH ? "
+                f"AND rowid NOT IN ({hidden}) ORDER BY bm25(memories_fts)",
+                [" OR ".join(rare)],
+            )
+            best = list(itertools.islice(cursor, limit))
+            floor = best[-1][1] if len(best) == limit else math.inf
+            slack = bounds + PRUNE_MARGIN * max(1.0, abs(floor))
+            if slack >= floor:
+                return None  # too few rare rows, or the common phrases could still lift a row above the floor
+            close = itertools.takewhile(lambda row: row[1] + slack >= floor, cursor)
+            kept = [i for i, _ in best] + [i for i, _ in close]
+        return self._bm25(match, hidden, limit, kept)
 
     def _matches(self, phrase: str) -> int:
         """How many rows match the phrase: the count FTS5's bm25() turns into its idf."""
