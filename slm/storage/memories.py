@@ -24,7 +24,8 @@ MAX_VERSIONS = 10_000
 _WHEN = "coalesce(m.event_time, m.created_at)"
 _PHRASE = re.compile(r'"[^"]*"')
 BM25_K1 = 1.2  # FTS5's bm25() k1: one phrase adds less than its idf * (k1 + 1) to any row's score
-PRUNE_SHARE = 4  # BM25 stops early past phrases in over 1/PRUNE_SHARE of the rows, if the rest match fewer
+PRUNE_SHARE = 4  # BM25 stops early past phrases in over 1/PRUNE_SHARE of the rows ...
+PRUNE_GAIN = 3  # ... when the other phrases match under 1/PRUNE_GAIN as many rows as the commonest (else it costs)
 PRUNE_MARGIN = 1e-6  # relative: covers the rounding between FTS5's sums over all phrases and over some
 
 
@@ -315,7 +316,7 @@ class MemoryRepository:
         common = [i for i, n in enumerate(hits) if n * PRUNE_SHARE > rows]
         rare = [phrases[i] for i in range(len(phrases)) if i not in common]
         rare_hits = sum(hits) - sum(hits[i] for i in common)
-        if not common or not rare or rare_hits < limit or rare_hits * PRUNE_SHARE > sum(hits):
+        if not common or not rare or rare_hits < limit or rare_hits * PRUNE_GAIN > max(hits):
             return None  # nothing common to skip, too few rare rows to fill the top, or too many to gain
         bounds = sum((BM25_K1 + 1) * max(math.log((rows - hits[i] + 0.5) / (hits[i] + 0.5)), 1e-6) for i in common)
         with contextlib.closing(self.conn.cursor()) as cursor:  # closed unfinished: no snapshot left pinned
