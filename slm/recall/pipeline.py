@@ -4,7 +4,7 @@ trust and lifecycle, put updates above what they replaced, and return hits (docs
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
@@ -198,17 +198,14 @@ class Recall:
         store = self.store
         trusts, positions = store.trust.memory_trusts(ids), store.lifecycle.positions(ids)
         closed = store.claims.repo.closed(ids) if history else set()
+        places = [positions.get(memory_id, 0.0) for memory_id in ids]
         standings = {}
-        for memory_id in ids:
-            standing = weighing.Standing(
-                trusts.get(memory_id, 1.0),
-                positions.get(memory_id, 0.0),
-                by_trust=seen.trust,
-                by_use=seen.lifecycle,
-                current=memory_id not in closed,
+        for memory_id, position, zone in zip(ids, places, weighing.zones(places), strict=True):
+            trust = trusts.get(memory_id, 1.0)
+            hidden = (seen.trust and not seen.quarantined and trust_model.quarantined(trust)) or (
+                seen.lifecycle and not seen.archived and zone == ARCHIVED
             )
-            hidden = (seen.trust and not seen.quarantined and trust_model.quarantined(standing.trust)) or (
-                seen.lifecycle and not seen.archived and standing.zone == ARCHIVED
+            standings[memory_id] = weighing.Standing(
+                trust, position, hidden, seen.trust, seen.lifecycle, memory_id not in closed, zone
             )
-            standings[memory_id] = replace(standing, hidden=hidden)
         return standings

@@ -25,15 +25,21 @@ class Standing:
     by_trust: bool = True  # whether trust weighs (recall(trust=False) reports it but ranks without it)
     by_use: bool = True  # whether the lifecycle weighs (recall(lifecycle=False) likewise)
     current: bool = True  # what it says still holds (reported; `before_successors` orders by it)
+    zone: str = ""  # its lifecycle zone, from `position` unless given (`zones` finds many in one numpy call)
+
+    def __post_init__(self) -> None:
+        if not self.zone:
+            object.__setattr__(self, "zone", zones([self.position])[0])
 
     @property
     def weight(self) -> float:
         trust = trust_model.rank_weight(self.trust) if self.by_trust else 1.0
         return trust * (float(langevin.rank_weight(self.position)) if self.by_use else 1.0)
 
-    @property
-    def zone(self) -> str:
-        return str(langevin.zone_of(np.array([self.position]))[0])
+
+def zones(positions: list[float]) -> list[str]:
+    """The lifecycle zones of these positions: one numpy call costs what one per memory did (~40 µs loaded)."""
+    return langevin.zone_of(np.array(positions, dtype=np.float64)).tolist()
 
 
 UNWEIGHED = Standing()
