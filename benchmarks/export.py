@@ -296,7 +296,7 @@ def erase_in_steps(store: Path, memory_id: int) -> dict:
             sql.checkpoint(conn)
             laps.lap("checkpoint (locked)")
             kind = "memory" if path == store else "behavior"
-            found += sql.stale_copies(conn, path, texts, sql.TEXT_COLUMNS[kind])
+            found += sql.stale_copies(conn, path, texts, sql.TEXT_COLUMNS[kind])  # 1: a VACUUM would follow
             laps.lap("look for stale copies (unlocked)")
     laps.lap("close")
     total = round(sum(laps.laps.values()), 3)

@@ -101,7 +101,7 @@ def test_a_copy_a_rebalance_left_in_free_space_is_found_and_vacuumed(db_path, sl
     """The one place secure_delete does not reach: looked for, found, and VACUUMed away. Not looked for (the
     control), it stays, and the byte scan sees it."""
     if not looked_for:
-        monkeypatch.setattr(sql, "stale_copies", lambda *_: 0)
+        monkeypatch.setattr(sql, "stale_copies", lambda *_: False)
     with Memory.open(db_path) as mem:
         gone = mem.remember(SECRETS[1], project="ops")
         mem.remember(FILLER[0], project="ops")
