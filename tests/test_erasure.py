@@ -63,7 +63,7 @@ def test_erased_marker_leaves_no_byte_in_any_file(db_path, slm_home):
         assert MARKER in labels.lower()  # so relabelling is checked too
         receipt = erasure.erase(mem.transfers, erasure.Scope.of(contains=MARKER))
         assert sorted(receipt["memory_ids"]) == sorted(ids)
-        assert receipt["vacuumed"] == []  # secure_delete, the FTS merge and the checkpoints sufficed: no copy left
+        assert receipt["vacuumed"] == []  # secure_delete, FTS5 deleting in place and the checkpoints sufficed
         assert not mem.recall(MARKER, k=10, channels=("keyword",))
         assert all(h.id not in ids for h in mem.recall(SECRETS[1], k=10, channels=("vector",)))
         assert all(MARKER not in c["label"] for c in mem.clusters(refresh=False))

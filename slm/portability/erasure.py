@@ -178,7 +178,13 @@ def _delete(engine, entry: sql.JournalEntry, chunk: list[int], texts: Texts | No
             texts.add(sql.erased_texts(conn, extra))
     clusters = {c for pair in engine.graph.membership_of(chunk).values() for c in pair if c is not None}
     counts = _added(body["counts"], sql.count_rows(conn, chunk))
+    in_place = len(body["memory_ids"]) <= DELETE_CHUNK  # all in this chunk: no index merge needed afterwards
+    if in_place:
+        sql.fts_delete_in_place(conn, True)
+        body = {**body, "index": "deleted in place"}
     counts = _added(counts, engine.purge(chunk, agent=body.get("by", "user"), receipt=body["id"]))
+    if in_place:
+        sql.fts_delete_in_place(conn, False)
     entry = replace(entry, body={**body, "counts": counts}, clusters=sorted(set(entry.clusters) | clusters))
     sql.journal_save(conn, entry)
     return entry
@@ -308,8 +314,9 @@ def _relabel(engine, entry: sql.JournalEntry, tell: Stage, _: Texts | None) -> N
 
 
 def _merge_index(engine, entry: sql.JournalEntry, tell: Stage, _: Texts | None) -> None:
-    """Merge the FTS index: a deleted row's terms stay in older segments until they are merged."""
-    if entry.body["memory_ids"]:
+    """Merge the FTS index: a deleted row's terms stay in older segments until they are merged (unless the
+    erasure deleted them in place: 0.5 s of merging at 100k saved, with the write lock held)."""
+    if entry.body["memory_ids"] and entry.body.get("index") != "deleted in place":
         tell("merging the keyword index")
         with write_transaction(engine.conn):
             sql.optimize_fts(engine.conn)

@@ -190,6 +190,13 @@ def clear_behavior(conn) -> dict[str, int]:
     return counts
 
 
+def fts_delete_in_place(conn, on: bool) -> None:
+    """FTS5's `secure-delete`: with it on, deleting a row removes its entries from the segments that hold them
+    (by default a delete only adds a tombstone, and the terms stay in older segments until a merge). A few ms a
+    row, so for small erasures; kept in the table's config, so set back off in the same transaction."""
+    conn.execute("INSERT INTO memories_fts (memories_fts, rank) VALUES ('secure-delete', ?)", (int(on),))
+
+
 def optimize_fts(conn) -> None:
     """Merge the FTS5 index into one segment: a delete only adds a marker, and the deleted terms stay in the
     older segments until they are merged."""
