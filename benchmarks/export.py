@@ -9,8 +9,8 @@ process, timed (wall, CPU) with its peak resident memory (maximum RSS, as GNU ti
    `--import-limit N` imports only the oldest ~N memories (a subset exported with `--until`).
 3. Erase of one memory (`--yes`), then `erase --verify RECEIPT`, on a copy of the store; then the same erasure
    done step by step in this process, with the functions `slm.portability.erasure.erase` calls, in its order, each
-   timed: select, count, delete, (relabel the clusters they were in), FTS optimize, checkpoint, the look for
-   stale copies in free space (a VACUUM would follow only if one were found).
+   timed: select, count, delete (FTS5 deleting in place), (relabel the clusters they were in), checkpoint, the
+   look for stale copies in free space (a VACUUM would follow only if one were found).
 4. `--pair-base TREE`: only erasures, each run by the base commit's code (`PYTHONPATH=TREE`) and by this code on
    fresh copies of the store, in alternating order, while another process takes the write lock every 10 ms (its
    longest wait is how long the erasure kept writers out): random single memories, `--query` erasures of texts a
@@ -278,7 +278,10 @@ def erase_in_steps(store: Path, memory_id: int) -> dict:
         texts = sql.erased_texts(mem.conn, ids)
         clustered = {c for pair in mem.graph.membership_of(ids).values() for c in pair if c is not None}
         laps.lap("select and count (locked)")
-        mem.transfers.purge(ids, agent="user", receipt=uuid.uuid4().hex)
+        with write_transaction(mem.conn):  # as one chunk is deleted: FTS5 deletes in place, no merge after
+            sql.fts_delete_in_place(mem.conn, True)
+            mem.transfers.purge(ids, agent="user", receipt=uuid.uuid4().hex)
+            sql.fts_delete_in_place(mem.conn, False)
         behavior = mem.existing_behavior()
         if behavior is not None:
             with write_transaction(behavior.conn):
@@ -287,9 +290,6 @@ def erase_in_steps(store: Path, memory_id: int) -> dict:
         if clustered:
             mem.transfers.relabel_clusters(clustered)
             laps.lap("relabel clusters (locked)")
-        with write_transaction(mem.conn):
-            sql.optimize_fts(mem.conn)
-        laps.lap("fts optimize (locked)")
         wal_mb = _wal_mb(store)
         found = 0
         for conn, path in ((mem.conn, store), *([(behavior.conn, behavior.path)] if behavior is not None else [])):
