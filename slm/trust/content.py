@@ -299,7 +299,7 @@ _FUNCTION_WORDS = {
 _NEGATIONS = re.compile(r"\b(?:not|no|never|none|without|instead|stopped|removed|dropped)\b|n't\b", re.IGNORECASE)
 
 
-@lru_cache(maxsize=4096)  # a new memory is compared with each of its neighbours, and they with theirs
+@lru_cache(maxsize=512)  # a new memory is compared with each of its neighbours (512 texts: 32 MB at most)
 def values(text: str) -> tuple[frozenset[str], frozenset[str]]:
     """The parts of a fact that make it this fact and not a variation — numbers, names, days and months,
     identifiers — and, apart, the capitalised words that open a sentence, which may be a name ("Alice owns auth")
@@ -316,7 +316,7 @@ def values(text: str) -> tuple[frozenset[str], frozenset[str]]:
     return frozenset(found), frozenset(openers)
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=512)
 def _words(text: str) -> frozenset[str]:
     return frozenset(w for token in _TOKEN.findall(text.lower()) for w in (token, token.rstrip("s")))
 
