@@ -370,8 +370,11 @@ def traces_left(store: Path, text: str) -> list[str]:
             "SELECT 1 FROM memories WHERE instr(CAST(content AS BLOB), ?) > 0 LIMIT 1", (p,)).fetchone()}  # fmt: skip
     finally:
         conn.close()
-    return [f.name for f in sorted(store.parent.iterdir()) if f.is_file() and any(
-        p in f.read_bytes() for p in pieces - held)]  # fmt: skip
+    left = []
+    for file in sorted(f for f in store.parent.iterdir() if f.is_file()):
+        data = file.read_bytes()  # once per file, not once per piece
+        left += [file.name] if any(p in data for p in pieces - held) else []
+    return left
 
 
 def stale_texts(store: Path, n: int) -> list[tuple[str, str]]:
