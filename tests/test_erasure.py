@@ -315,7 +315,6 @@ def test_cli_previews_confirms_and_verifies(db_path):
 ERASE_STEPS = [
     "erase.journalled",  # inside the transaction that deletes: it all rolls back
     "erase.deleted",  # committed: the journal carries the rest
-    "erase.delete",  # the other chunks (none here: see the chunked tests below)
     "erase.behaviour",
     "erase.clusters",
     "erase.index",
@@ -403,51 +402,3 @@ def test_opening_the_store_leaves_a_live_erasure_to_its_process(seeded_store, tm
     finally:
         os.close(fd)
     assert "finished an interrupted erasure" in faults.finish(["list", "--db", db]).stderr
-
-
-def test_a_chunked_erasure_says_what_one_transaction_would(seeded_store, tmp_path, monkeypatch):
-    """Deleted a chunk per transaction, an erasure removes the same memories and counts the same rows."""
-    receipts = {}
-    for chunk in (erasure.DELETE_CHUNK, 2):
-        monkeypatch.setattr(erasure, "DELETE_CHUNK", chunk)
-        db = faults.copy_store(seeded_store, tmp_path / f"chunk-{chunk}")
-        with Memory.open(db) as mem:
-            receipts[chunk] = erasure.erase(mem.transfers, erasure.Scope.of(everything=True))
-            assert erasure.verify(mem.transfers, Path(receipts[chunk]["path"]))["ok"] and mem.count() == 0
-        assert marked_files(db.parent) == []
-    one, chunked = receipts[erasure.DELETE_CHUNK], receipts[2]
-    for key in ("memory_ids", "content_hashes", "counts"):
-        assert one[key] == chunked[key], key
-
-
-@pytest.fixture(scope="module")
-def larger_store(tmp_path_factory, slm_home) -> Path:
-    """More memories than one chunk deletes, the marker in some of each chunk."""
-    db = tmp_path_factory.mktemp("erase-larger") / "store" / "memory.db"
-    count = erasure.DELETE_CHUNK + 40
-    with Memory.open(db) as mem:
-        mem.remember_many(
-            [
-                {"text": f"{FILLER[i % len(FILLER)]} Ticket {i}" + (f" {MARKER}" if i % 50 == 0 else "")}
-                for i in range(count)
-            ]
-        )
-    return db
-
-
-@pytest.mark.parametrize("step", ["erase.deleted", "erase.chunk", "erase.delete"])
-def test_an_erasure_of_many_killed_between_chunks_is_finished_later(larger_store, tmp_path, step):
-    """`erase --all` deletes a chunk per transaction; killed after any of them, the next open deletes the rest,
-    and the receipt lists every memory."""
-    db = faults.copy_store(larger_store, tmp_path / "store")
-    before = faults.memories(db)
-    faults.crash_at(step, ["erase", "--all", "--yes", "--db", db])
-    left = faults.memories(db)
-    assert set(left) < set(before)  # a chunk went at each commit, the first with the journal
-    assert "finished an interrupted erasure" in faults.finish(["list", "--db", db]).stderr
-    assert faults.memories(db) == {}
-    [receipt] = (db.parent / erasure.RECEIPTS_DIR).glob("erasure-*.json")
-    assert sorted(json.loads(receipt.read_text())["memory_ids"]) == sorted(before)
-    verified = json.loads(faults.finish(["erase", "--verify", receipt, "--db", db, "--json"]).stdout)
-    assert verified["ok"], verified["left"]
-    assert marked_files(db.parent) == []

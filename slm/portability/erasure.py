@@ -33,7 +33,7 @@ from slm.trust import receipts
 RECEIPT_TYPE = "slm-erasure-receipt"
 RECEIPTS_DIR = "receipts"
 MAX_LOOKED_FOR = 64 * 1024  # bytes of erased text looked for in free space; past that, VACUUM
-DELETE_CHUNK = 256  # memories deleted per write transaction (about 0.3 s of other writers' wait at 100k)
+IN_PLACE_AT_MOST = 256  # memories whose FTS entries are deleted in place (a few ms each); more: merge after
 Stage = Callable[[str], None]
 
 
@@ -48,10 +48,6 @@ class Texts:
     @classmethod
     def of(cls, texts: list[str]) -> Texts | None:
         return cls(texts, list(texts)) if sum(len(t) for t in texts) <= MAX_LOOKED_FOR else None
-
-    def add(self, texts: list[str]) -> None:
-        self.memory += texts
-        self.behavior += texts
 
 
 @dataclass(frozen=True)
@@ -135,77 +131,38 @@ def erase(engine, scope: Scope, *, by: str = "user", stage: Stage | None = None)
     """Erase what `scope` selects; returns the signed receipt (also written under the store's receipts folder,
     whose path is in `receipt["path"]` of the returned copy).
 
-    The memories are chosen and journalled, and the first DELETE_CHUNK of them deleted, in one transaction; the
-    journal then carries the erasure through its later steps (the other chunks first), so a crash anywhere after
-    that commit is finished by the next open (`finish`).
+    The memories are chosen, journalled and deleted in one transaction; the journal then carries the erasure
+    through its later steps, so a crash anywhere after that commit is finished by the next open (`finish`).
     """
     tell = stage or (lambda _: None)
     with _erasing(engine, wait=True):
+        # chosen and deleted under one lock: a version written meanwhile can't escape
         with write_transaction(engine.conn):
             ids = select(engine, scope)
             if not ids:
                 raise NotFound("nothing matches what you asked to erase", "check the conditions with --dry-run")
             tell("counting what goes")
             hashes = sql.hashes(engine.conn, ids)
+            texts = Texts.of(sql.erased_texts(engine.conn, ids)) if len(ids) <= IN_PLACE_AT_MOST else None
             kept = sql.held_elsewhere(engine.conn, ids, hashes)
-            texts = Texts.of(sql.erased_texts(engine.conn, ids)) if len(ids) <= DELETE_CHUNK else None
-            counts = {"same text kept in memories not erased": len(kept)} if kept else {}
+            counts = sql.count_rows(engine.conn, ids)
+            counts |= {"same text kept in memories not erased": len(kept)} if kept else {}
+            clustered = sorted({c for pair in engine.graph.membership_of(ids).values() for c in pair if c is not None})
             gone = [h for h in hashes if h not in kept]  # what verify checks
-            body = _body(engine, scope.describe(), counts, ids, gone) | {"by": by}
-            entry = sql.JournalEntry(body["id"], body, [], [])
-            sql.journal_open(engine.conn, entry)
+            body = _body(engine, scope.describe(), counts, ids, gone)
+            sql.journal_open(engine.conn, sql.JournalEntry(body["id"], body, clustered, []))
             faults.step("erase.journalled")
             tell("deleting memories and what was derived from them")
-            _delete(engine, entry, ids[:DELETE_CHUNK], texts)
+            in_place = len(ids) <= IN_PLACE_AT_MOST  # FTS5 deletes their entries now: no index merge afterwards
+            if in_place:
+                sql.fts_delete_in_place(engine.conn, True)
+            body["counts"] |= engine.purge(ids, agent=by, receipt=body["id"])
+            if in_place:
+                sql.fts_delete_in_place(engine.conn, False)
+                body["index"] = "deleted in place"
+            sql.journal_save(engine.conn, sql.JournalEntry(body["id"], body, clustered, []))
         faults.step("erase.deleted")
         return finish(engine, body["id"], tell, texts)
-
-
-def _delete(engine, entry: sql.JournalEntry, chunk: list[int], texts: Texts | None) -> sql.JournalEntry:
-    """Inside the caller's write transaction: delete `chunk` with any version linked to it since the erasure chose
-    (written meanwhile, it joins the receipt: it cannot escape), count what goes, note the clusters to relabel,
-    and save the journal."""
-    conn, body = engine.conn, entry.body
-    chosen = set(body["memory_ids"])
-    chunk = sql.whole_chains(conn, chunk)
-    if extra := [i for i in chunk if i not in chosen]:
-        hashes = sql.hashes(conn, extra)
-        kept = sql.held_elsewhere(conn, sorted(chosen | set(extra)), hashes)
-        body = {**body, "memory_ids": sorted(chosen | set(extra)),
-                "content_hashes": sorted(set(body["content_hashes"]) | {h for h in hashes if h not in kept}),
-                "counts": _added(body["counts"], {"same text kept in memories not erased": len(kept)})}  # fmt: skip
-        if texts is not None:
-            texts.add(sql.erased_texts(conn, extra))
-    clusters = {c for pair in engine.graph.membership_of(chunk).values() for c in pair if c is not None}
-    counts = _added(body["counts"], sql.count_rows(conn, chunk))
-    in_place = len(body["memory_ids"]) <= DELETE_CHUNK  # all in this chunk: no index merge needed afterwards
-    if in_place:
-        sql.fts_delete_in_place(conn, True)
-        body = {**body, "index": "deleted in place"}
-    counts = _added(counts, engine.purge(chunk, agent=body.get("by", "user"), receipt=body["id"]))
-    if in_place:
-        sql.fts_delete_in_place(conn, False)
-    entry = replace(entry, body={**body, "counts": counts}, clusters=sorted(set(entry.clusters) | clusters))
-    sql.journal_save(conn, entry)
-    return entry
-
-
-def _added(counts: dict[str, int], more: dict[str, int]) -> dict[str, int]:
-    return counts | {k: counts.get(k, 0) + v for k, v in more.items() if v or k in counts}
-
-
-def _delete_rest(engine, entry: sql.JournalEntry, tell: Stage, texts: Texts | None) -> dict:
-    """The memories the first transaction did not delete, DELETE_CHUNK per write transaction: other writers wait
-    for one chunk at most, not for the whole erasure."""
-    left = sql.present(engine.conn, entry.body["memory_ids"])
-    for start in range(0, len(left), DELETE_CHUNK):
-        tell(f"deleting memories: {len(left) - start:,} to go")
-        with write_transaction(engine.conn):
-            [entry] = sql.journal_entries(engine.conn, entry.id)
-            if chunk := sql.present(engine.conn, left[start : start + DELETE_CHUNK]):  # not gone with a chain
-                entry = _delete(engine, entry, chunk, texts)
-        faults.step("erase.chunk")
-    return entry.body
 
 
 def erase_behavior(engine, *, stage: Stage | None = None) -> dict:
@@ -271,7 +228,6 @@ def finish(engine, entry_id: str, tell: Stage, texts: Texts | None = None) -> di
         if name in entry.done:
             continue
         body = run(engine, entry, tell, texts) or entry.body
-        [entry] = sql.journal_entries(engine.conn, entry_id)  # as the step left it (the delete saves as it goes)
         with write_transaction(engine.conn):
             sql.journal_save(engine.conn, replace(entry, body=body, done=[*entry.done, name]))
         faults.step(f"erase.{name}")
@@ -348,7 +304,6 @@ def _scrub(conn, path: Path, texts: list[str] | None, kind: str, tell: Stage) ->
 
 
 _STEPS = (
-    ("delete", _delete_rest),
     ("behaviour", _behaviour),
     ("clusters", _relabel),
     ("index", _merge_index),

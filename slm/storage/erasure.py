@@ -84,14 +84,6 @@ def whole_chains(conn, ids: list[int]) -> list[int]:
     return sorted(found)
 
 
-def present(conn, ids: list[int]) -> list[int]:
-    """Those of `ids` still in the store, in order."""
-    found: set[int] = set()
-    for part in chunks(ids):
-        found |= {r[0] for r in conn.execute(f"SELECT id FROM memories WHERE id IN ({_marks(part)})", part)}
-    return [i for i in ids if i in found]
-
-
 def hashes(conn, ids: list[int]) -> list[str]:
     """The content hashes of `ids`, sorted (what a receipt lists)."""
     found: set[str] = set()
@@ -415,8 +407,8 @@ def journal_open(conn, entry: JournalEntry) -> None:
 
 def journal_save(conn, entry: JournalEntry) -> None:
     conn.execute(
-        "UPDATE erasure_journal SET body = ?, clusters = ?, done = ? WHERE id = ?",
-        (json.dumps(entry.body), json.dumps(entry.clusters), json.dumps(entry.done), entry.id),
+        "UPDATE erasure_journal SET body = ?, done = ? WHERE id = ?",
+        (json.dumps(entry.body), json.dumps(entry.done), entry.id),
     )
 
 
