@@ -9,21 +9,30 @@ process, timed (wall, CPU) with its peak resident memory (maximum RSS, as GNU ti
    `--import-limit N` imports only the oldest ~N memories (a subset exported with `--until`).
 3. Erase of one memory (`--yes`), then `erase --verify RECEIPT`, on a copy of the store; then the same erasure
    done step by step in this process, with the functions `slm.portability.erasure.erase` calls, in its order, each
-   timed: select, count, delete, (relabel the clusters they were in), FTS optimize, checkpoint, VACUUM,
-   checkpoint.
+   timed: select, count, delete (FTS5 deleting in place), (relabel the clusters they were in), checkpoint, the
+   look for stale copies in free space (a VACUUM would follow only if one were found).
+4. `--pair-base TREE`: only erasures, each run by the base commit's code (`PYTHONPATH=TREE`) and by this code on
+   fresh copies of the store, in alternating order, while another process takes the write lock every 10 ms (its
+   longest wait is how long the erasure kept writers out): random single memories, `--query` erasures of texts a
+   page rebalance left copies of in free space (then checked gone from every file), and with `--erase-all`, all.
 
 The store given is only read (its copies are erased); work files go under `--work`, which is emptied first.
 
     SLM_HOME=/tmp/slm-bench-home .venv/bin/python -m benchmarks.export --store /tmp/slm-export-bench/scale.db \\
         --work /tmp/slm-export-bench/run --out benchmarks/results/export-100000.json \\
         --small-out benchmarks/results/export-10000.json
+    SLM_HOME=/tmp/slm-bench-home .venv/bin/python -m benchmarks.export --store /tmp/slm-export-bench/scale.db \\
+        --work /tmp/slm-export-bench/pairs --pair-base /work/wt-base --erase-all \\
+        --out benchmarks/results/writes-erase-100000.json
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
+import re
 import shlex
 import shutil
 import statistics
@@ -51,9 +60,10 @@ MB = 1024 * 1024
 
 
 # -- running one command -----------------------------------------------------------------------------------------
-def run(args: list[str], log: Path, allowed: tuple[int, ...] = (0,)) -> dict:
+def run(args: list[str], log: Path, allowed: tuple[int, ...] = (0,), code: Path | None = None) -> dict:
     """Run `slm ARGS` as a child process (its output in `log`, its errors beside it); its wall time, CPU time and
-    peak RSS. An exit status not `allowed` is an error.
+    peak RSS. An exit status not `allowed` is an error. `code`: the slm source tree to run (PYTHONPATH), for
+    the paired runs of an older commit against this one.
 
     GNU time starts slm and reports its peak: a process this one spawned directly would report as its peak this
     process's own, should that be larger (Linux counts the memory of the process that exec replaced).
@@ -61,7 +71,8 @@ def run(args: list[str], log: Path, allowed: tuple[int, ...] = (0,)) -> dict:
     usage = log.with_suffix(".time")
     with log.open("w") as out, log.with_suffix(".err").open("w") as err:
         began = time.perf_counter()
-        done = subprocess.run([TIME, "-f", "%U %S %M", "-o", str(usage), SLM, *args], stdout=out, stderr=err)
+        env = {**os.environ, "PYTHONPATH": str(code)} if code else None
+        done = subprocess.run([TIME, "-f", "%U %S %M", "-o", str(usage), SLM, *args], stdout=out, stderr=err, env=env)
         wall = time.perf_counter() - began
     if done.returncode not in allowed:
         problem = log.with_suffix(".err").read_text()[-2000:]
@@ -255,8 +266,8 @@ class Laps:
 
 
 def erase_in_steps(store: Path, memory_id: int) -> dict:
-    """The steps of `slm.portability.erasure.erase` (and its `_scrub`, `sql.compact`) in their order, each timed; the
-    receipt's signing is left out (milliseconds)."""
+    """The steps of `slm.portability.erasure.erase` (and its `_scrub`) in their order, each timed, with whether
+    each holds the write lock; the receipt's signing is left out (milliseconds)."""
     laps = Laps()
     with Memory.open(store, create=False) as mem:
         laps.lap("open")
@@ -264,33 +275,34 @@ def erase_in_steps(store: Path, memory_id: int) -> dict:
         hashes = sql.hashes(mem.conn, ids)
         sql.held_elsewhere(mem.conn, ids, hashes)
         sql.count_rows(mem.conn, ids)
+        texts = sql.erased_texts(mem.conn, ids)
         clustered = {c for pair in mem.graph.membership_of(ids).values() for c in pair if c is not None}
-        laps.lap("select and count")
-        mem.transfers.purge(ids, agent="user", receipt=uuid.uuid4().hex)
+        laps.lap("select and count (locked)")
+        with write_transaction(mem.conn):  # as one chunk is deleted: FTS5 deletes in place, no merge after
+            sql.fts_delete_in_place(mem.conn, True)
+            mem.transfers.purge(ids, agent="user", receipt=uuid.uuid4().hex)
+            sql.fts_delete_in_place(mem.conn, False)
         behavior = mem.existing_behavior()
         if behavior is not None:
             with write_transaction(behavior.conn):
                 sql.purge_behavior(behavior.conn, ids)
-        laps.lap("delete")
+        laps.lap("delete (locked)")
         if clustered:
             mem.transfers.relabel_clusters(clustered)
-            laps.lap("relabel clusters")
-        with write_transaction(mem.conn):
-            sql.optimize_fts(mem.conn)
-        laps.lap("fts optimize")
+            laps.lap("relabel clusters (locked)")
         wal_mb = _wal_mb(store)
-        for conn in (mem.conn, *([behavior.conn] if behavior is not None else [])):
-            sql._checkpoint(conn, 120.0)
-            laps.lap("checkpoint")
-            conn.execute("VACUUM")
-            laps.lap("vacuum")
-            sql._checkpoint(conn, 120.0)
-            laps.lap("checkpoint after vacuum")
+        found = 0
+        for conn, path in ((mem.conn, store), *([(behavior.conn, behavior.path)] if behavior is not None else [])):
+            sql.checkpoint(conn)
+            laps.lap("checkpoint (locked)")
+            kind = "memory" if path == store else "behavior"
+            found += sql.stale_copies(conn, path, texts, sql.TEXT_COLUMNS[kind])  # 1: a VACUUM would follow
+            laps.lap("look for stale copies (unlocked)")
     laps.lap("close")
     total = round(sum(laps.laps.values()), 3)
-    print(f"erase {memory_id} in steps: {total:.1f} s {laps.laps}")
+    print(f"erase {memory_id} in steps: {total:.1f} s {laps.laps}, stale pieces {found}")
     return {"memory_id": memory_id, "clusters": sorted(clustered), "wal_mb_before_checkpoint": wal_mb,
-            "seconds": laps.laps, "total_s": total}  # fmt: skip
+            "stale_pieces": found, "seconds": laps.laps, "total_s": total}  # fmt: skip
 
 
 def _wal_mb(store: Path) -> float:
@@ -314,6 +326,144 @@ def measure_erase(store: Path, work: Path, reps: int, seed: int) -> dict:
         },
         "store_after": counts(copy),
     }
+
+
+# -- 4. erase, paired: the base commit and this code on the same copies, with a writer waiting on the lock ---------
+PROBE = """
+import sys, time, apsw
+conn = apsw.Connection(sys.argv[1])
+conn.set_busy_timeout(600_000)
+stop, waits = sys.argv[2], []
+import os
+while not os.path.exists(stop):
+    began = time.perf_counter()
+    conn.execute("BEGIN IMMEDIATE")
+    conn.execute("COMMIT")
+    waits.append(time.perf_counter() - began)
+    time.sleep(0.01)
+print(max(waits), sum(w for w in waits if w > 0.05), len(waits))
+"""
+
+
+def probed(store: Path, args: list[str], log: Path, code: Path) -> dict:
+    """Run `slm ARGS` while another process takes the write lock (BEGIN IMMEDIATE; COMMIT) every 10 ms: the
+    longest it waited is how long the command kept writers out."""
+    stop = log.with_suffix(".stop")
+    stop.unlink(missing_ok=True)
+    probe = subprocess.Popen([sys.executable, "-c", PROBE, str(store), str(stop)], stdout=subprocess.PIPE, text=True)
+    time.sleep(0.5)
+    try:
+        took = run(args, log, code=code)
+    finally:
+        stop.touch()
+    longest, blocked, writes = probe.communicate(timeout=900)[0].split()
+    return {**took, "writer_max_wait_s": round(float(longest), 3), "writer_waits_over_50ms_s": round(float(blocked), 3),
+            "probe_writes": int(writes)}  # fmt: skip
+
+
+def traces_left(store: Path, text: str) -> list[str]:
+    """The files beside the store whose bytes still hold a 24-byte piece of `text` that no memory left holds."""
+    pieces = {text.encode()[i : i + 24] for i in range(0, max(1, len(text.encode()) - 23), 12)}
+    conn = open_connection(store, readonly=True)
+    try:
+        held = {p for p in pieces if conn.execute(
+            "SELECT 1 FROM memories WHERE instr(CAST(content AS BLOB), ?) > 0 LIMIT 1", (p,)).fetchone()}  # fmt: skip
+    finally:
+        conn.close()
+    left = []
+    for file in sorted(f for f in store.parent.iterdir() if f.is_file()):
+        data = file.read_bytes()  # once per file, not once per piece
+        left += [file.name] if any(p in data for p in pieces - held) else []
+    return left
+
+
+def stale_texts(store: Path, n: int) -> list[tuple[str, str]]:
+    """(query, content) of `n` memories a copy of which a page rebalance left in free space: the query is the
+    40 bytes found there, the content the whole text of a memory that has them."""
+    conn = open_connection(store, readonly=True)
+    found: dict[str, tuple[str, str]] = {}
+    try:
+        for run_ in re.findall(rb"[ -~]{40,}", sql.free_space(store)):
+            query = run_[:40].decode()
+            row = conn.execute("SELECT content FROM memories WHERE instr(content, ?) > 0 LIMIT 1", (query,)).fetchone()
+            if row and row[0] not in found and len(found) < n:
+                found[row[0]] = (query, row[0])
+    finally:
+        conn.close()
+    return list(found.values())
+
+
+def erase_pair(store: Path, work: Path, args: list[str], codes: dict[str, Path], order: list[str], text: str | None):
+    """One erasure (`slm erase ARGS --yes --json`) by each code, on a fresh copy of the store each."""
+    found = {}
+    for name in order:
+        copy = copy_store(store, work / f"pair-{name}")
+        log = work / f"pair-{name}.log"
+        found[name] = probed(copy, ["erase", *args, "--yes", "--json", "--db", str(copy)], log, codes[name])
+        receipt = json.loads(Path(printed(log)["receipt"]).read_text())  # the base commit's has no `vacuumed`
+        found[name] |= {"memories": receipt["counts"]["memories"], "vacuumed": receipt.get("vacuumed", "all")}
+        if text is not None:
+            found[name]["traces_left_in"] = traces_left(copy, text)
+    return found
+
+
+def measure_erase_pairs(store: Path, work: Path, reps: int, seed: int, codes: dict[str, Path], stale: int):
+    """`reps` single-memory erasures (random ids), `stale` `--query` erasures of texts a page rebalance left
+    copies of in free space, and (with `--erase-all`) one of everything, each by both codes in alternating
+    order; medians and ratios."""
+    cases = [(["erase-id", str(i)], [str(i)], None) for i in pick_memories(store, reps, seed)]
+    cases += [(["erase-query", query], ["--query", query], text) for query, text in stale_texts(store, stale)]
+    runs = []
+    for n, (label, args, text) in enumerate(cases):
+        order = ["base", "new"] if n % 2 == 0 else ["new", "base"]
+        runs.append({"case": label, **erase_pair(store, work, args, codes, order, text)})
+        print(f"{label}: " + ", ".join(
+            f"{c} {runs[-1][c]['wall_s']:.1f} s (writers waited {runs[-1][c]['writer_max_wait_s']:.2f} s, "
+            f"vacuumed {runs[-1][c]['vacuumed']})" for c in ("base", "new")))  # fmt: skip
+    summary = {}
+    for kind in ("erase-id", "erase-query"):
+        mine = [r for r in runs if r["case"][0] == kind]
+        if mine:
+            summary[kind] = {f"{c}_median_{k}": round(statistics.median(r[c][k] for r in mine), 3)
+                             for c in ("base", "new") for k in ("wall_s", "writer_max_wait_s")}  # fmt: skip
+            summary[kind]["median_ratio_wall_new_over_base"] = round(
+                statistics.median(r["new"]["wall_s"] / r["base"]["wall_s"] for r in mine), 3)  # fmt: skip
+    return {"codes": {k: str(v) for k, v in codes.items()}, "runs": runs, "summary": summary}
+
+
+# -- 5. import, paired --------------------------------------------------------------------------------------------
+def renamed(source: Path, target: Path, suffix: str) -> Path:
+    """`source` with every project renamed (`NAME-SUFFIX`): the same records, new to a store that holds them."""
+    with source.open("rb") as lines, target.open("w", encoding="utf-8") as out:
+        for line in lines:
+            record = json.loads(line)
+            if record.get("type") == "memory":
+                record["project"] = f"{record['project']}-{suffix}"
+            out.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
+    return target
+
+
+def measure_import_pairs(source: Path, into: Path | None, work: Path, reps: int, codes: dict[str, Path]) -> dict:
+    """`slm import SOURCE` by each code into an empty store (`into` None) or a fresh copy of `into`, `reps` times,
+    in alternating order; the file's vectors are reused. Medians, memories a second, and the paired ratio."""
+    runs = []
+    for rep in range(reps):
+        pair = {}
+        for name in ["base", "new"] if rep % 2 == 0 else ["new", "base"]:
+            target = copy_store(into, work / f"import-{name}") if into else fresh(work / f"import-{name}") / "memory.db"
+            log = work / f"import-{name}-{rep}.log"
+            took = run(["import", str(source), "--db", str(target), "--json"], log, code=codes[name])
+            report = printed(log)
+            pair[name] = {**took, "added": report["added"], "reembedded": report["reembedded"],
+                          "memories_per_s": round(report["added"] / took["wall_s"], 1)}  # fmt: skip
+        runs.append(pair)
+        shown = ", ".join(f"{c} {pair[c]['wall_s']:.1f} s ({pair[c]['memories_per_s']:.0f}/s)" for c in pair)
+        print(f"import into {'a copy of ' + str(into) if into else 'an empty store'}: {shown}")
+    summary = {f"{c}_median_{k}": round(statistics.median(r[c][k] for r in runs), 3)
+               for c in ("base", "new") for k in ("wall_s", "memories_per_s", "peak_rss_mb")}  # fmt: skip
+    summary["median_ratio_wall_new_over_base"] = round(
+        statistics.median(r["new"]["wall_s"] / r["base"]["wall_s"] for r in runs), 3)  # fmt: skip
+    return {"source": str(source), "into": str(into) if into else None, "runs": runs, "summary": summary}
 
 
 # -- putting it together --------------------------------------------------------------------------------------------
@@ -351,6 +501,26 @@ def erase_again(args, argv: list[str], work: Path, started: str) -> dict:
     return report
 
 
+def paired(args, argv: list[str], work: Path, started: str) -> dict:
+    """Only the paired erasures, into their own report."""
+    codes = {"base": args.pair_base.resolve(), "new": Path(__file__).resolve().parent.parent}
+    if args.import_pair:
+        source = renamed(args.import_pair, work / "renamed.jsonl", "imported") if args.into else args.import_pair
+        pairs = measure_import_pairs(source, args.into, work, args.reps, codes)
+        report = report_of(args.store, argv, started, {"import_pairs": pairs})
+        if args.out:
+            args.out.write_text(json.dumps(report, indent=1) + "\n")
+        return report
+    pairs = measure_erase_pairs(args.store, work, args.reps, args.seed, codes, args.stale)
+    if args.erase_all:
+        pairs["erase_all"] = erase_pair(args.store, work, ["--all"], codes, ["base", "new"], None)
+        print(f"erase --all: {pairs['erase_all']}")
+    report = report_of(args.store, argv, started, {"erase_pairs": pairs})
+    if args.out:
+        args.out.write_text(json.dumps(report, indent=1) + "\n")
+    return report
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--store", type=Path, required=True, help="a migrated slm database (only read)")
@@ -363,6 +533,11 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--out", type=Path)
     parser.add_argument("--small-out", type=Path)
     parser.add_argument("--erase-only", action="store_true", help="measure erase again, into --out's erase part")
+    parser.add_argument("--pair-base", type=Path, help="slm source tree of the base commit: paired erasures only")
+    parser.add_argument("--stale", type=int, default=2, help="paired erasures of texts left in free space")
+    parser.add_argument("--erase-all", action="store_true", help="also a paired `erase --all`")
+    parser.add_argument("--import-pair", type=Path, help="with --pair-base: paired imports of this export only")
+    parser.add_argument("--into", type=Path, help="import into copies of this store (its projects renamed)")
     argv = argv if argv is not None else sys.argv[1:]
     args = parser.parse_args(argv)
     work = fresh(args.work)
@@ -370,6 +545,8 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"load at start: {started}")
     if args.erase_only:
         return erase_again(args, argv, work, started)
+    if args.pair_base:
+        return paired(args, argv, work, started)
     exports = measure_exports(args.store, fresh(work / "exports"), args.reps)
     if args.import_limit:
         source, until = subset_export(args.store, work, args.import_limit)

@@ -9,9 +9,11 @@ and old page images in the WAL.
 from __future__ import annotations
 
 import json
+import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from slm.storage import health
 from slm.storage.connection import import_apsw
@@ -180,6 +182,13 @@ def clear_behavior(conn) -> dict[str, int]:
     return counts
 
 
+def fts_delete_in_place(conn, on: bool) -> None:
+    """FTS5's `secure-delete`: with it on, deleting a row removes its entries from the segments that hold them
+    (by default a delete only adds a tombstone, and the terms stay in older segments until a merge). A few ms a
+    row, so for small erasures; kept in the table's config, so set back off in the same transaction."""
+    conn.execute("INSERT INTO memories_fts (memories_fts, rank) VALUES ('secure-delete', ?)", (int(on),))
+
+
 def optimize_fts(conn) -> None:
     """Merge the FTS5 index into one segment: a delete only adds a marker, and the deleted terms stay in the
     older segments until they are merged."""
@@ -188,16 +197,17 @@ def optimize_fts(conn) -> None:
 
 def compact(conn, deadline_seconds: float = 120.0) -> None:
     """Move every committed page into the database file and empty the WAL (its frames hold old page images),
-    then VACUUM so freed pages leave the file, and empty the WAL VACUUM itself wrote.
+    then VACUUM so that every page is written afresh, and empty the WAL VACUUM itself wrote.
 
     A checkpoint that readers or writers block is retried until `deadline_seconds`.
     """
-    _checkpoint(conn, deadline_seconds)
+    checkpoint(conn, deadline_seconds)
     conn.execute("VACUUM")
-    _checkpoint(conn, deadline_seconds)
+    checkpoint(conn, deadline_seconds)
 
 
-def _checkpoint(conn, deadline_seconds: float) -> None:
+def checkpoint(conn, deadline_seconds: float = 120.0) -> None:
+    """`PRAGMA wal_checkpoint(TRUNCATE)`: every committed page into the database file, the WAL emptied."""
     apsw = import_apsw()
     deadline = time.monotonic() + deadline_seconds
     while True:
@@ -210,6 +220,122 @@ def _checkpoint(conn, deadline_seconds: float) -> None:
         if time.monotonic() > deadline:
             raise TimeoutError("other processes kept the database busy: the WAL could not be emptied")
         time.sleep(0.05)
+
+
+# -- stale copies: what secure_delete does not reach ----------------------------------------------------------
+PIECE = 16  # bytes of an erased text looked for at a time
+TEXT_COLUMNS = {  # where each database keeps text a piece found in a page's free space may also belong to
+    "memory": (("memories", "content"), ("memories", "meta"), ("memory_tags", "tag")),
+    "behavior": (("recalls", "query"), ("feedback", "query"), ("events", "payload")),
+}
+_BTREE_PAGES = (2, 5, 10, 13)  # interior index, interior table, leaf index, leaf table
+_WORD = re.compile(r"\w{8,}")
+
+
+def erased_texts(conn, ids: list[int]) -> list[str]:
+    """What the memories `ids` hold as text (content, meta, tags), read before they are deleted."""
+    texts: list[str] = []
+    for part in chunks(ids):
+        marks = _marks(part)
+        for content, meta in conn.execute(f"SELECT content, meta FROM memories WHERE id IN ({marks})", part):
+            texts += [content, meta]
+        texts += [
+            r[0] for r in conn.execute(f"SELECT DISTINCT tag FROM memory_tags WHERE memory_id IN ({marks})", part)
+        ]
+    return texts
+
+
+def behavior_texts(conn, ids: list[int]) -> list[str]:
+    """The queries of the feedback and recalls an erasure of `ids` deletes, and its events' payloads."""
+    texts: list[str] = []
+    for part in chunks(ids):
+        marks = _marks(part)
+        texts += [
+            r[0]
+            for r in conn.execute(
+                f"SELECT query FROM feedback WHERE memory_id IN ({marks}) AND query IS NOT NULL "
+                "UNION SELECT query FROM recalls WHERE EXISTS (SELECT 1 FROM json_each(recalls.results) j "
+                f"WHERE j.value IN ({marks})) UNION SELECT payload FROM events WHERE memory_id IN ({marks})",
+                [*part, *part, *part],
+            )
+        ]
+    return texts
+
+
+def stale_copies(conn, path: Path, texts: Iterable[str], columns: tuple[tuple[str, str], ...]) -> bool:
+    """Whether a piece of `texts` is still in the free space of the b-tree pages of the database file at `path`
+    or its WAL and in no row of `columns` (text another row holds is not a trace of the erasure). Stops at the
+    first: one is reason enough to VACUUM, and each costs a scan of the rows.
+
+    `secure_delete` zeroes a deleted cell where it is, but when SQLite rebalances a page it rewrites the cells
+    and leaves the bytes between the cell pointers and the cells as they were: a copy of a cell that moved away
+    stays there, and deleting the row later does not reach it. Nowhere else does a deleted row's byte survive
+    a checkpoint: freed pages and cells are zeroed, overflow pages and freelist trunks start with a page number
+    (so are never taken for b-tree pages here). Call it after a `checkpoint`.
+    """
+    free = free_space(path) + b"\0" + free_space(path.with_name(path.name + "-wal"), wal=True)
+    found = {piece for piece in _pieces(texts) if piece in free}
+    return any(not _held(conn, piece, columns) for piece in found)
+
+
+def free_space(path: Path, *, wal: bool = False) -> bytes:
+    """The non-zero bytes between the cell pointers and the cells of every b-tree page of a database file (or of
+    every page image in a WAL file), joined by zeros. Read, not mapped: the file may shrink meanwhile."""
+    if not path.exists():
+        return b""
+    gaps = []
+    with path.open("rb") as handle:
+        head = handle.read(32 if wal else 100)
+        if len(head) < (32 if wal else 100):
+            return b""
+        size = int.from_bytes(head[8:12] if wal else head[16:18], "big")
+        size = 65536 if size == 1 else size  # a database header says 1 for 64 KB
+        frame = size + 24 if wal else size
+        handle.seek(32 if wal else 0)
+        first = not wal
+        while block := handle.read(frame * 256):
+            for at in range(0, len(block) - frame + 1, frame):
+                if wal:  # a frame: its page number, 16 more bytes of header, the page
+                    first = int.from_bytes(block[at : at + 4], "big") == 1
+                gaps.append(_gap(block, at + frame - size, size, first))
+                first = first and wal
+    return b"\0".join(gap for gap in gaps if gap)
+
+
+def _gap(data: bytes, at: int, size: int, first: bool) -> bytes:
+    head = at + (100 if first else 0)  # page 1 starts with the database header
+    kind = data[head]
+    if kind not in _BTREE_PAGES:
+        return b""
+    cells = int.from_bytes(data[head + 3 : head + 5], "big")
+    start = head + (12 if kind in (2, 5) else 8) + 2 * cells
+    end = at + min(int.from_bytes(data[head + 5 : head + 7], "big") or 65536, size)
+    return data[start:end].strip(b"\0") if end > start else b""
+
+
+def _pieces(texts: Iterable[str]) -> set[bytes]:
+    """Pieces of each text to look for: PIECE bytes at every half PIECE (a stale run of 1.5 PIECE holds one whole),
+    a shorter text whole, and each long word lowercased, as FTS5 keeps it."""
+    pieces: set[bytes] = set()
+    for text in texts:
+        raw = text.encode("utf-8")
+        if len(raw) <= PIECE:
+            pieces.add(raw)
+        else:
+            pieces.update(raw[i : i + PIECE] for i in range(0, len(raw) - PIECE + 1, PIECE // 2))
+            pieces.add(raw[-PIECE:])
+        pieces.update(word.lower().encode("utf-8") for word in _WORD.findall(text))
+    return {piece for piece in pieces if len(piece) >= 8}  # shorter ones turn up by chance
+
+
+def _held(conn, piece: bytes, columns: tuple[tuple[str, str], ...]) -> bool:
+    """Whether some row still holds `piece` (as is or, for a word, in any letter case)."""
+    for where in ("instr(CAST({c} AS BLOB), ?) > 0", "instr(lower({c}), CAST(? AS TEXT)) > 0"):
+        for table, column in columns:
+            query = f"SELECT 1 FROM {table} WHERE {where.format(c=column)} LIMIT 1"
+            if conn.execute(query, (piece,)).fetchone():
+                return True
+    return False
 
 
 def leftovers(conn, ids: list[int], content_hashes: list[str]) -> dict[str, int]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 # -- who and what the patterns talk about --------------------------------------------------------------------------
 # Names that mean an AI on their own; "agent", "model" and "bot" only with a qualifier (a monitoring agent, a churn
@@ -298,6 +299,7 @@ _FUNCTION_WORDS = {
 _NEGATIONS = re.compile(r"\b(?:not|no|never|none|without|instead|stopped|removed|dropped)\b|n't\b", re.IGNORECASE)
 
 
+@lru_cache(maxsize=512)  # a new memory is compared with each of its neighbours (512 texts: 32 MB at most)
 def values(text: str) -> tuple[frozenset[str], frozenset[str]]:
     """The parts of a fact that make it this fact and not a variation — numbers, names, days and months,
     identifiers — and, apart, the capitalised words that open a sentence, which may be a name ("Alice owns auth")
@@ -314,8 +316,9 @@ def values(text: str) -> tuple[frozenset[str], frozenset[str]]:
     return frozenset(found), frozenset(openers)
 
 
-def _words(text: str) -> set[str]:
-    return {w for token in _TOKEN.findall(text.lower()) for w in (token, token.rstrip("s"))}
+@lru_cache(maxsize=512)
+def _words(text: str) -> frozenset[str]:
+    return frozenset(w for token in _TOKEN.findall(text.lower()) for w in (token, token.rstrip("s")))
 
 
 def same_fact(a: str, b: str) -> bool:
