@@ -11,6 +11,7 @@ from faults import crash_at, finish
 
 from slm import Memory
 from slm.embedding import vector_file, vector_index
+from slm.portability import erasure
 
 TEXTS = [
     "We chose PostgreSQL 16 for the billing service because of logical replication.",
@@ -191,3 +192,22 @@ def test_writing_needs_no_second_copy_of_the_matrix_and_reads_back_exactly(tmp_p
     snapshot = vector_file.read(path, 8, "default")
     assert np.array_equal(snapshot.matrix, matrix) and np.array_equal(snapshot.memory_ids, ids // 2)
     assert vector_file.read(path, 8, "/models/other.gguf") is None and vector_file.read(path, 16, "default") is None
+
+
+def test_an_erasure_leaves_no_vector_of_what_it_erased(store, monkeypatch):
+    """The file is a copy of vec0's bytes: erasing must not leave the erased memories' vectors in it."""
+    with Memory.open(store) as mem:
+        gone = mem.recall("Kubernetes liveness probes", k=1)[0].id
+        erased = [v.astype(np.float32).tobytes() for v in mem.store.synced_index().first_vectors([gone]).values()]
+        assert erased and erased[0] in _vector_bytes(store)
+        monkeypatch.setattr(vector_index, "SAVE_AFTER_ROWS", 10**9)  # the erasing process does not rewrite it
+        erasure.erase(mem.transfers, erasure.Scope.of(ids=[gone]))
+    assert erased[0] not in _vector_bytes(store)
+    monkeypatch.setattr(vector_index, "SAVE_AFTER_ROWS", 1)
+    assert answers(store) == answers_without_file(store, monkeypatch)  # and the next process writes it anew
+    assert vector_file.path_for(store).exists() and erased[0] not in _vector_bytes(store)
+
+
+def _vector_bytes(db_path) -> bytes:
+    path = vector_file.path_for(db_path)
+    return path.read_bytes() if path.exists() else b""

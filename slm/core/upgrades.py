@@ -8,6 +8,7 @@ Each runs in one write transaction: killed half way, it is done again whole on t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from slm import faults
@@ -18,7 +19,7 @@ from slm.storage.connection import write_transaction
 from slm.storage.gaussians import GaussianRepository
 from slm.trust.ledger import TrustLedger, principal_of
 
-Progress = validity.Progress  # (what is being done, how many done, of how many)
+Progress = Callable[[str, int, int], None]  # (what is being done, how many done, of how many): validity's too
 MIGRATING = "upgrading the database"  # the migrations' stage; counted in migrations
 GAUSSIANS = "Gaussians of older memories"  # counted in chunks read
 

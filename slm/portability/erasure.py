@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from slm import faults, validation
+from slm.embedding import vector_file
 from slm.errors import InvalidInput, NotFound
 from slm.graph import entities
 from slm.storage import erasure as sql
@@ -283,6 +284,8 @@ def _compact(engine, entry: sql.JournalEntry, tell: Stage, texts: Texts | None) 
     were VACUUMed."""
     tell("emptying the write-ahead logs and looking for stale copies")
     vacuumed = []
+    if entry.body["memory_ids"]:
+        vector_file.discard(vector_file.path_for(engine.path))  # it holds the erased memories' vectors
     if entry.body["memory_ids"] and _scrub(engine.conn, engine.path, texts and texts.memory, "memory", tell):
         vacuumed.append(engine.path.name)
     behavior = engine.existing_behavior()
