@@ -56,8 +56,10 @@ LOADS = {"idle": (0, 0), "writers": (2, 0), "heavier": (2, 2)}  # (writers, busy
 
 
 def env(tree: Path, extra: dict | None = None) -> dict:
-    """The environment of every process of one version: its tree first on the path, and its extra variables."""
-    return os.environ | {"PYTHONPATH": f"{tree}{os.pathsep}{HERE}", "PYTHONUNBUFFERED": "1"} | (extra or {})
+    """The environment of every process of one version: its tree first on the path, and its extra variables.
+    PYTHONSAFEPATH: `python -c` would otherwise put the working directory, maybe another tree, ahead of it."""
+    path = {"PYTHONPATH": f"{tree}{os.pathsep}{HERE}", "PYTHONSAFEPATH": "1", "PYTHONUNBUFFERED": "1"}
+    return os.environ | path | (extra or {})
 
 
 def build(tree: Path, db: Path, memories: int) -> None:
