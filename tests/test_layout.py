@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import slm
+from slm import Memory
 
 ROOT = Path(slm.__file__).parent
 FLOOR = {"errors", "faults", "validation", "config", "time_expressions"}  # the ground floor every room may use
@@ -114,3 +117,20 @@ def test_modules_and_functions_stay_readable():
                 if node.end_lineno - first >= 80:
                     too_long.append(f"{name}:{node.lineno} {node.name}: {node.end_lineno - first + 1} lines")
     assert not too_long, "split these: " + "; ".join(too_long)
+
+
+def test_a_one_shot_recall_imports_nothing_it_does_not_need(db_path):
+    """A hook or script pays for every import: recall must not load scipy, the claim rules, portability or the
+    trust content patterns (~0.3 s together), which only writes, contradictions and transfers use."""
+    with Memory.open(db_path) as mem:
+        mem.remember("The billing service retries webhooks three times.")
+    code = (
+        "import sys\nfrom slm.cli.main import app\nfrom slm import Memory\n"
+        f"with Memory.open({str(db_path)!r}) as mem:\n    mem.recall('webhook retries', k=3)\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'scipy' or m in NEVER))"
+    ).replace("NEVER", repr(NEVER_IN_RECALL))
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+NEVER_IN_RECALL = ("slm.facts.claim_rules", "slm.portability.importer", "slm.portability.erasure", "slm.trust.content")

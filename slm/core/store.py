@@ -18,6 +18,7 @@ from slm.graph import links
 from slm.storage import vectors
 from slm.storage.agents import AgentRepository
 from slm.storage.behavior import BehaviorRepository, behavior_path
+from slm.storage.claims import ClaimRepository
 from slm.storage.connection import open_connection
 from slm.storage.events import EventLog
 from slm.storage.gaussians import GaussianRepository
@@ -47,6 +48,7 @@ class Store:
         self._embedder = None
         self._behavior: BehaviorRepository | None = None
         self._keyword_pool: ThreadPoolExecutor | None = None
+        self.claim_repo = ClaimRepository(conn)  # what recall reads; the keeper that derives claims loads on need
         self._claims = None
 
     @classmethod

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from concurrent.futures import ThreadPoolExecutor
 
     from slm.embedding.vector_index import VectorIndex
-    from slm.facts.validity import ClaimKeeper
+    from slm.storage.claims import ClaimRepository
     from slm.storage.gaussians import GaussianRepository
     from slm.storage.graph import GraphRepository
     from slm.storage.lifecycle import LifecycleRepository
@@ -59,7 +59,7 @@ class Sources(Protocol):
     trust: TrustLedger
     gaussians: GaussianRepository
     lifecycle: LifecycleRepository
-    claims: ClaimKeeper
+    claim_repo: ClaimRepository  # the claims as stored (recall reads validity; it never derives claims)
 
     def keyword_worker(self) -> ThreadPoolExecutor: ...
     def synced_index(self) -> VectorIndex: ...
@@ -94,7 +94,7 @@ class Recall:
         history = flt.as_of is None
         ranked, standings = weighing.weigh(ranked, lambda ids: self.standings(ids, seen, history), k)
         if history:
-            ranked = weighing.before_successors(ranked, self.store.claims.repo.successors([i for i, _, _ in ranked]))
+            ranked = weighing.before_successors(ranked, self.store.claim_repo.successors([i for i, _, _ in ranked]))
         if learned is not None:
             ranked = learned.explained(ranked)
         return to_hits(self.store.repo.get_many([i for i, _, _ in ranked]), ranked, standings, not history)
@@ -197,7 +197,7 @@ class Recall:
         for. Without `history` (an `as_of` recall) nothing counts as superseded."""
         store = self.store
         trusts, positions = store.trust.memory_trusts(ids), store.lifecycle.positions(ids)
-        closed = store.claims.repo.closed(ids) if history else set()
+        closed = store.claim_repo.closed(ids) if history else set()
         places = [positions.get(memory_id, 0.0) for memory_id in ids]
         standings = {}
         for memory_id, position, zone in zip(ids, places, weighing.zones(places), strict=True):
