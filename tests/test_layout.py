@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 import slm
 from slm import Memory
@@ -134,3 +137,21 @@ def test_a_one_shot_recall_imports_nothing_it_does_not_need(db_path):
 
 
 NEVER_IN_RECALL = ("slm.facts.claim_rules", "slm.portability.importer", "slm.portability.erasure", "slm.trust.content")
+
+
+BLAS_THREADS = """
+import ctypes, glob, os
+import slm, numpy
+library = glob.glob(os.path.join(os.path.dirname(numpy.__file__) + ".libs", "*openblas*"))
+print(ctypes.CDLL(library[0]).scipy_openblas_get_num_threads64_() if library else "no bundled OpenBLAS")
+"""
+
+
+@pytest.mark.parametrize(("given", "used"), [(None, "1"), ("2", "2")])
+def test_numpy_gets_one_blas_thread_unless_the_user_chose(given, used):
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    env |= {"OPENBLAS_NUM_THREADS": given} if given else {}
+    done = subprocess.run([sys.executable, "-c", BLAS_THREADS], env=env, capture_output=True, text=True, check=True)
+    if done.stdout.strip() == "no bundled OpenBLAS":
+        pytest.skip("this numpy does not bundle scipy-openblas; the thread count cannot be read")
+    assert done.stdout.strip() == used
