@@ -50,7 +50,7 @@ class VectorIndex:
             return
         self._data_version = version
         if self._size == 0 and self._file is not None:
-            self._map_file(conn)
+            self._map_file(conn, repo)
         self.catch_up(conn)
         if len(self) != repo.chunk_count():  # deletions by another process (chunk ids are never reused)
             self._drop_deleted(conn)
@@ -97,13 +97,14 @@ class VectorIndex:
         ):  # fmt: skip
             self._unsaved = 0
 
-    def _map_file(self, conn) -> None:
+    def _map_file(self, conn, repo) -> None:
         """Start from the vector file if it is this store's: every row it holds still in the store (or dropped
         as deleted), nothing it lacks below its newest row, and its newest rows equal to vec0's."""
         snapshot = vector_file.read(self._file, self.dim, self._model)
         if snapshot is None:
             return
-        held, present = len(snapshot.chunk_ids), vectors.count_chunks_through(conn, snapshot.newest_chunk)
+        # all chunks less the newer ones: a bare count(*) takes ~1 ms at 160k chunks, counting a range ~12 ms
+        held, present = len(snapshot.chunk_ids), repo.chunk_count() - vectors.count_vectors(conn, snapshot.newest_chunk)
         if present > held:  # chunks the file never saw below its newest one: another store's file
             return
         self._base = snapshot.matrix
