@@ -555,6 +555,21 @@ def test_a_one_shot_json_command_does_not_import_rich(verb, tmp_path):
     assert "slm.cli.output" in imported and not {"rich", "slm.cli.views"} & imported
 
 
+@pytest.mark.parametrize(("args", "lazy"), [(["--help"], True), (["mcp", "--help"], False)])
+def test_a_command_collects_garbage_lazily_but_the_server_keeps_pythons_pace(args, lazy):
+    """A one-shot allocates mostly what lives to its end: its collector runs every 100,000 allocations and what is
+    left is frozen at exit (~0.1 s of a cold recall); `slm mcp` serves for hours and keeps Python's thresholds."""
+    code = (
+        "import gc, json, sys\nfrom slm.cli.main import main\ndefault = gc.get_threshold()\n"
+        f"sys.argv = ['slm', *{args!r}]\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print(json.dumps([gc.get_threshold(), default, gc.get_freeze_count() > 0]), file=sys.stderr)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    used, default, frozen = json.loads(done.stderr.strip().splitlines()[-1])
+    assert frozen and used == ([100_000, 10, 10] if lazy else default)
+
+
 def _shape(command) -> tuple:
     params = [(p.name, tuple(p.opts), p.default) for p in command.params]
     return command.help, params, sorted(getattr(command, "commands", {}))
