@@ -126,7 +126,7 @@ def test_modules_and_functions_stay_readable():
 def test_a_one_shot_recall_imports_nothing_it_does_not_need(db_path):
     """A hook or script pays for every import: `slm recall --json` must not load scipy, rich, the write path, the
     entity finders, the claim rules, portability or the trust content patterns, which only writes, tables for
-    people, contradictions and transfers use."""
+    people, contradictions and transfers use (nor numpy.ma, which `np.unique` imports)."""
     with Memory.open(db_path) as mem:
         mem.remember("The billing service retries webhooks three times.")
     code = (
@@ -152,6 +152,7 @@ NEVER_IN_RECALL = (
     "slm.core.knowledge_graph",
     "slm.graph.clusters",
     "slm.graph.entities",
+    "numpy.ma",
 )
 
 
