@@ -3,8 +3,9 @@
 Each version gets its own copy of the store and imports slm from its own tree; every run starts `slm` afresh, the
 two versions in random order within each pair, so a busy machine slows both alike. Reported: medians of wall and
 CPU seconds, the paired wall ratio, and the load average. `slm --help` is the floor (Python, typer, rich).
-The after-version's vector file is written by one untimed recall first; `--no-file-runs` also times recalls that
-find no vector file (the first process after the file is lost, which reads vec0 and writes the file again).
+Each version's vector file is written by one untimed recall first, and each tree's bytecode is compiled first (as
+an install does: with PYTHONDONTWRITEBYTECODE a tree without it compiles every module on every run); `--no-file-runs`
+also times the after-version's recalls that find no vector file (they read vec0 and write the file again).
 
     SLM_HOME=/tmp/slm-bench-home .venv/bin/python benchmarks/cold_start.py --store /tmp/exp/scale/scale.db \\
         --before /tmp/slm-base --after . --workdir /tmp/slm-cold --out benchmarks/results/cold-start-100000.json
@@ -13,6 +14,7 @@ find no vector file (the first process after the file is lost, which reads vec0 
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import random
@@ -89,7 +91,9 @@ def main() -> None:
         dbs[name] = folder / "memory.db"
         shutil.copy(args.store, dbs[name])
     questions = corpus.queries(args.runs + 1, seed=args.seed)
-    run(args.after, ["recall", questions[-1], "--db", str(dbs["after"]), "--json"])  # writes the vector file
+    for name, tree in trees.items():
+        compileall.compile_dir(tree / "slm", quiet=1)
+        run(tree, ["recall", questions[-1], "--db", str(dbs[name]), "--json"])  # writes the vector file
     loads = [os.getloadavg()[0]]
 
     news = _news(args.runs, args.seed)

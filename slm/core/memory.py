@@ -12,19 +12,11 @@ from typing import TYPE_CHECKING, Unpack
 
 import numpy as np
 
-from slm.core import reading, recaller, reindexing, upgrades
-from slm.core.agents import Agents
-from slm.core.aging import Aging
-from slm.core.behaviour import Behaviour
+from slm.core import reading, recaller, upgrades
 from slm.core.callers import Caller
-from slm.core.contradictions import Contradictions
-from slm.core.knowledge_graph import KnowledgeGraph
 from slm.core.reading import Filters
 from slm.core.recaller import RecallOptions
-from slm.core.reviews import Reviews
 from slm.core.store import Store
-from slm.core.writer import EMBED_BATCH, Progress, Stored, Writer
-from slm.graph import clusters
 from slm.lifecycle import steps as lifecycle
 from slm.recall.hits import Hit
 from slm.storage import erasure as erasure_sql
@@ -34,7 +26,15 @@ from slm.storage.events import Event
 from slm.storage.memories import MemoryRow
 
 if TYPE_CHECKING:
+    from slm.core.agents import Agents
+    from slm.core.aging import Aging
+    from slm.core.behaviour import Behaviour
+    from slm.core.contradictions import Contradictions
+    from slm.core.knowledge_graph import KnowledgeGraph
+    from slm.core.reviews import Reviews
     from slm.core.transfers import Transfers
+    from slm.core.writer import Progress, Stored, Writer
+    from slm.graph import clusters
 
 log = logging.getLogger("slm")
 
@@ -48,13 +48,6 @@ class Memory:
     def __init__(self, store: Store, protocol: str = "api") -> None:
         self.store = store
         self._caller = Caller(store, protocol)
-        self._writer = Writer(store, self._caller)
-        self._agents = Agents(self._caller)
-        self._reviews = Reviews(self._caller, self._writer)
-        self._contradictions = Contradictions(self._caller)
-        self._aging = Aging(self._caller)
-        self._knowledge = KnowledgeGraph(self._caller)
-        self._behaviour = Behaviour(self._caller)
         # the repositories, for tests and benchmarks that look inside (faces use the methods below)
         self.conn, self.path, self.repo, self.events = store.conn, store.path, store.repo, store.events
         self.graph, self.agents, self.trust = store.graph, store.agents, store.trust
@@ -65,6 +58,49 @@ class Memory:
     @property
     def claims(self):
         return self.store.claims
+
+    # -- the services, each imported and made on first use: a one-shot recall needs none of them (~30 ms) ----------
+    @functools.cached_property
+    def _writer(self) -> Writer:
+        from slm.core.writer import Writer
+
+        return Writer(self.store, self._caller)
+
+    @functools.cached_property
+    def _agents(self) -> Agents:
+        from slm.core.agents import Agents
+
+        return Agents(self._caller)
+
+    @functools.cached_property
+    def _reviews(self) -> Reviews:
+        from slm.core.reviews import Reviews
+
+        return Reviews(self._caller, self._writer)
+
+    @functools.cached_property
+    def _contradictions(self) -> Contradictions:
+        from slm.core.contradictions import Contradictions
+
+        return Contradictions(self._caller)
+
+    @functools.cached_property
+    def _aging(self) -> Aging:
+        from slm.core.aging import Aging
+
+        return Aging(self._caller)
+
+    @functools.cached_property
+    def _knowledge(self) -> KnowledgeGraph:
+        from slm.core.knowledge_graph import KnowledgeGraph
+
+        return KnowledgeGraph(self._caller)
+
+    @functools.cached_property
+    def _behaviour(self) -> Behaviour:
+        from slm.core.behaviour import Behaviour
+
+        return Behaviour(self._caller)
 
     @functools.cached_property
     def transfers(self) -> Transfers:
@@ -167,12 +203,16 @@ class Memory:
         *,
         agent: str | None = None,
         project: str | None = None,
-        batch_size: int = EMBED_BATCH,
+        batch_size: int | None = None,
         progress: Progress | None = None,
         imported: bool = False,
     ) -> list[Stored]:
-        """Store many memories (all validated first, a transaction per batch); ids come back in input order."""
-        return self._writer.remember_many(items, agent, project, batch_size, progress, imported)
+        """Store many memories (all validated first, a transaction per batch of `batch_size`, by default
+        `writer.EMBED_BATCH`); ids come back in input order."""
+        from slm.core.writer import EMBED_BATCH
+
+        batch = EMBED_BATCH if batch_size is None else batch_size
+        return self._writer.remember_many(items, agent, project, batch, progress, imported)
 
     def update(self, memory_id: int, text: str, *, agent: str | None = None) -> Stored:
         """Replace a memory's text with a new version; the old one stays as history. Returns the new version's id."""
@@ -192,6 +232,8 @@ class Memory:
 
     def reindex(self, model: str | Path | None = None, *, progress: Progress | None = None) -> int:
         """Re-embed every memory with `model` (default: the default model), all or nothing; returns the count."""
+        from slm.core import reindexing
+
         return reindexing.reindex(self.store, model, progress)
 
     def model_identity(self) -> dict:

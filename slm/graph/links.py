@@ -17,7 +17,6 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from slm.graph import entities as entity_extraction
 from slm.storage.graph import Edge, GraphRepository
 from slm.storage.memories import MemoryFields
 from slm.validation import format_time
@@ -58,6 +57,8 @@ def link(
     graph: GraphRepository, memory_id: int, memory: MemoryFields, similar: list[tuple[int, float]], total: int
 ) -> None:
     """Inside the write transaction: the memory's entities and its edges."""
+    from slm.graph import entities as entity_extraction  # its finders cost ~15 ms to import; a recall never links
+
     graph.link_entities(memory_id, entity_extraction.extract(memory.content))
     edges = [Edge(memory_id, other, "similar", round(score, 4)) for other, score in similar]
     common = max(COMMON_ENTITY[0], int(COMMON_ENTITY[1] * total))

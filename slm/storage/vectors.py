@@ -97,7 +97,9 @@ def chunk_ids_through(conn, last_chunk: int) -> np.ndarray:
 
 
 def vectors_of(conn, chunk_ids: list[int], dim: int) -> dict[int, np.ndarray]:
-    """The stored vectors of these chunks, by chunk id (missing ones are left out)."""
-    marks = ",".join("?" * len(chunk_ids))
-    rows = conn.execute(f"SELECT rowid, embedding FROM {TABLE} WHERE rowid IN ({marks})", chunk_ids).fetchall()
+    """The stored vectors of these chunks, by chunk id (missing ones are left out). One `rowid = ?` lookup a
+    chunk: vec0 answers that from its rowid index but reads every vector for `rowid IN (…)` (16 chunks at 158k:
+    0.2 ms against ~40 ms, paid by every process that checks the vector file)."""
+    query = f"SELECT rowid, embedding FROM {TABLE} WHERE rowid = ?"
+    rows = [row for chunk_id in chunk_ids for row in conn.execute(query, (chunk_id,))]
     return {r[0]: np.frombuffer(r[1], dtype=np.float32).reshape(dim) for r in rows}

@@ -8,7 +8,6 @@ from collections.abc import Callable
 
 import numpy as np
 
-from slm.graph import entities as entity_extraction
 from slm.storage.graph import Edge, GraphRepository
 
 SEEDS = 10  # the fused keyword+vector memories that seed the walk
@@ -37,6 +36,8 @@ def ranked(
     (None: every current memory passes). Empty when there is nothing to start from.
     """
     import igraph
+
+    from slm.graph import entities as entity_extraction  # only this channel, which the default recall skips
 
     seed_weights = dict(seeds[:SEEDS])
     named = graph.entities_by_key(e.key for e in entity_extraction.extract(query))
