@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from slm.embedding import quantised
-from slm.embedding.vector_index import VectorIndex
+from slm.embedding.vector_index import VectorIndex, _top_rows
 
 DIM, PENALTY = 384, 0.15
 
@@ -66,3 +66,14 @@ def test_a_narrow_filter_widens_the_pool_until_it_is_exact(corpus):
 def test_codes_are_the_vectors_at_a_fixed_scale_clipped():
     vectors = np.array([[0.25, -0.5, 0.9, 0.0]], np.float32)
     assert quantised.quantise(vectors).tolist() == [[64, -127, 127, 0]]
+
+
+@pytest.mark.parametrize("width", [1, 7, 64, 400])
+def test_the_cut_before_partitioning_keeps_the_highest_scores(width):
+    """Also with ties and masked (-inf) rows: the scores returned are the `width` highest, whatever the sample."""
+    rng = np.random.default_rng(width)
+    scores = np.round(rng.standard_normal(40_000), 2).astype(np.float32)  # many ties
+    scores[rng.integers(0, 40_000, 30_000)] = -np.inf
+    rows = _top_rows(scores, width)
+    assert len(rows) == len(set(rows.tolist())) == width
+    assert np.array_equal(np.sort(scores[rows]), np.sort(scores)[-width:])

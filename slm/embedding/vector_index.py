@@ -269,7 +269,7 @@ class VectorIndex:
         approximate[memory_ids == _DELETED] = -np.inf
         width = min(self._size, max(MIN_POOL, top_n * 4))
         while True:
-            pool = _top_indices(approximate, width)
+            pool = _top_rows(approximate, width)
             exact = self._take(pool) @ query - (0 if penalty is None else penalty[pool])
             exact[np.isneginf(approximate[pool])] = -np.inf
             order = np.argsort(-exact, kind="stable")
@@ -285,9 +285,22 @@ def _grow(array: np.ndarray, shape: tuple[int, ...], keep: int) -> np.ndarray:
     return grown
 
 
-def _top_indices(scores: np.ndarray, width: int) -> np.ndarray:
-    part = np.argpartition(-scores, width - 1)[:width] if width < len(scores) else np.arange(len(scores))
-    return part[np.argsort(-scores[part], kind="stable")]
+def _top_rows(scores: np.ndarray, width: int) -> np.ndarray:
+    """The rows of the `width` highest scores, in no order. Partitioning 158k scores costs ~2.5 ms, so a large
+    array is first cut at a score that every eighth row puts about 4 × `width` rows above (the rows at or
+    above it hold the top `width` whenever there are that many; else every row is partitioned)."""
+    if width >= len(scores):
+        return np.arange(len(scores))
+    rows = None
+    if len(scores) >= 64 * width:
+        sample = scores[::8]
+        cut = np.partition(sample, len(sample) - width // 2 - 1)[len(sample) - width // 2 - 1]
+        rows = np.flatnonzero(scores >= cut)
+        if len(rows) < width:
+            rows = None
+    if rows is None:
+        return np.argpartition(-scores, width - 1)[:width]
+    return rows[np.argpartition(-scores[rows], width - 1)[:width]] if len(rows) > width else rows
 
 
 def _best_per_memory(memory_ids: np.ndarray, scores: np.ndarray, top_n: int) -> list[tuple[int, float]]:
