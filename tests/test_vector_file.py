@@ -10,7 +10,7 @@ import pytest
 from faults import crash_at, finish
 
 from slm import Memory
-from slm.embedding import vector_file, vector_index
+from slm.embedding import quantised, vector_file, vector_index
 from slm.portability import erasure
 
 TEXTS = [
@@ -96,7 +96,7 @@ def test_newer_and_deleted_chunks_are_read_from_the_store(store, monkeypatch):
 
 @pytest.mark.parametrize(
     "damage",
-    ["truncated", "header byte", "id byte", "sampled vector byte", "empty"],
+    ["truncated", "header byte", "id byte", "sampled vector byte", "sampled code byte", "empty"],
 )
 def test_a_torn_or_corrupt_file_is_rebuilt(store, monkeypatch, damage):
     path = vector_file.path_for(store)
@@ -110,6 +110,8 @@ def test_a_torn_or_corrupt_file_is_rebuilt(store, monkeypatch, damage):
         data[header + 3] ^= 0xFF
     elif damage == "sampled vector byte":
         data[header + 16 * rows + 4 * dim * (rows - 1) + 7] ^= 0x40
+    elif damage == "sampled code byte":
+        data[header + (16 + 4 * dim) * rows + dim * (rows - 1) + 5] ^= 0x40
     else:
         data = bytearray()
     path.write_bytes(bytes(data))
@@ -191,6 +193,7 @@ def test_writing_needs_no_second_copy_of_the_matrix_and_reads_back_exactly(tmp_p
     assert vector_file.write(path, ids, ids // 2, lambda rows: matrix[rows], 8, "default")
     snapshot = vector_file.read(path, 8, "default")
     assert np.array_equal(snapshot.matrix, matrix) and np.array_equal(snapshot.memory_ids, ids // 2)
+    assert np.array_equal(snapshot.codes, quantised.quantise(matrix))
     assert vector_file.read(path, 8, "/models/other.gguf") is None and vector_file.read(path, 16, "default") is None
 
 

@@ -1,8 +1,9 @@
 """The vector mirror on disk (`memory.db.vectors`): a one-shot process maps it instead of reading 100k rows of vec0.
 
-The file is a snapshot: a header, the chunk ids, their memory ids and the float32 matrix, written to a temporary
-file, synced and renamed over the old one, so a reader sees a whole file or none. It is never trusted on its own:
-`VectorIndex` checks it against the store before use (docs/ARCHITECTURE.md, "The vector file").
+The file is a snapshot: a header, the chunk ids, their memory ids, the float32 matrix and its int8 codes
+(`quantised`), written to a temporary file, synced and renamed over the old one, so a reader sees a whole file
+or none. It is never trusted on its own: `VectorIndex` checks it against the store before use
+(docs/ARCHITECTURE.md, "The vector file").
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from pathlib import Path
 import numpy as np
 
 from slm import faults
+from slm.embedding import quantised
 
-MAGIC = b"SLMVEC01"
+MAGIC = b"SLMVEC02"  # 01 had no int8 codes
 # magic, dim, crc32 of what follows, rows, newest chunk id, model, crc32 of the header: 104 bytes, so arrays align
 _HEADER = struct.Struct("<8sIIQQ64sQ")
 Rows = Callable[[np.ndarray], np.ndarray]  # row numbers -> their vectors
@@ -30,6 +32,7 @@ class Snapshot:
     chunk_ids: np.ndarray
     memory_ids: np.ndarray
     matrix: np.ndarray  # memory-mapped, read-only
+    codes: np.ndarray  # the matrix as int8 codes, memory-mapped, read-only
 
     @property
     def newest_chunk(self) -> int:
@@ -53,17 +56,19 @@ def read(path: Path, dim: int, model: str) -> Snapshot | None:
     magic, file_dim, body_crc, rows, newest, file_model, header_crc = _HEADER.unpack(header)
     if magic != MAGIC or zlib.crc32(header[:-8]) != header_crc:
         return None
-    if file_dim != dim or file_model != _model_field(model) or size != _HEADER.size + rows * (16 + 4 * dim):
+    if file_dim != dim or file_model != _model_field(model) or size != _HEADER.size + rows * _row_bytes(dim):
         return None
     if rows == 0:
         return None
-    mapped = np.memmap(path, mode="r", offset=_HEADER.size, shape=(rows * (16 + 4 * dim),), dtype=np.uint8)
+    mapped = np.memmap(path, mode="r", offset=_HEADER.size, shape=(rows * _row_bytes(dim),), dtype=np.uint8)
     chunk_ids = mapped[: 8 * rows].view(np.int64)
     memory_ids = mapped[8 * rows : 16 * rows].view(np.int64)
-    matrix = np.asarray(mapped[16 * rows :].view(np.float32).reshape(rows, dim))
-    if _checksum(chunk_ids, memory_ids, matrix.__getitem__) != body_crc or chunk_ids[-1] != newest:
+    codes_at = (16 + 4 * dim) * rows
+    matrix = np.asarray(mapped[16 * rows : codes_at].view(np.float32).reshape(rows, dim))
+    codes = np.asarray(mapped[codes_at:].view(np.int8).reshape(rows, dim))
+    if _checksum(chunk_ids, memory_ids, matrix.__getitem__, codes.__getitem__) != body_crc or chunk_ids[-1] != newest:
         return None
-    return Snapshot(chunk_ids, memory_ids, matrix)
+    return Snapshot(chunk_ids, memory_ids, matrix, codes)
 
 
 def write(path: Path, chunk_ids: np.ndarray, memory_ids: np.ndarray, take: Rows, dim: int, model: str) -> bool:
@@ -73,7 +78,8 @@ def write(path: Path, chunk_ids: np.ndarray, memory_ids: np.ndarray, take: Rows,
     chunk_ids = np.ascontiguousarray(chunk_ids, np.int64)
     memory_ids = np.ascontiguousarray(memory_ids, np.int64)
     newest = int(chunk_ids[-1]) if rows else 0
-    fields = (MAGIC, dim, _checksum(chunk_ids, memory_ids, take), rows, newest, _model_field(model))
+    checksum = _checksum(chunk_ids, memory_ids, take, lambda rows: quantised.quantise(take(rows)))
+    fields = (MAGIC, dim, checksum, rows, newest, _model_field(model))
     head = _HEADER.pack(*fields, 0)[:-8]
     _remove_abandoned(path)
     temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
@@ -82,9 +88,11 @@ def write(path: Path, chunk_ids: np.ndarray, memory_ids: np.ndarray, take: Rows,
             file.write(head + struct.pack("<Q", zlib.crc32(head)))
             file.write(chunk_ids.tobytes())
             file.write(memory_ids.tobytes())
-            for start in range(0, rows, 8192):  # a page at a time: no second copy of the whole matrix
-                page = np.arange(start, min(start + 8192, rows))
+            pages = [np.arange(start, min(start + 8192, rows)) for start in range(0, rows, 8192)]
+            for page in pages:  # a page at a time: no second copy of the whole matrix
                 file.write(np.ascontiguousarray(take(page), np.float32).tobytes())
+            for page in pages:
+                file.write(quantised.quantise(take(page)).tobytes())
             file.flush()
             os.fsync(file.fileno())
         faults.step("vector_file.written")
@@ -124,10 +132,15 @@ def _model_field(model: str) -> bytes:
     return encoded[-64:].ljust(64, b"\0")
 
 
-def _checksum(chunk_ids: np.ndarray, memory_ids: np.ndarray, take: Rows) -> int:
+def _row_bytes(dim: int) -> int:
+    return 16 + 5 * dim  # chunk id, memory id, float32 vector, int8 codes
+
+
+def _checksum(chunk_ids: np.ndarray, memory_ids: np.ndarray, take: Rows, take_codes: Rows) -> int:
     crc = zlib.crc32(memory_ids.tobytes(), zlib.crc32(chunk_ids.tobytes()))
     if len(chunk_ids):
         spread = np.linspace(0, len(chunk_ids) - 1, _SAMPLED_ROWS).astype(np.int64).tolist()  # ascending
         sampled = np.fromiter(dict.fromkeys(spread), np.int64)  # np.unique would import numpy.ma (~10 ms a process)
         crc = zlib.crc32(np.ascontiguousarray(take(sampled), np.float32).tobytes(), crc)
+        crc = zlib.crc32(np.ascontiguousarray(take_codes(sampled), np.int8).tobytes(), crc)
     return crc

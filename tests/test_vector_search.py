@@ -1,0 +1,79 @@
+"""The int8 scan only chooses candidates: the memories and scores `VectorIndex.search` returns match an exact
+float32 search (recall@10 and @100 at least 0.99 on clustered vectors, every returned score exact)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from slm.embedding import quantised
+from slm.embedding.vector_index import VectorIndex, _top_rows
+
+DIM, PENALTY = 384, 0.15
+
+
+def unit(rows: np.ndarray) -> np.ndarray:
+    return (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    """30,000 chunks of 12,000 memories around 300 topics (the close neighbours int8 error could swap), and
+    queries near them."""
+    rng = np.random.default_rng(11)
+    topics = unit(rng.standard_normal((300, DIM)))
+    chunks = unit(topics[rng.integers(0, 300, 30_000)] + 0.06 * rng.standard_normal((30_000, DIM)))
+    memory_ids = np.sort(rng.integers(1, 12_001, 30_000)).astype(np.int64)
+    queries = unit(topics[rng.integers(0, 300, 60)] + 0.05 * rng.standard_normal((60, DIM)))
+    index = VectorIndex(DIM)
+    index.add(np.arange(1, 30_001, dtype=np.int64), memory_ids, chunks)
+    return index, chunks, memory_ids, queries
+
+
+def exact(chunks, memory_ids, query, top_n, allowed=None):
+    """The reference: each memory's best chunk cosine less the penalty for its chunk count, best first."""
+    counts = np.bincount(memory_ids)
+    scores = chunks @ query - np.float32(PENALTY) * np.log(counts[memory_ids]).astype(np.float32)
+    best: dict[int, float] = {}
+    for memory_id, score in zip(memory_ids.tolist(), scores.tolist(), strict=True):
+        if (allowed is None or memory_id in allowed) and score > best.get(memory_id, -np.inf):
+            best[memory_id] = score
+    return sorted(best.items(), key=lambda item: -item[1])[:top_n]
+
+
+@pytest.mark.parametrize("top_n", [10, 100])
+def test_search_finds_the_exact_neighbours_with_exact_scores(corpus, top_n):
+    index, chunks, memory_ids, queries = corpus
+    found = 0
+    for query in queries:
+        hits = index.search(query, top_n, chunk_penalty=PENALTY)
+        reference = dict(exact(chunks, memory_ids, query, len(memory_ids)))
+        kth = sorted(reference.values(), reverse=True)[top_n - 1]
+        assert len(hits) == top_n
+        assert all(score == pytest.approx(reference[i], abs=1e-5) for i, score in hits)  # exact, not int8
+        found += sum(reference[i] >= kth - 1e-6 for i, _ in hits)  # ties at the k-th count as found
+    assert found / (top_n * len(queries)) >= 0.99
+
+
+def test_a_narrow_filter_widens_the_pool_until_it_is_exact(corpus):
+    index, chunks, memory_ids, queries = corpus
+    allowed = np.unique(memory_ids)[::500]  # 24 memories, mostly far from the query
+    hits = index.search(queries[0], 10, allowed=allowed, chunk_penalty=PENALTY)
+    reference = exact(chunks, memory_ids, queries[0], 10, set(allowed.tolist()))
+    assert [i for i, _ in hits] == [i for i, _ in reference]
+
+
+def test_codes_are_the_vectors_at_a_fixed_scale_clipped():
+    vectors = np.array([[0.25, -0.5, 0.9, 0.0]], np.float32)
+    assert quantised.quantise(vectors).tolist() == [[64, -127, 127, 0]]
+
+
+@pytest.mark.parametrize("width", [1, 7, 64, 400])
+def test_the_cut_before_partitioning_keeps_the_highest_scores(width):
+    """Also with ties and masked (-inf) rows: the scores returned are the `width` highest, whatever the sample."""
+    rng = np.random.default_rng(width)
+    scores = np.round(rng.standard_normal(40_000), 2).astype(np.float32)  # many ties
+    scores[rng.integers(0, 40_000, 30_000)] = -np.inf
+    rows = _top_rows(scores, width)
+    assert len(rows) == len(set(rows.tolist())) == width
+    assert np.array_equal(np.sort(scores[rows]), np.sort(scores)[-width:])
