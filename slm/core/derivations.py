@@ -22,12 +22,15 @@ _RULE_SOURCES = ("facts/*.py", "graph/*.py", "graph/data/*", "time_expressions.p
 
 
 @cache
-def rules() -> str:
-    """The digest of everything claims and entities are derived by: a change to any of it gives another."""
+def rules() -> str | None:
+    """The digest of everything claims and entities are derived by: a change to any of it gives another. None
+    when the sources cannot be read (slm run from a zip): then no file's derived data is written or taken."""
     digest = hashlib.sha256(__version__.encode())
-    for pattern in _RULE_SOURCES:
-        for path in sorted(_ROOT.glob(pattern)):
-            digest.update(path.relative_to(_ROOT).as_posix().encode() + b"\0" + path.read_bytes())
+    sources = [path for pattern in _RULE_SOURCES for path in sorted(_ROOT.glob(pattern))]
+    if not any(path.name == "claim_rules.py" for path in sources):
+        return None
+    for path in sources:
+        digest.update(path.relative_to(_ROOT).as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:32]
 
 

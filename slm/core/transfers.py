@@ -79,7 +79,7 @@ class Transfers:
         """Embedded before an import takes the write lock."""
         return self._writer.with_vectors(memories)
 
-    def derivation_rules(self) -> str:
+    def derivation_rules(self) -> str | None:
         """The digest of the rules claims and entities are derived by (an import takes a file's only if equal)."""
         return derivations.rules()
 

@@ -81,7 +81,7 @@ def _export(engine, out: TextIO, fmt, selection: Selection, embeddings, behavior
     counts = {"memories": 0}
     writer = _JsonWriter(out, as_array=fmt == "json")
     writer.write(head)
-    derive = engine.derive if whole else None
+    derive = engine.derive if rules else None
     for record in _memory_records(engine.conn, ids, model["dim"] if whole else None, derive, progress):
         writer.write(record)
         counts["memories"] += 1
