@@ -188,3 +188,26 @@ def claim_rules(db: Path) -> set[str]:
         return {r[0] for r in conn.execute("SELECT rule FROM claims")}
     finally:
         conn.close()
+
+
+def test_an_export_without_embeddings_carries_no_derived_data(files, tmp_path):
+    """Derived data goes with the vectors (a file to move a store with); a plain export is as before, but for
+    its version."""
+    db = tmp_path / "store" / "memory.db"
+    import_into(db, files["derived"])
+    buffer = io.StringIO()
+    with Memory.open(db) as mem:
+        exporter.export(mem.transfers, buffer)
+    records = [json.loads(line) for line in buffer.getvalue().splitlines()]
+    assert "derived" not in records[0] and not any("derived" in r for r in records[1:])
+    assert records[0]["version"] == portable.PLAIN_VERSION  # an slm that knows no derived data reads it
+
+
+def test_a_json_export_with_derived_data_gives_the_same_state(files, tmp_path):
+    records = [json.loads(line) for line in files["derived"].read_text().splitlines()]
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps(records))
+    jsonl, as_json = tmp_path / "jsonl" / "memory.db", tmp_path / "json" / "memory.db"
+    import_into(jsonl, files["derived"])
+    import_into(as_json, path)
+    assert tables(as_json) == tables(jsonl)

@@ -20,6 +20,7 @@ from slm.errors import InvalidInput
 FORMAT = "slm-export"
 VERSION = 3  # 2: memories carry `session`; 3: and may carry `derived` (the header names its rules). Older files
 # are read too (version 1, without `session`: meta's session).
+PLAIN_VERSION = 2  # what a file without derived data is written as, so that an slm of version 2 reads it too
 MAX_LINE_BYTES = 4 * 1024 * 1024  # a memory is at most 64 KB of text; its embedding, links and meta fit well within
 PROTOCOLS = ("api", "cli", "mcp-stdio", "mcp-http")
 LINK_KINDS = ("entity", "similar", "session")
@@ -102,7 +103,7 @@ def header(
     return {
         "type": "header",
         "format": FORMAT,
-        "version": VERSION,
+        "version": PLAIN_VERSION if rules is None else VERSION,
         "slm_version": __version__,
         "exported_at": exported_at,
         "embedding_model": model,
