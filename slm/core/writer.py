@@ -51,8 +51,10 @@ class Given:
 
     def edges_set_elsewhere(self, stored: list, total: int) -> Callable[[int], bool]:
         """For links.link: the import's memories and the batch's own; all of them when the store holds no other."""
-        mine = self.edges_of | {memory_id for memory_id, new in stored if new}
-        return links.every_other if len(mine) == total else mine.__contains__
+        batch = {memory_id for memory_id, new in stored if new}  # not yet among the import's: it adds them after
+        if len(self.edges_of) + len(batch) == total:
+            return links.every_other
+        return lambda other: other in batch or other in self.edges_of
 
 
 class Writer:
