@@ -432,27 +432,36 @@ def measure_erase_pairs(store: Path, work: Path, reps: int, seed: int, codes: di
 
 
 # -- 5. import, paired --------------------------------------------------------------------------------------------
-def renamed(source: Path, target: Path, suffix: str) -> Path:
-    """`source` with every project renamed (`NAME-SUFFIX`): the same records, new to a store that holds them."""
+def renamed(source: Path, target: Path, suffix: str | None, plain: bool = False) -> Path:
+    """`source` with every project renamed (`NAME-SUFFIX`): the same records, new to a store that holds them.
+    `plain`: without the derived data (format version 2, as the base code reads it, which derives it again)."""
     with source.open("rb") as lines, target.open("w", encoding="utf-8") as out:
         for line in lines:
             record = json.loads(line)
-            if record.get("type") == "memory":
+            if record.get("type") == "memory" and suffix:
                 record["project"] = f"{record['project']}-{suffix}"
+            if plain:
+                record.pop("derived", None)
+                if record.get("type") == "header":
+                    record["version"] = min(record["version"], 2)
             out.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
     return target
 
 
-def measure_import_pairs(source: Path, into: Path | None, work: Path, reps: int, codes: dict[str, Path]) -> dict:
-    """`slm import SOURCE` by each code into an empty store (`into` None) or a fresh copy of `into`, `reps` times,
-    in alternating order; the file's vectors are reused. Medians, memories a second, and the paired ratio."""
+def measure_import_pairs(
+    sources: dict[str, Path], into: Path | None, work: Path, reps: int, codes: dict[str, Path]
+) -> dict:
+    """`slm import` of each code's file (`sources`, by code name) into an empty store (`into` None) or a fresh
+    copy of `into`, `reps` times, in rotating order; the file's vectors are reused. Medians, memories a second,
+    and the paired ratio."""
     runs = []
+    names = list(sources)
     for rep in range(reps):
         pair = {}
-        for name in ["base", "new"] if rep % 2 == 0 else ["new", "base"]:
+        for name in names[rep % len(names) :] + names[: rep % len(names)]:
             target = copy_store(into, work / f"import-{name}") if into else fresh(work / f"import-{name}") / "memory.db"
             log = work / f"import-{name}-{rep}.log"
-            took = run(["import", str(source), "--db", str(target), "--json"], log, code=codes[name])
+            took = run(["import", str(sources[name]), "--db", str(target), "--json"], log, code=codes[name])
             report = printed(log)
             pair[name] = {**took, "added": report["added"], "reembedded": report["reembedded"],
                           "memories_per_s": round(report["added"] / took["wall_s"], 1)}  # fmt: skip
@@ -460,10 +469,12 @@ def measure_import_pairs(source: Path, into: Path | None, work: Path, reps: int,
         shown = ", ".join(f"{c} {pair[c]['wall_s']:.1f} s ({pair[c]['memories_per_s']:.0f}/s)" for c in pair)
         print(f"import into {'a copy of ' + str(into) if into else 'an empty store'}: {shown}")
     summary = {f"{c}_median_{k}": round(statistics.median(r[c][k] for r in runs), 3)
-               for c in ("base", "new") for k in ("wall_s", "memories_per_s", "peak_rss_mb")}  # fmt: skip
-    summary["median_ratio_wall_new_over_base"] = round(
-        statistics.median(r["new"]["wall_s"] / r["base"]["wall_s"] for r in runs), 3)  # fmt: skip
-    return {"source": str(source), "into": str(into) if into else None, "runs": runs, "summary": summary}
+               for c in names for k in ("wall_s", "memories_per_s", "peak_rss_mb")}  # fmt: skip
+    for c in names[1:]:
+        summary[f"median_ratio_wall_{c}_over_base"] = round(
+            statistics.median(r[c]["wall_s"] / r["base"]["wall_s"] for r in runs), 3)  # fmt: skip
+    files = {c: str(p) for c, p in sources.items()}
+    return {"sources": files, "into": str(into) if into else None, "runs": runs, "summary": summary}
 
 
 # -- putting it together --------------------------------------------------------------------------------------------
@@ -505,8 +516,13 @@ def paired(args, argv: list[str], work: Path, started: str) -> dict:
     """Only the paired erasures, into their own report."""
     codes = {"base": args.pair_base.resolve(), "new": Path(__file__).resolve().parent.parent}
     if args.import_pair:
-        source = renamed(args.import_pair, work / "renamed.jsonl", "imported") if args.into else args.import_pair
-        pairs = measure_import_pairs(source, args.into, work, args.reps, codes)
+        suffix = "imported" if args.into else None
+        sources = {"base": renamed(args.import_pair, work / "plain.jsonl", suffix, plain=True),
+                   "new": renamed(args.import_pair, work / "renamed.jsonl", suffix)}  # fmt: skip
+        if args.plain_too:  # the new code given a file without derived data: what an older export gets
+            codes["new-plain"] = codes["new"]
+            sources["new-plain"] = sources["base"]
+        pairs = measure_import_pairs(sources, args.into, work, args.reps, codes)
         report = report_of(args.store, argv, started, {"import_pairs": pairs})
         if args.out:
             args.out.write_text(json.dumps(report, indent=1) + "\n")
@@ -538,6 +554,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--erase-all", action="store_true", help="also a paired `erase --all`")
     parser.add_argument("--import-pair", type=Path, help="with --pair-base: paired imports of this export only")
     parser.add_argument("--into", type=Path, help="import into copies of this store (its projects renamed)")
+    parser.add_argument("--plain-too", action="store_true", help="with --import-pair: also the new code importing "
+                        "the file without its derived data")  # fmt: skip
     argv = argv if argv is not None else sys.argv[1:]
     args = parser.parse_args(argv)
     work = fresh(args.work)

@@ -6,9 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from slm.core import derivations
 from slm.core.knowledge_graph import KnowledgeGraph
 from slm.core.store import Store
-from slm.core.writer import EMBED_BATCH, Stored, Writer
+from slm.core.writer import EMBED_BATCH, Given, Stored, Writer
 from slm.embedding import choice as model_choice
 from slm.portability import backups, erasure, exporter, importer
 from slm.portability.erasure import Scope
@@ -78,9 +79,23 @@ class Transfers:
         """Embedded before an import takes the write lock."""
         return self._writer.with_vectors(memories)
 
-    def store_imported(self, memories: list[NewMemory]) -> list[Stored]:
-        """Stored as recorded (times, provenance)."""
-        return self._writer.insert(memories, imported=True)
+    def derivation_rules(self) -> str | None:
+        """The digest of the rules claims and entities are derived by (an import takes a file's only if equal)."""
+        return derivations.rules()
+
+    def derive(self, text: str, time: str) -> dict:
+        """A memory's claims and entities as an export carries them."""
+        return derivations.derive(text, time)
+
+    def store_imported(self, memories: list[NewMemory], derived: list[dict | None], edges_of: set[int]) -> list[Stored]:
+        """Stored as recorded (times, provenance), with the claims and entities the file carries (None: derive
+        them); no edges among `edges_of` and the new ones, which the import sets from its file."""
+        given = Given(
+            [None if d is None else derivations.claims_of(d["claims"]) for d in derived],
+            [None if d is None else derivations.entities_of(d["entities"]) for d in derived],
+            edges_of,
+        )
+        return self._writer.insert(memories, imported=True, given=given)
 
     def link_imported_versions(self, pairs: list[tuple[int, int]]) -> None:
         self._writer.link_imported_versions(pairs)

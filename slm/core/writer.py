@@ -4,7 +4,7 @@ links, claims, trust signals and events in one write transaction (docs/ARCHITECT
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import numpy as np
@@ -37,6 +37,24 @@ class Stored(int):
         stored = super().__new__(cls, memory_id)
         stored.duplicate = duplicate
         return stored
+
+
+@dataclass(frozen=True)
+class Given:
+    """What an import brings for a batch instead of deriving it again (the import checked it is what this slm
+    would derive): each memory's claims and entities (None: derive them), and the memories whose edges among
+    each other and with the batch it sets itself, from its file."""
+
+    claims: list[tuple | None]
+    entities: list[list | None]
+    edges_of: set[int]
+
+    def edges_set_elsewhere(self, stored: list, total: int) -> Callable[[int], bool]:
+        """For links.link: the import's memories and the batch's own; all of them when the store holds no other."""
+        batch = {memory_id for memory_id, new in stored if new}  # not yet among the import's: it adds them after
+        if len(self.edges_of) + len(batch) == total:
+            return links.every_other
+        return lambda other: other in batch or other in self.edges_of
 
 
 class Writer:
@@ -100,11 +118,18 @@ class Writer:
                 if self.store.trust.note_repeat(existing, _principal(memory), datetime.now(UTC)):
                     gaussians.restate(self.store.gaussians, existing)
 
-    def insert(self, memories: list[NewMemory], supersedes: int | None = None, imported: bool = False) -> list[Stored]:
+    def insert(
+        self,
+        memories: list[NewMemory],
+        supersedes: int | None = None,
+        imported: bool = False,
+        given: Given | None = None,
+    ) -> list[Stored]:
         """Embed, then store rows and their events in one write transaction (the lock is held only to write).
 
         With `supersedes`, the one memory given replaces that id: it must still be current when the lock is held.
-        `imported` memories replay writes made elsewhere: their pace is not an agent's burst.
+        `imported` memories replay writes made elsewhere: their pace is not an agent's burst; an import may
+        bring what it would otherwise derive (`given`).
         """
         store = self.store
         embedded = self.with_vectors(memories)
@@ -114,7 +139,7 @@ class Writer:
             self.caller.authorise()
             stored = store.repo.insert_many(embedded)
             self._start_gaussians_and_lifecycle(embedded, stored)
-            self._link(embedded, stored, plans, vectors, supersedes, imported)
+            self._link(embedded, stored, plans, vectors, supersedes, imported, given)
             events = [
                 self.caller.event("memory.created", m.agent, memory_id, _created_payload(m))
                 for m, (memory_id, new) in zip(embedded, stored, strict=True)
@@ -129,12 +154,14 @@ class Writer:
                     self.caller.event("memory.updated", memory.agent, supersedes, {"superseded_by": memory_id})
                 )
                 earlier = store.claims.close_version(supersedes, memory.created_at)
-            events += self._place_claims(embedded, stored, plans, earlier, supersedes)
+            events += self._place_claims(embedded, stored, plans, earlier, supersedes, given)
             store.events.append(events)
         store.mirror_new()
         return [Stored(memory_id, duplicate=not new) for memory_id, new in stored]
 
-    def _place_claims(self, embedded: list[NewMemory], stored: list, plans: list, earlier: set, supersedes) -> list:
+    def _place_claims(
+        self, embedded: list[NewMemory], stored: list, plans: list, earlier: set, supersedes, given: Given | None
+    ) -> list:
         """Inside the write transaction: the new memories' claims, aligned with those of their close neighbours;
         returns the events of what that supersedes or contradicts."""
         from slm.facts import validity  # here: its rules cost ~50 ms to import, which a one-shot recall never pays
@@ -144,8 +171,9 @@ class Writer:
                 memory_id, m.content, m.project, _principal(m), m.event_time or m.created_at,
                 tuple(i for i, score in plan.stored if score >= validity.ALIGN_MIN)
                 + tuple(stored[j][0] for j, score in plan.in_batch if score >= validity.ALIGN_MIN),
+                None if given is None else given.claims[position],
             )
-            for m, (memory_id, new), plan in zip(embedded, stored, plans, strict=True)
+            for position, (m, (memory_id, new), plan) in enumerate(zip(embedded, stored, plans, strict=True))
             if new
         ]  # fmt: skip
         changes = self.store.claims.place(statements, datetime.now(UTC), earlier)
@@ -171,11 +199,13 @@ class Writer:
         vectors,
         replaces: int | None,
         imported: bool = False,
+        given: Given | None = None,
     ) -> None:
         """Inside the write transaction: each new memory's entities and edges, the cluster it joins, its trust."""
         store = self.store
         total = store.repo.row_count()
         centroids = self._cluster_centroids()
+        set_elsewhere = given.edges_set_elsewhere(stored, total) if given is not None else None
         written: list[tuple[NewWrite, list[tuple[int, float]]]] = []
         observed: dict[int, np.ndarray] = {}  # new memory id -> the observation it makes of what it corroborates
         for position, (memory, (memory_id, new)) in enumerate(zip(embedded, stored, strict=True)):
@@ -183,7 +213,8 @@ class Writer:
                 continue
             plan = plans[position]
             similar = plan.stored + [(stored[j][0], score) for j, score in plan.in_batch]
-            links.link(store.graph, memory_id, memory, similar, total)
+            found = None if given is None else given.entities[position]
+            links.link(store.graph, memory_id, memory, similar, total, found, set_elsewhere)
             joined = clusters.join(store.graph, memory_id, vectors[position], centroids)
             if joined is not None:
                 store.graph.assign(memory_id, *joined)

@@ -52,6 +52,7 @@ class Statement:
     principal: str
     time: str  # when it happened (event time) or was stored
     neighbours: tuple[int, ...] = ()  # the most similar stored memories (from the write's vector search)
+    found: tuple[claims.Claim, ...] | None = None  # its claims, when the caller has them (an import's file)
 
 
 @dataclass(frozen=True)
@@ -331,10 +332,17 @@ def _extract_part(statements: list[Statement]) -> list[list[claims.Claim] | None
 
 
 def _extract(memory: Statement) -> list[claims.Claim] | None:
+    if memory.found is not None:
+        return list(memory.found)
+    return extract_claims(memory.text, memory.time, memory.memory_id)
+
+
+def extract_claims(text: str, time: str, memory_id: int | None = None) -> list[claims.Claim] | None:
+    """A memory's claims as its write finds them, `time` its event or stored time (None: extraction failed)."""
     try:
-        return claims.extract(memory.text, now=_parse(memory.time))
+        return claims.extract(text, now=_parse(time))
     except Exception:
-        log.exception("claims of memory %s not extracted; the memory is stored", memory.memory_id)
+        log.exception("claims of memory %s not extracted; the memory is stored", memory_id)
         return None
 
 

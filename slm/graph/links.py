@@ -12,14 +12,19 @@ Recall's graph channel walks these links (slm.recall.channels.graph).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from slm.storage.graph import Edge, GraphRepository
 from slm.storage.memories import MemoryFields
 from slm.validation import format_time
+
+if TYPE_CHECKING:
+    from slm.graph.entities import Entity
 
 SIMILAR_LINKS = 5
 SIMILAR_MIN = 0.60  # MiniLM cosine: 0.04% of unrelated pairs, 66% of adjacent turns reach it (docs/benchmarks.md)
@@ -54,22 +59,41 @@ def plan_similar(index, vectors: np.ndarray) -> list[PlannedLinks]:
 
 
 def link(
-    graph: GraphRepository, memory_id: int, memory: MemoryFields, similar: list[tuple[int, float]], total: int
+    graph: GraphRepository,
+    memory_id: int,
+    memory: MemoryFields,
+    similar: list[tuple[int, float]],
+    total: int,
+    found: list[Entity] | None = None,
+    set_elsewhere: Callable[[int], bool] | None = None,
 ) -> None:
-    """Inside the write transaction: the memory's entities and its edges."""
-    from slm.graph import entities as entity_extraction  # its finders cost ~15 ms to import; a recall never links
+    """Inside the write transaction: the memory's entities (`found`, when the caller has them) and its edges,
+    but for the edges to memories `set_elsewhere` names (an import replaces those by its file's anyway);
+    `every_other` names them all, and then the neighbours are not even looked up."""
+    if found is None:
+        from slm.graph.entities import extract  # its finders cost ~15 ms to import; a recall never links
 
-    graph.link_entities(memory_id, entity_extraction.extract(memory.content))
-    edges = [Edge(memory_id, other, "similar", round(score, 4)) for other, score in similar]
+        found = extract(memory.content)
+    graph.link_entities(memory_id, found)
+    if set_elsewhere is every_other:
+        return
+    kept = (lambda other: True) if set_elsewhere is None else (lambda other: not set_elsewhere(other))
+    edges = [Edge(memory_id, other, "similar", round(score, 4)) for other, score in similar if kept(other)]
     common = max(COMMON_ENTITY[0], int(COMMON_ENTITY[1] * total))
     edges += [
         Edge(memory_id, other, "entity", round(weight, 4))
         for other, weight in graph.shared_entity_neighbours(memory_id, common, ENTITY_LINKS)
+        if kept(other)
     ]
     previous = previous_turn(graph, memory_id, memory)
-    if previous is not None:
+    if previous is not None and kept(previous):
         edges.append(Edge(previous, memory_id, "session", 1.0))
     graph.add_edges(edges)
+
+
+def every_other(memory_id: int) -> bool:
+    """For `link`: every other memory's edges are set elsewhere (an import into a store holding only its own)."""
+    return True
 
 
 def previous_turn(graph: GraphRepository, memory_id: int, memory: MemoryFields) -> int | None:

@@ -75,11 +75,14 @@ def _export(engine, out: TextIO, fmt, selection: Selection, embeddings, behavior
     if total:
         total(len(ids))
     model = model_choice.identity(engine.conn)
-    head = portable.header(validation.now_utc(), model, selection.as_dict(), embeddings and model is not None, behavior)
+    whole = embeddings and model is not None  # a file to move the store: its vectors and derived data too
+    rules = engine.derivation_rules() if whole else None
+    head = portable.header(validation.now_utc(), model, selection.as_dict(), whole, behavior, rules)
     counts = {"memories": 0}
     writer = _JsonWriter(out, as_array=fmt == "json")
     writer.write(head)
-    for record in _memory_records(engine.conn, ids, model["dim"] if embeddings and model else None, progress):
+    derive = engine.derive if rules else None
+    for record in _memory_records(engine.conn, ids, model["dim"] if whole else None, derive, progress):
         writer.write(record)
         counts["memories"] += 1
     if behavior:
@@ -108,7 +111,8 @@ class _JsonWriter:
             self.out.write("\n]\n")
 
 
-def _memory_records(conn, ids, dim: int | None, progress: Progress | None) -> Iterator[dict]:
+def _memory_records(conn, ids, dim: int | None, derive, progress: Progress | None) -> Iterator[dict]:
+    """Memory records a page at a time; with `derive`, each carries its derived data (claims, entities)."""
     repo = MemoryRepository(conn)
     for start in range(0, len(ids), PAGE):
         page = ids[start : start + PAGE].tolist()
@@ -117,8 +121,11 @@ def _memory_records(conn, ids, dim: int | None, progress: Progress | None) -> It
         links = sql.links(conn, page)
         vectors = sql.embeddings(conn, page, dim) if dim else {}
         for row in rows:
-            yield _record(row, validity[row.id], trust.get(row.id), zones.get(row.id), links.get(row.id, ()),
-                          vectors.get(row.id))  # fmt: skip
+            record = _record(row, validity[row.id], trust.get(row.id), zones.get(row.id), links.get(row.id, ()),
+                             vectors.get(row.id))  # fmt: skip
+            if derive is not None:
+                record["derived"] = derive(row.content, row.event_time or row.created_at)
+            yield record
         if progress:
             progress(len(page))
 

@@ -184,7 +184,7 @@ def _import_slm(engine, path: Path, fmt: str, strict: bool, progress, total) -> 
     report.reembedded = not use_vectors
     if total:
         total(len(checked.ids))
-    run = _Run(engine, report)
+    run = _Run(engine, report, header.rules is not None and header.rules == engine.derivation_rules())
     batch: list[ExportedMemory] = []
     for number, raw in _lines(path, fmt):
         if number in checked.bad:
@@ -213,9 +213,10 @@ def _without_vectors(record: ExportedMemory) -> ExportedMemory:
 class _Run:
     """The second pass's state: file ids mapped to store ids, and old versions waiting for their successor."""
 
-    def __init__(self, engine, report: ImportReport) -> None:
+    def __init__(self, engine, report: ImportReport, use_derived: bool) -> None:
         self.engine = engine
         self.report = report
+        self.use_derived = use_derived  # the file's derived data was derived by this slm's rules
         self.ids: dict[int, int] = {}  # file id -> store id
         self.added: set[int] = set()  # store ids this import created, or a killed import of the file (see store)
         self.waiting: dict[int, list[ExportedMemory]] = {}  # file id of a successor -> the versions it replaced
@@ -242,7 +243,9 @@ class _Run:
                 fresh.append((record, _new_memory(record, digest)))
         ready = self.engine.with_vectors([m for _, m in fresh])  # embedded before the write lock is taken
         with write_transaction(self.engine.conn):  # each record whole, with its versions, validity and links, or not
-            stored = self.engine.store_imported(ready) if ready else []
+            # edges among the memories this import adds are replaced by the file's (_restore): none are derived
+            derived = [record.derived if self.use_derived else None for record, _ in fresh]
+            stored = self.engine.store_imported(ready, derived, self.added) if ready else []
             for (record, _), memory_id in zip(fresh, stored, strict=True):
                 self.ids[record.id] = int(memory_id)
                 if memory_id.duplicate:  # the same text is a current memory of the project here already

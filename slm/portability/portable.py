@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import numpy as np
 
@@ -17,14 +18,17 @@ from slm import __version__, validation
 from slm.errors import InvalidInput
 
 FORMAT = "slm-export"
-VERSION = 2  # 2: memories carry `session`. Version 1 files are read too (without the key: meta's session).
+VERSION = 3  # 2: memories carry `session`; 3: and may carry `derived` (the header names its rules). Older files
+# are read too (version 1, without `session`: meta's session).
+PLAIN_VERSION = 2  # what a file without derived data is written as, so that an slm of version 2 reads it too
 MAX_LINE_BYTES = 4 * 1024 * 1024  # a memory is at most 64 KB of text; its embedding, links and meta fit well within
 PROTOCOLS = ("api", "cli", "mcp-stdio", "mcp-http")
 LINK_KINDS = ("entity", "similar", "session")
 MAX_LINKS = 10_000
 _MEMORY_KEYS = frozenset(
     {"type", "id", "content", "sha256", "created_at", "event_time", "valid_from", "valid_to", "agent", "protocol",
-     "project", "kind", "tags", "meta", "session", "superseded_by", "review", "links", "observed", "embedding"}
+     "project", "kind", "tags", "meta", "session", "superseded_by", "review", "links", "observed", "embedding",
+     "derived"}
 )  # fmt: skip
 
 
@@ -42,6 +46,7 @@ class Header:
     version: int
     model: dict | None  # {"name", "dim"} of the store's model
     embeddings: bool  # memory lines carry that model's vectors
+    rules: str | None = None  # the digest of the rules the memory lines' derived data was derived by
 
 
 @dataclass(frozen=True)
@@ -74,6 +79,7 @@ class ExportedMemory:
     links: tuple[Link, ...] = ()
     spans: list[tuple[int, int]] | None = None
     vectors: np.ndarray | None = field(default=None, compare=False)
+    derived: dict | None = field(default=None, compare=False)  # {"claims", "entities"} as slm.core.derivations has
 
 
 @dataclass(frozen=True)
@@ -90,16 +96,20 @@ class End:
 
 
 # -- writing -------------------------------------------------------------------------------------------------------
-def header(exported_at: str, model: dict | None, filters: dict, embeddings: bool, behavior: bool) -> dict:
+def header(
+    exported_at: str, model: dict | None, filters: dict, embeddings: bool, behavior: bool, rules: str | None = None
+) -> dict:
+    derived = {} if rules is None else {"derived": {"rules": rules}}
     return {
         "type": "header",
         "format": FORMAT,
-        "version": VERSION,
+        "version": PLAIN_VERSION if rules is None else VERSION,
         "slm_version": __version__,
         "exported_at": exported_at,
         "embedding_model": model,
         "filters": filters,
         "includes": {"embeddings": embeddings, "behavior": behavior},
+        **derived,
     }
 
 
@@ -157,7 +167,9 @@ def _header(obj: dict, line: int) -> Header:
         raise LineError(line, "embedding_model must be an object with a whole-number dim")
     includes = obj.get("includes")
     embeddings = isinstance(includes, dict) and includes.get("embeddings") is True
-    return Header(version, model, embeddings and model is not None)
+    derived = obj.get("derived")
+    rules = derived.get("rules") if isinstance(derived, dict) else None
+    return Header(version, model, embeddings and model is not None, rules if isinstance(rules, str) else None)
 
 
 def _memory(obj: dict, line: int, model_dim: int | None) -> ExportedMemory:
@@ -199,6 +211,7 @@ def _memory(obj: dict, line: int, model_dim: int | None) -> ExportedMemory:
         links=_links(obj.get("links")),
         spans=spans,
         vectors=vectors,
+        derived=_derived(obj.get("derived"), digest is not None),
     )
 
 
@@ -224,6 +237,38 @@ def _links(value: object) -> tuple[Link, ...]:
             raise InvalidInput(f"a link's weight must be a positive number, got {weight!r}")
         links.append(Link(validation.clean_id(link.get("to"), "link target id"), link["kind"], float(weight)))
     return tuple(links)
+
+
+def _derived(value: object, digest_given: bool) -> dict | None:
+    """Claims and entities as `slm export` writes them (docs/export-format.md), checked for shape only; kept only
+    when the line names its text's sha256 (the importer decides whether the header's rules are its own)."""
+    if value is None:
+        return None
+    ok = isinstance(value, dict) and set(value) == {"claims", "entities"} and isinstance(value["entities"], list)
+    claims = value["claims"] if ok else None
+    ok = ok and (claims is None or (isinstance(claims, list) and all(map(_is_claim, claims))))
+    if not ok or not all(map(_is_entity, value["entities"])):
+        raise InvalidInput("derived must be an object with claims and entities as `slm export` writes them")
+    return value if digest_given else None
+
+
+def _is_claim(fields: object) -> bool:
+    return (
+        isinstance(fields, list) and len(fields) == 8 and all(isinstance(x, str) for x in fields[:3])
+        and type(fields[3]) is int and fields[3] in (1, -1) and all(isinstance(x, bool) for x in fields[4:6])
+        and (fields[6] is None or _is_time(fields[6])) and isinstance(fields[7], str)
+    )  # fmt: skip
+
+
+def _is_time(text: object) -> bool:
+    try:
+        return isinstance(text, str) and datetime.fromisoformat(text) is not None
+    except ValueError:
+        return False
+
+
+def _is_entity(fields: object) -> bool:
+    return isinstance(fields, list) and len(fields) == 3 and all(isinstance(x, str) and x for x in fields)
 
 
 def _embedding(value: object, content: str, dim: int | None) -> tuple[list | None, np.ndarray | None]:
