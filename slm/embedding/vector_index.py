@@ -21,6 +21,7 @@ from slm.storage.connection import data_version
 _DELETED = -1
 SAVE_AFTER_ROWS = 4096  # rows loaded from vec0 (or deleted) since the file was read or written, before rewriting it
 _CHECKED_ROWS = 16  # the file's newest rows, compared with vec0 before it is trusted
+BATCH_QUERIES = 32  # from this many queries at once, the exact float32 product is the faster scan
 MIN_POOL = 64  # rows the int8 scan hands to the exact re-score, at least (4 per memory wanted otherwise)
 
 
@@ -159,11 +160,17 @@ class VectorIndex:
         self._chunk_ids = _grow(self._chunk_ids, (capacity,), self._size)
         self._memory_ids = _grow(self._memory_ids, (capacity,), self._size)
 
-    def _approximate(self, queries: np.ndarray) -> np.ndarray:
-        """Every row's approximate cosine with each query (one per row of `queries`), one column per query."""
+    def _scores(self, queries: np.ndarray) -> np.ndarray:
+        """Every row's cosine with each query (one per row of `queries`), one column per query: approximate from
+        the int8 codes for a few queries, exact for a batch, which is compute-bound and where BLAS's blocked float32
+        product beats simsimd's pairwise dots (64 queries at 158k rows: 111 against 150 ms)."""
         base, out = len(self._base), np.empty((self._size, len(queries)), np.float32)
-        quantised.dots(self._codes_base, queries, out[:base])
-        quantised.dots(self._codes_tail[: self._size - base], queries, out[base:])
+        if len(queries) >= BATCH_QUERIES:
+            np.matmul(self._base, queries.T, out=out[:base])
+            np.matmul(self._tail[: self._size - base], queries.T, out=out[base:])
+        else:
+            quantised.dots(self._codes_base, queries, out[:base])
+            quantised.dots(self._codes_tail[: self._size - base], queries, out[base:])
         return out
 
     def _take(self, rows: np.ndarray) -> np.ndarray:
@@ -195,14 +202,14 @@ class VectorIndex:
             return []
         query = query.astype(np.float32, copy=False)
         penalty = np.float32(chunk_penalty) * self._chunk_log_counts() if chunk_penalty else None
-        return self._best(query, self._approximate(query[None])[:, 0], top_n, penalty, allowed, excluded)
+        return self._best(query, self._scores(query[None])[:, 0], top_n, penalty, allowed, excluded)
 
     def search_many(self, queries: np.ndarray, top_n: int) -> list[list[tuple[int, float]]]:
         """`search` for each row of `queries`, with one scan (for linking a batch of new memories)."""
         if self._size == 0:
             return [[] for _ in range(len(queries))]
         queries = np.ascontiguousarray(queries, np.float32)
-        scores = self._approximate(queries)
+        scores = self._scores(queries)
         columns = np.ascontiguousarray(scores.T)
         return [self._best(query, column, top_n) for query, column in zip(queries, columns, strict=True)]
 
