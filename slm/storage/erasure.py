@@ -140,6 +140,31 @@ def drop_orphans(conn) -> dict[str, int]:
     return {"entities": entities, "contradictions": conn.changes()}
 
 
+def holds_only(conn, ids: list[int]) -> bool:
+    """Whether `ids` are every memory of the store (an erasure of everything, with nothing written meanwhile)."""
+    return conn.execute("SELECT count(*) FROM memories").fetchone()[0] == len(ids)
+
+
+def count_all(conn) -> dict[str, int]:
+    """`count_rows` of an erasure of every memory: each derived table whole (an edge once, where chunks of ids
+    would count an edge between two chunks twice), and the events that name a memory."""
+    counts = {table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] for table, _ in DERIVED}
+    named = "SELECT count(*) FROM events WHERE memory_id IN (SELECT id FROM memories)"
+    return counts | {"events": conn.execute(named).fetchone()[0]}
+
+
+def clear_all(conn) -> int:
+    """Delete every memory and every row derived from one, a table at a time: claims and contradictions first (no
+    claim is left to check against another), the memories last, with nothing left to cascade to (a cascade per
+    memory took minutes at 100k, all with the write lock held). Returns the contradictions dropped."""
+    conn.execute("DELETE FROM contradiction_claims")
+    conn.execute("DELETE FROM contradictions")
+    dropped = conn.changes()
+    for table in dict.fromkeys(table for table, _ in reversed(DERIVED)):
+        conn.execute(f"DELETE FROM {table}")
+    return dropped
+
+
 def purge_behavior(conn, ids: list[int]) -> dict[str, int]:
     """Behaviour rows about `ids`: feedback on them, recalls that returned them (the query may quote them),
     and the payloads of their events."""
