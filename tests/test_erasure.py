@@ -19,6 +19,7 @@ from slm.errors import InvalidInput, NotFound
 from slm.facts import validity
 from slm.portability import backups, erasure
 from slm.storage import erasure as sql
+from slm.storage import health
 from tests import faults
 
 MARKER = "zqxvquillmark"  # letters only, so that a cluster label made of words can carry it whole
@@ -481,6 +482,11 @@ def test_erasing_everything_checks_no_claim_key(mem, monkeypatch):
     receipt = erasure.erase(mem.transfers, erasure.Scope.of(everything=True))
     assert checked == [] and receipt["counts"]["orphaned contradictions"] == 1
     assert mem.contradictions(status=None) == [] and mem.count() == 0
+    again = mem.remember("api-gateway is deployed with Helm")  # the delete triggers, dropped for it, are back
+    assert [h.id for h in mem.recall("deployed with Helm", k=3, channels=("keyword",))] == [again]
+    mem.forget(again)
+    assert sql.fts_consistent(mem.conn) and health.orphan_vectors(mem.conn) == []
+    assert mem.conn.execute("SELECT count(*) FROM chunk_vectors").fetchone()[0] == 0
 
 
 def test_erasing_many_memories_checks_each_key_they_touch_once(mem, monkeypatch):
