@@ -16,8 +16,10 @@ from typer.testing import CliRunner
 from slm import Memory
 from slm.cli.main import app
 from slm.errors import InvalidInput, NotFound
+from slm.facts import validity
 from slm.portability import backups, erasure
 from slm.storage import erasure as sql
+from slm.storage import health
 from tests import faults
 
 MARKER = "zqxvquillmark"  # letters only, so that a cluster label made of words can carry it whole
@@ -402,3 +404,101 @@ def test_opening_the_store_leaves_a_live_erasure_to_its_process(seeded_store, tm
     finally:
         os.close(fd)
     assert "finished an interrupted erasure" in faults.finish(["list", "--db", db]).stderr
+
+
+# -- erasing everything, and many memories: each claim key checked once at most -------------------------------------
+DISPUTED = [("api-gateway uses PostgreSQL 15", "claude-code"), ("api-gateway stores its data in MySQL 8", "cursor")]
+ALL_STEPS = [
+    "erase.journalled",
+    "erase.cleared",  # every memory and derived row deleted table by table, not committed: all rolls back
+    "erase.deleted",
+    "erase.behaviour",
+    "erase.clusters",
+    "erase.index",
+    "erase.files",
+    "erase.receipt",
+]
+
+
+def rows_in(db: Path, *tables: str) -> tuple[int, ...]:
+    with Memory.open(db) as mem:
+        return tuple(mem.conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables)
+
+
+@pytest.fixture(scope="module")
+def disputed_store(tmp_path_factory, slm_home) -> Path:
+    """The seeded store with an open contradiction too."""
+    db = tmp_path_factory.mktemp("erase-all-template") / "store" / "memory.db"
+    with Memory.open(db) as mem:
+        seeded(mem)
+        for text, agent in DISPUTED:
+            mem.remember(text, agent=agent, project="api")
+        assert mem.contradictions(status="open")
+    return db
+
+
+@pytest.mark.parametrize("step", ALL_STEPS)
+def test_erase_all_killed_at_any_step_is_finished_later_with_a_truthful_receipt(disputed_store, tmp_path, step):
+    """`--all` empties claims and contradictions wholesale in the transaction that deletes the memories: killed
+    before its commit nothing went; after it, the next open finishes. The receipt counts what went either way."""
+    db = faults.copy_store(disputed_store, tmp_path / "store")
+    before = faults.memories(db)
+    claims, contradictions = rows_in(db, "claims", "contradictions")
+    assert claims and contradictions
+    faults.crash_at(step, ["erase", "--all", "--yes", "--db", db])
+    if step in ALL_STEPS[:2]:
+        faults.check_store(db, before)
+        assert faults.memories(db) == before and rows_in(db, "claims", "contradictions") == (claims, contradictions)
+        faults.finish(["erase", "--all", "--yes", "--db", db])
+    else:
+        faults.check_store(db, {})
+        assert faults.memories(db) == {}
+        assert "finished an interrupted erasure" in faults.finish(["list", "--db", db]).stderr
+    [receipt] = (db.parent / erasure.RECEIPTS_DIR).glob("erasure-*.json")
+    body = json.loads(receipt.read_text())
+    assert sorted(body["memory_ids"]) == sorted(before)
+    assert body["counts"]["claims"] == claims and body["counts"]["orphaned contradictions"] == contradictions
+    assert rows_in(db, "claims", "contradictions", "contradiction_claims") == (0, 0, 0)
+    verified = json.loads(faults.finish(["erase", "--verify", receipt, "--db", db, "--json"]).stdout)
+    assert verified["ok"], verified["left"]
+    assert marked_files(db.parent) == []
+
+
+def checked_keys(monkeypatch) -> list:
+    """Every claim key the contradiction check looks at from now on, as often as it does."""
+    checked: list = []
+    real = validity.ClaimKeeper._check
+    monkeypatch.setattr(
+        validity.ClaimKeeper, "_check", lambda self, key, now: checked.append(key) or real(self, key, now)
+    )
+    return checked
+
+
+def test_erasing_everything_checks_no_claim_key(mem, monkeypatch):
+    for text, agent in DISPUTED:
+        mem.remember(text, agent=agent, project="api")
+    assert mem.contradictions(status="open")
+    checked = checked_keys(monkeypatch)
+    receipt = erasure.erase(mem.transfers, erasure.Scope.of(everything=True))
+    assert checked == [] and receipt["counts"]["orphaned contradictions"] == 1
+    assert mem.contradictions(status=None) == [] and mem.count() == 0
+    again = mem.remember("api-gateway is deployed with Helm")  # the delete triggers, dropped for it, are back
+    assert [h.id for h in mem.recall("deployed with Helm", k=3, channels=("keyword",))] == [again]
+    mem.forget(again)
+    assert sql.fts_consistent(mem.conn) and health.orphan_vectors(mem.conn) == []
+    assert mem.conn.execute("SELECT count(*) FROM chunk_vectors").fetchone()[0] == 0
+
+
+def test_erasing_many_memories_checks_each_key_they_touch_once(mem, monkeypatch):
+    """Deleted a chunk at a time, the memories' claim keys are gathered and each checked once at the end (and only
+    a key that can still disagree: here the one whose other claims stay)."""
+    monkeypatch.setattr(sql, "CHUNK", 2)
+    kept = mem.remember("api-gateway uses PostgreSQL 15", agent="claude-code", project="api")
+    texts = [f"api-gateway stores its data in MySQL {n}. Note {n}." for n in range(5)]
+    going = [mem.remember(t, agent="cursor", project="api") for t in [*texts, "api-gateway is deployed with Helm"]]
+    assert mem.contradictions(status="open")
+    checked = checked_keys(monkeypatch)
+    receipt = erasure.erase(mem.transfers, erasure.Scope.of(ids=going))
+    assert sorted(receipt["memory_ids"]) == sorted(going)
+    assert len(checked) == len(set(checked)) and ("api gateway", "database", "api") in checked
+    assert mem.contradictions(status="open") == [] and mem.count() == 1 and mem.get(kept)

@@ -127,8 +127,8 @@ class ClaimKeeper:
         rows += self._aligned(memory, {row.key for row in rows})
         held = trust_model.quarantined(trust)
         touched: set[int] = set()
-        for row in rows:
-            if not self.repo.get_many([row.id])[0].valid_to:  # not closed along with an earlier one
+        for row in rows:  # one closed along with an earlier one supersedes nothing (only if this memory was touched)
+            if memory.memory_id not in touched or not self.repo.get_many([row.id])[0].valid_to:
                 touched |= self._supersede(row, held)
         keys = {row.key for row in rows}
         self.repo.refresh_validity(sorted(touched | {memory.memory_id}))
@@ -164,8 +164,8 @@ class ClaimKeeper:
         it uses X" must not make the user's fact history while the user has not seen it; the check flags it
         instead. Returns the memories whose validity may have changed."""
         touched = set()
-        for old in self.repo.current(*new.key, limit=contradictions.MAX_CLAIMS * 4):
-            if old.memory_id == new.memory_id or not _disagree(new, old):
+        for old in self.repo.rivals(new, limit=contradictions.MAX_CLAIMS * 4):
+            if not _disagree(new, old):
                 continue
             if new.valid_from < old.valid_from:
                 self._close(new, old.valid_from, old.id)
@@ -221,8 +221,15 @@ class ClaimKeeper:
 
     # -- checking -----------------------------------------------------------------------------------------------
     def check(self, keys: Iterable[Key], now: datetime, progress: Progress | None = None) -> list[ContradictionChange]:
+        """Check each of `keys` that can change (`disputable`): one with a single current value and no open
+        contradiction has nothing to find or resolve."""
         noticed: list[ContradictionChange] = []
-        for key in _ticks(sorted(keys), "checking for contradictions", progress):
+        keys = sorted(keys)
+        try:
+            keys = sorted(self.repo.disputable(keys))
+        except Exception:
+            log.exception("could not narrow the contradiction check; checking all %s keys", len(keys))
+        for key in _ticks(keys, "checking for contradictions", progress):
             try:
                 with write_transaction(self.conn):
                     noticed += self._check(key, now)

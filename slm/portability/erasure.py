@@ -146,7 +146,8 @@ def erase(engine, scope: Scope, *, by: str = "user", stage: Stage | None = None)
             hashes = sql.hashes(engine.conn, ids)
             texts = Texts.of(sql.erased_texts(engine.conn, ids)) if len(ids) <= IN_PLACE_AT_MOST else None
             kept = sql.held_elsewhere(engine.conn, ids, hashes)
-            counts = sql.count_rows(engine.conn, ids)
+            everything = scope.everything and sql.holds_only(engine.conn, ids)  # table by table, not memory by memory
+            counts = sql.count_all(engine.conn) if everything else sql.count_rows(engine.conn, ids)
             counts |= {"same text kept in memories not erased": len(kept)} if kept else {}
             clustered = sorted({c for pair in engine.graph.membership_of(ids).values() for c in pair if c is not None})
             gone = [h for h in hashes if h not in kept]  # what verify checks
@@ -157,7 +158,10 @@ def erase(engine, scope: Scope, *, by: str = "user", stage: Stage | None = None)
             in_place = len(ids) <= IN_PLACE_AT_MOST  # FTS5 deletes their entries now: no index merge afterwards
             if in_place:
                 sql.fts_delete_in_place(engine.conn, True)
-            body["counts"] |= engine.purge(ids, agent=by, receipt=body["id"])
+            cleared = sql.clear_all(engine.conn) if everything else 0
+            faults.step("erase.cleared")
+            purged = engine.purge(ids, agent=by, receipt=body["id"])
+            body["counts"] |= purged | {"orphaned contradictions": purged["orphaned contradictions"] + cleared}
             if in_place:
                 sql.fts_delete_in_place(engine.conn, False)
                 body["index"] = "deleted in place"

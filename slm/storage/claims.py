@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 BACKFILL = "claims.backfill"  # set by migration 0007 when memories stored before it need their claims
@@ -91,6 +92,35 @@ class ClaimRepository:
             (subject, attribute, project, limit),
         ).fetchall()
         return [_claim(r) for r in reversed(rows)]
+
+    def rivals(self, row: ClaimRow, limit: int) -> list[ClaimRow]:
+        """Those of the newest `limit` current claims about `row`'s subject and attribute in its project (oldest
+        first) that may disagree with it: other memories' claims of its value with the other polarity, or, when
+        `row` affirms a single value, any that affirm one (validity decides). Most current claims do neither, and
+        reading them cost a backfill seconds."""
+        narrow = int(row.single and row.polarity > 0)
+        rows = self.conn.execute(
+            f"SELECT {_CLAIM} FROM (SELECT {_CLAIM} FROM claims WHERE subject = ? AND attribute = ? AND project = ? "
+            "AND valid_to IS NULL ORDER BY valid_from DESC, id DESC LIMIT ?) WHERE memory_id != ? "
+            "AND ((value = ? AND polarity != ?) OR (? AND single = 1 AND polarity > 0)) ORDER BY valid_from, id",
+            (*row.key, limit, row.memory_id, row.value, row.polarity, narrow),
+        ).fetchall()
+        return [_claim(r) for r in rows]
+
+    def disputable(self, keys: list[tuple[str, str, str]]) -> set[tuple[str, str, str]]:
+        """Those of `keys` whose current claims hold two values (or a value and its denial), or that have an open
+        contradiction: the only ones a check can change. One statement for all: a backfill checks 40k keys."""
+        rows = self.conn.execute(
+            "WITH k (subject, attribute, project) AS (SELECT json_extract(value, '$[0]'), "
+            "json_extract(value, '$[1]'), json_extract(value, '$[2]') FROM json_each(?)) "
+            "SELECT subject, attribute, project FROM k WHERE (SELECT min(c.value) != max(c.value) "
+            "OR min(c.polarity) != max(c.polarity) FROM claims c WHERE c.subject = k.subject "
+            "AND c.attribute = k.attribute AND c.project = k.project AND c.valid_to IS NULL) OR EXISTS (SELECT 1 FROM "
+            "contradictions o WHERE o.subject = k.subject AND o.attribute = k.attribute AND o.project = k.project "
+            "AND o.status = 'open')",
+            (json.dumps([list(key) for key in keys]),),
+        ).fetchall()
+        return {tuple(r) for r in rows}
 
     def get_many(self, ids: list[int]) -> list[ClaimRow]:
         if not ids:
