@@ -81,7 +81,7 @@ def test_the_cut_before_partitioning_keeps_the_highest_scores(width):
 
 @pytest.mark.parametrize("batch", [3, 40])  # below and above BATCH_QUERIES: int8 dots, then the float32 product
 def test_a_batch_of_queries_finds_what_one_query_at_a_time_finds(corpus, batch):
-    index, chunks, memory_ids, queries = corpus
+    index, _, _, queries = corpus
     together = index.search_many(queries[:batch], 10)
     alone = [index.search(query, 10) for query in queries[:batch]]
     for hits, reference in zip(together, alone, strict=True):
