@@ -313,6 +313,7 @@ def test_random_sheaf_coboundary_and_exact_betti(case):
     sheaf = Sheaf(dims, [Edge(*e) for e in edges])
     delta = dense_delta(dims, edges)
     np.testing.assert_array_equal(sheaf.coboundary().toarray(), delta)
+    np.testing.assert_array_equal(sheaf._dense(), delta)  # what `extend` solves with, built without scipy
     nothing_observed = sheaf.extend({})  # relative to no observation: the absolute Betti numbers
     h0, h1 = nothing_observed.h0, nothing_observed.h1
     assert h0 - h1 == sheaf.vertex_cells - sheaf.edge_cells == delta.shape[1] - delta.shape[0]

@@ -15,10 +15,8 @@ check is logged and rolled back without taking the write with it.
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TypeVar
@@ -325,6 +323,9 @@ def _extract_all(statements: list[Statement], progress: Progress | None) -> list
     found: list[list[claims.Claim] | None] = []
     if progress is not None:
         progress(FINDING, 0, len(statements))
+    import multiprocessing  # here: a write that finds a few claims never starts a pool (~10 ms of imports)
+    from concurrent.futures import ProcessPoolExecutor
+
     # spawn, not fork: the host process (a server, a user's program) may run threads a fork would copy mid-step
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         for made in pool.map(_extract_part, parts):

@@ -118,7 +118,12 @@ class Sheaf:
                 f"sheaf too large for exact rank: {self.edge_cells} × {self.vertex_cells} cells "
                 f"(limit {MAX_ENTRIES:,}); check smaller components"
             )
-        return self.coboundary().toarray()
+        delta = np.zeros((self.edge_cells, self.vertex_cells))
+        for index, edge in enumerate(self.edges):  # as `coboundary`, without scipy: ~2/3 of a small check's time
+            rows = slice(self.edge_offsets[index], self.edge_offsets[index + 1])
+            for sign, vertex, block in ((-1.0, edge.tail, edge.from_tail), (1.0, edge.head, edge.from_head)):
+                delta[rows, self.vertex_offsets[vertex] : self.vertex_offsets[vertex + 1]] += sign * block
+        return delta
 
 
 def _unexplained(matrix: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
