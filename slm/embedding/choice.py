@@ -63,19 +63,29 @@ def model_file(spec: str) -> Path:
 def bind_model(conn, spec: str, dim: int) -> None:
     """Record the model and create the vector table on first use; refuse a dimension the table cannot hold.
 
-    Under the write lock, as several processes may bind a new database at the same moment.
+    A store already bound to this model is only read: a recall never waits for a writer's lock. Anything to
+    write is decided again under the write lock, as several processes may bind a new database at the same moment.
     """
+    if _bound(conn, spec, dim):
+        return
     with write_transaction(conn):
-        table_dim = vectors.vector_table_dim(conn)
-        if table_dim is not None and table_dim != dim:
-            raise ModelError(
-                f"model {spec} makes {dim}-d vectors but this database holds {table_dim}-d vectors",
-                f"run `slm model reindex --model {spec}` to re-embed every memory with it",
-            )
-        if table_dim is None:
+        if _bound(conn, spec, dim):
+            return
+        if vectors.vector_table_dim(conn) is None:
             vectors.create_vector_table(conn, dim)
         if (recorded_model(conn), recorded_dim(conn)) != (spec, dim):
             settings.set_settings(conn, {MODEL_KEY: spec, DIM_KEY: str(dim)})
+
+
+def _bound(conn, spec: str, dim: int) -> bool:
+    """True when the store holds this model's vectors and says so; a table of another dimension is refused."""
+    table_dim = vectors.vector_table_dim(conn)
+    if table_dim is not None and table_dim != dim:
+        raise ModelError(
+            f"model {spec} makes {dim}-d vectors but this database holds {table_dim}-d vectors",
+            f"run `slm model reindex --model {spec}` to re-embed every memory with it",
+        )
+    return table_dim == dim and (recorded_model(conn), recorded_dim(conn)) == (spec, dim)
 
 
 def identity(conn) -> dict | None:
