@@ -71,11 +71,15 @@ def pool_against_exact(mem, questions: list[str]) -> dict:
             exact_top = [hit.id for hit in mem.recall(question, k=10)]
         finally:
             vector_index.MIN_POOL = kept
+        same_top += pooled_top == exact_top
         scores = dict(exact)
         for k in found:
-            kth = exact[min(k, len(exact)) - 1][1]
-            found[k] += sum(scores.get(i, -1.0) >= kth - 1e-6 for i, _ in pooled[:k]) / min(k, len(exact))
-        same_top += pooled_top == exact_top
+            wanted = exact[:k]
+            if not wanted:  # nothing to find: nothing missed
+                found[k] += 1
+                continue
+            kth = wanted[-1][1]
+            found[k] += sum(scores.get(i, -1.0) >= kth - 1e-6 for i, _ in pooled[:k]) / len(wanted)
     n = len(questions)
     return {
         "questions_checked": n,

@@ -87,3 +87,19 @@ def test_a_batch_of_queries_finds_what_one_query_at_a_time_finds(corpus, batch):
     for hits, reference in zip(together, alone, strict=True):
         assert {i for i, _ in hits} == {i for i, _ in reference}
         assert dict(hits) == pytest.approx(dict(reference), abs=1e-5)
+
+
+def test_a_filter_or_tombstones_leaving_few_rows_re_scores_only_those(corpus, monkeypatch):
+    """Widening stops at the rows a filter leaves: the float32 rows of the others are never read."""
+    index, chunks, memory_ids, queries = corpus
+    taken: list[int] = []
+    take = index._take
+    monkeypatch.setattr(index, "_take", lambda rows: taken.append(len(rows)) or take(rows))
+    allowed = np.unique(memory_ids)[:5]
+    hits = index.search(queries[0], 50, allowed=allowed, chunk_penalty=PENALTY)
+    assert {i for i, _ in hits} == set(allowed.tolist())
+    assert max(taken) == np.isin(memory_ids, allowed).sum()
+    everything = VectorIndex(DIM)
+    everything.add(np.arange(1, 101, dtype=np.int64), np.arange(1, 101, dtype=np.int64), chunks[:100])
+    everything.remove_memories(list(range(1, 101)))
+    assert everything.search(queries[0], 10) == []

@@ -41,9 +41,10 @@ class Stored(int):
 
 @dataclass(frozen=True)
 class Given:
-    """What an import brings for a batch instead of deriving it again (the import checked it is what this slm
-    would derive): each memory's claims and entities (None: derive them), and the memories whose edges among
-    each other and with the batch it sets itself, from its file."""
+    """What an import brings for a batch instead of deriving it again: each memory's claims and entities (None:
+    derive them), taken from a file whose header names this slm's rules and whose line names its text's sha256
+    (so, as written by an export of this slm, or by hand: docs/export-format.md), and the memories whose edges
+    among each other and with the batch it sets itself, from its file."""
 
     claims: list[tuple | None]
     entities: list[list | None]

@@ -2,7 +2,7 @@
 
 An exact float32 scan reads 1.5 KB a chunk and is bound by memory bandwidth (~13 ms at 158k chunks); the int8
 copy is a quarter of that and simsimd's kernels score it in ~3 ms. Its scores only choose a pool of candidates,
-which `VectorIndex` re-scores in float32, so the scores it returns are exact (docs/ARCHITECTURE.md, "Vector search").
+which `VectorIndex` re-scores in float32, so the scores it returns are exact (docs/ARCHITECTURE.md, "Embedding").
 """
 
 from __future__ import annotations

@@ -88,11 +88,14 @@ def write(path: Path, chunk_ids: np.ndarray, memory_ids: np.ndarray, take: Rows,
             file.write(head + struct.pack("<Q", zlib.crc32(head)))
             file.write(chunk_ids.tobytes())
             file.write(memory_ids.tobytes())
-            pages = [np.arange(start, min(start + 8192, rows)) for start in range(0, rows, 8192)]
-            for page in pages:  # a page at a time: no second copy of the whole matrix
-                file.write(np.ascontiguousarray(take(page), np.float32).tobytes())
-            for page in pages:
-                file.write(quantised.quantise(take(page)).tobytes())
+            matrix_at = file.tell()
+            codes_at = matrix_at + 4 * dim * rows
+            for start in range(0, rows, 8192):  # a page at a time: no second copy of the whole matrix
+                page = np.ascontiguousarray(take(np.arange(start, min(start + 8192, rows))), np.float32)
+                file.seek(matrix_at + 4 * dim * start)
+                file.write(page.tobytes())
+                file.seek(codes_at + dim * start)
+                file.write(quantised.quantise(page).tobytes())
             file.flush()
             os.fsync(file.fileno())
         faults.step("vector_file.written")

@@ -2,7 +2,7 @@
 
 sqlite-vec's brute-force KNN costs ~66 ms a query at 100k x 384 on a 2-core machine, an exact float32 scan ~13 ms
 at 158k chunks, the int8 scan (`quantised`) ~3 ms; re-scoring its pool exactly keeps the scores exact and, in
-`benchmarks/warm_recall.py`'s check, the same neighbours as the exact scan. The mirror starts from the vector file
+`benchmarks/warm_single.py`'s check, the same neighbours as the exact scan. The mirror starts from the vector file
 (`vector_file`, memory-mapped) when that file proves to be this store's, else from vec0; it then catches up
 with newer chunks, and drops deleted ones as tombstones, whenever SQLite's `data_version` moves (chunk ids are
 AUTOINCREMENT, so a new chunk is always newer than every row held).
@@ -265,7 +265,8 @@ class VectorIndex:
         excluded: np.ndarray | None = None,
     ) -> list[tuple[int, float]]:
         """The best `top_n` memories: the pool the int8 scores rank highest, re-scored exactly, widened until it
-        holds `top_n` memories (or every row, when the search is exact)."""
+        holds `top_n` memories or every row a filter leaves (then the search is exact). A memory scores by its best
+        chunk in the pool, which is its best chunk unless that one's int8 score fell outside."""
         memory_ids = self._memory_ids[: self._size]
         if penalty is not None:
             approximate -= penalty
@@ -274,16 +275,18 @@ class VectorIndex:
         if excluded is not None and len(excluded):
             approximate[np.isin(memory_ids, excluded)] = -np.inf
         approximate[memory_ids == _DELETED] = -np.inf
-        width = min(self._size, max(MIN_POOL, top_n * 4))
+        eligible = int(np.count_nonzero(approximate != -np.inf))  # a narrow filter leaves few: re-score only those
+        if eligible == 0:
+            return []
+        width = min(eligible, max(MIN_POOL, top_n * 4))
         while True:
             pool = _top_rows(approximate, width)
             exact = self._take(pool) @ query - (0 if penalty is None else penalty[pool])
-            exact[np.isneginf(approximate[pool])] = -np.inf
             order = np.argsort(-exact, kind="stable")
             hits = _best_per_memory(memory_ids[pool[order]], exact[order], top_n)
-            if len(hits) >= top_n or width == self._size:
+            if len(hits) >= top_n or width == eligible:
                 return hits
-            width = min(self._size, width * 4)
+            width = min(eligible, width * 4)
 
 
 def _grow(array: np.ndarray, shape: tuple[int, ...], keep: int) -> np.ndarray:
@@ -311,11 +314,11 @@ def _top_rows(scores: np.ndarray, width: int) -> np.ndarray:
 
 
 def _best_per_memory(memory_ids: np.ndarray, scores: np.ndarray, top_n: int) -> list[tuple[int, float]]:
-    """Memory ids in score order, each once (its best chunk), skipping filtered and deleted rows."""
+    """Memory ids in score order (the rows' own, filtered and deleted ones already left out), each once."""
     hits: list[tuple[int, float]] = []
     seen: set[int] = set()
     for memory_id, score in zip(memory_ids.tolist(), scores.tolist(), strict=True):
-        if score == -np.inf or memory_id in seen:
+        if memory_id in seen:
             continue
         seen.add(memory_id)
         hits.append((memory_id, score))
