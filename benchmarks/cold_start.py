@@ -2,10 +2,11 @@
 
 Each version gets its own copy of the store and imports slm from its own tree; every run starts `slm` afresh, the
 two versions in random order within each pair, so a busy machine slows both alike. Reported: medians of wall and
-CPU seconds, the paired wall ratio, and the load average. `slm --help` is the floor (Python, typer, rich).
-Each version's vector file is written by one untimed recall first, and each tree's bytecode is compiled first (as
-an install does: with PYTHONDONTWRITEBYTECODE a tree without it compiles every module on every run); `--no-file-runs`
-also times the after-version's recalls that find no vector file (they read vec0 and write the file again).
+CPU seconds, the paired wall ratio, and the load average. `slm --help` is the floor (Python, the CLI framework).
+Each version's vector file is copied with the store if one lies beside it, else written by one untimed recall (run
+either way), and each tree's bytecode is compiled first (as an install does: with PYTHONDONTWRITEBYTECODE a tree
+without it compiles every module on every run); `--no-file-runs` also times the after-version's recalls that find
+no vector file (they read vec0 and write the file again).
 
     SLM_HOME=/tmp/slm-bench-home .venv/bin/python benchmarks/cold_start.py --store /tmp/exp/scale/scale.db \\
         --before /tmp/slm-base --after . --workdir /tmp/slm-cold --out benchmarks/results/cold-start-100000.json
@@ -90,10 +91,13 @@ def main() -> None:
         folder.mkdir(parents=True)
         dbs[name] = folder / "memory.db"
         shutil.copy(args.store, dbs[name])
+        vectors = args.store.with_name(args.store.name + ".vectors")
+        if vectors.exists():  # a copy saves writing it; a version that cannot map it writes its own below
+            shutil.copy(vectors, dbs[name].with_name(dbs[name].name + ".vectors"))
     questions = corpus.queries(args.runs + 1, seed=args.seed)
     for name, tree in trees.items():
         compileall.compile_dir(tree / "slm", quiet=1)
-        run(tree, ["recall", questions[-1], "--db", str(dbs[name]), "--json"])  # writes the vector file
+        run(tree, ["recall", questions[-1], "--db", str(dbs[name]), "--json"])  # writes the vector file if need be
     loads = [os.getloadavg()[0]]
 
     news = _news(args.runs, args.seed)
