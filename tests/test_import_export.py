@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner, Result
+from click.testing import CliRunner, Result
 
 from slm import Memory
 from slm.cli.main import app

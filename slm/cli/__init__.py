@@ -1,1 +1,1 @@
-"""The command-line face: the typer app, its output rendering, `slm doctor` and the demo (docs/ARCHITECTURE.md)."""
+"""The command-line face: the click app, its output rendering, `slm doctor` and the demo (docs/ARCHITECTURE.md)."""

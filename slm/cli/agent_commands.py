@@ -2,25 +2,33 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from pathlib import Path
 
-import typer
+import click
 
 from slm.cli import output as out
-from slm.cli.shared import Db, Json, answer, handles_errors
+from slm.cli.shared import Group, answer, db_option, handles_errors, json_option
 from slm.errors import InvalidInput
 
-agent_app = typer.Typer(help="Authenticated agents: tokens for MCP servers, permissions, revoke, rename.")
-AgentName = Annotated[str, typer.Argument(metavar="NAME", help="The agent's name.")]
+
+@click.group("agent", cls=Group)
+def agent_app() -> None:
+    """Authenticated agents: tokens for MCP servers, permissions, revoke, rename."""
+
+
+agent_name = click.argument("name", metavar="NAME", help="The agent's name.")
 PERMISSIONS = ("edit-others",)  # update and forget memories other agents or the user wrote
-Permission = Annotated[
-    str, typer.Argument(metavar="PERMISSION", help="edit-others: update and forget memories others wrote.")
-]
+permission_argument = click.argument(
+    "permission", metavar="PERMISSION", help="edit-others: update and forget memories others wrote."
+)
 
 
 @agent_app.command("add")
+@agent_name
+@db_option
+@json_option
 @handles_errors
-def agent_add(name: AgentName, db: Db = None, as_json: Json = False) -> None:
+def agent_add(name: str, db: Path | None, as_json: bool) -> None:
     """Create an agent and print its secret token, once: start its MCP server with SLM_AGENT_TOKEN set to it."""
     answer(
         db,
@@ -40,15 +48,20 @@ def _show_new_agent(made: tuple) -> None:
 
 
 @agent_app.command("list")
+@db_option
+@json_option
 @handles_errors
-def agent_list(db: Db = None, as_json: Json = False) -> None:
+def agent_list(db: Path | None, as_json: bool) -> None:
     """The agents, with when they were created or revoked and how many memories each wrote while authenticated."""
     answer(db, as_json, lambda mem: mem.list_agents(), out.agents_table)
 
 
 @agent_app.command("revoke")
+@agent_name
+@db_option
+@json_option
 @handles_errors
-def agent_revoke(name: AgentName, db: Db = None, as_json: Json = False) -> None:
+def agent_revoke(name: str, db: Path | None, as_json: bool) -> None:
     """Stop an agent's token working, at once and in every process; its memories stay attributed to it."""
     answer(
         db,
@@ -59,13 +72,12 @@ def agent_revoke(name: AgentName, db: Db = None, as_json: Json = False) -> None:
 
 
 @agent_app.command("rename")
+@agent_name
+@click.argument("new_name", metavar="NEW_NAME", help="Its new name.")
+@db_option
+@json_option
 @handles_errors
-def agent_rename(
-    name: AgentName,
-    new_name: Annotated[str, typer.Argument(metavar="NEW_NAME", help="Its new name.")],
-    db: Db = None,
-    as_json: Json = False,
-) -> None:
+def agent_rename(name: str, new_name: str, db: Path | None, as_json: bool) -> None:
     """Rename an agent and the memories it wrote while authenticated (its token keeps working)."""
     answer(
         db,
@@ -76,8 +88,12 @@ def agent_rename(
 
 
 @agent_app.command("grant")
+@agent_name
+@permission_argument
+@db_option
+@json_option
 @handles_errors
-def agent_grant(name: AgentName, permission: Permission, db: Db = None, as_json: Json = False) -> None:
+def agent_grant(name: str, permission: str, db: Path | None, as_json: bool) -> None:
     """Let an authenticated agent do more than change its own memories (edit-others: everyone's)."""
     _check_permission(permission)
     answer(
@@ -89,8 +105,12 @@ def agent_grant(name: AgentName, permission: Permission, db: Db = None, as_json:
 
 
 @agent_app.command("deny")
+@agent_name
+@permission_argument
+@db_option
+@json_option
 @handles_errors
-def agent_deny(name: AgentName, permission: Permission, db: Db = None, as_json: Json = False) -> None:
+def agent_deny(name: str, permission: str, db: Path | None, as_json: bool) -> None:
     """Take a permission back: the agent may again change only its own memories."""
     _check_permission(permission)
     answer(

@@ -2,48 +2,53 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from pathlib import Path
 
-import typer
+import click
 
 from slm import validation
 from slm.cli import output as out
-from slm.cli.shared import Db, Json, Project, answer, handles_errors
+from slm.cli.shared import Group, answer, db_option, handles_errors, json_option, project_option
 from slm.errors import InvalidInput
 
-contradictions_app = typer.Typer(help="Claims that disagree (found by the sheaf check on write): list, show, resolve.")
-ContradictionStatus = Annotated[str, typer.Option(help="open, resolved, dismissed or all.")]
-HowMany = Annotated[int, typer.Option("--limit", "-n", help="How many.")]
-ContradictionId = Annotated[
-    int, typer.Argument(metavar="ID", help="The contradiction's id.", min=1, max=validation.MAX_ID)
-]
+status_option = click.option("--status", default="open", help="open, resolved, dismissed or all.")
+limit_option = click.option("--limit", "-n", default=50, help="How many.")
+contradiction_id = click.argument(
+    "contradiction_id", metavar="ID", type=click.IntRange(1, validation.MAX_ID), help="The contradiction's id."
+)
 
 
-@contradictions_app.callback(invoke_without_command=True)
+@click.group("contradictions", cls=Group, invoke_without_command=True)
+@project_option
+@status_option
+@limit_option
+@db_option
+@json_option
+@click.pass_context
 @handles_errors
-def contradictions_default(
-    ctx: typer.Context,
-    project: Project = None,
-    status: ContradictionStatus = "open",
-    limit: HowMany = 50,
-    db: Db = None,
-    as_json: Json = False,
+def contradictions_app(
+    ctx: click.Context, project: str | None, status: str, limit: int, db: Path | None, as_json: bool
 ) -> None:
-    """Open contradictions, newest first (the same as `slm contradictions list`)."""
+    """Claims that disagree (found by the sheaf check on write): list, show, resolve.
+
+    Without a command: open contradictions, newest first (the same as `slm contradictions list`)."""
     if ctx.invoked_subcommand is None:
-        contradictions_list(project, status, limit, db, as_json)
+        _list(project, status, limit, db, as_json)
 
 
 @contradictions_app.command("list")
+@project_option
+@status_option
+@limit_option
+@db_option
+@json_option
 @handles_errors
-def contradictions_list(
-    project: Project = None,
-    status: ContradictionStatus = "open",
-    limit: HowMany = 50,
-    db: Db = None,
-    as_json: Json = False,
-) -> None:
+def contradictions_list(project: str | None, status: str, limit: int, db: Path | None, as_json: bool) -> None:
     """Contradictions, newest first: the subject and attribute, the values that disagree and who said them."""
+    _list(project, status, limit, db, as_json)
+
+
+def _list(project: str | None, status: str, limit: int, db: Path | None, as_json: bool) -> None:
     answer(
         db,
         as_json,
@@ -53,22 +58,24 @@ def contradictions_list(
 
 
 @contradictions_app.command("show")
+@contradiction_id
+@db_option
+@json_option
 @handles_errors
-def contradictions_show(contradiction_id: ContradictionId, db: Db = None, as_json: Json = False) -> None:
+def contradictions_show(contradiction_id: int, db: Path | None, as_json: bool) -> None:
     """One contradiction: each claim with its memory, author, time, trust and share of the disagreement."""
     answer(db, as_json, lambda mem: mem.contradiction(contradiction_id), out.contradiction_detail)
 
 
 @contradictions_app.command("resolve")
+@contradiction_id
+@click.option("--keep", type=click.IntRange(min=1), help="The memory that is right: the others' claims become history.")
+@click.option("--dismiss", is_flag=True, help="Not a contradiction: the claims may all hold.")
+@db_option
+@json_option
 @handles_errors
 def contradictions_resolve(
-    contradiction_id: ContradictionId,
-    keep: Annotated[
-        int | None, typer.Option(help="The memory that is right: the others' claims become history.", min=1)
-    ] = None,
-    dismiss: Annotated[bool, typer.Option("--dismiss", help="Not a contradiction: the claims may all hold.")] = False,
-    db: Db = None,
-    as_json: Json = False,
+    contradiction_id: int, keep: int | None, dismiss: bool, db: Path | None, as_json: bool
 ) -> None:
     """Settle a contradiction: keep one memory's claim (the others are superseded by it) or dismiss it."""
     if (keep is None) == (not dismiss):

@@ -1,6 +1,6 @@
 """The commands that move data in and out of a store: `slm export`, `slm import`, `slm erase`, `slm backup`.
 
-They register on the one `slm` app when `slm.cli.main` imports them, and import the engine lazily too.
+`slm.cli.main` imports this module only to run or list them; they import the engine lazily too.
 """
 
 from __future__ import annotations
@@ -9,38 +9,53 @@ import os
 import sys
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
-from typing import Annotated, TextIO
+from typing import TextIO
 
-import typer
+import click
 
 from slm import validation
 from slm.cli import output as out
-from slm.cli.shared import Agent, Db, Json, Project, Session, Since, Until, handles_errors, open_store, render
+from slm.cli.shared import (
+    agent_option,
+    db_option,
+    handles_errors,
+    json_option,
+    listed,
+    open_store,
+    project_option,
+    render,
+    session_option,
+    since_option,
+    until_option,
+)
 from slm.errors import InvalidInput
 
-commands = typer.Typer()  # added to `slm` unnamed: these are top-level commands
 PREVIEW = 20  # memories listed before asking to erase
 
 
-@commands.command()
+@click.command()
+@click.option("--format", "-f", "fmt", default="jsonl", help="jsonl (default), json, or markdown.")
+@click.option("--output", "-o", default="-", help="File to write, - for standard output; a folder for markdown.")
+@project_option
+@agent_option
+@since_option
+@until_option
+@click.option("--include-embeddings", is_flag=True, help="Add each memory's vectors (base64 float32).")
+@click.option("--include-behavior", is_flag=True, help="Add recalls and feedback from behavior.db.")
+@db_option
+@json_option
 @handles_errors
 def export(
-    fmt: Annotated[str, typer.Option("--format", "-f", help="jsonl (default), json, or markdown.")] = "jsonl",
-    output: Annotated[
-        str, typer.Option("--output", "-o", help="File to write, - for standard output; a folder for markdown.")
-    ] = "-",
-    project: Project = None,
-    agent: Agent = None,
-    since: Since = None,
-    until: Until = None,
-    include_embeddings: Annotated[
-        bool, typer.Option("--include-embeddings", help="Add each memory's vectors (base64 float32).")
-    ] = False,
-    include_behavior: Annotated[
-        bool, typer.Option("--include-behavior", help="Add recalls and feedback from behavior.db.")
-    ] = False,
-    db: Db = None,
-    as_json: Json = False,
+    fmt: str,
+    output: str,
+    project: str | None,
+    agent: str | None,
+    since: str | None,
+    until: str | None,
+    include_embeddings: bool,
+    include_behavior: bool,
+    db: Path | None,
+    as_json: bool,
 ) -> None:
     """Write memories out: JSONL (the documented, importable format), JSON, or one Markdown file per project."""
     from slm.core import transfers
@@ -86,21 +101,17 @@ def _sink(output: str, db_path: Path) -> AbstractContextManager[TextIO]:
     return transfers.open_target(Path(output), db_path)
 
 
-@commands.command("import")
+@click.command("import")
+@click.argument(
+    "file", type=click.Path(path_type=Path), help="An slm export, a memory.jsonl, a basic-memory folder or mem0 JSON."
+)
+@click.option("--format", "-f", "fmt", help="slm, slm-json, mcp-memory, basic-memory or mem0 (default: detected).")
+@click.option("--strict", is_flag=True, help="Import nothing if any record is bad.")
+@click.option("--project", "-p", help="Project for notes that name none (basic-memory).")
+@db_option
+@json_option
 @handles_errors
-def import_(
-    file: Annotated[Path, typer.Argument(help="An slm export, a memory.jsonl, a basic-memory folder or mem0 JSON.")],
-    fmt: Annotated[
-        str | None,
-        typer.Option("--format", "-f", help="slm, slm-json, mcp-memory, basic-memory or mem0 (default: detected)."),
-    ] = None,
-    strict: Annotated[bool, typer.Option("--strict", help="Import nothing if any record is bad.")] = False,
-    project: Annotated[
-        str | None, typer.Option("--project", "-p", help="Project for notes that name none (basic-memory).")
-    ] = None,
-    db: Db = None,
-    as_json: Json = False,
-) -> None:
+def import_(file: Path, fmt: str | None, strict: bool, project: str | None, db: Path | None, as_json: bool) -> None:
     """Bring memories in; importing the same file again adds nothing. Bad records are reported, not imported."""
 
     with open_store(db, create=True) as mem, out.progress() as bar:
@@ -111,7 +122,7 @@ def import_(
         )  # fmt: skip
     render(report, as_json, lambda done: _show_import(done, file), to_json=lambda done: done.as_dict())
     if report.problems:
-        raise typer.Exit(1)
+        raise click.exceptions.Exit(1)
 
 
 def _show_import(report, file: Path) -> None:
@@ -129,31 +140,48 @@ def _show_import(report, file: Path) -> None:
         out.plain(f"… and {len(report.problems) - transfers.MAX_PROBLEMS_SHOWN} more problems (see --json)", "yellow")
 
 
-@commands.command()
+@click.command()
+@click.argument(
+    "memory_ids",
+    metavar="[ID]...",
+    nargs=-1,
+    type=click.IntRange(max=validation.MAX_ID),
+    callback=listed,
+    help="Memories to erase (with all their versions).",
+)
+@click.option("--query", "-q", help="Memories whose text contains this.")
+@agent_option
+@project_option
+@click.option("--entity", "-e", help="Memories that name this entity.")
+@session_option
+@since_option
+@until_option
+@click.option("--all", "everything", is_flag=True, help="Every memory of the store.")
+@click.option("--behavior", is_flag=True, help="Only the behaviour database (recalls, feedback); memories stay.")
+@click.option("--dry-run", is_flag=True, help="List what would be erased; change nothing.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@click.option(
+    "--verify", metavar="RECEIPT", type=click.Path(path_type=Path), help="Check that a receipt's erasure still holds."
+)
+@db_option
+@json_option
 @handles_errors
 def erase(
-    memory_ids: Annotated[
-        list[int] | None,
-        typer.Argument(metavar="[ID]...", help="Memories to erase (with all their versions).", max=validation.MAX_ID),
-    ] = None,
-    query: Annotated[str | None, typer.Option("--query", "-q", help="Memories whose text contains this.")] = None,
-    agent: Agent = None,
-    project: Project = None,
-    entity: Annotated[str | None, typer.Option("--entity", "-e", help="Memories that name this entity.")] = None,
-    session: Session = None,
-    since: Since = None,
-    until: Until = None,
-    everything: Annotated[bool, typer.Option("--all", help="Every memory of the store.")] = False,
-    behavior: Annotated[
-        bool, typer.Option("--behavior", help="Only the behaviour database (recalls, feedback); memories stay.")
-    ] = False,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would be erased; change nothing.")] = False,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
-    verify: Annotated[
-        Path | None, typer.Option("--verify", metavar="RECEIPT", help="Check that a receipt's erasure still holds.")
-    ] = None,
-    db: Db = None,
-    as_json: Json = False,
+    memory_ids: list[int] | None,
+    query: str | None,
+    agent: str | None,
+    project: str | None,
+    entity: str | None,
+    session: str | None,
+    since: str | None,
+    until: str | None,
+    everything: bool,
+    behavior: bool,
+    dry_run: bool,
+    yes: bool,
+    verify: Path | None,
+    db: Path | None,
+    as_json: bool,
 ) -> None:
     """Erase memories for good: rows, index entries, vectors, graph, claims, event payloads, behaviour rows; then
     the files are compacted so the bytes are gone, and a signed receipt is written."""
@@ -164,7 +192,7 @@ def erase(
             result = mem.transfers.verify_erasure(verify)
             _report_verification(result, as_json)
             if not result["ok"]:
-                raise typer.Exit(1)
+                raise click.exceptions.Exit(1)
             return
         if behavior:
             if memory_ids or query or agent or project or entity or session or since or until or everything:
@@ -209,9 +237,9 @@ def _confirm(question: str, yes: bool, dry_run: bool, as_json: bool) -> None:
         return
     if not _can_ask():
         raise InvalidInput("erasing needs a confirmation, and there is no terminal to ask", "add --yes to confirm")
-    if not typer.confirm(question + " This cannot be undone.", default=False):
+    if not click.confirm(question + " This cannot be undone.", default=False):
         out.note("nothing was erased")
-        raise typer.Exit(1)
+        raise click.exceptions.Exit(1)
 
 
 def _report_erasure(receipt: dict, held: list[dict], as_json: bool) -> None:
@@ -254,15 +282,17 @@ def _report_verification(result: dict, as_json: bool) -> None:
             out.plain(f"  {name}: {count:,}")
 
 
-@commands.command()
+@click.command()
+@click.argument(
+    "file",
+    required=False,
+    type=click.Path(path_type=Path),
+    help="Where to write the copy (default: backups/ beside the store).",
+)
+@db_option
+@json_option
 @handles_errors
-def backup(
-    file: Annotated[
-        Path | None, typer.Argument(help="Where to write the copy (default: backups/ beside the store).")
-    ] = None,
-    db: Db = None,
-    as_json: Json = False,
-) -> None:
+def backup(file: Path | None, db: Path | None, as_json: bool) -> None:
     """Copy the store safely while agents write (SQLite's online backup); erase will remind you of it."""
 
     with open_store(db) as mem, out.progress() as bar:

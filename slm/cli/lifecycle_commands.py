@@ -2,33 +2,37 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from pathlib import Path
 
-import typer
+import click
 
 from slm import validation
 from slm.cli import output as out
-from slm.cli.shared import Db, Json, answer, handles_errors
+from slm.cli.shared import Group, answer, db_option, handles_errors, json_option
 from slm.errors import InvalidInput
 
-lifecycle_app = typer.Typer(help="The memory lifecycle: zones from use (active, warm, cold, archived) and its steps.")
+
+@click.group("lifecycle", cls=Group)
+def lifecycle_app() -> None:
+    """The memory lifecycle: zones from use (active, warm, cold, archived) and its steps."""
 
 
 @lifecycle_app.command("status")
+@db_option
+@json_option
 @handles_errors
-def lifecycle_status(db: Db = None, as_json: Json = False) -> None:
+def lifecycle_status(db: Path | None, as_json: bool) -> None:
     """Memories per zone, the last step and whether one is due."""
     answer(db, as_json, lambda mem: mem.lifecycle_status(), out.lifecycle_status)
 
 
 @lifecycle_app.command("run")
+@click.option("--now", help="Step to this time instead of now (ISO-8601).")
+@click.option("--seed", type=click.IntRange(min=0), help="Fix the store's noise seed from now on (default 0).")
+@db_option
+@json_option
 @handles_errors
-def lifecycle_run(
-    now: Annotated[str | None, typer.Option(help="Step to this time instead of now (ISO-8601).")] = None,
-    seed: Annotated[int | None, typer.Option(help="Fix the store's noise seed from now on (default 0).", min=0)] = None,
-    db: Db = None,
-    as_json: Json = False,
-) -> None:
+def lifecycle_run(now: str | None, seed: int | None, db: Path | None, as_json: bool) -> None:
     """Run one lifecycle step now: fold in recent uses, move every memory, report the zones. Nothing is deleted."""
     if now is not None and (validation.parse_time(now, "--now") or "") > validation.now_utc():
         raise InvalidInput(

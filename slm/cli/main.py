@@ -1,112 +1,132 @@
-"""The `slm` command line's entry point (`slm.cli.main:main`): the one typer app, assembled from its groups.
+"""The `slm` command line's entry point (`slm.cli.main:main`): the root click group over the command modules.
 
-Each group of commands lives in its own module; `slm --help` lists them in the order they are added below. The
-`slm mcp` group stays here: it is the one place the CLI starts another face, imported only when asked. Heavy
-modules (numpy, llama.cpp, the engine) are imported inside commands, so `slm --help` starts fast.
+Each group of commands lives in its own module, imported only when its command is run (or `slm --help` lists
+them all): `slm recall` loads just `memory_commands`. The `slm mcp` group stays here: it is the one place the CLI
+starts another face, imported only when asked. Heavy modules (numpy, llama.cpp, the engine) are imported inside
+commands, so `slm --help` starts fast.
 """
 
 from __future__ import annotations
 
-import copy
 import gc
+import importlib
 import sys
 from pathlib import Path
-from typing import Annotated
 
-import typer
-from typer.core import TyperGroup
+import click
 
-from slm.cli import (
-    agent_commands,
-    contradiction_commands,
-    data_commands,
-    graph_commands,
-    lifecycle_commands,
-    memory_commands,
-    store_commands,
-    trust_commands,
-)
 from slm.cli import output as out
-from slm.cli.shared import Db, handles_errors, open_store
+from slm.cli.shared import Group, db_option, handles_errors, open_store
 from slm.errors import InvalidInput
 
-try:  # recent typer vendors click
-    from typer._click.exceptions import UsageError
-except ImportError:  # pragma: no cover - older typer on top of click
-    from click.exceptions import UsageError
+COMMANDS = {  # name -> (module of slm.cli, attribute), in the order `slm --help` lists them
+    "remember": ("memory_commands", "remember"),
+    "update": ("memory_commands", "update"),
+    "recall": ("memory_commands", "recall"),
+    "list": ("memory_commands", "list_memories"),
+    "show": ("memory_commands", "show"),
+    "forget": ("memory_commands", "forget"),
+    "events": ("memory_commands", "events"),
+    "stats": ("store_commands", "stats"),
+    "doctor": ("store_commands", "doctor"),
+    "export": ("data_commands", "export"),
+    "import": ("data_commands", "import_"),
+    "erase": ("data_commands", "erase"),
+    "backup": ("data_commands", "backup"),
+    "model": ("store_commands", "model_app"),
+    "mcp": ("main", "mcp_app"),  # below
+    "agent": ("agent_commands", "agent_app"),
+    "trust": ("trust_commands", "trust_app"),
+    "graph": ("graph_commands", "graph_app"),
+    "lifecycle": ("lifecycle_commands", "lifecycle_app"),
+    "contradictions": ("contradiction_commands", "contradictions_app"),
+}
 
 
-class _Group(TyperGroup):
-    """With --json, a usage error (bad option value, missing argument) is a JSON object too, so programs can parse
-    every failure; without it, typer prints its usual usage message."""
+class _Slm(Group):
+    """`slm` itself: imports a command's module when the command is named. With --json, a usage error (bad option
+    value, missing argument, unknown command) is a JSON object too, so programs can parse every failure."""
 
-    def invoke(self, ctx: typer.Context):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        module, attribute = COMMANDS[name]
+        return getattr(importlib.import_module(f"slm.cli.{module}"), attribute)
+
+    def resolve_command(self, ctx: click.Context, args: list[str]):
+        try:
+            return super().resolve_command(ctx, args)
+        except click.exceptions.NoSuchCommand as err:  # click suggests from the commands built: none yet
+            raise click.exceptions.NoSuchCommand(err.command_name, possibilities=COMMANDS, ctx=ctx) from None
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args:  # `slm` alone: its help, on stdout, with the exit code of a usage error
+            click.echo(ctx.get_help())
+            ctx.exit(2)
+        return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: click.Context):
         wants_json = "--json" in ctx.args
         try:
             return super().invoke(ctx)
-        except UsageError as err:
+        except click.UsageError as err:
             if not wants_json:
                 raise
             out.error(err.format_message(), "see `slm --help` and `slm COMMAND --help`", True)
-            raise typer.Exit(err.exit_code) from None
+            raise click.exceptions.Exit(err.exit_code) from None
 
 
-app = typer.Typer(
-    name="slm",
-    cls=_Group,
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    help="Local-first memory for AI agents: remember, recall, forget — on your machine, no cloud.",
-)
+@click.group("slm", cls=_Slm, context_settings={"show_default": True})
+def app() -> None:
+    """Local-first memory for AI agents: remember, recall, forget — on your machine, no cloud."""
 
 
-mcp_app = typer.Typer(help="Serve memory to coding assistants over MCP (stdio by default), and set clients up.")
-
-
-@mcp_app.callback(invoke_without_command=True)
+@click.group("mcp", cls=Group, invoke_without_command=True)
+@click.option("--http", is_flag=True, help="Serve streamable HTTP instead of stdio.")
+@click.option("--host", default="127.0.0.1", help="Address to bind with --http (this machine only by default).")
+@click.option("--port", default=8765, type=click.IntRange(1, 65535), help="Port for --http.")
+@click.option("--allow-remote", is_flag=True, help="Allow --host other than loopback (a token is still required).")
+@click.option("--allow-origin", multiple=True, help="A browser origin trusted with --http, e.g. http://localhost:3000.")
+@click.option("--log-file", type=click.Path(path_type=Path), help="Write logs here instead of standard error.")
+@db_option
+@click.pass_context
 @handles_errors
-def mcp_serve(
-    ctx: typer.Context,
-    http: Annotated[bool, typer.Option("--http", help="Serve streamable HTTP instead of stdio.")] = False,
-    host: Annotated[str, typer.Option(help="Address to bind with --http (this machine only by default).")] = (
-        "127.0.0.1"
-    ),
-    port: Annotated[int, typer.Option(help="Port for --http.", min=1, max=65535)] = 8765,
-    allow_remote: Annotated[
-        bool, typer.Option("--allow-remote", help="Allow --host other than loopback (a token is still required).")
-    ] = False,
-    allow_origin: Annotated[
-        list[str] | None,
-        typer.Option("--allow-origin", help="A browser origin trusted with --http, e.g. http://localhost:3000."),
-    ] = None,
-    log_file: Annotated[Path | None, typer.Option(help="Write logs here instead of standard error.")] = None,
-    db: Db = None,
+def mcp_app(
+    ctx: click.Context,
+    http: bool,
+    host: str,
+    port: int,
+    allow_remote: bool,
+    allow_origin: tuple[str, ...],
+    log_file: Path | None,
+    db: Path | None,
 ) -> None:
-    """Run the MCP server. Over stdio, SLM_AGENT_TOKEN makes it that authenticated agent; over HTTP each client's
-    bearer token says who it is. Otherwise agents are named by SLM_AGENT, else by the client's own name."""
+    """Serve memory to coding assistants over MCP (stdio by default), and set clients up.
+
+    Without a command: run the MCP server. Over stdio, SLM_AGENT_TOKEN makes it that authenticated agent; over
+    HTTP each client's bearer token says who it is. Otherwise agents are named by SLM_AGENT, else by the client's
+    own name."""
     if ctx.invoked_subcommand:
         return
     from slm.mcp.serve import serve  # the one place the CLI starts another face, imported only when asked
 
     serve(
-        db, http=http, host=host, port=port, allow_remote=allow_remote, allow_origins=tuple(allow_origin or ()),
+        db, http=http, host=host, port=port, allow_remote=allow_remote, allow_origins=allow_origin,
         log_file=log_file,
     )  # fmt: skip
 
 
 @mcp_app.command("config")
+@click.option("--client", "-c", required=True, help="claude-code, claude-desktop, cursor, vscode or codex.")
+@click.option(
+    "--token", is_flag=True, help="Create an authenticated agent named after the client and put its token in."
+)
+@db_option
 @handles_errors
-def mcp_config(
-    client: Annotated[
-        str, typer.Option("--client", "-c", help="claude-code, claude-desktop, cursor, vscode or codex.")
-    ],
-    token: Annotated[
-        bool,
-        typer.Option("--token", help="Create an authenticated agent named after the client and put its token in."),
-    ] = False,
-    db: Db = None,
-) -> None:
+def mcp_config(client: str, token: bool, db: Path | None) -> None:
     """Print the config snippet that makes a client start slm's MCP server."""
     from slm.mcp.client_config import check_client, config_snippet
 
@@ -123,13 +143,10 @@ def mcp_config(
 
 
 @mcp_app.command("token")
+@click.option("--rotate", is_flag=True, help="Replace the token (running servers too).")
+@click.option("--remove", is_flag=True, help="Stop accepting a shared token: only agent tokens get in.")
 @handles_errors
-def mcp_token(
-    rotate: Annotated[bool, typer.Option("--rotate", help="Replace the token (running servers too).")] = False,
-    remove: Annotated[
-        bool, typer.Option("--remove", help="Stop accepting a shared token: only agent tokens get in.")
-    ] = False,
-) -> None:
+def mcp_token(rotate: bool, remove: bool) -> None:
     """Print the shared bearer token that HTTP clients may send (made on first use, stored user-only); clients
     with their own agent token (`slm agent add`) need none."""
     from slm import config
@@ -144,54 +161,15 @@ def mcp_token(
     sys.stdout.write(load_or_create_token(config.data_dir(), rotate=rotate) + "\n")
 
 
-app.add_typer(memory_commands.commands)  # unnamed: their commands are `slm`'s own
-app.add_typer(store_commands.commands)
-app.add_typer(data_commands.commands)
-app.add_typer(store_commands.model_app, name="model")
-app.add_typer(mcp_app, name="mcp")
-app.add_typer(agent_commands.agent_app, name="agent")
-app.add_typer(trust_commands.trust_app, name="trust")
-app.add_typer(graph_commands.graph_app, name="graph")
-app.add_typer(lifecycle_commands.lifecycle_app, name="lifecycle")
-app.add_typer(contradiction_commands.contradictions_app, name="contradictions")
-
-
 def main() -> None:
     """Run `slm` as a process. It allocates mostly what lives to its end (modules, classes, the model), so the
     collector runs every 100,000 allocations instead of every 700, when it walked the growing heap over and over
-    while numpy, pydantic and the engine imported; at exit what is left is frozen, so the interpreter's teardown
-    does not walk it again (together ~0.1 s of a one-shot recall). `slm mcp`, which serves for hours, keeps
-    Python's thresholds."""
-    first = sys.argv[1:2]
-    if first != ["mcp"]:
+    while numpy and the engine imported; at exit what is left is frozen, so the interpreter's teardown does not
+    walk it again (together ~0.1 s of a one-shot recall). `slm mcp`, which serves for hours, keeps Python's
+    thresholds."""
+    if sys.argv[1:2] != ["mcp"]:
         gc.set_threshold(100_000, 10, 10)
     try:
-        app_for(first)()
+        app(prog_name="slm")
     finally:
         gc.freeze()
-
-
-def app_for(first: list[str]) -> typer.Typer:
-    """`app` holding just the command or group that the first argument names (all of it otherwise, for `slm`,
-    `slm --help` and mistyped names): on every run typer turns each command it holds into a click command, reading
-    its signature, which for all ~40 costs a one-shot `slm recall` ~60 ms."""
-    kept = []
-    for group in app.registered_groups:
-        name = typer.main.solve_typer_info_defaults(group).name  # None: its commands are `slm`'s own
-        if name is not None:
-            kept += [group] if name in first else []
-            continue
-        named = [c for c in group.typer_instance.registered_commands if _command_name(c) in first]
-        if named:  # a command of an unnamed group (`slm recall`): that group, holding only it
-            kept.append(copy.copy(group))
-            kept[-1].typer_instance = copy.copy(group.typer_instance)
-            kept[-1].typer_instance.registered_commands = named
-    if not kept:
-        return app
-    slim = copy.copy(app)  # kept stays a group (typer runs a lone command without its name)
-    slim.registered_groups = kept
-    return slim
-
-
-def _command_name(command: typer.models.CommandInfo) -> str:
-    return command.name or typer.main.get_command_name(command.callback.__name__)

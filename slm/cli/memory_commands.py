@@ -8,59 +8,68 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import asdict
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING
 
-import typer
+import click
 
 from slm import validation
 from slm.cli import output as out
 from slm.cli.shared import (
-    Agent,
-    Db,
-    Json,
-    MemoryId,
-    Project,
-    Session,
-    Since,
-    Tags,
-    Until,
+    agent_option,
     answer,
+    db_option,
     handles_errors,
+    json_option,
+    listed,
+    memory_id_argument,
+    memory_ids,
     open_store,
+    project_option,
     recall_option,
+    session_option,
+    since_option,
+    tags_option,
+    until_option,
 )
 from slm.core import recall_options as options
 from slm.errors import InvalidInput
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from slm.core.memory import Memory, Stored
 
-commands = typer.Typer()  # added to `slm` unnamed: these are top-level commands
 
-
-@commands.command()
+@click.command()
+@click.argument("text", required=False, help="The memory; omit it or pass - to read standard input.")
+@click.option("--project", "-p", help="Project it belongs to.")
+@click.option("--agent", "-a", help="Who wrote it (default: user).")
+@click.option("--tag", "-t", "tags", multiple=True, callback=listed, help="A tag (repeatable).")
+@click.option("--time", help="When it happened or was said (ISO-8601).")
+@click.option("--kind", help="note (the default), decision, fact, preference, …")
+@click.option("--meta", help="Extra data as a JSON object, e.g. '{\"pr\": 42}'.")
+@click.option("--session", help='The conversation or work session it was said in (default: a "session" in --meta).')
+@db_option
+@json_option
 @handles_errors
 def remember(
-    text: Annotated[str | None, typer.Argument(help="The memory; omit it or pass - to read standard input.")] = None,
-    project: Annotated[str | None, typer.Option("--project", "-p", help="Project it belongs to.")] = None,
-    agent: Annotated[str | None, typer.Option("--agent", "-a", help="Who wrote it (default: user).")] = None,
-    tag: Annotated[list[str] | None, typer.Option("--tag", "-t", help="A tag (repeatable).")] = None,
-    time: Annotated[str | None, typer.Option(help="When it happened or was said (ISO-8601).")] = None,
-    kind: Annotated[str | None, typer.Option(help="note (the default), decision, fact, preference, …")] = None,
-    meta: Annotated[str | None, typer.Option(help="Extra data as a JSON object, e.g. '{\"pr\": 42}'.")] = None,
-    session: Annotated[
-        str | None,
-        typer.Option(help='The conversation or work session it was said in (default: a "session" in --meta).'),
-    ] = None,
-    db: Db = None,
-    as_json: Json = False,
+    text: str | None,
+    project: str | None,
+    agent: str | None,
+    tags: list[str] | None,
+    time: str | None,
+    kind: str | None,
+    meta: str | None,
+    session: str | None,
+    db: Path | None,
+    as_json: bool,
 ) -> None:
     """Store a memory (exact duplicates in a project are stored once)."""
     content = _read_text(text)
 
     def store(mem: Memory) -> tuple[Stored, list[dict]]:
         stored = mem.remember(
-            content, project=project, agent=agent, tags=tag, time=time, kind=kind, meta=_parse_meta(meta),
+            content, project=project, agent=agent, tags=tags, time=time, kind=kind, meta=_parse_meta(meta),
             session=session,
         )  # fmt: skip
         _written(mem, stored)
@@ -80,15 +89,14 @@ def _show_remembered(done: tuple[Stored, list[dict]]) -> None:
         )
 
 
-@commands.command()
+@click.command()
+@click.argument("memory_id", metavar="ID", type=click.IntRange(1, validation.MAX_ID), help="The memory to update.")
+@click.argument("text", required=False, help="The new text; omit it or pass - to read standard input.")
+@click.option("--agent", "-a", help="Who made the change (default: user).")
+@db_option
+@json_option
 @handles_errors
-def update(
-    memory_id: Annotated[int, typer.Argument(metavar="ID", help="The memory to update.", min=1, max=validation.MAX_ID)],
-    text: Annotated[str | None, typer.Argument(help="The new text; omit it or pass - to read standard input.")] = None,
-    agent: Annotated[str | None, typer.Option("--agent", "-a", help="Who made the change (default: user).")] = None,
-    db: Db = None,
-    as_json: Json = False,
-) -> None:
+def update(memory_id: int, text: str | None, agent: str | None, db: Path | None, as_json: bool) -> None:
     """Replace a memory's text with a new version; the old one is kept as superseded history."""
     content = _read_text(text)
     answer(
@@ -134,35 +142,39 @@ def _parse_meta(meta: str | None) -> dict | None:
         raise InvalidInput(f"--meta is not valid JSON: {err}", "write a JSON object, e.g. '{\"pr\": 42}'") from err
 
 
-Query = Annotated[options.QUERY.type, typer.Argument(help=options.QUERY.help)]
-Limit = recall_option(options.K, "--limit", "-k", "-n")
-Now = recall_option(options.NOW)
-AsOf = recall_option(options.AS_OF, "--as-of")
-Quarantined = recall_option(options.QUARANTINED, "--include-quarantined")
-Archived = recall_option(options.ARCHIVED, "--include-archived")
-Channels = recall_option(options.CHANNELS, "--channel", "-c")
-
-
-@commands.command()
+@click.command()
+@click.argument("query", help=options.QUERY.help)
+@recall_option(options.K, "--limit", "-k", "-n")
+@project_option
+@agent_option
+@tags_option
+@since_option
+@until_option
+@recall_option(options.NOW)
+@recall_option(options.AS_OF, "--as-of")
+@click.option("--explain", is_flag=True, help="Show what ranked each hit: channel ranks and feature contributions.")
+@recall_option(options.QUARANTINED, "--include-quarantined")
+@recall_option(options.ARCHIVED, "--include-archived")
+@recall_option(options.CHANNELS, "--channel", "-c")
+@db_option
+@json_option
 @handles_errors
 def recall(
-    query: Query,
-    k: Limit = options.K.default,
-    project: Project = options.PROJECT.default,
-    agent: Agent = options.AGENT.default,
-    tags: Tags = options.TAGS.default,
-    since: Since = options.SINCE.default,
-    until: Until = options.UNTIL.default,
-    now: Now = options.NOW.default,
-    as_of: AsOf = options.AS_OF.default,
-    explain: Annotated[
-        bool, typer.Option("--explain", help="Show what ranked each hit: channel ranks and feature contributions.")
-    ] = False,
-    quarantined: Quarantined = options.QUARANTINED.default,
-    archived: Archived = options.ARCHIVED.default,
-    channels: Channels = options.CHANNELS.default,
-    db: Db = None,
-    as_json: Json = False,
+    query: str,
+    k: int,
+    project: str | None,
+    agent: str | None,
+    tags: list[str] | None,
+    since: str | None,
+    until: str | None,
+    now: str | None,
+    as_of: str | None,
+    explain: bool,
+    quarantined: bool,
+    archived: bool,
+    channels: list[str] | None,
+    db: Path | None,
+    as_json: bool,
 ) -> None:
     """Find the memories that best answer a question (keyword and vector candidates with their conversation
     neighbours, ranked by the learned ranker; weighted by trust and the lifecycle)."""
@@ -188,19 +200,29 @@ def recall(
     )
 
 
-@commands.command("list")
+@click.command("list")
+@click.option("--limit", "-n", default=20, help="How many memories.")
+@click.option("--offset", default=0, help="Skip this many (for paging).")
+@project_option
+@agent_option
+@tags_option
+@since_option
+@until_option
+@session_option
+@db_option
+@json_option
 @handles_errors
 def list_memories(
-    limit: Annotated[int, typer.Option("--limit", "-n", help="How many memories.")] = 20,
-    offset: Annotated[int, typer.Option(help="Skip this many (for paging).")] = 0,
-    project: Project = None,
-    agent: Agent = None,
-    tag: Tags = None,
-    since: Since = None,
-    until: Until = None,
-    session: Session = None,
-    db: Db = None,
-    as_json: Json = False,
+    limit: int,
+    offset: int,
+    project: str | None,
+    agent: str | None,
+    tags: list[str] | None,
+    since: str | None,
+    until: str | None,
+    session: str | None,
+    db: Path | None,
+    as_json: bool,
 ) -> None:
     """List memories, newest first."""
     answer(
@@ -211,7 +233,7 @@ def list_memories(
             offset=offset,
             project=project,
             agent=agent,
-            tags=tag,
+            tags=tags,
             since=since,
             until=until,
             session=session,
@@ -220,9 +242,12 @@ def list_memories(
     )
 
 
-@commands.command()
+@click.command()
+@memory_id_argument
+@db_option
+@json_option
 @handles_errors
-def show(memory_id: MemoryId, db: Db = None, as_json: Json = False) -> None:
+def show(memory_id: int, db: Path | None, as_json: bool) -> None:
     """Show one memory in full, with its trust and why, its place in the lifecycle, and its claims in time."""
     answer(
         db,
@@ -243,15 +268,12 @@ def _in_full_json(found: tuple) -> dict:
     return {**asdict(row), "trust": trust, "lifecycle": life, "validity": claims}
 
 
-@commands.command()
+@click.command()
+@memory_ids("Ids of the memories to delete.")
+@db_option
+@json_option
 @handles_errors
-def forget(
-    memory_ids: Annotated[
-        list[int], typer.Argument(metavar="ID", help="Ids of the memories to delete.", min=1, max=validation.MAX_ID)
-    ],
-    db: Db = None,
-    as_json: Json = False,
-) -> None:
+def forget(memory_ids: list[int], db: Path | None, as_json: bool) -> None:
     """Delete memories (with the earlier versions they replaced): rows, tags, keyword entries and vectors."""
     answer(
         db,
@@ -262,17 +284,14 @@ def forget(
     )
 
 
-@commands.command()
+@click.command()
+@click.option("--limit", "-n", default=50, help="How many of the newest events to list.")
+@click.option("--agent", "-a", help="Only events of this agent.")
+@click.option("--follow", "-f", is_flag=True, help="Keep printing new events as any process commits them.")
+@db_option
+@json_option
 @handles_errors
-def events(
-    limit: Annotated[int, typer.Option("--limit", "-n", help="How many of the newest events to list.")] = 50,
-    agent: Annotated[str | None, typer.Option("--agent", "-a", help="Only events of this agent.")] = None,
-    follow: Annotated[
-        bool, typer.Option("--follow", "-f", help="Keep printing new events as any process commits them.")
-    ] = False,
-    db: Db = None,
-    as_json: Json = False,
-) -> None:
+def events(limit: int, agent: str | None, follow: bool, db: Path | None, as_json: bool) -> None:
     """The event log: memories created, updated and deleted, feedback, agents connecting. JSON lines with --follow."""
     from slm.core.event_feed import EventFeed
 

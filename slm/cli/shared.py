@@ -12,9 +12,9 @@ import sys
 from collections.abc import Callable
 from contextlib import nullcontext
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import typer
+import click
 
 from slm import validation
 from slm.cli import output as out
@@ -25,26 +25,69 @@ if TYPE_CHECKING:
     from slm.core.memory import Memory
 
 T = TypeVar("T")
+Decorator = Callable[[Callable], Callable]
 
 
-def recall_option(option: recall_options.RecallOption, *flags: str) -> Any:
-    """An option typed and explained as the recall declaration says it: the command line only spells its flags."""
-    return Annotated[option.type, typer.Option(*flags, help=option.help)]
+class Group(click.Group):
+    """A group that lists its commands in the order they were added (click sorts them), each with the first
+    paragraph of its help whole (click would cut it to a first sentence that fits one line)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(self.commands)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        named = ((name, self.get_command(ctx, name)) for name in self.list_commands(ctx))
+        rows = [(name, " ".join((cmd.help or "").split("\n\n")[0].split())) for name, cmd in named if cmd]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
 
-Db = Annotated[
-    Path | None,
-    typer.Option("--db", help="Database file (default: $SLM_HOME/memory.db).", envvar="SLM_DB", show_default=False),
-]
-Json = Annotated[bool, typer.Option("--json", help="Print JSON for programs instead of tables.")]
-Project = recall_option(recall_options.PROJECT, "--project", "-p")
-Agent = recall_option(recall_options.AGENT, "--agent", "-a")
-Tags = recall_option(recall_options.TAGS, "--tag", "-t")
-Since = recall_option(recall_options.SINCE)
-Until = recall_option(recall_options.UNTIL)
-Session = Annotated[str | None, typer.Option(help="Only memories said in this session.")]
-MemoryId = Annotated[int, typer.Argument(metavar="ID", help="The memory's id.", min=1, max=validation.MAX_ID)]
-MemoryIds = Annotated[list[int], typer.Argument(metavar="ID", help="Memory ids.", min=1, max=validation.MAX_ID)]
+def listed(ctx: click.Context, param: click.Parameter, values: tuple) -> list | None:
+    """A repeatable option or a variadic argument as a list, None when not given (click hands a tuple)."""
+    return list(values) or None
+
+
+_CLICK_KINDS: dict[Any, dict] = {  # a recall declaration's type -> how click reads it
+    str: {"type": str},
+    str | None: {"type": str},
+    int: {"type": int},
+    bool: {"is_flag": True},
+    list[str] | None: {"multiple": True, "callback": listed},
+}
+
+
+def recall_option(option: recall_options.RecallOption, *flags: str) -> Decorator:
+    """An option typed and explained as the recall declaration says it: the command line only spells its flags
+    (`--name` when it names none)."""
+    flags = flags or (f"--{option.name.replace('_', '-')}",)
+    return click.option(*flags, option.name, default=option.default, help=option.help, **_CLICK_KINDS[option.type])
+
+
+def memory_ids(help: str) -> Decorator:
+    """One or more memory ids as arguments, each a valid id."""
+    ids = click.IntRange(1, validation.MAX_ID)
+    return click.argument("memory_ids", metavar="ID...", nargs=-1, required=True, type=ids, callback=listed, help=help)
+
+
+db_option = click.option(
+    "--db",
+    type=click.Path(path_type=Path),
+    envvar="SLM_DB",
+    show_envvar=True,
+    show_default=False,
+    help="Database file (default: $SLM_HOME/memory.db).",
+)
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for programs instead of tables.")
+project_option = recall_option(recall_options.PROJECT, "--project", "-p")
+agent_option = recall_option(recall_options.AGENT, "--agent", "-a")
+tags_option = recall_option(recall_options.TAGS, "--tag", "-t")
+since_option = recall_option(recall_options.SINCE)
+until_option = recall_option(recall_options.UNTIL)
+session_option = click.option("--session", help="Only memories said in this session.")
+memory_id_argument = click.argument(
+    "memory_id", metavar="ID", type=click.IntRange(1, validation.MAX_ID), help="The memory's id."
+)
 
 
 WHERE_TO_LOOK = {  # the command that lists what a NotFound did not find
@@ -68,11 +111,11 @@ def handles_errors(command: Callable) -> Callable:
         except SlmError as err:  # every error comes with a next step, even when the raiser named none
             hint = WHERE_TO_LOOK.get(err.what, err.hint) if isinstance(err, NotFound) else err.hint
             out.error(err.message, hint or "add --help to the command to see what it accepts", as_json)
-            raise typer.Exit(2 if isinstance(err, (InvalidInput, NotFound, Forbidden)) else 1) from None
+            raise click.exceptions.Exit(2 if isinstance(err, (InvalidInput, NotFound, Forbidden)) else 1) from None
         except OSError as err:  # e.g. --db in a folder that cannot be created or written
             where = f"{err.filename}: " if err.filename else ""
             out.error(f"{where}{err.strerror or err}", "check the path and its permissions (see `slm doctor`)", as_json)
-            raise typer.Exit(1) from None
+            raise click.exceptions.Exit(1) from None
         except Exception as err:
             apsw = sys.modules.get("apsw")  # only an imported apsw can have raised; never import it here
             if apsw is None or not isinstance(err, apsw.Error):
@@ -83,7 +126,7 @@ def handles_errors(command: Callable) -> Callable:
                 else "run `slm doctor`; restore a backup if the file is damaged"
             )
             out.error(f"SQLite error: {err}", hint, as_json)
-            raise typer.Exit(1) from None
+            raise click.exceptions.Exit(1) from None
 
     return wrapper
 

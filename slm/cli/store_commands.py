@@ -3,37 +3,29 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
 
-import typer
+import click
 
 from slm.cli import output as out
-from slm.cli.shared import Db, Json, answer, handles_errors, open_store, render
-
-commands = typer.Typer()  # added to `slm` unnamed: these are top-level commands
-model_app = typer.Typer(help="The embedding model: show it, provision it, re-embed with another.")
+from slm.cli.shared import Group, answer, db_option, handles_errors, json_option, open_store, render
 
 
-@commands.command()
+@click.command()
+@db_option
+@json_option
 @handles_errors
-def stats(db: Db = None, as_json: Json = False) -> None:
+def stats(db: Path | None, as_json: bool) -> None:
     """Counts by project, agent and kind; the model; the schema version; the file's size."""
     answer(db, as_json, lambda mem: mem.stats(), lambda values: out.mapping("memory store", values))
 
 
-@commands.command()
+@click.command()
+@db_option
+@click.option("--full", is_flag=True, help="Check every index against its table too (integrity_check; slower).")
+@click.option("--repair", is_flag=True, help="Rebuild the keyword index and vectors; finish interrupted erasures.")
+@json_option
 @handles_errors
-def doctor(
-    db: Db = None,
-    full: Annotated[
-        bool, typer.Option("--full", help="Check every index against its table too (integrity_check; slower).")
-    ] = False,
-    repair: Annotated[
-        bool,
-        typer.Option("--repair", help="Rebuild the keyword index and vectors; finish interrupted erasures."),
-    ] = False,
-    as_json: Json = False,
-) -> None:
+def doctor(db: Path | None, full: bool, repair: bool, as_json: bool) -> None:
     """Check the driver, extensions, model, recall ranker, the store's file, schema, permissions, keyword index,
     vectors, unfinished erasures and behavior.db, and say how to fix each; --repair fixes what can be rebuilt."""
     from slm import config
@@ -57,13 +49,18 @@ def doctor(
             out.repairs_table(repairs)
         out.checks_table(checks)
     if not ok:
-        raise typer.Exit(1)
+        raise click.exceptions.Exit(1)
 
 
-@model_app.callback(invoke_without_command=True)
+@click.group("model", cls=Group, invoke_without_command=True)
+@db_option
+@json_option
+@click.pass_context
 @handles_errors
-def model_info(ctx: typer.Context, db: Db = None, as_json: Json = False) -> None:
-    """Which embedding model this database uses."""
+def model_app(ctx: click.Context, db: Path | None, as_json: bool) -> None:
+    """The embedding model: show it, provision it, re-embed with another.
+
+    Without a command: which embedding model this database uses."""
     if ctx.invoked_subcommand:
         return
     answer(db, as_json, lambda mem: _model_of(mem.stats()), _show_model)
@@ -86,8 +83,9 @@ def _show_model(values: dict) -> None:
 
 
 @model_app.command("provision")
+@json_option
 @handles_errors
-def model_provision(as_json: Json = False) -> None:
+def model_provision(as_json: bool) -> None:
     """Convert the default model (all-MiniLM-L6-v2) to GGUF and cache it; does nothing if already there."""
     from slm.core.checkup import provision_default_model
 
@@ -102,19 +100,15 @@ def model_provision(as_json: Json = False) -> None:
 
 
 @model_app.command("reindex")
+@click.option(
+    "--model",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="GGUF embedding model to switch to (default: the bundled all-MiniLM-L6-v2).",
+)
+@db_option
+@json_option
 @handles_errors
-def model_reindex(
-    model: Annotated[
-        Path | None,
-        typer.Option(
-            help="GGUF embedding model to switch to (default: the bundled all-MiniLM-L6-v2).",
-            exists=True,
-            dir_okay=False,
-        ),
-    ] = None,
-    db: Db = None,
-    as_json: Json = False,
-) -> None:
+def model_reindex(model: Path | None, db: Path | None, as_json: bool) -> None:
     """Re-embed every memory with a model (to switch models, or after a model file changed)."""
     with open_store(db) as mem, out.progress() as bar:  # not `answer`: the bar needs the store's size first
         task = bar.add_task("re-embedding", total=mem.count())

@@ -2,31 +2,35 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from pathlib import Path
 
-import typer
+import click
 
 from slm.cli import output as out
-from slm.cli.shared import Db, Json, MemoryIds, answer, handles_errors
+from slm.cli.shared import Group, answer, db_option, handles_errors, json_option, memory_ids
 
-trust_app = typer.Typer(help="Trust in agents and memories: scores, their reasons, the quarantine.")
+
+@click.group("trust", cls=Group)
+def trust_app() -> None:
+    """Trust in agents and memories: scores, their reasons, the quarantine."""
 
 
 @trust_app.command("list")
+@db_option
+@json_option
 @handles_errors
-def trust_list(db: Db = None, as_json: Json = False) -> None:
+def trust_list(db: Path | None, as_json: bool) -> None:
     """Every agent identity's trust, least trusted first: authenticated agents, claimed names and the user."""
     answer(db, as_json, lambda mem: mem.trust_report(), out.trust_table)
 
 
 @trust_app.command("explain")
+@click.argument("agent", metavar="AGENT", help="An agent's name.")
+@click.option("--limit", "-n", default=20, help="How many of its newest signals to show.")
+@db_option
+@json_option
 @handles_errors
-def trust_explain(
-    agent: Annotated[str, typer.Argument(metavar="AGENT", help="An agent's name.")],
-    limit: Annotated[int, typer.Option("--limit", "-n", help="How many of its newest signals to show.")] = 20,
-    db: Db = None,
-    as_json: Json = False,
-) -> None:
+def trust_explain(agent: str, limit: int, db: Path | None, as_json: bool) -> None:
     """Why an agent has its trust: its prior, its evidence by signal and its newest signals with their reasons."""
     answer(db, as_json, lambda mem: mem.explain_trust(agent, limit=limit), _show_explained)
 
@@ -37,8 +41,10 @@ def _show_explained(identities: list[dict]) -> None:
 
 
 @trust_app.command("quarantine")
+@db_option
+@json_option
 @handles_errors
-def trust_quarantine(db: Db = None, as_json: Json = False) -> None:
+def trust_quarantine(db: Path | None, as_json: bool) -> None:
     """Memories held out of recall because their trust is too low: approve or reject each."""
     answer(
         db,
@@ -50,8 +56,11 @@ def trust_quarantine(db: Db = None, as_json: Json = False) -> None:
 
 
 @trust_app.command("approve")
+@memory_ids("Memory ids.")
+@db_option
+@json_option
 @handles_errors
-def trust_approve(memory_ids: MemoryIds, db: Db = None, as_json: Json = False) -> None:
+def trust_approve(memory_ids: list[int], db: Path | None, as_json: bool) -> None:
     """Vouch for memories: trusted in full from now on (out of quarantine), and a good signal for their authors."""
     answer(
         db,
@@ -63,8 +72,11 @@ def trust_approve(memory_ids: MemoryIds, db: Db = None, as_json: Json = False) -
 
 
 @trust_app.command("reject")
+@memory_ids("Memory ids.")
+@db_option
+@json_option
 @handles_errors
-def trust_reject(memory_ids: MemoryIds, db: Db = None, as_json: Json = False) -> None:
+def trust_reject(memory_ids: list[int], db: Path | None, as_json: bool) -> None:
     """Reject memories as false or hostile: a strong signal against their authors, then they are deleted."""
     answer(
         db,
