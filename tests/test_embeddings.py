@@ -78,6 +78,22 @@ def test_short_text_is_one_span_after_one_tokenisation(embedder: Embedder, monke
     assert len(calls) == 2
 
 
+def test_embed_chunked_is_chunk_spans_then_embed_counting_a_short_text_once(
+    embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    texts = [NOTES[0], _prose(random.Random(1), 3000), ""]
+    spans = [embedder.chunk_spans(text) for text in texts]
+    want = embedder.embed([text[s:e] for text, cuts in zip(texts, spans, strict=True) for s, e in cuts])
+    chunked = embedder.embed_chunked(texts)
+    assert [cuts for cuts, _ in chunked] == spans and len(spans[1]) > 1
+    np.testing.assert_allclose(np.concatenate([vectors for _, vectors in chunked]), want, atol=1e-6)
+    calls = []
+    tokenize = embedder._llm.tokenize
+    monkeypatch.setattr(embedder._llm, "tokenize", lambda *a, **k: calls.append(a) or tokenize(*a, **k))
+    embedder.embed_chunked([NOTES[0]])
+    assert len(calls) == 2  # counted once here, and once inside llama.cpp's own embed
+
+
 def _prose(rng: random.Random, size: int) -> str:
     words = ["the", "deploy", "pipeline", "builds", "wheels", "runs", "tests", "signs", "logs", "when", "a", "step"]
     text = ""

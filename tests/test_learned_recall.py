@@ -9,6 +9,7 @@ import pytest
 
 from slm.errors import InvalidInput, ModelError
 from slm.recall import ranker as ranking
+from slm.recall.candidates import Reads
 from slm.recall.features import FEATURES, SESSION_FEATURES
 from slm.recall.query import analyse, coverage, speaker_of, stem
 from slm.storage.memories import neighbours_in
@@ -88,6 +89,19 @@ def test_session_members_are_the_current_memories_of_each_session(chat):
     sessions, members = mem.repo.session_members([ids[0], ids[5], mem.remember("no session")])
     assert sessions == {ids[0]: ("friends", "s1"), ids[5]: ("friends", "s2")}
     assert members == {("friends", "s1"): [ids[0], ids[1], ids[3], newer], ("friends", "s2"): ids[4:]}
+
+
+def test_rows_read_ahead_are_the_rows_the_repository_gives(chat):
+    mem, ids = chat
+    asked = [ids[5], ids[0], mem.remember("no session"), 10**9, ids[0]]
+    for ahead in ([], ids[4:6], [ids[0], 10**9], asked):
+        reads = Reads(mem.repo)
+        reads.read_ahead(ahead)
+        sessions, members = reads.session_members(asked)
+        want_sessions, want_members = mem.repo.session_members(asked)
+        assert sessions == want_sessions and list(sessions) == list(dict.fromkeys(i for i in asked if i in sessions))
+        assert all(members[key] == want_members[key] for key in want_members)
+        assert reads.get_many(asked) == mem.repo.get_many(asked)
 
 
 def test_a_reply_is_scored_with_the_question_it_answers(chat):

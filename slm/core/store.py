@@ -114,8 +114,8 @@ class Store:
 
     def query_chunks(self, query: str) -> np.ndarray:
         """A long query is embedded chunk by chunk (its vector is their normalised mean), rather than cut."""
-        spans = self.embedder.chunk_spans(query)
-        return self.embedder.embed([query[s:e] for s, e in spans])
+        ((_, vectors),) = self.embedder.embed_chunked([query])
+        return vectors
 
     def query_vector(self, query: str) -> np.ndarray:
         return links.memory_vector(self.query_chunks(query))

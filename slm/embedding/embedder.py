@@ -76,18 +76,36 @@ class Embedder:
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """L2-normalised float32 vectors, shape (len(texts), dim); InvalidInput if any text is too long."""
+        return self._embed_counted(texts, [self.count_tokens(text) for text in texts])
+
+    def embed_chunked(self, texts: list[str]) -> list[tuple[list[tuple[int, int]], np.ndarray]]:
+        """Each text's chunk spans (`chunk_spans`) and their vectors, every chunk embedded in one batched call. A
+        text that fits is counted once, not once to cut it and again to check it (a question's one text)."""
+        spans, pieces, counts = [], [], []
+        for text in texts:
+            n = self.count_tokens(text)
+            text_spans = [(0, len(text))] if n <= self._max_tokens else self._long_spans(text)
+            spans.append(text_spans)
+            pieces += [text[s:e] for s, e in text_spans]
+            counts += [n] if len(text_spans) == 1 else [self.count_tokens(text[s:e]) for s, e in text_spans]
+        matrix = self._embed_counted(pieces, counts)
+        out, at = [], 0
+        for text_spans in spans:
+            out.append((text_spans, matrix[at : at + len(text_spans)]))
+            at += len(text_spans)
+        return out
+
+    def _embed_counted(self, texts: list[str], counts: list[int]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self._dim), dtype=np.float32)
-        total = 0
-        for index, text in enumerate(texts):
-            total += (n := self.count_tokens(text))
+        for index, n in enumerate(counts):
             if n > self._max_tokens:
                 raise InvalidInput(
                     f"text {index} is {n} word pieces, over the embedding model's limit of {self._max_tokens}",
                     "split it with Embedder.chunk_spans() and embed the pieces",
                 )
         with self._lock:
-            self._use_threads(1 if total <= self._batch_tokens else min(self._threads, _idle_cores()))
+            self._use_threads(1 if sum(counts) <= self._batch_tokens else min(self._threads, _idle_cores()))
             vectors = np.asarray(self._llm.embed(texts, truncate=False), dtype=np.float32)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return vectors / np.maximum(norms, np.finfo(np.float32).tiny)
@@ -109,8 +127,9 @@ class Embedder:
 
         Consecutive spans overlap by up to OVERLAP_TOKENS word pieces. Short texts cost one tokenisation.
         """
-        if self.count_tokens(text) <= self._max_tokens:
-            return [(0, len(text))]
+        return [(0, len(text))] if self.count_tokens(text) <= self._max_tokens else self._long_spans(text)
+
+    def _long_spans(self, text: str) -> list[tuple[int, int]]:
         budget = self._max_tokens - 2  # [CLS] and [SEP]
         return self._pack(text, list(self._pieces(text, 0, len(text), budget, 0)), budget)
 

@@ -3,6 +3,7 @@ neighbours', the question's people and time (docs/ARCHITECTURE.md, "Recall")."""
 
 from __future__ import annotations
 
+import heapq
 import math
 from dataclasses import dataclass
 
@@ -51,27 +52,32 @@ class Views:
 def matrix(query: Query, candidates: list[Candidate], views: Views) -> np.ndarray:
     """The feature rows of `candidates`, in FEATURES order."""
     best_keyword = max(views.keyword.values(), default=0.0) or 1.0
-    keyword = {i: s / best_keyword for i, s in views.keyword.items()}
-    keyword_rank = {i: 10 / (10 + r) for r, i in enumerate(views.keyword_order, 1)}
-    cosines = [views.cosine.get(c.id, 0.0) for c in candidates]
+    keyword = {i: s / best_keyword for i, s in views.keyword.items()}.get
+    keyword_rank = {i: 10 / (10 + r) for r, i in enumerate(views.keyword_order, 1)}.get
+    cosine_of, neighbours, window = views.cosine.get, views.neighbours.get, views.window
     best_two = _best_two_cosines(candidates, views)
     rows = []
-    for c, cosine in zip(candidates, cosines, strict=True):
-        near = [i for offset, i in views.neighbours.get(c.id, ()) if abs(offset) == 1]
-        far = [i for offset, i in views.neighbours.get(c.id, ()) if abs(offset) == 2]
+    for c in candidates:
+        near, far = [], []
+        for offset, i in neighbours(c.id, ()):
+            if offset in (-1, 1):
+                near.append(i)
+            elif offset in (-2, 2):
+                far.append(i)
+        cosine = cosine_of(c.id, 0.0)
         speaker = speaker_of(c.meta)
         rows.append(
             (
-                keyword_rank.get(c.id, 0.0),
+                keyword_rank(c.id, 0.0),
                 cosine,
-                _mean([keyword.get(i, 0.0) for i in near]),
-                _mean([views.cosine.get(i, 0.0) for i in near]),
-                _mean([views.cosine.get(i, 0.0) for i in far]),
+                _mean([keyword(i, 0.0) for i in near]),
+                _mean([cosine_of(i, 0.0) for i in near]),
+                _mean([cosine_of(i, 0.0) for i in far]),
                 next((cosine for cosine, i in best_two.get(c.session, ()) if i != c.id), None),
                 coverage(query, f"{c.text} {c.labels}"),
                 math.log(views.chunks.get(c.id, 1)),
                 float(speaker is not None and speaker.split()[0] in query.names),
-                float(views.window is not None and views.window[0] <= c.time <= views.window[1]),
+                float(window is not None and window[0] <= c.time <= window[1]),
             )
         )
     return _context_filled(np.array(rows, dtype=np.float64).reshape(len(rows), len(FEATURES)))
@@ -98,8 +104,8 @@ def _best_two_cosines(candidates: list[Candidate], views: Views) -> dict[tuple[s
     members: dict[tuple[str, str], set[int]] = {}
     for c in candidates:
         if c.session is not None:
-            members.setdefault(c.session, set()).update([c.id, *(i for _, i in views.neighbours.get(c.id, ()))])
-    return {
-        session: sorted(((views.cosine.get(i, 0.0), i) for i in ids), reverse=True)[:2]
-        for session, ids in members.items()
-    }
+            ids = members.setdefault(c.session, set())
+            ids.add(c.id)
+            ids.update(i for _, i in views.neighbours.get(c.id, ()))
+    cosine_of = views.cosine.get
+    return {session: heapq.nlargest(2, ((cosine_of(i, 0.0), i) for i in ids)) for session, ids in members.items()}

@@ -121,8 +121,11 @@ class Recall:
         index = store.synced_index()
         vector = vector_channel.ranked(index, store.repo, query_vector, flt, pool)
         window = self.time_window(query, now, flt)
+        reads = gathering.Reads(store.repo)
+        if analysed.match and not keyword.done():  # read the vector side's rows while BM25 finishes
+            reads.read_ahead([i for i, _ in vector[:pool]])
         matched = keyword.result() if analysed.match else []
-        found, views = gathering.gather(store.repo, index, analysed, query_vector, matched, vector, flt, window, pool)
+        found, views = gathering.gather(reads, index, analysed, query_vector, matched, vector, flt, window, pool)
         return analysed, found, views, vector
 
     def time_window(self, query: str, now: object, flt: MemoryFilter) -> tuple[str, str] | None:

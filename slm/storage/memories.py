@@ -350,12 +350,16 @@ class MemoryRepository:
         return {memory_id: (project, session) for memory_id, project, session in rows}
 
     def session_members(self, ids: list[int]) -> tuple[dict[int, tuple[str, str]], dict[tuple[str, str], list[int]]]:
-        """The session of each memory said in one, and the current members of those sessions in order, read in
-        one query (sessions are conversations: tens to thousands of memories)."""
-        members: dict[tuple[str, str], list[int]] = {}
+        """The session of each memory said in one, and the current members of those sessions in order."""
         sessions = self.sessions_of(ids)
-        keys = sorted(set(sessions.values()))
-        if keys:
+        return sessions, self.members_of(set(sessions.values()))
+
+    def members_of(self, sessions: set[tuple[str, str]]) -> dict[tuple[str, str], list[int]]:
+        """The current members of each (project, session) in id order, read in one query (sessions are
+        conversations: tens to thousands of memories)."""
+        members: dict[tuple[str, str], list[int]] = {}
+        if sessions:
+            keys = sorted(sessions)
             pairs = ",".join("(?, ?)" for _ in keys)
             rows = self.conn.execute(
                 f"SELECT m.project, m.session, m.id FROM memories m WHERE (m.project, m.session) IN (VALUES {pairs}) "
@@ -364,7 +368,7 @@ class MemoryRepository:
             )
             for project, session, memory_id in rows:
                 members.setdefault((project, session), []).append(memory_id)
-        return sessions, members
+        return members
 
     def lengths_of(self, ids: list[int]) -> dict[int, int]:
         """Each memory's length in characters."""
