@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import statistics
 import sys
 import time
@@ -35,10 +36,12 @@ def main() -> None:
             start = time.perf_counter()
             mem.recall(question, k=10)
             took.append((time.perf_counter() - start) * 1e3)
+        rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # before the exact search maps it all
         quality = pool_against_exact(mem, questions[20:] + own_questions(mem, 100))
     took.sort()
     p50, p95 = statistics.median(took), took[int(0.95 * len(took))]
-    figures = {"tree": tree, "p50_ms": round(p50, 1), "p95_ms": round(p95, 1), "load": os.getloadavg()[0]}
+    figures = {"tree": tree, "p50_ms": round(p50, 1), "p95_ms": round(p95, 1), "peak_rss_mb": round(rss_mb)}
+    figures["load"] = os.getloadavg()[0]
     print(json.dumps(figures | quality))
 
 
