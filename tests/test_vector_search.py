@@ -103,3 +103,34 @@ def test_a_filter_or_tombstones_leaving_few_rows_re_scores_only_those(corpus, mo
     everything.add(np.arange(1, 101, dtype=np.int64), np.arange(1, 101, dtype=np.int64), chunks[:100])
     everything.remove_memories(list(range(1, 101)))
     assert everything.search(queries[0], 10) == []
+
+
+def test_lookups_by_memory_follow_appends_in_any_order_and_tombstones():
+    """`cosines`, `first_vectors`, `excluded` and `remove_memories` find a memory's rows by binary search in an
+    order kept across writes: rows appended in memory order extend it, an older memory's new chunk re-sorts it,
+    and a tombstoned row is never returned."""
+    rng = np.random.default_rng(5)
+    chunks = unit(rng.standard_normal((400, DIM)))
+    index = VectorIndex(DIM)
+    batches = [np.repeat(np.arange(1, 51), 2), np.arange(51, 151), np.arange(7, 107), np.arange(151, 251)]
+    start = 0
+    for batch in batches:  # the third batch adds chunks to older memories: out of order
+        held = np.r_[index._memory_ids[: index._size], batch]
+        index.add(np.arange(start + 1, start + len(batch) + 1, dtype=np.int64), batch.astype(np.int64),
+                  chunks[start : start + len(batch)])  # fmt: skip
+        start += len(batch)
+        query, wanted = chunks[0], [3, 9, 60, 200, 999]
+        best, counts = index.cosines(query, wanted)
+        expected = {m: int((held == m).sum()) for m in wanted if (held == m).any()}
+        assert counts == expected
+        for memory_id in expected:
+            assert best[memory_id] == pytest.approx(float((chunks[:start][held == memory_id] @ query).max()), abs=1e-5)
+        firsts = index.first_vectors(wanted)
+        assert {m: v.tolist() for m, v in firsts.items()} == pytest.approx(
+            {m: chunks[:start][held == m][0].astype(np.float64).tolist() for m in expected}
+        )
+    index.remove_memories([9, 60])
+    best, counts = index.cosines(chunks[0], [9, 60, 61])
+    assert set(best) == set(counts) == {61}
+    hits = index.search(chunks[0], 300, excluded=np.array([61, 62]))
+    assert {i for i, _ in hits} == set(range(1, 251)) - {9, 60, 61, 62}

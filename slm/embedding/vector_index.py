@@ -40,6 +40,7 @@ class VectorIndex:
         self._memory_ids = np.empty(0, np.int64)
         self._data_version: int | None = None
         self._log_chunks: np.ndarray | None = None  # ln(chunks of the row's memory), per row; None = stale
+        self._by_memory: tuple[np.ndarray, np.ndarray] | None = None  # `_memory_order`'s rows and ids, when made
         self._unsaved = 0  # rows the file lacks or holds in excess
 
     def __len__(self) -> int:
@@ -86,7 +87,9 @@ class VectorIndex:
         self._unsaved += n
 
     def remove_memories(self, memory_ids: list[int]) -> None:
-        self._tombstone(np.isin(self._memory_ids[: self._size], np.asarray(memory_ids, np.int64)))
+        mask = np.zeros(self._size, bool)
+        mask[self._rows_of(memory_ids)] = True
+        self._tombstone(mask)
 
     def save_if_due(self) -> None:
         """Rewrite the vector file once it lacks (or holds in excess) enough rows for the next process to pay."""
@@ -143,7 +146,7 @@ class VectorIndex:
         self._unsaved += int(np.count_nonzero(mask))
 
     def _clear(self) -> None:
-        self._size, self._unsaved, self._log_chunks = 0, 0, None
+        self._size, self._unsaved, self._log_chunks, self._by_memory = 0, 0, None, None
         self._base = self._tail = np.empty((0, self.dim), np.float32)
         self._codes_base = self._codes_tail = np.empty((0, self.dim), np.int8)
         self._chunk_ids, self._memory_ids = np.empty(0, np.int64), np.empty(0, np.int64)
@@ -213,6 +216,33 @@ class VectorIndex:
         columns = np.ascontiguousarray(scores.T)
         return [self._best(query, column, top_n) for query, column in zip(queries, columns, strict=True)]
 
+    def _rows_of(self, memory_ids) -> np.ndarray:
+        """The live rows holding these memories' chunks, ascending: two binary searches per memory among the rows
+        sorted by memory id, where `np.isin` passes every row (~1 ms at 158k rows, ~20 ms at 1.58M)."""
+        order, ordered = self._memory_order()
+        wanted = np.unique(np.asarray(memory_ids, np.int64))
+        starts = np.searchsorted(ordered, wanted, "left")
+        counts = np.searchsorted(ordered, wanted, "right") - starts
+        firsts = np.repeat(starts - (np.cumsum(counts) - counts), counts)  # each row's run start, less its offset
+        rows = np.sort(order[firsts + np.arange(len(firsts))])
+        return rows[self._memory_ids[rows] != _DELETED]  # tombstoned since the order was made
+
+    def _memory_order(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every row sorted by memory id, and those ids: sorted once, then extended while rows are appended in
+        memory id order (a new chunk belongs to a new memory or version, so ids grow); tombstones stay in it."""
+        held = self._memory_ids[: self._size]
+        if self._by_memory is not None:
+            order, ordered = self._by_memory
+            new = held[len(order) :]
+            if not len(new):
+                return self._by_memory
+            if (not len(ordered) or new[0] >= ordered[-1]) and bool(np.all(new[1:] >= new[:-1])):
+                self._by_memory = np.r_[order, np.arange(len(order), self._size)], np.r_[ordered, new]
+                return self._by_memory
+        order = np.argsort(held, kind="stable")
+        self._by_memory = order, held[order]
+        return self._by_memory
+
     def _chunk_log_counts(self) -> np.ndarray:
         """ln(number of chunks of each row's memory), cached until the next write."""
         if self._log_chunks is None or len(self._log_chunks) != self._size:
@@ -224,7 +254,7 @@ class VectorIndex:
         """Each memory's best chunk cosine with `query`, and its number of chunks (memories without a vector are
         left out of both)."""
         held = self._memory_ids[: self._size]
-        rows = np.flatnonzero(np.isin(held, memory_ids))
+        rows = self._rows_of(memory_ids)
         scores = self._take(rows) @ query.astype(np.float32, copy=False)
         best: dict[int, float] = {}
         chunks: dict[int, int] = {}
@@ -237,7 +267,7 @@ class VectorIndex:
     def first_vectors(self, memory_ids: list[int]) -> dict[int, np.ndarray]:
         """Each memory's first chunk vector (the centre of a memory observed once), from the mirror, not vec0."""
         held = self._memory_ids[: self._size]
-        rows = np.flatnonzero(np.isin(held, memory_ids))
+        rows = self._rows_of(memory_ids)
         found, first = np.unique(held[rows], return_index=True)
         vectors_found = self._take(rows[first]).astype(np.float64)
         return {int(i): vector for i, vector in zip(found.tolist(), vectors_found, strict=True)}
@@ -270,10 +300,10 @@ class VectorIndex:
         memory_ids = self._memory_ids[: self._size]
         if penalty is not None:
             approximate -= penalty
-        if allowed is not None:
+        if allowed is not None:  # often a whole project: one pass over the rows beats a lookup per memory
             approximate[~np.isin(memory_ids, allowed)] = -np.inf
         if excluded is not None and len(excluded):
-            approximate[np.isin(memory_ids, excluded)] = -np.inf
+            approximate[self._rows_of(excluded)] = -np.inf
         approximate[memory_ids == _DELETED] = -np.inf
         eligible = int(np.count_nonzero(approximate != -np.inf))  # a narrow filter leaves few: re-score only those
         if eligible == 0:
