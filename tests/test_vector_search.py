@@ -3,6 +3,8 @@ float32 search (recall@10 and @100 at least 0.99 on clustered vectors, every ret
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -134,3 +136,14 @@ def test_lookups_by_memory_follow_appends_in_any_order_and_tombstones():
     assert set(best) == set(counts) == {61}
     hits = index.search(chunks[0], 300, excluded=np.array([61, 62]))
     assert {i for i, _ in hits} == set(range(1, 251)) - {9, 60, 61, 62}
+
+
+def test_the_int8_scan_leaves_none_s_reference_count_alone():
+    """simsimd 6.5's `cdist(..., out=...)` returns None without a reference: called once a search, it took a
+    long-running server's None to zero and killed the process ("Fatal Python error: none_dealloc")."""
+    codes = quantised.quantise(unit(np.random.default_rng(2).standard_normal((50, DIM))))
+    out = np.empty((50, 1), np.float32)
+    before = sys.getrefcount(None)
+    for _ in range(1000):
+        quantised.dots(codes, codes[:1].astype(np.float32), out)
+    assert sys.getrefcount(None) >= before - 10  # the loop's own frames may hold a few
