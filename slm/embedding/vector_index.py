@@ -220,7 +220,8 @@ class VectorIndex:
         """The live rows holding these memories' chunks, ascending: two binary searches per memory among the rows
         sorted by memory id, where `np.isin` passes every row (~1 ms at 158k rows, ~20 ms at 1.58M)."""
         order, ordered = self._memory_order()
-        wanted = np.unique(np.asarray(memory_ids, np.int64))
+        wanted = np.sort(np.asarray(memory_ids, np.int64))  # np.unique would import numpy.ma (~30 ms a process)
+        wanted = wanted[np.concatenate(([True], wanted[1:] != wanted[:-1]))] if len(wanted) else wanted
         starts = np.searchsorted(ordered, wanted, "left")
         counts = np.searchsorted(ordered, wanted, "right") - starts
         firsts = np.repeat(starts - (np.cumsum(counts) - counts), counts)  # each row's run start, less its offset
