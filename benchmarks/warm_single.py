@@ -5,7 +5,10 @@ each against the same search made exact (a pool covering every row).
 `benchmarks/warm_recall.py` pairs two versions in two worker processes, which also disturb each other; this one
 times one tree by itself, for the absolute figure. Run it for each tree in turn, on the same store copy:
 
-    SLM_HOME=/tmp/slm-bench-home PYTHONSAFEPATH=1 PYTHONPATH=TREE .venv/bin/python benchmarks/warm_single.py TREE STORE
+    SLM_HOME=/tmp/slm-bench-home PYTHONSAFEPATH=1 PYTHONPATH=TREE \
+        .venv/bin/python benchmarks/warm_single.py TREE STORE [N]
+
+N limits the quality check to the first N questions: at 1M each exact search copies the whole float32 matrix.
 
 The quality check needs a tree with the int8 scan (`vector_index.MIN_POOL`); it also asks 100 questions made of
 the store's own memories (their first 12 words), which sit closer to their neighbours than the corpus questions.
@@ -23,6 +26,7 @@ import time
 
 def main() -> None:
     tree, store = sys.argv[1], sys.argv[2]
+    checked = int(sys.argv[3]) if len(sys.argv) > 3 else None  # questions for the quality check (default: all)
     sys.path.insert(0, tree)
     from benchmarks import corpus
     from slm import Memory
@@ -37,7 +41,7 @@ def main() -> None:
             mem.recall(question, k=10)
             took.append((time.perf_counter() - start) * 1e3)
         rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # before the exact search maps it all
-        quality = pool_against_exact(mem, questions[20:] + own_questions(mem, 100))
+        quality = pool_against_exact(mem, (questions[20:] + own_questions(mem, 100))[:checked])
     took.sort()
     p50, p95 = statistics.median(took), took[int(0.95 * len(took))]
     figures = {"tree": tree, "p50_ms": round(p50, 1), "p95_ms": round(p95, 1), "peak_rss_mb": round(rss_mb)}
