@@ -305,3 +305,21 @@ def test_a_version_2_store_is_linked_by_its_first_build(tmp_path, slm_home):
         assert mem.graph.entities_by_key(["postgresql"])[0].memories == 3  # three spellings, one entity
         assert mem.graph.edge_counts()["entity"] == 3  # each pair shares it
         assert mem.conn.execute("PRAGMA foreign_key_check").fetchall() == []
+
+
+def test_a_rebuild_keeps_more_clusters_than_sqlite_has_variables(db_path):
+    """At 1M memories a rebuild keeps ~92k clusters and subclusters: swapping them in must not bind a variable per
+    cluster (SQLite allows 32,766; `slm graph build` at 1M failed there after 3.4 minutes of work)."""
+    from slm.storage.graph import GraphRepository, NewCluster
+
+    many = 33_000
+    with Memory.open(db_path) as mem:
+        memory_id = mem.remember("The release train leaves every second Tuesday.")
+        repo = GraphRepository(mem.store.conn)
+        with mem.store.conn:
+            repo.replace_clusters([NewCluster(None, None, f"c{i}", [memory_id], None) for i in range(many)], "t1")
+        ids = [r[0] for r in mem.store.conn.execute("SELECT id FROM clusters ORDER BY id")]
+        with mem.store.conn:
+            repo.replace_clusters([NewCluster(i, None, "kept", [memory_id], None) for i in ids[1:]], "t2")
+        left = [r[0] for r in mem.store.conn.execute("SELECT id FROM clusters ORDER BY id")]
+    assert left == ids[1:]
