@@ -96,7 +96,7 @@ def test_newer_and_deleted_chunks_are_read_from_the_store(store, monkeypatch):
 
 @pytest.mark.parametrize(
     "damage",
-    ["truncated", "header byte", "id byte", "sampled vector byte", "sampled code byte", "empty"],
+    ["truncated", "header byte", "id byte", "first vector byte", "sampled vector byte", "sampled code byte", "empty"],
 )
 def test_a_torn_or_corrupt_file_is_rebuilt(store, monkeypatch, damage):
     path = vector_file.path_for(store)
@@ -108,6 +108,8 @@ def test_a_torn_or_corrupt_file_is_rebuilt(store, monkeypatch, damage):
         data[20] ^= 0xFF
     elif damage == "id byte":
         data[header + 3] ^= 0xFF
+    elif damage == "first vector byte":
+        data[header + 16 * rows + 7] ^= 0x40
     elif damage == "sampled vector byte":
         data[header + 16 * rows + 4 * dim * (rows - 1) + 7] ^= 0x40
     elif damage == "sampled code byte":
