@@ -8,14 +8,16 @@ keyword index (through the store's own triggers), claims and contradictions, ent
 lifecycle, Gaussians and events. Edges stay inside their tile (a rebuild would also link a turn to its copies), and
 `slm graph build` recomputes the clusters. The vector file is not copied: the first open writes it.
 
-    .venv/bin/python -m benchmarks.tile_store --source /tmp/exp/scale/scale.db --out /tmp/m1/1m.db --tiles 10
+    .venv/bin/python -m benchmarks.graph rebuild --memories 10000 --store /tmp/m1/10k.db
+    .venv/bin/python -m benchmarks.tile_store --source /tmp/m1/10k.db --out /tmp/m1/1m.db --tiles 100
+
+Tile an untiled store: a tiled one already holds "copy0-t1", which its own tile 1 would create again.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import time
 from pathlib import Path
 
@@ -71,8 +73,9 @@ def tile(source: Path, out: Path, tiles: int) -> dict:
     out.parent.mkdir(parents=True, exist_ok=True)
     for stale in (out, out.with_name(out.name + ".vectors")):
         stale.unlink(missing_ok=True)
-    shutil.copyfile(source, out)
     conn = open_connection(out)
+    with conn.backup("main", open_connection(source, readonly=True), "main") as copy:  # its WAL included
+        copy.step(-1)
     conn.execute("PRAGMA synchronous=OFF")
     rows = {name: _count(conn, name) for name in TABLES}
     largest = {name: conn.execute(f"SELECT coalesce(max(id), 0) FROM {name}").fetchone()[0] for name in _ID_TABLES}
