@@ -161,6 +161,24 @@ def test_a_new_memory_joins_a_cluster_on_write(filled):
     assert mem.graph.membership_of([new])[new][0] == travel_cluster
 
 
+def test_the_centroids_are_read_only_for_a_memory_its_neighbours_do_not_place(filled):
+    """Joining on write: neighbours' votes first; the centroids (all of them read from the store) only without."""
+    mem, ids = filled
+    mem.graph_build()
+    graph, reads = mem.store.graph, []
+
+    def centroids():
+        reads.append(1)
+        return graph.centroids()
+
+    travel = _topic_of_cluster(mem, ids)["travel"]
+    vector = mem.store.query_vector("A tram tour of Lisbon's old town for our May trip with Sarah.")
+    assert clusters.join(graph, ids["travel"][0], vector, centroids)[0] == travel
+    assert reads == []
+    assert clusters.join(graph, 10**9, vector, centroids)[0] == travel  # no such memory: nobody votes
+    assert reads == [1]
+
+
 def test_large_clusters_are_split_again(filled, monkeypatch):
     mem, _ = filled
     monkeypatch.setattr(clusters, "SPLIT_SIZE", 4)

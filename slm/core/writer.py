@@ -205,7 +205,6 @@ class Writer:
         """Inside the write transaction: each new memory's entities and edges, the cluster it joins, its trust."""
         store = self.store
         total = store.repo.row_count()
-        centroids = self._cluster_centroids()
         set_elsewhere = given.edges_set_elsewhere(stored, total) if given is not None else None
         written: list[tuple[NewWrite, list[tuple[int, float]]]] = []
         observed: dict[int, np.ndarray] = {}  # new memory id -> the observation it makes of what it corroborates
@@ -216,7 +215,7 @@ class Writer:
             similar = plan.stored + [(stored[j][0], score) for j, score in plan.in_batch]
             found = None if given is None else given.entities[position]
             links.link(store.graph, memory_id, memory, similar, total, found, set_elsewhere)
-            joined = clusters.join(store.graph, memory_id, vectors[position], centroids)
+            joined = clusters.join(store.graph, memory_id, vectors[position], self._cluster_centroids)
             if joined is not None:
                 store.graph.assign(memory_id, *joined)
             # the version an update replaces is neither a repeat nor a corroboration of the new one

@@ -230,13 +230,16 @@ def _modularity(g, communities: list[list[int]]) -> float:
     return g.modularity(membership.tolist(), weights="weight")
 
 
-def join(graph: GraphRepository, memory_id: int, vector: np.ndarray, centroids) -> tuple[int, int | None] | None:
-    """The cluster (and sub-cluster) a new memory joins: its neighbours' vote, else the nearest centroid."""
+def join(
+    graph: GraphRepository, memory_id: int, vector: np.ndarray, centroids: Callable[[], tuple]
+) -> tuple[int, int | None] | None:
+    """The cluster (and sub-cluster) a new memory joins: its neighbours' vote, else the nearest centroid.
+    `centroids` is called only then: reading them all costs a one-shot `remember` ~50 ms at 100k memories."""
     votes = graph.neighbour_votes(memory_id)
     if votes:
         cluster, sub, _ = votes[0]
         return cluster, sub
-    ids, matrix = centroids
+    ids, matrix = centroids()
     if matrix is None or not len(ids):
         return None
     scores = matrix @ vector.astype(np.float32)
