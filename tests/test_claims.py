@@ -4,6 +4,7 @@ in RULES, canonical forms that make paraphrases meet, times, sets of values, and
 from __future__ import annotations
 
 import re
+import string
 import sys
 from datetime import datetime
 
@@ -13,7 +14,7 @@ from hypothesis import strategies as st
 
 from benchmarks import corpus
 from benchmarks.contradiction_cases import CASES
-from slm.facts.claim_rules import SENTENCE, candidates, compiled_rules, words_of
+from slm.facts.claim_rules import SENTENCE, candidates, compiled_rules, fold, is_question, trie, words_of
 from slm.facts.claims import MAX_CLAIMS, RULES, Claim, extract, subject_key, value_parts
 
 NOW = datetime(2026, 6, 15, 12, 0)  # "in May" is last month; "due March 15" is next year's
@@ -596,14 +597,67 @@ def test_a_rule_never_matches_a_sentence_without_a_word_it_needs() -> None:
 
 
 def test_folding_keeps_each_character_s_kind_and_what_ignorecase_makes_of_it() -> None:
-    """A sentence's words are found as `\\w` sees them, in the lower case IGNORECASE matches them to."""
+    """Needed words are found in the folded sentence: one character for one (so `\\b` stays where it was), of the
+    same kind, and a letter in the lower case IGNORECASE matches it to."""
     letter = re.compile("[a-z]", re.IGNORECASE)
     for code in range(sys.maxunicode + 1):
         char = chr(code)
-        words = words_of(char)
+        folded = fold(char)
+        assert len(folded) == 1, hex(code)
         if char.isspace():
-            assert not words
+            assert folded.isspace(), hex(code)
         elif letter.fullmatch(char):  # A, a, K (kelvin), ſ, ı, İ: the one ASCII letter it matches
-            assert len(words) == 1 and re.fullmatch(next(iter(words)), char, re.IGNORECASE), hex(code)
+            assert folded in string.ascii_lowercase and re.fullmatch(folded, char, re.IGNORECASE), hex(code)
         else:
-            assert len(words) == 1 and bool(re.fullmatch(r"\w", char)) == bool(re.fullmatch(r"\w+", *words)), hex(code)
+            assert bool(re.fullmatch(r"\w", char)) == bool(re.fullmatch(r"\w", folded)), hex(code)
+
+
+_NEEDED = {word for rule in RULES for word in rule.needs.split()}
+_TOKENS = re.compile(r"\w+|[^\w\s]")  # words as `\b` sees them, and each other sign alone
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from([*_NEEDED, *_WORDS, "isn't", "This", "island", "at:", "a=b", "İs", "ſupports"]),
+                max_size=30).map(" ".join) | st.text(max_size=200))  # fmt: skip
+def test_the_needed_words_found_are_the_sentence_s_whole_words_that_rules_need(sentence: str) -> None:
+    assert words_of(sentence) == set(_TOKENS.findall(fold(sentence))) & _NEEDED
+
+
+# --- the fast forms of the patterns: each finds what its plain form finds -------------------------------------------
+
+_PLAIN_SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n+|\s+(?:but|whereas|while)\s+")
+_PLAIN_QUESTION = re.compile(
+    r"\?\s*$|^(?:does|do|did|should|could|would|can|is|are|was|were|who|what|which|why|how|when|where)\b",
+    re.IGNORECASE,
+)
+_PIECES = ["a", "b.", "c!", "d?", "e;", "but", "But", "whereas", "while", "is", "How", "?", " ", "  ", "\n", "\n\n",
+           "\t", "\u2003", ".", ";"]  # fmt: skip
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=30).map("".join) | st.text(max_size=200))
+def test_sentences_and_questions_are_what_the_plain_patterns_find(text: str) -> None:
+    assert SENTENCE.split(text) == _PLAIN_SENTENCE.split(text)
+    assert is_question(text) == bool(_PLAIN_QUESTION.search(text))
+
+
+def test_sentences_of_the_corpus_are_what_the_plain_pattern_finds() -> None:
+    for text in [text for text, _ in CORPUS] + [m["text"] for m in corpus.memories(2000)]:
+        assert SENTENCE.split(text) == _PLAIN_SENTENCE.split(text)
+
+
+_SPELLINGS = ["port", "http port", "ci", "ci system", "db", "default branch", "default port", "de", "c#", "c++"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(st.sampled_from(_SPELLINGS), min_size=1, unique=True),
+    st.lists(st.sampled_from([*_SPELLINGS, " ", "  ", "\t", "x", ":", "s", "PORT"]), max_size=8).map("".join),
+)
+def test_a_trie_matches_what_a_longest_first_alternation_matches(spellings: list[str], text: str) -> None:
+    """Also when what follows must match too: backtracking tries the same spellings in the same order."""
+    plain = "|".join(sorted((re.escape(s).replace(r"\ ", r"\s+") for s in spellings), key=len, reverse=True))
+    for tail in ("", r"\s*:", r"s\b"):
+        found = re.match(f"(?:{trie(spellings)}){tail}", text, re.IGNORECASE)
+        expected = re.match(f"(?:{plain}){tail}", text, re.IGNORECASE)
+        assert (found and found.group()) == (expected and expected.group())
