@@ -117,11 +117,10 @@ class ClaimKeeper:
         self.repo.set_valid_from([(memory.memory_id, min(starts.values(), default=memory.time))])
         rows = []
         for claim in found:  # all stored before any supersedes: closing one closes the others it carries
-            row = ClaimRow(
+            rows.append(self.repo.add(ClaimRow(
                 0, memory.memory_id, claim.subject, claim.attribute, claim.value, claim.polarity, claim.single,
                 claim.change, claim.rule, memory.project, memory.principal, starts[claim],
-            )  # fmt: skip
-            rows.append(replace(row, id=self.repo.add(row)))
+            )))  # fmt: skip
         rows += self._aligned(memory, {row.key for row in rows})
         held = trust_model.quarantined(trust)
         touched: set[int] = set()
@@ -153,7 +152,7 @@ class ClaimKeeper:
             new = ClaimRow(0, memory.memory_id, slot.subject, slot.attribute, slot.second, 1, True, slot.change,
                            "aligned", project, memory.principal, memory.time)  # fmt: skip
             if not self.repo.has(new):
-                rows.append(replace(new, id=self.repo.add(new)))
+                rows.append(self.repo.add(new))
         return rows
 
     def _supersede(self, new: ClaimRow, held: bool = False) -> set[int]:
