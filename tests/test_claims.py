@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from benchmarks import corpus
 from benchmarks.contradiction_cases import CASES
 from slm.facts.claim_rules import SENTENCE, candidates, compiled_rules, fold, is_question, trie, words_of
-from slm.facts.claims import MAX_CLAIMS, RULES, Claim, extract, subject_key, value_parts
+from slm.facts.claims import MAX_CLAIMS, RULES, Claim, _one_space, extract, subject_key, value_parts
 
 NOW = datetime(2026, 6, 15, 12, 0)  # "in May" is last month; "due March 15" is next year's
 
@@ -639,6 +639,12 @@ _PIECES = ["a", "b.", "c!", "d?", "e;", "but", "But", "whereas", "while", "is", 
 def test_sentences_and_questions_are_what_the_plain_patterns_find(text: str) -> None:
     assert SENTENCE.split(text) == _PLAIN_SENTENCE.split(text)
     assert is_question(text) == bool(_PLAIN_QUESTION.search(text))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["a", " ", "  ", "\t", "\n", "\u00a0"]), max_size=20).map("".join))
+def test_runs_of_blanks_become_one_space_as_the_plain_pattern_makes_them(text: str) -> None:
+    assert _one_space(text) == re.sub(r"[ \t]+", " ", text)
 
 
 def test_sentences_of_the_corpus_are_what_the_plain_pattern_finds() -> None:

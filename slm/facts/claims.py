@@ -95,7 +95,7 @@ def extract(text: str, now: datetime | None = None) -> list[Claim]:
     prose = text[:20_000]
     if "```" in prose:
         prose = _CODE.sub(" ", prose)  # code is not a statement of fact
-    prose = _BLANKS.sub(" ", prose)
+    prose = _one_space(prose)
     found: list[Claim] = []
     seen: set[tuple] = set()
     for sentence in SENTENCE.split(prose):
@@ -108,6 +108,12 @@ def extract(text: str, now: datetime | None = None) -> list[Claim]:
             if len(found) >= MAX_CLAIMS:
                 return found
     return found
+
+
+def _one_space(prose: str) -> str:
+    """Each run of spaces and tabs as one space. Most texts have no run to change: their search is skipped, which
+    found each single space (a tenth of the cost of finding claims)."""
+    return _BLANKS.sub(" ", prose) if "  " in prose or "\t" in prose else prose
 
 
 def _listed(claims: list[Claim]) -> list[Claim]:
