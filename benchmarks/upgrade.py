@@ -27,8 +27,8 @@ import sys
 import time
 from pathlib import Path
 
-# What migrations 0007-0011 added, taken away newest first (tests/test_contradictions.py uses this too); 0011 only
-# remade an index of `claims`, which goes with the table.
+# What migrations 0007-0012 added, taken away newest first (tests/test_contradictions.py uses this too); 0011 and
+# 0012 only remade an index of `claims`, which goes with the table.
 UNDO_TO_6 = (
     "DROP INDEX memories_session",  # 0010
     "ALTER TABLE memories DROP COLUMN session",
