@@ -225,11 +225,6 @@ def fold(text: str) -> str:
     return text.lower() if text.isascii() else text.translate(_FOLD).lower()
 
 
-def words_of(sentence: str) -> set[str]:
-    """The words (whole, as `\\b` sees them) and signs of `sentence` that some rule needs."""
-    return set(_needed().findall(fold(sentence)))
-
-
 @cache
 def compiled_rules() -> tuple[tuple[Rule, re.Pattern[str]], ...]:
     return tuple((rule, re.compile((_LEAD + _TIME_LEAD if rule.anchored else "") + rule.pattern, re.IGNORECASE))
@@ -249,7 +244,8 @@ def _by_word() -> tuple[int, dict[str, int]]:
 
 @cache
 def _needed() -> re.Pattern[str]:
-    """Finds the needed words and signs in a folded sentence: one pass, instead of listing all its words."""
+    """Finds the needed words (whole, as `\\b` sees them) and signs in a folded sentence: one pass, instead of
+    listing all its words."""
     words = [w for w in _by_word()[1] if re.fullmatch(r"\w+", w)]
     signs = "".join(re.escape(w) for w in _by_word()[1] if w not in words)
     return re.compile(r"\b" + trie(words) + r"\b" + (f"|[{signs}]" if signs else ""))
