@@ -1,6 +1,6 @@
 """How long does opening an old store take (issue 20)? Before and after, paired, on a 100k store from schema 6.
 
-The old store is made from the 100k scale store (schema 10) by undoing migrations 7-10 as they were applied
+The old store is made from the 100k scale store (schema 10 or later) by undoing migrations 7 on as they were applied
 (`to_schema_6`: drop what they added, set user_version 6) and VACUUM, as an slm of schema 6 would have left it:
 
     SLM_HOME=/tmp/slm-bench-home .venv/bin/python benchmarks/upgrade.py build \\
@@ -13,6 +13,9 @@ tree), before and after interleaved, and records the wall time of `Memory.open` 
     SLM_HOME=/tmp/slm-bench-home .venv/bin/python benchmarks/upgrade.py run --old /tmp/d/schema6/memory.db \\
         --before /work/wt-d-base --after /work/wt-d --workdir /tmp/d/runs --rounds 3 \\
         --out benchmarks/results/upgrade-100000.json
+
+`--find-only` times instead what the finding stage's workers do, in one process: the claims of every memory of
+the store, compared by their CPU seconds and a digest of the claims.
 """
 
 from __future__ import annotations
@@ -27,8 +30,8 @@ import sys
 import time
 from pathlib import Path
 
-# What migrations 0007-0011 added, taken away newest first (tests/test_contradictions.py uses this too); 0011 only
-# remade an index of `claims`, which goes with the table.
+# What migrations 0007-0012 added, taken away newest first (tests/test_contradictions.py uses this too); 0011 and
+# 0012 only remade an index of `claims`, which goes with the table.
 UNDO_TO_6 = (
     "DROP INDEX memories_session",  # 0010
     "ALTER TABLE memories DROP COLUMN session",
@@ -121,9 +124,32 @@ def open_once(db: Path) -> dict:
     return {"seconds": round(seconds, 2), "stages": spans, "digests": digests, "counts": counts, "slm": slm_version()}
 
 
+def find_once(db: Path) -> dict:
+    """Find the claims of every current memory of `db` in this process, as the backfill's workers do (the store is
+    only read): the CPU seconds it took, and a digest of the claims."""
+    import hashlib
+
+    import apsw
+
+    from slm.facts import validity
+
+    conn = apsw.Connection(str(db), flags=apsw.SQLITE_OPEN_READONLY)
+    rows = conn.execute(
+        "SELECT content, coalesce(event_time, created_at) FROM memories WHERE superseded_by IS NULL "
+        "ORDER BY coalesce(event_time, created_at), id"
+    ).fetchall()
+    conn.close()
+    began = time.process_time()
+    found = [validity.extract_claims(text, when) for text, when in rows]
+    cpu = time.process_time() - began
+    digest = hashlib.sha1(repr([[tuple(vars(c).values()) for c in f or ()] for f in found]).encode())
+    claims = sum(len(f or ()) for f in found)
+    return {"cpu_seconds": round(cpu, 2), "memories": len(rows), "claims": claims, "digest": digest.hexdigest()[:16]}
+
+
 # -- driver: before and after interleaved, each on a fresh copy of the old store ---------------------------------------
-def run_one(tree: Path, old: Path, workdir: Path) -> dict:
-    """Copy the old store and open the copy in a subprocess importing slm from `tree`."""
+def run_one(tree: Path, old: Path, workdir: Path, command: str = "open") -> dict:
+    """Copy the old store and open the copy (or only find its claims) in a subprocess importing slm from `tree`."""
     db = workdir / "store" / "memory.db"
     shutil.rmtree(db.parent, ignore_errors=True)
     db.parent.mkdir(parents=True)
@@ -131,29 +157,32 @@ def run_one(tree: Path, old: Path, workdir: Path) -> dict:
     env = {**os.environ, "PYTHONPATH": str(tree)}
     load = os.getloadavg()[0]
     done = subprocess.run(
-        [sys.executable, __file__, "open", "--db", str(db)], cwd=tree, env=env, capture_output=True, text=True
+        [sys.executable, __file__, command, "--db", str(db)], cwd=tree, env=env, capture_output=True, text=True
     )
     if done.returncode != 0:
-        raise RuntimeError(f"open with {tree} failed:\n{done.stderr[-3000:]}")
+        raise RuntimeError(f"{command} with {tree} failed:\n{done.stderr[-3000:]}")
     shutil.rmtree(db.parent)
     return {**json.loads(done.stdout.splitlines()[-1]), "load_before": round(load, 2), "load_after": os.getloadavg()[0]}
 
 
 def compare(args: argparse.Namespace) -> dict:
+    """Before and after on fresh copies, order alternating between rounds; `--find-only` times the claims' finding
+    alone, in one process (its CPU seconds are the figure)."""
     trees = {"before": args.before, "after": args.after}
+    command, figure = ("find", "cpu_seconds") if args.find_only else ("open", "seconds")
     runs: dict[str, list[dict]] = {"before": [], "after": []}
     for round_ in range(args.rounds):
         order = ["before", "after"] if round_ % 2 == 0 else ["after", "before"]
         for name in order:
-            runs[name].append(run_one(trees[name], args.old, args.workdir / name))
-            print(f"round {round_ + 1} {name}: {runs[name][-1]['seconds']} s", file=sys.stderr, flush=True)
-    ratios = [b["seconds"] / a["seconds"] for b, a in zip(runs["before"], runs["after"], strict=True)]
-    digests = {name: [r["digests"] for r in found] for name, found in runs.items()}
+            runs[name].append(run_one(trees[name], args.old, args.workdir / name, command))
+            print(f"round {round_ + 1} {name}: {runs[name][-1][figure]} s", file=sys.stderr, flush=True)
+    ratios = [b[figure] / a[figure] for b, a in zip(runs["before"], runs["after"], strict=True)]
+    digests = {name: [r.get("digests", r.get("digest")) for r in found] for name, found in runs.items()}
     same = all(d == digests["before"][0] for found in digests.values() for d in found)
     return {
         "old_store": str(args.old),
         "rounds": args.rounds,
-        "median_seconds": {name: statistics.median(r["seconds"] for r in found) for name, found in runs.items()},
+        "median_seconds": {name: statistics.median(r[figure] for r in found) for name, found in runs.items()},
         "paired_speedup_median": round(statistics.median(ratios), 2),
         "paired_speedups": [round(r, 2) for r in ratios],
         "identical_results": same,
@@ -169,6 +198,8 @@ def main() -> None:
     made.add_argument("--out", type=Path, required=True)
     once = sub.add_parser("open", help="(internal) open one copy with the slm on PYTHONPATH and print JSON")
     once.add_argument("--db", type=Path, required=True)
+    found = sub.add_parser("find", help="(internal) find the claims of one copy's memories in this process")
+    found.add_argument("--db", type=Path, required=True)
     paired = sub.add_parser("run", help="before and after, interleaved")
     paired.add_argument("--old", type=Path, required=True)
     paired.add_argument("--before", type=Path, required=True)
@@ -176,11 +207,14 @@ def main() -> None:
     paired.add_argument("--workdir", type=Path, required=True)
     paired.add_argument("--rounds", type=int, default=3)
     paired.add_argument("--out", type=Path, required=True)
+    paired.add_argument("--find-only", action="store_true", help="time finding the claims alone, in one process")
     args = parser.parse_args()
     if args.command == "build":
         build(args.source, args.out)
     elif args.command == "open":
         print(json.dumps(open_once(args.db)))
+    elif args.command == "find":
+        print(json.dumps(find_once(args.db)))
     else:
         from report import machine, slm_version  # as a script, benchmarks/ is on sys.path
 

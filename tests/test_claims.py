@@ -4,6 +4,7 @@ in RULES, canonical forms that make paraphrases meet, times, sets of values, and
 from __future__ import annotations
 
 import re
+import string
 import sys
 from datetime import datetime
 
@@ -13,8 +14,8 @@ from hypothesis import strategies as st
 
 from benchmarks import corpus
 from benchmarks.contradiction_cases import CASES
-from slm.facts.claim_rules import SENTENCE, candidates, compiled_rules, words_of
-from slm.facts.claims import MAX_CLAIMS, RULES, Claim, extract, subject_key, value_parts
+from slm.facts.claim_rules import SENTENCE, candidates, compiled_rules, fold, is_question, trie
+from slm.facts.claims import MAX_CLAIMS, RULES, Claim, _one_space, extract, subject_key, value_parts
 
 NOW = datetime(2026, 6, 15, 12, 0)  # "in May" is last month; "due March 15" is next year's
 
@@ -570,6 +571,10 @@ def test_developer_like_word_salad_gives_well_formed_claims(text: str, now: date
 # --- the words a rule needs (a sentence without any is not searched) -------------------------------------------------
 
 
+_NEEDED = {word for rule in RULES for word in rule.needs.split()}
+_TOKENS = re.compile(r"\w+|[^\w\s]")  # words as `\b` sees them, and each other sign alone
+
+
 def _sentences(texts: list[str]) -> list[str]:
     """Each sentence as `extract` sees it, also in capitals and with the letters IGNORECASE folds onto i and s."""
     found = [s.strip() for text in texts for s in SENTENCE.split(text)]
@@ -583,7 +588,7 @@ def test_a_rule_never_matches_a_sentence_without_a_word_it_needs() -> None:
     texts += [m["text"] for m in corpus.memories(2000)] + _WORDS
     matched, order = set(), [rule.name for rule in RULES]
     for sentence in _sentences(texts):
-        words = words_of(sentence)
+        words = set(_TOKENS.findall(fold(sentence)))
         tried = [rule.name for rule, _ in candidates(sentence)]
         assert tried == sorted(tried, key=order.index)  # in the table's order: the first rule that fits wins
         for rule, pattern in compiled_rules():
@@ -596,14 +601,71 @@ def test_a_rule_never_matches_a_sentence_without_a_word_it_needs() -> None:
 
 
 def test_folding_keeps_each_character_s_kind_and_what_ignorecase_makes_of_it() -> None:
-    """A sentence's words are found as `\\w` sees them, in the lower case IGNORECASE matches them to."""
+    """Needed words are found in the folded sentence: one character for one (so `\\b` stays where it was), of the
+    same kind, and a letter in the lower case IGNORECASE matches it to."""
     letter = re.compile("[a-z]", re.IGNORECASE)
     for code in range(sys.maxunicode + 1):
         char = chr(code)
-        words = words_of(char)
+        folded = fold(char)
+        assert len(folded) == 1, hex(code)
         if char.isspace():
-            assert not words
+            assert folded.isspace(), hex(code)
         elif letter.fullmatch(char):  # A, a, K (kelvin), ſ, ı, İ: the one ASCII letter it matches
-            assert len(words) == 1 and re.fullmatch(next(iter(words)), char, re.IGNORECASE), hex(code)
+            assert folded in string.ascii_lowercase and re.fullmatch(folded, char, re.IGNORECASE), hex(code)
         else:
-            assert len(words) == 1 and bool(re.fullmatch(r"\w", char)) == bool(re.fullmatch(r"\w+", *words)), hex(code)
+            assert bool(re.fullmatch(r"\w", char)) == bool(re.fullmatch(r"\w", folded)), hex(code)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from([*_NEEDED, *_WORDS, "isn't", "This", "island", "at:", "a=b", "İs", "ſupports"]),
+                max_size=30).map(" ".join) | st.text(max_size=200))  # fmt: skip
+def test_the_rules_tried_are_those_needing_a_word_the_sentence_has_whole(sentence: str) -> None:
+    words = set(_TOKENS.findall(fold(sentence)))
+    expected = [rule for rule in RULES if not rule.needs or set(rule.needs.split()) & words]
+    assert [rule for rule, _ in candidates(sentence)] == expected
+
+
+# --- the fast forms of the patterns: each finds what its plain form finds -------------------------------------------
+
+_PLAIN_SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n+|\s+(?:but|whereas|while)\s+")
+_PLAIN_QUESTION = re.compile(
+    r"\?\s*$|^(?:does|do|did|should|could|would|can|is|are|was|were|who|what|which|why|how|when|where)\b",
+    re.IGNORECASE,
+)
+_PIECES = ["a", "b.", "c!", "d?", "e;", "but", "But", "whereas", "while", "is", "How", "?", " ", "  ", "\n", "\n\n",
+           "\t", "\u2003", ".", ";"]  # fmt: skip
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=30).map("".join) | st.text(max_size=200))
+def test_sentences_and_questions_are_what_the_plain_patterns_find(text: str) -> None:
+    assert SENTENCE.split(text) == _PLAIN_SENTENCE.split(text)
+    assert is_question(text) == bool(_PLAIN_QUESTION.search(text))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["a", " ", "  ", "\t", "\n", "\u00a0"]), max_size=20).map("".join))
+def test_runs_of_blanks_become_one_space_as_the_plain_pattern_makes_them(text: str) -> None:
+    assert _one_space(text) == re.sub(r"[ \t]+", " ", text)
+
+
+def test_sentences_of_the_corpus_are_what_the_plain_pattern_finds() -> None:
+    for text in [text for text, _ in CORPUS] + [m["text"] for m in corpus.memories(2000)]:
+        assert SENTENCE.split(text) == _PLAIN_SENTENCE.split(text)
+
+
+_SPELLINGS = ["port", "http port", "ci", "ci system", "db", "default branch", "default port", "de", "c#", "c++"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(st.sampled_from(_SPELLINGS), min_size=1, unique=True),
+    st.lists(st.sampled_from([*_SPELLINGS, " ", "  ", "\t", "x", ":", "s", "PORT"]), max_size=8).map("".join),
+)
+def test_a_trie_matches_what_a_longest_first_alternation_matches(spellings: list[str], text: str) -> None:
+    """Also when what follows must match too: backtracking tries the same spellings in the same order."""
+    plain = "|".join(sorted((re.escape(s).replace(r"\ ", r"\s+") for s in spellings), key=len, reverse=True))
+    for tail in ("", r"\s*:", r"s\b"):
+        found = re.match(f"(?:{trie(spellings)}){tail}", text, re.IGNORECASE)
+        expected = re.match(f"(?:{plain}){tail}", text, re.IGNORECASE)
+        assert (found and found.group()) == (expected and expected.group())

@@ -5,6 +5,7 @@ answers `as_of`, and a failing check never costs a write."""
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 
 import pytest
 from fastmcp import Client
@@ -219,6 +220,18 @@ def test_unparseable_text_makes_no_claims(mem):
     memory_id = mem.remember("¯\\_(ツ)_/¯ ```\nfor i in range(3): print(i)\n``` ok?? 🙂")
     assert mem.memory_claims(memory_id)["claims"] == []
     assert mem.memory_claims(memory_id)["current"]
+
+
+def test_memories_that_claim_nothing_get_their_validity_between_and_after_the_others(mem):
+    """They are written together (before a memory that aligns with neighbours, and at the end), not one by one."""
+    texts = ["Thanks, that works!", "api-gateway uses PostgreSQL", "Sounds good to me.", "Great, merged.",
+             "the search indexer is written in Rust", "See you tomorrow then."]  # fmt: skip
+    ids = [mem.remember(text, agent="cursor", time=JAN) for text in texts]
+    mem.conn.execute("UPDATE memories SET valid_from = NULL, valid_to = '2000-01-01T00:00:00Z'")
+    statements = [validity.Statement(i, text, "default", "cursor", MAR) for i, text in zip(ids, texts, strict=True)]
+    with mem.conn:
+        mem.claims.place(statements, datetime.now(UTC))
+    assert [mem.claims.repo.validity(i) for i in ids] == [(MAR, None)] * len(ids)
 
 
 def test_huge_components_are_bounded(mem):

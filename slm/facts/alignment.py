@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from slm.facts.claim_rules import CHANGE_WORDS, QUESTION, SENTENCE
+from slm.facts.claim_rules import CHANGE_WORDS, SENTENCE, is_question
 from slm.facts.claim_values import slot_value, stem
 
 _TOKEN = re.compile(r"[\w@/+#'’-]+(?:[.:][\w@/+#'’-]+)*")
@@ -56,7 +56,7 @@ def _statements(text: str) -> list[tuple[list[str], str]]:
     found = []
     for sentence in SENTENCE.split(text[:2000]):
         tokens = _TOKEN.findall(sentence.lower())
-        if tokens and not QUESTION.search(sentence):
+        if tokens and not is_question(sentence):
             found.append((tokens, sentence))
     return found
 

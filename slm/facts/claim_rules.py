@@ -8,9 +8,9 @@ A to B") come before the general ones ("X is Y"). They are compiled once, on fir
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 from slm.facts.claim_values import CATEGORIES, NAMED_ATTRIBUTES
 
@@ -46,11 +46,30 @@ _CHANGE_VERB = r"(?:moved|migrated|switched|changed|upgraded|downgraded|ported|w
 _PHRASE = r"(?P<attr>[a-z][a-z0-9 -]{1,30}?)"  # any attribute phrase: "logging library", "primary store"
 
 
+def trie(spellings: Iterable[str]) -> str:
+    """An alternation of `spellings` as a regex trie: a sentence's character is tested against each branch once,
+    not against every spelling (the known attributes are ~150: most of the cost of the rules naming them). A
+    longer spelling is tried before its prefix, as in a longest-first alternation. A space matches any whitespace."""
+    root: dict[str, dict] = {}
+    for spelling in spellings:
+        node = root
+        for char in spelling:
+            node = node.setdefault(r"\s+" if char == " " else re.escape(char), {})
+        node[""] = {}
+    return _branches(root)
+
+
+def _branches(node: dict[str, dict]) -> str:
+    children = [atom + _branches(child) for atom, child in sorted(node.items()) if atom]
+    if not children:
+        return ""
+    group = "(?:" + "|".join(children) + ")"
+    return group + "?" if "" in node else group  # greedy: the longer spelling first
+
+
 def _known_attributes() -> str:
     spellings = {spelling for spellings in NAMED_ATTRIBUTES.values() for spelling in spellings.split("|")}
-    spellings |= set(CATEGORIES)
-    words = sorted((re.escape(s).replace(r"\ ", r"\s+") for s in spellings), key=len, reverse=True)
-    return r"(?P<attr>" + "|".join(words) + r")"
+    return r"(?P<attr>" + trie(spellings | set(CATEGORIES)) + r")"
 
 
 _KNOWN = _known_attributes()  # "port", "default branch", "package manager", "runtime", ...
@@ -177,25 +196,33 @@ RULES: tuple[Rule, ...] = (
     Rule("is", _SUBJ + r"\s+is\s+(?:a\s+|an\s+)?" + _VAL + _STOP, "is", needs="is"),
 )  # fmt: skip
 
-QUESTION = re.compile(
-    r"\?\s*$|^(?:does|do|did|should|could|would|can|is|are|was|were|who|what|which|why|how|when|where)\b",
-    re.IGNORECASE,
-)
+_ASKS = re.compile(r"(?:does|do|did|should|could|would|can|is|are|was|were|who|what|which|why|how|when|where)\b",
+                   re.IGNORECASE)  # fmt: skip
+
+
+def is_question(sentence: str) -> bool:
+    """Whether `sentence` asks rather than states: it ends with "?" (whitespace aside) or opens with a question
+    word. Not one regex search: that tried "?" at every character of every sentence."""
+    return sentence.rstrip().endswith("?") or _ASKS.match(sentence) is not None
+
+
 MORE_VALUES = re.compile(r"\s*(?:,\s*(?:and\s+)?|\s+and\s+|\s*&\s*)" + _VAL + _STOP, re.IGNORECASE)
 CHANGE_WORDS = re.compile(r"\b(?:now|since|as\s+of|starting|from\s+now\s+on|no\s+longer|anymore|switched|moved"
                           r"|migrated|upgraded|downgraded|replaced|changed)\b", re.IGNORECASE)  # fmt: skip
 TIME_WORDS = re.compile(r"(?:\b(?:in|since|as\s+of|on|starting|from)\s+)?\b(" + _DATE + r")\b", re.IGNORECASE)
-SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n+|\s+(?:but|whereas|while)\s+")
+# Breaks between sentences: whitespace after . ! ? or ;, newlines, or " but " (and whereas, while). Written to begin
+# with the whitespace every break starts with, so the search skips other characters without trying each branch.
+SENTENCE = re.compile(r"\s(?:(?<=[.!?;]\s)\s*|(?<=\n)\n*|\s*(?:but|whereas|while)\s+)")
 
 
-_TOKEN = re.compile(r"\w+|[^\w\s]")  # words as `\b` sees them, and each other sign alone
 # The letters that IGNORECASE matches to an ASCII letter but `str.lower` does not make one (tests check all).
 _FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s"})
 
 
-def words_of(sentence: str) -> frozenset[str]:
-    """The sentence's words and signs in the case the rules' `needs` are written in."""
-    return frozenset(_TOKEN.findall(sentence.translate(_FOLD).lower()))
+def fold(text: str) -> str:
+    """`text` in the case the rules' `needs` are written in, character for character (tests check all). Most text
+    is ASCII, which has nothing to translate (`isascii` costs nothing: CPython knows it of every string)."""
+    return text.lower() if text.isascii() else text.translate(_FOLD).lower()
 
 
 @cache
@@ -215,13 +242,24 @@ def _by_word() -> tuple[int, dict[str, int]]:
     return always, by_word
 
 
-def candidates(sentence: str) -> Iterator[tuple[Rule, re.Pattern[str]]]:
+@cache
+def _needed() -> re.Pattern[str]:
+    """Finds the needed words (whole, as `\\b` sees them) and signs in a folded sentence: one pass, instead of
+    listing all its words."""
+    words = [w for w in _by_word()[1] if re.fullmatch(r"\w+", w)]
+    signs = "".join(re.escape(w) for w in _by_word()[1] if w not in words)
+    return re.compile(r"\b" + trie(words) + r"\b" + (f"|[{signs}]" if signs else ""))
+
+
+def candidates(sentence: str) -> tuple[tuple[Rule, re.Pattern[str]], ...]:
     """The rules that may match `sentence`, in order: those needing no word, and those it has a needed word of."""
     chosen, by_word = _by_word()
-    for word in words_of(sentence) & by_word.keys():
+    for word in _needed().findall(fold(sentence)):
         chosen |= by_word[word]
-    rules = compiled_rules()
-    while chosen:
-        lowest = chosen & -chosen
-        yield rules[lowest.bit_length() - 1]
-        chosen ^= lowest
+    return _rules_of(chosen)
+
+
+@lru_cache(maxsize=4096)
+def _rules_of(chosen: int) -> tuple[tuple[Rule, re.Pattern[str]], ...]:
+    """The rules whose bits are set in `chosen`, in order (few sets recur: each is made once)."""
+    return tuple(rule for i, rule in enumerate(compiled_rules()) if chosen >> i & 1)

@@ -129,8 +129,9 @@ def subject_key(text: str) -> str:
 
 
 def _technology(name: str) -> str:
-    entity = entities.canonical(clean(name))
-    return entity.key if entity is not None else clean(name).lower()
+    cleaned = clean(name)
+    entity = entities.canonical(cleaned)
+    return entity.key if entity is not None else cleaned.lower()
 
 
 def value_parts(text: str) -> tuple[str, str | None]:
@@ -152,10 +153,14 @@ def value_parts(text: str) -> tuple[str, str | None]:
     return _technology(words), None
 
 
+_MARKS = re.compile(r"[`\"“”*]")
+_POSSESSIVE = re.compile(r"'s$")
+_SPACES = re.compile(r"\s+")
+
+
 def clean(text: str) -> str:
-    text = re.sub(r"[`\"“”*]", "", text).strip()
-    text = re.sub(r"'s$", "", text)
-    return re.sub(r"\s+", " ", text).strip(" .,:;!?'’-")
+    text = _POSSESSIVE.sub("", _MARKS.sub("", text).strip())
+    return _SPACES.sub(" ", text).strip(" .,:;!?'’-")
 
 
 def attribute_name(phrase: str) -> str:

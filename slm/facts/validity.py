@@ -78,8 +78,9 @@ class ClaimKeeper:
     ) -> list[ContradictionChange]:
         """Claims of new memories, the supersessions they cause, then the checks (of `also` too); never raises.
 
-        A memory that claims nothing and has no neighbours to align with changes only its own validity: those
-        are written together, between the others, in order. A backfill of 100k memories is mostly such ones."""
+        A memory that claims nothing and has no neighbours to align with changes only its own validity, which no
+        other placing reads but an alignment: those are written together, before the next memory with neighbours
+        and at the end. A backfill of 100k memories is mostly such ones (a write each cost it a second)."""
         statements = list(statements)
         found = _extract_all(statements, progress)
         placing = [(m, c) for m, c in zip(statements, found, strict=True) if c is not None]
@@ -91,7 +92,8 @@ class ClaimKeeper:
             if not made and not memory.neighbours:
                 quiet.append(memory)
                 continue
-            self._place_quiet(quiet)
+            if memory.neighbours:  # its alignment reads the validity of earlier memories (and may claim for them)
+                self._place_quiet(quiet)
             try:
                 with write_transaction(self.conn):
                     keys |= self._place_one(memory, made, trusts.get(memory.memory_id, 1.0))
@@ -117,11 +119,10 @@ class ClaimKeeper:
         self.repo.set_valid_from([(memory.memory_id, min(starts.values(), default=memory.time))])
         rows = []
         for claim in found:  # all stored before any supersedes: closing one closes the others it carries
-            row = ClaimRow(
+            rows.append(self.repo.add(ClaimRow(
                 0, memory.memory_id, claim.subject, claim.attribute, claim.value, claim.polarity, claim.single,
                 claim.change, claim.rule, memory.project, memory.principal, starts[claim],
-            )  # fmt: skip
-            rows.append(replace(row, id=self.repo.add(row)))
+            )))  # fmt: skip
         rows += self._aligned(memory, {row.key for row in rows})
         held = trust_model.quarantined(trust)
         touched: set[int] = set()
@@ -153,7 +154,7 @@ class ClaimKeeper:
             new = ClaimRow(0, memory.memory_id, slot.subject, slot.attribute, slot.second, 1, True, slot.change,
                            "aligned", project, memory.principal, memory.time)  # fmt: skip
             if not self.repo.has(new):
-                rows.append(replace(new, id=self.repo.add(new)))
+                rows.append(self.repo.add(new))
         return rows
 
     def _supersede(self, new: ClaimRow, held: bool = False) -> set[int]:
