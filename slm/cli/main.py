@@ -40,6 +40,7 @@ COMMANDS = {  # name -> (module of slm.cli, attribute), in the order `slm --help
     "graph": ("graph_commands", "graph_app"),
     "lifecycle": ("lifecycle_commands", "lifecycle_app"),
     "contradictions": ("contradiction_commands", "contradictions_app"),
+    "tui": ("main", "tui"),  # below
 }
 
 
@@ -159,6 +160,18 @@ def mcp_token(rotate: bool, remove: bool) -> None:
         out.note("the shared token was removed: HTTP clients need an agent token" if removed else "there was none")
         return
     sys.stdout.write(load_or_create_token(config.data_dir(), rotate=rotate) + "\n")
+
+
+@click.command()
+@db_option
+@handles_errors
+def tui(db: Path | None) -> None:
+    """Search and read your memories in the terminal: results as you type, each memory with who wrote it, its
+    trust and its lifecycle zone (`/` search, `enter` open, `?` keys, `ctrl+q` quit)."""
+    from slm.tui.app import MemoryApp
+
+    with open_store(db) as mem:
+        MemoryApp(mem).run()
 
 
 def main() -> None:

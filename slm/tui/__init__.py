@@ -1,2 +1,1 @@
-"""The place of the Textual face, not written yet; like the CLI and the MCP server it is to use the `Memory`
-facade only."""
+"""The Textual face (`slm tui`); like the CLI and the MCP server it uses the `Memory` facade only."""

@@ -1,0 +1,87 @@
+"""The terminal UI driven headless with Textual's Pilot, on a real store and the real model."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+from textual.widgets import DataTable, Input, Static
+
+from slm import Memory
+from slm.cli.main import app as cli
+from slm.tui.app import MemoryApp
+
+NOTES = [
+    "The billing service retries Stripe webhooks three times with exponential backoff.",
+    "Alice prefers pytest fixtures over unittest setUp methods.",
+    "Deploys to production need a green CI run and a second reviewer.",
+]
+
+
+@pytest.fixture
+def mem(db_path):
+    with Memory.open(db_path) as opened:
+        for note in NOTES:
+            opened.remember(note, agent="claude-code", project="shop")
+        yield opened
+
+
+def shown(app: MemoryApp) -> list[str]:
+    table = app.query_one("#results", DataTable)
+    return [table.get_row_at(i)[-1] for i in range(table.row_count)]
+
+
+async def settle(pilot) -> None:
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+@pytest.mark.anyio
+async def test_the_newest_memories_show_first_and_a_search_finds_as_you_type(mem):
+    app = MemoryApp(mem, debounce=0.01)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        assert shown(app) == list(reversed(NOTES))
+        await pilot.press("/")
+        assert isinstance(app.focused, Input)
+        await pilot.press(*"webhook retries")
+        await settle(pilot)
+        assert shown(app)[0] == NOTES[0]
+        assert "for “webhook retries”" in app.sub_title
+        await pilot.press("enter", "enter")  # from the search box to the results, then open the first
+        await settle(pilot)
+        assert isinstance(app.focused, DataTable)
+        assert NOTES[0] in str(app.query_one("#detail-body", Static).render())
+
+
+@pytest.mark.anyio
+async def test_enter_opens_a_memory_with_its_provenance_trust_and_zone(mem):
+    app = MemoryApp(mem, debounce=0.01)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app.query_one("#results", DataTable).focus()
+        await pilot.press("down", "enter")
+        await settle(pilot)
+        body = str(app.query_one("#detail-body", Static).render())
+        assert NOTES[1] in body
+        assert "claude-code (claimed, over api)" in body and "shop" in body
+        assert "trust" in body and "active" in body
+
+
+@pytest.mark.anyio
+async def test_a_bad_query_is_a_notification_not_a_traceback(mem):
+    app = MemoryApp(mem, debounce=0.01)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.query_one("#search", Input).value = "x" * 9000  # over the 8 KiB a query may have
+        await settle(pilot)
+        assert [n.severity for n in app._notifications] == ["error"]
+        assert "query" in next(iter(app._notifications)).message
+        assert shown(app) == list(reversed(NOTES))  # the last good results stay
+
+
+def test_slm_tui_on_a_missing_store_says_so_and_starts_nothing(tmp_path):
+    done = CliRunner().invoke(cli, ["tui", "--db", str(tmp_path / "nowhere.db")])
+    assert done.exit_code == 1
+    assert "no slm database" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "nowhere.db").exists()
