@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import pty
+import re
 import shutil
 import stat
 import subprocess
@@ -600,6 +601,18 @@ def test_help_shows_the_defaults():
     assert "(default: user)" in text and "$SLM_HOME/memory.db" in text and "SLM_DB" in text
     assert "--explain" in run("recall", "--help").stdout
     assert "all-MiniLM-L6-v2" in "".join(run("model", "reindex", "--help").stdout.split())  # wrapped at a hyphen
+
+
+def test_recall_at_80_columns_numbers_the_hits_and_gives_the_text_the_room(filled_path):
+    """A person reads the rank, not a fused score such as 0.0164 (`--explain` and `--json` keep it), and the
+    memory's text gets the columns left over, not a sliver of them."""
+    proc = cli("recall", DB_QUESTION, "-k", "3", "--db", filled_path, env={"COLUMNS": "80"})
+    lines = proc.stdout.decode().splitlines()
+    assert lines[0].split()[:2] == ["#", "id"] and "score" not in lines[0]
+    rows = [line for line in lines[2:] if line[:4].strip()]
+    assert [row.split()[0] for row in rows] == ["1", "2", "3"]
+    assert not re.search(r"\b0\.\d{4}\b", proc.stdout.decode())
+    assert lines[0].index("memory") <= 45  # at least 35 of the 80 columns for the text
 
 
 @pytest.mark.parametrize("columns", [80, 120])

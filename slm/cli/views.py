@@ -35,14 +35,14 @@ def _table() -> Table:
 
 
 def hits_table(hits: list, explain: bool) -> None:
-    """Hits best first; with `explain`, each channel's rank and share of the score instead of time and source
-    (a narrow terminal has room for one or the other, and `--json` has both)."""
+    """Hits best first, numbered; with `explain`, the score and each channel's rank and share of it instead of time
+    and source (a narrow terminal has room for one or the other, and `--json` has both)."""
     if not hits:
         plain("no memories match", "dim")
         return
     table = _table()
-    table.add_column("id", justify="right", style="cyan", no_wrap=True)
-    table.add_column("score", justify="right", no_wrap=True)
+    table.add_column("#" if not explain else "score", justify="right", no_wrap=True)  # a fused score means little
+    table.add_column("id", justify="right", style="cyan", no_wrap=True)  # to a person; `--explain` has it
     if explain:
         table.add_column("trust", justify="right", no_wrap=True)
         table.add_column("zone", no_wrap=True)
@@ -57,8 +57,8 @@ def hits_table(hits: list, explain: bool) -> None:
         table.add_column("when", no_wrap=True)
         table.add_column("project / agent", max_width=18)
     table.add_column("memory")
-    for hit in hits:
-        cells = [str(hit.id), f"{hit.score:.4f}"]
+    for rank, hit in enumerate(hits, 1):
+        cells = [f"{hit.score:.4f}" if explain else str(rank), str(hit.id)]
         if explain:
             cells += [f"{hit.trust:.2f}", hit.zone, *(_channel(hit, channel) for channel in channels)]
         else:
