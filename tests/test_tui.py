@@ -85,3 +85,40 @@ def test_slm_tui_on_a_missing_store_says_so_and_starts_nothing(tmp_path):
     assert done.exit_code == 1
     assert "no slm database" in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "nowhere.db").exists()
+
+
+@pytest.mark.anyio
+async def test_a_memory_another_process_writes_appears_without_a_refresh(mem, db_path):
+    app = MemoryApp(mem, debounce=0.01)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        note = "The search service moved its index to OpenSearch 2.13 last night."
+        writer = CliRunner().invoke(cli, ["remember", note, "--db", str(db_path), "--agent", "cursor"])
+        assert writer.exit_code == 0, writer.output
+        for _ in range(50):  # the app polls the event log every POLL_S
+            await pilot.pause(0.1)
+            if shown(app) and shown(app)[0] == note:
+                break
+        assert shown(app)[0] == note
+        assert any("cursor" in str(line.text) for line in app.query_one("#events").lines)
+
+
+@pytest.mark.anyio
+async def test_forget_asks_first_and_keeps_the_memory_when_told_no(mem):
+    app = MemoryApp(mem, debounce=0.01)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        newest = mem.list(limit=1)[0]
+        await pilot.press("d")
+        await pilot.pause(0.3)  # not `settle`: the forgetting worker waits for the answer
+        assert "Forget memory #" in str(app.screen.query_one("Label").render())
+        await pilot.press("n")
+        await settle(pilot)
+        assert mem.get(newest.id).content == newest.content
+        assert shown(app)[0] == newest.content
+        await pilot.press("d")
+        await pilot.pause(0.3)
+        await pilot.press("y")
+        await settle(pilot)
+        assert newest.content not in shown(app)
+        assert [m.content for m in mem.list(limit=10)] == list(reversed(NOTES[:-1]))

@@ -12,9 +12,11 @@ from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, DataTable, Footer, Header, Input, Label, RichLog, Static
 
+from slm.core.event_feed import Event, EventFeed
 from slm.core.memory import Memory
 from slm.errors import SlmError
 
@@ -22,6 +24,7 @@ T = TypeVar("T")
 DEBOUNCE_S = 0.25  # typing pauses this long before a recall starts
 RECENT = 200  # memories listed while the search box is empty
 PREVIEW = 200  # characters of a memory's text in the table
+POLL_S = 1.0  # how often the event log is read for other processes' writes
 
 
 class MemoryDetail(VerticalScroll):
@@ -35,6 +38,40 @@ class MemoryDetail(VerticalScroll):
         self.scroll_home(animate=False)
 
 
+class ConfirmForget(ModalScreen[bool]):
+    """Asks before forgetting, and says what will go."""
+
+    BINDINGS: ClassVar[list[Binding]] = [
+        Binding("y", "answer(True)", "Forget"),
+        Binding("n,escape", "answer(False)", "Keep"),
+    ]
+    DEFAULT_CSS = """
+    ConfirmForget { align: center middle; }
+    ConfirmForget > Vertical { width: 70; height: auto; border: thick $error; padding: 1 2; background: $surface; }
+    ConfirmForget Horizontal { height: auto; margin-top: 1; }
+    """
+
+    def __init__(self, memory_id: int, text: str) -> None:
+        super().__init__()
+        self.memory_id, self.text = memory_id, text
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(f"Forget memory #{self.memory_id} and its earlier versions?")
+            yield Static(Text(_preview(self.text)))
+            yield Static("Recall will not find it again; `slm erase` also removes every trace and gives a receipt.")
+            with Horizontal():
+                yield Button("Forget (y)", variant="error", id="forget")
+                yield Button("Keep (n)", variant="primary", id="keep")
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "forget")
+
+    def action_answer(self, forget: bool) -> None:
+        self.dismiss(forget)
+
+
 class MemoryApp(App[None]):
     """Search results (or the newest memories) on the left, the chosen memory on the right. Every call into the
     store runs on one worker thread, in order: the UI never waits on SQLite or the model."""
@@ -45,10 +82,12 @@ class MemoryApp(App[None]):
     #search { dock: top; margin: 0 1; }
     #results { width: 3fr; }
     #detail { width: 2fr; border-left: solid $primary; padding: 0 1; }
+    #events { dock: bottom; height: 5; border-top: solid $primary; }
     """
     BINDINGS: ClassVar[list[Binding]] = [
         Binding("/", "focus_search", "Search"),
         Binding("escape,down", "focus_results", "Results", show=False),  # from the search box: the table binds both
+        Binding("d,delete", "forget", "Forget"),
         Binding("question_mark", "show_help_panel", "Keys"),
         Binding("ctrl+q", "quit", "Quit"),
     ]
@@ -58,6 +97,7 @@ class MemoryApp(App[None]):
         self.memory = memory
         self.debounce = debounce
         self._store_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="slm-tui-store")
+        self._event_cursor: int | None = None  # the last event of memory.db shown
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -65,6 +105,7 @@ class MemoryApp(App[None]):
         with Horizontal():
             yield DataTable(id="results", cursor_type="row", zebra_stripes=True)
             yield MemoryDetail(id="detail")
+        yield RichLog(id="events", max_lines=500, wrap=False)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -74,6 +115,8 @@ class MemoryApp(App[None]):
             table.add_column(name, key=name)
         table.add_column("memory", key="text")  # last: a long text runs off the edge, not the facts
         self.refresh_results("")
+        self.follow_events()
+        self.set_interval(POLL_S, self.follow_events)
 
     def on_unmount(self) -> None:
         self._store_thread.shutdown(wait=True)
@@ -155,12 +198,66 @@ class MemoryApp(App[None]):
             view.append(f"{value}\n")
         return view
 
+    # -- other processes' writes ----------------------------------------------------------------------------------
+    @work(exclusive=True, group="events")
+    async def follow_events(self) -> None:
+        """New events of memory.db since the last look (the newest few at the start); when memories were written
+        or deleted and nothing is being searched, the newest memories are listed again."""
+        if self._event_cursor is None:
+            listed, cursors = await self._in_store(lambda: EventFeed(self.memory).latest(limit=4))
+            events = [item.event for item in listed if item.source == "memory"]
+            self._event_cursor = cursors["memory"]
+        else:
+            cursor = self._event_cursor
+            events = await self._in_store(lambda: self.memory.events_after(cursor, limit=500))
+            if not events:
+                return
+            self._event_cursor = events[-1].id
+            if any(e.memory_id is not None for e in events) and not self.query_one("#search", Input).value.strip():
+                self.refresh_results("")
+        log = self.query_one("#events", RichLog)
+        for event in events:
+            log.write(_event_line(event))
+
+    # -- forgetting -----------------------------------------------------------------------------------------------
+    def action_forget(self) -> None:
+        table = self.query_one("#results", DataTable)
+        if not table.row_count:
+            return
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        if key is not None:
+            self.forget_memory(int(key))
+
+    @work(group="forget")
+    async def forget_memory(self, memory_id: int) -> None:
+        try:
+            row = await self._in_store(lambda: self.memory.get(memory_id))
+        except SlmError as err:
+            self.notify(err.message, title="slm", severity="error")
+            return
+        if not await self.push_screen_wait(ConfirmForget(memory_id, row.content)):
+            return
+        try:
+            gone = await self._in_store(lambda: self.memory.forget(memory_id))
+        except SlmError as err:
+            self.notify(err.message, title="slm", severity="error")
+            return
+        self.notify(f"forgot {', '.join(f'#{i}' for i in gone)}", title="slm")
+        self.refresh_results(self.query_one("#search", Input).value)
+
     # -- keys -----------------------------------------------------------------------------------------------------
     def action_focus_search(self) -> None:
         self.query_one("#search", Input).focus()
 
     def action_focus_results(self) -> None:
         self.query_one("#results", DataTable).focus()
+
+
+def _event_line(event: Event) -> Text:
+    what = f" #{event.memory_id}" if event.memory_id is not None else ""
+    project = event.payload.get("project") if isinstance(event.payload, dict) else None
+    where = f" in {project}" if project else ""
+    return Text(f"{event.time[11:19]}  {event.agent} ({event.protocol})  {event.type}{what}{where}")
 
 
 def _preview(text: str) -> str:
