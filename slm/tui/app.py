@@ -6,14 +6,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import ClassVar, TypeVar
+from typing import ClassVar, TypeVar, cast
 
 from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, RichLog, Static
 
 from slm.core.event_feed import Event, EventFeed
@@ -38,38 +38,112 @@ class MemoryDetail(VerticalScroll):
         self.scroll_home(animate=False)
 
 
-class ConfirmForget(ModalScreen[bool]):
-    """Asks before forgetting, and says what will go."""
+class Confirm(ModalScreen[bool]):
+    """Asks before anything destructive, and says what will go."""
 
     BINDINGS: ClassVar[list[Binding]] = [
-        Binding("y", "answer(True)", "Forget"),
-        Binding("n,escape", "answer(False)", "Keep"),
+        Binding("y", "answer(True)", "Yes"),
+        Binding("n,escape", "answer(False)", "No"),
     ]
     DEFAULT_CSS = """
-    ConfirmForget { align: center middle; }
-    ConfirmForget > Vertical { width: 70; height: auto; border: thick $error; padding: 1 2; background: $surface; }
-    ConfirmForget Horizontal { height: auto; margin-top: 1; }
+    Confirm { align: center middle; }
+    Confirm > Vertical { width: 72; height: auto; border: thick $error; padding: 1 2; background: $surface; }
+    Confirm Horizontal { height: auto; margin-top: 1; }
     """
 
-    def __init__(self, memory_id: int, text: str) -> None:
+    def __init__(self, question: str, text: str, consequence: str, verb: str) -> None:
         super().__init__()
-        self.memory_id, self.text = memory_id, text
+        self.question, self.text, self.consequence, self.verb = question, text, consequence, verb
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(f"Forget memory #{self.memory_id} and its earlier versions?")
+            yield Label(self.question)
             yield Static(Text(_preview(self.text)))
-            yield Static("Recall will not find it again; `slm erase` also removes every trace and gives a receipt.")
+            yield Static(self.consequence)
             with Horizontal():
-                yield Button("Forget (y)", variant="error", id="forget")
-                yield Button("Keep (n)", variant="primary", id="keep")
+                yield Button(f"{self.verb} (y)", variant="error", id="yes")
+                yield Button("Keep (n)", variant="primary", id="no")
 
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(event.button.id == "forget")
+        self.dismiss(event.button.id == "yes")
 
-    def action_answer(self, forget: bool) -> None:
-        self.dismiss(forget)
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)
+
+
+class QuarantineScreen(Screen[None]):
+    """Memories held out of recall (instruction-like text, distrusted authors): approve to trust one in full,
+    reject to delete it and count it against its author."""
+
+    BINDINGS: ClassVar[list[Binding]] = [
+        Binding("a", "approve", "Approve"),
+        Binding("r", "reject", "Reject"),
+        Binding("escape", "app.pop_screen", "Back"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Label("Quarantine: held out of every recall until you decide", id="quarantine-title")
+        yield DataTable(id="held", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#held", DataTable)
+        for name in ("id", "trust", "agent", "project"):
+            table.add_column(name, key=name)
+        table.add_column("memory", key="text")
+        self.reload()
+
+    @work(exclusive=True, group="quarantine")
+    async def reload(self) -> None:
+        app = self._slm
+        held = await app.in_store(app.memory.quarantine)
+        table = self.query_one("#held", DataTable)
+        table.clear()
+        for row, trust in held:
+            table.add_row(str(row.id), f"{trust:.2f}", row.agent, row.project, _preview(row.content), key=str(row.id))
+        self.sub_title = f"{len(held)} held"
+
+    def _chosen(self) -> int | None:
+        table = self.query_one("#held", DataTable)
+        if not table.row_count:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return None if key is None else int(key)
+
+    def action_approve(self) -> None:
+        memory_id = self._chosen()
+        if memory_id is not None:
+            self.decide(memory_id, approve=True)
+
+    def action_reject(self) -> None:
+        memory_id = self._chosen()
+        if memory_id is not None:
+            self.decide(memory_id, approve=False)
+
+    @work(group="decide")
+    async def decide(self, memory_id: int, *, approve: bool) -> None:
+        app = self._slm
+        if not approve:
+            row = await app.in_store(lambda: app.memory.get(memory_id))
+            consequence = "It is deleted, and it counts against its author's trust."
+            if not await app.push_screen_wait(
+                Confirm(f"Reject memory #{memory_id}?", row.content, consequence, "Reject")
+            ):
+                return
+        call = app.memory.approve if approve else app.memory.reject
+        try:
+            await app.in_store(lambda: call([memory_id]))
+        except SlmError as err:
+            app.notify(err.message, title="slm", severity="error")
+            return
+        app.notify(f"{'approved' if approve else 'rejected'} #{memory_id}", title="slm")
+        self.reload()
+
+    @property
+    def _slm(self) -> MemoryApp:
+        return cast("MemoryApp", self.app)
 
 
 class MemoryApp(App[None]):
@@ -88,6 +162,7 @@ class MemoryApp(App[None]):
         Binding("/", "focus_search", "Search"),
         Binding("escape,down", "focus_results", "Results", show=False),  # from the search box: the table binds both
         Binding("d,delete", "forget", "Forget"),
+        Binding("t", "quarantine", "Quarantine"),
         Binding("question_mark", "show_help_panel", "Keys"),
         Binding("ctrl+q", "quit", "Quit"),
     ]
@@ -121,7 +196,7 @@ class MemoryApp(App[None]):
     def on_unmount(self) -> None:
         self._store_thread.shutdown(wait=True)
 
-    async def _in_store(self, call: Callable[[], T]) -> T:
+    async def in_store(self, call: Callable[[], T]) -> T:
         """Run `call` on the store's own thread: one at a time, in the order asked."""
         return await asyncio.get_running_loop().run_in_executor(self._store_thread, call)
 
@@ -141,7 +216,7 @@ class MemoryApp(App[None]):
         if query:
             await asyncio.sleep(self.debounce)
         try:
-            rows = await self._in_store(lambda: self._rows_for(query))
+            rows = await self.in_store(lambda: self._rows_for(query))
         except SlmError as err:
             self.notify(f"{err.message}" + (f"\n{err.hint}" if err.hint else ""), title="slm", severity="error")
             return
@@ -169,7 +244,7 @@ class MemoryApp(App[None]):
     @work(exclusive=True, group="detail")
     async def open_memory(self, memory_id: int) -> None:
         try:
-            view = await self._in_store(lambda: self._describe(memory_id))
+            view = await self.in_store(lambda: self._describe(memory_id))
         except SlmError as err:
             self.notify(err.message, title="slm", severity="error")
             return
@@ -204,12 +279,12 @@ class MemoryApp(App[None]):
         """New events of memory.db since the last look (the newest few at the start); when memories were written
         or deleted and nothing is being searched, the newest memories are listed again."""
         if self._event_cursor is None:
-            listed, cursors = await self._in_store(lambda: EventFeed(self.memory).latest(limit=4))
+            listed, cursors = await self.in_store(lambda: EventFeed(self.memory).latest(limit=4))
             events = [item.event for item in listed if item.source == "memory"]
             self._event_cursor = cursors["memory"]
         else:
             cursor = self._event_cursor
-            events = await self._in_store(lambda: self.memory.events_after(cursor, limit=500))
+            events = await self.in_store(lambda: self.memory.events_after(cursor, limit=500))
             if not events:
                 return
             self._event_cursor = events[-1].id
@@ -231,14 +306,16 @@ class MemoryApp(App[None]):
     @work(group="forget")
     async def forget_memory(self, memory_id: int) -> None:
         try:
-            row = await self._in_store(lambda: self.memory.get(memory_id))
+            row = await self.in_store(lambda: self.memory.get(memory_id))
         except SlmError as err:
             self.notify(err.message, title="slm", severity="error")
             return
-        if not await self.push_screen_wait(ConfirmForget(memory_id, row.content)):
+        question = f"Forget memory #{memory_id} and its earlier versions?"
+        consequence = "Recall will not find it again; `slm erase` also removes every trace and gives a receipt."
+        if not await self.push_screen_wait(Confirm(question, row.content, consequence, "Forget")):
             return
         try:
-            gone = await self._in_store(lambda: self.memory.forget(memory_id))
+            gone = await self.in_store(lambda: self.memory.forget(memory_id))
         except SlmError as err:
             self.notify(err.message, title="slm", severity="error")
             return
@@ -246,6 +323,9 @@ class MemoryApp(App[None]):
         self.refresh_results(self.query_one("#search", Input).value)
 
     # -- keys -----------------------------------------------------------------------------------------------------
+    def action_quarantine(self) -> None:
+        self.push_screen(QuarantineScreen())
+
     def action_focus_search(self) -> None:
         self.query_one("#search", Input).focus()
 
