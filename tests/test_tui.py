@@ -149,3 +149,29 @@ async def test_the_quarantine_approves_one_and_rejects_another_after_asking(mem)
         assert app.screen.query_one("#held", DataTable).row_count == 0
     assert mem.quarantine() == [] and mem.memory_trust(held[0])["approved"]
     assert mem.get_many(held) == [mem.get(held[0])]  # the rejected one is gone
+
+
+JAN = "2024-01-10T00:00:00Z"
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("decision", ["1", "x"])
+async def test_a_contradiction_is_shown_side_by_side_and_resolved_or_dismissed(mem, decision):
+    right = mem.remember("The mobile app's minimum iOS version is 16.", agent="claude-code", time=JAN)
+    mem.remember("The mobile app's minimum iOS version is 15.", agent="cursor", time=JAN)
+    [found] = mem.contradictions()
+    app = MemoryApp(mem, debounce=0.01)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("c")
+        await settle(pilot)
+        sides = [str(side.render()) for side in app.screen.query(".side")]
+        assert len(sides) == 2 and "version is 16" in sides[0] and "version is 15" in sides[1]
+        assert "cursor" in sides[1]
+        await pilot.press(decision)
+        await settle(pilot)
+        assert app.screen.query_one("#open", DataTable).row_count == 0
+    settled = mem.contradiction(found["id"])
+    assert settled["status"] == ("resolved" if decision == "1" else "dismissed")
+    if decision == "1":
+        assert str(right) in settled["resolution"]

@@ -97,7 +97,7 @@ class QuarantineScreen(Screen[None]):
 
     @work(exclusive=True, group="quarantine")
     async def reload(self) -> None:
-        app = self._slm
+        app = _slm(self)
         held = await app.in_store(app.memory.quarantine)
         table = self.query_one("#held", DataTable)
         table.clear()
@@ -124,7 +124,7 @@ class QuarantineScreen(Screen[None]):
 
     @work(group="decide")
     async def decide(self, memory_id: int, *, approve: bool) -> None:
-        app = self._slm
+        app = _slm(self)
         if not approve:
             row = await app.in_store(lambda: app.memory.get(memory_id))
             consequence = "It is deleted, and it counts against its author's trust."
@@ -141,9 +141,92 @@ class QuarantineScreen(Screen[None]):
         app.notify(f"{'approved' if approve else 'rejected'} #{memory_id}", title="slm")
         self.reload()
 
-    @property
-    def _slm(self) -> MemoryApp:
-        return cast("MemoryApp", self.app)
+
+class ContradictionsScreen(Screen[None]):
+    """Open contradictions, the chosen one's claims side by side: a number keeps that claim's memory (the others
+    become history), `x` dismisses it (the claims may all hold)."""
+
+    BINDINGS: ClassVar[list[Binding]] = [
+        *(Binding(str(n), f"keep({n})", "Keep" if n == 1 else "", show=n == 1) for n in range(1, 10)),
+        Binding("x", "dismiss_one", "Dismiss"),
+        Binding("escape", "app.pop_screen", "Back"),
+    ]
+    DEFAULT_CSS = """
+    ContradictionsScreen #open { height: 1fr; }
+    ContradictionsScreen #sides { height: 2fr; }
+    ContradictionsScreen .side { width: 1fr; border: round $warning; padding: 0 1; }
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._shown: dict | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield DataTable(id="open", cursor_type="row", zebra_stripes=True)
+        yield Horizontal(id="sides")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#open", DataTable)
+        for name in ("id", "project", "about", "severity", "values"):
+            table.add_column(name, key=name)
+        self.reload()
+
+    @work(exclusive=True, group="contradictions")
+    async def reload(self) -> None:
+        app = _slm(self)
+        found = await app.in_store(lambda: app.memory.contradictions(limit=500))
+        table = self.query_one("#open", DataTable)
+        table.clear()
+        for item in found:
+            values = " | ".join(dict.fromkeys(c["value"] for c in item["claims"]))
+            about = f"{item['subject']} · {item['attribute']}"
+            table.add_row(
+                str(item["id"]), item["project"], about, f"{item['severity']:.2f}", values, key=str(item["id"])
+            )
+        self.sub_title = f"{len(found)} open"
+        self._show(found[0] if found else None)
+
+    @on(DataTable.RowHighlighted, "#open")
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.row_key.value is not None:
+            self.show_one(int(event.row_key.value))
+
+    @work(exclusive=True, group="contradiction")
+    async def show_one(self, contradiction_id: int) -> None:
+        app = _slm(self)
+        self._show(await app.in_store(lambda: app.memory.contradiction(contradiction_id)))
+
+    def _show(self, item: dict | None) -> None:
+        self._shown = item
+        sides = self.query_one("#sides", Horizontal)
+        sides.remove_children()
+        for n, claim in enumerate((item or {}).get("claims", []), 1):
+            view = Text(f"{n}  {claim['value']}\n\n", style="bold")
+            view.append(f"{claim['text']}\n\n", style="")
+            view.append(f"#{claim['memory_id']} by {claim['agent']}, {claim['time'][:10]}, trust {claim['trust']:.2f}")
+            sides.mount(Static(view, classes="side"))
+
+    def action_keep(self, n: int) -> None:
+        claims = (self._shown or {}).get("claims", [])
+        if self._shown and 1 <= n <= len(claims):
+            self.settle(self._shown["id"], claims[n - 1]["memory_id"])
+
+    def action_dismiss_one(self) -> None:
+        if self._shown:
+            self.settle(self._shown["id"], None)
+
+    @work(group="settle")
+    async def settle(self, contradiction_id: int, keep: int | None) -> None:
+        app = _slm(self)
+        try:
+            done = await app.in_store(lambda: app.memory.resolve_contradiction(contradiction_id, keep=keep))
+        except SlmError as err:
+            app.notify(err.message, title="slm", severity="error")
+            return
+        app.notify(f"contradiction #{contradiction_id} {done['status']}", title="slm")
+        self.reload()
 
 
 class MemoryApp(App[None]):
@@ -163,6 +246,7 @@ class MemoryApp(App[None]):
         Binding("escape,down", "focus_results", "Results", show=False),  # from the search box: the table binds both
         Binding("d,delete", "forget", "Forget"),
         Binding("t", "quarantine", "Quarantine"),
+        Binding("c", "contradictions", "Contradictions"),
         Binding("question_mark", "show_help_panel", "Keys"),
         Binding("ctrl+q", "quit", "Quit"),
     ]
@@ -326,11 +410,18 @@ class MemoryApp(App[None]):
     def action_quarantine(self) -> None:
         self.push_screen(QuarantineScreen())
 
+    def action_contradictions(self) -> None:
+        self.push_screen(ContradictionsScreen())
+
     def action_focus_search(self) -> None:
         self.query_one("#search", Input).focus()
 
     def action_focus_results(self) -> None:
         self.query_one("#results", DataTable).focus()
+
+
+def _slm(screen: Screen) -> MemoryApp:
+    return cast("MemoryApp", screen.app)
 
 
 def _event_line(event: Event) -> Text:
