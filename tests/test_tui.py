@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from click.testing import CliRunner
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import DataTable, Input, Select, Static
 
 from slm import Memory
 from slm.cli.main import app as cli
@@ -175,3 +175,26 @@ async def test_a_contradiction_is_shown_side_by_side_and_resolved_or_dismissed(m
     assert settled["status"] == ("resolved" if decision == "1" else "dismissed")
     if decision == "1":
         assert str(right) in settled["resolution"]
+
+
+@pytest.mark.anyio
+async def test_project_and_agent_filters_narrow_the_newest_and_the_search(mem):
+    mem.remember("The billing service retries invoices nightly.", agent="cursor", project="billing")
+    mem.remember("Billing dashboards live in Grafana.", agent="claude-code", project="billing")
+    app = MemoryApp(mem, debounce=0.01)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app.query_one("#project", Select).value = "billing"
+        await settle(pilot)
+        assert shown(app) == ["Billing dashboards live in Grafana.", "The billing service retries invoices nightly."]
+        app.query_one("#agent", Select).value = "cursor"
+        await settle(pilot)
+        assert shown(app) == ["The billing service retries invoices nightly."]
+        app.query_one("#search", Input).value = "billing retries"
+        await settle(pilot)
+        assert shown(app) == ["The billing service retries invoices nightly."]  # not the shop's webhook note
+        assert app.sub_title.endswith(", project billing, agent cursor")
+        app.query_one("#project", Select).clear()
+        app.query_one("#agent", Select).clear()
+        await settle(pilot)
+        assert NOTES[0] in shown(app)

@@ -14,7 +14,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, DataTable, Footer, Header, Input, Label, RichLog, Static
+from textual.widgets import Button, DataTable, Footer, Header, Input, Label, RichLog, Select, Static
 
 from slm.core.event_feed import Event, EventFeed
 from slm.core.memory import Memory
@@ -237,6 +237,8 @@ class MemoryApp(App[None]):
     AUTO_FOCUS = "#results"  # so `/` reaches the app's binding instead of being typed into the search box
     CSS = """
     #search { dock: top; margin: 0 1; }
+    #filters { dock: top; height: auto; margin: 0 1; }
+    #filters Select { width: 1fr; }
     #results { width: 3fr; }
     #detail { width: 2fr; border-left: solid $primary; padding: 0 1; }
     #events { dock: bottom; height: 5; border-top: solid $primary; }
@@ -261,6 +263,9 @@ class MemoryApp(App[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Input(placeholder="Search memories   ( / )", id="search")
+        with Horizontal(id="filters"):
+            yield Select[str]([], prompt="every project", id="project", compact=True)
+            yield Select[str]([], prompt="every agent", id="agent", compact=True)
         with Horizontal():
             yield DataTable(id="results", cursor_type="row", zebra_stripes=True)
             yield MemoryDetail(id="detail")
@@ -273,6 +278,7 @@ class MemoryApp(App[None]):
         for name in ("when", "project", "agent", "trust", "zone"):
             table.add_column(name, key=name)
         table.add_column("memory", key="text")  # last: a long text runs off the edge, not the facts
+        self.load_filters()
         self.refresh_results("")
         self.follow_events()
         self.set_interval(POLL_S, self.follow_events)
@@ -283,6 +289,23 @@ class MemoryApp(App[None]):
     async def in_store(self, call: Callable[[], T]) -> T:
         """Run `call` on the store's own thread: one at a time, in the order asked."""
         return await asyncio.get_running_loop().run_in_executor(self._store_thread, call)
+
+    # -- filtering ------------------------------------------------------------------------------------------------
+    @work(group="filters")
+    async def load_filters(self) -> None:
+        """The projects and agents the store holds, most memories first."""
+        stats = await self.in_store(self.memory.stats)
+        for name in ("project", "agent"):
+            counts = sorted(stats[f"{name}s"].items(), key=lambda item: -item[1])
+            self.query_one(f"#{name}", Select).set_options((f"{value} ({n})", value) for value, n in counts)
+
+    def filters(self) -> dict[str, str]:
+        chosen = {name: self.query_one(f"#{name}", Select).value for name in ("project", "agent")}
+        return {name: value for name, value in chosen.items() if isinstance(value, str)}
+
+    @on(Select.Changed)
+    def _filtered(self) -> None:
+        self.refresh_results(self.query_one("#search", Input).value)
 
     # -- searching ------------------------------------------------------------------------------------------------
     @on(Input.Changed, "#search")
@@ -300,7 +323,8 @@ class MemoryApp(App[None]):
         if query:
             await asyncio.sleep(self.debounce)
         try:
-            rows = await self.in_store(lambda: self._rows_for(query))
+            filters = self.filters()  # read here: widgets belong to the UI thread
+            rows = await self.in_store(lambda: self._rows_for(query, filters))
         except SlmError as err:
             self.notify(f"{err.message}" + (f"\n{err.hint}" if err.hint else ""), title="slm", severity="error")
             return
@@ -308,15 +332,16 @@ class MemoryApp(App[None]):
         table.clear()
         for rank, row in enumerate(rows, 1):
             table.add_row(str(rank), *row[1:], key=str(row[0]))
-        self.sub_title = f"{len(rows)} for “{query}”" if query else f"the newest {len(rows)}"
+        where = "".join(f", {name} {value}" for name, value in self.filters().items())
+        self.sub_title = (f"{len(rows)} for “{query}”" if query else f"the newest {len(rows)}") + where
 
-    def _rows_for(self, query: str) -> list[tuple]:
+    def _rows_for(self, query: str, filters: dict[str, str]) -> list[tuple]:
         if query:
-            hits = self.memory.recall(query, k=50)
+            hits = self.memory.recall(query, k=50, **filters)
             return [(h.id, h.time[:10], h.project, h.agent, f"{h.trust:.2f}", h.zone, _preview(h.text)) for h in hits]
         return [
             (m.id, (m.event_time or m.created_at)[:10], m.project, m.agent, "", "", _preview(m.content))
-            for m in self.memory.list(limit=RECENT)
+            for m in self.memory.list(limit=RECENT, **filters)
         ]
 
     # -- reading one memory ---------------------------------------------------------------------------------------
