@@ -1,0 +1,95 @@
+"""How `slm tui` feels on a large store (issue 21): first paint, a search as you type, scrolling and filtering,
+driven headless by Textual's Pilot in one process, medians over several runs.
+
+    SLM_HOME=/tmp/slm-bench-home .venv/bin/python -m benchmarks.tui --store /tmp/q/main/bench.db --runs 5 \\
+        --out benchmarks/results/tui-100000.json
+
+First paint: from the app's start to the results table holding the newest memories (the store already open, as
+`slm tui` has it). Search: from the last keystroke to the results shown, debounce set to 0, after one recall has
+loaded the model and the vector file (`first_recall_ms`, which a session's first search pays once). Scroll: 40
+page-downs through the table. Filter: choosing the largest project.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import time
+from pathlib import Path
+
+from benchmarks import corpus
+
+
+async def one_run(mem, question: str) -> dict:
+    from textual.widgets import DataTable, Select
+
+    from slm.tui.app import MemoryApp
+
+    app = MemoryApp(mem, debounce=0.0)
+    began = time.perf_counter()
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = app.query_one("#results", DataTable)
+        while not table.row_count:
+            await pilot.pause(0.001)
+        first_paint = time.perf_counter() - began
+        await app.workers.wait_for_complete()
+        search = app.query_one("#search")
+        search.focus()
+        await pilot.press(*question[:-1])
+        await app.workers.wait_for_complete()
+        began = time.perf_counter()
+        await pilot.press(question[-1])
+        while f"“{question.strip()}”" not in app.sub_title:  # the table now holds this question's results
+            await pilot.pause(0.001)
+        searched = time.perf_counter() - began
+        table.focus()
+        began = time.perf_counter()
+        for _ in range(40):
+            await pilot.press("pagedown")
+        await pilot.pause()
+        scrolled = time.perf_counter() - began
+        projects = app.query_one("#project", Select)
+        largest = next(iter(projects._options[1:]))[1] if len(projects._options) > 1 else None
+        began = time.perf_counter()
+        if largest is not None:
+            projects.value = largest
+            await pilot.pause()
+            await app.workers.wait_for_complete()
+        filtered = time.perf_counter() - began
+    return {"first_paint_ms": first_paint * 1e3, "search_ms": searched * 1e3, "scroll_40_pages_ms": scrolled * 1e3,
+            "filter_ms": filtered * 1e3}  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--store", type=Path, required=True)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    from slm import Memory
+
+    questions = corpus.queries(args.runs + 1)[1:]
+    with Memory.open(args.store, create=False, protocol="cli") as mem:
+        began = time.perf_counter()
+        mem.recall(questions[0])  # what a session's first search pays once: the model and the vector file
+        first_recall_ms = (time.perf_counter() - began) * 1e3
+        runs = [asyncio.run(one_run(mem, question)) for question in questions]
+        memories = mem.count()
+    report = {
+        "store": str(args.store),
+        "memories": memories,
+        "runs": runs,
+        "median": {key: round(statistics.median(r[key] for r in runs), 1) for key in runs[0]},
+        "first_recall_ms": round(first_recall_ms, 1),
+        "load_average_1min": os.getloadavg()[0],
+    }
+    print(json.dumps(report["median"]))
+    if args.out:
+        args.out.write_text(json.dumps(report, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
