@@ -51,7 +51,10 @@ async def test_the_newest_memories_show_first_and_a_search_finds_as_you_type(mem
         await pilot.press("enter", "enter")  # from the search box to the results, then open the first
         await settle(pilot)
         assert isinstance(app.focused, DataTable)
-        assert NOTES[0] in str(app.query_one("#detail-body", Static).render())
+        body = str(app.query_one("#detail-body", Static).render())
+        assert NOTES[0] in body
+        assert "why this result" in body and "keyword  #1 " in body and "vector  #1 " in body
+        assert "weighed  trust 0.33, zone active" in body  # a name only claimed starts at a third
 
 
 @pytest.mark.anyio

@@ -17,7 +17,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, RichLog, Select, Static
 
 from slm.core.event_feed import Event, EventFeed
-from slm.core.memory import Memory
+from slm.core.memory import Hit, Memory
 from slm.errors import SlmError
 
 T = TypeVar("T")
@@ -259,6 +259,7 @@ class MemoryApp(App[None]):
         self.debounce = debounce
         self._store_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="slm-tui-store")
         self._event_cursor: int | None = None  # the last event of memory.db shown
+        self._hits: dict[int, Hit] = {}  # the last search's hits, for "why this result"
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -338,6 +339,7 @@ class MemoryApp(App[None]):
     def _rows_for(self, query: str, filters: dict[str, str]) -> list[tuple]:
         if query:
             hits = self.memory.recall(query, k=50, **filters)
+            self._hits = {h.id: h for h in hits}
             return [(h.id, h.time[:10], h.project, h.agent, f"{h.trust:.2f}", h.zone, _preview(h.text)) for h in hits]
         return [
             (m.id, (m.event_time or m.created_at)[:10], m.project, m.agent, "", "", _preview(m.content))
@@ -380,6 +382,9 @@ class MemoryApp(App[None]):
         for label, value in facts:
             view.append(f"{label:>11}  ", style="bold")
             view.append(f"{value}\n")
+        hit = self._hits.get(memory_id)
+        if hit is not None:
+            view.append_text(_why(hit))
         return view
 
     # -- other processes' writes ----------------------------------------------------------------------------------
@@ -443,6 +448,22 @@ class MemoryApp(App[None]):
 
     def action_focus_results(self) -> None:
         self.query_one("#results", DataTable).focus()
+
+
+def _why(hit: Hit) -> Text:
+    """Why this result: each channel's rank and what it added, the trust and lifecycle weights, and whether later
+    claims made it history (what `slm recall --explain` prints)."""
+    view = Text("\nwhy this result\n", style="bold")
+    for name, found in hit.channels.items():
+        rank = f"#{found.rank} " if found.rank else ""
+        view.append(f"{name:>11}  {rank}{found.contribution:+.4f}\n")
+    for name in ("keyword", "vector"):
+        if name not in hit.channels:
+            view.append(f"{name:>11}  not found\n", style="dim")
+    view.append(f"{'weighed':>11}  trust {hit.trust:.2f}, zone {hit.zone}, score {hit.score:.4f}\n")
+    if not hit.current:
+        view.append(f"{'':>11}  later claims superseded what it says: it is history\n", style="yellow")
+    return view
 
 
 def _slm(screen: Screen) -> MemoryApp:
