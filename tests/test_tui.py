@@ -201,3 +201,31 @@ async def test_project_and_agent_filters_narrow_the_newest_and_the_search(mem):
         app.query_one("#agent", Select).clear()
         await settle(pilot)
         assert NOTES[0] in shown(app)
+
+
+@pytest.mark.anyio
+async def test_clusters_list_their_memories_and_one_opens_in_the_main_view(db_path):
+    from tests.test_graph import TOPICS, fill
+
+    with Memory.open(db_path) as store:
+        ids = fill(store)
+        store.graph_build()
+        app = MemoryApp(store, debounce=0.01)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(pilot)
+            await pilot.press("g")
+            await settle(pilot)
+            tree = app.screen.query_one("#tree")
+            assert len(tree.root.children) >= 3 and "clusters" in app.screen.sub_title
+            tree.focus()
+            await pilot.press("down")
+            await settle(pilot)
+            members = app.screen.query_one("#members", DataTable)
+            listed = {int(members.get_row_at(i)[0]) for i in range(members.row_count)}
+            topic = next(t for t, group in ids.items() if listed & set(group))
+            assert len(listed & set(ids[topic])) >= len(TOPICS[topic]) - 1
+            members.focus()
+            await pilot.press("enter")
+            await settle(pilot)
+            assert not app.screen.query("#tree")  # back on the main view
+            assert "memory  #" in str(app.query_one("#detail-body", Static).render())

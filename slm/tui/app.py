@@ -14,7 +14,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, DataTable, Footer, Header, Input, Label, RichLog, Select, Static
+from textual.widgets import Button, DataTable, Footer, Header, Input, Label, RichLog, Select, Static, Tree
 
 from slm.core.event_feed import Event, EventFeed
 from slm.core.memory import Hit, Memory
@@ -229,6 +229,63 @@ class ContradictionsScreen(Screen[None]):
         self.reload()
 
 
+class ClustersScreen(Screen[None]):
+    """The Leiden clusters (as last built) with their labels and sizes; choosing one lists its memories, and
+    `enter` on a memory opens it in the main view."""
+
+    BINDINGS: ClassVar[list[Binding]] = [Binding("escape", "app.pop_screen", "Back")]
+    DEFAULT_CSS = """
+    ClustersScreen #tree { width: 2fr; }
+    ClustersScreen #members { width: 3fr; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal():
+            yield Tree("clusters", id="tree")
+            yield DataTable(id="members", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#members", DataTable)
+        table.add_column("id", key="id")
+        table.add_column("memory", key="text")
+        self.load()
+
+    @work(exclusive=True, group="clusters")
+    async def load(self) -> None:
+        app = _slm(self)
+        found = await app.in_store(lambda: app.memory.clusters(refresh=False))
+        tree = self.query_one("#tree", Tree)
+        tree.root.expand()
+        for cluster in found:
+            node = tree.root.add(f"{cluster['label']}  ({cluster['size']})", data=cluster["id"])
+            for sub in cluster["subclusters"]:
+                node.add_leaf(f"{sub['label']}  ({sub['size']})", data=sub["id"])
+        self.sub_title = f"{len(found)} clusters" if found else "no clusters yet: run `slm graph build`"
+
+    @on(Tree.NodeHighlighted, "#tree")
+    def _highlighted(self, event: Tree.NodeHighlighted) -> None:
+        if event.node.data is not None:
+            self.members(event.node.data)
+
+    @work(exclusive=True, group="members")
+    async def members(self, cluster_id: int) -> None:
+        app = _slm(self)
+        found = await app.in_store(lambda: app.memory.cluster(cluster_id, limit=100))
+        table = self.query_one("#members", DataTable)
+        table.clear()
+        for row in found["memories"]:
+            table.add_row(str(row.id), _preview(row.content), key=str(row.id))
+
+    @on(DataTable.RowSelected, "#members")
+    def _chosen(self, event: DataTable.RowSelected) -> None:
+        if event.row_key.value is not None:
+            app = _slm(self)
+            app.pop_screen()
+            app.open_memory(int(event.row_key.value))
+
+
 class MemoryApp(App[None]):
     """Search results (or the newest memories) on the left, the chosen memory on the right. Every call into the
     store runs on one worker thread, in order: the UI never waits on SQLite or the model."""
@@ -249,6 +306,7 @@ class MemoryApp(App[None]):
         Binding("d,delete", "forget", "Forget"),
         Binding("t", "quarantine", "Quarantine"),
         Binding("c", "contradictions", "Contradictions"),
+        Binding("g", "clusters", "Clusters"),
         Binding("question_mark", "show_help_panel", "Keys"),
         Binding("ctrl+q", "quit", "Quit"),
     ]
@@ -442,6 +500,9 @@ class MemoryApp(App[None]):
 
     def action_contradictions(self) -> None:
         self.push_screen(ContradictionsScreen())
+
+    def action_clusters(self) -> None:
+        self.push_screen(ClustersScreen())
 
     def action_focus_search(self) -> None:
         self.query_one("#search", Input).focus()
