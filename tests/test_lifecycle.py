@@ -52,6 +52,23 @@ def test_unused_memories_drift_out_and_are_archived_but_never_deleted(mem):
     assert mem.get(kept).content == STAGING and mem.count() == 2  # forgetting is not erasure
 
 
+def test_the_memories_nearest_the_archive_come_farthest_first_without_the_archived(mem):
+    ordinary = mem.remember(STAGING)
+    important = mem.remember(CI, meta={"importance": 1})
+    assert [n["memory"].id for n in mem.nearest_archive()] == [ordinary, important]  # both at the centre: by id
+    mem.lifecycle_step(now=later(60))
+    near = mem.nearest_archive(limit=5)
+    assert [n["memory"].id for n in near] == [ordinary, important]  # importance keeps it nearer the centre
+    assert (
+        abs(near[0]["position"]) > abs(near[1]["position"])
+        and near[0]["zone"] == mem.memory_lifecycle(ordinary)["zone"]
+    )
+    mem.lifecycle_step(now=later(3 * 365))
+    assert ordinary not in [n["memory"].id for n in mem.nearest_archive()]  # archived: no longer near it
+    with pytest.raises(InvalidInput):
+        mem.nearest_archive(limit=0)
+
+
 def test_use_pulls_a_memory_back_and_reorders_recall(mem, monkeypatch):
     staging = mem.remember(STAGING)
     twin = mem.remember(STAGING_TOO)

@@ -229,3 +229,20 @@ async def test_clusters_list_their_memories_and_one_opens_in_the_main_view(db_pa
             await settle(pilot)
             assert not app.screen.query("#tree")  # back on the main view
             assert "memory  #" in str(app.query_one("#detail-body", Static).render())
+
+
+@pytest.mark.anyio
+async def test_the_lifecycle_shows_zones_and_the_nearest_to_the_archive_and_runs_a_step(mem):
+    app = MemoryApp(mem, debounce=0.01)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("l")
+        await settle(pilot)
+        assert "active 3" in str(app.screen.query_one("#zones", Static).render())
+        nearest = app.screen.query_one("#nearest", DataTable)
+        assert nearest.row_count == 3
+        await pilot.press("s")
+        await settle(pilot)
+        assert "steps 1" in str(app.screen.query_one("#zones", Static).render())
+        assert any("step 1: 3 memories" in n.message for n in app._notifications)
+    assert mem.lifecycle_status()["steps"] == 1

@@ -62,6 +62,16 @@ class Aging:
             "rank_weight": float(langevin.rank_weight(position)),
         }
 
+    def nearest_archive(self, limit: int) -> list[dict]:
+        limit = validation.clean_limit(limit, "limit", 1000)
+        found = self.repo.nearest_archive(limit)
+        rows = {row.id: row for row in self.store.repo.get_many([memory_id for memory_id, _, _ in found])}
+        return [
+            {"memory": rows[i], "position": p, "zone": zone, "rank_weight": float(langevin.rank_weight(p))}
+            for i, p, zone in found
+            if i in rows
+        ]
+
 
 def _from_days(value: float | None) -> str | None:
     """Days since 1970 (the lifecycle's clock) as ISO-8601 UTC; None for no value."""

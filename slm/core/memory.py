@@ -324,6 +324,11 @@ class Memory:
         """Memories per zone, the last step, and the constants of the dynamics."""
         return self._aging.status()
 
+    def nearest_archive(self, *, limit: int = 20) -> list[dict]:
+        """The current memories closest to being archived (the farthest from the ball's centre), farthest first:
+        each with its position, zone and rank weight."""
+        return self._aging.nearest_archive(limit)
+
     def memory_lifecycle(self, memory_id: int) -> dict:
         """A memory's position, zone, rank weight and the uses that placed it there."""
         return self._aging.of_memory(memory_id)

@@ -93,6 +93,15 @@ class LifecycleRepository:
         rows = self.conn.execute("SELECT memory_id FROM memory_lifecycle WHERE zone = ?", (ARCHIVED,)).fetchall()
         return np.fromiter((r[0] for r in rows), np.int64, len(rows))
 
+    def nearest_archive(self, limit: int) -> list[tuple[int, float, str]]:
+        """(memory id, position, zone) of the current memories not archived, the farthest from the centre first."""
+        return self.conn.execute(
+            "SELECT l.memory_id, l.position, l.zone FROM memory_lifecycle AS l JOIN memories AS m "
+            "ON m.id = l.memory_id WHERE m.superseded_by IS NULL AND l.zone != ? "
+            "ORDER BY abs(l.position) DESC, l.memory_id LIMIT ?",
+            (ARCHIVED, limit),
+        ).fetchall()
+
     def zone_counts(self) -> dict[str, int]:
         rows = self.conn.execute(
             "SELECT l.zone, count(*) FROM memory_lifecycle AS l JOIN memories AS m ON m.id = l.memory_id "

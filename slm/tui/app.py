@@ -286,6 +286,62 @@ class ClustersScreen(Screen[None]):
             app.open_memory(int(event.row_key.value))
 
 
+class LifecycleScreen(Screen[None]):
+    """How many memories each zone holds and those nearest the archive; `s` runs a lifecycle step now."""
+
+    BINDINGS: ClassVar[list[Binding]] = [
+        Binding("s", "step", "Run a step"),
+        Binding("escape", "app.pop_screen", "Back"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(id="zones")
+        yield Label("Nearest the archive (archived memories leave default recall; nothing is deleted)")
+        yield DataTable(id="nearest", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#nearest", DataTable)
+        for name in ("id", "zone", "distance", "weight"):
+            table.add_column(name, key=name)
+        table.add_column("memory", key="text")
+        self.reload()
+
+    @work(exclusive=True, group="lifecycle")
+    async def reload(self) -> None:
+        app = _slm(self)
+        status, nearest = await app.in_store(lambda: (app.memory.lifecycle_status(), app.memory.nearest_archive()))
+        zones = "   ".join(f"{zone} {count:,}" for zone, count in status["zones"].items())
+        last = status["last_step"] or "never"
+        self.query_one("#zones", Static).update(f"{zones}\nsteps {status['steps']}, the last {last}")
+        table = self.query_one("#nearest", DataTable)
+        table.clear()
+        for near in nearest:
+            row = near["memory"]
+            cells = (str(row.id), near["zone"], f"{abs(near['position']):.2f}", f"{near['rank_weight']:.2f}")
+            table.add_row(*cells, _preview(row.content), key=str(row.id))
+
+    @work(group="step")
+    async def action_step(self) -> None:
+        app = _slm(self)
+        try:
+            report = await app.in_store(app.memory.lifecycle_step)
+        except SlmError as err:
+            app.notify(err.message, title="slm", severity="error")
+            return
+        moved = sum(report.changed.values()) if report.changed else 0
+        app.notify(f"step {report.step}: {report.memories:,} memories, {moved:,} changed zone", title="slm")
+        self.reload()
+
+    @on(DataTable.RowSelected, "#nearest")
+    def _chosen(self, event: DataTable.RowSelected) -> None:
+        if event.row_key.value is not None:
+            app = _slm(self)
+            app.pop_screen()
+            app.open_memory(int(event.row_key.value))
+
+
 class MemoryApp(App[None]):
     """Search results (or the newest memories) on the left, the chosen memory on the right. Every call into the
     store runs on one worker thread, in order: the UI never waits on SQLite or the model."""
@@ -307,6 +363,7 @@ class MemoryApp(App[None]):
         Binding("t", "quarantine", "Quarantine"),
         Binding("c", "contradictions", "Contradictions"),
         Binding("g", "clusters", "Clusters"),
+        Binding("l", "lifecycle", "Lifecycle"),
         Binding("question_mark", "show_help_panel", "Keys"),
         Binding("ctrl+q", "quit", "Quit"),
     ]
@@ -503,6 +560,9 @@ class MemoryApp(App[None]):
 
     def action_clusters(self) -> None:
         self.push_screen(ClustersScreen())
+
+    def action_lifecycle(self) -> None:
+        self.push_screen(LifecycleScreen())
 
     def action_focus_search(self) -> None:
         self.query_one("#search", Input).focus()
