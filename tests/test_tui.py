@@ -246,3 +246,16 @@ async def test_the_lifecycle_shows_zones_and_the_nearest_to_the_archive_and_runs
         assert "steps 1" in str(app.screen.query_one("#zones", Static).render())
         assert any("step 1: 3 memories" in n.message for n in app._notifications)
     assert mem.lifecycle_status()["steps"] == 1
+
+
+@pytest.mark.anyio
+async def test_every_action_is_in_the_command_palette(mem):
+    app = MemoryApp(mem, debounce=0.01)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        titles = {command.title for command in app.get_system_commands(app.screen)}
+        assert {"Search", "Forget", "Quarantine", "Contradictions", "Clusters", "Lifecycle"} <= titles
+        await pilot.press("ctrl+p")
+        await pilot.press(*"quarant", "enter")
+        await settle(pilot)
+        assert app.screen.query("#held")  # the palette opened the quarantine

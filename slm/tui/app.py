@@ -4,13 +4,13 @@ lifecycle (docs/ARCHITECTURE.md, "The terminal UI")."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import ClassVar, TypeVar, cast
 
 from rich.text import Text
 from textual import on, work
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
@@ -552,6 +552,16 @@ class MemoryApp(App[None]):
         self.refresh_results(self.query_one("#search", Input).value)
 
     # -- keys -----------------------------------------------------------------------------------------------------
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """Every action in the command palette (`ctrl+p`) too, beside Textual's own."""
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Search", "Focus the search box ( / )", self.action_focus_search)
+        yield SystemCommand("Forget", "Forget the highlighted memory, after asking ( d )", self.action_forget)
+        yield SystemCommand("Quarantine", "Approve or reject held memories ( t )", self.action_quarantine)
+        yield SystemCommand("Contradictions", "Resolve or dismiss contradictions ( c )", self.action_contradictions)
+        yield SystemCommand("Clusters", "Browse the clusters and their memories ( g )", self.action_clusters)
+        yield SystemCommand("Lifecycle", "Zones, the memories nearest the archive, a step ( l )", self.action_lifecycle)
+
     def action_quarantine(self) -> None:
         self.push_screen(QuarantineScreen())
 
