@@ -259,3 +259,22 @@ async def test_every_action_is_in_the_command_palette(mem):
         await pilot.press(*"quarant", "enter")
         await settle(pilot)
         assert app.screen.query("#held")  # the palette opened the quarantine
+
+
+@pytest.mark.anyio
+async def test_under_100_columns_a_memory_takes_the_place_of_the_results_until_escape(mem):
+    app = MemoryApp(mem, debounce=0.01)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        results, detail = app.query_one("#results"), app.query_one("#detail")
+        assert results.display and not detail.display
+        await pilot.press("enter")
+        await settle(pilot)
+        assert detail.display and not results.display
+        assert NOTES[-1] in str(app.query_one("#detail-body", Static).render())
+        await pilot.press("escape")
+        await pilot.pause()
+        assert results.display and not detail.display and app.focused is results
+    async with MemoryApp(mem, debounce=0.01).run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        assert pilot.app.query_one("#results").display and pilot.app.query_one("#detail").display

@@ -347,6 +347,7 @@ class MemoryApp(App[None]):
     store runs on one worker thread, in order: the UI never waits on SQLite or the model."""
 
     TITLE = "slm"
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (100, "-wide")]
     AUTO_FOCUS = "#results"  # so `/` reaches the app's binding instead of being typed into the search box
     CSS = """
     #search { dock: top; margin: 0 1; }
@@ -354,11 +355,15 @@ class MemoryApp(App[None]):
     #filters Select { width: 1fr; }
     #results { width: 3fr; }
     #detail { width: 2fr; border-left: solid $primary; padding: 0 1; }
+    /* under 100 columns one pane at a time: the results, or the memory being read */
+    Screen.-narrow #detail { display: none; }
+    Screen.-narrow.-reading #detail { display: block; width: 1fr; border-left: none; }
+    Screen.-narrow.-reading #results { display: none; }
     #events { dock: bottom; height: 5; border-top: solid $primary; }
     """
     BINDINGS: ClassVar[list[Binding]] = [
         Binding("/", "focus_search", "Search"),
-        Binding("escape,down", "focus_results", "Results", show=False),  # from the search box: the table binds both
+        Binding("escape,down", "focus_results", "Results", show=False),  # from the search box or a memory
         Binding("d,delete", "forget", "Forget"),
         Binding("t", "quarantine", "Quarantine"),
         Binding("c", "contradictions", "Contradictions"),
@@ -475,6 +480,7 @@ class MemoryApp(App[None]):
             self.notify(err.message, title="slm", severity="error")
             return
         self.query_one("#detail", MemoryDetail).show(view)
+        self.screen.add_class("-reading")  # under 100 columns the memory takes the place of the results
 
     def _describe(self, memory_id: int) -> Text:
         row = self.memory.get(memory_id)
@@ -578,6 +584,7 @@ class MemoryApp(App[None]):
         self.query_one("#search", Input).focus()
 
     def action_focus_results(self) -> None:
+        self.screen.remove_class("-reading")
         self.query_one("#results", DataTable).focus()
 
 
