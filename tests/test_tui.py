@@ -8,7 +8,8 @@ from textual.widgets import DataTable, Input, Select, Static
 
 from slm import Memory
 from slm.cli.main import app as cli
-from slm.tui.app import Confirm, MemoryApp
+from slm.tui.app import MemoryApp
+from slm.tui.confirm import Confirm
 
 NOTES = [
     "The billing service retries Stripe webhooks three times with exponential backoff.",

@@ -6,24 +6,27 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from typing import ClassVar, TypeVar, cast
+from typing import ClassVar, TypeVar
 
 from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, DataTable, Footer, Header, Input, Label, RichLog, Select, Static, Tree
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Input, RichLog, Select, Static
 
 from slm.core.event_feed import Event, EventFeed
 from slm.core.memory import Hit, Memory
 from slm.errors import SlmError
+from slm.tui.browse import ClustersScreen, LifecycleScreen
+from slm.tui.common import preview
+from slm.tui.confirm import Confirm
+from slm.tui.review import ContradictionsScreen, QuarantineScreen
 
 T = TypeVar("T")
 DEBOUNCE_S = 0.25  # typing pauses this long before a recall starts
 RECENT = 200  # memories listed while the search box is empty
-PREVIEW = 200  # characters of a memory's text in the table
 POLL_S = 1.0  # how often the event log is read for other processes' writes
 
 
@@ -36,310 +39,6 @@ class MemoryDetail(VerticalScroll):
     def show(self, view: Text) -> None:
         self.query_one("#detail-body", Static).update(view)
         self.scroll_home(animate=False)
-
-
-class Confirm(ModalScreen[bool]):
-    """Asks before anything destructive, and says what will go."""
-
-    BINDINGS: ClassVar[list[Binding]] = [
-        Binding("y", "answer(True)", "Yes"),
-        Binding("n,escape", "answer(False)", "No"),
-    ]
-    DEFAULT_CSS = """
-    Confirm { align: center middle; }
-    Confirm > Vertical { width: 72; height: auto; border: thick $error; padding: 1 2; background: $surface; }
-    Confirm Horizontal { height: auto; margin-top: 1; }
-    """
-
-    def __init__(self, question: str, text: str, consequence: str, verb: str) -> None:
-        super().__init__()
-        self.question, self.text, self.consequence, self.verb = question, text, consequence, verb
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Label(self.question)
-            yield Static(Text(_preview(self.text)))
-            yield Static(self.consequence)
-            with Horizontal():
-                yield Button(f"{self.verb} (y)", variant="error", id="yes")
-                yield Button("Keep (n)", variant="primary", id="no")
-
-    @on(Button.Pressed)
-    def _pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(event.button.id == "yes")
-
-    def action_answer(self, yes: bool) -> None:
-        self.dismiss(yes)
-
-
-class QuarantineScreen(Screen[None]):
-    """Memories held out of recall (instruction-like text, distrusted authors): approve to trust one in full,
-    reject to delete it and count it against its author."""
-
-    BINDINGS: ClassVar[list[Binding]] = [
-        Binding("a", "approve", "Approve"),
-        Binding("r", "reject", "Reject"),
-        Binding("escape", "app.pop_screen", "Back"),
-    ]
-
-    def compose(self) -> ComposeResult:
-        yield Header()
-        yield Label("Quarantine: held out of every recall until you decide", id="quarantine-title")
-        yield DataTable(id="held", cursor_type="row", zebra_stripes=True)
-        yield Footer()
-
-    def on_mount(self) -> None:
-        table = self.query_one("#held", DataTable)
-        for name in ("id", "trust", "agent", "project"):
-            table.add_column(name, key=name)
-        table.add_column("memory", key="text")
-        self.reload()
-
-    @work(exclusive=True, group="quarantine")
-    async def reload(self) -> None:
-        app = _slm(self)
-        held = await app.in_store(app.memory.quarantine)
-        table = self.query_one("#held", DataTable)
-        table.clear()
-        for row, trust in held:
-            table.add_row(str(row.id), f"{trust:.2f}", row.agent, row.project, _preview(row.content), key=str(row.id))
-        self.sub_title = f"{len(held)} held"
-
-    def _chosen(self) -> int | None:
-        table = self.query_one("#held", DataTable)
-        if not table.row_count:
-            return None
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        return None if key is None else int(key)
-
-    def action_approve(self) -> None:
-        memory_id = self._chosen()
-        if memory_id is not None:
-            self.decide(memory_id, approve=True)
-
-    def action_reject(self) -> None:
-        memory_id = self._chosen()
-        if memory_id is not None:
-            self.decide(memory_id, approve=False)
-
-    @work(group="decide")
-    async def decide(self, memory_id: int, *, approve: bool) -> None:
-        app = _slm(self)
-        if not approve:
-            row = await app.in_store(lambda: app.memory.get(memory_id))
-            consequence = "It is deleted, and it counts against its author's trust."
-            if not await app.push_screen_wait(
-                Confirm(f"Reject memory #{memory_id}?", row.content, consequence, "Reject")
-            ):
-                return
-        call = app.memory.approve if approve else app.memory.reject
-        try:
-            await app.in_store(lambda: call([memory_id]))
-        except SlmError as err:
-            app.notify(err.message, title="slm", severity="error")
-            return
-        app.notify(f"{'approved' if approve else 'rejected'} #{memory_id}", title="slm")
-        self.reload()
-
-
-class ContradictionsScreen(Screen[None]):
-    """Open contradictions, the chosen one's claims side by side: a number keeps that claim's memory (the others
-    become history), `x` dismisses it (the claims may all hold)."""
-
-    BINDINGS: ClassVar[list[Binding]] = [
-        *(Binding(str(n), f"keep({n})", "Keep" if n == 1 else "", show=n == 1) for n in range(1, 10)),
-        Binding("x", "dismiss_one", "Dismiss"),
-        Binding("escape", "app.pop_screen", "Back"),
-    ]
-    DEFAULT_CSS = """
-    ContradictionsScreen #open { height: 1fr; }
-    ContradictionsScreen #sides { height: 2fr; }
-    ContradictionsScreen .side { width: 1fr; border: round $warning; padding: 0 1; }
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._shown: dict | None = None
-
-    def compose(self) -> ComposeResult:
-        yield Header()
-        yield DataTable(id="open", cursor_type="row", zebra_stripes=True)
-        yield Horizontal(id="sides")
-        yield Footer()
-
-    def on_mount(self) -> None:
-        table = self.query_one("#open", DataTable)
-        for name in ("id", "project", "about", "severity", "values"):
-            table.add_column(name, key=name)
-        self.reload()
-
-    @work(exclusive=True, group="contradictions")
-    async def reload(self) -> None:
-        app = _slm(self)
-        found = await app.in_store(lambda: app.memory.contradictions(limit=500))
-        table = self.query_one("#open", DataTable)
-        table.clear()
-        for item in found:
-            values = " | ".join(dict.fromkeys(c["value"] for c in item["claims"]))
-            about = f"{item['subject']} · {item['attribute']}"
-            table.add_row(
-                str(item["id"]), item["project"], about, f"{item['severity']:.2f}", values, key=str(item["id"])
-            )
-        self.sub_title = f"{len(found)} open"
-        self._show(found[0] if found else None)
-
-    @on(DataTable.RowHighlighted, "#open")
-    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
-        if event.row_key.value is not None:
-            self.show_one(int(event.row_key.value))
-
-    @work(exclusive=True, group="contradiction")
-    async def show_one(self, contradiction_id: int) -> None:
-        app = _slm(self)
-        self._show(await app.in_store(lambda: app.memory.contradiction(contradiction_id)))
-
-    def _show(self, item: dict | None) -> None:
-        self._shown = item
-        sides = self.query_one("#sides", Horizontal)
-        sides.remove_children()
-        for n, claim in enumerate((item or {}).get("claims", []), 1):
-            view = Text(f"{n}  {claim['value']}\n\n", style="bold")
-            view.append(f"{claim['text']}\n\n", style="")
-            view.append(f"#{claim['memory_id']} by {claim['agent']}, {claim['time'][:10]}, trust {claim['trust']:.2f}")
-            sides.mount(Static(view, classes="side"))
-
-    def action_keep(self, n: int) -> None:
-        claims = (self._shown or {}).get("claims", [])
-        if self._shown and 1 <= n <= len(claims):
-            self.settle(self._shown["id"], claims[n - 1]["memory_id"])
-
-    def action_dismiss_one(self) -> None:
-        if self._shown:
-            self.settle(self._shown["id"], None)
-
-    @work(group="settle")
-    async def settle(self, contradiction_id: int, keep: int | None) -> None:
-        app = _slm(self)
-        try:
-            done = await app.in_store(lambda: app.memory.resolve_contradiction(contradiction_id, keep=keep))
-        except SlmError as err:
-            app.notify(err.message, title="slm", severity="error")
-            return
-        app.notify(f"contradiction #{contradiction_id} {done['status']}", title="slm")
-        self.reload()
-
-
-class ClustersScreen(Screen[None]):
-    """The Leiden clusters (as last built) with their labels and sizes; choosing one lists its memories, and
-    `enter` on a memory opens it in the main view."""
-
-    BINDINGS: ClassVar[list[Binding]] = [Binding("escape", "app.pop_screen", "Back")]
-    DEFAULT_CSS = """
-    ClustersScreen #tree { width: 2fr; }
-    ClustersScreen #members { width: 3fr; }
-    """
-
-    def compose(self) -> ComposeResult:
-        yield Header()
-        with Horizontal():
-            yield Tree("clusters", id="tree")
-            yield DataTable(id="members", cursor_type="row", zebra_stripes=True)
-        yield Footer()
-
-    def on_mount(self) -> None:
-        table = self.query_one("#members", DataTable)
-        table.add_column("id", key="id")
-        table.add_column("memory", key="text")
-        self.load()
-
-    @work(exclusive=True, group="clusters")
-    async def load(self) -> None:
-        app = _slm(self)
-        found = await app.in_store(lambda: app.memory.clusters(refresh=False))
-        tree = self.query_one("#tree", Tree)
-        tree.root.expand()
-        for cluster in found:
-            node = tree.root.add(f"{cluster['label']}  ({cluster['size']})", data=cluster["id"])
-            for sub in cluster["subclusters"]:
-                node.add_leaf(f"{sub['label']}  ({sub['size']})", data=sub["id"])
-        self.sub_title = f"{len(found)} clusters" if found else "no clusters yet: run `slm graph build`"
-
-    @on(Tree.NodeHighlighted, "#tree")
-    def _highlighted(self, event: Tree.NodeHighlighted) -> None:
-        if event.node.data is not None:
-            self.members(event.node.data)
-
-    @work(exclusive=True, group="members")
-    async def members(self, cluster_id: int) -> None:
-        app = _slm(self)
-        found = await app.in_store(lambda: app.memory.cluster(cluster_id, limit=100))
-        table = self.query_one("#members", DataTable)
-        table.clear()
-        for row in found["memories"]:
-            table.add_row(str(row.id), _preview(row.content), key=str(row.id))
-
-    @on(DataTable.RowSelected, "#members")
-    def _chosen(self, event: DataTable.RowSelected) -> None:
-        if event.row_key.value is not None:
-            app = _slm(self)
-            app.pop_screen()
-            app.open_memory(int(event.row_key.value))
-
-
-class LifecycleScreen(Screen[None]):
-    """How many memories each zone holds and those nearest the archive; `s` runs a lifecycle step now."""
-
-    BINDINGS: ClassVar[list[Binding]] = [
-        Binding("s", "step", "Run a step"),
-        Binding("escape", "app.pop_screen", "Back"),
-    ]
-
-    def compose(self) -> ComposeResult:
-        yield Header()
-        yield Static(id="zones")
-        yield Label("Nearest the archive (archived memories leave default recall; nothing is deleted)")
-        yield DataTable(id="nearest", cursor_type="row", zebra_stripes=True)
-        yield Footer()
-
-    def on_mount(self) -> None:
-        table = self.query_one("#nearest", DataTable)
-        for name in ("id", "zone", "distance", "weight"):
-            table.add_column(name, key=name)
-        table.add_column("memory", key="text")
-        self.reload()
-
-    @work(exclusive=True, group="lifecycle")
-    async def reload(self) -> None:
-        app = _slm(self)
-        status, nearest = await app.in_store(lambda: (app.memory.lifecycle_status(), app.memory.nearest_archive()))
-        zones = "   ".join(f"{zone} {count:,}" for zone, count in status["zones"].items())
-        last = status["last_step"] or "never"
-        self.query_one("#zones", Static).update(f"{zones}\nsteps {status['steps']}, the last {last}")
-        table = self.query_one("#nearest", DataTable)
-        table.clear()
-        for near in nearest:
-            row = near["memory"]
-            cells = (str(row.id), near["zone"], f"{abs(near['position']):.2f}", f"{near['rank_weight']:.2f}")
-            table.add_row(*cells, _preview(row.content), key=str(row.id))
-
-    @work(group="step")
-    async def action_step(self) -> None:
-        app = _slm(self)
-        try:
-            report = await app.in_store(app.memory.lifecycle_step)
-        except SlmError as err:
-            app.notify(err.message, title="slm", severity="error")
-            return
-        moved = sum(report.changed.values()) if report.changed else 0
-        app.notify(f"step {report.step}: {report.memories:,} memories, {moved:,} changed zone", title="slm")
-        self.reload()
-
-    @on(DataTable.RowSelected, "#nearest")
-    def _chosen(self, event: DataTable.RowSelected) -> None:
-        if event.row_key.value is not None:
-            app = _slm(self)
-            app.pop_screen()
-            app.open_memory(int(event.row_key.value))
 
 
 class MemoryApp(App[None]):
@@ -460,9 +159,9 @@ class MemoryApp(App[None]):
         if query:
             hits = self.memory.recall(query, k=50, **filters)
             self._hits = {h.id: h for h in hits}
-            return [(h.id, h.time[:10], h.project, h.agent, f"{h.trust:.2f}", h.zone, _preview(h.text)) for h in hits]
+            return [(h.id, h.time[:10], h.project, h.agent, f"{h.trust:.2f}", h.zone, preview(h.text)) for h in hits]
         return [
-            (m.id, (m.event_time or m.created_at)[:10], m.project, m.agent, "", "", _preview(m.content))
+            (m.id, (m.event_time or m.created_at)[:10], m.project, m.agent, "", "", preview(m.content))
             for m in self.memory.list(limit=RECENT, **filters)
         ]
 
@@ -604,17 +303,8 @@ def _why(hit: Hit) -> Text:
     return view
 
 
-def _slm(screen: Screen) -> MemoryApp:
-    return cast("MemoryApp", screen.app)
-
-
 def _event_line(event: Event) -> Text:
     what = f" #{event.memory_id}" if event.memory_id is not None else ""
     project = event.payload.get("project") if isinstance(event.payload, dict) else None
     where = f" in {project}" if project else ""
     return Text(f"{event.time[11:19]}  {event.agent} ({event.protocol})  {event.type}{what}{where}")
-
-
-def _preview(text: str) -> str:
-    line = " ".join(text.split())
-    return line if len(line) <= PREVIEW else line[: PREVIEW - 1] + "…"
