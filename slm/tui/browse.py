@@ -12,7 +12,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Label, Static, Tree
 
 from slm.errors import SlmError
-from slm.tui.common import preview, slm_app
+from slm.tui.common import open_in_main, preview, slm_app
 
 
 class ClustersScreen(Screen[None]):
@@ -66,10 +66,7 @@ class ClustersScreen(Screen[None]):
 
     @on(DataTable.RowSelected, "#members")
     def _chosen(self, event: DataTable.RowSelected) -> None:
-        if event.row_key.value is not None:
-            app = slm_app(self)
-            app.pop_screen()
-            app.open_memory(int(event.row_key.value))
+        open_in_main(self, event.row_key.value)
 
 
 class LifecycleScreen(Screen[None]):
@@ -122,7 +119,4 @@ class LifecycleScreen(Screen[None]):
 
     @on(DataTable.RowSelected, "#nearest")
     def _chosen(self, event: DataTable.RowSelected) -> None:
-        if event.row_key.value is not None:
-            app = slm_app(self)
-            app.pop_screen()
-            app.open_memory(int(event.row_key.value))
+        open_in_main(self, event.row_key.value)

@@ -1,4 +1,4 @@
-"""What the screens of `slm tui` share: the app a screen belongs to, and a memory's text on one line."""
+"""What the screens of `slm tui` share: the app a screen belongs to, going back to it, a memory's text on one line."""
 
 from __future__ import annotations
 
@@ -14,6 +14,14 @@ PREVIEW = 200  # characters of a memory's text in a table
 
 def slm_app(screen: Screen) -> MemoryApp:
     return cast("MemoryApp", screen.app)
+
+
+def open_in_main(screen: Screen, memory_key: str | None) -> None:
+    """Leave `screen` for the main view, showing the memory whose row key is `memory_key`."""
+    if memory_key is not None:
+        app = slm_app(screen)
+        app.pop_screen()
+        app.open_memory(int(memory_key))
 
 
 def preview(text: str) -> str:
