@@ -143,6 +143,9 @@ async def test_the_quarantine_approves_one_and_rejects_another_after_asking(mem)
         await settle(pilot)
         table = app.screen.query_one("#held", DataTable)
         assert [table.get_row_at(i)[0] for i in range(table.row_count)] == [str(i) for i in held]
+        await pilot.press("d", "e")  # the main view's keys do nothing here
+        await pilot.pause(0.3)
+        assert app.screen.query("#held") and len(app.screen_stack) == 2
         await pilot.press("a")  # the first: trusted in full from now on
         await settle(pilot)
         await pilot.press("r")  # the second, after a confirmation
@@ -279,3 +282,28 @@ async def test_under_100_columns_a_memory_takes_the_place_of_the_results_until_e
     async with MemoryApp(mem, debounce=0.01).run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         assert pilot.app.query_one("#results").display and pilot.app.query_one("#detail").display
+
+
+@pytest.mark.anyio
+async def test_editing_writes_a_new_version_and_escape_changes_nothing(mem):
+    from textual.widgets import TextArea
+
+    app = MemoryApp(mem, debounce=0.01)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        newest = mem.list(limit=1)[0]
+        await pilot.press("e")
+        await pilot.pause(0.3)  # not `settle`: the editing worker waits for the editor
+        assert app.screen.query_one(TextArea).text == newest.content
+        await pilot.press("escape")
+        await settle(pilot)
+        assert mem.list(limit=1)[0].id == newest.id and mem.get(newest.id).superseded_by is None
+        await pilot.press("e")
+        await pilot.pause(0.3)
+        app.screen.query_one(TextArea).text = "Deploys to production need a green CI run and two reviewers."
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        new = mem.get(newest.id).superseded_by
+        assert new is not None and mem.get(new).content.endswith("two reviewers.")
+        assert shown(app)[0].endswith("two reviewers.")
+        assert "two reviewers." in str(app.query_one("#detail-body", Static).render())

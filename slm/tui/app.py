@@ -22,12 +22,16 @@ from slm.errors import SlmError
 from slm.tui.browse import ClustersScreen, LifecycleScreen
 from slm.tui.common import preview
 from slm.tui.confirm import Confirm
+from slm.tui.edit import EditMemory
 from slm.tui.review import ContradictionsScreen, QuarantineScreen
 
 T = TypeVar("T")
 DEBOUNCE_S = 0.25  # typing pauses this long before a recall starts
 RECENT = 200  # memories listed while the search box is empty
 POLL_S = 1.0  # how often the event log is read for other processes' writes
+MAIN_VIEW_ACTIONS = frozenset(
+    {"focus_search", "focus_results", "edit", "forget", "quarantine", "contradictions", "clusters", "lifecycle"}
+)
 
 
 class MemoryDetail(VerticalScroll):
@@ -63,6 +67,7 @@ class MemoryApp(App[None]):
     BINDINGS: ClassVar[list[Binding]] = [
         Binding("/", "focus_search", "Search"),
         Binding("escape,down", "focus_results", "Results", show=False),  # from the search box or a memory
+        Binding("e", "edit", "Edit"),
         Binding("d,delete", "forget", "Forget"),
         Binding("t", "quarantine", "Quarantine"),
         Binding("c", "contradictions", "Contradictions"),
@@ -228,14 +233,38 @@ class MemoryApp(App[None]):
         for event in events:
             log.write(_event_line(event))
 
-    # -- forgetting -----------------------------------------------------------------------------------------------
-    def action_forget(self) -> None:
+    # -- changing one memory --------------------------------------------------------------------------------------
+    def _highlighted_memory(self) -> int | None:
         table = self.query_one("#results", DataTable)
         if not table.row_count:
-            return
+            return None
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        if key is not None:
-            self.forget_memory(int(key))
+        return None if key is None else int(key)
+
+    def action_forget(self) -> None:
+        memory_id = self._highlighted_memory()
+        if memory_id is not None:
+            self.forget_memory(memory_id)
+
+    def action_edit(self) -> None:
+        memory_id = self._highlighted_memory()
+        if memory_id is not None:
+            self.edit_memory(memory_id)
+
+    @work(group="edit")
+    async def edit_memory(self, memory_id: int) -> None:
+        try:
+            row = await self.in_store(lambda: self.memory.get(memory_id))
+            text = await self.push_screen_wait(EditMemory(memory_id, row.content))
+            if text is None:
+                return
+            new = await self.in_store(lambda: self.memory.update(memory_id, text))
+        except SlmError as err:
+            self.notify(err.message + (f"\n{err.hint}" if err.hint else ""), title="slm", severity="error")
+            return
+        self.notify(f"#{memory_id} updated: the new version is #{new}", title="slm")
+        self.refresh_results(self.query_one("#search", Input).value)
+        self.open_memory(int(new))
 
     @work(group="forget")
     async def forget_memory(self, memory_id: int) -> None:
@@ -257,10 +286,15 @@ class MemoryApp(App[None]):
         self.refresh_results(self.query_one("#search", Input).value)
 
     # -- keys -----------------------------------------------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The main view's keys act there only: on the quarantine, `d` must not forget what the results highlight."""
+        return action not in MAIN_VIEW_ACTIONS or len(self.screen_stack) == 1
+
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """Every action in the command palette (`ctrl+p`) too, beside Textual's own."""
         yield from super().get_system_commands(screen)
         yield SystemCommand("Search", "Focus the search box ( / )", self.action_focus_search)
+        yield SystemCommand("Edit", "Write a new version of the highlighted memory ( e )", self.action_edit)
         yield SystemCommand("Forget", "Forget the highlighted memory, after asking ( d )", self.action_forget)
         yield SystemCommand("Quarantine", "Approve or reject held memories ( t )", self.action_quarantine)
         yield SystemCommand("Contradictions", "Resolve or dismiss contradictions ( c )", self.action_contradictions)
