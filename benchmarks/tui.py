@@ -51,8 +51,9 @@ async def one_run(mem, question: str) -> dict:
             await pilot.press("pagedown")
         await pilot.pause()
         scrolled = time.perf_counter() - began
+        counts = mem.stats()["projects"]  # the project the filter lists first
+        largest = max(counts, key=counts.get) if counts else None
         projects = app.query_one("#project", Select)
-        largest = next(iter(projects._options[1:]))[1] if len(projects._options) > 1 else None
         began = time.perf_counter()
         if largest is not None:
             projects.value = largest

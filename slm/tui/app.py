@@ -20,7 +20,7 @@ from slm.core.event_feed import Event, EventFeed
 from slm.core.memory import Hit, Memory
 from slm.errors import SlmError
 from slm.tui.browse import ClustersScreen, LifecycleScreen
-from slm.tui.common import preview
+from slm.tui.common import highlighted_id, preview
 from slm.tui.confirm import Confirm
 from slm.tui.edit import EditMemory
 from slm.tui.review import ContradictionsScreen, QuarantineScreen
@@ -235,11 +235,7 @@ class MemoryApp(App[None]):
 
     # -- changing one memory --------------------------------------------------------------------------------------
     def _highlighted_memory(self) -> int | None:
-        table = self.query_one("#results", DataTable)
-        if not table.row_count:
-            return None
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        return None if key is None else int(key)
+        return highlighted_id(self.query_one("#results", DataTable))
 
     def action_forget(self) -> None:
         memory_id = self._highlighted_memory()

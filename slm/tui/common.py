@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, cast
 
 from textual.screen import Screen
+from textual.widgets import DataTable
 
 if TYPE_CHECKING:
     from slm.tui.app import MemoryApp
@@ -14,6 +15,14 @@ PREVIEW = 200  # characters of a memory's text in a table
 
 def slm_app(screen: Screen) -> MemoryApp:
     return cast("MemoryApp", screen.app)
+
+
+def highlighted_id(table: DataTable) -> int | None:
+    """The id of the memory (or other item) in the table's highlighted row, keyed by it; None for an empty table."""
+    if not table.row_count:
+        return None
+    key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+    return None if key is None else int(key)
 
 
 def open_in_main(screen: Screen, memory_key: str | None) -> None:

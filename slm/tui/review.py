@@ -13,7 +13,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Label, Static
 
 from slm.errors import SlmError
-from slm.tui.common import preview, slm_app
+from slm.tui.common import highlighted_id, preview, slm_app
 from slm.tui.confirm import Confirm
 
 
@@ -51,11 +51,7 @@ class QuarantineScreen(Screen[None]):
         self.sub_title = f"{len(held)} held"
 
     def _chosen(self) -> int | None:
-        table = self.query_one("#held", DataTable)
-        if not table.row_count:
-            return None
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        return None if key is None else int(key)
+        return highlighted_id(self.query_one("#held", DataTable))
 
     def action_approve(self) -> None:
         memory_id = self._chosen()
