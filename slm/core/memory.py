@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from slm.core.agents import Agents
     from slm.core.aging import Aging
     from slm.core.behaviour import Behaviour
+    from slm.core.browsing import Browsing, Listed
     from slm.core.contradictions import Contradictions
     from slm.core.knowledge_graph import KnowledgeGraph
     from slm.core.reviews import Reviews
@@ -95,6 +96,12 @@ class Memory:
         from slm.core.knowledge_graph import KnowledgeGraph
 
         return KnowledgeGraph(self._caller)
+
+    @functools.cached_property
+    def _browsing(self) -> Browsing:
+        from slm.core.browsing import Browsing
+
+        return Browsing(self._caller)
 
     @functools.cached_property
     def _behaviour(self) -> Behaviour:
@@ -217,6 +224,15 @@ class Memory:
     def update(self, memory_id: int, text: str, *, agent: str | None = None) -> Stored:
         """Replace a memory's text with a new version; the old one stays as history. Returns the new version's id."""
         return self._writer.update(memory_id, text, agent)
+
+    def tag(
+        self, memory_id: int, *, add: Iterable[str] = (), remove: Iterable[str] = (), agent: str | None = None
+    ) -> tuple[str, ...]:
+        """Add and remove tags of a current memory, in place (tags label it; they are not a new version); returns
+        its tags after."""
+        from slm.core.tagging import retag
+
+        return retag(self._caller, memory_id, add, remove, agent)
 
     def current_version(self, memory_id: int) -> int:
         """The id that replaced `memory_id` through any number of updates (itself if it is current)."""
@@ -384,6 +400,26 @@ class Memory:
     ) -> list[MemoryRow]:
         """Memories newest first, filtered like `recall`; `session`: only those said in that session."""
         return reading.listed(self.store, reading.filters_of(filters, session), limit, offset)
+
+    def browse(
+        self, *, zone: str | None = None, trust: str | None = None, sort: str = "newest", **filters: Unpack[Filters]
+    ) -> list[int]:
+        """The ids of every current memory the filters pass, in `sort` order (`browsing.SORTS`), narrowed to a
+        lifecycle zone and a trust band (`browsing.TRUST_BANDS`): a list to read a page at a time (`summaries`)."""
+        return self._browsing.browse(reading.filters_of(filters, None), zone, trust, sort)
+
+    def summaries(self, memory_ids: list[int]) -> list[Listed]:
+        """These memories with their trust and lifecycle zone, in the order asked."""
+        return self._browsing.summaries(memory_ids)
+
+    def tags(self) -> dict[str, int]:
+        """Current memories per tag, the most used first."""
+        return self.repo.tag_counts()
+
+    def versions(self, memory_id: int) -> list[MemoryRow]:
+        """The versions `memory_id` replaced, newest first (its history; empty when it was never updated)."""
+        self._caller.get(memory_id)
+        return self.repo.get_many(self.repo.versions(memory_id)[1:])
 
     def count(self, *, session: str | None = None, **filters: Unpack[Filters]) -> int:
         """How many current memories match the filters of `list`."""

@@ -36,24 +36,27 @@ Progress = Callable[[int], None]
 
 @dataclass(frozen=True)
 class Selection:
-    """Which memories an export holds: those whose current version passes every filter, with their history."""
+    """Which memories an export holds: those whose current version passes every filter (and, when `ids` are given,
+    is one of them: a list someone chose), with their history."""
 
     project: str | None = None
     agent: str | None = None
     since: str | None = None
     until: str | None = None
+    ids: tuple[int, ...] | None = None
 
     @classmethod
-    def of(cls, project=None, agent=None, since=None, until=None) -> Selection:
+    def of(cls, project=None, agent=None, since=None, until=None, ids=None) -> Selection:
         return cls(
             None if project is None else validation.clean_name(project, "project", ""),
             None if agent is None else validation.clean_name(agent, "agent", ""),
             validation.parse_time(since, "since"),
             validation.parse_time(until, "until"),
+            None if ids is None else tuple(dict.fromkeys(validation.clean_id(i) for i in ids)),
         )
 
     def as_dict(self) -> dict:
-        return {k: v for k, v in self.__dict__.items() if v is not None}
+        return {k: list(v) if k == "ids" else v for k, v in self.__dict__.items() if v is not None}
 
     def filter(self) -> MemoryFilter:
         return MemoryFilter(project=self.project, agent=self.agent, since=self.since, until=self.until)
@@ -71,7 +74,7 @@ def export(
 
 
 def _export(engine, out: TextIO, fmt, selection: Selection, embeddings, behavior, progress, total) -> dict:
-    ids = sql.chain_ids(engine.conn, selection.filter())
+    ids = sql.chain_ids(engine.conn, selection.filter(), selection.ids)
     if total:
         total(len(ids))
     model = model_choice.identity(engine.conn)
@@ -205,7 +208,7 @@ def export_markdown(
 
 
 def _export_markdown(engine, folder: Path, selection: Selection, progress, total) -> dict:
-    ids = sql.chain_ids(engine.conn, selection.filter())
+    ids = sql.chain_ids(engine.conn, selection.filter(), selection.ids)
     current = sql.current_by_project(engine.conn, ids.tolist())
     if total:
         total(sum(len(v) for v in current.values()))

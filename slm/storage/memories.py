@@ -244,6 +244,31 @@ class MemoryRepository:
         ]
         return self.get_many(ids)
 
+    def ordered_ids(self, flt: MemoryFilter, zone: str | None = None, *, newest_first: bool = True) -> np.ndarray:
+        """Every memory the filter passes (and in `zone`, when given), newest or oldest first: a browser's list."""
+        where, params = flt.where()
+        if zone is not None:
+            where += " AND EXISTS (SELECT 1 FROM memory_lifecycle l WHERE l.memory_id = m.id AND l.zone = ?)"
+            params = [*params, zone]
+        order = "DESC" if newest_first else "ASC"
+        rows = self.conn.execute(
+            f"SELECT m.id FROM memories m WHERE {where} ORDER BY {_WHEN} {order}, m.id {order}", params
+        )
+        return np.fromiter((r[0] for r in rows), np.int64)
+
+    def set_tags(self, memory_id: int, tags: tuple[str, ...]) -> None:
+        """Replace a memory's tags (call inside the caller's write transaction)."""
+        self.conn.execute("DELETE FROM memory_tags WHERE memory_id = ?", (memory_id,))
+        self.conn.executemany("INSERT INTO memory_tags (memory_id, tag) VALUES (?, ?)", [(memory_id, t) for t in tags])
+
+    def tag_counts(self) -> dict[str, int]:
+        """Current memories per tag, the most used first."""
+        rows = self.conn.execute(
+            f"SELECT t.tag, count(*) FROM memory_tags t JOIN memories m ON m.id = t.memory_id WHERE {_CURRENT} "
+            "GROUP BY 1 ORDER BY 2 DESC, 1"
+        )
+        return dict(rows.fetchall())
+
     def count(self, flt: MemoryFilter | None = None) -> int:
         where, params = (flt or MemoryFilter()).where()
         return self.conn.execute(f"SELECT count(*) FROM memories m WHERE {where}", params).fetchone()[0]

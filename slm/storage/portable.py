@@ -5,6 +5,7 @@ Reads take a page of ids and return plain rows keyed by memory id, so an export 
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterator
 
@@ -14,10 +15,14 @@ from slm.storage.memories import MemoryFilter
 from slm.storage.vectors import TABLE as VECTORS
 
 
-def chain_ids(conn, flt: MemoryFilter) -> np.ndarray:
-    """Ids of the memories the filter chooses, oldest first: each current memory that passes it, with every
-    earlier version it replaced (a version chain is never split, so an import can rebuild it)."""
+def chain_ids(conn, flt: MemoryFilter, among: tuple[int, ...] | None = None) -> np.ndarray:
+    """Ids of the memories the filter chooses (only those of `among`, when given), oldest first: each current
+    memory that passes it, with every earlier version it replaced (a version chain is never split, so an import
+    can rebuild it)."""
     where, params = flt.where()
+    if among is not None:
+        where += " AND m.id IN (SELECT value FROM json_each(?))"
+        params = [*params, json.dumps(list(among))]
     rows = conn.execute(
         f"WITH RECURSIVE chosen (id) AS (SELECT m.id FROM memories m WHERE {where} "
         "UNION SELECT m.id FROM memories m JOIN chosen c ON m.superseded_by = c.id) "
