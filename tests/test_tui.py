@@ -200,7 +200,7 @@ async def test_project_and_agent_filters_narrow_the_newest_and_the_search(mem):
         app.query_one("#search", Input).value = "billing retries"
         await settle(pilot)
         assert shown(app) == ["The billing service retries invoices nightly."]  # not the shop's webhook note
-        assert app.sub_title.endswith(", project billing, agent cursor")
+        assert app.sub_title.endswith(" · project billing, agent cursor")
         app.query_one("#project", Select).clear()
         app.query_one("#agent", Select).clear()
         await settle(pilot)

@@ -1,9 +1,10 @@
-"""`slm tui`: search what your assistants remember as you type, and read any memory with its provenance, trust and
-lifecycle (docs/ARCHITECTURE.md, "The terminal UI")."""
+"""`slm tui`: search what your assistants remember as you type, or browse the whole store, and read any memory with
+its provenance, trust and lifecycle (docs/ARCHITECTURE.md, "The terminal UI")."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import ClassVar, TypeVar
@@ -12,67 +13,74 @@ from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, RichLog, Select, Static
+from textual.widgets import DataTable, Footer, Header, Input, RichLog, Select
 
+from slm.core.browsing import TRUST_BANDS, Listed
 from slm.core.event_feed import Event, EventFeed
 from slm.core.memory import Hit, Memory
 from slm.errors import SlmError
+from slm.tui.actions import SelectionActions
+from slm.tui.agents import AgentsScreen
 from slm.tui.browse import ClustersScreen, LifecycleScreen
-from slm.tui.common import highlighted_id, preview
-from slm.tui.confirm import Confirm
-from slm.tui.edit import EditMemory
+from slm.tui.common import preview
+from slm.tui.detail import MemoryDetail, describe
+from slm.tui.filters import Chosen, FilterBar
 from slm.tui.review import ContradictionsScreen, QuarantineScreen
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 DEBOUNCE_S = 0.25  # typing pauses this long before a recall starts
-RECENT = 200  # memories listed while the search box is empty
+PAGE = 200  # memories read at a time while browsing; the next page loads as the cursor nears the end
+AHEAD = 40  # rows left below the cursor when the next page is read
+SEARCH_K = 50  # results of a search
 POLL_S = 1.0  # how often the event log is read for other processes' writes
 MAIN_VIEW_ACTIONS = frozenset(
-    {"focus_search", "focus_results", "edit", "forget", "quarantine", "contradictions", "clusters", "lifecycle"}
+    {"focus_search", "focus_results", "edit", "forget", "tag", "export", "mark", "quarantine", "contradictions"}
+    | {"clusters", "lifecycle", "agents"}
 )
+ORDERS: dict[str, Callable[[Hit], object]] = {
+    "newest": lambda h: h.time,
+    "oldest": lambda h: h.time,
+    "most trusted": lambda h: h.trust,
+    "least trusted": lambda h: h.trust,
+}
 
 
-class MemoryDetail(VerticalScroll):
-    """One memory in full: its text, then where it came from and how far it is trusted."""
-
-    def compose(self) -> ComposeResult:
-        yield Static("Select a memory and press enter.", id="detail-body")
-
-    def show(self, view: Text) -> None:
-        self.query_one("#detail-body", Static).update(view)
-        self.scroll_home(animate=False)
-
-
-class MemoryApp(App[None]):
-    """Search results (or the newest memories) on the left, the chosen memory on the right. Every call into the
-    store runs on one worker thread, in order: the UI never waits on SQLite or the model."""
+class MemoryApp(SelectionActions, App[None]):
+    """Search results (or the whole store, a page at a time) on the left, the chosen memory on the right. Every
+    call into the store runs on one worker thread, in order: the UI never waits on SQLite or the model."""
 
     TITLE = "slm"
     HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (100, "-wide")]
-    AUTO_FOCUS = "#results"  # so `/` reaches the app's binding instead of being typed into the search box
+    # each screen's main widget: on the main view the results, so `/` reaches the app's binding, not the search box
+    AUTO_FOCUS = "#results, #held, #open, #agents, #tree, #nearest, #line, #text"
     CSS = """
-    #search { dock: top; margin: 0 1; }
-    #filters { dock: top; height: auto; margin: 0 1; }
-    #filters Select { width: 1fr; }
+    #search { margin: 0 1; }
     #results { width: 3fr; }
     #detail { width: 2fr; border-left: solid $primary; padding: 0 1; }
     /* under 100 columns one pane at a time: the results, or the memory being read */
     Screen.-narrow #detail { display: none; }
     Screen.-narrow.-reading #detail { display: block; width: 1fr; border-left: none; }
     Screen.-narrow.-reading #results { display: none; }
-    #events { dock: bottom; height: 5; border-top: solid $primary; }
+    Screen.-narrow #filters { grid-size: 4 2; }
+    #events { height: 5; border-top: solid $primary; }
+    Screen.-narrow #events { height: 3; }
     """
     BINDINGS: ClassVar[list[Binding]] = [
         Binding("/", "focus_search", "Search"),
         Binding("escape,down", "focus_results", "Results", show=False),  # from the search box or a memory
+        Binding("space", "mark", "Mark", show=False),
         Binding("e", "edit", "Edit"),
+        Binding("number_sign", "tag", "Tag"),
+        Binding("x", "export", "Export"),
         Binding("d,delete", "forget", "Forget"),
         Binding("t", "quarantine", "Quarantine"),
         Binding("c", "contradictions", "Contradictions"),
-        Binding("g", "clusters", "Clusters"),
-        Binding("l", "lifecycle", "Lifecycle"),
+        Binding("a", "agents", "Agents", show=False),
+        Binding("g", "clusters", "Clusters", show=False),
+        Binding("l", "lifecycle", "Lifecycle", show=False),
         Binding("question_mark", "show_help_panel", "Keys"),
         Binding("ctrl+q", "quit", "Quit"),
     ]
@@ -84,13 +92,15 @@ class MemoryApp(App[None]):
         self._store_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="slm-tui-store")
         self._event_cursor: int | None = None  # the last event of memory.db shown
         self._hits: dict[int, Hit] = {}  # the last search's hits, for "why this result"
+        self._listing: list[int] = []  # every memory the view lists, in order; the table holds those read so far
+        self.marked: set[int] = set()  # memories marked with space: what tag and export act on
+        self._generation = 0  # which list the table holds: a page read for an older one is dropped
+        self._reading: tuple[int, int] | None = None  # (list, first row) of the page being read
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield Input(placeholder="Search memories   ( / )", id="search")
-        with Horizontal(id="filters"):
-            yield Select[str]([], prompt="every project", id="project", compact=True)
-            yield Select[str]([], prompt="every agent", id="agent", compact=True)
+        yield FilterBar(id="filters")
         with Horizontal():
             yield DataTable(id="results", cursor_type="row", zebra_stripes=True)
             yield MemoryDetail(id="detail")
@@ -99,7 +109,7 @@ class MemoryApp(App[None]):
 
     def on_mount(self) -> None:
         table = self.query_one("#results", DataTable)
-        table.add_column("#", key="rank", width=3)
+        table.add_column("#", key="rank", width=4)
         for name in ("when", "project", "agent", "trust", "zone"):
             table.add_column(name, key=name)
         table.add_column("memory", key="text")  # last: a long text runs off the edge, not the facts
@@ -112,27 +122,35 @@ class MemoryApp(App[None]):
         self._store_thread.shutdown(wait=True)
 
     async def in_store(self, call: Callable[[], T]) -> T:
-        """Run `call` on the store's own thread: one at a time, in the order asked."""
-        return await asyncio.get_running_loop().run_in_executor(self._store_thread, call)
+        """Run `call` on the store's own thread: one at a time, in the order asked. A failure that is not slm's
+        own error comes back as one, so the screens show it as a notification, never as a traceback."""
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._store_thread, call)
+        except SlmError:
+            raise
+        except Exception as err:
+            log.exception("slm tui: a call into the store failed")
+            raise SlmError(f"unexpected error: {err!r}", "the app carries on; please report this") from err
+
+    def report(self, err: SlmError) -> None:
+        """An error from the store, as a notification: never a traceback on the screen."""
+        self.notify(err.message + (f"\n{err.hint}" if err.hint else ""), title="slm", severity="error")
 
     # -- filtering ------------------------------------------------------------------------------------------------
     @work(group="filters")
     async def load_filters(self) -> None:
-        """The projects and agents the store holds, most memories first."""
-        stats = await self.in_store(self.memory.stats)
-        for name in ("project", "agent"):
-            counts = sorted(stats[f"{name}s"].items(), key=lambda item: -item[1])
-            self.query_one(f"#{name}", Select).set_options((f"{value} ({n})", value) for value, n in counts)
-
-    def filters(self) -> dict[str, str]:
-        chosen = {name: self.query_one(f"#{name}", Select).value for name in ("project", "agent")}
-        return {name: value for name, value in chosen.items() if isinstance(value, str)}
+        """The projects, agents and tags the store holds, most memories first."""
+        stats, tags = await self.in_store(lambda: (self.memory.stats(), self.memory.tags()))
+        bar = self.query_one(FilterBar)
+        bar.counted("project", stats["projects"])
+        bar.counted("agent", stats["agents"])
+        bar.counted("tag", tags)
 
     @on(Select.Changed)
     def _filtered(self) -> None:
         self.refresh_results(self.query_one("#search", Input).value)
 
-    # -- searching ------------------------------------------------------------------------------------------------
+    # -- the list: a search's results, or the whole store --------------------------------------------------------
     @on(Input.Changed, "#search")
     def _typed(self, event: Input.Changed) -> None:
         self.refresh_results(event.value)
@@ -143,32 +161,68 @@ class MemoryApp(App[None]):
 
     @work(exclusive=True, group="results")
     async def refresh_results(self, query: str) -> None:
-        """The recall for `query` after a pause in typing (a newer keystroke cancels this one), or the newest."""
+        """The recall for `query` after a pause in typing (a newer keystroke cancels this one), or else every
+        memory the filters pass, its first page read."""
         query = query.strip()
         if query:
             await asyncio.sleep(self.debounce)
+        chosen = self.query_one(FilterBar).chosen()  # read here: widgets belong to the UI thread
         try:
-            filters = self.filters()  # read here: widgets belong to the UI thread
-            rows = await self.in_store(lambda: self._rows_for(query, filters))
+            if query:
+                hits = await self.in_store(lambda: self._search(query, chosen))
+                self._hits, self._listing = {h.id: h for h in hits}, [h.id for h in hits]
+                rows = [_hit_row(h) for h in hits]
+            else:
+                self._hits = {}
+                self._listing = await self.in_store(lambda: self.memory.browse(**_browsing(chosen)))
+                page = self._listing[:PAGE]
+                rows = [_listed_row(item) for item in await self.in_store(lambda: self.memory.summaries(page))]
         except SlmError as err:
-            self.notify(f"{err.message}" + (f"\n{err.hint}" if err.hint else ""), title="slm", severity="error")
+            self.report(err)
             return
         table = self.query_one("#results", DataTable)
         table.clear()
-        for rank, row in enumerate(rows, 1):
-            table.add_row(str(rank), *row[1:], key=str(row[0]))
-        where = "".join(f", {name} {value}" for name, value in self.filters().items())
-        self.sub_title = (f"{len(rows)} for “{query}”" if query else f"the newest {len(rows)}") + where
+        self._generation += 1
+        self._add_rows(rows)
+        where = chosen.describe()
+        said = f"{len(rows)} for “{query}”" if query else f"{len(self._listing):,} memories, {chosen.sort or 'newest'}"
+        self.sub_title = said + (f" · {where}" if where else "")
 
-    def _rows_for(self, query: str, filters: dict[str, str]) -> list[tuple]:
-        if query:
-            hits = self.memory.recall(query, k=50, **filters)
-            self._hits = {h.id: h for h in hits}
-            return [(h.id, h.time[:10], h.project, h.agent, f"{h.trust:.2f}", h.zone, preview(h.text)) for h in hits]
-        return [
-            (m.id, (m.event_time or m.created_at)[:10], m.project, m.agent, "", "", preview(m.content))
-            for m in self.memory.list(limit=RECENT, **filters)
-        ]
+    def _search(self, query: str, chosen: Chosen) -> list[Hit]:
+        hits = self.memory.recall(query, k=SEARCH_K, **chosen.filters)
+        hits = [h for h in hits if chosen.zone in (None, h.zone) and _in_band(h.trust, chosen.trust)]
+        if chosen.sort is not None:
+            hits.sort(key=ORDERS[chosen.sort], reverse=chosen.sort in ("newest", "most trusted"))
+        return hits
+
+    def _add_rows(self, rows: list[tuple]) -> None:
+        table = self.query_one("#results", DataTable)
+        for row in rows:
+            rank = "●" if row[0] in self.marked else str(table.row_count + 1)
+            table.add_row(rank, *row[1:], key=str(row[0]))
+
+    @on(DataTable.RowHighlighted, "#results")
+    def _moved(self, event: DataTable.RowHighlighted) -> None:
+        table = event.data_table
+        start = table.row_count
+        near_the_end = event.cursor_row >= start - AHEAD and start < len(self._listing)
+        if not self._hits and near_the_end and self._reading != (self._generation, start):  # not being read already
+            self.next_page(start)
+
+    @work(group="page")
+    async def next_page(self, start: int) -> None:
+        """The next page of the browsed list, read as the cursor nears the end of what the table holds."""
+        page, generation = self._listing[start : start + PAGE], self._generation
+        self._reading = (generation, start)
+        try:
+            listed = await self.in_store(lambda: self.memory.summaries(page))
+        except SlmError as err:
+            self.report(err)
+            return
+        finally:
+            self._reading = None
+        if generation == self._generation:  # still the list this page belongs to
+            self._add_rows([_listed_row(item) for item in listed])
 
     # -- reading one memory ---------------------------------------------------------------------------------------
     @on(DataTable.RowSelected, "#results")
@@ -179,44 +233,18 @@ class MemoryApp(App[None]):
     @work(exclusive=True, group="detail")
     async def open_memory(self, memory_id: int) -> None:
         try:
-            view = await self.in_store(lambda: self._describe(memory_id))
+            view = await self.in_store(lambda: describe(self.memory, memory_id, self._hits.get(memory_id)))
         except SlmError as err:
-            self.notify(err.message, title="slm", severity="error")
+            self.report(err)
             return
         self.query_one("#detail", MemoryDetail).show(view)
         self.screen.add_class("-reading")  # under 100 columns the memory takes the place of the results
-
-    def _describe(self, memory_id: int) -> Text:
-        row = self.memory.get(memory_id)
-        trust = self.memory.memory_trust(memory_id) or {}
-        life = self.memory.memory_lifecycle(memory_id)
-        author = trust.get("author", {})
-        how = "verified" if row.agent_id is not None else "claimed"
-        quarantined = "  QUARANTINED" if trust.get("quarantined") else ""
-        view = Text(row.content + "\n\n")
-        facts = [
-            ("memory", f"#{row.id}" + (f", replaced by #{row.superseded_by}" if row.superseded_by else "")),
-            ("project", row.project),
-            ("written by", f"{row.agent} ({how}, over {row.protocol})"),
-            ("when", row.event_time or row.created_at),
-            ("kind", row.kind + (f"   tags: {', '.join(row.tags)}" if row.tags else "")),
-            ("session", row.session or "—"),
-            ("trust", f"{trust.get('trust', 1.0):.2f}  (author {author.get('trust', 1.0):.2f}){quarantined}"),
-            ("zone", f"{life.get('zone', '—')}  (weight {life.get('rank_weight', 1.0):.2f})"),
-        ]
-        for label, value in facts:
-            view.append(f"{label:>11}  ", style="bold")
-            view.append(f"{value}\n")
-        hit = self._hits.get(memory_id)
-        if hit is not None:
-            view.append_text(_why(hit))
-        return view
 
     # -- other processes' writes ----------------------------------------------------------------------------------
     @work(exclusive=True, group="events")
     async def follow_events(self) -> None:
         """New events of memory.db since the last look (the newest few at the start); when memories were written
-        or deleted and nothing is being searched, the newest memories are listed again."""
+        or deleted and nothing is being searched, the list is read again."""
         if self._event_cursor is None:
             listed, cursors = await self.in_store(lambda: EventFeed(self.memory).latest(limit=4))
             events = [item.event for item in listed if item.source == "memory"]
@@ -233,54 +261,6 @@ class MemoryApp(App[None]):
         for event in events:
             log.write(_event_line(event))
 
-    # -- changing one memory --------------------------------------------------------------------------------------
-    def _highlighted_memory(self) -> int | None:
-        return highlighted_id(self.query_one("#results", DataTable))
-
-    def action_forget(self) -> None:
-        memory_id = self._highlighted_memory()
-        if memory_id is not None:
-            self.forget_memory(memory_id)
-
-    def action_edit(self) -> None:
-        memory_id = self._highlighted_memory()
-        if memory_id is not None:
-            self.edit_memory(memory_id)
-
-    @work(group="edit")
-    async def edit_memory(self, memory_id: int) -> None:
-        try:
-            row = await self.in_store(lambda: self.memory.get(memory_id))
-            text = await self.push_screen_wait(EditMemory(memory_id, row.content))
-            if text is None:
-                return
-            new = await self.in_store(lambda: self.memory.update(memory_id, text))
-        except SlmError as err:
-            self.notify(err.message + (f"\n{err.hint}" if err.hint else ""), title="slm", severity="error")
-            return
-        self.notify(f"#{memory_id} updated: the new version is #{new}", title="slm")
-        self.refresh_results(self.query_one("#search", Input).value)
-        self.open_memory(int(new))
-
-    @work(group="forget")
-    async def forget_memory(self, memory_id: int) -> None:
-        try:
-            row = await self.in_store(lambda: self.memory.get(memory_id))
-        except SlmError as err:
-            self.notify(err.message, title="slm", severity="error")
-            return
-        question = f"Forget memory #{memory_id} and its earlier versions?"
-        consequence = "Recall will not find it again; `slm erase` also removes every trace and gives a receipt."
-        if not await self.push_screen_wait(Confirm(question, row.content, consequence, "Forget")):
-            return
-        try:
-            gone = await self.in_store(lambda: self.memory.forget(memory_id))
-        except SlmError as err:
-            self.notify(err.message, title="slm", severity="error")
-            return
-        self.notify(f"forgot {', '.join(f'#{i}' for i in gone)}", title="slm")
-        self.refresh_results(self.query_one("#search", Input).value)
-
     # -- keys -----------------------------------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """The main view's keys act there only: on the quarantine, `d` must not forget what the results highlight."""
@@ -290,10 +270,14 @@ class MemoryApp(App[None]):
         """Every action in the command palette (`ctrl+p`) too, beside Textual's own."""
         yield from super().get_system_commands(screen)
         yield SystemCommand("Search", "Focus the search box ( / )", self.action_focus_search)
+        yield SystemCommand("Mark", "Mark the highlighted memory for tag and export ( space )", self.action_mark)
         yield SystemCommand("Edit", "Write a new version of the highlighted memory ( e )", self.action_edit)
+        yield SystemCommand("Tag", "Add or remove tags of the marked or highlighted memories ( # )", self.action_tag)
+        yield SystemCommand("Export", "Write the marked memories, or the list, to a file ( x )", self.action_export)
         yield SystemCommand("Forget", "Forget the highlighted memory, after asking ( d )", self.action_forget)
         yield SystemCommand("Quarantine", "Approve or reject held memories ( t )", self.action_quarantine)
         yield SystemCommand("Contradictions", "Resolve or dismiss contradictions ( c )", self.action_contradictions)
+        yield SystemCommand("Agents", "Each agent's trust, its evidence and reasons ( a )", self.action_agents)
         yield SystemCommand("Clusters", "Browse the clusters and their memories ( g )", self.action_clusters)
         yield SystemCommand("Lifecycle", "Zones, the memories nearest the archive, a step ( l )", self.action_lifecycle)
 
@@ -302,6 +286,9 @@ class MemoryApp(App[None]):
 
     def action_contradictions(self) -> None:
         self.push_screen(ContradictionsScreen())
+
+    def action_agents(self) -> None:
+        self.push_screen(AgentsScreen())
 
     def action_clusters(self) -> None:
         self.push_screen(ClustersScreen())
@@ -317,20 +304,22 @@ class MemoryApp(App[None]):
         self.query_one("#results", DataTable).focus()
 
 
-def _why(hit: Hit) -> Text:
-    """Why this result: each channel's rank and what it added, the trust and lifecycle weights, and whether later
-    claims made it history (what `slm recall --explain` prints)."""
-    view = Text("\nwhy this result\n", style="bold")
-    for name, found in hit.channels.items():
-        rank = f"#{found.rank} " if found.rank else ""
-        view.append(f"{name:>11}  {rank}{found.contribution:+.4f}\n")
-    for name in ("keyword", "vector"):
-        if name not in hit.channels:
-            view.append(f"{name:>11}  not found\n", style="dim")
-    view.append(f"{'weighed':>11}  trust {hit.trust:.2f}, zone {hit.zone}, score {hit.score:.4f}\n")
-    if not hit.current:
-        view.append(f"{'':>11}  later claims superseded what it says: it is history\n", style="yellow")
-    return view
+def _browsing(chosen: Chosen) -> dict:
+    return {"zone": chosen.zone, "trust": chosen.trust, "sort": chosen.sort or "newest", **chosen.filters}
+
+
+def _in_band(trust: float, band: str | None) -> bool:
+    return band is None or TRUST_BANDS[band][0] <= trust < TRUST_BANDS[band][1]
+
+
+def _hit_row(h: Hit) -> tuple:
+    return (h.id, h.time[:10], h.project, h.agent, f"{h.trust:.2f}", h.zone, preview(h.text))
+
+
+def _listed_row(item: Listed) -> tuple:
+    m = item.row
+    when = (m.event_time or m.created_at)[:10]
+    return (m.id, when, m.project, m.agent, f"{item.trust:.2f}", item.zone, preview(m.content))
 
 
 def _event_line(event: Event) -> Text:

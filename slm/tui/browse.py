@@ -111,7 +111,7 @@ class LifecycleScreen(Screen[None]):
         try:
             report = await app.in_store(app.memory.lifecycle_step)
         except SlmError as err:
-            app.notify(err.message, title="slm", severity="error")
+            app.report(err)
             return
         moved = sum(report.changed.values()) if report.changed else 0
         app.notify(f"step {report.step}: {report.memories:,} memories, {moved:,} changed zone", title="slm")

@@ -77,7 +77,7 @@ class QuarantineScreen(Screen[None]):
         try:
             await app.in_store(lambda: call([memory_id]))
         except SlmError as err:
-            app.notify(err.message, title="slm", severity="error")
+            app.report(err)
             return
         app.notify(f"{'approved' if approve else 'rejected'} #{memory_id}", title="slm")
         self.reload()
@@ -164,7 +164,7 @@ class ContradictionsScreen(Screen[None]):
         try:
             done = await app.in_store(lambda: app.memory.resolve_contradiction(contradiction_id, keep=keep))
         except SlmError as err:
-            app.notify(err.message, title="slm", severity="error")
+            app.report(err)
             return
         app.notify(f"contradiction #{contradiction_id} {done['status']}", title="slm")
         self.reload()
