@@ -39,9 +39,12 @@ INSTALL = "sudo apt-get install -y --no-install-recommends chromium  (make test 
 class Served:
     process: subprocess.Popen
     port: int
-    url: str  # the URL printed to open, token included
-    token: str
+    token: str  # in the URL printed to open
     db: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/?token={self.token}"
 
 
 def _free_port() -> int:
@@ -75,7 +78,9 @@ def _start(db: Path, *extra: str) -> Served:
         found = re.search(r"(http://\S+/\?token=(\S+))", said[-1])
         if found:
             assert "open this URL" in "".join(said)
-            return Served(process, port, found.group(1), found.group(2), db)
+            served = Served(process, port, found.group(2), db)
+            assert found.group(1) == served.url
+            return served
     _stop(process)
     raise AssertionError("slm tui --web printed no URL:\n" + "".join(said))
 
@@ -135,10 +140,24 @@ def _bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+def _mcp_token(*flags: str) -> str:
+    return subprocess.run([SLM, "mcp", "token", *flags], capture_output=True, text=True, env=_env(), check=True).stdout
+
+
 def test_the_url_holds_the_shared_token_of_slm_mcp_token(served):
-    shown = subprocess.run([SLM, "mcp", "token"], capture_output=True, text=True, env=_env(), check=True)
-    assert served.token == shown.stdout.strip()
-    assert served.url == f"http://127.0.0.1:{served.port}/?token={served.token}"
+    assert served.token == _mcp_token().strip()
+
+
+def test_a_rotated_or_removed_token_keeps_new_connections_out(served):
+    old = served.token
+    served.token = _mcp_token("--rotate").strip()
+    assert _get(served.port, "/", **_bearer(old)).status == 401
+    assert _get(served.port, "/", **_bearer(served.token)).status == 200
+    _mcp_token("--remove")
+    assert _get(served.port, "/", **_bearer(served.token)).status == 401
+    assert _get(served.port, f"/?token={served.token}").status == 401
+    served.token = _mcp_token().strip()  # a new one, for the tests after this one
+    assert _get(served.port, "/", **_bearer(served.token)).status == 200
 
 
 def test_nothing_opens_without_the_token(served, store):
