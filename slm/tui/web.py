@@ -78,7 +78,7 @@ class Guard:
             return _refuse(403, "Forbidden Origin")
         token = self._current_token()
         if token is None:
-            return _refuse(401, "no token to check against: run `slm mcp token`, then `slm tui --web` again")
+            return _refuse(401, "there is no shared token now: `slm mcp token` makes one; open this URL with ?token=IT")
         websocket = request.headers.get("Upgrade", "").lower() == "websocket"
         given = request.query.get("token")
         if given is not None and not websocket:
@@ -112,9 +112,9 @@ class Guard:
         """The token came in the URL: keep it as a cookie and go to the same URL without it, so it leaves the
         address bar (and what a page could read of it)."""
         kept = [(name, value) for name, value in request.query.items() if name != "token"]
-        response = web.HTTPSeeOther(str(request.rel_url.with_query(kept)))
+        headers = {"Location": str(request.rel_url.with_query(kept)), "Cache-Control": "no-store"}
+        response = web.Response(status=303, text="See Other\n", headers=headers | {"Referrer-Policy": "no-referrer"})
         response.set_cookie(COOKIE, cookie_for(token), httponly=True, samesite="Strict", path="/")
-        response.headers.update({"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
         return response
 
 
