@@ -163,15 +163,42 @@ def mcp_token(rotate: bool, remove: bool) -> None:
 
 
 @click.command()
+@click.option("--web", is_flag=True, help="Serve the app to a browser instead (open the URL it prints).")
+@click.option("--host", default="127.0.0.1", help="Address to bind with --web (this machine only by default).")
+@click.option("--port", default=8766, type=click.IntRange(1, 65535), help="Port for --web.")
+@click.option("--allow-remote", is_flag=True, help="Allow --host other than loopback (the token is still required).")
 @db_option
+@click.pass_context
 @handles_errors
-def tui(db: Path | None) -> None:
+def tui(ctx: click.Context, web: bool, host: str, port: int, allow_remote: bool, db: Path | None) -> None:
     """Search and read your memories in the terminal: results as you type, each memory with who wrote it, its
-    trust and its lifecycle zone (`/` search, `enter` open, `?` keys, `ctrl+q` quit)."""
-    from slm.tui.app import MemoryApp
+    trust and its lifecycle zone (`/` search, `enter` open, `?` keys, `ctrl+q` quit).
 
-    with open_store(db) as mem:
-        MemoryApp(mem).run()
+    With --web the same app is served to a browser, on 127.0.0.1 unless --allow-remote, behind the shared token
+    of `slm mcp token` (made here when there is none; agent tokens do not open it): open the URL it prints."""
+    if not web:
+        typed = [
+            name for name in ("host", "port", "allow_remote") if ctx.get_parameter_source(name).name == "COMMANDLINE"
+        ]
+        given = [f"--{name.replace('_', '-')}" for name in typed]
+        if given:
+            raise InvalidInput(f"{', '.join(given)}: for --web only", "add --web to serve the app to a browser")
+        from slm.tui.app import MemoryApp
+
+        with open_store(db) as mem:
+            MemoryApp(mem).run()
+        return
+    from slm import config
+    from slm.mcp.http_token import load_or_create_token, shared_token  # the launcher may reach the other faces
+    from slm.mcp.serve import check_bind
+    from slm.tui.web import serve_web
+
+    check_bind(host, allow_remote)
+    with open_store(db) as mem:  # an existing store (upgraded here, with progress), named by its full path
+        path = mem.path
+    data_dir = config.data_dir()
+    load_or_create_token(data_dir)
+    serve_web(path, host=host, port=port, token=lambda: shared_token(data_dir))
 
 
 def main() -> None:
