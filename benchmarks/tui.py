@@ -7,7 +7,9 @@ driven headless by Textual's Pilot in one process, medians over several runs.
 First paint: from the app's start to the results table holding the newest memories (the store already open, as
 `slm tui` has it). Search: from the last keystroke to the results shown, debounce set to 0, after one recall has
 loaded the model and the vector file (`first_recall_ms`, which a session's first search pays once). Scroll: 40
-page-downs through the table. Filter: choosing the largest project.
+page-downs through the table. Filter: choosing the largest project. Then, browsing the whole store: the next page
+read when the cursor reaches the end of the first, the "low trust" band, the least trusted first, and a memory
+opened with its whole detail.
 """
 
 from __future__ import annotations
@@ -21,10 +23,11 @@ import time
 from pathlib import Path
 
 from benchmarks import corpus
+from slm.tui.app import PAGE
 
 
 async def one_run(mem, question: str) -> dict:
-    from textual.widgets import DataTable, Select
+    from textual.widgets import DataTable
 
     from slm.tui.app import MemoryApp
 
@@ -53,15 +56,48 @@ async def one_run(mem, question: str) -> dict:
         scrolled = time.perf_counter() - began
         counts = mem.stats()["projects"]  # the project the filter lists first
         largest = max(counts, key=counts.get) if counts else None
-        projects = app.query_one("#project", Select)
+        filtered = await timed_choice(pilot, "project", largest)
+        await timed_choice(pilot, "project", None)
+        app.query_one("#search").value = ""  # back to browsing the whole store
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        table.focus()
         began = time.perf_counter()
-        if largest is not None:
-            projects.value = largest
-            await pilot.pause()
-            await app.workers.wait_for_complete()
-        filtered = time.perf_counter() - began
+        await pilot.press("ctrl+end")  # the cursor at the end of the first page: the next one is read
+        while table.row_count <= PAGE:
+            await pilot.pause(0.001)
+        next_page = time.perf_counter() - began
+        band = await timed_choice(pilot, "trust", "low")
+        await timed_choice(pilot, "trust", None)
+        least_trusted = await timed_choice(pilot, "sort", "least trusted")
+        opened = await timed_open(pilot, table)
     return {"first_paint_ms": first_paint * 1e3, "search_ms": searched * 1e3, "scroll_40_pages_ms": scrolled * 1e3,
-            "filter_ms": filtered * 1e3}  # fmt: skip
+            "filter_ms": filtered * 1e3, "next_page_ms": next_page * 1e3, "trust_band_ms": band * 1e3,
+            "least_trusted_first_ms": least_trusted * 1e3, "open_memory_ms": opened * 1e3}  # fmt: skip
+
+
+async def timed_choice(pilot, name: str, value: str | None) -> float:
+    """Seconds from choosing `value` in a filter (None: clearing it) to the list shown again."""
+    from textual.widgets import Select
+
+    select = pilot.app.query_one(f"#{name}", Select)
+    began = time.perf_counter()
+    if value is None:
+        select.clear()
+    else:
+        select.value = value
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    return time.perf_counter() - began
+
+
+async def timed_open(pilot, table) -> float:
+    """Seconds from `enter` on a memory to its full detail (trust, history, claims, graph) shown."""
+    began = time.perf_counter()
+    await pilot.press("ctrl+home", "enter")
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    return time.perf_counter() - began
 
 
 def main() -> None:

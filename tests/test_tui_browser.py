@@ -166,6 +166,24 @@ async def test_export_writes_the_listed_memories_to_the_file_named(mem, tmp_path
 
 
 @pytest.mark.anyio
+async def test_export_asks_before_replacing_a_file_and_keeps_it_when_told_no(mem, tmp_path):
+    target = tmp_path / "notes.jsonl"
+    target.write_text("mine\n")
+    app = MemoryApp(mem, debounce=0.01)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("x")
+        await pilot.pause(0.3)
+        app.screen.query_one("#line", Input).value = str(target)
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        assert "Replace" in str(app.screen.query_one("Label").render())
+        await pilot.press("n")
+        await settle(pilot)
+    assert target.read_text() == "mine\n"
+
+
+@pytest.mark.anyio
 async def test_the_detail_shows_history_claims_and_graph(mem):
     first = mem.browse(project="shop", sort="oldest")[0]
     newer = mem.update(first, "The shop runs PostgreSQL 16 since 2024.")
@@ -184,6 +202,7 @@ async def test_the_detail_shows_history_claims_and_graph(mem):
 @pytest.mark.anyio
 async def test_the_agents_screen_shows_trust_and_the_reasons_behind_it(mem):
     mem.remember(POISON, agent="bob", project="ops")
+    mem.remember("The on-call rota is in the ops wiki.", project="ops")  # the user: not scored, no α or β
     app = MemoryApp(mem, debounce=0.01)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
@@ -196,6 +215,7 @@ async def test_the_agents_screen_shows_trust_and_the_reasons_behind_it(mem):
         await settle(pilot)
         evidence = str(app.screen.query_one("#evidence-body", Static).render())
         assert "bob (claimed)" in evidence and "instruction" in evidence
+        assert table.get_row_at(table.row_count - 1)[:4] == ["user", "user", "1.00", "—"]
         await pilot.press("escape")
         await settle(pilot)
         assert app.query_one("#results", DataTable)

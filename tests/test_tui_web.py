@@ -269,9 +269,10 @@ READ_SCREEN = """() => {
   for (let i = 0; i < buffer.length; i++) lines.push(buffer.getLine(i).translateToString(true));
   return lines.join("\\n");
 }"""
-ROW = r"^ *1 +\d{4}-\d\d-\d\d +shop +claude-code +WEIGHTS +(.*)$"  # the first row of the results table
-NEWEST_FIRST_ROW = re.compile(ROW.replace("WEIGHTS +", ""), re.M)  # the newest list leaves trust and zone empty
-SEARCH_FIRST_ROW = re.compile(ROW.replace("WEIGHTS", r"\d\.\d\d +\w+"), re.M)  # a recall's rows show them
+FIRST_ROW = r"^ *1 +\d{4}-\d\d-\d\d +shop +claude-code +\d\.\d\d +\w+ +(.*)$"  # the results table's first row
+# the header says which list the table holds: the whole store, newest first, or a search's results
+NEWEST_FIRST_ROW = re.compile(r"memories, newest(?s:.*)" + FIRST_ROW, re.M)
+SEARCH_FIRST_ROW = re.compile(r"for “webhook retries”(?s:.*)" + FIRST_ROW, re.M)
 
 
 def _screen_until(page, pattern: re.Pattern, timeout: float = 60) -> tuple[re.Match | None, str]:

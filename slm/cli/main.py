@@ -22,6 +22,7 @@ from slm.errors import InvalidInput
 COMMANDS = {  # name -> (module of slm.cli, attribute), in the order `slm --help` lists them
     "remember": ("memory_commands", "remember"),
     "update": ("memory_commands", "update"),
+    "tag": ("memory_commands", "tag"),
     "recall": ("memory_commands", "recall"),
     "list": ("memory_commands", "list_memories"),
     "show": ("memory_commands", "show"),

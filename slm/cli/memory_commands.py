@@ -108,6 +108,25 @@ def update(memory_id: int, text: str | None, agent: str | None, db: Path | None,
     )
 
 
+@click.command()
+@click.argument("memory_id", metavar="ID", type=click.IntRange(1, validation.MAX_ID), help="The memory to tag.")
+@click.option("--add", "-t", "add", multiple=True, callback=listed, help="A tag to add (repeatable).")
+@click.option("--remove", "-r", "remove", multiple=True, callback=listed, help="A tag to remove (repeatable).")
+@click.option("--agent", "-a", help="Who made the change (default: user).")
+@db_option
+@json_option
+@handles_errors
+def tag(memory_id: int, add: list[str], remove: list[str], agent: str | None, db: Path | None, as_json: bool) -> None:
+    """Add or remove tags of a memory, in place: tags label it, so no new version is written."""
+    answer(
+        db,
+        as_json,
+        lambda mem: mem.tag(memory_id, add=add, remove=remove, agent=agent),
+        lambda tags: out.plain(f"#{memory_id} tags: {', '.join(tags) or 'none'}"),
+        to_json=lambda tags: {"id": memory_id, "tags": list(tags)},
+    )
+
+
 def _written(mem: Memory, stored: Stored) -> Stored:
     """A write is when the lifecycle takes a step, if one is due."""
     mem.step_lifecycle_if_due()

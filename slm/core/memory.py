@@ -17,6 +17,7 @@ from slm.core.callers import Caller
 from slm.core.reading import Filters
 from slm.core.recaller import RecallOptions
 from slm.core.store import Store
+from slm.errors import InvalidInput
 from slm.lifecycle import steps as lifecycle
 from slm.recall.hits import Hit
 from slm.storage import erasure as erasure_sql
@@ -411,6 +412,12 @@ class Memory:
     def summaries(self, memory_ids: list[int]) -> list[Listed]:
         """These memories with their trust and lifecycle zone, in the order asked."""
         return self._browsing.summaries(memory_ids)
+
+    def counts(self, by: str) -> dict[str, int]:
+        """Current memories per project, agent or kind, the most first (what `stats` holds, without the rest)."""
+        if by not in ("project", "agent", "kind"):
+            raise InvalidInput(f"cannot count memories by {by!r}", "by project, agent or kind")
+        return self.repo.counts_by(by)
 
     def tags(self) -> dict[str, int]:
         """Current memories per tag, the most used first."""

@@ -245,16 +245,20 @@ class MemoryRepository:
         return self.get_many(ids)
 
     def ordered_ids(self, flt: MemoryFilter, zone: str | None = None, *, newest_first: bool = True) -> np.ndarray:
-        """Every memory the filter passes (and in `zone`, when given), newest or oldest first: a browser's list."""
+        """Every memory the filter passes (and in `zone`, when given), newest or oldest first: a browser's list.
+        One row of text, not a row per id: apsw gives the GIL up around every step, and a UI thread that takes it
+        meanwhile made 100k steps ten times slower."""
         where, params = flt.where()
         if zone is not None:
             where += " AND EXISTS (SELECT 1 FROM memory_lifecycle l WHERE l.memory_id = m.id AND l.zone = ?)"
             params = [*params, zone]
         order = "DESC" if newest_first else "ASC"
-        rows = self.conn.execute(
-            f"SELECT m.id FROM memories m WHERE {where} ORDER BY {_WHEN} {order}, m.id {order}", params
-        )
-        return np.fromiter((r[0] for r in rows), np.int64)
+        listed = self.conn.execute(
+            f"SELECT group_concat(id) FROM (SELECT m.id FROM memories m WHERE {where} "
+            f"ORDER BY {_WHEN} {order}, m.id {order})",
+            params,
+        ).fetchone()[0]
+        return np.array(listed.split(","), dtype=np.int64) if listed else np.zeros(0, np.int64)
 
     def set_tags(self, memory_id: int, tags: tuple[str, ...]) -> None:
         """Replace a memory's tags (call inside the caller's write transaction)."""

@@ -48,7 +48,6 @@ class SelectionActions(Base):
         self.marked ^= {memory_id}
         rank = "●" if memory_id in self.marked else str(table.cursor_row + 1)
         table.update_cell(str(memory_id), "rank", rank)
-        self.notify(f"{len(self.marked)} marked" if self.marked else "nothing marked", timeout=1.5)
         table.action_cursor_down()
 
     # -- one memory -----------------------------------------------------------------------------------------------
@@ -142,8 +141,13 @@ class SelectionActions(Base):
         line = await self.push_screen_wait(AskLine(f"Export the {len(ids):,} {which} to", detail, default))
         if line is None:
             return
+        target = Path(line).expanduser()
+        if target.is_file():
+            replace = Confirm(f"Replace {target}?", "", "The file there now is replaced by this export.", "Replace")
+            if not await self.push_screen_wait(replace):
+                return
         try:
-            counts = await self.in_store(lambda: self._export(Path(line).expanduser(), ids))
+            counts = await self.in_store(lambda: self._export(target, ids))
         except SlmError as err:
             self.report(err)
             return

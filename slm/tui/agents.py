@@ -47,10 +47,13 @@ class AgentsScreen(Screen[None]):
         report = await app.in_store(app.memory.trust_report)
         table = self.query_one("#agents", DataTable)
         table.clear()
-        for p in sorted(report, key=lambda p: p["trust"]):
-            cells = (p["name"], p["kind"], f"{p['trust']:.2f}", f"{p['alpha']:.1f}", f"{p['beta']:.1f}")
+        report.sort(key=lambda p: p["trust"])
+        for p in report:
+            cells = (p["name"], p["kind"], f"{p['trust']:.2f}", _evidence_count(p["alpha"]), _evidence_count(p["beta"]))
             table.add_row(*cells, str(p["signals"]), str(p["memories"]), key=p["name"])
         self.sub_title = f"{len(report)} agents, the least trusted first"
+        if report:
+            self.explain(report[0]["name"])
 
     @on(DataTable.RowHighlighted, "#agents")
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -68,12 +71,23 @@ class AgentsScreen(Screen[None]):
         self.query_one("#evidence-body", Static).update(_evidence(identities))
 
 
+def _evidence_count(value: float | None) -> str:
+    """α or β; the user, who is not scored, has none."""
+    return "—" if value is None else f"{value:.1f}"
+
+
 def _evidence(identities: list[dict]) -> Text:
     view = Text()
     for who in identities:
         view.append(f"{who['name']} ({who['kind']})\n", style="bold")
+        if who.get("alpha") is None:
+            view.append(f"trust {who['trust']:.2f}: the store's owner is not scored\n")
+            continue
         view.append(f"trust {who['trust']:.2f} = α {who['alpha']:.1f} / (α + β {who['beta']:.1f})")
-        view.append(f", from a prior of α {who['prior']['alpha']:.1f}, β {who['prior']['beta']:.1f}\n")
+        prior = who.get("prior") or {}
+        if prior:
+            view.append(f", from a prior of α {prior['alpha']:.1f}, β {prior['beta']:.1f}")
+        view.append("\n")
         counts = ", ".join(f"{kind} {n}" for kind, n in who["by_signal"].items()) or "no signals yet"
         view.append(f"evidence: {counts}\n\n")
         for signal in who["recent"]:

@@ -113,8 +113,8 @@ class MemoryApp(SelectionActions, App[None]):
         for name in ("when", "project", "agent", "trust", "zone"):
             table.add_column(name, key=name)
         table.add_column("memory", key="text")  # last: a long text runs off the edge, not the facts
+        self.refresh_results("")  # first: the list is what the first paint waits for
         self.load_filters()
-        self.refresh_results("")
         self.follow_events()
         self.set_interval(POLL_S, self.follow_events)
 
@@ -140,11 +140,11 @@ class MemoryApp(SelectionActions, App[None]):
     @work(group="filters")
     async def load_filters(self) -> None:
         """The projects, agents and tags the store holds, most memories first."""
-        stats, tags = await self.in_store(lambda: (self.memory.stats(), self.memory.tags()))
+        memory = self.memory
+        counts = await self.in_store(lambda: [memory.counts("project"), memory.counts("agent"), memory.tags()])
         bar = self.query_one(FilterBar)
-        bar.counted("project", stats["projects"])
-        bar.counted("agent", stats["agents"])
-        bar.counted("tag", tags)
+        for name, counted in zip(("project", "agent", "tag"), counts, strict=True):
+            bar.counted(name, counted)
 
     @on(Select.Changed)
     def _filtered(self) -> None:

@@ -88,8 +88,9 @@ def _claims(memory: Memory, memory_id: int) -> list[tuple[str, str]]:
     facts = [("holds", holds + ("" if found.get("current", True) else "  (history: a later claim replaced it)"))]
     for claim in found.get("claims", []):
         said = f"{claim['subject']} {claim['attribute']} {'not ' * (claim['polarity'] < 0)}{claim['value']}"
+        when = f"  ({claim['valid_from'] or 'always'} → {claim['valid_to'] or 'now'})"
         later = f", replaced by #{claim['superseded_by_memory']}" if claim.get("superseded_by_memory") else ""
-        facts.append(("claim", said + later))
+        facts.append(("claim", said + when + later))
     return facts
 
 
