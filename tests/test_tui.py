@@ -10,6 +10,7 @@ from slm import Memory
 from slm.cli.main import app as cli
 from slm.tui.app import MemoryApp
 from slm.tui.confirm import Confirm
+from tests.tui_pilot import settle, shown
 
 NOTES = [
     "The billing service retries Stripe webhooks three times with exponential backoff.",
@@ -24,17 +25,6 @@ def mem(db_path):
         for note in NOTES:
             opened.remember(note, agent="claude-code", project="shop")
         yield opened
-
-
-def shown(app: MemoryApp) -> list[str]:
-    table = app.query_one("#results", DataTable)
-    return [table.get_row_at(i)[-1] for i in range(table.row_count)]
-
-
-async def settle(pilot) -> None:
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 @pytest.mark.anyio

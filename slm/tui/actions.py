@@ -3,6 +3,7 @@ Tag and export act on the marked memories (`space`), else on the highlighted one
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -30,6 +31,11 @@ class SelectionActions(Base):
     def _highlighted_memory(self) -> int | None:
         return highlighted_id(self._table())
 
+    def _on_highlighted(self, act: Callable[[int], object]) -> None:
+        memory_id = self._highlighted_memory()
+        if memory_id is not None:
+            act(memory_id)
+
     def _chosen_memories(self) -> list[int]:
         """The marked memories, in the list's order; else the highlighted one."""
         if self.marked:
@@ -52,9 +58,7 @@ class SelectionActions(Base):
 
     # -- one memory -----------------------------------------------------------------------------------------------
     def action_edit(self) -> None:
-        memory_id = self._highlighted_memory()
-        if memory_id is not None:
-            self.edit_memory(memory_id)
+        self._on_highlighted(self.edit_memory)
 
     @work(group="edit")
     async def edit_memory(self, memory_id: int) -> None:
@@ -72,9 +76,7 @@ class SelectionActions(Base):
         self.open_memory(int(new))
 
     def action_forget(self) -> None:
-        memory_id = self._highlighted_memory()
-        if memory_id is not None:
-            self.forget_memory(memory_id)
+        self._on_highlighted(self.forget_memory)
 
     @work(group="forget")
     async def forget_memory(self, memory_id: int) -> None:
