@@ -42,6 +42,8 @@ COMMANDS = {  # name -> (module of slm.cli, attribute), in the order `slm --help
     "lifecycle": ("lifecycle_commands", "lifecycle_app"),
     "contradictions": ("contradiction_commands", "contradictions_app"),
     "tui": ("main", "tui"),  # below
+    "hooks": ("hook_commands", "hooks_app"),
+    "hook": ("hook_commands", "hook"),
 }
 
 

@@ -1,0 +1,151 @@
+"""`slm hooks install|uninstall|status`: slm's hooks in a client's settings; `slm hook EVENT`: the short-lived process
+a client runs at that event, reading the event's JSON on standard input and printing what memory adds.
+
+A hook never blocks the user: every failure exits 1 with one line on standard error (Claude Code reads exit 2 as
+"block the prompt", so it is never used), and no process outlives the call."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from slm.cli import output as out
+from slm.cli.shared import Group, db_option, handles_errors, json_option
+from slm.errors import InvalidInput, NoStore, SlmError
+
+MAX_INPUT = 1 << 20  # bytes of an event's JSON; Claude Code sends well under 100 KiB (a prompt, paths, ids)
+EVENTS = {"session-start": "SessionStart", "user-prompt-submit": "UserPromptSubmit"}
+client_option = click.option("--client", default="claude-code", show_default=True, help="claude-code")
+scope_option = click.option(
+    "--scope", default="user", show_default=True, help="user (~/.claude), project (.claude/settings.json, shared) "
+    "or local (.claude/settings.local.json, this checkout only)."
+)  # fmt: skip
+
+
+@click.group("hooks", cls=Group)
+def hooks_app() -> None:
+    """Automatic memory for coding assistants: context at session start and with each prompt."""
+
+
+@hooks_app.command("install")
+@client_option
+@scope_option
+@json_option
+@handles_errors
+def hooks_install(client: str, scope: str, as_json: bool) -> None:
+    """Add slm's hooks to the client's settings (the user's other hooks are kept; running it again replaces slm's)."""
+    from slm.cli import hook_clients
+
+    path = _settings(client, scope)
+    events = hook_clients.install(path, hook_clients.slm_command())
+    _said({"client": client, "settings": str(path), "events": events}, as_json, f"hooked {', '.join(events)} in {path}")
+
+
+@hooks_app.command("uninstall")
+@client_option
+@scope_option
+@json_option
+@handles_errors
+def hooks_uninstall(client: str, scope: str, as_json: bool) -> None:
+    """Remove slm's hooks from the client's settings, leaving everything else as it was."""
+    from slm.cli import hook_clients
+
+    path = _settings(client, scope)
+    removed = hook_clients.uninstall(path)
+    _said(
+        {"client": client, "settings": str(path), "removed": removed}, as_json, f"removed {removed} hooks from {path}"
+    )
+
+
+@hooks_app.command("status")
+@client_option
+@json_option
+@handles_errors
+def hooks_status(client: str, as_json: bool) -> None:
+    """Which settings files hold slm's hooks, and the commands they run."""
+    from slm.cli import hook_clients
+
+    found = {}
+    for scope in hook_clients.SCOPES:
+        path = _settings(client, scope)
+        found[scope] = {"settings": str(path), "commands": hook_clients.installed(hook_clients.read(path))}
+    if as_json:
+        out.emit_json(found)
+        return
+    for scope, where in found.items():
+        out.plain(f"{scope:>7}  {where['settings']}: " + (", ".join(where["commands"]) or "no slm hooks"))
+
+
+@click.command("hook")
+@click.argument("event", type=click.Choice(list(EVENTS)), help="The client's event.")
+@click.option("--budget", default=1500, type=click.IntRange(100, 2500), help="Tokens of context at session start.")
+@db_option
+def hook(event: str, budget: int, db: Path | None) -> None:
+    """Run by the client at EVENT with the event's JSON on standard input; prints the context memory adds."""
+    try:
+        said = _answer(event, _event_input(), budget, db)
+    except SlmError as err:
+        click.echo(f"slm hook {event}: {err.message}" + (f" ({err.hint})" if err.hint else ""), err=True)
+        sys.exit(1)
+    if said:
+        reply = {"hookSpecificOutput": {"hookEventName": EVENTS[event], "additionalContext": said}}
+        click.echo(json.dumps(reply, ensure_ascii=False))
+
+
+def _answer(event: str, given: dict, budget: int, db: Path | None) -> str:
+    from slm.core import session_context
+    from slm.core.memory import Memory
+    from slm.core.project_identity import identify
+
+    project = identify(_directory(given)).name
+    prompt = given.get("prompt") if event == "user-prompt-submit" else ""
+    if not isinstance(prompt, str):
+        raise InvalidInput("the event's `prompt` is not text")
+    if event == "user-prompt-submit" and not prompt.strip():
+        return ""
+    try:
+        memory = Memory.open(db, create=False, protocol="cli")
+    except NoStore:
+        return ""  # no store yet: nothing to add, and a hook creates none
+    with memory:
+        if event == "session-start":
+            return session_context.session_start(memory, project, budget)
+        return session_context.for_prompt(memory, prompt[:8000], project)
+
+
+def _event_input() -> dict:
+    raw = sys.stdin.buffer.read(MAX_INPUT + 1)
+    if len(raw) > MAX_INPUT:
+        raise InvalidInput(f"the event's JSON is over {MAX_INPUT} bytes", "slm reads at most 1 MiB from a hook")
+    try:
+        given = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise InvalidInput(f"the event's input is not JSON ({err})", "the client sends one JSON object") from None
+    if not isinstance(given, dict):
+        raise InvalidInput("the event's input is not a JSON object", "the client sends one JSON object")
+    return given
+
+
+def _directory(given: dict) -> Path:
+    cwd = given.get("cwd")
+    if not isinstance(cwd, str) or not cwd or "\x00" in cwd:
+        raise InvalidInput("the event names no working directory (`cwd`)", "the client sends the session's folder")
+    return Path(cwd)
+
+
+def _settings(client: str, scope: str) -> Path:
+    from slm.cli import hook_clients
+
+    if client not in hook_clients.CLIENTS:
+        raise InvalidInput(f"no hooks for {client!r} yet", f"one of: {', '.join(hook_clients.CLIENTS)}")
+    return hook_clients.settings_path(scope, Path.cwd())
+
+
+def _said(result: dict, as_json: bool, line: str) -> None:
+    if as_json:
+        out.emit_json(result)
+    else:
+        out.plain(line)
