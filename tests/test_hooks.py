@@ -83,9 +83,9 @@ def test_install_adds_slm_beside_the_users_hooks_and_uninstall_restores_them(cla
     assert starts[1]["hooks"][0]["command"].endswith(" hook session-start")
     assert len(written["hooks"]["UserPromptSubmit"]) == 1
     status = json.loads(cli("hooks", "status", "--json").stdout)
-    assert len(status["user"]["commands"]) == 2
+    assert len(status["user"]["commands"]) == 5
     done = cli("hooks", "uninstall", "--json")
-    assert json.loads(done.stdout)["removed"] == 2
+    assert json.loads(done.stdout)["removed"] == 5
     assert json.loads(settings.read_text()) == USER_SETTINGS
 
 

@@ -15,11 +15,14 @@ from slm.errors import InvalidInput
 
 CLIENTS = ("claude-code",)
 SCOPES = ("user", "project", "local")
-TIMEOUT_S = 10  # a memory hook that cannot answer in 10 s gives up; the session goes on without it
-# Claude Code's events, the `slm hook` event each runs, and its matcher (None: the event takes none)
+# Claude Code's events: the `slm hook` event each runs, its matcher (None: the event takes none), and its timeout in
+# seconds: context must come fast or not at all; a capture may take longer (SessionEnd allows 60 at most)
 CLAUDE_EVENTS = {
-    "SessionStart": ("session-start", "startup|resume|clear|compact"),
-    "UserPromptSubmit": ("user-prompt-submit", None),
+    "SessionStart": ("session-start", "startup|resume|clear|compact", 10),
+    "UserPromptSubmit": ("user-prompt-submit", None, 10),
+    "Stop": ("stop", None, 30),
+    "PreCompact": ("pre-compact", None, 60),
+    "SessionEnd": ("session-end", None, 60),
 }
 _OURS = re.compile(r"(^|[/\\'\"\s])slm(\.exe)?['\"]? hook [a-z-]+$")  # a command `slm hooks install` wrote
 
@@ -42,8 +45,8 @@ def install(path: Path, command: str) -> list[str]:
     """Add slm's hooks to the settings at `path` (replacing slm's earlier ones); returns the events hooked."""
     settings = read(path)
     hooks = _without_ours(settings.get("hooks", {}))
-    for event, (ours, matcher) in CLAUDE_EVENTS.items():
-        group: dict = {"hooks": [{"type": "command", "command": f"{command} hook {ours}", "timeout": TIMEOUT_S}]}
+    for event, (ours, matcher, timeout) in CLAUDE_EVENTS.items():
+        group: dict = {"hooks": [{"type": "command", "command": f"{command} hook {ours}", "timeout": timeout}]}
         if matcher is not None:
             group = {"matcher": matcher, **group}
         hooks.setdefault(event, []).append(group)

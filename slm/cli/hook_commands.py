@@ -17,7 +17,15 @@ from slm.cli.shared import Group, db_option, handles_errors, json_option
 from slm.errors import InvalidInput, NoStore, SlmError
 
 MAX_INPUT = 1 << 20  # bytes of an event's JSON; Claude Code sends well under 100 KiB (a prompt, paths, ids)
-EVENTS = {"session-start": "SessionStart", "user-prompt-submit": "UserPromptSubmit"}
+EVENTS = {  # slm's name for each event -> Claude Code's
+    "session-start": "SessionStart",
+    "user-prompt-submit": "UserPromptSubmit",
+    "stop": "Stop",
+    "pre-compact": "PreCompact",
+    "session-end": "SessionEnd",
+}
+CAPTURING = {"stop": False, "pre-compact": True, "session-end": True}  # event -> whether the session is read whole
+CAPTURE_AGENT = "claude-code"  # who captured memories are by: the client, claimed
 client_option = click.option("--client", default="claude-code", show_default=True, help="claude-code")
 scope_option = click.option(
     "--scope", default="user", show_default=True, help="user (~/.claude), project (.claude/settings.json, shared) "
@@ -96,24 +104,49 @@ def hook(event: str, budget: int, db: Path | None) -> None:
 
 
 def _answer(event: str, given: dict, budget: int, db: Path | None) -> str:
-    from slm.core import session_context
-    from slm.core.memory import Memory
     from slm.core.project_identity import identify
 
-    project = identify(_directory(given)).name
+    identity = identify(_directory(given))
+    if event in CAPTURING:
+        _capture(event, given, identity, db)
+        return ""  # a capture prints nothing: Claude Code reads a Stop hook's JSON as a decision
     prompt = given.get("prompt") if event == "user-prompt-submit" else ""
     if not isinstance(prompt, str):
         raise InvalidInput("the event's `prompt` is not text")
     if event == "user-prompt-submit" and not prompt.strip():
         return ""
-    try:
-        memory = Memory.open(db, create=False, protocol="cli")
-    except NoStore:
-        return ""  # no store yet: nothing to add, and a hook creates none
+    memory = _open(db, create=False)
+    if memory is None:
+        return ""  # no store yet: nothing to add, and a hook that only reads creates none
+    from slm.core import session_context
+
     with memory:
         if event == "session-start":
-            return session_context.session_start(memory, project, budget)
-        return session_context.for_prompt(memory, prompt[:8000], project)
+            return session_context.session_start(memory, identity.name, budget)
+        return session_context.for_prompt(memory, prompt[:8000], identity.name)
+
+
+def _capture(event: str, given: dict, identity, db: Path | None) -> None:
+    """Store what is new in the session's transcript; the store is made on the first capture."""
+    transcript, session = given.get("transcript_path"), given.get("session_id")
+    if not isinstance(transcript, str) or not transcript or "\x00" in transcript:
+        raise InvalidInput("the event names no transcript (`transcript_path`)", "the client sends the session's file")
+    if not isinstance(session, str) or not session:
+        raise InvalidInput("the event names no session (`session_id`)", "the client sends the session's id")
+    with _open(db, create=True) as memory:
+        memory.capture_transcript(
+            Path(transcript), session=session, project=identity.name, agent=CAPTURE_AGENT, root=identity.root,
+            final=CAPTURING[event],
+        )  # fmt: skip
+
+
+def _open(db: Path | None, *, create: bool):
+    from slm.core.memory import Memory
+
+    try:
+        return Memory.open(db, create=create, protocol="cli")
+    except NoStore:
+        return None
 
 
 def _event_input() -> dict:

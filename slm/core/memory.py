@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from slm.core.aging import Aging
     from slm.core.behaviour import Behaviour
     from slm.core.browsing import Browsing, Listed
+    from slm.core.capturing import CaptureReport
     from slm.core.contradictions import Contradictions
     from slm.core.knowledge_graph import KnowledgeGraph
     from slm.core.reviews import Reviews
@@ -221,6 +222,15 @@ class Memory:
 
         batch = EMBED_BATCH if batch_size is None else batch_size
         return self._writer.remember_many(items, agent, project, batch, progress, imported)
+
+    def capture_transcript(
+        self, transcript: Path, *, session: str, project: str, agent: str, root: Path | None = None, final: bool = False
+    ) -> CaptureReport:
+        """Store what a coding session's transcript holds worth keeping (decisions, conventions, commands, fixes;
+        with `final`, its central files and one summary), from where this session's last capture stopped."""
+        from slm.core.capturing import capture
+
+        return capture(self, transcript, session=session, project=project, agent=agent, root=root, final=final)
 
     def update(self, memory_id: int, text: str, *, agent: str | None = None) -> Stored:
         """Replace a memory's text with a new version; the old one stays as history. Returns the new version's id."""
