@@ -77,7 +77,8 @@ def _all_visible(memory: Memory, contradiction: dict) -> bool:
 
 def for_prompt(memory: Memory, prompt: str, project: str, bar: float = PROMPT_BAR) -> str:
     """The memories of `project` relevant to a prompt, or empty: a prompt hook that adds noise is worse than none."""
-    hits = [hit for hit in memory.recall(prompt, k=PROMPT_HITS, project=project) if _clears(hit, bar)]
+    hits = memory.recall(prompt, k=PROMPT_HITS, project=project, channels=["vector"])  # the bar is a cosine
+    hits = [hit for hit in hits if _clears(hit, bar)]
     context = Context(project, MAX_CHARS // 3)
     context.section("Possibly relevant memories", [(hit.id, _one_line(hit.text)) for hit in hits])
     return context.text()
