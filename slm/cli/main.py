@@ -124,7 +124,7 @@ def mcp_app(
 
 
 @mcp_app.command("config")
-@click.option("--client", "-c", required=True, help="claude-code, claude-desktop, cursor, vscode or codex.")
+@click.option("--client", "-c", required=True, help="claude-code, cursor, codex, goose, zed… (a wrong name lists all).")
 @click.option(
     "--token", is_flag=True, help="Create an authenticated agent named after the client and put its token in."
 )
