@@ -150,3 +150,19 @@ def test_without_a_store_a_hook_says_nothing_and_creates_none(tmp_path, repo):
     missing = tmp_path / "none" / "memory.db"
     assert context(hook("session-start", {"cwd": str(repo)}, missing), "SessionStart") == ""
     assert not missing.exists()
+
+
+def test_doctor_says_where_the_hooks_are_and_whether_they_run_this_slm(claude_dir, db_path, store):
+    def hooks_check() -> dict:
+        checks = json.loads(cli("doctor", "--db", store, "--json").stdout)["checks"]
+        return next(c for c in checks if c["name"] == "client hooks")
+
+    assert hooks_check()["ok"] and "none installed" in hooks_check()["detail"]
+    cli("hooks", "install")
+    assert hooks_check()["ok"] and "user (5)" in hooks_check()["detail"]
+    settings = claude_dir / "settings.json"
+    written = json.loads(settings.read_text())
+    written["hooks"]["Stop"][0]["hooks"][0]["command"] = "/old/venv/bin/slm hook stop"
+    settings.write_text(json.dumps(written))
+    check = hooks_check()
+    assert not check["ok"] and "/old/venv/bin/slm" in check["detail"] and "slm hooks install" in check["fix"]

@@ -132,3 +132,23 @@ def _handlers(groups: object) -> list[dict]:
 def _is_ours(handler: object) -> bool:
     command = handler.get("command") if isinstance(handler, dict) else None
     return isinstance(command, str) and bool(_OURS.search(command))
+
+
+def doctor(project_dir: Path) -> tuple[bool, str, str]:
+    """(ok, what was found, how to fix it) for `slm doctor`: where slm's hooks are installed, and whether each
+    runs this slm."""
+    this, found, wrong = shlex.split(slm_command())[0], [], []
+    for scope in SCOPES:
+        path = settings_path(scope, project_dir)
+        try:
+            commands = installed(read(path))
+        except InvalidInput as err:
+            return False, err.message, err.hint or "fix the file"
+        if commands:
+            found.append(f"{scope} ({len(commands)})")
+        wrong += [c for c in commands if shlex.split(c)[0] != this]
+    if wrong:
+        return False, f"hooks run another slm: {wrong[0]}", "run `slm hooks install` again with this slm"
+    if not found:
+        return True, "none installed (`slm hooks install` adds Claude Code's)", ""
+    return True, f"Claude Code hooks in {', '.join(found)} settings, running {this}", ""

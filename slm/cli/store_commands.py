@@ -33,7 +33,8 @@ def doctor(db: Path | None, full: bool, repair: bool, as_json: bool) -> None:
 
     path = Path(db).expanduser() if db else config.default_db_path()
     with out.spinner("checking…"):
-        environment, store = checkup.environment_checks(), checkup.store_checks(path, full=full)
+        environment = [*checkup.environment_checks(), _hooks_check()]
+        store = checkup.store_checks(path, full=full)
     repairs = None
     if repair:
         with out.spinner("repairing…"):
@@ -50,6 +51,15 @@ def doctor(db: Path | None, full: bool, repair: bool, as_json: bool) -> None:
         out.checks_table(checks)
     if not ok:
         raise click.exceptions.Exit(1)
+
+
+def _hooks_check():
+    """Client hooks are the CLI's business (it writes them), so this check lives here, not in the engine's."""
+    from slm.cli import hook_clients
+    from slm.core.checkup import Check
+
+    ok, detail, fix = hook_clients.doctor(Path.cwd())
+    return Check("client hooks", ok, detail, fix)
 
 
 @click.group("model", cls=Group, invoke_without_command=True)
