@@ -2,7 +2,8 @@
 user-prompt-submit` adds it to a prompt. Asked of the same stores: the development sets' own questions, whose
 evidence the store holds (on topic), and coding-assistant prompts about other things (off topic). For each bar:
 the share of on-topic questions that get a memory, how often that memory is one of the question's evidence
-turns, and the share of off-topic prompts that get one (noise).
+turns, and the share of off-topic prompts that get one (noise). Two ways of choosing the memory: the vector
+channel's best (cheaper in a fresh process) and the default recall's first hit, the bar on its cosine.
 
     SLM_HOME=/tmp/slm-bench-home .venv/bin/python -m benchmarks.hook_bar --realtalk-chats 3 --lme-haystacks 12 \\
         --out benchmarks/results/hook-bar.json
@@ -35,24 +36,25 @@ OFF_TOPIC = [  # what a coding assistant is asked, none of it about the dev sets
 ]
 
 
-def top_hit(mem, text: str, now: str | None) -> tuple[float, int | None]:
-    """The best cosine any memory reaches for `text`, as the hook asks (vector channel, the top one)."""
-    hits = mem.recall(text, 1, channels=["vector"], now=now)
+def top_hit(mem, text: str, now: str | None, mode: str) -> tuple[float, int | None]:
+    """The first memory the hook would add for `text` and its cosine: the vector channel's best, or the default
+    (learned) recall's first hit with the cosine of its best chunk (0 when only the keyword channel found it)."""
+    hits = mem.recall(text, 1, channels=["vector"], now=now) if mode == "vector" else mem.recall(text, 1, now=now)
     vector = hits[0].channels.get("vector") if hits else None
     return (vector.score if vector else 0.0), (hits[0].id if hits else None)
 
 
-def measure(convs: list, stores: Path, cache) -> dict[str, list]:
+def measure(convs: list, stores: Path, cache, mode: str) -> dict[str, list]:
     off = OFF_TOPIC + corpus.queries(30)
     found: dict[str, list] = {"on": [], "off": []}
     for conv in convs:
         mem, turns_of = dev.open_store(conv, stores, cache)
         with mem:
             for q in conv.questions:
-                cosine, memory_id = top_hit(mem, q.text, q.asked_at)
+                cosine, memory_id = top_hit(mem, q.text, q.asked_at, mode)
                 found["on"].append((conv.dataset, cosine, bool(set(turns_of.get(memory_id, ())) & q.evidence)))
             for prompt in off:
-                found["off"].append((conv.dataset, top_hit(mem, prompt, None)[0], False))
+                found["off"].append((conv.dataset, top_hit(mem, prompt, None, mode)[0], False))
     return found
 
 
@@ -89,8 +91,10 @@ def main() -> None:
     convs = list(dev.realtalk_conversations(realtalk))[: args.realtalk_chats]
     convs += list(dev.lme_conversations(lme_path))[: args.lme_haystacks]
     cache = lme.EmbeddingCache(config.data_dir() / "cache" / "lme-vectors.db")
-    found = measure(convs, args.stores, cache)
-    report = {dataset: table(found, dataset) for dataset in ("realtalk", "longmemeval")}
+    report: dict = {}
+    for mode in ("vector", "learned"):
+        found = measure(convs, args.stores, cache, mode)
+        report[mode] = {dataset: table(found, dataset) for dataset in ("realtalk", "longmemeval")}
     report["questions"] = {d: sum(1 for x in found["on"] if x[0] == d) for d in ("realtalk", "longmemeval")}
     print(json.dumps(report, indent=1))
     if args.out:

@@ -25,7 +25,8 @@ LAYERS = {
     "facts": {"storage", "trust", "graph"},
     "recall": {"storage", "trust", "embedding", "lifecycle", "graph", "facts"},
     "portability": {"storage", "trust", "embedding", "graph"},
-    "core": {"storage", "trust", "embedding", "graph", "lifecycle", "facts", "recall", "portability"},
+    "capture": set(),  # transcripts in, candidate memories out: pure functions over text
+    "core": {"storage", "trust", "embedding", "graph", "lifecycle", "facts", "recall", "portability", "capture"},
 }
 
 
