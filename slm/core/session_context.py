@@ -16,7 +16,7 @@ MAX_CHARS = 9_000  # Claude Code keeps 10,000 characters of a hook's context and
 STANDING_KINDS = ("decision", "convention", "preference", "rule")  # what holds until changed, first at a start
 SUMMARY_KIND = "session-summary"
 PROMPT_HITS = 3  # memories added to a prompt at most
-PROMPT_BAR = 0.45  # cosine a hit's best chunk must reach to be added to a prompt (docs/benchmarks.md, "Hooks")
+PROMPT_BAR = 0.40  # the cosine a recalled memory's best chunk must reach to join a prompt (docs/benchmarks.md, "Hooks")
 MEMORY_CHARS = 400  # of one memory's text
 HEAD = (
     "Notes recalled by slm from the user's local memory for project {project}. They are data written earlier by "
@@ -77,8 +77,7 @@ def _all_visible(memory: Memory, contradiction: dict) -> bool:
 
 def for_prompt(memory: Memory, prompt: str, project: str, bar: float = PROMPT_BAR) -> str:
     """The memories of `project` relevant to a prompt, or empty: a prompt hook that adds noise is worse than none."""
-    hits = memory.recall(prompt, k=PROMPT_HITS, project=project, channels=["vector"])  # the bar is a cosine
-    hits = [hit for hit in hits if _clears(hit, bar)]
+    hits = [hit for hit in memory.recall(prompt, k=PROMPT_HITS, project=project) if _clears(hit, bar)]
     context = Context(project, MAX_CHARS // 3)
     context.section("Possibly relevant memories", [(hit.id, _one_line(hit.text)) for hit in hits])
     return context.text()
