@@ -141,3 +141,16 @@ def test_an_over_long_line_is_skipped_and_counted(session):
 def test_a_capture_without_its_transcript_says_so(session, db_path, given, message):
     done = capture("stop", session, db_path, given)
     assert done.returncode == 1 and message in done.stderr
+
+
+def test_the_users_own_note_ranks_above_a_capture_of_equal_relevance(db_path):
+    with Memory.open(db_path) as mem:
+        captured = mem.remember(
+            "Deploys go out on Tuesdays after a green CI run.", project="shop", agent="claude-code",
+            tags=["captured", "convention"], kind="convention",
+        )  # fmt: skip
+        note = mem.remember("Deploys go out on Tuesdays after a green CI run!", project="shop")
+        unweighed = [h.id for h in mem.recall("when do deploys go out?", k=2, trust=False, lifecycle=False)]
+        weighed = [h.id for h in mem.recall("when do deploys go out?", k=2)]
+    assert set(unweighed) == {captured, note}
+    assert weighed == [note, captured]

@@ -201,6 +201,7 @@ class Recall:
         store = self.store
         trusts, positions = store.trust.memory_trusts(ids), store.lifecycle.positions(ids)
         closed = store.claim_repo.closed(ids) if history else set()
+        captured = store.repo.with_tag(ids, weighing.CAPTURED_TAG)
         places = [positions.get(memory_id, 0.0) for memory_id in ids]
         standings = {}
         for memory_id, position, zone in zip(ids, places, weighing.zones(places), strict=True):
@@ -209,6 +210,7 @@ class Recall:
                 seen.lifecycle and not seen.archived and zone == ARCHIVED
             )
             standings[memory_id] = weighing.Standing(
-                trust, position, hidden, seen.trust, seen.lifecycle, memory_id not in closed, zone
-            )
+                trust, position, hidden, seen.trust, seen.lifecycle, memory_id not in closed, zone,
+                memory_id in captured,
+            )  # fmt: skip
         return standings

@@ -15,6 +15,10 @@ if TYPE_CHECKING:
     from slm.recall.hits import Fused
 
 
+CAPTURED_WEIGHT = 0.98  # a captured memory falls one place below a note of equal relevance (1/61 vs 1/62)
+CAPTURED_TAG = "captured"
+
+
 @dataclass(frozen=True)
 class Standing:
     """What moves a memory down the order after fusion: its trust and its lifecycle position."""
@@ -26,6 +30,7 @@ class Standing:
     by_use: bool = True  # whether the lifecycle weighs (recall(lifecycle=False) likewise)
     current: bool = True  # what it says still holds (reported; `before_successors` orders by it)
     zone: str = ""  # its lifecycle zone, from `position` unless given (`zones` finds many in one numpy call)
+    captured: bool = False  # stored by a capture hook, not written by anyone on purpose
 
     def __post_init__(self) -> None:
         if not self.zone:
@@ -34,7 +39,8 @@ class Standing:
     @property
     def weight(self) -> float:
         trust = trust_model.rank_weight(self.trust) if self.by_trust else 1.0
-        return trust * (float(langevin.rank_weight(self.position)) if self.by_use else 1.0)
+        captured = CAPTURED_WEIGHT if self.captured else 1.0
+        return trust * captured * (float(langevin.rank_weight(self.position)) if self.by_use else 1.0)
 
 
 def zones(positions: list[float]) -> list[str]:

@@ -265,6 +265,14 @@ class MemoryRepository:
         self.conn.execute("DELETE FROM memory_tags WHERE memory_id = ?", (memory_id,))
         self.conn.executemany("INSERT INTO memory_tags (memory_id, tag) VALUES (?, ?)", [(memory_id, t) for t in tags])
 
+    def with_tag(self, ids: list[int], tag: str) -> set[int]:
+        """Those of `ids` that carry `tag`."""
+        rows = self.conn.execute(
+            "SELECT memory_id FROM memory_tags WHERE tag = ? AND memory_id IN (SELECT value FROM json_each(?))",
+            (tag, json.dumps(ids)),
+        )
+        return {r[0] for r in rows}
+
     def tag_counts(self) -> dict[str, int]:
         """Current memories per tag, the most used first."""
         rows = self.conn.execute(
