@@ -58,7 +58,10 @@ def test_a_session_leaves_its_decisions_commands_and_fix_in_its_project(session,
     commands = [row.content for row in stored(db_path) if row.kind == "command"]
     assert "To build this project, run: `make build`" in commands
     assert all(row.project == "shop" and row.session == "0f9c-session" for row in stored(db_path))
-    assert all(row.agent == "claude-code" and "captured" in row.tags for row in stored(db_path))
+    assert all("captured" in row.tags and row.meta["captured_by"] == "claude-code" for row in stored(db_path))
+    by = {row.kind: row.agent for row in stored(db_path)}
+    assert by["decision"] == by["convention"] == by["preference"] == "user"  # their own words
+    assert by["fix"] == by["command"] == "claude-code"  # derived from what the assistant ran
     assert "summary" not in {row.kind for row in stored(db_path)}  # only at the end, or before a compaction
 
 

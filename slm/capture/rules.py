@@ -35,6 +35,14 @@ PURPOSES = (  # (purpose, pattern over a shell command)
     ("deploy", re.compile(r"\b(?:deploy|kubectl apply|helm (?:upgrade|install)|terraform apply|fly deploy|"
                           r"vercel --prod|git push \S+ \S*(?:main|master|release))\b")),
 )  # fmt: skip
+FIRST_PERSON = re.compile(r"\b(?:I|I'm|I've|I'd|I'll|my|we|we're|we've|our)\b", re.I)
+REQUEST = re.compile(r"^(?:can|could|would|will) you\b|\b(?:please|help me|recommend|suggest|tell me)\b", re.I)
+DETAIL = re.compile(
+    r"\d|\b(?:yesterday|today|tonight|last (?:week|month|year|weekend|summer|winter|spring|fall)|"
+    r"ago|since|until|on (?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday))\b",
+    re.I,
+)
+NAME = re.compile(r"(?<![.!?]\s)\b[A-Z][a-z]{2,}\b")  # a capitalised word inside the sentence
 SECRET = re.compile(r"(?:token|secret|passw(?:or)?d|api[_-]?key|bearer|authorization)\s*[=:]", re.I)
 FAILURE = re.compile(r"Traceback \(most recent call last\)|\bFAILED\b|^\s*(?:\w+)?Error\b|\berror(?:\[\w+\])?:|"
                      r"Exit code [1-9]|command not found", re.M)  # fmt: skip
@@ -48,19 +56,30 @@ class Captured:
     kind: str
     tags: tuple[str, ...]
     time: str | None
+    users_words: bool = False  # typed by the user (stored as theirs), not made from what the assistant did
 
 
 def statements(turns: list[Turn]) -> list[Captured]:
-    """The user's sentences that decide, prefer or set a convention, verbatim."""
+    """The user's sentences that decide, prefer or set a convention, or say something concrete about themselves
+    (a fact only they know), verbatim."""
     found = []
     for turn in turns:
         if not turn.said_by_user:
             continue
         for sentence in _sentences(INJECTED.sub(" ", turn.text)):
             kind = next((kind for kind, pattern in STATEMENTS if pattern.search(sentence)), None)
+            if kind is None and _personal_fact(sentence):
+                kind = "fact"
             if kind is not None:
-                found.append(Captured(sentence, kind, ("captured", kind), turn.time))
+                found.append(Captured(sentence, kind, ("captured", kind), turn.time, users_words=True))
     return found
+
+
+def _personal_fact(sentence: str) -> bool:
+    """First person, a statement (not a question or a request), and a detail: a number, a name, a time."""
+    if sentence.endswith("?") or REQUEST.search(sentence) or not FIRST_PERSON.search(sentence):
+        return False
+    return bool(DETAIL.search(sentence) or NAME.search(sentence[1:]))
 
 
 def commands(turns: list[Turn]) -> list[Captured]:

@@ -107,12 +107,22 @@ def _sink(output: str, db_path: Path) -> AbstractContextManager[TextIO]:
 )
 @click.option("--format", "-f", "fmt", help="slm, slm-json, mcp-memory, basic-memory or mem0 (default: detected).")
 @click.option("--strict", is_flag=True, help="Import nothing if any record is bad.")
-@click.option("--project", "-p", help="Project for notes that name none (basic-memory).")
+@click.option("--project", "-p", help="Project for notes that name none (basic-memory), or for a chat export.")
+@click.option(
+    "--from", "source", type=click.Choice(["claude-code", "chatgpt", "claude"]),
+    help="Conversations you already have, captured as a live session is: Claude Code transcripts (a .jsonl or a "
+    "folder such as ~/.claude/projects), or a ChatGPT / Claude.ai export (conversations.json or its folder).",
+)  # fmt: skip
 @db_option
 @json_option
 @handles_errors
-def import_(file: Path, fmt: str | None, strict: bool, project: str | None, db: Path | None, as_json: bool) -> None:
+def import_(
+    file: Path, fmt: str | None, strict: bool, project: str | None, source: str | None, db: Path | None, as_json: bool
+) -> None:
     """Bring memories in; importing the same file again adds nothing. Bad records are reported, not imported."""
+    if source is not None:
+        _import_sessions(source, file, project, db, as_json)
+        return
 
     with open_store(db, create=True) as mem, out.progress() as bar:
         task = bar.add_task("importing", total=None)
@@ -123,6 +133,21 @@ def import_(file: Path, fmt: str | None, strict: bool, project: str | None, db: 
     render(report, as_json, lambda done: _show_import(done, file), to_json=lambda done: done.as_dict())
     if report.problems:
         raise click.exceptions.Exit(1)
+
+
+def _import_sessions(source: str, path: Path, project: str | None, db: Path | None, as_json: bool) -> None:
+    with open_store(db, create=True) as mem, out.progress() as bar:
+        task = bar.add_task(f"capturing {source} conversations", total=None)
+        report = mem.import_sessions(
+            source, path, project=project, total=lambda n: bar.update(task, total=n),
+            progress=lambda n: bar.advance(task, n),
+        )  # fmt: skip
+    summary = {
+        "source": source, "conversations": report.conversations, "stored": report.stored,
+        "already_known": report.already_known, "skipped": report.skipped, "projects": sorted(report.projects),
+    }  # fmt: skip
+    said = f"captured {_memories(report.stored)} from {report.conversations:,} {source} conversations"
+    render(summary, as_json, lambda _: out.plain(f"{said}; {report.already_known:,} were known already"))
 
 
 def _show_import(report, file: Path) -> None:

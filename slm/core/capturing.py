@@ -11,7 +11,7 @@ from pathlib import Path
 
 from slm import validation
 from slm.capture import rules, summary
-from slm.capture.transcript import read_from
+from slm.capture.transcript import Turn, read_from
 from slm.core.memory import Memory
 from slm.errors import InvalidInput
 from slm.storage.settings import get_setting, set_settings
@@ -27,7 +27,7 @@ class CaptureReport:
     already_known: int = 0  # exact or near duplicates of what the project holds
     turns: int = 0
     skipped_lines: int = 0  # transcript lines that were not a record
-    summary: int | None = None  # the session summary's memory id, when one was written
+    summary: int | None = None  # the session summary's memory id, when one was written (or rewritten)
 
 
 def capture(
@@ -39,15 +39,26 @@ def capture(
     mark_key = f"capture.{session}"
     mark = _mark(get_setting(memory.conn, mark_key), transcript)
     reading = read_from(transcript, mark["offset"])
-    report = CaptureReport(turns=len(reading.turns), skipped_lines=reading.skipped)
-    found = rules.statements(reading.turns) + rules.commands(reading.turns) + rules.fixes(reading.turns, root)
-    whole = read_from(transcript, 0).turns if final else []
-    files = rules.central_files(whole, root) if final else None
+    whole = read_from(transcript, 0).turns if final else None
+    report = capture_turns(memory, reading.turns, whole, session=session, project=project, agent=agent, root=root)
+    report.skipped_lines = reading.skipped
+    set_settings(memory.conn, {mark_key: json.dumps({"path": str(transcript), "offset": reading.end})})
+    return report
+
+
+def capture_turns(
+    memory: Memory, turns: list[Turn], whole: list[Turn] | None, *, session: str, project: str, agent: str,
+    root: Path | None,
+) -> CaptureReport:  # fmt: skip
+    """Store what `turns` (the part not captured yet) hold; with the `whole` session, its files and summary too."""
+    session = validation.clean_session(session, {})
+    report = CaptureReport(turns=len(turns))
+    found = rules.statements(turns) + rules.commands(turns) + rules.fixes(turns, root)
+    files = rules.central_files(whole, root) if whole is not None else None
     found += [files] if files is not None else []
     report.stored, report.already_known = _store(memory, found[:MAX_STORED], project, session, agent)
-    if final:
+    if whole is not None:
         report.summary = _summarise(memory, whole, project, session, agent)
-    set_settings(memory.conn, {mark_key: json.dumps({"path": str(transcript), "offset": reading.end})})
     return report
 
 
@@ -62,10 +73,13 @@ def _mark(saved: str | None, transcript: Path) -> dict:
 
 
 def _store(memory: Memory, found: list, project: str, session: str, agent: str) -> tuple[list[int], int]:
+    """The user's own sentences are stored as theirs (they typed them; the capturing agent is in `meta`), the
+    rest as the capturing agent's: its trust then answers only for what it derived."""
     fresh = [item for item in dict.fromkeys(found) if not _nearly_known(memory, item.text, project)]
     items = [
         {"text": item.text, "project": project, "kind": item.kind, "tags": list(item.tags), "session": session,
-         "agent": agent, "time": item.time, "meta": {"captured_by": agent}}
+         "agent": validation.DEFAULT_AGENT if item.users_words else agent, "time": item.time,
+         "meta": {"captured_by": agent}}
         for item in fresh
     ]  # fmt: skip
     stored = memory.remember_many(items) if items else []
@@ -88,7 +102,73 @@ def _summarise(memory: Memory, turns: list, project: str, session: str, agent: s
     earlier = [row for row in memory.list(project=project, session=session, limit=50) if row.kind == SUMMARY_KIND]
     if earlier:
         if earlier[0].content == said:
-            return earlier[0].id
+            return None  # nothing new was said: the summary stands
         return int(memory.update(earlier[0].id, said, agent=agent))
     item = {"text": said, "project": project, "kind": SUMMARY_KIND, "tags": ["captured", "summary"]}
     return int(memory.remember_many([item | {"session": session, "agent": agent, "meta": {"captured_by": agent}}])[0])
+
+
+SOURCES = ("claude-code", "chatgpt", "claude")  # what `slm import --from` reads
+
+
+@dataclass
+class ImportReport:
+    source: str
+    conversations: int = 0
+    stored: int = 0
+    already_known: int = 0
+    skipped: int = 0  # conversations (or transcript lines) that were not shaped as documented
+    projects: set[str] = field(default_factory=set)
+
+
+def import_sessions(
+    memory: Memory, source: str, path: Path, *, project: str | None, total=None, progress=None
+) -> ImportReport:
+    """What the user already has, through the same rules as a live capture: Claude Code's transcripts (each in the
+    project of the folder it ran in), or a ChatGPT / Claude.ai export (in `project`, else one named for it)."""
+    from slm.capture import exports
+
+    if source not in SOURCES:
+        raise InvalidInput(f"unknown source {source!r}", f"one of: {', '.join(SOURCES)}")
+    report = ImportReport(source)
+    if source == "claude-code":
+        sessions = [
+            _transcript_session(memory, file, project) for file in exports.claude_code_transcripts(path.expanduser())
+        ]
+    else:
+        conversations, report.skipped = exports.load(path.expanduser(), source)
+        sessions = [_export_session(memory, source, c, project or source) for c in conversations]
+    if total is not None:
+        total(len(sessions))
+    for run, into in sessions:
+        _count(report, run(), into)
+        if progress is not None:
+            progress(1)
+    return report
+
+
+def _transcript_session(memory: Memory, transcript: Path, project: str | None):
+    """(the capture to run, its project): a Claude Code transcript goes to the project of the folder it ran in."""
+    from slm.capture.exports import transcript_cwd
+    from slm.core.project_identity import identify
+
+    cwd = transcript_cwd(transcript)
+    identity = identify(cwd) if cwd is not None and cwd.is_dir() else None
+    into = project or (identity.name if identity else validation.DEFAULT_PROJECT)
+    root = identity.root if identity else cwd
+    return lambda: capture(memory, transcript, session=transcript.stem, project=into, agent="claude-code",
+                           root=root, final=True), into  # fmt: skip
+
+
+def _export_session(memory: Memory, source: str, conversation, into: str):
+    session = f"{source}-{conversation.id}"[:200]
+    return lambda: capture_turns(memory, conversation.turns, conversation.turns, session=session, project=into,
+                                 agent=source, root=None), into  # fmt: skip
+
+
+def _count(report: ImportReport, done: CaptureReport, project: str) -> None:
+    report.conversations += 1
+    report.stored += len(done.stored) + (done.summary is not None)
+    report.already_known += done.already_known
+    report.skipped += done.skipped_lines
+    report.projects.add(project)

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from slm.core.aging import Aging
     from slm.core.behaviour import Behaviour
     from slm.core.browsing import Browsing, Listed
-    from slm.core.capturing import CaptureReport
+    from slm.core.capturing import CaptureReport, ImportReport
     from slm.core.contradictions import Contradictions
     from slm.core.knowledge_graph import KnowledgeGraph
     from slm.core.reviews import Reviews
@@ -231,6 +231,15 @@ class Memory:
         from slm.core.capturing import capture
 
         return capture(self, transcript, session=session, project=project, agent=agent, root=root, final=final)
+
+    def import_sessions(
+        self, source: str, path: Path, *, project: str | None = None, total=None, progress=None
+    ) -> ImportReport:
+        """Capture what the user already has (`capturing.SOURCES`: Claude Code transcripts, a ChatGPT or Claude.ai
+        export) through the same rules as a live session; importing again adds nothing."""
+        from slm.core.capturing import import_sessions
+
+        return import_sessions(self, source, path, project=project, total=total, progress=progress)
 
     def update(self, memory_id: int, text: str, *, agent: str | None = None) -> Stored:
         """Replace a memory's text with a new version; the old one stays as history. Returns the new version's id."""
