@@ -41,6 +41,7 @@ COMMANDS = {  # name -> (module of slm.cli, attribute), in the order `slm --help
     "graph": ("graph_commands", "graph_app"),
     "lifecycle": ("lifecycle_commands", "lifecycle_app"),
     "contradictions": ("contradiction_commands", "contradictions_app"),
+    "project": ("project_commands", "project_app"),
     "tui": ("main", "tui"),  # below
     "hooks": ("hook_commands", "hooks_app"),
     "hook": ("hook_commands", "hook"),

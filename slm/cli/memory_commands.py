@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 
 @click.command()
 @click.argument("text", required=False, help="The memory; omit it or pass - to read standard input.")
-@click.option("--project", "-p", help="Project it belongs to.")
+@click.option("--project", "-p", help="Project it belongs to (default: this folder's repository; `slm project`).")
 @click.option("--agent", "-a", help="Who wrote it (default: user).")
 @click.option("--tag", "-t", "tags", multiple=True, callback=listed, help="A tag (repeatable).")
 @click.option("--time", help="When it happened or was said (ISO-8601).")
@@ -67,20 +67,35 @@ def remember(
     """Store a memory (exact duplicates in a project are stored once)."""
     content = _read_text(text)
 
-    def store(mem: Memory) -> tuple[Stored, list[dict]]:
+    def store(mem: Memory) -> tuple[Stored, list[dict], str | None]:
+        inferred = _project_here(mem) if project is None else None
         stored = mem.remember(
-            content, project=project, agent=agent, tags=tags, time=time, kind=kind, meta=_parse_meta(meta),
-            session=session,
+            content, project=project if project is not None else inferred, agent=agent, tags=tags, time=time, kind=kind,
+            meta=_parse_meta(meta), session=session,
         )  # fmt: skip
         _written(mem, stored)
-        return stored, [] if as_json or stored.duplicate else mem.contradictions(memory_id=stored)
+        return stored, [] if as_json or stored.duplicate else mem.contradictions(memory_id=stored), inferred
 
     answer(db, as_json, store, _show_remembered, to_json=lambda done: _stored_json(done[0]), create=True)
 
 
-def _show_remembered(done: tuple[Stored, list[dict]]) -> None:
-    stored, disagreements = done
+def _project_here(mem: Memory) -> str | None:
+    """The project of the folder the command runs in (its repository's; `slm project`); None when the folder is
+    gone, and the store's default then."""
+    from pathlib import Path
+
+    try:
+        folder = Path.cwd()
+    except OSError:
+        return None
+    return mem.project_for(folder)
+
+
+def _show_remembered(done: tuple[Stored, list[dict], str | None]) -> None:
+    stored, disagreements, inferred = done
     _show_stored(stored)
+    if inferred is not None and not stored.duplicate:
+        out.note(f"in project {inferred} (this folder's; --project names another)")
     for found in disagreements:
         others = ", ".join(f"#{c['memory_id']}" for c in found["claims"] if c["memory_id"] != stored)
         out.note(

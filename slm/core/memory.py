@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from slm.core.capturing import CaptureReport, ImportReport
     from slm.core.contradictions import Contradictions
     from slm.core.knowledge_graph import KnowledgeGraph
+    from slm.core.projects import Projects
     from slm.core.reviews import Reviews
     from slm.core.transfers import Transfers
     from slm.core.writer import Progress, Stored, Writer
@@ -487,3 +488,37 @@ class Memory:
     def graph_stats(self) -> dict:
         """Counts of entities, edges and clusters (the graph benchmark reports them)."""
         return self._knowledge.stats()
+
+    # -- projects: which one a working directory writes to, and the user's view and repair of them -----------------
+    @functools.cached_property
+    def _projects(self) -> Projects:
+        from slm.core.projects import Projects
+
+        return Projects(self._caller)
+
+    def project_for(self, directory: str | Path) -> str:
+        """The project a working directory belongs to: its repository's (git remote, else root commit), bound to a
+        name the first time (`slm.core.projects` has the rules); `default` in the home folder or `/`. Callers that
+        want inference pass it on: `remember(text, project=mem.project_for(Path.cwd()))`."""
+        return self._projects.project_for(Path(directory))
+
+    def project_named_for(self, directory: str | Path) -> str | None:
+        """The project a working directory is bound to, binding nothing (None: nothing written from there yet)."""
+        return self._projects.named_for(Path(directory))
+
+    def projects(self) -> list[dict]:
+        """Every project a memory or a key names: current memories, versions, keys bound, newest and oldest write."""
+        return self._projects.listed()
+
+    def project(self, name: str) -> dict:
+        """One project as `projects` shows it, with its keys, kinds, agents and open contradictions."""
+        return self._projects.show(name)
+
+    def rename_project(self, old: str, new: str) -> dict:
+        """Rename a project everywhere (memories, claims, contradictions, trust counts, keys); `new` must not exist."""
+        return self._projects.rename(old, new)
+
+    def merge_projects(self, source: str, into: str) -> dict:
+        """Move every memory, claim, contradiction and key of `source` into `into`, in one transaction; a memory
+        whose text `into` already holds becomes that memory's history."""
+        return self._projects.merge(source, into)

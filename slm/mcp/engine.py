@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TypeVar
 
 import anyio
@@ -57,9 +58,10 @@ NO_TRACEBACK_BELOW_ERROR = NoTracebackBelowError()
 class Engine:
     """The one Memory of this server, called from worker threads one at a time."""
 
-    def __init__(self, memory: Memory, agent_override: str | None) -> None:
+    def __init__(self, memory: Memory, agent_override: str | None, workspace: Path | None = None) -> None:
         self.memory = memory
         self.agent_override = agent_override
+        self.workspace = workspace  # the folder the client started a stdio server in: its project's
         self._lock = threading.Lock()
         self._announced: set[tuple[str, str | None, str | None]] = set()
         self._instance = uuid.uuid4().hex  # this server process, for connections that last one request
@@ -83,6 +85,13 @@ class Engine:
         """Over HTTP each request acts as its bearer token's agent, or under a claimed name (shared token); over
         stdio the Memory keeps the agent its SLM_AGENT_TOKEN made it."""
         return nullcontext() if bearer is None else self.memory.acting_as(bearer.agent_id)
+
+    def project(self, given: str | None) -> str | None:
+        """The project a write goes to: the one given, else the workspace's (its repository's, bound on first use;
+        `Memory.project_for`), else None, the store's default (an HTTP server's folder is not its clients')."""
+        if given is not None or self.workspace is None:
+            return given
+        return self.memory.project_for(self.workspace)
 
     def identity(self, ctx: Context | None) -> AgentIdentity:
         return identify(self.agent_override, client_info_of(ctx), self.verified_name())

@@ -38,6 +38,15 @@ def agent_override() -> str | None:
     return validation.refuse_owner_name(validation.clean_name(name, "SLM_AGENT", ""), "SLM_AGENT")
 
 
+def workspace() -> Path | None:
+    """The folder a stdio server was started in: clients start it in the workspace, whose project its writes go
+    to (in the home folder or `/`, `Memory.project_for` names none: the store's default). None when it is gone."""
+    try:
+        return Path.cwd()
+    except OSError:
+        return None
+
+
 def send_logs_to(log_file: Path | None) -> None:
     """Everything written to stderr (Python logs, llama.cpp, tracebacks) goes to `log_file` instead."""
     if log_file is None:
@@ -82,7 +91,8 @@ def serve(
 
             if token:
                 memory.authenticate(token)
-            anyio.run(serve_stdio, build_server(memory, agent=agent, lifecycle_timer=True))
+            server = build_server(memory, agent=agent, lifecycle_timer=True, workspace=workspace())
+            anyio.run(serve_stdio, server)
             return
         from starlette.middleware import Middleware
 

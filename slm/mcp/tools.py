@@ -59,7 +59,7 @@ class Tools:
     async def remember(
         self,
         content: Annotated[str, Field(description="One self-contained fact, decision or note.")],
-        project: Project = None,
+        project: Annotated[str | None, optional("Project; default: this workspace's.")] = None,
         tags: Annotated[list[str] | None, optional("Tags.")] = None,
         time: Annotated[str | None, optional("When it happened (ISO-8601); default now.")] = None,
         meta: Annotated[dict[str, Any] | None, optional("Extra JSON data.")] = None,
@@ -75,8 +75,9 @@ class Tools:
         def store() -> RememberOut:
             said_in = session if session is not None else validation.clean_session(None, meta or {}) or connection
             stored = self.memory.remember(
-                content, agent=who.name, project=project, tags=tags, time=time, meta=meta, session=said_in
-            )
+                content, agent=who.name, project=self.engine.project(project), tags=tags, time=time, meta=meta,
+                session=said_in,
+            )  # fmt: skip
             row = self.memory.get(stored)
             return RememberOut(id=int(stored), duplicate=stored.duplicate, project=row.project, session=row.session)
 

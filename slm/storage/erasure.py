@@ -18,6 +18,7 @@ from pathlib import Path
 from slm.storage import health, vectors
 from slm.storage.connection import import_apsw
 from slm.storage.memories import MemoryFilter
+from slm.storage.projects import ProjectRepository
 
 CHUNK = 5000  # ids per statement, well under SQLite's 32,766 variables
 TOMBSTONE = '{"erased":true}'
@@ -129,15 +130,18 @@ def tombstone_events(conn, ids: list[int]) -> int:
 
 
 def drop_orphans(conn) -> dict[str, int]:
-    """Entities no memory names any more (their names came from the erased text), and contradictions left
-    without claims."""
+    """Entities no memory names any more (their names came from the erased text), contradictions left without
+    claims, and the identity keys of projects left without memories (they name folders and remote URLs; an
+    erasure of everything leaves none)."""
     conn.execute("DELETE FROM entities WHERE memories <= 0")
     entities = conn.changes()
     conn.execute(
         "DELETE FROM contradictions WHERE NOT EXISTS "
         "(SELECT 1 FROM contradiction_claims cc WHERE cc.contradiction_id = contradictions.id)"
     )
-    return {"entities": entities, "contradictions": conn.changes()}
+    contradictions = conn.changes()
+    keys = ProjectRepository(conn).drop_orphan_keys()
+    return {"entities": entities, "contradictions": contradictions, "project keys": keys}
 
 
 def holds_only(conn, ids: list[int]) -> bool:
