@@ -79,3 +79,9 @@ def test_a_folder_outside_any_repository_is_its_own_project(tmp_path):
 def test_an_unreadable_config_falls_back_to_the_root_commit(repo):
     (repo / ".git" / "config").write_bytes(b"\xff\xfe[remote \x00 broken")
     assert identify(repo).key.startswith(("root:", "dir:"))
+
+
+def test_a_clone_of_a_local_repository_is_its_source_project(repo, tmp_path):
+    clone = tmp_path / "clone"
+    git("clone", "-q", str(repo), str(clone), cwd=tmp_path)  # its origin is the source's folder
+    assert identify(clone).key == identify(repo).key and identify(clone).key.startswith("root:")

@@ -30,7 +30,7 @@ def identify(directory: Path) -> ProjectIdentity:
     if top is None or git_dir is None:
         return ProjectIdentity(f"dir:{directory}", directory.name or "root", directory)
     remote = _remote_url(_common_dir(git_dir))
-    if remote is not None:
+    if remote is not None and not _local(remote):
         normal = normalise_remote(remote)
         return ProjectIdentity(f"git:{normal}", normal.rsplit("/", 1)[-1], top)
     root = _root_commit(top)
@@ -48,6 +48,13 @@ def normalise_remote(url: str) -> str:
         return str(Path(url).expanduser()).rstrip("/").removesuffix(".git")
     host, path = found.group(1).lower(), found.group(2).strip("/")
     return f"{host}/{path.removesuffix('.git').rstrip('/')}"
+
+
+def _local(url: str) -> bool:
+    """A remote that is a folder on this machine (a clone of a local repository): it names where the other copy
+    lies, not the repository, so the root commit keys it, as it keys that copy."""
+    url = url.strip()
+    return url.startswith(("/", ".", "~", "file:")) or (not _URL.match(url) and not _SCP_LIKE.match(url))
 
 
 def _repository(directory: Path) -> tuple[Path | None, Path | None]:
