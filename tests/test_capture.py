@@ -157,3 +157,11 @@ def test_the_users_own_note_ranks_above_a_capture_of_equal_relevance(db_path):
         weighed = [h.id for h in mem.recall("when do deploys go out?", k=2)]
     assert set(unweighed) == {captured, note}
     assert weighed == [note, captured]
+
+
+def test_a_summary_survives_sentences_longer_than_the_model_takes(session, db_path):
+    session.user("We decided to store the build hashes. " + " ".join(["a1b2c3d4e5f6a7b8c9d0"] * 40) + " ok then.")
+    session.assistant("I stored every build hash in the release notes, as you asked, for each of the builds.")
+    session.assistant("The release notes now list the hashes of all twelve builds from this week.")
+    assert capture("session-end", session, db_path).returncode == 0
+    assert [row.kind for row in stored(db_path)].count("session-summary") == 1

@@ -15,6 +15,7 @@ CANDIDATES = 160  # sentences embedded at most (spread over the session); ~2 s w
 CHOSEN = 4
 REDUNDANT = 0.85  # cosine above which a sentence says what a chosen one already says
 MIN_WORDS, MAX_WORDS = 6, 45
+MAX_CHARS = 250  # MiniLM takes 256 word pieces and a character is at most one: no sentence is cut or refused
 CODE = re.compile(r"```.*?```", re.S)
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 
@@ -46,7 +47,8 @@ def _candidates(turns: list[Turn]) -> list[str]:
         text = CODE.sub(" ", INJECTED.sub(" ", turn.text))
         for sentence in SENTENCE_END.split(text):
             sentence = " ".join(sentence.split()).lstrip("#*-> ")
-            if MIN_WORDS <= len(sentence.split()) <= MAX_WORDS and sentence.isprintable():
+            fits = MIN_WORDS <= len(sentence.split()) <= MAX_WORDS and len(sentence) <= MAX_CHARS
+            if fits and sentence.isprintable():
                 said.append(sentence)
     said = list(dict.fromkeys(said))
     if len(said) <= CANDIDATES:
