@@ -165,3 +165,16 @@ def test_a_summary_survives_sentences_longer_than_the_model_takes(session, db_pa
     session.assistant("The release notes now list the hashes of all twelve builds from this week.")
     assert capture("session-end", session, db_path).returncode == 0
     assert [row.kind for row in stored(db_path)].count("session-summary") == 1
+
+
+@pytest.mark.parametrize("step", ["capture.stored", "capture.summarised"])
+def test_a_capture_killed_at_each_step_ends_as_an_uninterrupted_one(session, db_path, tmp_path, step):
+    a_working_session(session)
+    whole = tmp_path / "whole.db"
+    assert capture("session-end", session, whole).returncode == 0
+    event = json.dumps(session.event("SessionEnd")).encode()
+    killed = cli("hook", "session-end", "--db", db_path, input=event, env={"SLM_FAULT_AT": step})
+    assert killed.returncode == -9, killed.stderr
+    assert capture("session-end", session, db_path).returncode == 0
+    assert capture("session-end", session, db_path).returncode == 0
+    assert sorted(row.content for row in stored(db_path)) == sorted(row.content for row in stored(whole))

@@ -9,7 +9,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from slm import validation
+from slm import faults, validation
 from slm.capture import rules, summary
 from slm.capture.transcript import Turn, read_from
 from slm.core.memory import Memory
@@ -57,8 +57,10 @@ def capture_turns(
     files = rules.central_files(whole, root) if whole is not None else None
     found += [files] if files is not None else []
     report.stored, report.already_known = _store(memory, found[:MAX_STORED], project, session, agent)
+    faults.step("capture.stored")
     if whole is not None:
         report.summary = _summarise(memory, whole, project, session, agent)
+        faults.step("capture.summarised")
     return report
 
 
