@@ -1,8 +1,9 @@
 """`slm hooks install|uninstall|status`: slm's hooks in a client's settings; `slm hook EVENT`: the short-lived process
 a client runs at that event, reading the event's JSON on standard input and printing what memory adds.
 
-A hook never blocks the user: every failure exits 1 with one line on standard error (Claude Code reads exit 2 as
-"block the prompt", so it is never used), and no process outlives the call."""
+A hook never blocks the user: every failure exits 1 with one line on standard error. Exit 2 is each client's
+"block": Claude Code's and Codex's UserPromptSubmit drop the prompt, Gemini CLI's BeforeAgent aborts the turn; any
+other code is a non-blocking error in all three. No process outlives the call."""
 
 from __future__ import annotations
 
@@ -13,23 +14,21 @@ from pathlib import Path
 import click
 
 from slm.cli import output as out
+from slm.cli.hook_clients import CLIENTS, DEFAULT_CLIENT, SCOPES
 from slm.cli.shared import Group, db_option, handles_errors, json_option
 from slm.errors import InvalidInput, NoStore, SlmError
 
-MAX_INPUT = 1 << 20  # bytes of an event's JSON; Claude Code sends well under 100 KiB (a prompt, paths, ids)
-EVENTS = {  # slm's name for each event -> Claude Code's
-    "session-start": "SessionStart",
-    "user-prompt-submit": "UserPromptSubmit",
-    "stop": "Stop",
-    "pre-compact": "PreCompact",
-    "session-end": "SessionEnd",
-}
+MAX_INPUT = 1 << 20  # bytes of an event's JSON; clients send well under 100 KiB (a prompt, paths, ids)
+EVENTS = ("session-start", "user-prompt-submit", "stop", "pre-compact", "session-end")  # slm's events
 CAPTURING = {"stop": False, "pre-compact": True, "session-end": True}  # event -> whether the session is read whole
-CAPTURE_AGENT = "claude-code"  # who captured memories are by: the client, claimed
-client_option = click.option("--client", default="claude-code", show_default=True, help="claude-code")
+CAPTURE_AGENT = "claude-code"  # who captured memories are by: the client, claimed (only Claude Code's are read)
+client_option = click.option(
+    "--client", default=DEFAULT_CLIENT, show_default=True, type=click.Choice(list(CLIENTS)), help="The client."
+)
 scope_option = click.option(
-    "--scope", default="user", show_default=True, help="user (~/.claude), project (.claude/settings.json, shared) "
-    "or local (.claude/settings.local.json, this checkout only)."
+    "--scope", default="user", show_default=True, type=click.Choice(SCOPES),
+    help="user (the client's folder in your home), project (in this checkout, shared) or, for Claude Code, local "
+    "(.claude/settings.local.json, this checkout only).",
 )  # fmt: skip
 
 
@@ -47,9 +46,11 @@ def hooks_install(client: str, scope: str, as_json: bool) -> None:
     """Add slm's hooks to the client's settings (the user's other hooks are kept; running it again replaces slm's)."""
     from slm.cli import hook_clients
 
-    path = _settings(client, scope)
-    events = hook_clients.install(path, hook_clients.slm_command())
-    _said({"client": client, "settings": str(path), "events": events}, as_json, f"hooked {', '.join(events)} in {path}")
+    path = hook_clients.settings_path(scope, Path.cwd(), client)
+    events = hook_clients.install(path, hook_clients.slm_command(), client)
+    note = "; ".join(filter(None, [CLIENTS[client].note, hook_clients.switched_off(client, path)]))
+    result = {"client": client, "settings": str(path), "events": events, "note": note}
+    _said(result, as_json, f"hooked {', '.join(events)} in {path}" + (f"\n{note}" if note else ""))
 
 
 @hooks_app.command("uninstall")
@@ -61,7 +62,7 @@ def hooks_uninstall(client: str, scope: str, as_json: bool) -> None:
     """Remove slm's hooks from the client's settings, leaving everything else as it was."""
     from slm.cli import hook_clients
 
-    path = _settings(client, scope)
+    path = hook_clients.settings_path(scope, Path.cwd(), client)
     removed = hook_clients.uninstall(path)
     _said(
         {"client": client, "settings": str(path), "removed": removed}, as_json, f"removed {removed} hooks from {path}"
@@ -73,34 +74,50 @@ def hooks_uninstall(client: str, scope: str, as_json: bool) -> None:
 @json_option
 @handles_errors
 def hooks_status(client: str, as_json: bool) -> None:
-    """Which settings files hold slm's hooks, and the commands they run."""
+    """Which of the client's settings files hold slm's hooks, and the commands they run."""
     from slm.cli import hook_clients
 
     found = {}
-    for scope in hook_clients.SCOPES:
-        path = _settings(client, scope)
+    for scope in CLIENTS[client].scopes:
+        path = hook_clients.settings_path(scope, Path.cwd(), client)
         found[scope] = {"settings": str(path), "commands": hook_clients.installed(hook_clients.read(path))}
+        if off := hook_clients.switched_off(client, path):
+            found[scope]["off"] = off
     if as_json:
         out.emit_json(found)
         return
     for scope, where in found.items():
         out.plain(f"{scope:>7}  {where['settings']}: " + (", ".join(where["commands"]) or "no slm hooks"))
+        if "off" in where:
+            out.plain(f"{'':>7}  {where['off']}")
 
 
 @click.command("hook")
-@click.argument("event", type=click.Choice(list(EVENTS)), help="The client's event.")
+@click.argument("event", type=click.Choice(EVENTS), help="The client's event.")
 @click.option("--budget", default=1500, type=click.IntRange(100, 2500), help="Tokens of context at session start.")
+@click.option("--client", default=DEFAULT_CLIENT, type=click.Choice(list(CLIENTS)), help="The client that runs it.")
 @db_option
-def hook(event: str, budget: int, db: Path | None) -> None:
+def hook(event: str, budget: int, client: str, db: Path | None) -> None:
     """Run by the client at EVENT with the event's JSON on standard input; prints the context memory adds."""
+    spec = CLIENTS[client]
     try:
+        name = spec.event_name(event)
+        if name is None:
+            raise InvalidInput(f"slm does not hook {event} in {spec.label}", _why_not(client))
         said = _answer(event, _event_input(), budget, db)
     except SlmError as err:
         click.echo(f"slm hook {event}: {err.message}" + (f" ({err.hint})" if err.hint else ""), err=True)
         sys.exit(1)
     if said:
-        reply = {"hookSpecificOutput": {"hookEventName": EVENTS[event], "additionalContext": said}}
-        click.echo(json.dumps(reply, ensure_ascii=False))
+        click.echo(json.dumps({"hookSpecificOutput": {"hookEventName": name, "additionalContext": said}},
+                              ensure_ascii=False))  # fmt: skip
+    elif spec.json_only:
+        click.echo("{}")  # Gemini CLI parses a hook's stdout as JSON: nothing to say is an empty object
+
+
+def _why_not(client: str) -> str:
+    events = ", ".join(f"{e.ours} ({name})" for name, e in CLIENTS[client].events.items())
+    return f"its session transcript's format is not documented, so slm reads none; it hooks {events}"
 
 
 def _answer(event: str, given: dict, budget: int, db: Path | None) -> str:
@@ -167,14 +184,6 @@ def _directory(given: dict) -> Path:
     if not isinstance(cwd, str) or not cwd or "\x00" in cwd:
         raise InvalidInput("the event names no working directory (`cwd`)", "the client sends the session's folder")
     return Path(cwd)
-
-
-def _settings(client: str, scope: str) -> Path:
-    from slm.cli import hook_clients
-
-    if client not in hook_clients.CLIENTS:
-        raise InvalidInput(f"no hooks for {client!r} yet", f"one of: {', '.join(hook_clients.CLIENTS)}")
-    return hook_clients.settings_path(scope, Path.cwd())
 
 
 def _said(result: dict, as_json: bool, line: str) -> None:
