@@ -39,6 +39,15 @@ def _no_db_from_the_environment(monkeypatch):
     monkeypatch.delenv("SLM_DB", raising=False)
 
 
+@pytest.fixture(autouse=True)
+def _no_client_settings_of_this_machine(tmp_path_factory, monkeypatch):
+    """Every client's settings folder is a test's own: hooks tests write there, and doctor reads there, never the
+    machine's ~/.claude, ~/.gemini or ~/.codex."""
+    clients = tmp_path_factory.mktemp("clients")
+    for name, variable in (("claude", "CLAUDE_CONFIG_DIR"), ("gemini", "GEMINI_CLI_HOME"), ("codex", "CODEX_HOME")):
+        monkeypatch.setenv(variable, str(clients / name))
+
+
 @pytest.fixture
 def db_path(tmp_path, slm_home):
     return tmp_path / "store" / "memory.db"

@@ -488,6 +488,7 @@ def test_doctor_on_a_fresh_database(db_path):
         "llama.cpp",
         "embedding model",
         "recall ranker",
+        "client hooks",
         "database file",
         "database schema",
         "file permissions",

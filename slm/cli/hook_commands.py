@@ -108,6 +108,9 @@ def hook(event: str, budget: int, client: str, db: Path | None) -> None:
     except SlmError as err:
         click.echo(f"slm hook {event}: {err.message}" + (f" ({err.hint})" if err.hint else ""), err=True)
         sys.exit(1)
+    except Exception as err:  # a hook never shows its client a traceback, nor blocks it: one line, exit 1
+        click.echo(f"slm hook {event}: unexpected {type(err).__name__}: {err} (run `slm doctor`)", err=True)
+        sys.exit(1)
     if said:
         click.echo(json.dumps({"hookSpecificOutput": {"hookEventName": name, "additionalContext": said}},
                               ensure_ascii=False))  # fmt: skip
@@ -138,9 +141,10 @@ def _answer(event: str, given: dict, budget: int, db: Path | None) -> str:
     from slm.core import session_context
 
     with memory:
+        project = memory.project_for(identity.root)  # the name the repository is bound to (renames, merges kept)
         if event == "session-start":
-            return session_context.session_start(memory, identity.name, budget)
-        return session_context.for_prompt(memory, prompt[:8000], identity.name)
+            return session_context.session_start(memory, project, budget)
+        return session_context.for_prompt(memory, prompt[:8000], project)
 
 
 def _capture(event: str, given: dict, identity, db: Path | None) -> None:
@@ -152,8 +156,8 @@ def _capture(event: str, given: dict, identity, db: Path | None) -> None:
         raise InvalidInput("the event names no session (`session_id`)", "the client sends the session's id")
     with _open(db, create=True) as memory:
         memory.capture_transcript(
-            Path(transcript), session=session, project=identity.name, agent=CAPTURE_AGENT, root=identity.root,
-            final=CAPTURING[event],
+            Path(transcript), session=session, project=memory.project_for(identity.root), agent=CAPTURE_AGENT,
+            root=identity.root, final=CAPTURING[event],
         )  # fmt: skip
 
 

@@ -156,7 +156,7 @@ def _transcript_session(memory: Memory, transcript: Path, project: str | None):
 
     cwd = transcript_cwd(transcript)
     identity = identify(cwd) if cwd is not None and cwd.is_dir() else None
-    into = project or (identity.name if identity else validation.DEFAULT_PROJECT)
+    into = project or (memory.project_for(identity.root) if identity else validation.DEFAULT_PROJECT)
     root = identity.root if identity else cwd
     return lambda: capture(memory, transcript, session=transcript.stem, project=into, agent="claude-code",
                            root=root, final=True), into  # fmt: skip
