@@ -178,3 +178,39 @@ def test_a_capture_killed_at_each_step_ends_as_an_uninterrupted_one(session, db_
     assert capture("session-end", session, db_path).returncode == 0
     assert capture("session-end", session, db_path).returncode == 0
     assert sorted(row.content for row in stored(db_path)) == sorted(row.content for row in stored(whole))
+
+
+def test_no_hook_leaves_a_process_behind(session, db_path, repo):
+    import os
+    import signal
+
+    import psutil
+
+    from tests.test_cli import SLM
+
+    a_working_session(session)
+    events = [
+        ("session-start", {"cwd": str(repo)}),
+        ("stop", session.event("Stop")),
+        ("session-end", session.event("SessionEnd")),
+    ]
+    for event, given in events:
+        proc = subprocess.Popen([*SLM, "hook", event, "--db", str(db_path)], stdin=subprocess.PIPE,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)  # fmt: skip
+        _, err = proc.communicate(json.dumps(given).encode(), timeout=120)
+        assert proc.returncode == 0, err
+        left = [p for p in psutil.process_iter(["pid"]) if _session_of(p) == proc.pid]
+        for p in left:
+            os.kill(p.pid, signal.SIGKILL)
+        assert left == [], f"{event} left {left}"
+
+
+def _session_of(process) -> int | None:
+    import os
+
+    import psutil
+
+    try:
+        return os.getsid(process.pid)
+    except (ProcessLookupError, PermissionError, psutil.Error):
+        return None
