@@ -30,9 +30,10 @@ import sys
 import time
 from pathlib import Path
 
-# What migrations 0007-0012 added, taken away newest first (tests/test_contradictions.py uses this too); 0011 and
+# What migrations 0007-0013 added, taken away newest first (tests/test_contradictions.py uses this too); 0011 and
 # 0012 only remade an index of `claims`, which goes with the table.
 UNDO_TO_6 = (
+    "DROP TABLE project_keys",  # 0013
     "DROP INDEX memories_session",  # 0010
     "ALTER TABLE memories DROP COLUMN session",
     "CREATE INDEX memories_session ON memories (json_extract(meta, '$.session'), id) "
@@ -53,7 +54,7 @@ UNDO_TO_6 = (
 
 
 def to_schema_6(path: Path) -> None:
-    """Take a store at schema 10 back to schema 6, as an older slm left it."""
+    """Take a store at the current schema back to schema 6, as an older slm left it."""
     from slm.storage.connection import open_connection
 
     conn = open_connection(path)

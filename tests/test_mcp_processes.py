@@ -360,12 +360,13 @@ def test_events_follow_sees_other_processes(store):
         client.initialize("cursor")
         client.call("remember", content="seen by the follower")
         client.close()
-        fresh = [json.loads(follower.stdout.readline()) for _ in range(2)]
+        fresh = [json.loads(follower.stdout.readline()) for _ in range(3)]
     finally:
         follower.terminate()
         follower.wait(timeout=10)
     assert first["type"] == "memory.created"
     assert [(e["type"], e["agent"], e["protocol"]) for e in fresh] == [
         ("agent.connected", "cursor", "mcp-stdio"),
+        ("project.bound", "cursor", "mcp-stdio"),  # the server's folder (this checkout) names the project
         ("memory.created", "cursor", "mcp-stdio"),
     ]

@@ -496,11 +496,12 @@ class Memory:
 
         return Projects(self._caller)
 
-    def project_for(self, directory: str | Path) -> str:
+    def project_for(self, directory: str | Path, *, agent: str | None = None) -> str:
         """The project a working directory belongs to: its repository's (git remote, else root commit), bound to a
-        name the first time (`slm.core.projects` has the rules); `default` in the home folder or `/`. Callers that
-        want inference pass it on: `remember(text, project=mem.project_for(Path.cwd()))`."""
-        return self._projects.project_for(Path(directory))
+        name the first time (`slm.core.projects` has the rules; `agent`: who the binding's event names); `default`
+        in the home folder or `/`. Callers that want inference pass it on:
+        `remember(text, project=mem.project_for(Path.cwd()))`."""
+        return self._projects.project_for(Path(directory), agent)
 
     def project_named_for(self, directory: str | Path) -> str | None:
         """The project a working directory is bound to, binding nothing (None: nothing written from there yet)."""

@@ -61,7 +61,7 @@ class Projects:
             self._identities[directory] = _inferable(identify(directory))
         return self._identities[directory]
 
-    def project_for(self, directory: Path) -> str:
+    def project_for(self, directory: Path, agent: str | None = None) -> str:
         """The project `directory` belongs to, binding its key to a free name the first time."""
         identity = self.identity(directory)
         if identity is None:
@@ -76,7 +76,7 @@ class Projects:
             taken = [n for n in names_for(identity) if self.repo.key_of_name(n) is None]
             name = taken[0] if taken else f"project-{hashlib.sha256(identity.key.encode()).hexdigest()[:12]}"
             bound = self.repo.bind(identity.key, name, validation.now_utc())
-            bound_event = self.caller.event("project.bound", self.caller.name(None), None, {"project": name})
+            bound_event = self.caller.event("project.bound", self.caller.name(agent), None, {"project": name})
             self.store.events.append([bound_event])
         return bound
 

@@ -86,12 +86,12 @@ class Engine:
         stdio the Memory keeps the agent its SLM_AGENT_TOKEN made it."""
         return nullcontext() if bearer is None else self.memory.acting_as(bearer.agent_id)
 
-    def project(self, given: str | None) -> str | None:
+    def project(self, given: str | None, agent: str | None = None) -> str | None:
         """The project a write goes to: the one given, else the workspace's (its repository's, bound on first use;
         `Memory.project_for`), else None, the store's default (an HTTP server's folder is not its clients')."""
         if given is not None or self.workspace is None:
             return given
-        return self.memory.project_for(self.workspace)
+        return self.memory.project_for(self.workspace, agent=agent)
 
     def identity(self, ctx: Context | None) -> AgentIdentity:
         return identify(self.agent_override, client_info_of(ctx), self.verified_name())

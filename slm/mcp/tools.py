@@ -74,10 +74,10 @@ class Tools:
 
         def store() -> RememberOut:
             said_in = session if session is not None else validation.clean_session(None, meta or {}) or connection
+            into = self.engine.project(project, who.name)
             stored = self.memory.remember(
-                content, agent=who.name, project=self.engine.project(project), tags=tags, time=time, meta=meta,
-                session=said_in,
-            )  # fmt: skip
+                content, agent=who.name, project=into, tags=tags, time=time, meta=meta, session=said_in
+            )
             row = self.memory.get(stored)
             return RememberOut(id=int(stored), duplicate=stored.duplicate, project=row.project, session=row.session)
 
