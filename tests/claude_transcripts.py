@@ -6,7 +6,13 @@ from __future__ import annotations
 
 import itertools
 import json
+import shutil
+import subprocess
 from pathlib import Path
+
+import pytest
+
+from slm import Memory
 
 _ids = itertools.count(1)
 
@@ -72,3 +78,26 @@ def a_working_session(transcript: Transcript) -> None:
     transcript.user("Always run ruff before you commit. I prefer small commits over big ones.")
     transcript.run("make build", "built dist/shop-1.2.0.tar.gz")
     transcript.assistant("The billing client now uses httpx and the tests pass; the build produced the package.")
+
+
+def git_checkout(top: Path, remote: str = "git@github.com:acme/shop.git") -> Path:
+    """A git checkout at `top` whose origin is `remote` (its project is the remote's repository, "shop")."""
+    if shutil.which("git") is None:
+        pytest.skip("the project of a hook's folder is read from git's files; these tests set them up with git")
+    subprocess.run(["git", "init", "-q", str(top)], check=True)
+    subprocess.run(["git", "-C", str(top), "remote", "add", "origin", remote], check=True)
+    return top
+
+
+def shop_store(db: Path, *, poison: str | None = None) -> Path:
+    """A store with a decision and a note of project shop, a note of another project, and optionally a poisoned
+    note of shop's (quarantined as it is written)."""
+    with Memory.open(db) as mem:
+        mem.remember("We decided to use PostgreSQL 16 for the billing service.", project="shop", kind="decision")
+        mem.remember(
+            "The billing service retries Stripe webhooks three times with exponential backoff.", project="shop"
+        )
+        mem.remember("The blog is built with Hugo.", project="blog")
+        if poison is not None:
+            mem.remember(poison, project="shop", agent="bob")
+    return db

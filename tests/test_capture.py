@@ -4,7 +4,6 @@ transcripts written in Claude Code's format and store what a session decided, ra
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -12,18 +11,13 @@ import pytest
 
 from slm import Memory
 from slm.capture.transcript import MAX_LINE, read_from
-from tests.claude_transcripts import Transcript, a_working_session
+from tests.claude_transcripts import Transcript, a_working_session, git_checkout
 from tests.test_cli import cli
 
 
 @pytest.fixture
 def repo(tmp_path) -> Path:
-    if shutil.which("git") is None:
-        pytest.skip("the session's project is read from git's files; these tests set them up with git")
-    top = tmp_path / "checkout"
-    subprocess.run(["git", "init", "-q", str(top)], check=True)
-    subprocess.run(["git", "-C", str(top), "remote", "add", "origin", "https://github.com/acme/shop.git"], check=True)
-    return top
+    return git_checkout(tmp_path / "checkout", "https://github.com/acme/shop.git")
 
 
 @pytest.fixture

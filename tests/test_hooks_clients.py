@@ -12,13 +12,12 @@ from __future__ import annotations
 import json
 import os
 import shlex
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from slm import Memory
+from tests.claude_transcripts import git_checkout, shop_store
 from tests.test_cli import SLM
 
 GEMINI_USER = {
@@ -65,23 +64,12 @@ def home(tmp_path, monkeypatch) -> Path:
 
 @pytest.fixture
 def repo(tmp_path) -> Path:
-    if shutil.which("git") is None:
-        pytest.skip("the project of a hook's folder is read from git's files; these tests set them up with git")
-    top = tmp_path / "checkout"
-    subprocess.run(["git", "init", "-q", str(top)], check=True)
-    subprocess.run(["git", "-C", str(top), "remote", "add", "origin", "git@github.com:acme/shop.git"], check=True)
-    return top
+    return git_checkout(tmp_path / "checkout")
 
 
 @pytest.fixture
 def store(db_path) -> Path:
-    with Memory.open(db_path) as mem:
-        mem.remember("We decided to use PostgreSQL 16 for the billing service.", project="shop", kind="decision")
-        mem.remember(
-            "The billing service retries Stripe webhooks three times with exponential backoff.", project="shop"
-        )
-        mem.remember("The blog is built with Hugo.", project="blog")
-    return db_path
+    return shop_store(db_path)
 
 
 def slm(*args: object, cwd: Path | None = None, input: bytes | None = None) -> subprocess.CompletedProcess:
