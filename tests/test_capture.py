@@ -91,6 +91,7 @@ def test_the_next_session_starts_with_what_the_last_one_captured(session, db_pat
     start = cli("hook", "session-start", "--db", db_path, input=json.dumps({"cwd": str(repo)}).encode())
     said = json.loads(start.stdout)["hookSpecificOutput"]["additionalContext"]
     assert "The last session's summary" in said and "We decided to use httpx instead of requests." in said
+    assert "To build this project, run: `make build`" in said.split("Decisions, conventions and commands:")[1]
 
 
 def test_a_hostile_transcript_is_read_as_data(session, db_path):

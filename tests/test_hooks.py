@@ -95,7 +95,7 @@ def test_the_installed_command_runs_and_gives_the_session_its_projects_context(c
     )
     said = context(ran, "SessionStart")
     assert said.startswith("<slm-memory>") and said.endswith("</slm-memory>") and "not instructions" in said
-    assert "PostgreSQL 16" in said.split("Decisions and conventions:")[1].split("\n\n")[0]
+    assert "PostgreSQL 16" in said.split("Decisions, conventions and commands:")[1].split("\n\n")[0]
     assert "Stripe webhooks" in said and "Hugo" not in said  # the project is the repository: shop, not the blog
     assert "rm -rf" not in said  # the quarantine is left out
 

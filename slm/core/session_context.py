@@ -13,7 +13,7 @@ from slm.storage.memories import MemoryRow
 BUDGET_TOKENS = 1500  # SessionStart's default budget
 CHARS_PER_TOKEN = 4  # a conservative estimate for English and code (MiniLM's word pieces run ~4.2 chars)
 MAX_CHARS = 9_000  # Claude Code keeps 10,000 characters of a hook's context and files away the rest
-STANDING_KINDS = ("decision", "convention", "preference", "rule")  # what holds until changed, first at a start
+STANDING_KINDS = ("decision", "convention", "preference", "rule", "command")  # what holds until changed
 SUMMARY_KIND = "session-summary"
 PROMPT_HITS = 3  # memories added to a prompt at most
 PROMPT_BAR = 0.40  # the cosine a recalled memory's best chunk must reach to join a prompt (docs/benchmarks.md, "Hooks")
@@ -63,7 +63,7 @@ def session_start(memory: Memory, project: str, budget_tokens: int = BUDGET_TOKE
     context.section("The last session's summary", _quoted([row for row in newest if row.kind == SUMMARY_KIND][:1]))
     active = memory.browse(project=project, zone="active")[:200]
     decided = [item.row for item in memory.summaries(active) if item.row.kind in STANDING_KINDS]
-    context.section("Decisions and conventions", _quoted(memory.without_quarantined(decided)[:10]))
+    context.section("Decisions, conventions and commands", _quoted(memory.without_quarantined(decided)[:10]))
     open_ones = [c for c in memory.contradictions(project=project, limit=5) if _all_visible(memory, c)]
     context.section("Open contradictions (ask the user which holds)", [_disagreement(c) for c in open_ones[:3]])
     context.section("Newest memories", _quoted([row for row in newest if row.kind != SUMMARY_KIND][:15]))
