@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from slm.capture.rules import INJECTED
+from slm.capture.rules import INJECTED, SENTENCE_END
 from slm.capture.transcript import Turn
 
 CANDIDATES = 160  # sentences embedded at most (spread over the session); ~2 s with MiniLM on 2 cores
@@ -17,7 +17,6 @@ REDUNDANT = 0.85  # cosine above which a sentence says what a chosen one already
 MIN_WORDS, MAX_WORDS = 6, 45
 MAX_CHARS = 250  # MiniLM takes 256 word pieces and a character is at most one: no sentence is cut or refused
 CODE = re.compile(r"```.*?```", re.S)
-SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 
 
 def summarise(turns: list[Turn], embed: Callable[[list[str]], np.ndarray]) -> str | None:
