@@ -114,8 +114,23 @@ class Store:
 
     def query_chunks(self, query: str) -> np.ndarray:
         """A long query is embedded chunk by chunk (its vector is their normalised mean), rather than cut."""
+        quick = self._quick_query_vector(query)
+        if quick is not None:
+            return quick[None, :]
         ((_, vectors),) = self.embedder.embed_chunked([query])
         return vectors
+
+    def _quick_query_vector(self, query: str) -> np.ndarray | None:
+        """The query's vector without loading llama.cpp, while this process has not (`query_encoder`): only for a
+        store bound to the default model, and a query that encoder takes."""
+        if self._embedder is not None or self._requested_model or config.model_override():
+            return None
+        if model_choice.recorded_model(self.conn) != model_choice.DEFAULT:
+            return None
+        from slm.embedding import query_encoder
+
+        encoder = query_encoder.loaded()
+        return None if encoder is None else encoder.encode(query)
 
     def query_vector(self, query: str) -> np.ndarray:
         return links.memory_vector(self.query_chunks(query))
@@ -125,7 +140,8 @@ class Store:
         """The vector mirror, caught up with what any process committed."""
         if self.index is None:
             model = model_choice.recorded_model(self.conn) or model_choice.DEFAULT
-            self.index = VectorIndex(self.embedder.dim, vector_file.path_for(self.path), model)
+            dim = model_choice.recorded_dim(self.conn) if self._embedder is None else None
+            self.index = VectorIndex(dim or self.embedder.dim, vector_file.path_for(self.path), model)
         self.index.sync(self.conn, self.repo)
         return self.index
 
