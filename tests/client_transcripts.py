@@ -31,8 +31,9 @@ class CodexRollout:
         day = folder / "sessions" / "2026" / "12" / "01"
         day.mkdir(parents=True, exist_ok=True)
         self.path, self.session, self.cwd = day / f"rollout-2026-12-01T10-00-00-{session}.jsonl", session, cwd
-        self._line("session_meta", {"id": session, "timestamp": _stamp(0), "cwd": str(cwd), "originator": "codex_cli_rs",
-                                    "cli_version": "0.60.0", "source": "cli", "model_provider": "openai"})  # fmt: skip
+        meta = {"id": session, "timestamp": _stamp(0), "cwd": str(cwd), "originator": "codex_cli_rs",
+                "cli_version": "0.60.0", "source": "cli", "model_provider": "openai"}  # fmt: skip
+        self._line("session_meta", meta)
         self._line("response_item", {"type": "message", "role": "user", "content": [{"type": "input_text", "text":
             f"<environment_context>\n  <cwd>{cwd}</cwd>\n  <approval_policy>on-request</approval_policy>\n"
             "</environment_context>"}]})  # fmt: skip
@@ -72,21 +73,46 @@ class CodexRollout:
 
     def local_shell(self, argv: list[str], output: str, exit_code: int = 0) -> None:
         call = f"call_{next(_ids)}"
-        self._line("response_item", {"type": "local_shell_call", "call_id": call, "status": "completed",
-                                     "action": {"type": "exec", "command": argv, "working_directory": str(self.cwd)}})
-        self._line("response_item", {"type": "function_call_output", "call_id": call,
-                                     "output": json.dumps({"output": output, "metadata": {"exit_code": exit_code}})})
-        # fmt: skip
+        self._line(
+            "response_item",
+            {
+                "type": "local_shell_call",
+                "call_id": call,
+                "status": "completed",
+                "action": {"type": "exec", "command": argv, "working_directory": str(self.cwd)},
+            },
+        )
+        self._line(
+            "response_item",
+            {
+                "type": "function_call_output",
+                "call_id": call,
+                "output": json.dumps({"output": output, "metadata": {"exit_code": exit_code}}),
+            },
+        )
 
     def patch(self, *relatives: str) -> None:
         """An `apply_patch` (the freeform custom tool) updating each file, with its `patch_apply_end` event."""
         call = f"call_{next(_ids)}"
         body = "".join(f"*** Update File: {r}\n@@\n-import requests\n+import httpx\n" for r in relatives)
-        self._line("response_item", {"type": "custom_tool_call", "status": "completed", "call_id": call,
-                                     "name": "apply_patch", "input": f"*** Begin Patch\n{body}*** End Patch\n"})
-        self._line("response_item", {"type": "custom_tool_call_output", "call_id": call,
-                                     "output": "Success. Updated the following files:\n" +
-                                     "".join(f"M {r}\n" for r in relatives)})
+        self._line(
+            "response_item",
+            {
+                "type": "custom_tool_call",
+                "status": "completed",
+                "call_id": call,
+                "name": "apply_patch",
+                "input": f"*** Begin Patch\n{body}*** End Patch\n",
+            },
+        )
+        self._line(
+            "response_item",
+            {
+                "type": "custom_tool_call_output",
+                "call_id": call,
+                "output": "Success. Updated the following files:\n" + "".join(f"M {r}\n" for r in relatives),
+            },
+        )
         self._line("event_msg", {"type": "patch_apply_end", "call_id": call, "stdout": "", "stderr": "",
                                  "success": True})  # fmt: skip
 
@@ -181,8 +207,11 @@ class GeminiRecording:
         """The JSON Gemini CLI sends a hook (docs/hooks/reference.md, base input schema)."""
         given = {"session_id": self.session, "transcript_path": str(self.path), "cwd": str(self.cwd),
                  "hook_event_name": name, "timestamp": _stamp(59)}  # fmt: skip
-        extras = {"SessionEnd": {"reason": "exit"}, "PreCompress": {"trigger": "auto"},
-                  "AfterAgent": {"prompt": "go on", "prompt_response": "done", "stop_hook_active": False}}
+        extras = {
+            "SessionEnd": {"reason": "exit"},
+            "PreCompress": {"trigger": "auto"},
+            "AfterAgent": {"prompt": "go on", "prompt_response": "done", "stop_hook_active": False},
+        }
         return given | extras.get(name, {}) | extra
 
 
