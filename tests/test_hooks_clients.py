@@ -1,6 +1,7 @@
 """Gemini CLI's and Codex's hooks end to end: the real `slm hooks install --client …` writes each client's own file
 (in a temporary home) beside the user's hooks and uninstall gives the file back as it was; the real `slm hook …
---client …` processes answer the JSON each client documents on stdin in the shape it reads (issue 22).
+--client …` processes answer the JSON each client documents on stdin in the shape it reads, and its capture
+events store the session (issue 22; the capture itself in tests/test_capture_clients.py).
 
 Sources of the shapes: Gemini CLI's docs/hooks/index.md and reference.md (settings.json `hooks`, timeouts in ms,
 stdin `session_id`, `transcript_path`, `cwd`, `hook_event_name`, `timestamp`, plus `source` or `prompt`; stdout
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from slm import Memory
 from tests.claude_transcripts import git_checkout, shop_store
 from tests.test_cli import SLM
 
@@ -41,10 +43,15 @@ EXPECTED = {
     "gemini-cli": {
         "SessionStart": ("session-start", None, 10_000),
         "BeforeAgent": ("user-prompt-submit", None, 10_000),
+        "AfterAgent": ("stop", None, 30_000),
+        "PreCompress": ("pre-compact", None, 60_000),
+        "SessionEnd": ("session-end", None, 60_000),
     },
     "codex": {
         "SessionStart": ("session-start", "startup|resume|clear|compact", 10),
         "UserPromptSubmit": ("user-prompt-submit", None, 10),
+        "Stop": ("stop", None, 30),
+        "PreCompact": ("pre-compact", None, 60),
     },
 }
 CODEX_OUTPUT_KEYS = {"continue", "decision", "reason", "hookSpecificOutput", "stopReason", "suppressOutput",
@@ -107,9 +114,9 @@ def test_install_writes_the_clients_file_beside_the_users_hooks_and_uninstall_re
         assert handler["type"] == "command" and handler["timeout"] == timeout
         assert handler["command"].endswith(f" hook {ours} --client {client}")
     status = json.loads(slm("hooks", "status", "--client", client, "--json").stdout)
-    assert len(status["user"]["commands"]) == 2
+    assert len(status["user"]["commands"]) == len(EXPECTED[client])
     done = slm("hooks", "uninstall", "--client", client, "--json")
-    assert json.loads(done.stdout)["removed"] == 2
+    assert json.loads(done.stdout)["removed"] == len(EXPECTED[client])
     assert json.loads(settings.read_text()) == users
 
 
@@ -118,6 +125,7 @@ def test_gemini_hooks_are_named_for_its_hooks_commands(home):
     written = json.loads((home / ".gemini/settings.json").read_text())
     assert written["hooks"]["SessionStart"][0]["hooks"][0]["name"] == "slm-session-start"
     assert written["hooks"]["BeforeAgent"][0]["hooks"][0]["name"] == "slm-user-prompt-submit"
+    assert written["hooks"]["SessionEnd"][0]["hooks"][0]["name"] == "slm-session-end"
 
 
 def test_each_client_moves_its_folder_with_its_own_variable(home, tmp_path, monkeypatch):
@@ -215,14 +223,31 @@ def test_codex_gets_its_strict_output_objects(home, repo, store):
     assert run_installed(settings, "UserPromptSubmit", unrelated, store).stdout == b""  # Codex adds nothing
 
 
-@pytest.mark.parametrize("client", ["gemini-cli", "codex"])
-@pytest.mark.parametrize("event", ["stop", "pre-compact", "session-end"])
-def test_no_capture_for_these_clients_exit_1_never_2_and_no_store_made(tmp_path, repo, client, event):
+def test_an_event_codex_lacks_is_exit_1_never_2_and_no_store_made(tmp_path, repo):
     missing = tmp_path / "none" / "memory.db"
     given = {"session_id": "s", "transcript_path": str(tmp_path / "t.jsonl"), "cwd": str(repo)}
-    done = slm("hook", event, "--client", client, "--db", missing, input=json.dumps(given).encode())
-    assert done.returncode == 1 and b"not documented" in done.stderr and done.stdout == b""
+    done = slm("hook", "session-end", "--client", "codex", "--db", missing, input=json.dumps(given).encode())
+    assert done.returncode == 1 and b"no such event" in done.stderr and done.stdout == b""
     assert not missing.exists()
+
+
+def test_the_installed_capture_hooks_run_and_answer_in_each_clients_shape(home, repo, tmp_path):
+    from tests.client_transcripts import CodexRollout, GeminiRecording, a_working_session
+
+    db = tmp_path / "store" / "memory.db"
+    for client, session, events in (
+        ("codex", CodexRollout(tmp_path / "c", "019d-c0de-0001", repo), ("Stop", "PreCompact")),
+        ("gemini-cli", GeminiRecording(tmp_path / "g", "0001aaaa-bbbb", repo), ("AfterAgent", "PreCompress",
+                                                                               "SessionEnd")),
+    ):  # fmt: skip
+        slm("hooks", "install", "--client", client)
+        a_working_session(session)
+        for event in events:
+            done = run_installed(home / FILES[client][0], event, session.event(event), db)
+            assert done.stdout == (b"" if client == "codex" else b"{}\n")
+    with Memory.open(db, create=False) as mem:
+        agents = {row.agent for row in mem.list(limit=100) if row.kind in ("fix", "command", "session-summary")}
+    assert agents == {"codex", "gemini-cli"}
 
 
 @pytest.mark.parametrize("client", ["gemini-cli", "codex"])
@@ -237,5 +262,5 @@ def test_doctor_finds_every_clients_hooks(home, store):
     slm("hooks", "install", "--client", "codex")
     checks = json.loads(slm("doctor", "--db", store, "--json").stdout)["checks"]
     check = next(c for c in checks if c["name"] == "client hooks")
-    assert check["ok"] and "Gemini CLI hooks in user (2)" in check["detail"] and "Codex hooks in user (2)" in check[
+    assert check["ok"] and "Gemini CLI hooks in user (5)" in check["detail"] and "Codex hooks in user (4)" in check[
         "detail"]  # fmt: skip

@@ -1,11 +1,12 @@
-"""Reading a client's session transcript (Claude Code's JSONL: one record per line) from where the last capture
-stopped. A line that is not JSON, not an object or longer than `MAX_LINE` is skipped and counted, never fatal:
-the file is written by another program while it runs, and its text may be hostile."""
+"""Reading a client's session transcript from where the last capture stopped: the JSONL record reader every
+format shares (a line that is not JSON, not an object or longer than `MAX_LINE` is skipped and counted, never
+fatal: the file is written by another program while it runs, and its text may be hostile), and Claude Code's
+records read as turns. Codex's and Gemini CLI's formats are read in `codex` and `gemini`; `readers` chooses."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,27 +49,55 @@ class Turn:
 @dataclass
 class Reading:
     turns: list[Turn] = field(default_factory=list)
-    end: int = 0  # byte offset after the last whole line read
+    end: int = 0  # where the next capture reads on: a byte offset after the last whole line (or, for a format
+    # written whole, the messages read)
     skipped: int = 0  # lines that were not a record (broken JSON, too long, not an object)
 
 
+@dataclass
+class Records:
+    picked: list = field(default_factory=list)  # what `pick` made of each record, in order
+    end: int = 0  # byte offset after the last whole line read
+    skipped: int = 0
+
+
 def read_from(path: Path, offset: int) -> Reading:
-    """The turns after byte `offset`; a file shorter than the offset (replaced, truncated) is read from the start."""
+    """Claude Code's turns after byte `offset`; a file shorter than the offset (replaced, truncated) is read from
+    the start."""
+    read = read_records(path, offset, _turn)
+    return Reading(read.picked, read.end, read.skipped)
+
+
+def read_records(path: Path, offset: int, pick: Callable[[dict], object | None]) -> Records:
+    """What `pick` makes of each JSON object of a JSONL file after byte `offset` (None: nothing), at most
+    `MAX_READ` bytes of them; each record is picked as it is read, so only what is kept stays in memory."""
     size = path.stat().st_size
     start = offset if 0 <= offset <= size else 0
-    reading = Reading(end=start)
+    read = Records(end=start)
     with path.open("rb") as stream:
         stream.seek(start)
         for line, end in _lines(stream, start, min(size, start + MAX_READ)):
-            reading.end = end
+            read.end = end
             record = _record(line)
             if record is None:
-                reading.skipped += 1 if line.strip() else 0
-                continue
-            turn = _turn(record)
-            if turn is not None:
-                reading.turns.append(turn)
-    return reading
+                read.skipped += 1 if line.strip() else 0
+            elif (kept := pick(record)) is not None:
+                read.picked.append(kept)
+    return read
+
+
+def head_records(path: Path, lines: int = 50) -> list[dict]:
+    """The JSON objects among a file's first `lines` lines (a session's metadata is written first)."""
+    found = []
+    with path.open("rb") as stream:
+        for _ in range(lines):
+            line = stream.readline(MAX_LINE + 1)
+            if not line:
+                break
+            record = _record(line) if len(line) <= MAX_LINE else None
+            if record is not None:
+                found.append(record)
+    return found
 
 
 def _lines(stream, start: int, stop: int) -> Iterator[tuple[bytes, int]]:

@@ -109,9 +109,10 @@ def _sink(output: str, db_path: Path) -> AbstractContextManager[TextIO]:
 @click.option("--strict", is_flag=True, help="Import nothing if any record is bad.")
 @click.option("--project", "-p", help="Project for notes that name none (basic-memory), or for a chat export.")
 @click.option(
-    "--from", "source", type=click.Choice(["claude-code", "chatgpt", "claude"]),
-    help="Conversations you already have, captured as a live session is: Claude Code transcripts (a .jsonl or a "
-    "folder such as ~/.claude/projects), or a ChatGPT / Claude.ai export (conversations.json or its folder).",
+    "--from", "source", type=click.Choice(["claude-code", "codex", "gemini-cli", "chatgpt", "claude"]),
+    help="Conversations you already have, captured as a live session is: Claude Code, Codex or Gemini CLI sessions "
+    "(a session file, or a folder such as ~/.claude/projects, ~/.codex/sessions or ~/.gemini/tmp), or a ChatGPT / "
+    "Claude.ai export (conversations.json or its folder).",
 )  # fmt: skip
 @db_option
 @json_option

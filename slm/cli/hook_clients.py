@@ -72,27 +72,34 @@ CLIENTS = {
     # github.com/google-gemini/gemini-cli docs/hooks/index.md and reference.md: settings.json `hooks` at
     # ~/.gemini (the home folder moved by GEMINI_CLI_HOME, packages/core/src/utils/paths.ts) and .gemini/ in the
     # project; timeouts in milliseconds; lifecycle matchers are exact strings, so none is set; `name` lets
-    # `/hooks disable` name the hook and dedupes the same hook at two scopes. No capture: the session file is not
-    # documented (the docs call it "transcript JSON"; the source moved it from one JSON object to JSONL records
-    # with rewinds)
+    # `/hooks disable` name the hook and dedupes the same hook at two scopes. Every event carries
+    # `transcript_path`, the session's chat recording (slm.capture.gemini): AfterAgent ends each turn (a capture
+    # of what is new), PreCompress and SessionEnd read the session whole; SessionEnd is not waited for
     "gemini-cli": Client(
         "Gemini CLI", "GEMINI_CLI_HOME", True, ".gemini", "settings.json", {"project": ".gemini/settings.json"},
         {
             "SessionStart": Event("session-start", None, 10_000),
             "BeforeAgent": Event("user-prompt-submit", None, 10_000),
+            "AfterAgent": Event("stop", None, 30_000),
+            "PreCompress": Event("pre-compact", None, 60_000),
+            "SessionEnd": Event("session-end", None, 60_000),
         },
-        "milliseconds", {"name": "slm-{ours}", "description": "slm: context from local memory"}, json_only=True,
+        "milliseconds", {"name": "slm-{ours}", "description": "slm: local memory ({ours})"}, json_only=True,
         note="Gemini CLI runs hooks unless `hooksConfig.enabled` is false, and project hooks only in trusted folders",
     ),
     # developers.openai.com/codex/hooks: hooks.json beside config.toml at ~/.codex (CODEX_HOME,
     # developers.openai.com/codex/environment-variables) and <repo>/.codex; timeouts in seconds; SessionStart's
     # matcher filters its `source` (codex-rs/hooks/schema/generated/session-start.command.input.schema.json).
-    # No capture: `transcript_path` is documented only as "path to the session transcript file, if any"
+    # Stop (each turn's end) and PreCompact give `transcript_path`, the session's rollout (slm.capture.codex;
+    # stop.command.input / pre-compact.command.input schemas); Codex has no session-end event. A Stop hook's empty
+    # output lets the turn end; PreCompact ignores plain output
     "codex": Client(
         "Codex", "CODEX_HOME", False, ".codex", "hooks.json", {"project": ".codex/hooks.json"},
         {
             "SessionStart": Event("session-start", "startup|resume|clear|compact", 10),
             "UserPromptSubmit": Event("user-prompt-submit", None, 10),
+            "Stop": Event("stop", None, 30),
+            "PreCompact": Event("pre-compact", None, 60),
         },
         "seconds",
         note="Codex runs a new or changed hook only once you trust it: open /hooks in Codex and trust slm's",

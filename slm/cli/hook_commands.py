@@ -2,8 +2,9 @@
 a client runs at that event, reading the event's JSON on standard input and printing what memory adds.
 
 A hook never blocks the user: every failure exits 1 with one line on standard error. Exit 2 is each client's
-"block": Claude Code's and Codex's UserPromptSubmit drop the prompt, Gemini CLI's BeforeAgent aborts the turn; any
-other code is a non-blocking error in all three. No process outlives the call."""
+"block": Claude Code's and Codex's UserPromptSubmit drop the prompt and their Stop goes on with the turn, Gemini
+CLI's BeforeAgent aborts the turn and its AfterAgent retries it; any other code is a non-blocking error in all
+three. No process outlives the call."""
 
 from __future__ import annotations
 
@@ -21,7 +22,6 @@ from slm.errors import InvalidInput, NoStore, SlmError
 MAX_INPUT = 1 << 20  # bytes of an event's JSON; clients send well under 100 KiB (a prompt, paths, ids)
 EVENTS = ("session-start", "user-prompt-submit", "stop", "pre-compact", "session-end")  # slm's events
 CAPTURING = {"stop": False, "pre-compact": True, "session-end": True}  # event -> whether the session is read whole
-CAPTURE_AGENT = "claude-code"  # who captured memories are by: the client, claimed (only Claude Code's are read)
 client_option = click.option(
     "--client", default=DEFAULT_CLIENT, show_default=True, type=click.Choice(list(CLIENTS)), help="The client."
 )
@@ -34,7 +34,8 @@ scope_option = click.option(
 
 @click.group("hooks", cls=Group)
 def hooks_app() -> None:
-    """Automatic memory for coding assistants: context at session start and with each prompt."""
+    """Automatic memory for coding assistants: context at session start and with each prompt, capture at a turn's
+    end, before a compaction and at the session's end."""
 
 
 @hooks_app.command("install")
@@ -104,7 +105,7 @@ def hook(event: str, budget: int, client: str, db: Path | None) -> None:
         name = spec.event_name(event)
         if name is None:
             raise InvalidInput(f"slm does not hook {event} in {spec.label}", _why_not(client))
-        said = _answer(event, _event_input(), budget, db)
+        said = _answer(event, _event_input(), budget, db, client)
     except SlmError as err:
         click.echo(f"slm hook {event}: {err.message}" + (f" ({err.hint})" if err.hint else ""), err=True)
         sys.exit(1)
@@ -120,16 +121,16 @@ def hook(event: str, budget: int, client: str, db: Path | None) -> None:
 
 def _why_not(client: str) -> str:
     events = ", ".join(f"{e.ours} ({name})" for name, e in CLIENTS[client].events.items())
-    return f"its session transcript's format is not documented, so slm reads none; it hooks {events}"
+    return f"the client has no such event; slm hooks {events}"
 
 
-def _answer(event: str, given: dict, budget: int, db: Path | None) -> str:
+def _answer(event: str, given: dict, budget: int, db: Path | None, client: str) -> str:
     from slm.core.project_identity import identify
 
     identity = identify(_directory(given))
     if event in CAPTURING:
-        _capture(event, given, identity, db)
-        return ""  # a capture prints nothing: Claude Code reads a Stop hook's JSON as a decision
+        _capture(event, given, identity, db, client)
+        return ""  # a capture says nothing: a Stop hook's JSON would be read as a decision (Gemini CLI gets `{}`)
     prompt = given.get("prompt") if event == "user-prompt-submit" else ""
     if not isinstance(prompt, str):
         raise InvalidInput("the event's `prompt` is not text")
@@ -147,8 +148,9 @@ def _answer(event: str, given: dict, budget: int, db: Path | None) -> str:
         return session_context.for_prompt(memory, prompt[:8000], project)
 
 
-def _capture(event: str, given: dict, identity, db: Path | None) -> None:
-    """Store what is new in the session's transcript; the store is made on the first capture."""
+def _capture(event: str, given: dict, identity, db: Path | None, client: str) -> None:
+    """Store what is new in the session's transcript, read in the client's format, as the client's (the user's own
+    sentences as theirs); the store is made on the first capture."""
     transcript, session = given.get("transcript_path"), given.get("session_id")
     if not isinstance(transcript, str) or not transcript or "\x00" in transcript:
         raise InvalidInput("the event names no transcript (`transcript_path`)", "the client sends the session's file")
@@ -156,8 +158,8 @@ def _capture(event: str, given: dict, identity, db: Path | None) -> None:
         raise InvalidInput("the event names no session (`session_id`)", "the client sends the session's id")
     with _open(db, create=True) as memory:
         memory.capture_transcript(
-            Path(transcript), session=session, project=memory.project_for(identity.root), agent=CAPTURE_AGENT,
-            root=identity.root, final=CAPTURING[event],
+            Path(transcript), session=session, project=memory.project_for(identity.root), agent=client,
+            root=identity.root, final=CAPTURING[event], client=client,
         )  # fmt: skip
 
 

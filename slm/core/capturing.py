@@ -11,7 +11,8 @@ from pathlib import Path
 
 from slm import faults, validation
 from slm.capture import rules, summary
-from slm.capture.transcript import Turn, read_from
+from slm.capture.readers import read_from
+from slm.capture.transcript import Turn
 from slm.core.memory import Memory
 from slm.errors import InvalidInput
 from slm.storage.settings import get_setting, set_settings
@@ -31,15 +32,17 @@ class CaptureReport:
 
 
 def capture(
-    memory: Memory, transcript: Path, *, session: str, project: str, agent: str, root: Path | None, final: bool
-) -> CaptureReport:
+    memory: Memory, transcript: Path, *, session: str, project: str, agent: str, root: Path | None, final: bool,
+    format: str = "claude-code",
+) -> CaptureReport:  # fmt: skip
+    """Capture what is new in `transcript`, read as `format` (the client that wrote it: `readers.FORMATS`)."""
     session = validation.clean_session(session, {})
     if not transcript.is_file():
         raise InvalidInput(f"no transcript at {transcript}", "the client names the session's transcript file")
     mark_key = f"capture.{session}"
     mark = _mark(get_setting(memory.conn, mark_key), transcript)
-    reading = read_from(transcript, mark["offset"])
-    whole = read_from(transcript, 0).turns if final else None
+    reading = read_from(transcript, mark["offset"], format)
+    whole = read_from(transcript, 0, format).turns if final else None
     report = capture_turns(memory, reading.turns, whole, session=session, project=project, agent=agent, root=root)
     report.skipped_lines = reading.skipped
     set_settings(memory.conn, {mark_key: json.dumps({"path": str(transcript), "offset": reading.end})})
@@ -110,7 +113,8 @@ def _summarise(memory: Memory, turns: list, project: str, session: str, agent: s
     return int(memory.remember_many([item | {"session": session, "agent": agent, "meta": {"captured_by": agent}}])[0])
 
 
-SOURCES = ("claude-code", "chatgpt", "claude")  # what `slm import --from` reads
+SOURCES = ("claude-code", "codex", "gemini-cli", "chatgpt", "claude")  # what `slm import --from` reads
+SESSION_FILES = ("claude-code", "codex", "gemini-cli")  # the sources read as a client's session files
 
 
 @dataclass
@@ -126,17 +130,17 @@ class ImportReport:
 def import_sessions(
     memory: Memory, source: str, path: Path, *, project: str | None, total=None, progress=None
 ) -> ImportReport:
-    """What the user already has, through the same rules as a live capture: Claude Code's transcripts (each in the
-    project of the folder it ran in), or a ChatGPT / Claude.ai export (in `project`, else one named for it)."""
-    from slm.capture import exports
+    """What the user already has, through the same rules as a live capture: Claude Code's, Codex's or Gemini CLI's
+    session files (each in the project of the folder it ran in, when the file says), or a ChatGPT / Claude.ai
+    export (in `project`, else one named for it)."""
+    from slm.capture import exports, readers
 
     if source not in SOURCES:
         raise InvalidInput(f"unknown source {source!r}", f"one of: {', '.join(SOURCES)}")
     report = ImportReport(source)
-    if source == "claude-code":
-        sessions = [
-            _transcript_session(memory, file, project) for file in exports.claude_code_transcripts(path.expanduser())
-        ]
+    if source in SESSION_FILES:
+        files = readers.transcripts(path.expanduser(), source)
+        sessions = [_transcript_session(memory, file, project, source) for file in files]
     else:
         conversations, report.skipped = exports.load(path.expanduser(), source)
         sessions = [_export_session(memory, source, c, project or source) for c in conversations]
@@ -149,17 +153,18 @@ def import_sessions(
     return report
 
 
-def _transcript_session(memory: Memory, transcript: Path, project: str | None):
-    """(the capture to run, its project): a Claude Code transcript goes to the project of the folder it ran in."""
-    from slm.capture.exports import transcript_cwd
+def _transcript_session(memory: Memory, transcript: Path, project: str | None, source: str):
+    """(the capture to run, its project): a session file goes to the project of the folder it ran in, under the
+    session id a live capture of it uses (so a hook and an import read on from each other)."""
+    from slm.capture.readers import session_meta
     from slm.core.project_identity import identify
 
-    cwd = transcript_cwd(transcript)
+    session, cwd = session_meta(transcript, source)
     identity = identify(cwd) if cwd is not None and cwd.is_dir() else None
     into = project or (memory.project_for(identity.root) if identity else validation.DEFAULT_PROJECT)
     root = identity.root if identity else cwd
-    return lambda: capture(memory, transcript, session=transcript.stem, project=into, agent="claude-code",
-                           root=root, final=True), into  # fmt: skip
+    return lambda: capture(memory, transcript, session=session, project=into, agent=source, root=root, final=True,
+                           format=source), into  # fmt: skip
 
 
 def _export_session(memory: Memory, source: str, conversation, into: str):

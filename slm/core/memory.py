@@ -225,19 +225,23 @@ class Memory:
         return self._writer.remember_many(items, agent, project, batch, progress, imported)
 
     def capture_transcript(
-        self, transcript: Path, *, session: str, project: str, agent: str, root: Path | None = None, final: bool = False
-    ) -> CaptureReport:
+        self, transcript: Path, *, session: str, project: str, agent: str, root: Path | None = None,
+        final: bool = False, client: str = "claude-code",
+    ) -> CaptureReport:  # fmt: skip
         """Store what a coding session's transcript holds worth keeping (decisions, conventions, commands, fixes;
-        with `final`, its central files and one summary), from where this session's last capture stopped."""
+        with `final`, its central files and one summary), from where this session's last capture stopped; the
+        transcript is read in the format of the `client` that wrote it (Claude Code, Codex or Gemini CLI)."""
         from slm.core.capturing import capture
 
-        return capture(self, transcript, session=session, project=project, agent=agent, root=root, final=final)
+        return capture(
+            self, transcript, session=session, project=project, agent=agent, root=root, final=final, format=client
+        )
 
     def import_sessions(
         self, source: str, path: Path, *, project: str | None = None, total=None, progress=None
     ) -> ImportReport:
-        """Capture what the user already has (`capturing.SOURCES`: Claude Code transcripts, a ChatGPT or Claude.ai
-        export) through the same rules as a live session; importing again adds nothing."""
+        """Capture what the user already has (`capturing.SOURCES`: Claude Code, Codex or Gemini CLI session files, a
+        ChatGPT or Claude.ai export) through the same rules as a live session; importing again adds nothing."""
         from slm.core.capturing import import_sessions
 
         return import_sessions(self, source, path, project=project, total=total, progress=progress)
