@@ -1,6 +1,6 @@
 """The project of an MCP client's writes comes from its workspace folder, as the client tells it through MCP roots:
-in process and through a real `slm mcp --http`, with clients that have roots, have none, name a folder that is not
-here, change them mid-session, answer an error or never answer."""
+in process and through real `slm mcp` processes (stdio, --http), with clients that have roots, have none, name a
+folder that is not here, change them mid-session, answer an error or never answer."""
 
 from __future__ import annotations
 
@@ -10,13 +10,14 @@ from pathlib import Path
 import anyio
 import pytest
 from fastmcp import Client
+from fastmcp.client.transports import StdioTransport
 from mcp_types import Implementation
 
 from slm import Memory
 from slm.mcp.roots import first_local_folder, local_folder
 from slm.mcp.server import build_server
 from tests.claude_transcripts import git_checkout
-from tests.test_mcp_processes import serving_http
+from tests.test_mcp_processes import SLM, _env, serving_http
 
 pytestmark = [pytest.mark.anyio, pytest.mark.filterwarnings("ignore:The roots capability is deprecated")]
 CURSOR = Implementation(name="cursor", version="1")
@@ -190,3 +191,12 @@ async def test_an_http_client_writes_to_the_project_of_its_root(store, token, sh
             assert (await writes_to(client))["source"] == "default"
     with Memory.open(store) as user:
         assert {p["name"]: p["memories"] for p in user.projects()} == {"shop": 1, "blog": 1, "default": 2}
+
+
+async def test_a_stdio_client_started_elsewhere_writes_to_the_project_of_its_root(store, shop, tmp_path):
+    started_in = tmp_path / "home-ish"
+    started_in.mkdir()
+    server = StdioTransport(SLM, ["mcp", "--db", str(store)], env=_env(), cwd=str(started_in))
+    async with legacy(server, roots=[shop.as_uri()]) as client:
+        assert (await remember(client, "The cart is written in Vue 3."))["project"] == "shop"
+        assert await writes_to(client) == {"project": "shop", "source": "roots", "folder": str(shop)}
