@@ -24,11 +24,13 @@ from fastmcp.server.dependencies import get_access_token, get_context
 from fastmcp.server.middleware import Middleware, MiddlewareContext
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
+from slm import validation
 from slm.core.memory import Memory
 from slm.errors import Forbidden, InvalidInput, NotFound, SlmError
 from slm.mcp.http_auth import AGENT_PREFIX
 from slm.mcp.identity import AgentIdentity, client_info_of, identify
 from slm.mcp.replies import brief
+from slm.mcp.roots import ClientRoots, Workspace
 
 T = TypeVar("T")
 log = logging.getLogger("slm.mcp")
@@ -62,6 +64,7 @@ class Engine:
         self.memory = memory
         self.agent_override = agent_override
         self.workspace = workspace  # the folder the client started a stdio server in: its project's
+        self.roots = ClientRoots()  # each session's workspace folder, as its client tells it (MCP roots)
         self._lock = threading.Lock()
         self._announced: set[tuple[str, str | None, str | None]] = set()
         self._instance = uuid.uuid4().hex  # this server process, for connections that last one request
@@ -86,12 +89,31 @@ class Engine:
         stdio the Memory keeps the agent its SLM_AGENT_TOKEN made it."""
         return nullcontext() if bearer is None else self.memory.acting_as(bearer.agent_id)
 
-    def project(self, given: str | None, agent: str | None = None) -> str | None:
-        """The project a write goes to: the one given, else the workspace's (its repository's, bound on first use;
-        `Memory.project_for`), else None, the store's default (an HTTP server's folder is not its clients')."""
-        if given is not None or self.workspace is None:
+    async def folder(self, ctx: Context | None) -> Workspace:
+        """The folder a write without a project goes to: the client's first root that is a folder here (`roots`),
+        else the folder a stdio client started the server in, else none (an HTTP server's folder is not its
+        clients'): the store's default project."""
+        folder = await self.roots.folder(ctx)
+        if folder is not None:
+            return Workspace(folder, "roots")
+        return Workspace(self.workspace, "workspace" if self.workspace is not None else "default")
+
+    def project(self, given: str | None, agent: str | None = None, where: Workspace | None = None) -> str | None:
+        """The project a write goes to: the one given, else the folder's (its repository's, bound on first use;
+        `Memory.project_for`) — `where` (see `folder`), by default this server's workspace — else None, the store's
+        default."""
+        folder = where.folder if where is not None else self.workspace
+        if given is not None or folder is None:
             return given
-        return self.memory.project_for(self.workspace, agent=agent)
+        return self.memory.project_for(folder, agent=agent)
+
+    def writes_to(self, where: Workspace) -> dict:
+        """What `status` says of the project a write without one goes to: its name (None while nothing has been
+        written from that folder: the first write binds it), the folder and where the folder came from."""
+        if where.folder is None:
+            return {"project": validation.DEFAULT_PROJECT, "source": where.source, "folder": None}
+        named = self.memory.project_named_for(where.folder)
+        return {"project": named, "source": where.source, "folder": str(where.folder)}
 
     def identity(self, ctx: Context | None) -> AgentIdentity:
         return identify(self.agent_override, client_info_of(ctx), self.verified_name())

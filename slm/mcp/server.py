@@ -14,6 +14,7 @@ from fastmcp import FastMCP
 from slm.core.memory import Memory
 from slm.mcp.arguments import PlainArgumentErrors
 from slm.mcp.engine import NO_TRACEBACK_BELOW_ERROR, AnnounceAgents, Engine
+from slm.mcp.roots import RootsChanged
 from slm.mcp.tools import Tools
 
 INSTRUCTIONS = """\
@@ -31,8 +32,9 @@ def build_server(
     (SLM_AGENT) names them, else each client's clientInfo does.
 
     `auth` is a fastmcp token verifier (the HTTP transport always has one). The lifecycle steps after writes
-    when due, and with `lifecycle_timer` also on a timer. `remember` without a project writes to `workspace`'s
-    project (the folder a stdio client started the server in), else to the store's default.
+    when due, and with `lifecycle_timer` also on a timer. `remember` without a project writes to the project of
+    the client's workspace folder (its MCP roots, `roots.py`), else of `workspace` (the folder a stdio client
+    started the server in), else to the store's default.
     """
     engine = Engine(memory, agent, workspace)
     logging.getLogger("fastmcp.server.server").addFilter(NO_TRACEBACK_BELOW_ERROR)  # once: one instance
@@ -41,7 +43,7 @@ def build_server(
     server = FastMCP(
         "slm",
         instructions=INSTRUCTIONS,
-        middleware=[AnnounceAgents(engine), PlainArgumentErrors()],
+        middleware=[AnnounceAgents(engine), RootsChanged(engine.roots), PlainArgumentErrors()],
         mask_error_details=True,
         auth=auth,
     )

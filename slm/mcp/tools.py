@@ -71,10 +71,11 @@ class Tools:
         ctx = get_context()
         who = self.engine.identity(ctx)
         connection = self.engine.session(ctx, who)
+        where = await self.engine.folder(ctx) if project is None else None  # asks the client only when needed
 
         def store() -> RememberOut:
             said_in = session if session is not None else validation.clean_session(None, meta or {}) or connection
-            into = self.engine.project(project, who.name)
+            into = self.engine.project(project, who.name, where)
             stored = self.memory.remember(
                 content, agent=who.name, project=into, tags=tags, time=time, meta=meta, session=said_in
             )
@@ -202,10 +203,17 @@ class Tools:
 
     @tool(annotations=READ, output_schema=None)
     async def status(self, max_tokens: MaxTokens = budget.DEFAULT_MAX_TOKENS) -> dict[str, Any]:
-        """Who slm thinks you are, memory counts by project, agent and kind, model and database; counts_cut and
-        left_out say what did not fit."""
-        values = await self.engine.run(self.memory.stats)
-        values = {**values, "agent": self.engine.identity(get_context()).as_dict(), "protocol": self.memory.protocol}
+        """Who you are to slm, where remember writes, counts by project, agent and kind, model and database;
+        counts_cut and left_out say what did not fit."""
+        ctx = get_context()
+        where = await self.engine.folder(ctx)
+
+        def stats_and_project() -> tuple[dict, dict]:
+            return self.memory.stats(), self.engine.writes_to(where)
+
+        values, writes_to = await self.engine.run(stats_and_project)
+        who = self.engine.identity(ctx).as_dict()
+        values = {**values, "agent": who, "writes_to": writes_to, "protocol": self.memory.protocol}
         return budget.fit_counts(values, max_tokens, STATUS_IMPORTANCE)
 
     @tool(annotations=READ, output_schema=None)
