@@ -154,7 +154,8 @@ def test_round_trip_remember_recall_show_forget(db_path):
         '{"pr": 42, "by": "Zoë"}',
     ]
     created = run_json("remember", text, *args)
-    assert set(created) == {"id", "duplicate"} and isinstance(created["id"], int) and not created["duplicate"]
+    assert set(created) == {"id", "duplicate", "project"} and isinstance(created["id"], int)
+    assert not created["duplicate"] and created["project"] == "ops"
     memory_id = created["id"]
     assert run_json("remember", f"  {text}\n", *args)["id"] == memory_id  # an exact duplicate (once stripped)
     assert count(db_path) == 1

@@ -279,10 +279,12 @@ def test_the_cli_infers_the_project_for_writes_and_manages_projects(db_path, tmp
     git("clone", "-q", str(repo), str(clone), cwd=tmp_path)
     git("remote", "set-url", "origin", "https://github.com/Acme/shop.git", cwd=clone)
     monkeypatch.chdir(repo)
-    first = run_json("remember", "The shop deploys with Helm", "--db", db_path)["id"]
+    first = run_json("remember", "The shop deploys with Helm", "--db", db_path)
+    assert first["project"] == "shop"  # --json says where an inferred write went
+    first = first["id"]
     monkeypatch.chdir(clone)
-    run_json("remember", "The shop's CI runs on GitHub Actions", "--db", db_path)
-    run_json("remember", "Elsewhere", "-p", "misc", "--db", db_path)
+    assert run_json("remember", "The shop's CI runs on GitHub Actions", "--db", db_path)["project"] == "shop"
+    assert run_json("remember", "Elsewhere", "-p", "misc", "--db", db_path)["project"] == "misc"
     updated = run_json("update", first, "The shop deploys with Helm 3", "--db", db_path)["id"]
     listed = run_json("project", "list", "--db", db_path)
     assert sorted((p["name"], p["memories"], p["keys"], p["here"]) for p in listed) == [

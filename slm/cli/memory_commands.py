@@ -67,16 +67,18 @@ def remember(
     """Store a memory (exact duplicates in a project are stored once)."""
     content = _read_text(text)
 
-    def store(mem: Memory) -> tuple[Stored, list[dict], str | None]:
+    def store(mem: Memory) -> tuple[Stored, list[dict], str | None, str]:
         inferred = _project_here(mem) if project is None else None
         stored = mem.remember(
             content, project=project if project is not None else inferred, agent=agent, tags=tags, time=time, kind=kind,
             meta=_parse_meta(meta), session=session,
         )  # fmt: skip
         _written(mem, stored)
-        return stored, [] if as_json or stored.duplicate else mem.contradictions(memory_id=stored), inferred
+        disagreements = [] if as_json or stored.duplicate else mem.contradictions(memory_id=stored)
+        return stored, disagreements, inferred, mem.get(int(stored)).project
 
-    answer(db, as_json, store, _show_remembered, to_json=lambda done: _stored_json(done[0]), create=True)
+    answer(db, as_json, store, _show_remembered, to_json=lambda done: _stored_json(done[0]) | {"project": done[3]},
+           create=True)  # fmt: skip
 
 
 def _project_here(mem: Memory) -> str | None:
@@ -91,8 +93,8 @@ def _project_here(mem: Memory) -> str | None:
     return mem.project_for(folder)
 
 
-def _show_remembered(done: tuple[Stored, list[dict], str | None]) -> None:
-    stored, disagreements, inferred = done
+def _show_remembered(done: tuple[Stored, list[dict], str | None, str]) -> None:
+    stored, disagreements, inferred, _ = done
     _show_stored(stored)
     if inferred is not None and not stored.duplicate:
         out.note(f"in project {inferred} (this folder's; --project names another)")
