@@ -102,7 +102,7 @@ def test_home_and_the_root_name_no_project_and_other_folders_name_their_own(mem,
     monkeypatch.setenv("HOME", str(home))
     assert mem.project_for(home) == mem.project_for(Path("/")) == "default"
     assert mem.project_for(home / "notes") == "notes"
-    assert mem.project_named_for(home) is None and mem.projects()[0]["name"] == "notes"
+    assert mem.project_named_for(home) == "default" and mem.projects()[0]["name"] == "notes"
 
 
 # -- rename ---------------------------------------------------------------------------------------------------------

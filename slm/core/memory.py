@@ -508,7 +508,8 @@ class Memory:
         return self._projects.project_for(Path(directory), agent)
 
     def project_named_for(self, directory: str | Path) -> str | None:
-        """The project a working directory is bound to, binding nothing (None: nothing written from there yet)."""
+        """The project a working directory is bound to, binding nothing (None: nothing written from there yet;
+        `default` where no repository is)."""
         return self._projects.named_for(Path(directory))
 
     def projects(self) -> list[dict]:

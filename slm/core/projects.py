@@ -81,9 +81,10 @@ class Projects:
         return bound
 
     def named_for(self, directory: Path) -> str | None:
-        """The project `directory` is bound to, without binding anything (None: not yet)."""
+        """The project `directory` is bound to, without binding anything (None: not yet); `default` for a folder
+        of no repository (the home folder, `/`), where writes go to the store's default."""
         identity = self.identity(directory)
-        return None if identity is None else self.repo.bound(identity.key)
+        return validation.DEFAULT_PROJECT if identity is None else self.repo.bound(identity.key)
 
     # -- the user's view ----------------------------------------------------------------------------------------
     def listed(self) -> list[dict]:
