@@ -42,10 +42,14 @@ def _no_db_from_the_environment(monkeypatch):
 @pytest.fixture(autouse=True)
 def _no_client_settings_of_this_machine(tmp_path_factory, monkeypatch):
     """Every client's settings folder is a test's own: hooks tests write there, and doctor reads there, never the
-    machine's ~/.claude, ~/.gemini or ~/.codex."""
+    machine's ~/.claude, ~/.gemini, ~/.codex or ~/.copilot (each moved by its variable), nor ~/.cursor or
+    ~/Documents/Cline (no variable moves them: HOME is a folder of the test's own)."""
     clients = tmp_path_factory.mktemp("clients")
-    for name, variable in (("claude", "CLAUDE_CONFIG_DIR"), ("gemini", "GEMINI_CLI_HOME"), ("codex", "CODEX_HOME")):
+    for name, variable in (("claude", "CLAUDE_CONFIG_DIR"), ("gemini", "GEMINI_CLI_HOME"), ("codex", "CODEX_HOME"),
+                           ("copilot", "COPILOT_HOME"), ("home", "HOME")):  # fmt: skip
         monkeypatch.setenv(variable, str(clients / name))
+    (clients / "home").mkdir()
+    monkeypatch.delenv("CURSOR_PROJECT_DIR", raising=False)  # set when the tests run inside Cursor
 
 
 @pytest.fixture

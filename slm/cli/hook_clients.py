@@ -1,23 +1,23 @@
-"""Where each client keeps its hooks, and writing slm's into them without touching the user's own.
+"""Where each client keeps its hooks, what it sends a hook and what it reads back: one row per client (`CLIENTS`),
+the single place that says what a client is, so adding a client is data.
 
-One table per client (`CLIENTS`): its hook file at each scope, its events with the `slm hook` event each runs, the
-matcher and the timeout (in the client's unit), so adding a client is data. Claude Code, Gemini CLI and Codex all
-keep hooks as JSON `{"hooks": {Event: [{"matcher"?, "hooks": [{"type": "command", "command", "timeout"}]}]}}`:
-Claude Code's and Gemini CLI's in their `settings.json`, Codex's in a `hooks.json` beside its `config.toml` (which
-Codex loads together with any `[hooks]` tables there, so the user's `config.toml` is never rewritten). A file that
-is not valid JSON is refused, never overwritten; a file is replaced whole (temp file, rename)."""
+A row names the client's hook configuration at each scope (and the variable that moves its folder), the kind of
+writer that puts slm's hooks there (`hook_writers`: nested JSON groups for Claude Code, Gemini CLI and Codex, flat
+JSON handlers for Cursor and GitHub Copilot CLI, one executable script per hook for Cline), its events with the `slm
+hook` event each runs, the matcher and the timeout (in the client's unit), the fields of its payload that name the
+project folder, the session and the prompt, and the shape of its answer (`Reply`). A client that also runs another
+client's hooks (Cursor and Copilot CLI run Claude Code's) is told apart by the payload keys only it sends
+(`marks`)."""
 
 from __future__ import annotations
 
-import json
 import os
-import re
 import shlex
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from slm.cli import hook_writers
 from slm.errors import InvalidInput
 
 DEFAULT_CLIENT = "claude-code"
@@ -31,17 +31,48 @@ class Event:
 
 
 @dataclass(frozen=True)
+class Reply:
+    """How the client reads a hook's answer: the context under `key`, inside `hookSpecificOutput` (with the
+    client's event name) when `nested`, beside the fixed fields `base`; with nothing to say, `base` as JSON when
+    `json_only` (the client parses stdout as JSON), else no output; `on_error`: that silent answer is printed even
+    when the hook fails (a client that turns a failure without JSON into an error of its own)."""
+
+    key: str = "additionalContext"
+    nested: bool = True
+    base: dict = field(default_factory=dict)
+    json_only: bool = False
+    on_error: bool = False
+
+
+@dataclass(frozen=True)
+class Payload:
+    """The payload's fields, each a dotted path (`workspace_roots.0`) or `$VARIABLE`, the first one set wins."""
+
+    directory: tuple[str, ...] = ("cwd",)
+    session: tuple[str, ...] = ("session_id",)
+    prompt: tuple[str, ...] = ("prompt",)
+    transcript: tuple[str, ...] = ("transcript_path",)
+
+
+@dataclass(frozen=True)
 class Client:
+    name: str
     label: str
-    env: str  # the environment variable that moves the client's folder
+    env: str | None  # the environment variable that moves the client's folder (None: none documented)
     env_names_home: bool  # True: it replaces the home folder ($VAR/.gemini); False: it is the folder itself
-    folder: str  # the client's folder under the home folder (and under a project)
-    file: str  # the hook file's name in that folder
-    project_files: dict[str, str]  # scope -> the hook file's path under the project folder
+    folder: str  # the client's folder under the home folder
+    file: str  # the hook file (or, for `scripts`, the hooks folder) in that folder
+    project_files: dict[str, str]  # scope -> the hook file's (folder's) path under the project folder
     events: dict[str, Event]  # the client's event name -> what slm runs at it
     timeout_unit: str
-    handler: dict = field(default_factory=dict)  # more fields of each handler; "{ours}" is filled in
-    json_only: bool = False  # stdout must be JSON even with nothing to say
+    writer: str = "nested"  # a key of hook_writers.WRITERS
+    handler: dict = field(default_factory=lambda: {"type": "command"})  # fixed fields; "{ours}" is filled in
+    commands: dict = field(default_factory=lambda: {"command": "{command}"})  # command field -> its text
+    timeout_key: str = "timeout"
+    reply: Reply = field(default_factory=Reply)
+    payload: Payload = field(default_factory=Payload)
+    marks: tuple[str, ...] = ()  # payload keys only this client sends
+    hosts: tuple[str, ...] = ()  # clients that run this client's hooks too, with their own payloads
     note: str = ""  # what the user still has to do after an install
 
     @property
@@ -52,13 +83,17 @@ class Client:
         """The client's name for slm's event `ours`, None when slm does not hook it in this client."""
         return next((name for name, event in self.events.items() if event.ours == ours), None)
 
+    def run(self, command: str, ours: str) -> str:
+        """The command line of slm's hook at event `ours` in this client."""
+        return f"{command} hook {ours}" + ("" if self.name == DEFAULT_CLIENT else f" --client {self.name}")
+
 
 CLIENTS = {
     # code.claude.com/docs/en/hooks: settings.json at ~/.claude (CLAUDE_CONFIG_DIR), .claude/settings.json and
     # .claude/settings.local.json; timeouts in seconds; context must come fast or not at all, a capture may take
     # longer (SessionEnd allows 60 at most)
     "claude-code": Client(
-        "Claude Code", "CLAUDE_CONFIG_DIR", False, ".claude", "settings.json",
+        "claude-code", "Claude Code", "CLAUDE_CONFIG_DIR", False, ".claude", "settings.json",
         {"project": ".claude/settings.json", "local": ".claude/settings.local.json"},
         {
             "SessionStart": Event("session-start", "startup|resume|clear|compact", 10),
@@ -68,6 +103,7 @@ CLIENTS = {
             "SessionEnd": Event("session-end", None, 60),
         },
         "seconds",
+        hosts=("cursor", "copilot-cli"),  # Cursor runs ~/.claude's and the project's, Copilot CLI the project's
     ),
     # github.com/google-gemini/gemini-cli docs/hooks/index.md and reference.md: settings.json `hooks` at
     # ~/.gemini (the home folder moved by GEMINI_CLI_HOME, packages/core/src/utils/paths.ts) and .gemini/ in the
@@ -76,7 +112,8 @@ CLIENTS = {
     # `transcript_path`, the session's chat recording (slm.capture.gemini): AfterAgent ends each turn (a capture
     # of what is new), PreCompress and SessionEnd read the session whole; SessionEnd is not waited for
     "gemini-cli": Client(
-        "Gemini CLI", "GEMINI_CLI_HOME", True, ".gemini", "settings.json", {"project": ".gemini/settings.json"},
+        "gemini-cli", "Gemini CLI", "GEMINI_CLI_HOME", True, ".gemini", "settings.json",
+        {"project": ".gemini/settings.json"},
         {
             "SessionStart": Event("session-start", None, 10_000),
             "BeforeAgent": Event("user-prompt-submit", None, 10_000),
@@ -84,7 +121,8 @@ CLIENTS = {
             "PreCompress": Event("pre-compact", None, 60_000),
             "SessionEnd": Event("session-end", None, 60_000),
         },
-        "milliseconds", {"name": "slm-{ours}", "description": "slm: local memory ({ours})"}, json_only=True,
+        "milliseconds", handler={"name": "slm-{ours}", "description": "slm: local memory ({ours})", "type": "command"},
+        reply=Reply(json_only=True),
         note="Gemini CLI runs hooks unless `hooksConfig.enabled` is false, and project hooks only in trusted folders",
     ),
     # developers.openai.com/codex/hooks: hooks.json beside config.toml at ~/.codex (CODEX_HOME,
@@ -94,7 +132,7 @@ CLIENTS = {
     # stop.command.input / pre-compact.command.input schemas); Codex has no session-end event. A Stop hook's empty
     # output lets the turn end; PreCompact ignores plain output
     "codex": Client(
-        "Codex", "CODEX_HOME", False, ".codex", "hooks.json", {"project": ".codex/hooks.json"},
+        "codex", "Codex", "CODEX_HOME", False, ".codex", "hooks.json", {"project": ".codex/hooks.json"},
         {
             "SessionStart": Event("session-start", "startup|resume|clear|compact", 10),
             "UserPromptSubmit": Event("user-prompt-submit", None, 10),
@@ -104,9 +142,61 @@ CLIENTS = {
         "seconds",
         note="Codex runs a new or changed hook only once you trust it: open /hooks in Codex and trust slm's",
     ),
+    # cursor.com/docs/hooks: ~/.cursor/hooks.json (no variable moves it) and <project>/.cursor/hooks.json,
+    # `{"version": 1, "hooks": {event: [{command, timeout}]}}`, timeouts in seconds. Only sessionStart can add
+    # context (`additional_context`); beforeSubmitPrompt's answer can only block. The payload has no `cwd`: the
+    # project is workspace_roots[0] (else $CURSOR_PROJECT_DIR), the session conversation_id; `transcript_path`'s
+    # format is not documented, so nothing is captured. Cursor also runs Claude Code's hooks (third-party-hooks)
+    "cursor": Client(
+        "cursor", "Cursor", None, False, ".cursor", "hooks.json", {"project": ".cursor/hooks.json"},
+        {"sessionStart": Event("session-start", None, 10)},
+        "seconds", writer="flat", handler={},
+        reply=Reply("additional_context", nested=False, json_only=True),
+        payload=Payload(("workspace_roots.0", "$CURSOR_PROJECT_DIR"), ("conversation_id", "session_id")),
+        marks=("cursor_version",),
+        note="Cursor runs user hooks at once and project hooks in trusted workspaces; its Hooks output channel "
+        "shows their errors",
+    ),
+    # docs.cline.bot/customization/hooks and cline/cline src/core/hooks: an executable file named after the hook
+    # in ~/Documents/Cline/Hooks or <workspace>/.clinerules/hooks, fixed 30 s timeout; TaskStart, TaskResume and
+    # UserPromptSubmit answer `{"cancel": false, "contextModification": …}`. The payload: workspaceRoots (the docs'
+    # example: workspacePath), taskId, userPromptSubmit.prompt; no transcript. A failure without JSON is an error
+    # of Cline's own, so the silent answer goes out even then
+    "cline": Client(
+        "cline", "Cline", None, False, "Documents/Cline", "Hooks", {"project": ".clinerules/hooks"},
+        {
+            "TaskStart": Event("session-start", None, 30),
+            "TaskResume": Event("session-start", None, 30),
+            "UserPromptSubmit": Event("user-prompt-submit", None, 30),
+        },
+        "seconds", writer="scripts",
+        reply=Reply("contextModification", nested=False, base={"cancel": False}, json_only=True, on_error=True),
+        payload=Payload(("workspaceRoots.0", "workspacePath"), ("taskId",), ("userPromptSubmit.prompt",), ()),
+        marks=("clineVersion",),
+        note="Cline runs hooks only once they are enabled (Settings: Enable Hooks; the CLI: `cline config set "
+        "hooks-enabled=true`, macOS and Linux only)",
+    ),
+    # docs.github.com/copilot/reference/hooks-reference: every *.json in $COPILOT_HOME/hooks (default ~/.copilot)
+    # and .github/hooks, `{"version": 1, "hooks": {event: [{type, bash, powershell, timeoutSec}]}}`; slm keeps a
+    # file of its own. camelCase events get camelCase payloads (sessionId, cwd, prompt); sessionStart's answer is
+    # a top-level `additionalContext`, userPromptSubmitted's reaches the model from Copilot CLI 1.0.65 (its
+    # changelog). PowerShell needs `&` to run a quoted path. Copilot CLI also runs the repository's
+    # .claude/settings*.json hooks, with PascalCase events and the snake_case "VS Code compatible" payload (with a
+    # `timestamp`, which Claude Code does not send). Its transcript format is not documented: nothing is captured
+    "copilot-cli": Client(
+        "copilot-cli", "GitHub Copilot CLI", "COPILOT_HOME", False, ".copilot", "hooks/slm.json",
+        {"project": ".github/hooks/slm.json"},
+        {
+            "sessionStart": Event("session-start", None, 10),
+            "userPromptSubmitted": Event("user-prompt-submit", None, 10),
+        },
+        "seconds", writer="owned", commands={"bash": "{command}", "powershell": "& {command}"},
+        timeout_key="timeoutSec", reply=Reply(nested=False),
+        payload=Payload(session=("sessionId", "session_id")), marks=("sessionId", "timestamp"),
+        note="per-prompt context needs Copilot CLI 1.0.65 or later; `disableAllHooks` switches hooks off",
+    ),
 }  # fmt: skip
 SCOPES = tuple(dict.fromkeys(scope for client in CLIENTS.values() for scope in client.scopes))
-_OURS = re.compile(r"(^|[/\\'\"\s])slm(\.exe)?['\"]? hook [a-z-]+( --client [a-z-]+)?$")  # what `install` writes
 
 
 def client(name: str) -> Client:
@@ -121,7 +211,7 @@ def settings_path(scope: str, project_dir: Path, name: str = DEFAULT_CLIENT) -> 
         raise InvalidInput(f"{spec.label} has no {scope!r} scope", f"one of: {', '.join(spec.scopes)}")
     if scope != "user":
         return project_dir / spec.project_files[scope]
-    moved = os.environ.get(spec.env)
+    moved = os.environ.get(spec.env) if spec.env else None
     if moved and not spec.env_names_home:
         return Path(moved) / spec.file
     return Path(moved or Path.home()) / spec.folder / spec.file
@@ -134,75 +224,49 @@ def slm_command() -> str:
 
 
 def install(path: Path, command: str, name: str = DEFAULT_CLIENT) -> list[str]:
-    """Add slm's hooks to the client's file at `path` (replacing slm's earlier ones); returns the events hooked."""
+    """Add slm's hooks to the client's configuration at `path` (replacing slm's earlier ones); returns the events
+    hooked."""
     spec = client(name)
-    settings = read(path)
-    hooks = _without_ours(settings.get("hooks", {}))
-    flag = "" if name == DEFAULT_CLIENT else f" --client {name}"
-    for event, ours in spec.events.items():
-        handler = {key: value.format(ours=ours.ours) for key, value in spec.handler.items()}
-        handler |= {"type": "command", "command": f"{command} hook {ours.ours}{flag}", "timeout": ours.timeout}
-        group: dict = {"hooks": [handler]}
-        if ours.matcher is not None:
-            group = {"matcher": ours.matcher, **group}
-        hooks.setdefault(event, []).append(group)
-    write(path, settings | {"hooks": hooks})
+    hook_writers.WRITERS[spec.writer].install(path, spec, command)
     return list(spec.events)
 
 
-def uninstall(path: Path) -> int:
-    """Remove slm's hooks from the file at `path`, leaving everything else; returns how many were removed."""
-    if not path.exists():
-        return 0
-    settings = read(path)
-    before = installed(settings)
-    hooks = _without_ours(settings.get("hooks", {}))
-    if hooks:
-        settings["hooks"] = hooks
-    else:
-        settings.pop("hooks", None)
-    if before:
-        write(path, settings)
-    return len(before)
+def uninstall(path: Path, name: str = DEFAULT_CLIENT) -> int:
+    """Remove slm's hooks from the configuration at `path`, leaving everything else; returns how many went."""
+    spec = client(name)
+    return hook_writers.WRITERS[spec.writer].uninstall(path, spec)
 
 
-def installed(settings: dict) -> list[str]:
-    """The commands of slm's hooks in these settings."""
-    hooks = settings.get("hooks", {})
-    return [h["command"] for groups in hooks.values() for h in _handlers(groups) if _is_ours(h)]
+def installed(path: Path, name: str = DEFAULT_CLIENT) -> list[str]:
+    """The commands of slm's hooks in the client's configuration at `path`."""
+    spec = client(name)
+    return hook_writers.WRITERS[spec.writer].installed(path, spec)
 
 
-def read(path: Path) -> dict:
-    if not path.exists():
-        return {}
-    try:
-        settings = json.loads(path.read_text(encoding="utf-8") or "{}")
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise InvalidInput(f"{path} is not valid JSON ({err})", "fix or move it; slm changed nothing") from None
-    if not isinstance(settings, dict) or not isinstance(settings.get("hooks", {}), dict):
-        raise InvalidInput(f"{path} does not hold a settings object with a `hooks` object", "fix or move it first")
-    return settings
-
-
-def write(path: Path, settings: dict) -> None:
-    """Replace the file whole (a crash leaves the old one), keeping its permissions."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
-    fd, temporary = tempfile.mkstemp(prefix=".slm-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(settings, out, indent=2, ensure_ascii=False)
-            out.write("\n")
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+def native(name: str, folders: list[Path]) -> bool:
+    """Whether slm's own hooks for client `name` are installed for its user or any of these project folders (a
+    configuration that cannot be read counts as none)."""
+    spec = client(name)
+    places = {settings_path(scope, folder, name) for scope in spec.scopes for folder in folders}
+    for place in places:
+        try:
+            if installed(place, name):
+                return True
+        except (InvalidInput, OSError):
+            continue
+    return False
 
 
 def switched_off(name: str, path: Path) -> str | None:
     """Why the client would not run the hooks in `path` by its own settings, if it says so: Codex turns hooks off
-    with `[features] hooks = false` (or the older `codex_hooks`) in the config.toml beside hooks.json."""
+    with `[features] hooks = false` (or the older `codex_hooks`) in the config.toml beside hooks.json, Copilot CLI
+    with `disableAllHooks` in the hooks file itself."""
+    if name == "copilot-cli":
+        try:
+            off = hook_writers.read(path).get("disableAllHooks") is True
+        except InvalidInput as err:
+            return err.message
+        return f"{path} sets `disableAllHooks`" if off else None
     if name != "codex":
         return None
     import tomllib
@@ -218,36 +282,6 @@ def switched_off(name: str, path: Path) -> str | None:
     return None
 
 
-def _without_ours(hooks: dict) -> dict:
-    kept: dict = {}
-    for event, groups in hooks.items():
-        if not isinstance(groups, list):
-            kept[event] = groups  # not ours to judge (Gemini's `enabled`, say): kept as it is
-            continue
-        left = []
-        for group in groups:
-            if not isinstance(group, dict) or not isinstance(group.get("hooks"), list):
-                left.append(group)  # not ours to judge (Gemini's `disabled` names, say): kept as it is
-                continue
-            handlers = [h for h in group["hooks"] if not _is_ours(h)]
-            if handlers:
-                left.append(group | {"hooks": handlers})
-        if left:
-            kept[event] = left
-    return kept
-
-
-def _handlers(groups: object) -> list[dict]:
-    if not isinstance(groups, list):
-        return []
-    return [h for g in groups if isinstance(g, dict) and isinstance(g.get("hooks"), list) for h in g["hooks"]]
-
-
-def _is_ours(handler: object) -> bool:
-    command = handler.get("command") if isinstance(handler, dict) else None
-    return isinstance(command, str) and bool(_OURS.search(command))
-
-
 def doctor(project_dir: Path) -> tuple[bool, str, str]:
     """(ok, what was found, how to fix it) for `slm doctor`: where slm's hooks are installed, in every client, and
     whether each runs this slm."""
@@ -257,16 +291,17 @@ def doctor(project_dir: Path) -> tuple[bool, str, str]:
         for scope in spec.scopes:
             path = settings_path(scope, project_dir, name)
             try:
-                commands = installed(read(path))
+                commands = installed(path, name)
             except InvalidInput as err:
                 return False, err.message, err.hint or "fix the file"
             if commands:
                 places.append(f"{scope} ({len(commands)})")
-            wrong += [c for c in commands if shlex.split(c)[0] != this]
+            wrong += [(name, c) for c in commands if shlex.split(c)[0] != this]
         if places:
             found.append(f"{spec.label} hooks in {', '.join(places)} settings")
     if wrong:
-        return False, f"hooks run another slm: {wrong[0]}", "run `slm hooks install` again with this slm"
+        name, command = wrong[0]
+        return False, f"hooks run another slm: {command}", f"run `slm hooks install --client {name}` with this slm"
     if not found:
         return True, "none installed (`slm hooks install [--client C]` adds a client's)", ""
     return True, f"{'; '.join(found)}, running {this}", ""

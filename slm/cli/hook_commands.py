@@ -1,10 +1,12 @@
 """`slm hooks install|uninstall|status`: slm's hooks in a client's settings; `slm hook EVENT`: the short-lived process
-a client runs at that event, reading the event's JSON on standard input and printing what memory adds.
+a client runs at that event, reading the event's JSON on standard input and printing what memory adds, in the shape
+of the client that ran it (`hook_payloads`).
 
 A hook never blocks the user: every failure exits 1 with one line on standard error. Exit 2 is each client's
-"block": Claude Code's and Codex's UserPromptSubmit drop the prompt and their Stop goes on with the turn, Gemini
-CLI's BeforeAgent aborts the turn and its AfterAgent retries it; any other code is a non-blocking error in all
-three. No process outlives the call."""
+"block" or warning: Claude Code's and Codex's UserPromptSubmit drop the prompt and their Stop goes on with the turn,
+Gemini CLI's BeforeAgent aborts the turn and its AfterAgent retries it, Copilot CLI surfaces it as a warning; any
+other code is a non-blocking error in all of them (Cursor's hooks fail open; Cline, which makes a failure without
+JSON an error of its own, also gets `{"cancel": false}`). No process outlives the call."""
 
 from __future__ import annotations
 
@@ -64,7 +66,7 @@ def hooks_uninstall(client: str, scope: str, as_json: bool) -> None:
     from slm.cli import hook_clients
 
     path = hook_clients.settings_path(scope, Path.cwd(), client)
-    removed = hook_clients.uninstall(path)
+    removed = hook_clients.uninstall(path, client)
     _said(
         {"client": client, "settings": str(path), "removed": removed}, as_json, f"removed {removed} hooks from {path}"
     )
@@ -81,7 +83,7 @@ def hooks_status(client: str, as_json: bool) -> None:
     found = {}
     for scope in CLIENTS[client].scopes:
         path = hook_clients.settings_path(scope, Path.cwd(), client)
-        found[scope] = {"settings": str(path), "commands": hook_clients.installed(hook_clients.read(path))}
+        found[scope] = {"settings": str(path), "commands": hook_clients.installed(path, client)}
         if off := hook_clients.switched_off(client, path):
             found[scope]["off"] = off
     if as_json:
@@ -100,23 +102,33 @@ def hooks_status(client: str, as_json: bool) -> None:
 @db_option
 def hook(event: str, budget: int, client: str, db: Path | None) -> None:
     """Run by the client at EVENT with the event's JSON on standard input; prints the context memory adds."""
-    spec = CLIENTS[client]
+    from slm.cli import hook_payloads
+
+    spec = caller = CLIENTS[client]
     try:
-        name = spec.event_name(event)
-        if name is None:
+        if spec.event_name(event) is None:
             raise InvalidInput(f"slm does not hook {event} in {spec.label}", _why_not(client))
-        said = _answer(event, _event_input(), budget, db, client)
+        given = _event_input()
+        caller = CLIENTS[hook_payloads.caller(given, client)]
+        said = _answer(event, given, budget, db, spec, caller)
     except SlmError as err:
-        click.echo(f"slm hook {event}: {err.message}" + (f" ({err.hint})" if err.hint else ""), err=True)
-        sys.exit(1)
+        _failed(event, caller, err.message + (f" ({err.hint})" if err.hint else ""))
     except Exception as err:  # a hook never shows its client a traceback, nor blocks it: one line, exit 1
-        click.echo(f"slm hook {event}: unexpected {type(err).__name__}: {err} (run `slm doctor`)", err=True)
-        sys.exit(1)
-    if said:
-        click.echo(json.dumps({"hookSpecificOutput": {"hookEventName": name, "additionalContext": said}},
-                              ensure_ascii=False))  # fmt: skip
-    elif spec.json_only:
-        click.echo("{}")  # Gemini CLI parses a hook's stdout as JSON: nothing to say is an empty object
+        _failed(event, caller, f"unexpected {type(err).__name__}: {err} (run `slm doctor`)")
+    line = hook_payloads.answer(caller, event, said)
+    if line is not None:
+        click.echo(line)  # Gemini CLI, Cursor and Cline parse stdout as JSON: nothing to say is their empty answer
+
+
+def _failed(event: str, caller, message: str) -> None:
+    """One line on stderr and exit 1; a client that reads a failure without JSON as an error of its own (Cline)
+    is given its silent answer too, which lets it go on."""
+    from slm.cli import hook_payloads
+
+    click.echo(f"slm hook {event}: {message}", err=True)
+    if caller.reply.on_error:
+        click.echo(hook_payloads.answer(caller, event, ""))
+    sys.exit(1)
 
 
 def _why_not(client: str) -> str:
@@ -124,18 +136,28 @@ def _why_not(client: str) -> str:
     return f"the client has no such event; slm hooks {events}"
 
 
-def _answer(event: str, given: dict, budget: int, db: Path | None, client: str) -> str:
+def _answer(event: str, given: dict, budget: int, db: Path | None, spec, caller) -> str:
+    """What memory adds at `event` for the client `caller`, which ran a hook installed for `spec`. Another client
+    running it (Cursor or Copilot CLI running Claude Code's hooks) is answered only at an event where it takes
+    context and only without slm's own hooks for it (no context twice); its transcripts are not read (their
+    formats are not documented)."""
+    from slm.cli import hook_clients, hook_payloads
     from slm.core.project_identity import identify
 
-    identity = identify(_directory(given))
-    if event in CAPTURING:
-        _capture(event, given, identity, db, client)
-        return ""  # a capture says nothing: a Stop hook's JSON would be read as a decision (Gemini CLI gets `{}`)
-    prompt = given.get("prompt") if event == "user-prompt-submit" else ""
-    if not isinstance(prompt, str):
-        raise InvalidInput("the event's `prompt` is not text")
-    if event == "user-prompt-submit" and not prompt.strip():
+    if caller is not spec and caller.event_name(event) is None:
         return ""
+    folder = hook_payloads.directory(given, caller)
+    identity = identify(folder)
+    if caller is not spec and hook_clients.native(caller.name, [folder, identity.root]):
+        return ""
+    if event in CAPTURING:
+        _capture(event, given, identity, db, caller)
+        return ""  # a capture says nothing: a Stop hook's JSON would be read as a decision (Gemini CLI gets `{}`)
+    prompt = ""
+    if event == "user-prompt-submit":
+        prompt = hook_payloads.text(given, caller.payload.prompt, caller.payload.prompt[0])
+        if not prompt.strip():
+            return ""
     memory = _open(db, create=False)
     if memory is None:
         return ""  # no store yet: nothing to add, and a hook that only reads creates none
@@ -148,18 +170,22 @@ def _answer(event: str, given: dict, budget: int, db: Path | None, client: str) 
         return session_context.for_prompt(memory, prompt[:8000], project)
 
 
-def _capture(event: str, given: dict, identity, db: Path | None, client: str) -> None:
+def _capture(event: str, given: dict, identity, db: Path | None, spec) -> None:
     """Store what is new in the session's transcript, read in the client's format, as the client's (the user's own
     sentences as theirs); the store is made on the first capture."""
-    transcript, session = given.get("transcript_path"), given.get("session_id")
-    if not isinstance(transcript, str) or not transcript or "\x00" in transcript:
-        raise InvalidInput("the event names no transcript (`transcript_path`)", "the client sends the session's file")
-    if not isinstance(session, str) or not session:
-        raise InvalidInput("the event names no session (`session_id`)", "the client sends the session's id")
+    from slm.cli.hook_payloads import value
+
+    fields = spec.payload
+    transcript, session = value(given, fields.transcript), value(given, fields.session)
+    if not isinstance(transcript, str) or "\x00" in transcript:
+        raise InvalidInput(f"the event names no transcript (`{fields.transcript[0]}`)",
+                           "the client sends the session's file")  # fmt: skip
+    if not isinstance(session, str):
+        raise InvalidInput(f"the event names no session (`{fields.session[0]}`)", "the client sends the session's id")
     with _open(db, create=True) as memory:
         memory.capture_transcript(
-            Path(transcript), session=session, project=memory.project_for(identity.root), agent=client,
-            root=identity.root, final=CAPTURING[event], client=client,
+            Path(transcript), session=session, project=memory.project_for(identity.root), agent=spec.name,
+            root=identity.root, final=CAPTURING[event], client=spec.name,
         )  # fmt: skip
 
 
@@ -183,13 +209,6 @@ def _event_input() -> dict:
     if not isinstance(given, dict):
         raise InvalidInput("the event's input is not a JSON object", "the client sends one JSON object")
     return given
-
-
-def _directory(given: dict) -> Path:
-    cwd = given.get("cwd")
-    if not isinstance(cwd, str) or not cwd or "\x00" in cwd:
-        raise InvalidInput("the event names no working directory (`cwd`)", "the client sends the session's folder")
-    return Path(cwd)
 
 
 def _said(result: dict, as_json: bool, line: str) -> None:
