@@ -44,7 +44,7 @@ class Store:
         self.index: VectorIndex | None = None  # the vector mirror, once a search or a write needed it
         self.keyword_repo: MemoryRepository | None = None
         self._requested_model = model
-        self._threads = threads
+        self._threads = threads or config.embed_threads()  # checks SLM_THREADS now: a search may never load llama.cpp
         self._embedder = None
         self._behavior: BehaviorRepository | None = None
         self._keyword_pool: ThreadPoolExecutor | None = None
