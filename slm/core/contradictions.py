@@ -21,14 +21,20 @@ class Contradictions:
 
     @property
     def claims(self):
+        """The keeper that settles contradictions (imported on first need, with the claim rules)."""
         return self.store.claims
+
+    @property
+    def repo(self):
+        """What reading claims needs: the session-start hook lists contradictions without the claim rules."""
+        return self.store.claim_repo
 
     def memory_claims(self, memory_id: int) -> dict:
         row = self.caller.get(memory_id)
-        valid_from, valid_to = self.claims.repo.validity(row.id)
-        claims = self.claims.repo.of_memories([row.id])
+        valid_from, valid_to = self.repo.validity(row.id)
+        claims = self.repo.of_memories([row.id])
         successors = {
-            c.id: c.memory_id for c in self.claims.repo.get_many([c.superseded_by for c in claims if c.superseded_by])
+            c.id: c.memory_id for c in self.repo.get_many([c.superseded_by for c in claims if c.superseded_by])
         }
         return {
             "valid_from": valid_from,
@@ -44,7 +50,7 @@ class Contradictions:
         project = None if project is None else validation.clean_name(project, "project", "")
         memory_id = None if memory_id is None else validation.clean_id(memory_id)
         limit = validation.clean_limit(limit, "limit")
-        found = [self.as_dict(row) for row in self.claims.repo.contradictions(status, project, limit, memory_id)]
+        found = [self.as_dict(row) for row in self.repo.contradictions(status, project, limit, memory_id)]
         if self.caller.is_owner:
             return found
         hidden = self.caller.quarantined(sorted({c["memory_id"] for f in found for c in f["claims"]}))
@@ -52,7 +58,7 @@ class Contradictions:
         return [f for f in shown if len({c["memory_id"] for c in f["claims"]}) >= 2]
 
     def one(self, contradiction_id: int) -> dict:
-        row = self.claims.repo.contradiction(validation.clean_id(contradiction_id, "contradiction id"))
+        row = self.repo.contradiction(validation.clean_id(contradiction_id, "contradiction id"))
         if row is None:
             raise NotFound(f"no contradiction with id {contradiction_id}", UNKNOWN_HINT, what="contradiction")
         return self.as_dict(row)
@@ -74,7 +80,7 @@ class Contradictions:
 
     def as_dict(self, row) -> dict:
         """The contradiction with each claim's memory text, author, time and trust."""
-        claims = self.claims.repo.get_many([i for i, _ in row.claims])
+        claims = self.repo.get_many([i for i, _ in row.claims])
         by_id = {c.id: c for c in claims}
         memories = {m.id: m for m in self.store.repo.get_many(sorted({c.memory_id for c in claims}))}
         trusts = self.store.trust.memory_trusts(sorted(memories))
