@@ -34,7 +34,7 @@ class QueryEncoder:
             tokens.pop()
         # llama.cpp's vocabulary is BERT's with a word's first piece marked (U+2581) and "##" dropped from the rest:
         # two maps say the same without building 30,000 new strings (~20 ms of a one-shot process)
-        self.firsts = dict(zip(tokens, range(len(tokens))))
+        self.firsts = dict(zip(tokens, range(len(tokens)), strict=True))
         self.rests = {token[2:]: i for i, token in enumerate(tokens) if token.startswith("##")}
         self.special = {name: self.firsts[name] for name in ("[CLS]", "[SEP]", "[UNK]")}
         self.longest = max(map(len, tokens))
