@@ -17,7 +17,6 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from slm.cli import hook_writers
 from slm.errors import InvalidInput
 
 DEFAULT_CLIENT = "claude-code"
@@ -227,20 +226,27 @@ def install(path: Path, command: str, name: str = DEFAULT_CLIENT) -> list[str]:
     """Add slm's hooks to the client's configuration at `path` (replacing slm's earlier ones); returns the events
     hooked."""
     spec = client(name)
-    hook_writers.WRITERS[spec.writer].install(path, spec, command)
+    _writer(spec).install(path, spec, command)
     return list(spec.events)
 
 
 def uninstall(path: Path, name: str = DEFAULT_CLIENT) -> int:
     """Remove slm's hooks from the configuration at `path`, leaving everything else; returns how many went."""
     spec = client(name)
-    return hook_writers.WRITERS[spec.writer].uninstall(path, spec)
+    return _writer(spec).uninstall(path, spec)
 
 
 def installed(path: Path, name: str = DEFAULT_CLIENT) -> list[str]:
     """The commands of slm's hooks in the client's configuration at `path`."""
     spec = client(name)
-    return hook_writers.WRITERS[spec.writer].installed(path, spec)
+    return _writer(spec).installed(path, spec)
+
+
+def _writer(spec: Client):
+    """The writer of the client's configuration, imported on need: a hook's run never writes one."""
+    from slm.cli.hook_writers import WRITERS
+
+    return WRITERS[spec.writer]
 
 
 def native(name: str, folders: list[Path]) -> bool:
@@ -263,7 +269,9 @@ def switched_off(name: str, path: Path) -> str | None:
     with `disableAllHooks` in the hooks file itself."""
     if name == "copilot-cli":
         try:
-            off = hook_writers.read(path).get("disableAllHooks") is True
+            from slm.cli.hook_writers import read
+
+            off = read(path).get("disableAllHooks") is True
         except InvalidInput as err:
             return err.message
         return f"{path} sets `disableAllHooks`" if off else None
