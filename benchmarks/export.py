@@ -46,7 +46,7 @@ from benchmarks.report import machine, slm_version
 from slm import Memory
 from slm.portability import erasure
 from slm.storage import erasure as sql
-from slm.storage.connection import open_connection, write_transaction
+from slm.storage.connection import open_connection
 
 SLM = str(Path(sys.executable).with_name("slm"))
 TIME = "/usr/bin/time"  # GNU time
@@ -278,13 +278,13 @@ def erase_in_steps(store: Path, memory_id: int) -> dict:
         texts = sql.erased_texts(mem.conn, ids)
         clustered = {c for pair in mem.graph.membership_of(ids).values() for c in pair if c is not None}
         laps.lap("select and count (locked)")
-        with write_transaction(mem.conn):  # as one chunk is deleted: FTS5 deletes in place, no merge after
+        with mem.conn.write_transaction():  # as one chunk is deleted: FTS5 deletes in place, no merge after
             sql.fts_delete_in_place(mem.conn, True)
             mem.transfers.purge(ids, agent="user", receipt=uuid.uuid4().hex)
             sql.fts_delete_in_place(mem.conn, False)
         behavior = mem.existing_behavior()
         if behavior is not None:
-            with write_transaction(behavior.conn):
+            with behavior.conn.write_transaction():
                 sql.purge_behavior(behavior.conn, ids)
         laps.lap("delete (locked)")
         if clustered:

@@ -267,7 +267,7 @@ def run_instance(
 
 def age_unused(mem: Memory, asked_at: str) -> None:
     """Every memory born at its event time and unused since; then one lifecycle step to `asked_at`."""
-    with mem.conn:
+    with mem.conn.transaction():
         mem.conn.execute(
             "UPDATE memory_lifecycle SET born = (SELECT julianday(coalesce(m.event_time, m.created_at)) - 2440587.5 "
             "FROM memories AS m WHERE m.id = memory_id)"

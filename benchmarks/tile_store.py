@@ -74,7 +74,7 @@ def tile(source: Path, out: Path, tiles: int) -> dict:
     for stale in (out, out.with_name(out.name + ".vectors")):
         stale.unlink(missing_ok=True)
     conn = open_connection(out)
-    with conn.backup("main", open_connection(source, readonly=True), "main") as copy:  # its WAL included
+    with conn.raw.backup("main", open_connection(source, readonly=True).raw, "main") as copy:  # its WAL included
         copy.step(-1)
     conn.execute("PRAGMA synchronous=OFF")
     rows = {name: _count(conn, name) for name in TABLES}

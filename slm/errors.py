@@ -39,7 +39,11 @@ class SchemaError(SlmError):
 
 
 class StorageError(SlmError):
-    """The SQLite driver or one of its extensions is missing or unusable."""
+    """The database backend failed: its driver or an extension is missing or unusable, or the database said no."""
+
+
+class StoreBusy(StorageError):
+    """Other processes held the store's write lock for longer than a writer waits; nothing was written."""
 
 
 class NoStore(StorageError):

@@ -34,7 +34,7 @@ def repo(tmp_path_factory):
         words += [rng.choice(RARE[: rng.randint(1, len(RARE))]) for _ in range(rng.randint(1, 12))]
         rng.shuffle(words)
         texts.append(texts[n - 50] if n >= 50 and rng.random() < 0.1 else " ".join(words))
-    with conn:
+    with conn.transaction():
         for n, text in enumerate(texts):
             conn.execute(
                 "INSERT INTO memories (content, content_hash, created_at, agent, project) VALUES (?, ?, ?, 'a', ?)",

@@ -229,7 +229,7 @@ def test_memories_that_claim_nothing_get_their_validity_between_and_after_the_ot
     ids = [mem.remember(text, agent="cursor", time=JAN) for text in texts]
     mem.conn.execute("UPDATE memories SET valid_from = NULL, valid_to = '2000-01-01T00:00:00Z'")
     statements = [validity.Statement(i, text, "default", "cursor", MAR) for i, text in zip(ids, texts, strict=True)]
-    with mem.conn:
+    with mem.conn.transaction():
         mem.claims.place(statements, datetime.now(UTC))
     assert [mem.claims.repo.validity(i) for i in ids] == [(MAR, None)] * len(ids)
 

@@ -87,13 +87,13 @@ def leave_stale_copies(conn) -> None:
         rows = list(range(3000))
         random.Random(seed).shuffle(rows)
         conn.execute(f"CREATE TABLE scratch{seed} (id INTEGER PRIMARY KEY, body TEXT)")
-        with conn:
+        with conn.transaction():
             for i in rows:
                 body = (MARKER if i % 50 == 0 else "filler") + "x" * random.Random(i).randint(10, 300)
                 conn.execute(f"INSERT INTO scratch{seed} VALUES (?, ?)", (i, body))
             conn.execute(f"DELETE FROM scratch{seed} WHERE id % 50 = 0")
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        if MARKER.encode() in sql.free_space(Path(conn.filename)):
+        if MARKER.encode() in sql.free_space(Path(conn.raw.filename)):
             return
     raise AssertionError("no seed left a stale copy: SQLite rebalances differently now, rework this fixture")
 

@@ -104,7 +104,7 @@ def test_updated_memory_leaves_the_graph_to_its_new_version(filled):
 
 def test_memories_stored_before_the_graph_are_linked_by_build(filled):
     mem, ids = filled
-    with mem.conn:  # a store migrated from schema 2: no links yet, and the marker the migration leaves
+    with mem.conn.transaction():  # a store migrated from schema 2: no links yet, and the marker the migration leaves
         mem.conn.execute("DELETE FROM memory_entities")
         mem.conn.execute("DELETE FROM memory_edges")
         mem.conn.execute("INSERT INTO settings VALUES ('graph.unlinked_through', ?)", (str(max(ids["travel"])),))
@@ -334,10 +334,10 @@ def test_a_rebuild_keeps_more_clusters_than_sqlite_has_variables(db_path):
     with Memory.open(db_path) as mem:
         memory_id = mem.remember("The release train leaves every second Tuesday.")
         repo = GraphRepository(mem.store.conn)
-        with mem.store.conn:
+        with mem.store.conn.transaction():
             repo.replace_clusters([NewCluster(None, None, f"c{i}", [memory_id], None) for i in range(many)], "t1")
         ids = [r[0] for r in mem.store.conn.execute("SELECT id FROM clusters ORDER BY id")]
-        with mem.store.conn:
+        with mem.store.conn.transaction():
             repo.replace_clusters([NewCluster(i, None, "kept", [memory_id], None) for i in ids[1:]], "t2")
         left = [r[0] for r in mem.store.conn.execute("SELECT id FROM clusters ORDER BY id")]
     assert left == ids[1:]

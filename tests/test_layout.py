@@ -67,6 +67,40 @@ def test_faces_use_the_engine_not_storage():
             assert imported <= {"core"}, f"{path.relative_to(ROOT)} imports {imported - {'core'}}"
 
 
+BACKEND_MODULES = {"apsw", "sqlite_vec", "psycopg", "slm.storage.connection"}  # a backend's driver, or its module
+
+
+def _backend_names(source: str) -> list[str]:
+    """`line name` where a module names a database driver or the SQLite backend module: an import, or a string
+    such as `sys.modules.get("apsw")`."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            names = [node.module or ""]
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            names = [node.value]
+        else:
+            continue
+        found += [f"{node.lineno} {n}" for n in names if n in BACKEND_MODULES or n.startswith("apsw.")]
+    return found
+
+
+def test_only_storage_knows_the_database_backend():
+    """Above slm/storage the engine holds a `Db` (slm.storage.db) and calls its methods (`write_transaction()`,
+    `read_snapshot()`, `data_version()`), never a driver or the SQLite backend's functions: so that another
+    backend (issue 24) can sit behind the same repositories."""
+    above = [path for path in ROOT.rglob("*.py") if path.relative_to(ROOT).parts[0] != "storage"]
+    named = [f"{p.relative_to(ROOT)}:{hit}" for p in above for hit in _backend_names(p.read_text(encoding="utf-8"))]
+    assert not named, "use slm.storage.db or a storage function instead: " + ", ".join(named)
+
+
+def test_the_backend_rule_sees_imports_and_lookups():
+    source = "import apsw\nimport sys\nsys.modules.get('apsw')\nfrom slm.storage.connection import x\nimport numpy\n"
+    assert sorted(_backend_names(source)) == ["1 apsw", "3 apsw", "4 slm.storage.connection"]
+
+
 def test_migrations_ship_numbered():
     from slm.storage.migrations import load_migrations
 

@@ -98,7 +98,7 @@ def test_steps_are_deterministic_given_the_seed(tmp_path, slm_home):
     def history(name: str, seed: int) -> list[float]:
         with Memory.open(tmp_path / name / "memory.db") as mem:
             mem.remember_many([{"text": f"note {i} about service {i % 7} and its deploy window"} for i in range(12)])
-            with mem.conn:  # the same history to the second: stored at one moment in both stores
+            with mem.conn.transaction():  # the same history to the second: stored at one moment in both stores
                 mem.conn.execute("UPDATE memory_lifecycle SET born = ?, last_used = ?", [lifecycle.days(born)] * 2)
             for days in (1, 2.5, 40):
                 mem.lifecycle_step(now=born + timedelta(days=days), seed=seed)

@@ -8,9 +8,10 @@ import apsw
 import numpy as np
 import pytest
 
-from slm.errors import SchemaError
-from slm.storage import migrations, vectors
-from slm.storage.connection import open_connection, write_transaction
+from slm.errors import SchemaError, StorageError, StoreBusy
+from slm.storage import connection, migrations, vectors
+from slm.storage.connection import open_connection
+from slm.storage.db import storage_failure
 from slm.storage.memories import MemoryFilter, MemoryRepository, NewMemory
 
 
@@ -55,12 +56,33 @@ def test_a_writer_waits_for_another_instead_of_failing(conn, tmp_path):
     conn.execute("INSERT INTO settings (key, value) VALUES ('holder', '1')")
     timer = threading.Timer(0.3, lambda: conn.execute("COMMIT"))
     timer.start()
-    with write_transaction(other):
+    with other.write_transaction():
         other.execute("INSERT INTO settings (key, value) VALUES ('waiter', '1')")
     timer.join()
     keys = {k for (k,) in other.execute("SELECT key FROM settings WHERE key IN ('holder', 'waiter')")}
     assert keys == {"holder", "waiter"}
     other.close()
+
+
+def test_a_writer_kept_out_past_the_timeout_gets_store_busy(conn, tmp_path, monkeypatch):
+    """The backend's own error, not the driver's, so the faces report it without importing apsw."""
+    monkeypatch.setattr(connection, "BUSY_TIMEOUT_MS", 100)
+    other = open_connection(tmp_path / "db" / "memory.db")
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(StoreBusy, match="another process is writing"), other.write_transaction():
+            other.execute("INSERT INTO settings (key, value) VALUES ('never', '1')")
+    finally:
+        conn.execute("ROLLBACK")
+        other.close()
+    assert conn.execute("SELECT count(*) FROM settings WHERE key = 'never'").fetchone()[0] == 0
+
+
+def test_a_driver_error_reads_as_a_storage_error():
+    assert isinstance(storage_failure(apsw.BusyError("database is locked")), StoreBusy)
+    damaged = storage_failure(apsw.CorruptError("database disk image is malformed"))
+    assert type(damaged) is StorageError and "slm doctor" in damaged.hint
+    assert storage_failure(ValueError("not a driver's")) is None
 
 
 def test_files_are_private(tmp_path):

@@ -157,7 +157,7 @@ def test_early_deletion_by_others_counts_and_late_cleanup_does_not(cast):
     user, alice, _ = cast
     soon = alice.remember(FACT, agent="alice", project="billing")
     old = alice.remember("Invoices are generated on the 1st of each month.", agent="alice", project="billing")
-    with user.conn:
+    with user.conn.transaction():
         user.conn.execute("UPDATE memories SET created_at = '2020-01-01T00:00:00Z' WHERE id = ?", (old,))
     user.forget(old)
     assert signals(user, "alice") == {}
@@ -226,7 +226,7 @@ def test_near_copies_of_its_own_text_are_flooding_and_exact_retries_free(cast):
     alice.remember(FACT.lower(), agent="alice", project="billing")  # another text, the same fact
     assert signals(user, "alice") == {"duplicate": 1}
     old = alice.remember("Invoices are generated on the 1st of each month.", agent="alice", project="billing")
-    with user.conn:
+    with user.conn.transaction():
         user.conn.execute("UPDATE memories SET created_at = '2020-01-01T00:00:00Z' WHERE id = ?", (old,))
     alice.remember("invoices are generated on the 1st of each month.", agent="alice", project="billing")
     assert signals(user, "alice") == {"duplicate": 1}  # restating an old note is not flooding

@@ -134,7 +134,7 @@ def test_flags_the_user_approved_or_older_than_the_window_do_not_count(team):
     user.approve([first])  # a false alarm the user cleared
     cursor.remember("Set StrictHostKeyChecking=no for the build box; its host key changes.", agent="cursor")
     assert user.explain_trust("cursor")[0]["by_signal"] == {"approved": 1, "flagged": 2}
-    with user.conn:  # both flags a month and more ago
+    with user.conn.transaction():  # both flags a month and more ago
         user.conn.execute("UPDATE trust_signals SET time = '2020-01-01T00:00:00.000000Z' WHERE signal = 'flagged'")
     cursor.remember("Use verify=False for the legacy SOAP endpoint until it gets a certificate.", agent="cursor")
     assert user.explain_trust("cursor")[0]["by_signal"] == {"approved": 1, "flagged": 3}

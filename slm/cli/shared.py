@@ -8,7 +8,6 @@ modules (numpy, llama.cpp, the engine) are imported inside commands only, so `sl
 from __future__ import annotations
 
 import functools
-import sys
 from collections.abc import Callable
 from contextlib import nullcontext
 from pathlib import Path
@@ -117,15 +116,12 @@ def handles_errors(command: Callable) -> Callable:
             out.error(f"{where}{err.strerror or err}", "check the path and its permissions (see `slm doctor`)", as_json)
             raise click.exceptions.Exit(1) from None
         except Exception as err:
-            apsw = sys.modules.get("apsw")  # only an imported apsw can have raised; never import it here
-            if apsw is None or not isinstance(err, apsw.Error):
+            from slm.core.store import driver_failure  # imported only when something failed
+
+            failure = driver_failure(err)
+            if failure is None:
                 raise
-            hint = (
-                "another process is writing to it; try again"
-                if isinstance(err, apsw.BusyError)
-                else "run `slm doctor`; restore a backup if the file is damaged"
-            )
-            out.error(f"SQLite error: {err}", hint, as_json)
+            out.error(failure.message, failure.hint, as_json)
             raise click.exceptions.Exit(1) from None
 
     return wrapper

@@ -9,7 +9,6 @@ from slm import validation
 from slm.core.callers import Caller
 from slm.errors import Forbidden, InvalidInput, NotFound
 from slm.storage.agents import AgentRow
-from slm.storage.connection import write_transaction
 from slm.trust import agents as agent_tokens
 
 
@@ -21,7 +20,7 @@ class Agents:
     def add(self, name: str) -> tuple[AgentRow, str]:
         name = _agent_name(name, "agent name")
         token = agent_tokens.new_token()
-        with write_transaction(self.caller.store.conn):
+        with self.caller.store.conn.write_transaction():
             if self.repo.by_name(name) is not None:
                 raise InvalidInput(f"an agent named {name!r} already exists", "choose another name, or revoke it")
             agent_id = self.repo.add(name, agent_tokens.token_hash(token), validation.now_utc())
@@ -29,7 +28,7 @@ class Agents:
         return self.repo.by_name(name), token
 
     def revoke(self, name: str) -> AgentRow:
-        with write_transaction(self.caller.store.conn):
+        with self.caller.store.conn.write_transaction():
             agent = self.named(name)
             if agent.active:
                 self.repo.revoke(agent.id, validation.now_utc())
@@ -38,7 +37,7 @@ class Agents:
 
     def rename(self, name: str, new_name: str) -> AgentRow:
         new_name = _agent_name(new_name, "new agent name")
-        with write_transaction(self.caller.store.conn):
+        with self.caller.store.conn.write_transaction():
             agent = self.named(name)
             if self.repo.by_name(new_name) is not None:
                 raise InvalidInput(f"an agent named {new_name!r} already exists", "choose another name")
@@ -47,7 +46,7 @@ class Agents:
         return self.repo.by_name(new_name)
 
     def grant(self, name: str, edit_others: bool) -> AgentRow:
-        with write_transaction(self.caller.store.conn):
+        with self.caller.store.conn.write_transaction():
             agent = self.named(name)
             if agent.edit_others != edit_others:
                 self.repo.set_edit_others(agent.id, edit_others)

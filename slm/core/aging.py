@@ -13,7 +13,6 @@ from slm.core.callers import Caller
 from slm.errors import InvalidInput
 from slm.lifecycle import langevin
 from slm.lifecycle import steps as lifecycle
-from slm.storage.connection import write_transaction
 
 
 class Aging:
@@ -27,7 +26,7 @@ class Aging:
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63):
             raise InvalidInput(f"the seed must be a whole number from 0 to 2^63 - 1, got {seed!r}")
         began = time.perf_counter()
-        with write_transaction(self.store.conn):
+        with self.store.conn.write_transaction():
             if seed is not None:
                 self.repo.set_numbers({lifecycle.SEED: seed})
             report = lifecycle.step(self.repo, self.store.trust, self.store.existing_behavior(), moment)

@@ -8,7 +8,6 @@ from slm import validation
 from slm.core.callers import Caller
 from slm.errors import InvalidInput
 from slm.recall.hits import Hit
-from slm.storage.connection import write_transaction
 
 
 class Behaviour:
@@ -26,7 +25,7 @@ class Behaviour:
         agent = self.caller.name(agent)
         self.caller.only_visible([memory_id])
         if helpful:
-            with write_transaction(self.store.conn):
+            with self.store.conn.write_transaction():
                 self.store.trust.note_helpful(memory_id, self.caller.principal_named(agent), datetime.now(UTC))
         event = self.caller.event("feedback.recorded", agent, memory_id, {"helpful": helpful})
         return self.store.behavior.record_feedback(event, helpful, query)
@@ -43,5 +42,5 @@ class Behaviour:
 
     def agent_connected(self, agent: str, client: dict | None) -> None:
         event = self.caller.event("agent.connected", self.caller.name(agent), None, validation.clean_meta(client or {}))
-        with write_transaction(self.store.conn):
+        with self.store.conn.write_transaction():
             self.store.events.append([event])

@@ -85,21 +85,14 @@ def _not_checked(name: str) -> Check:
 # -- the environment --------------------------------------------------------------------------------------------------
 def _driver() -> Check:
     def probe() -> str:
-        import apsw
-
-        return f"apsw {apsw.apsw_version()}, SQLite {apsw.sqlite_lib_version()}"
+        return health.driver_version()
 
     return _guard("SQLite driver", "pip install apsw", probe)
 
 
 def _vec_extension() -> Check:
     def probe() -> str:
-        from slm.storage.connection import open_connection
-
-        conn = open_connection(":memory:")
-        version = health.vec_version(conn)
-        conn.close()
-        return f"sqlite-vec {version} loads"
+        return f"sqlite-vec {health.vec_extension_version()} loads"
 
     return _guard("vector extension", "pip install sqlite-vec", probe)
 
@@ -159,11 +152,11 @@ def _ranker() -> Check:
 def _store(db_path: Path, *, write: bool = False) -> Iterator:
     """A connection to an existing store. `write` only because FTS5's integrity-check is an INSERT (it changes
     nothing); a file that does not exist is an error, never a new database."""
-    from slm.storage.connection import open_connection
+    from slm.storage.db import open_db
 
     if not db_path.exists():
         raise SlmError(f"{db_path} disappeared while doctor was checking it", "run `slm doctor` again")
-    conn = open_connection(db_path, readonly=not write)
+    conn = open_db(db_path, readonly=not write)
     try:
         yield conn
     finally:
@@ -465,10 +458,9 @@ def _run(name: str, step: RepairStep, mem: Memory) -> Repair | None:
 
 
 def _rebuild_keywords(mem: Memory) -> str | None:
-    from slm.storage.connection import write_transaction
     from slm.storage.erasure import fts_consistent
 
-    with write_transaction(mem.conn):
+    with mem.conn.write_transaction():
         if fts_consistent(mem.conn):
             return None
         health.rebuild_fts(mem.conn)
@@ -478,9 +470,8 @@ def _rebuild_keywords(mem: Memory) -> str | None:
 
 
 def _delete_stray_vectors(mem: Memory) -> str | None:
-    from slm.storage.connection import write_transaction
 
-    with write_transaction(mem.conn):
+    with mem.conn.write_transaction():
         stray = health.orphan_vectors(mem.conn)
         health.delete_vectors(mem.conn, stray)
     return f"deleted {_count(len(stray), 'vector')} that belonged to no chunk" if stray else None
@@ -490,18 +481,17 @@ def _embed_missing(mem: Memory) -> str | None:
     """Embed again, with the store's model, each memory that has a chunk without its vector or no chunk: its chunks
     are replaced (new ids, so other processes' vector mirrors reload), a page of memories per transaction."""
     from slm.core.writer import embed_chunked
-    from slm.storage.connection import write_transaction
 
     if not health.memories_to_embed(mem.conn, 0, 1):
         return None
-    with write_transaction(mem.conn):
+    with mem.conn.write_transaction():
         health.drop_dangling_vector_trigger(mem.conn)
     embedder = mem.embedder  # binds the store's model, making the vector table again if it is gone
     memories = chunks = last = 0
     while ids := health.memories_to_embed(mem.conn, last, REPAIR_PAGE):
         rows = mem.repo.get_many(ids)
         embedded = dict(zip([r.id for r in rows], embed_chunked(embedder, [r.content for r in rows]), strict=True))
-        with write_transaction(mem.conn):  # embedded before the lock, as every write: it is held only to write
+        with mem.conn.write_transaction():  # embedded before the lock, as every write: it is held only to write
             still = [i for i in health.memories_to_embed(mem.conn, last, REPAIR_PAGE) if i in embedded]
             health.delete_chunks(mem.conn, still)
             for memory_id in still:

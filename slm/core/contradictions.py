@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from slm import validation
 from slm.core.callers import Caller
 from slm.errors import InvalidInput, NotFound
-from slm.storage.connection import write_transaction
 
 STATES = ("open", "resolved", "dismissed", None)
 UNKNOWN_HINT = "list the contradictions with status all to see their ids"
@@ -67,7 +66,7 @@ class Contradictions:
         contradiction_id = validation.clean_id(contradiction_id, "contradiction id")
         keep = None if keep is None else validation.clean_id(keep)
         by = self.caller.name(agent)
-        with write_transaction(self.store.conn):
+        with self.store.conn.write_transaction():
             try:
                 row = self.claims.resolve(contradiction_id, keep, self.caller.principal_named(by), datetime.now(UTC))
             except LookupError as err:

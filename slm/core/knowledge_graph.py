@@ -13,7 +13,6 @@ from slm.errors import NotFound
 from slm.graph import clusters, links
 from slm.storage import erasure as erasure_sql
 from slm.storage import portable as portable_sql
-from slm.storage.connection import write_transaction
 from slm.storage.settings import delete_setting, get_setting, set_settings
 
 UNLINKED = "graph.unlinked_through"  # memories stored before the graph existed, linked by the next build
@@ -31,14 +30,14 @@ class KnowledgeGraph:
         built_at = validation.event_time()
         found, report = clusters.build(self.repo, self._texts, self.store.synced_index().mean_vectors)
         faults.step("graph.clustered")
-        with write_transaction(self.store.conn):
+        with self.store.conn.write_transaction():
             self.repo.replace_clusters(found, built_at)
             set_settings(self.store.conn, {CLUSTERS_BUILT: built_at})
             faults.step("graph.replaced")
         return report
 
     def relabel(self, cluster_ids: set[int]) -> None:
-        with write_transaction(self.store.conn):
+        with self.store.conn.write_transaction():
             clusters.relabel(self.repo, cluster_ids, self._texts, self._stored_mean_vectors)
 
     def _stored_mean_vectors(self, ids: np.ndarray) -> np.ndarray:
@@ -62,14 +61,14 @@ class KnowledgeGraph:
             vectors = index.mean_vectors(np.array([row.id for row in rows], np.int64))
             plans = links.plan_similar(index, vectors)
             total = repo.row_count()
-            with write_transaction(conn):
+            with conn.write_transaction():
                 for row, plan in zip(rows, plans, strict=True):
                     links.link(self.repo, row.id, row, plan.stored, total)
             after = ids[-1]
             faults.step("graph.linked")
             if progress:
                 progress(len(ids))
-        with write_transaction(conn):
+        with conn.write_transaction():
             delete_setting(conn, UNLINKED)
 
     def _texts(self, ids: list[int]) -> dict[int, str]:

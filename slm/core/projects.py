@@ -20,7 +20,6 @@ from slm import faults, validation
 from slm.core.callers import Caller
 from slm.core.project_identity import ProjectIdentity, identify
 from slm.errors import Forbidden, InvalidInput, NotFound
-from slm.storage.connection import write_transaction
 from slm.storage.projects import ProjectRepository, ProjectRow
 
 LIST_HINT = "see `slm project list`"
@@ -69,7 +68,7 @@ class Projects:
         bound = self.repo.bound(identity.key)
         if bound is not None:
             return bound
-        with write_transaction(self.store.conn):
+        with self.store.conn.write_transaction():
             bound = self.repo.bound(identity.key)  # another process may have bound it since
             if bound is not None:
                 return bound
@@ -106,7 +105,7 @@ class Projects:
         """Every row naming `old` names `new` instead; `new` must not exist (merge joins two projects)."""
         self._owner_only("rename projects")
         old, new = _two_names(old, new)
-        with write_transaction(self.store.conn):
+        with self.store.conn.write_transaction():
             self._must_exist(old)
             if self.repo.exists(new):
                 hint = f"to move the memories of {old!r} into it: slm project merge {old} {new}"
@@ -126,7 +125,7 @@ class Projects:
         source, target = _two_names(source, target)
         now = datetime.now(UTC)
         stamp, user = validation.format_time(now), self.caller.name(None)
-        with write_transaction(self.store.conn):
+        with self.store.conn.write_transaction():
             self._must_exist(source)
             self._must_exist(target, f"to give {source!r} that name: slm project rename {source} {target}")
             events, keys = self._historise_twins(source, target, stamp, user)

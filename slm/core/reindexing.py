@@ -19,7 +19,7 @@ def reindex(store: Store, model: str | Path | None, progress: Progress | None) -
     spec = model_choice.spec_for(Path(model) if model is not None else None)
     embedder = Embedder(model_choice.model_file(spec))
     count, last = 0, 0
-    with store.conn:
+    with store.conn.transaction():
         vectors.drop_vector_table(store.conn)
         model_choice.bind_model(store.conn, spec, embedder.dim)
         while page := store.repo.contents(last, EMBED_BATCH):

@@ -11,7 +11,6 @@ from slm import validation
 from slm.core.callers import Caller
 from slm.core.writer import Writer
 from slm.errors import InvalidInput, NotFound
-from slm.storage.connection import write_transaction
 from slm.storage.memories import MemoryRow
 from slm.trust import model as trust_model
 
@@ -112,7 +111,7 @@ class Reviews:
         self.caller.owner_only("approve memories")
         ids = list(dict.fromkeys(validation.clean_id(i) for i in memory_ids))
         now = datetime.now(UTC)
-        with write_transaction(self.store.conn):
+        with self.store.conn.write_transaction():
             for memory_id in ids:
                 if self.caller.get(memory_id).superseded_by is not None:
                     raise InvalidInput(f"memory {memory_id} was updated", "approve its current version")
@@ -129,7 +128,7 @@ class Reviews:
                 raise InvalidInput(f"memory {memory_id} was updated", "reject its current version")
         now, user = datetime.now(UTC), validation.DEFAULT_AGENT
         store = self.store
-        with write_transaction(store.conn):
+        with store.conn.write_transaction():
             restored: list = []
             for memory_id in ids:
                 store.trust.reject(memory_id, now)

@@ -13,13 +13,13 @@ from slm.core import upgrades
 from slm.embedding import choice as model_choice
 from slm.embedding import vector_file
 from slm.embedding.vector_index import VectorIndex
-from slm.errors import NoStore
+from slm.errors import NoStore, StorageError
 from slm.graph import links
 from slm.storage import vectors
 from slm.storage.agents import AgentRepository
 from slm.storage.behavior import BehaviorRepository, behavior_path
 from slm.storage.claims import ClaimRepository
-from slm.storage.connection import open_connection
+from slm.storage.db import open_db, storage_failure
 from slm.storage.events import EventLog
 from slm.storage.gaussians import GaussianRepository
 from slm.storage.graph import GraphRepository
@@ -28,8 +28,14 @@ from slm.storage.memories import MemoryRepository
 from slm.trust.ledger import TrustLedger
 
 
+def driver_failure(err: BaseException) -> StorageError | None:
+    """What a database driver's exception means as slm's `StorageError`, None if `err` is not one: faces report
+    it without knowing the backend."""
+    return storage_failure(err)
+
+
 class Store:
-    """The connection of one memory.db and a repository per table family; the model and indexes, lazily."""
+    """The `Db` of one memory.db (`conn`) and a repository per table family; the model and indexes, lazily."""
 
     def __init__(self, conn, path: Path, model: Path | None = None, threads: int | None = None) -> None:
         self.conn = conn
@@ -68,7 +74,7 @@ class Store:
         db_path = (Path(path).expanduser() if path is not None else config.default_db_path()).resolve()
         if not create and not db_path.exists():
             raise NoStore(f"no slm database at {db_path}", "check the path, SLM_DB and SLM_HOME, or store a memory")
-        conn = open_connection(db_path)
+        conn = open_db(db_path)
         try:
             upgrades.migrate(conn, progress)
             vectors.ensure_delete_trigger(conn)
@@ -164,7 +170,7 @@ class Store:
         apsw and llama.cpp release the GIL, so on two cores the channels overlap instead of adding up.
         """
         if self._keyword_pool is None:
-            self.keyword_repo = MemoryRepository(open_connection(self.path, readonly=True))
+            self.keyword_repo = MemoryRepository(open_db(self.path, readonly=True))
             self._keyword_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="slm-keyword")
         return self._keyword_pool
 

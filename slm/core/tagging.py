@@ -6,7 +6,6 @@ from __future__ import annotations
 from slm import validation
 from slm.core.callers import Caller
 from slm.errors import InvalidInput
-from slm.storage.connection import write_transaction
 
 
 def retag(caller: Caller, memory_id: int, add: object, remove: object, agent: str | None) -> tuple[str, ...]:
@@ -16,7 +15,7 @@ def retag(caller: Caller, memory_id: int, add: object, remove: object, agent: st
         raise InvalidInput("no tag to add or remove", "name at least one tag, e.g. add=['postgres']")
     by = caller.name(agent)
     store = caller.store
-    with write_transaction(store.conn):
+    with store.conn.write_transaction():
         row = caller.get(memory_id)
         caller.may_change([row], caller.principal_named(by), by)
         if row.superseded_by is not None:

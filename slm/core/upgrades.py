@@ -15,7 +15,6 @@ from slm import faults
 from slm.recall import gaussians
 from slm.storage import migrations
 from slm.storage.claims import ClaimRepository
-from slm.storage.connection import write_transaction
 from slm.storage.gaussians import GaussianRepository
 from slm.trust.ledger import TrustLedger, principal_of
 
@@ -34,7 +33,7 @@ def backfill_gaussians(conn, progress: Progress | None) -> None:
     """Gaussians for multi-chunk memories stored before migration 0006 (once, when the store is next opened)."""
     repo = GaussianRepository(conn)
     if repo.backfill_pending():
-        with write_transaction(conn):
+        with conn.write_transaction():
             if repo.backfill_pending():  # again under the lock: another process may have done it meanwhile
                 told = None if progress is None else lambda done, total: progress(GAUSSIANS, done, total)
                 gaussians.backfill(repo, told)
@@ -47,7 +46,7 @@ def backfill_claims(conn, progress: Progress | None) -> None:
     from slm.facts import validity  # here: every open checks, but only an upgrade needs the claim rules
 
     keeper = validity.ClaimKeeper(conn, TrustLedger(conn))
-    with write_transaction(conn):
+    with conn.write_transaction():
         if keeper.repo.backfill_pending():
             statements = [
                 validity.Statement(i, text, project, principal_of(agent, agent_id, protocol), event_time or created_at)

@@ -17,7 +17,6 @@ from slm.graph import clusters, links
 from slm.lifecycle import steps as lifecycle
 from slm.recall import gaussians
 from slm.storage import erasure as erasure_sql
-from slm.storage.connection import write_transaction
 from slm.storage.memories import MemoryRepository, MemoryRow, NewMemory
 from slm.storage.settings import get_setting
 from slm.trust.ledger import CORROBORATE_MIN, DUPLICATE_MIN, NearbyMemory, NewWrite, principal_of
@@ -113,7 +112,7 @@ class Writer:
         """A restated memory sharpens its Gaussian when the restatement counts (trust decides)."""
         if not repeats:
             return
-        with write_transaction(self.store.conn):
+        with self.store.conn.write_transaction():
             self.caller.authorise()
             for existing, memory in repeats:
                 if self.store.trust.note_repeat(existing, _principal(memory), datetime.now(UTC)):
@@ -136,7 +135,7 @@ class Writer:
         embedded = self.with_vectors(memories)
         vectors = np.vstack([links.memory_vector(m.vectors) for m in embedded])
         plans = links.plan_similar(store.synced_index(), vectors)
-        with write_transaction(store.conn):
+        with store.conn.write_transaction():
             self.caller.authorise()
             stored = store.repo.insert_many(embedded)
             self._start_gaussians_and_lifecycle(embedded, stored)
@@ -320,7 +319,7 @@ class Writer:
         by = self.caller.name(agent)
         now = datetime.now(UTC)
         store = self.store
-        with write_transaction(store.conn):
+        with store.conn.write_transaction():
             principal = self.caller.principal_named(by)
             ids: list[int] = []
             for memory_id in wanted:
@@ -351,7 +350,7 @@ class Writer:
         the new one was stored, its claims pointing at the new one's."""
         now = datetime.now(UTC)
         store = self.store
-        with write_transaction(store.conn):
+        with store.conn.write_transaction():
             keys: set = set()
             replaced_at = {row.id: row.created_at for row in store.repo.get_many([new for _, new in pairs])}
             for old, new in pairs:
@@ -366,7 +365,7 @@ class Writer:
         and their events' payloads; no trust signal, as an erasure judges no one. Returns the orphans dropped."""
         now = datetime.now(UTC)
         store = self.store
-        with write_transaction(store.conn):
+        with store.conn.write_transaction():
             keys: set = set()
             for part in erasure_sql.chunks(ids):
                 keys |= store.claims.before_delete(part)

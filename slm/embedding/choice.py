@@ -12,7 +12,6 @@ from pathlib import Path
 from slm import config
 from slm.errors import ModelError
 from slm.storage import settings, vectors
-from slm.storage.connection import write_transaction
 
 DEFAULT = "default"
 MODEL_KEY = "embedding.model"
@@ -68,7 +67,7 @@ def bind_model(conn, spec: str, dim: int) -> None:
     """
     if _bound(conn, spec, dim):
         return
-    with write_transaction(conn):
+    with conn.write_transaction():
         if _bound(conn, spec, dim):
             return
         if vectors.vector_table_dim(conn) is None:

@@ -16,7 +16,6 @@ import numpy as np
 
 from slm.embedding import quantised, vector_file
 from slm.storage import vectors
-from slm.storage.connection import data_version
 
 _DELETED = -1
 SAVE_AFTER_ROWS = 4096  # rows loaded from vec0 (or deleted) since the file was read or written, before rewriting it
@@ -50,7 +49,7 @@ class VectorIndex:
     # -- keeping in sync ------------------------------------------------------------------------------------
     def sync(self, conn, repo) -> None:
         """Catch up with commits made by other connections since the last sync (cheap when there are none)."""
-        version = data_version(conn)
+        version = conn.data_version()
         if version == self._data_version:
             return
         self._data_version = version

@@ -24,7 +24,6 @@ from typing import TypeVar
 from slm import validation
 from slm.facts import claims
 from slm.storage.claims import ClaimRepository, ClaimRow, ContradictionRow
-from slm.storage.connection import write_transaction
 from slm.trust import contradictions
 from slm.trust import model as trust_model
 from slm.trust.ledger import TrustLedger
@@ -95,7 +94,7 @@ class ClaimKeeper:
             if memory.neighbours:  # its alignment reads the validity of earlier memories (and may claim for them)
                 self._place_quiet(quiet)
             try:
-                with write_transaction(self.conn):
+                with self.conn.write_transaction():
                     keys |= self._place_one(memory, made, trusts.get(memory.memory_id, 1.0))
             except Exception:
                 log.exception("claims of memory %s not placed; the memory is stored", memory.memory_id)
@@ -107,7 +106,7 @@ class ClaimKeeper:
         if not quiet:
             return
         try:
-            with write_transaction(self.conn):
+            with self.conn.write_transaction():
                 self.repo.set_valid_from([(m.memory_id, m.time) for m in quiet])
                 self.repo.refresh_validity([m.memory_id for m in quiet])
         except Exception:
@@ -230,7 +229,7 @@ class ClaimKeeper:
             log.exception("could not narrow the contradiction check; checking all %s keys", len(keys))
         for key in _ticks(keys, "checking for contradictions", progress):
             try:
-                with write_transaction(self.conn):
+                with self.conn.write_transaction():
                     noticed += self._check(key, now)
             except Exception:
                 log.exception("contradiction check of %s failed; nothing else is affected", key)

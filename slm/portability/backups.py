@@ -9,7 +9,6 @@ from slm import validation
 from slm.errors import InvalidInput
 from slm.storage import backup as sql
 from slm.storage.behavior import behavior_path
-from slm.storage.connection import write_transaction
 
 BACKUPS_DIR = "backups"
 
@@ -32,7 +31,7 @@ def backup(engine, target: Path | None = None, progress: Callable[[int, int], No
     if behavior is not None:
         sql.copy_database(behavior.conn, behavior_target)
     memories = engine.repo.row_count()
-    with write_transaction(engine.conn):
+    with engine.conn.write_transaction():
         sql.record(engine.conn, target, made_at, memories)
     return {
         "path": str(target),

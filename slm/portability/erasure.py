@@ -27,7 +27,6 @@ from slm.embedding import vector_file
 from slm.errors import InvalidInput, NotFound
 from slm.graph import entities
 from slm.storage import erasure as sql
-from slm.storage.connection import write_transaction
 from slm.storage.memories import MemoryFilter
 from slm.trust import receipts
 
@@ -138,7 +137,7 @@ def erase(engine, scope: Scope, *, by: str = "user", stage: Stage | None = None)
     tell = stage or (lambda _: None)
     with _erasing(engine, wait=True):
         # chosen and deleted under one lock: a version written meanwhile can't escape
-        with write_transaction(engine.conn):
+        with engine.conn.write_transaction():
             ids = select(engine, scope)
             if not ids:
                 raise NotFound("nothing matches what you asked to erase", "check the conditions with --dry-run")
@@ -174,7 +173,7 @@ def erase_behavior(engine, *, stage: Stage | None = None) -> dict:
     """Empty the behaviour database (recalls, feedback, their events); memories stay as they are."""
     body = _body(engine, {"behavior": True}, {}, [], [])
     with _erasing(engine, wait=True):
-        with write_transaction(engine.conn):
+        with engine.conn.write_transaction():
             sql.journal_open(engine.conn, sql.JournalEntry(body["id"], body, [], []))
         return finish(engine, body["id"], stage or (lambda _: None))
 
@@ -233,13 +232,13 @@ def finish(engine, entry_id: str, tell: Stage, texts: Texts | None = None) -> di
         if name in entry.done:
             continue
         body = run(engine, entry, tell, texts) or entry.body
-        with write_transaction(engine.conn):
+        with engine.conn.write_transaction():
             sql.journal_save(engine.conn, replace(entry, body=body, done=[*entry.done, name]))
         faults.step(f"erase.{name}")
     [entry] = sql.journal_entries(engine.conn, entry_id)
     receipt = _issue(engine, entry.body)
     faults.step("erase.receipt")
-    with write_transaction(engine.conn):
+    with engine.conn.write_transaction():
         sql.journal_close(engine.conn, entry_id)
     return receipt
 
@@ -254,11 +253,11 @@ def _behaviour(engine, entry: sql.JournalEntry, tell: Stage, texts: Texts | None
     if not any(k.startswith("behavior.") for k in entry.body["counts"]):
         counted = sql.count_behavior(behavior.conn, None if everything else entry.body["memory_ids"])
         body = {**entry.body, "counts": entry.body["counts"] | {f"behavior.{k}": v for k, v in counted.items()}}
-        with write_transaction(engine.conn):
+        with engine.conn.write_transaction():
             sql.journal_save(engine.conn, replace(entry, body=body))
         entry = replace(entry, body=body)
     tell("erasing behaviour rows")
-    with write_transaction(behavior.conn):
+    with behavior.conn.write_transaction():
         if texts is not None:
             texts.behavior += sql.behavior_texts(behavior.conn, entry.body["memory_ids"])
         if everything:
@@ -279,7 +278,7 @@ def _merge_index(engine, entry: sql.JournalEntry, tell: Stage, _: Texts | None) 
     erasure deleted them in place: 0.5 s of merging at 100k saved, with the write lock held)."""
     if entry.body["memory_ids"] and entry.body.get("index") != "deleted in place":
         tell("merging the keyword index")
-        with write_transaction(engine.conn):
+        with engine.conn.write_transaction():
             sql.optimize_fts(engine.conn)
 
 

@@ -23,7 +23,6 @@ from slm.portability import portable
 from slm.storage import health
 from slm.storage import portable as sql
 from slm.storage.behavior import behavior_path
-from slm.storage.connection import read_snapshot
 from slm.storage.memories import MemoryFilter, MemoryRepository
 from slm.trust.receipts import KEY_FILE
 
@@ -69,7 +68,7 @@ def export(
     """Write the export to `out` (JSONL or JSON); returns the counts written, as the end line holds them."""
     if fmt not in ("jsonl", "json"):
         raise InvalidInput(f"unknown export format {fmt!r}", f"one of {list(FORMATS)} (markdown writes a folder)")
-    with read_snapshot(engine.conn):
+    with engine.conn.read_snapshot():
         return _export(engine, out, fmt, selection, embeddings, behavior, progress, total)
 
 
@@ -203,7 +202,7 @@ def export_markdown(
     The folder is made 0700 if new, each file 0600 and written whole or not at all; never the store's own folder.
     """
     folder = markdown_folder(folder, engine.path)
-    with read_snapshot(engine.conn):
+    with engine.conn.read_snapshot():
         return _export_markdown(engine, folder, selection, progress, total)
 
 

@@ -20,7 +20,6 @@ from slm.portability import foreign, portable
 from slm.portability.foreign import Problem
 from slm.portability.portable import BehaviorRecord, End, ExportedMemory, Header, LineError
 from slm.storage import portable as sql
-from slm.storage.connection import write_transaction
 from slm.storage.memories import NewMemory
 
 BATCH = 64
@@ -242,7 +241,7 @@ class _Run:
             else:
                 fresh.append((record, _new_memory(record, digest)))
         ready = self.engine.with_vectors([m for _, m in fresh])  # embedded before the write lock is taken
-        with write_transaction(self.engine.conn):  # each record whole, with its versions, validity and links, or not
+        with self.engine.conn.write_transaction():  # each record whole, with its versions, validity and links, or not
             # edges among the memories this import adds are replaced by the file's (_restore): none are derived
             derived = [record.derived if self.use_derived else None for record, _ in fresh]
             stored = self.engine.store_imported(ready, derived, self.added) if ready else []

@@ -15,13 +15,14 @@ STEP_PAGES = 256
 
 
 def copy_database(conn, target: Path, progress: Callable[[int, int], None] | None = None) -> None:
-    """Copy `conn`'s main database to `target` (a new file, 0600); `progress(done, total)` counts pages."""
+    """Copy `conn`'s (a `SqliteDb`) main database to `target` (a new file, 0600); `progress(done, total)` counts
+    pages."""
     import apsw
 
     ensure_private_file(target)
     destination = apsw.Connection(str(target))
     try:
-        with destination.backup("main", conn, "main") as backup:
+        with destination.backup("main", conn.raw, "main") as backup:
             while not backup.done:
                 backup.step(STEP_PAGES)
                 if progress:

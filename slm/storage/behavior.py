@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 from slm.storage import migrations
-from slm.storage.connection import open_connection, write_transaction
+from slm.storage.connection import open_connection
 from slm.storage.events import Event, EventLog
 
 
@@ -41,7 +41,7 @@ class BehaviorRepository:
 
     def record_feedback(self, event: Event, helpful: bool, query: str | None) -> int:
         """A feedback row and its `feedback.recorded` event, in one transaction."""
-        with write_transaction(self.conn):
+        with self.conn.write_transaction():
             feedback_id = self.conn.execute(
                 "INSERT INTO feedback (time, memory_id, helpful, query, agent, protocol) "
                 "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
@@ -51,7 +51,7 @@ class BehaviorRepository:
         return feedback_id
 
     def record_recall(self, *, time: str, query: str, k: int, results: list[int], agent: str, protocol: str) -> None:
-        with write_transaction(self.conn):
+        with self.conn.write_transaction():
             self.conn.execute(
                 "INSERT INTO recalls (time, query, k, results, agent, protocol) VALUES (?, ?, ?, ?, ?, ?)",
                 (time, query, k, json.dumps(results), agent, protocol),

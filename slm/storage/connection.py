@@ -1,28 +1,26 @@
-"""Open the user's SQLite database with the driver and extensions slm needs.
+"""The SQLite backend: open the user's database with the driver and extensions slm needs, as a `SqliteDb`.
 
 The stdlib `sqlite3` of many Pythons cannot load extensions, so slm uses `apsw`, which bundles a recent SQLite
-and can load sqlite-vec. Files are created user-only: memories are private.
+and can load sqlite-vec. Files are created user-only: memories are private. Only `slm/storage` imports this
+module; the engine above it sees the `Db` of `slm.storage.db`.
 """
 
 from __future__ import annotations
 
 import os
 import random
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from slm.errors import NoStore, StorageError
+from slm.errors import NoStore, StorageError, StoreBusy
 
 BUSY_TIMEOUT_MS = 30_000  # many agents write one file: a writer waits its turn rather than fail
 DIR_MODE = 0o700
 FILE_MODE = 0o600
-
-
-def data_version(conn) -> int:
-    """SQLite's `data_version` of this connection: it moves when another connection commits to the file."""
-    return conn.execute("PRAGMA data_version").fetchone()[0]
+BUSY_HINT = "another process is writing to it; try again"
 
 
 def import_apsw():
@@ -51,7 +49,7 @@ def ensure_private_file(path: Path) -> None:
         os.close(fd)
 
 
-def open_connection(path: Path | str, *, readonly: bool = False):
+def open_connection(path: Path | str, *, readonly: bool = False) -> SqliteDb:
     """An apsw connection with WAL, a busy timeout, foreign keys, secure_delete and sqlite-vec loaded."""
     apsw = import_apsw()
     memory = str(path) == ":memory:"
@@ -76,7 +74,7 @@ def open_connection(path: Path | str, *, readonly: bool = False):
         conn.execute("PRAGMA secure_delete=ON")
     except apsw.Error as err:
         raise StorageError(f"cannot open the database at {path}: {err}", "check the path and its permissions") from err
-    return conn
+    return SqliteDb(conn)
 
 
 def _use_wal(conn, apsw) -> None:
@@ -114,35 +112,77 @@ def _patient_busy_handler():
     return handler
 
 
-@contextmanager
-def write_transaction(conn) -> Iterator[None]:
-    """BEGIN IMMEDIATE ... COMMIT, rolled back if the body raises.
+class SqliteDb:
+    """One apsw connection as the engine's `Db` (`slm.storage.db`). `execute`, `executemany`, `cursor` and `changes`
+    are apsw's own bound methods, so a statement costs what it did on the bare connection; `raw` is the apsw
+    connection, for the few SQLite-only storage functions (the online backup API)."""
 
-    Taking the write lock up front means a read-then-write cannot fail half way with SQLITE_BUSY when another
-    process wrote in between (a deferred transaction cannot wait for that); it waits on the busy timeout instead.
-    Inside an open transaction it is a savepoint.
-    """
-    if conn.in_transaction:
-        with conn:
+    __slots__ = ("changes", "close", "cursor", "execute", "executemany", "raw")
+    backend = "sqlite"
+
+    def __init__(self, conn) -> None:
+        self.raw = conn
+        self.execute, self.executemany, self.cursor = conn.execute, conn.executemany, conn.cursor
+        self.changes, self.close = conn.changes, conn.close
+
+    @property
+    def in_transaction(self) -> bool:
+        return self.raw.in_transaction
+
+    def data_version(self) -> int:
+        """SQLite's `data_version` of this connection: it moves when another connection commits to the file."""
+        return self.raw.execute("PRAGMA data_version").fetchone()[0]
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """A deferred transaction, or a savepoint inside an open one (apsw's `with conn`)."""
+        with self.raw:
             yield
-        return
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:  # SQLite may have rolled back already (disk full, interrupt): keep its error
-            conn.execute("ROLLBACK")
-        raise
 
+    @contextmanager
+    def write_transaction(self) -> Iterator[None]:
+        """BEGIN IMMEDIATE ... COMMIT, rolled back if the body raises.
 
-@contextmanager
-def read_snapshot(conn) -> Iterator[None]:
-    """One consistent view of the database for a long read (an export) while other processes write: a deferred
-    transaction that only reads, so WAL keeps serving it the state of its first read."""
-    conn.execute("BEGIN")
-    try:
-        yield
-    finally:
+        Taking the write lock up front means a read-then-write cannot fail half way with SQLITE_BUSY when another
+        process wrote in between (a deferred transaction cannot wait for that); it waits on the busy timeout
+        instead, and raises `StoreBusy` past it. Inside an open transaction it is a savepoint.
+        """
+        conn = self.raw
         if conn.in_transaction:
-            conn.execute("ROLLBACK")
+            with conn:
+                yield
+            return
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except import_apsw().BusyError as err:
+            raise StoreBusy(f"the store stayed locked for {BUSY_TIMEOUT_MS // 1000} s: {err}", BUSY_HINT) from err
+        try:
+            yield
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:  # SQLite may have rolled back already (disk full, interrupt): keep its error
+                conn.execute("ROLLBACK")
+            raise
+
+    @contextmanager
+    def read_snapshot(self) -> Iterator[None]:
+        """One consistent view of the database for a long read (an export) while other processes write: a deferred
+        transaction that only reads, so WAL keeps serving it the state of its first read."""
+        conn = self.raw
+        conn.execute("BEGIN")
+        try:
+            yield
+        finally:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+
+
+def sqlite_failure(err: BaseException) -> StorageError | None:
+    """The storage error an exception of the SQLite driver stands for; None for any other exception. Looks at an
+    apsw that is already imported and never imports it: only an imported apsw can have raised."""
+    apsw = sys.modules.get("apsw")
+    if apsw is None or not isinstance(err, apsw.Error):
+        return None
+    if isinstance(err, apsw.BusyError):
+        return StoreBusy(f"SQLite error: {err}", BUSY_HINT)
+    return StorageError(f"SQLite error: {err}", "run `slm doctor`; restore a backup if the file is damaged")

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from slm.storage.backup import recorded
-from slm.storage.connection import import_apsw
+from slm.storage.connection import import_apsw, open_connection
 from slm.storage.vectors import TABLE as VECTORS
 from slm.storage.vectors import vector_table_dim
 
@@ -107,6 +107,21 @@ def recorded_backups(conn) -> list[tuple[str, str]]:
         return [(path, made_at) for path, made_at, _ in reversed(recorded(conn))]
     except apsw.Error:  # a store older than the table, or a damaged one
         return []
+
+
+def driver_version() -> str:
+    """The SQLite driver and the SQLite it bundles (fails if apsw is not installed)."""
+    apsw = import_apsw()
+    return f"apsw {apsw.apsw_version()}, SQLite {apsw.sqlite_lib_version()}"
+
+
+def vec_extension_version() -> str:
+    """The sqlite-vec version a fresh in-memory connection loads (fails if the extension does not load)."""
+    conn = open_connection(":memory:")
+    try:
+        return vec_version(conn)
+    finally:
+        conn.close()
 
 
 def vec_version(conn) -> str:

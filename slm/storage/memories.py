@@ -130,7 +130,7 @@ class MemoryRepository:
         An item whose (project, hash) is already current is not stored again: its existing id comes back.
         Call inside the caller's write transaction, so the change and its events commit together.
         """
-        with self.conn:
+        with self.conn.transaction():
             return [self._insert_one(item) for item in items]
 
     def _insert_one(self, item: NewMemory) -> tuple[int, bool]:
@@ -208,7 +208,7 @@ class MemoryRepository:
 
     def delete(self, ids: list[int]) -> None:
         """Delete memories; tags, FTS entries, chunks and vectors go with them (cascades and triggers)."""
-        with self.conn:
+        with self.conn.transaction():
             self.conn.executemany("DELETE FROM memories WHERE id = ?", [(i,) for i in ids])
 
     # -- reads ----------------------------------------------------------------------------------------------

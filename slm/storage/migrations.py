@@ -16,7 +16,7 @@ from pathlib import Path
 
 from slm import faults
 from slm.errors import SchemaError
-from slm.storage.connection import import_apsw, write_transaction
+from slm.storage.connection import import_apsw
 
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 _REBUILDS = re.compile(r"\bDROP\s+TABLE\b", re.IGNORECASE)  # a table rebuilt (or dropped): foreign keys off
@@ -77,7 +77,7 @@ def migrate(conn, folder: Path | None = None, progress: Callable[[int, int], Non
         conn.execute(f"PRAGMA foreign_keys={'OFF' if rebuilds else 'ON'}")
         try:
             # Several processes may open a new database at once: the write lock decides who applies each step.
-            with write_transaction(conn):
+            with conn.write_transaction():
                 if _check_version(conn, latest) < migration.version:
                     _apply(conn, migration, rebuilds)
         except import_apsw().ConstraintError as err:

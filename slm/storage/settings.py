@@ -9,7 +9,7 @@ def get_setting(conn, key: str) -> str | None:
 
 
 def set_settings(conn, values: dict[str, str]) -> None:
-    with conn:
+    with conn.transaction():
         conn.executemany(
             "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             list(values.items()),

@@ -10,8 +10,6 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from slm.storage.connection import write_transaction
-
 TABLE = "chunk_vectors"
 
 
@@ -25,7 +23,7 @@ def vector_table_dim(conn) -> int | None:
 
 
 def create_vector_table(conn, dim: int) -> None:
-    with conn:
+    with conn.transaction():
         conn.execute(f"CREATE VIRTUAL TABLE {TABLE} USING vec0(embedding float[{int(dim)}])")
         _create_delete_trigger(conn)
 
@@ -36,7 +34,7 @@ def ensure_delete_trigger(conn) -> None:
         "SELECT count(*) FROM sqlite_master WHERE name IN (?, 'chunks_vector_delete')", (TABLE,)
     ).fetchone()[0]
     if present == 1:  # the table without its trigger
-        with write_transaction(conn):
+        with conn.write_transaction():
             if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'chunks_vector_delete'").fetchone() is None:
                 _create_delete_trigger(conn)
 
@@ -50,7 +48,7 @@ def _create_delete_trigger(conn) -> None:
 
 def drop_vector_table(conn) -> None:
     """Remove every vector (to re-embed with another model); chunks go too, as they belong to the old model."""
-    with conn:
+    with conn.transaction():
         conn.execute("DROP TRIGGER IF EXISTS chunks_vector_delete")
         conn.execute(f"DROP TABLE IF EXISTS {TABLE}")
         conn.execute("DELETE FROM chunks")
