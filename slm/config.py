@@ -23,6 +23,19 @@ def default_db_path() -> Path:
     return data_dir() / DB_NAME
 
 
+SERVER_SCHEMES = ("postgresql://", "postgres://")
+
+
+def refuse_server_url(value: str | Path | None) -> None:
+    """`--db`, `SLM_DB` and `Memory.open` name a local database file; a PostgreSQL URL is refused, clearly, until
+    slm can use one (issue 24)."""
+    if isinstance(value, str) and value.strip().lower().startswith(SERVER_SCHEMES):
+        raise InvalidInput(
+            "PostgreSQL stores are not supported yet (issue 24)",
+            "point --db / SLM_DB at a local database file, or leave both unset for $SLM_HOME/memory.db",
+        )
+
+
 def model_override() -> Path | None:
     """`SLM_MODEL` selects another GGUF embedding model for this process."""
     value = os.environ.get("SLM_MODEL")

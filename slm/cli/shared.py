@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from slm import validation
+from slm import config, validation
 from slm.cli import output as out
 from slm.core import recall_options
 from slm.errors import Forbidden, InvalidInput, NoStore, NotFound, SlmError
@@ -69,9 +69,20 @@ def memory_ids(help: str) -> Decorator:
     return click.argument("memory_ids", metavar="ID...", nargs=-1, required=True, type=ids, callback=listed, help=help)
 
 
+class DatabasePath(click.Path):
+    """`--db` / `SLM_DB`: a database file; a PostgreSQL URL is refused as it is read, before its `//` is lost."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        try:
+            config.refuse_server_url(value)
+        except InvalidInput as err:
+            self.fail(f"{err.message}; {err.hint}", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 db_option = click.option(
     "--db",
-    type=click.Path(path_type=Path),
+    type=DatabasePath(path_type=Path),
     envvar="SLM_DB",
     show_envvar=True,
     show_default=False,

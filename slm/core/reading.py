@@ -11,7 +11,6 @@ from slm.core.store import Store
 from slm.embedding import choice as model_choice
 from slm.errors import InvalidInput
 from slm.storage import migrations
-from slm.storage.behavior import behavior_path
 from slm.storage.memories import MemoryFilter, MemoryRow
 
 
@@ -89,7 +88,7 @@ def _behavior_stats(store: Store) -> dict:
     behavior = store.existing_behavior()
     feedback = behavior.feedback_counts() if behavior else {"helpful": 0, "unhelpful": 0}
     return {
-        "behavior_path": str(behavior_path(store.path)),
+        "behavior_path": str(store.location.behavior_db),
         "recalls_logged": behavior.recall_count() if behavior else 0,
         "feedback_helpful": feedback["helpful"],
         "feedback_unhelpful": feedback["unhelpful"],

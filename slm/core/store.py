@@ -17,9 +17,9 @@ from slm.errors import NoStore, StorageError
 from slm.graph import links
 from slm.storage import vectors
 from slm.storage.agents import AgentRepository
-from slm.storage.behavior import BehaviorRepository, behavior_path
+from slm.storage.behavior import BehaviorRepository
 from slm.storage.claims import ClaimRepository
-from slm.storage.db import open_db, storage_failure
+from slm.storage.db import StoreLocation, locate, open_db, storage_failure
 from slm.storage.events import EventLog
 from slm.storage.gaussians import GaussianRepository
 from slm.storage.graph import GraphRepository
@@ -37,9 +37,10 @@ def driver_failure(err: BaseException) -> StorageError | None:
 class Store:
     """The `Db` of one memory.db (`conn`) and a repository per table family; the model and indexes, lazily."""
 
-    def __init__(self, conn, path: Path, model: Path | None = None, threads: int | None = None) -> None:
+    def __init__(self, conn, location: StoreLocation, model: Path | None = None, threads: int | None = None) -> None:
         self.conn = conn
-        self.path = path
+        self.location = location
+        self.path = location.database  # the database file: what the faces show
         self.repo = MemoryRepository(conn)
         self.events = EventLog(conn)
         self.graph = GraphRepository(conn)
@@ -69,18 +70,17 @@ class Store:
     ) -> Store:
         """Open and migrate the database at `path` (default `$SLM_HOME/memory.db`); create it unless told not to.
         An older store is upgraded first, telling `progress` how far along it is (slm.core.upgrades)."""
-        # The real path, not a symlink's: behavior.db, receipts and the erasure key go beside the real file, so
-        # the store is one store whichever path opens it.
-        db_path = (Path(path).expanduser() if path is not None else config.default_db_path()).resolve()
-        if not create and not db_path.exists():
-            raise NoStore(f"no slm database at {db_path}", "check the path, SLM_DB and SLM_HOME, or store a memory")
-        conn = open_db(db_path)
+        location = locate(path)
+        if not create and not location.database.exists():
+            hint = "check the path, SLM_DB and SLM_HOME, or store a memory"
+            raise NoStore(f"no slm database at {location.database}", hint)
+        conn = open_db(location)
         try:
             upgrades.migrate(conn, progress)
             vectors.ensure_delete_trigger(conn)
             upgrades.backfill_gaussians(conn, progress)
             upgrades.backfill_claims(conn, progress)
-            return cls(conn, db_path, model, threads)
+            return cls(conn, location, model, threads)
         except BaseException:
             conn.close()
             raise
@@ -147,7 +147,7 @@ class Store:
         if self.index is None:
             model = model_choice.recorded_model(self.conn) or model_choice.DEFAULT
             dim = model_choice.recorded_dim(self.conn) if self._embedder is None else None
-            self.index = VectorIndex(dim or self.embedder.dim, vector_file.path_for(self.path), model)
+            self.index = VectorIndex(dim or self.embedder.dim, self.location.beside(vector_file.SUFFIX), model)
         self.index.sync(self.conn, self.repo)
         return self.index
 
@@ -170,7 +170,7 @@ class Store:
         apsw and llama.cpp release the GIL, so on two cores the channels overlap instead of adding up.
         """
         if self._keyword_pool is None:
-            self.keyword_repo = MemoryRepository(open_db(self.path, readonly=True))
+            self.keyword_repo = MemoryRepository(open_db(self.location, readonly=True))
             self._keyword_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="slm-keyword")
         return self._keyword_pool
 
@@ -179,11 +179,11 @@ class Store:
     def behavior(self) -> BehaviorRepository:
         """The behaviour database beside this one (recalls and feedback), opened, or created, on first use."""
         if self._behavior is None:
-            self._behavior = BehaviorRepository.open(behavior_path(self.path))
+            self._behavior = BehaviorRepository.open(self.location.behavior_db)
         return self._behavior
 
     def existing_behavior(self) -> BehaviorRepository | None:
         """The behaviour database if there is one: readers use this, so that looking never creates a file."""
-        if self._behavior is None and not behavior_path(self.path).exists():
+        if self._behavior is None and not self.location.behavior_db.exists():
             return None
         return self.behavior

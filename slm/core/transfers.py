@@ -25,6 +25,7 @@ class Transfers:
     def __init__(self, store: Store, writer: Writer, graph: KnowledgeGraph) -> None:
         self.store = store
         self.conn, self.path, self.repo, self.graph = store.conn, store.path, store.repo, store.graph
+        self.location = store.location  # where the receipts, the erasure key and lock, and backups go
         self._writer = writer
         self._knowledge = graph
 

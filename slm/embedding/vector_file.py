@@ -42,8 +42,11 @@ class Snapshot:
         return int(self.chunk_ids[-1]) if len(self.chunk_ids) else 0
 
 
+SUFFIX = ".vectors"  # memory.db -> memory.db.vectors
+
+
 def path_for(db_path: Path) -> Path:
-    return db_path.with_name(db_path.name + ".vectors")
+    return db_path.with_name(db_path.name + SUFFIX)
 
 
 def read(path: Path, dim: int, model: str) -> Snapshot | None:

@@ -18,7 +18,7 @@ def backup(engine, target: Path | None = None, progress: Callable[[int, int], No
     made_at = validation.now_utc()
     if target is None:
         stamp = made_at.replace(":", "").replace("-", "")
-        target = engine.path.parent / BACKUPS_DIR / f"{engine.path.stem}-{stamp}.db"
+        target = engine.location.folder / BACKUPS_DIR / f"{engine.path.stem}-{stamp}.db"
     target = Path(target).expanduser().resolve()
     behavior_target = behavior_path(target)
     for path in (target, behavior_target):

@@ -211,7 +211,7 @@ def _erasing(engine, *, wait: bool) -> Iterator[bool]:
     A journal whose lock is free is an interrupted erasure's: the kernel drops a lock with the process that held
     it, however it died.
     """
-    fd = os.open(engine.path.with_name(f".{engine.path.name}.erasing"), os.O_RDWR | os.O_CREAT, 0o600)
+    fd = os.open(engine.location.beside(".erasing", hidden=True), os.O_RDWR | os.O_CREAT, 0o600)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -288,7 +288,7 @@ def _compact(engine, entry: sql.JournalEntry, tell: Stage, texts: Texts | None) 
     tell("emptying the write-ahead logs and looking for stale copies")
     vacuumed = []
     if entry.body["memory_ids"]:
-        vector_file.discard(vector_file.path_for(engine.path))  # it holds the erased memories' vectors
+        vector_file.discard(engine.location.beside(vector_file.SUFFIX))  # it holds the erased memories' vectors
     if entry.body["memory_ids"] and _scrub(engine.conn, engine.path, texts and texts.memory, "memory", tell):
         vacuumed.append(engine.path.name)
     behavior = engine.existing_behavior()
@@ -319,12 +319,12 @@ _STEPS = (
 
 def _receipt_path(engine, body: dict) -> Path:
     name = f"erasure-{body['erased_at'].replace(':', '')}-{body['id'][:8]}.json"
-    return engine.path.parent / RECEIPTS_DIR / name
+    return engine.location.folder / RECEIPTS_DIR / name
 
 
 def _issue(engine, body: dict) -> dict:
     """Sign the receipt and write it atomically (Ed25519 signs deterministically: writing it again is harmless)."""
-    receipt = receipts.sign(body, receipts.load_or_create_key(engine.path.parent))
+    receipt = receipts.sign(body, receipts.load_or_create_key(engine.location.folder))
     path = _receipt_path(engine, body)
     path.parent.mkdir(mode=0o700, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".receipt-", suffix=".tmp", dir=path.parent)  # created 0600
@@ -350,7 +350,7 @@ def verify(engine, receipt_path: Path) -> dict:
         raise InvalidInput(f"{receipt_path} is not a JSON receipt: {err}") from None
     if not isinstance(receipt, dict) or receipt.get("type") != RECEIPT_TYPE:
         raise InvalidInput(f"{receipt_path} is not an slm erasure receipt")
-    body = receipts.check(receipt, receipts.load_key(engine.path.parent))
+    body = receipts.check(receipt, receipts.load_key(engine.location.folder))
     ids, hashes = body["memory_ids"], body["content_hashes"]
     left = sql.leftovers(engine.conn, ids, hashes)
     left["fts index out of step with memories"] = 0 if sql.fts_consistent(engine.conn) else 1

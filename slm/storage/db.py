@@ -9,11 +9,43 @@ exception reaches a face as a `StorageError` through `storage_failure`, so no fa
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from slm import config
 from slm.errors import StorageError
+from slm.storage.behavior import behavior_path
 from slm.storage.connection import open_connection, sqlite_failure
+
+
+@dataclass(frozen=True)
+class StoreLocation:
+    """Where a store lives: its database, and the folder of the files kept on local disk beside it (behavior.db,
+    the vector mirror, the erasure lock, receipts and key, backups). Today the database is a local SQLite file and
+    the folder is the one it is in; a PostgreSQL store (issue 24) will keep its local files in a folder of its own."""
+
+    database: Path
+
+    @property
+    def folder(self) -> Path:
+        return self.database.parent
+
+    def beside(self, suffix: str, *, hidden: bool = False) -> Path:
+        """A local file named after the store: `.vectors` -> `memory.db.vectors` (`.memory.db.erasing` hidden)."""
+        return self.folder / f"{'.' if hidden else ''}{self.database.name}{suffix}"
+
+    @property
+    def behavior_db(self) -> Path:
+        return behavior_path(self.database)
+
+
+def locate(where: str | Path | None) -> StoreLocation:
+    """The store `--db` / `SLM_DB` / `Memory.open` name (default `$SLM_HOME/memory.db`). The real path, not a
+    symlink's: the local files go beside the real file, so the store is one store whichever path opens it. A
+    PostgreSQL URL is refused (`InvalidInput`) until issue 24 lands."""
+    config.refuse_server_url(where)
+    return StoreLocation((Path(where).expanduser() if where is not None else config.default_db_path()).resolve())
 
 
 class Db(Protocol):
@@ -50,9 +82,9 @@ class Db(Protocol):
     def close(self) -> None: ...
 
 
-def open_db(path: Path | str, *, readonly: bool = False) -> Db:
-    """The store's database at `path` (created unless `readonly`; `NoStore` when a read-only one is missing)."""
-    return open_connection(path, readonly=readonly)
+def open_db(where: StoreLocation | Path | str, *, readonly: bool = False) -> Db:
+    """The store's database (created unless `readonly`; `NoStore` when a read-only one is missing)."""
+    return open_connection(where.database if isinstance(where, StoreLocation) else where, readonly=readonly)
 
 
 def storage_failure(err: BaseException) -> StorageError | None:
