@@ -2,15 +2,14 @@
 
 `benchmarks/pg_keyword.py` measures the rankings on LongMemEval dev; these pin the two things its conclusion rests
 on, on a few rows: tokens from SQLite's own tokenizer (through apsw) give the same scores in SQL as FTS5 gives,
-phrases and repeated phrases included; PyStemmer's `porter` (not an slm dependency) differs from FTS5's where
-FTS5 follows Porter's C version.
+phrases and repeated phrases included.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from benchmarks.pg_keyword import Bm25Table, Fts5, Postgres, fts5_tokenizer, order, pystemmer_tokenizer
+from benchmarks.pg_keyword import Bm25Table, Fts5, Postgres, fts5_tokenizer, order
 
 pytest_plugins = ["tests.pg"]  # the fixtures pg_server and pg_database
 
@@ -31,15 +30,6 @@ def test_fts5_tokens_are_fts5s():
     tokens = fts5_tokenizer()
     vocab = fts5.tokens()
     assert [vocab.get(doc, []) for doc in range(1, len(DOCS) + 1)] == [tokens(text) for text in DOCS]
-
-
-def test_pystemmer_tokens_leave_short_tokens_and_miss_porters_departures():
-    pytest.importorskip("Stemmer")
-    tokens, fts5 = pystemmer_tokenizer(), fts5_tokenizer()
-    same = "The user's café is as naïve as it was: running, ran, runs, e-mail, 2024-03-05"
-    assert tokens(same) == fts5(same)  # `s`, `is`, `as` pass through (PyStemmer alone makes them ``, `i`, `a`)
-    assert fts5("technology incredibly") == ["technolog", "incred"]  # Porter's C version: logi -> log, bli -> ble
-    assert tokens("technology incredibly") == ["technologi", "incredibli"]  # Snowball's porter has neither
 
 
 def test_bm25_in_sql_is_fts5s_bm25(pg_database):
