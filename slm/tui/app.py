@@ -125,12 +125,15 @@ class MemoryApp(SelectionActions, App[None]):
         """Run `call` on the store's own thread: one at a time, in the order asked. A failure that is not slm's
         own error comes back as one, so the screens show it as a notification, never as a traceback."""
         try:
-            return await asyncio.get_running_loop().run_in_executor(self._store_thread, call)
+            answer = await asyncio.get_running_loop().run_in_executor(self._store_thread, call)
         except SlmError:
             raise
         except Exception as err:
             log.exception("slm tui: a call into the store failed")
             raise SlmError(f"unexpected error: {err!r}", "the app carries on; please report this") from err
+        if not self.is_running:  # the app closed meanwhile and its widgets are gone: the worker ends, cancelled
+            raise asyncio.CancelledError
+        return answer
 
     def report(self, err: SlmError) -> None:
         """An error from the store, as a notification: never a traceback on the screen."""
