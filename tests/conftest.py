@@ -11,6 +11,8 @@ from slm import Memory
 from slm.embedding.conversion import minilm_source_dir
 from slm.errors import ModelError
 
+pytest.register_assert_rewrite("tests.hook_fixtures")  # its checks, imported by test modules before they run
+
 
 @pytest.fixture(scope="session")
 def slm_home(tmp_path_factory) -> str:

@@ -11,7 +11,6 @@ timeouts in seconds, strict output objects)."""
 from __future__ import annotations
 
 import json
-import os
 import shlex
 import subprocess
 from pathlib import Path
@@ -19,8 +18,9 @@ from pathlib import Path
 import pytest
 
 from slm import Memory
-from tests.claude_transcripts import git_checkout, shop_store
-from tests.test_cli import SLM
+from tests.hook_fixtures import slm
+
+pytest_plugins = ["tests.hook_fixtures"]  # home, repo, store
 
 GEMINI_USER = {
     "model": {"name": "gemini-2.5-pro"},
@@ -56,34 +56,6 @@ EXPECTED = {
 }
 CODEX_OUTPUT_KEYS = {"continue", "decision", "reason", "hookSpecificOutput", "stopReason", "suppressOutput",
                      "systemMessage"}  # fmt: skip
-
-
-@pytest.fixture
-def home(tmp_path, monkeypatch) -> Path:
-    """A home folder of its own: every client's user settings are read from it (HOME, and no override set)."""
-    folder = tmp_path / "home"
-    folder.mkdir()
-    monkeypatch.setenv("HOME", str(folder))
-    for variable in ("CLAUDE_CONFIG_DIR", "GEMINI_CLI_HOME", "CODEX_HOME", "COPILOT_HOME"):
-        monkeypatch.delenv(variable, raising=False)
-    return folder
-
-
-@pytest.fixture
-def repo(tmp_path) -> Path:
-    return git_checkout(tmp_path / "checkout")
-
-
-@pytest.fixture
-def store(db_path) -> Path:
-    return shop_store(db_path)
-
-
-def slm(*args: object, cwd: Path | None = None, input: bytes | None = None) -> subprocess.CompletedProcess:
-    done = subprocess.run([*SLM, *map(str, args)], input=input, capture_output=True, timeout=120, cwd=cwd,
-                          env=dict(os.environ), stdin=None if input is not None else subprocess.DEVNULL)  # fmt: skip
-    assert b"Traceback" not in done.stderr, done.stderr
-    return done
 
 
 def installed_command(settings: Path, event: str) -> list[str]:

@@ -23,8 +23,9 @@ from pathlib import Path
 import pytest
 
 from slm import Memory
-from tests.claude_transcripts import git_checkout, shop_store
-from tests.test_cli import SLM
+from tests.hook_fixtures import slm
+
+pytest_plugins = ["tests.hook_fixtures"]  # home, repo, store
 
 RELEVANT = "how many times do we retry stripe webhooks?"
 UNRELATED = "write a haiku about autumn leaves"
@@ -37,34 +38,6 @@ CURSOR_USER = {
     },
 }
 BLOCKING = {"continue", "decision", "followup_message", "permissionDecision", "behavior"}  # never in slm's answers
-
-
-@pytest.fixture
-def home(tmp_path, monkeypatch) -> Path:
-    """A home folder of its own, no client variable set: every client's user configuration is read from it."""
-    folder = tmp_path / "home"
-    folder.mkdir()
-    monkeypatch.setenv("HOME", str(folder))
-    for variable in ("CLAUDE_CONFIG_DIR", "GEMINI_CLI_HOME", "CODEX_HOME", "COPILOT_HOME"):
-        monkeypatch.delenv(variable, raising=False)
-    return folder
-
-
-@pytest.fixture
-def repo(tmp_path) -> Path:
-    return git_checkout(tmp_path / "checkout")
-
-
-@pytest.fixture
-def store(db_path) -> Path:
-    return shop_store(db_path)
-
-
-def slm(*args: object, cwd: Path | None = None, input: bytes | None = None) -> subprocess.CompletedProcess:
-    done = subprocess.run([*SLM, *map(str, args)], input=input, capture_output=True, timeout=120, cwd=cwd,
-                          env=dict(os.environ), stdin=None if input is not None else subprocess.DEVNULL)  # fmt: skip
-    assert b"Traceback" not in done.stderr, done.stderr
-    return done
 
 
 def run(command: list[str], given: dict, db: Path) -> subprocess.CompletedProcess:

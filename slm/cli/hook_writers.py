@@ -76,18 +76,12 @@ def is_ours(handler: object, keys: tuple[str, ...] = ("command",)) -> bool:
     return any(isinstance(handler.get(key), str) and bool(_OURS.search(handler[key])) for key in keys)
 
 
-class Nested:
-    """`{"hooks": {Event: [{"matcher"?, "hooks": [handler]}]}}`."""
+class JsonHooks:
+    """What the JSON files share: removing slm's handlers keeps everything else; `owned`: the file is slm's own,
+    removed when nothing else is left in it. Each format says which handlers are slm's (`installed`) and what is
+    left without them (`_without_ours`)."""
 
-    def install(self, path: Path, spec: Client, command: str) -> None:
-        settings = read(path)
-        hooks = self._without_ours(settings.get("hooks", {}), spec)
-        for event, ours in spec.events.items():
-            group: dict = {"hooks": [handler(spec, ours.ours, ours.timeout, spec.run(command, ours.ours))]}
-            if ours.matcher is not None:
-                group = {"matcher": ours.matcher, **group}
-            hooks.setdefault(event, []).append(group)
-        write(path, settings | {"hooks": hooks})
+    owned = False
 
     def uninstall(self, path: Path, spec: Client) -> int:
         if not path.exists():
@@ -99,9 +93,25 @@ class Nested:
             settings["hooks"] = hooks
         else:
             settings.pop("hooks", None)
-        if before:
+        if self.owned and not hooks and set(settings) <= {"version"}:
+            path.unlink()  # slm's own file, holding nothing of anyone else's
+        elif before:
             write(path, settings)
         return len(before)
+
+
+class Nested(JsonHooks):
+    """`{"hooks": {Event: [{"matcher"?, "hooks": [handler]}]}}`."""
+
+    def install(self, path: Path, spec: Client, command: str) -> None:
+        settings = read(path)
+        hooks = self._without_ours(settings.get("hooks", {}), spec)
+        for event, ours in spec.events.items():
+            group: dict = {"hooks": [handler(spec, ours.ours, ours.timeout, spec.run(command, ours.ours))]}
+            if ours.matcher is not None:
+                group = {"matcher": ours.matcher, **group}
+            hooks.setdefault(event, []).append(group)
+        write(path, settings | {"hooks": hooks})
 
     def installed(self, path: Path, spec: Client) -> list[str]:
         keys = tuple(spec.commands)
@@ -132,8 +142,8 @@ class Nested:
         return kept
 
 
-class Flat:
-    """`{"version": 1, "hooks": {event: [handler]}}`; `owned`: the file is slm's, removed when nothing else is left."""
+class Flat(JsonHooks):
+    """`{"version": 1, "hooks": {event: [handler]}}`."""
 
     def __init__(self, *, owned: bool = False) -> None:
         self.owned = owned
@@ -144,22 +154,6 @@ class Flat:
         for event, ours in spec.events.items():
             hooks.setdefault(event, []).append(handler(spec, ours.ours, ours.timeout, spec.run(command, ours.ours)))
         write(path, {"version": 1} | settings | {"hooks": hooks})  # an existing version is kept
-
-    def uninstall(self, path: Path, spec: Client) -> int:
-        if not path.exists():
-            return 0
-        settings = read(path)
-        before = self.installed(path, spec)
-        hooks = self._without_ours(settings.get("hooks", {}), spec)
-        if hooks:
-            settings["hooks"] = hooks
-        else:
-            settings.pop("hooks", None)
-        if self.owned and not hooks and set(settings) <= {"version"}:
-            path.unlink()  # slm's own file, holding nothing of anyone else's
-        elif before:
-            write(path, settings)
-        return len(before)
 
     def installed(self, path: Path, spec: Client) -> list[str]:
         keys = tuple(spec.commands)
