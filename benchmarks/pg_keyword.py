@@ -31,9 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import statistics
-import tempfile
 import time
 import unicodedata
 import warnings
@@ -194,21 +192,11 @@ class Fts5:
 # -- the candidates: PostgreSQL -----------------------------------------------------------------------------------
 @contextmanager
 def postgres() -> Iterator[str]:
-    """pgserver's PostgreSQL in a fresh PGDATA (as tests/pg.py starts it), stopped and deleted on the way out."""
-    import psycopg
+    """A throwaway PostgreSQL (as tests/pg.py starts it), stopped and deleted on the way out."""
+    from benchmarks import throwaway_postgres
 
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR")
-        import pgserver
-
-    pgdata = tempfile.mkdtemp(prefix="slm-pgk-", dir="/tmp" if os.name == "posix" else None)
-    server = pgserver.get_server(pgdata, cleanup_mode="delete")
+    server, admin = throwaway_postgres.start()
     try:
-        admin = server.get_uri("postgres")
-        with psycopg.connect(admin, autocommit=True) as conn:
-            for setting in ("fsync", "full_page_writes", "synchronous_commit"):
-                conn.execute(f"ALTER SYSTEM SET {setting} = off")
-            conn.execute("SELECT pg_reload_conf()")
         yield admin
     finally:
         server.cleanup()

@@ -19,14 +19,14 @@ import importlib.util
 import os
 import platform
 import sys
-import tempfile
 import time
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+
+from benchmarks import throwaway_postgres
 
 ENV = "SLM_TEST_PG"
 
@@ -101,7 +101,7 @@ def pg_server() -> Iterator[PgServer]:
     try:
         admin = os.environ.get(ENV) or ""
         if not admin:
-            server, admin = _start_pgserver()
+            server, admin = throwaway_postgres.start()
         pg = PgServer(admin=admin, template=template, start_seconds=time.perf_counter() - started)
         pg.execute(f'CREATE DATABASE "{template}"')
         try:
@@ -113,31 +113,6 @@ def pg_server() -> Iterator[PgServer]:
     finally:
         if server is not None:
             server.cleanup()  # pg_ctl stop -w (waits for every server process to exit), then PGDATA is deleted
-
-
-def _start_pgserver():
-    """pgserver's PostgreSQL in a fresh PGDATA, tuned as a throwaway: (the server, its maintenance database's URL)."""
-    import psycopg
-
-    with warnings.catch_warnings():  # platformdirs: "XDG_RUNTIME_DIR is not set, falling back to /tmp/runtime-0"
-        warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR")
-        import pgserver
-
-    # /tmp, not TMPDIR: as root pgserver opens every parent of PGDATA to others (g+rx, o+rx) for its system user, and
-    # /tmp is open already. A short path also keeps the server's socket inside PGDATA.
-    pgdata = tempfile.mkdtemp(prefix="slm-pg-", dir="/tmp" if os.name == "posix" else None)
-    server = pgserver.get_server(pgdata, cleanup_mode="delete")
-    try:
-        admin = server.get_uri("postgres")
-        with psycopg.connect(admin, autocommit=True) as conn:
-            # No fsync: making and dropping a test's database then costs ~20 + 8 ms, not ~160 + 90 ms.
-            for setting in ("fsync", "full_page_writes", "synchronous_commit"):
-                conn.execute(f"ALTER SYSTEM SET {setting} = off")
-            conn.execute("SELECT pg_reload_conf()")
-    except BaseException:
-        server.cleanup()
-        raise
-    return server, admin
 
 
 @pytest.fixture
