@@ -200,3 +200,38 @@ def test_filters_combine(conn):
 
 def test_vector_table_dimension_is_read_back(conn):
     assert vectors.vector_table_dim(conn) == 4
+
+
+# -- SQL the engines spell differently (the dialect's fragments, portable ON CONFLICT): it still does what it did
+def _stored(conn, count: int) -> list[int]:
+    repo = MemoryRepository(conn)
+    return [memory_id for memory_id, _ in repo.insert_many([_new(f"memory number {i}") for i in range(count)])]
+
+
+def test_a_duplicate_insert_is_ignored_and_an_upsert_replaces(conn):
+    from types import SimpleNamespace
+
+    from slm.storage.gaussians import GaussianRepository
+    from slm.storage.graph import GraphRepository
+    from slm.storage.lifecycle import LifecycleRepository
+    from slm.storage.trust import PrincipalState, TrustRepository
+
+    [memory_id] = _stored(conn, 1)
+    trust = TrustRepository(conn)
+    assert trust.endorse(memory_id, "bob", "helpful") and not trust.endorse(memory_id, "bob", "helpful")
+    graph = GraphRepository(conn)
+    entity = SimpleNamespace(key="pg", name="PostgreSQL", kind="tool")
+    graph.link_entities(memory_id, [entity])
+    graph.link_entities(memory_id, [entity])
+    assert [(e.key, e.memories) for e in graph.entities_by_key(["pg"])] == [("pg", 1)]
+    lifecycle = LifecycleRepository(conn)
+    lifecycle.add([(memory_id, 0.9, 10.0)])
+    lifecycle.add([(memory_id, 0.1, 20.0)])
+    assert (lifecycle.row(memory_id)["importance"], lifecycle.row(memory_id)["born"]) == (0.9, 10.0)
+    for alpha in (1.0, 2.0):
+        trust.save_state(PrincipalState("bob", alpha, 3.0, 0.5, 4, "2024-01-01T00:00:00Z", None, 7))
+    assert trust.posteriors() == {"bob": (2.0, 3.0)}
+    gaussians = GaussianRepository(conn)
+    for n in (1.0, 2.0):
+        gaussians.put(memory_id, n, np.full(4, n, np.float32), np.zeros(4, np.float32))
+    assert gaussians.get_many([memory_id])[memory_id][0] == 2.0

@@ -27,7 +27,8 @@ class GaussianRepository:
 
     def put(self, memory_id: int, n: float, mean: np.ndarray, m2: np.ndarray) -> None:
         self.conn.execute(
-            "INSERT OR REPLACE INTO memory_gaussians (memory_id, n, mean, m2) VALUES (?, ?, ?, ?)",
+            "INSERT INTO memory_gaussians (memory_id, n, mean, m2) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (memory_id) DO UPDATE SET n = excluded.n, mean = excluded.mean, m2 = excluded.m2",
             (memory_id, float(n), _blob(mean), _blob(m2)),
         )
 

@@ -65,7 +65,8 @@ class GraphRepository:
                 (entity.key, entity.name, entity.kind),
             ).fetchone()[0]
             self.conn.execute(
-                "INSERT OR IGNORE INTO memory_entities (memory_id, entity_id) VALUES (?, ?)", (memory_id, entity_id)
+                "INSERT INTO memory_entities (memory_id, entity_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                (memory_id, entity_id),
             )
 
     def entities_by_key(self, keys: Iterable[str]) -> list[EntityRow]:
@@ -286,8 +287,9 @@ class GraphRepository:
 
     def assign(self, memory_id: int, cluster_id: int, sub_id: int | None) -> None:
         self.conn.execute(
-            "INSERT OR REPLACE INTO memory_clusters (memory_id, cluster_id, sub_id) "
-            "SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM clusters WHERE id = ?2)",
+            "INSERT INTO memory_clusters (memory_id, cluster_id, sub_id) "
+            "SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM clusters WHERE id = ?2) "
+            "ON CONFLICT (memory_id) DO UPDATE SET cluster_id = excluded.cluster_id, sub_id = excluded.sub_id",
             (memory_id, cluster_id, sub_id),
         )
 

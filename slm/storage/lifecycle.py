@@ -35,7 +35,8 @@ class LifecycleRepository:
     def add(self, rows: list[tuple[int, float, float]]) -> None:
         """(memory id, importance, born in days) of new memories: at the centre, used once (by being stored)."""
         self.conn.executemany(
-            "INSERT OR IGNORE INTO memory_lifecycle (memory_id, importance, born, last_used) VALUES (?, ?, ?, ?)",
+            "INSERT INTO memory_lifecycle (memory_id, importance, born, last_used) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT DO NOTHING",
             [(memory_id, importance, born, born) for memory_id, importance, born in rows],
         )
 

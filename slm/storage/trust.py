@@ -46,6 +46,7 @@ class MemoryTrustRow:
 
 
 _PRINCIPAL = "principal, alpha, beta, drift, signals, updated_at, burst_at, burst_writes"
+_PRINCIPAL_UPDATE = ", ".join(f"{c} = excluded.{c}" for c in _PRINCIPAL.split(", ")[1:])
 _SIGNAL = "id, principal, time, signal, weight, memory_id, source, reason, alpha, beta"
 
 
@@ -68,7 +69,8 @@ class TrustRepository:
 
     def save_state(self, state: PrincipalState) -> None:
         self.conn.execute(
-            f"INSERT OR REPLACE INTO trust_principals ({_PRINCIPAL}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO trust_principals ({_PRINCIPAL}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+            f"ON CONFLICT (principal) DO UPDATE SET {_PRINCIPAL_UPDATE}",
             (
                 state.principal,
                 state.alpha,
@@ -160,7 +162,7 @@ class TrustRepository:
     def endorse(self, memory_id: int, principal: str, kind: str) -> bool:
         """Record that `principal` vouched for the memory this way; False if it already had."""
         self.conn.execute(
-            "INSERT OR IGNORE INTO memory_endorsements (memory_id, principal, kind) VALUES (?, ?, ?)",
+            "INSERT INTO memory_endorsements (memory_id, principal, kind) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
             (memory_id, principal, kind),
         )
         return self.conn.changes() > 0
