@@ -235,3 +235,37 @@ def test_a_duplicate_insert_is_ignored_and_an_upsert_replaces(conn):
     for n in (1.0, 2.0):
         gaussians.put(memory_id, n, np.full(4, n, np.float32), np.zeros(4, np.float32))
     assert gaussians.get_many([memory_id])[memory_id][0] == 2.0
+
+
+@pytest.mark.parametrize("count", [0, 1, 1000])
+def test_an_id_list_of_any_length_selects_exactly_those(conn, count):
+    from slm.storage.trust import TrustRepository
+
+    ids = _stored(conn, max(count, 1) + 1)
+    chosen = ids[:count]
+    assert MemoryRepository(conn).with_tag(chosen, "x") == set(chosen)
+    trust = TrustRepository(conn)
+    for memory_id in ids:
+        trust.add_memory(memory_id, "bob")
+    assert sorted(trust.memories(chosen)) == chosen
+
+
+def test_joined_ids_greatest_count_true_and_contains(conn):
+    from slm.storage.erasure import matching_ids
+    from slm.storage.lifecycle import LifecycleRepository
+    from slm.storage.projects import ProjectRepository
+
+    ids = _stored(conn, 3)
+    repo = MemoryRepository(conn)
+    assert repo.ordered_ids(MemoryFilter(), newest_first=False).tolist() == ids
+    assert repo.ordered_ids(MemoryFilter(project="none")).tolist() == []
+    assert repo.supersede(ids[0], ids[1])
+    [row] = ProjectRepository(conn).projects("p")
+    assert (row.memories, row.versions) == (2, 3)
+    lifecycle = LifecycleRepository(conn)
+    lifecycle.add([(ids[2], 0.5, 10.0)])
+    lifecycle.use({ids[2]: (1.0, 30.0)})
+    lifecycle.use({ids[2]: (1.0, 20.0)})
+    lifecycle.use({ids[2]: (1.0, None)})
+    assert (lifecycle.row(ids[2])["uses"], lifecycle.row(ids[2])["last_used"]) == (4.0, 30.0)
+    assert matching_ids(conn, MemoryFilter(versions=True), "NUMBER 2", None) == [ids[2]]

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from slm.errors import NoStore, StorageError, StoreBusy
+from slm.storage.dialect import SQLITE
 
 BUSY_TIMEOUT_MS = 30_000  # many agents write one file: a writer waits its turn rather than fail
 DIR_MODE = 0o700
@@ -119,6 +120,7 @@ class SqliteDb:
 
     __slots__ = ("changes", "close", "cursor", "execute", "executemany", "raw")
     backend = "sqlite"
+    dialect = SQLITE
 
     def __init__(self, conn) -> None:
         self.raw = conn

@@ -17,6 +17,7 @@ from slm import config
 from slm.errors import StorageError
 from slm.storage.behavior import behavior_path
 from slm.storage.connection import open_connection, sqlite_failure
+from slm.storage.dialect import SqliteDialect
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ class Db(Protocol):
     """One connection to a store's database, as the repositories and the engine use it."""
 
     backend: str  # "sqlite"
+    dialect: SqliteDialect  # the SQL fragments the engines spell differently; PostgreSQL's has the same methods
 
     def execute(self, sql: str, params: Any = ..., /) -> Any:
         """Run one statement; the cursor iterates rows (tuples) and has `fetchone` / `fetchall`."""

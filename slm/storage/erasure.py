@@ -52,7 +52,7 @@ def matching_ids(conn, flt: MemoryFilter, contains: str | None, entity: tuple[st
     `contains` (case-insensitive) and that name one of the `entity` keys."""
     where, params = flt.where()
     if contains is not None:
-        where += " AND instr(lower(m.content), lower(?)) > 0"
+        where += f" AND {conn.dialect.contains('lower(m.content)', 'lower(?)')}"
         params.append(contains)
     if entity is not None:
         where += (
@@ -188,6 +188,11 @@ def clear_all(conn) -> int:
     return dropped
 
 
+def _returned(conn, marks: str) -> str:
+    """The condition that a row of `recalls` returned one of the memories bound to `marks`."""
+    return f"EXISTS (SELECT 1 FROM {conn.dialect.json_values('recalls.results', 'j')} WHERE j.value IN ({marks}))"
+
+
 def purge_behavior(conn, ids: list[int]) -> dict[str, int]:
     """Behaviour rows about `ids`: feedback on them, recalls that returned them (the query may quote them),
     and the payloads of their events."""
@@ -197,7 +202,7 @@ def purge_behavior(conn, ids: list[int]) -> dict[str, int]:
         conn.execute(f"DELETE FROM feedback WHERE memory_id IN ({marks})", part)
         counts["feedback"] += conn.changes()
         conn.execute(
-            f"DELETE FROM recalls WHERE EXISTS (SELECT 1 FROM json_each(recalls.results) j WHERE j.value IN ({marks}))",
+            f"DELETE FROM recalls WHERE {_returned(conn, marks)}",
             part,
         )
         counts["recalls"] += conn.changes()
@@ -302,8 +307,8 @@ def behavior_texts(conn, ids: list[int]) -> list[str]:
             r[0]
             for r in conn.execute(
                 f"SELECT query FROM feedback WHERE memory_id IN ({marks}) AND query IS NOT NULL "
-                "UNION SELECT query FROM recalls WHERE EXISTS (SELECT 1 FROM json_each(recalls.results) j "
-                f"WHERE j.value IN ({marks})) UNION SELECT payload FROM events WHERE memory_id IN ({marks})",
+                f"UNION SELECT query FROM recalls WHERE {_returned(conn, marks)} "
+                f"UNION SELECT payload FROM events WHERE memory_id IN ({marks})",
                 [*part, *part, *part],
             )
         ]
@@ -427,8 +432,7 @@ def behavior_leftovers(conn, ids: list[int]) -> dict[str, int]:
             f"SELECT count(*) FROM feedback WHERE memory_id IN ({marks})", part
         ).fetchone()[0]
         found["recalls"] += conn.execute(
-            f"SELECT count(*) FROM recalls WHERE EXISTS (SELECT 1 FROM json_each(recalls.results) j "
-            f"WHERE j.value IN ({marks}))",
+            f"SELECT count(*) FROM recalls WHERE {_returned(conn, marks)}",
             part,
         ).fetchone()[0]
         found["events.payload"] += conn.execute(

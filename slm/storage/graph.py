@@ -6,7 +6,6 @@ forgotten, when the cascades remove them). Writes are called inside the caller's
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -138,7 +137,7 @@ class GraphRepository:
         user's scanned 100k rows (~0.3 s) for every `slm remember` with no earlier memory in the window."""
         row = self.conn.execute(
             "SELECT id FROM memories WHERE coalesce(event_time, created_at) BETWEEN ? AND ? AND id < ? "
-            f"AND +agent = ? AND project = ? AND {_CURRENT} ORDER BY id DESC LIMIT 1",
+            f"AND {self.conn.dialect.unindexed('agent')} = ? AND project = ? AND {_CURRENT} ORDER BY id DESC LIMIT 1",
             (start, end, memory_id, agent, project),
         ).fetchone()
         return row[0] if row else None
@@ -154,7 +153,8 @@ class GraphRepository:
         self.conn.executemany(
             "INSERT INTO memory_edges (source, target, kind, weight) SELECT ?1, ?2, ?3, ?4 "
             "WHERE EXISTS (SELECT 1 FROM memories WHERE id = ?1) AND EXISTS (SELECT 1 FROM memories WHERE id = ?2) "
-            "ON CONFLICT (source, target, kind) DO UPDATE SET weight = max(weight, excluded.weight)",
+            "ON CONFLICT (source, target, kind) "
+            f"DO UPDATE SET weight = {self.conn.dialect.greatest('weight', 'excluded.weight')}",
             rows,
         )
 
@@ -305,7 +305,8 @@ class GraphRepository:
         vanished ones are deleted."""
         kept = [c.id for c in found if c.id is not None]  # ~92k at 1M memories: past SQLite's 32,766 variables
         self.conn.execute("DELETE FROM memory_clusters")
-        self.conn.execute("DELETE FROM clusters WHERE id NOT IN (SELECT value FROM json_each(?))", [json.dumps(kept)])
+        sql = self.conn.dialect
+        self.conn.execute(f"DELETE FROM clusters WHERE {sql.not_in_list('id')}", [sql.list_param(kept)])
         ids: list[int] = []
         for cluster in found:
             parent = None if cluster.parent_index is None else ids[cluster.parent_index]

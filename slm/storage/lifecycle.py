@@ -63,7 +63,8 @@ class LifecycleRepository:
         """Add weighted uses: memory id -> (uses, time of the last whole one in days, or None to keep the last
         use); unknown ids are skipped."""
         self.conn.executemany(
-            "UPDATE memory_lifecycle SET uses = uses + ?, last_used = max(last_used, coalesce(?, last_used)) "
+            "UPDATE memory_lifecycle SET uses = uses + ?, "
+            f"last_used = {self.conn.dialect.greatest('last_used', 'coalesce(?, last_used)')} "
             "WHERE memory_id = ?",
             [(count, last, memory_id) for memory_id, (count, last) in uses.items()],
         )

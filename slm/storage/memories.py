@@ -254,7 +254,7 @@ class MemoryRepository:
             params = [*params, zone]
         order = "DESC" if newest_first else "ASC"
         listed = self.conn.execute(
-            f"SELECT group_concat(id) FROM (SELECT m.id FROM memories m WHERE {where} "
+            f"SELECT {self.conn.dialect.joined_ids('id')} FROM (SELECT m.id FROM memories m WHERE {where} "
             f"ORDER BY {_WHEN} {order}, m.id {order})",
             params,
         ).fetchone()[0]
@@ -267,9 +267,10 @@ class MemoryRepository:
 
     def with_tag(self, ids: list[int], tag: str) -> set[int]:
         """Those of `ids` that carry `tag`."""
+        sql = self.conn.dialect
         rows = self.conn.execute(
-            "SELECT memory_id FROM memory_tags WHERE tag = ? AND memory_id IN (SELECT value FROM json_each(?))",
-            (tag, json.dumps(ids)),
+            f"SELECT memory_id FROM memory_tags WHERE tag = ? AND {sql.in_list('memory_id')}",
+            (tag, sql.list_param(ids)),
         )
         return {r[0] for r in rows}
 
@@ -329,12 +330,14 @@ class MemoryRepository:
     def _bm25(self, match: str, hidden: str, limit: int, among: list[int] | None = None) -> list[tuple[int, float]]:
         """FTS5's own BM25 order; `among` scores only those rows (`+rowid` keeps FTS5 from re-running the match
         per rowid, which would recount every phrase's matches each time; a JSON list has no variable limit)."""
-        only = "AND +rowid IN (SELECT value FROM json_each(?)) " if among else ""
+        dialect = self.conn.dialect
+        only = f"AND {dialect.in_list(dialect.unindexed('rowid'))} " if among else ""
         sql = (
             "SELECT rowid, -bm25(memories_fts) FROM memories_fts WHERE memories_fts MATCH ? "
             f"AND rowid NOT IN ({hidden}) {only}ORDER BY bm25(memories_fts) LIMIT ?"
         )
-        return [(r[0], r[1]) for r in self.conn.execute(sql, [match, *([json.dumps(among)] if among else []), limit])]
+        listed = [dialect.list_param(among)] if among else []
+        return [(r[0], r[1]) for r in self.conn.execute(sql, [match, *listed, limit])]
 
     def _bm25_pruned(self, match: str, hidden: str, limit: int) -> list[tuple[int, float]] | None:
         """The same rows and scores as `_bm25`, scoring only rows that can make the top `limit` (MaxScore's exact

@@ -5,7 +5,6 @@ Reads take a page of ids and return plain rows keyed by memory id, so an export 
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Iterator
 
@@ -21,8 +20,8 @@ def chain_ids(conn, flt: MemoryFilter, among: tuple[int, ...] | None = None) -> 
     can rebuild it)."""
     where, params = flt.where()
     if among is not None:
-        where += " AND m.id IN (SELECT value FROM json_each(?))"
-        params = [*params, json.dumps(list(among))]
+        where += f" AND {conn.dialect.in_list('m.id')}"
+        params = [*params, conn.dialect.list_param(among)]
     rows = conn.execute(
         f"WITH RECURSIVE chosen (id) AS (SELECT m.id FROM memories m WHERE {where} "
         "UNION SELECT m.id FROM memories m JOIN chosen c ON m.superseded_by = c.id) "

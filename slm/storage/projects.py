@@ -78,7 +78,8 @@ class ProjectRepository:
         rows = self.conn.execute(
             "SELECT p.name, coalesce(m.current, 0), coalesce(m.versions, 0), coalesce(k.keys, 0), m.newest, m.oldest "
             f"FROM (SELECT project AS name FROM memories {only} UNION SELECT project FROM project_keys {only}) p "
-            "LEFT JOIN (SELECT project, sum(superseded_by IS NULL) AS current, count(*) AS versions, "
+            f"LEFT JOIN (SELECT project, {self.conn.dialect.count_true('superseded_by IS NULL')} AS current, "
+            "count(*) AS versions, "
             "max(created_at) AS newest, min(created_at) AS oldest FROM memories GROUP BY project) m "
             "ON m.project = p.name "
             "LEFT JOIN (SELECT project, count(*) AS keys FROM project_keys GROUP BY project) k ON k.project = p.name "

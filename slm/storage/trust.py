@@ -119,11 +119,12 @@ class TrustRepository:
         self.conn.execute("INSERT INTO memory_trust (memory_id, principal) VALUES (?, ?)", (memory_id, principal))
 
     def memories(self, ids: list[int]) -> dict[int, MemoryTrustRow]:
+        sql = self.conn.dialect
         rows = self.conn.execute(
             "SELECT t.memory_id, t.principal, t.doubt, t.review = 'approved', "
-            "(SELECT json_group_array(e.principal) FROM memory_endorsements e WHERE e.memory_id = t.memory_id) "
-            "FROM memory_trust t WHERE t.memory_id IN (SELECT value FROM json_each(?))",
-            (json.dumps(ids),),
+            f"(SELECT {sql.json_array_agg('e.principal')} FROM memory_endorsements e WHERE e.memory_id = t.memory_id) "
+            f"FROM memory_trust t WHERE {sql.in_list('t.memory_id')}",
+            (sql.list_param(ids),),
         )
         return {r[0]: MemoryTrustRow(r[0], r[1], r[2], bool(r[3]), tuple(json.loads(r[4]))) for r in rows}
 
@@ -169,11 +170,12 @@ class TrustRepository:
 
     def unreviewed_current(self, principals: list[str]) -> list[MemoryTrustRow]:
         """The current, unapproved memories of these principals, or with doubt of their own: quarantine candidates."""
+        sql = self.conn.dialect
         rows = self.conn.execute(
             "SELECT t.memory_id FROM memory_trust t JOIN memories m ON m.id = t.memory_id "
             "WHERE m.superseded_by IS NULL AND t.review IS NULL "
-            "AND (t.doubt > 0 OR t.principal IN (SELECT value FROM json_each(?))) ORDER BY t.memory_id",
-            (json.dumps(principals),),
+            f"AND (t.doubt > 0 OR {sql.in_list('t.principal')}) ORDER BY t.memory_id",
+            (sql.list_param(principals),),
         )
         return list(self.memories([r[0] for r in rows]).values())
 

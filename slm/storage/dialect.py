@@ -1,0 +1,79 @@
+"""The SQL constructs the database engines spell differently, as named fragments a `Db` carries (`db.dialect`).
+
+The repositories write one statement per query; where SQLite and PostgreSQL disagree they ask the dialect for the
+piece instead of spelling SQLite's. `SqliteDialect` returns exactly the SQL the repositories used to write, so
+SQLite's plans do not change (index hints included). A PostgreSQL backend (issue 24) brings its own dialect with
+the same methods; each docstring names the PostgreSQL spelling it stands for.
+
+Portable SQL needs no fragment: `INSERT ... ON CONFLICT (key) DO NOTHING` / `DO UPDATE SET c = excluded.c`
+(SQLite >= 3.24) replaces `INSERT OR IGNORE` / `INSERT OR REPLACE` in the repositories directly.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+
+class SqliteDialect:
+    """SQLite's fragments. Stateless: one shared instance (`SQLITE`)."""
+
+    name = "sqlite"
+
+    @staticmethod
+    def in_list(expr: str) -> str:
+        """`expr` is one of the list bound to the next `?` (bind `list_param(values)`); no variable limit, one
+        statement text whatever the length. PostgreSQL: `expr = ANY(?)`."""
+        return f"{expr} IN (SELECT value FROM json_each(?))"
+
+    @staticmethod
+    def not_in_list(expr: str) -> str:
+        """`expr` is none of the list bound to the next `?` (`list_param`). PostgreSQL: `NOT (expr = ANY(?))`."""
+        return f"{expr} NOT IN (SELECT value FROM json_each(?))"
+
+    @staticmethod
+    def list_param(values: Iterable[int | str]) -> str:
+        """The parameter an `in_list` / `not_in_list` binds: a JSON array here, a Python list for PostgreSQL."""
+        return json.dumps(list(values))
+
+    @staticmethod
+    def json_values(expr: str, alias: str) -> str:
+        """A FROM item whose rows are the elements of the JSON array `expr`, as `{alias}.value`. PostgreSQL:
+        `json_array_elements_text(expr::json) AS alias(value)` (text, so compare with a cast)."""
+        return f"json_each({expr}) {alias}"
+
+    @staticmethod
+    def json_array_agg(expr: str) -> str:
+        """The aggregated values as a JSON array text, `[]` for no rows. PostgreSQL:
+        `coalesce(json_agg(expr), '[]')::text`."""
+        return f"json_group_array({expr})"
+
+    @staticmethod
+    def joined_ids(expr: str) -> str:
+        """The aggregated integers as one comma-separated text in row order, NULL for no rows (read with
+        `split(",")`). PostgreSQL: `string_agg(CAST(expr AS text), ',')`, ordered inside the aggregate."""
+        return f"group_concat({expr})"
+
+    @staticmethod
+    def contains(haystack: str, needle: str) -> str:
+        """Whether the text `needle` occurs in `haystack` (no pattern characters). PostgreSQL: `strpos(h, n) > 0`."""
+        return f"instr({haystack}, {needle}) > 0"
+
+    @staticmethod
+    def greatest(a: str, b: str) -> str:
+        """The larger of two values in one row. PostgreSQL: `greatest(a, b)`."""
+        return f"max({a}, {b})"
+
+    @staticmethod
+    def count_true(condition: str) -> str:
+        """How many rows of the group meet `condition`. PostgreSQL: `count(*) FILTER (WHERE condition)`."""
+        return f"sum({condition})"
+
+    @staticmethod
+    def unindexed(column: str) -> str:
+        """`column`, with SQLite told not to pick an index on it (`+column`): the hint that keeps a query on the
+        index that serves it better. PostgreSQL plans by statistics: the bare column."""
+        return f"+{column}"
+
+
+SQLITE = SqliteDialect()
