@@ -269,3 +269,16 @@ def test_joined_ids_greatest_count_true_and_contains(conn):
     lifecycle.use({ids[2]: (1.0, None)})
     assert (lifecycle.row(ids[2])["uses"], lifecycle.row(ids[2])["last_used"]) == (4.0, 30.0)
     assert matching_ids(conn, MemoryFilter(versions=True), "NUMBER 2", None) == [ids[2]]
+
+
+def test_rows_of_tuples_reach_the_query_whole(conn):
+    from slm.storage.claims import ClaimRepository, ClaimRow
+
+    ids = _stored(conn, 2)
+    claims = ClaimRepository(conn)
+    for memory_id, value in zip(ids, ("5432", "5433"), strict=True):
+        claims.add(ClaimRow(0, memory_id, "db", "port", value, 1, True, False, "r", "p", "a", "2024-01-01"))
+    claims.add(ClaimRow(0, ids[0], "db", "host", "local", 1, True, False, "r", "p", "a", "2024-01-01"))
+    keys = [("db", "port", "p"), ("db", "host", "p"), ("db", "port", "other"), ("it's", '"q"', "p")]
+    assert claims.disputable(keys) == {("db", "port", "p")}
+    assert claims.disputable([]) == set()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 BACKFILL = "claims.backfill"  # set by migration 0007 when memories stored before it need their claims
@@ -125,15 +124,15 @@ class ClaimRepository:
     def disputable(self, keys: list[tuple[str, str, str]]) -> set[tuple[str, str, str]]:
         """Those of `keys` whose current claims hold two values (or a value and its denial), or that have an open
         contradiction: the only ones a check can change. One statement for all: a backfill checks 40k keys."""
+        sql = self.conn.dialect
         rows = self.conn.execute(
-            "WITH k (subject, attribute, project) AS (SELECT json_extract(value, '$[0]'), "
-            "json_extract(value, '$[1]'), json_extract(value, '$[2]') FROM json_each(?)) "
+            f"WITH k (subject, attribute, project) AS ({sql.rows_of(3)}) "
             "SELECT subject, attribute, project FROM k WHERE (SELECT min(c.value) != max(c.value) "
             "OR min(c.polarity) != max(c.polarity) FROM claims c WHERE c.subject = k.subject "
             "AND c.attribute = k.attribute AND c.project = k.project AND c.valid_to IS NULL) OR EXISTS (SELECT 1 FROM "
             "contradictions o WHERE o.subject = k.subject AND o.attribute = k.attribute AND o.project = k.project "
             "AND o.status = 'open')",
-            (json.dumps([list(key) for key in keys]),),
+            (sql.rows_param(keys),),
         ).fetchall()
         return {tuple(r) for r in rows}
 

@@ -37,6 +37,18 @@ class SqliteDialect:
         return json.dumps(list(values))
 
     @staticmethod
+    def rows_of(width: int) -> str:
+        """A SELECT whose rows are the text tuples of `width` values bound to the next `?` (bind
+        `rows_param(rows)`). PostgreSQL: `SELECT value->>0, ... FROM jsonb_array_elements(?::jsonb)`."""
+        picks = ", ".join(f"json_extract(value, '$[{i}]')" for i in range(width))
+        return f"SELECT {picks} FROM json_each(?)"
+
+    @staticmethod
+    def rows_param(rows: Iterable[Iterable[str]]) -> str:
+        """The parameter a `rows_of` binds: a JSON array of arrays."""
+        return json.dumps([list(row) for row in rows])
+
+    @staticmethod
     def json_values(expr: str, alias: str) -> str:
         """A FROM item whose rows are the elements of the JSON array `expr`, as `{alias}.value`. PostgreSQL:
         `json_array_elements_text(expr::json) AS alias(value)` (text, so compare with a cast)."""
