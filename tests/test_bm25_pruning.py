@@ -69,7 +69,7 @@ def test_the_early_stop_runs_and_agrees(repo):
     FTS5's own."""
     pruned = 0
     for match, limit in _queries(300):
-        found = repo._bm25_pruned(match, HIDDEN, limit)
+        found = repo.keyword._bm25_pruned(match, HIDDEN, limit)
         if found is not None:
             pruned += 1
             assert found == [tuple(row) for row in repo.conn.execute(PLAIN, [match, limit])], (match, limit)
@@ -79,5 +79,5 @@ def test_the_early_stop_runs_and_agrees(repo):
 def test_no_early_stop_when_common_words_could_fill_the_top(repo):
     """One rare word matching fewer rows than asked for: the common words' rows must fill the rest."""
     match, limit = '"term59" OR "service"', 40
-    assert repo._bm25_pruned(match, HIDDEN, limit) is None
+    assert repo.keyword._bm25_pruned(match, HIDDEN, limit) is None
     assert len(repo.keyword_search(match, MemoryFilter(live=True), limit)) == limit
