@@ -51,7 +51,7 @@ def has_vector_table(conn) -> bool:
 
 def chunks_without_vectors(conn) -> tuple[int, int]:
     """(chunks, memories) whose chunk has no vector: invisible to the vector channel. All of them without a table."""
-    lacking = f"id NOT IN (SELECT rowid FROM {VECTORS})" if has_vector_table(conn) else "1"
+    lacking = f"id NOT IN (SELECT rowid FROM {VECTORS})" if has_vector_table(conn) else "true"
     row = conn.execute(f"SELECT count(*), count(DISTINCT memory_id) FROM chunks WHERE {lacking}").fetchone()
     return row[0], row[1]
 
@@ -77,7 +77,7 @@ def delete_vectors(conn, rowids: list[int]) -> None:
 
 def memories_to_embed(conn, after: int, limit: int) -> list[int]:
     """Up to `limit` memories after id `after`, in id order, with a chunk lacking its vector or with no chunk."""
-    lacking = f"c.id NOT IN (SELECT rowid FROM {VECTORS})" if has_vector_table(conn) else "1"
+    lacking = f"c.id NOT IN (SELECT rowid FROM {VECTORS})" if has_vector_table(conn) else "true"
     rows = conn.execute(
         f"SELECT c.memory_id FROM chunks c WHERE c.memory_id > ?1 AND {lacking} "
         "UNION SELECT m.id FROM memories m WHERE m.id > ?1 "

@@ -100,7 +100,7 @@ class MemoryFilter:
             params.append(self.until)
         if self.live:
             clauses.append(_LIVE)
-        return (" AND ".join(clauses) or "1"), params
+        return (" AND ".join(clauses) or "true"), params
 
 
 class MemoryRepository:
