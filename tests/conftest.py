@@ -12,6 +12,20 @@ from slm.embedding.conversion import minilm_source_dir
 from slm.errors import ModelError
 
 pytest.register_assert_rewrite("tests.hook_fixtures")  # its checks, imported by test modules before they run
+pytest_plugins = ["tests.pg"]  # pg_server, pg_database: the PostgreSQL the `postgres` backend's tests use
+
+BACKENDS = ("sqlite", "postgres")
+
+
+def pytest_generate_tests(metafunc) -> None:
+    """A test that takes a store (`store_at`, `mem`, `cast`) runs once per backend in a module marked
+    `both_backends` (issue 24: the storage, recall, MCP and portability suites), on SQLite alone elsewhere and
+    where it is marked `sqlite_only` (it reads the file itself, or tests what only SQLite has)."""
+    if "backend" not in metafunc.fixturenames:
+        return
+    both = metafunc.definition.get_closest_marker("both_backends") is not None
+    only_sqlite = metafunc.definition.get_closest_marker("sqlite_only") is not None
+    metafunc.parametrize("backend", BACKENDS if both and not only_sqlite else BACKENDS[:1])
 
 
 @pytest.fixture(scope="session")
@@ -60,20 +74,30 @@ def db_path(tmp_path, slm_home):
 
 
 @pytest.fixture
-def mem(db_path):
-    with Memory.open(db_path) as memory:
+def store_at(backend, db_path, request):
+    """Where the test's store is: `db_path` on SQLite, a fresh database (`server_location`) on PostgreSQL."""
+    if backend == "sqlite":
+        return db_path
+    from slm.storage.db import server_location
+
+    return server_location(request.getfixturevalue("pg_database"))
+
+
+@pytest.fixture
+def mem(store_at):
+    with Memory.open(store_at) as memory:
         yield memory
 
 
 @pytest.fixture
-def cast(db_path):
+def cast(store_at):
     """The user and two authenticated agents, each with its own Memory on one store, as separate servers would."""
     with ExitStack() as stack:
-        user = stack.enter_context(Memory.open(db_path))
+        user = stack.enter_context(Memory.open(store_at))
         agents = {}
         for name in ("alice", "bob"):
             _, token = user.add_agent(name)
-            agent = stack.enter_context(Memory.open(db_path, protocol="mcp-stdio"))
+            agent = stack.enter_context(Memory.open(store_at, protocol="mcp-stdio"))
             agent.authenticate(token)
             agents[name] = agent
         yield user, agents["alice"], agents["bob"]

@@ -10,7 +10,7 @@ tests that ask for a server skip and say why. Where it has a wheel it must be in
 missing one fails, so a broken install never passes as skipped tests. As root, pgserver runs the server as a system
 user `pgserver` it creates: PGDATA is made under /tmp, which that user can reach.
 
-A test module takes the fixtures with `pytest_plugins = ["tests.pg"]`.
+tests/conftest.py loads these fixtures for every test module.
 """
 
 from __future__ import annotations

@@ -11,8 +11,6 @@ import pytest
 
 from benchmarks.pg_keyword import Bm25Table, Fts5, Postgres, fts5_tokenizer, order
 
-pytest_plugins = ["tests.pg"]  # the fixtures pg_server and pg_database
-
 DOCS = [
     "I sent the e-mail about the migration to Postgres 16 yesterday.",
     "Running the migration again: it ran fine, and the runs were quick.",

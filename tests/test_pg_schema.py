@@ -21,8 +21,6 @@ import pytest
 from slm.storage import migrations
 from slm.storage.connection import import_apsw, open_connection
 
-pytest_plugins = ["tests.pg"]  # the fixtures pg_server and pg_database
-
 MAIN = migrations.migrations_dir()
 PG = MAIN / "postgres"
 LATEST = len(migrations.load_migrations(MAIN))

@@ -61,7 +61,7 @@ class Store:
     @classmethod
     def open(
         cls,
-        path: str | Path | None,
+        path: str | Path | StoreLocation | None,
         *,
         model: Path | None,
         create: bool,
@@ -70,8 +70,8 @@ class Store:
     ) -> Store:
         """Open and migrate the database at `path` (default `$SLM_HOME/memory.db`); create it unless told not to.
         An older store is upgraded first, telling `progress` how far along it is (slm.core.upgrades)."""
-        location = locate(path)
-        if not create and not location.database.exists():
+        location = path if isinstance(path, StoreLocation) else locate(path)
+        if not create and not location.exists():
             hint = "check the path, SLM_DB and SLM_HOME, or store a memory"
             raise NoStore(f"no slm database at {location.database}", hint)
         conn = open_db(location)
@@ -147,7 +147,8 @@ class Store:
         if self.index is None:
             model = model_choice.recorded_model(self.conn) or model_choice.DEFAULT
             dim = model_choice.recorded_dim(self.conn) if self._embedder is None else None
-            self.index = VectorIndex(dim or self.embedder.dim, self.location.beside(vector_file.SUFFIX), model)
+            file = None if self.location.on_server else self.location.beside(vector_file.SUFFIX)
+            self.index = VectorIndex(dim or self.embedder.dim, file, model)
         self.index.sync(self.conn, self.repo)
         return self.index
 
@@ -179,11 +180,11 @@ class Store:
     def behavior(self) -> BehaviorRepository:
         """The behaviour database beside this one (recalls and feedback), opened, or created, on first use."""
         if self._behavior is None:
-            self._behavior = BehaviorRepository.open(self.location.behavior_db)
+            self._behavior = BehaviorRepository.open(self.location)
         return self._behavior
 
     def existing_behavior(self) -> BehaviorRepository | None:
         """The behaviour database if there is one: readers use this, so that looking never creates a file."""
-        if self._behavior is None and not self.location.behavior_db.exists():
+        if self._behavior is None and not (self.location.on_server or self.location.behavior_db.exists()):
             return None
         return self.behavior

@@ -9,7 +9,6 @@ import json
 from pathlib import Path
 
 from slm.storage import migrations
-from slm.storage.connection import open_connection
 from slm.storage.events import Event, EventLog
 
 
@@ -26,15 +25,17 @@ class BehaviorRepository:
         self.events = EventLog(conn)
 
     @classmethod
-    def open(cls, path: Path) -> BehaviorRepository:
-        """Open (creating it if needed) and migrate."""
-        conn = open_connection(path)
+    def open(cls, location) -> BehaviorRepository:
+        """Open (creating it if needed) and migrate the behaviour database of the store at `location`."""
+        from slm.storage.db import open_behavior_db
+
+        conn = open_behavior_db(location)
         try:
-            migrations.migrate(conn, migrations.migrations_dir() / "behavior")
+            migrations.migrate(conn, migrations.history_dir(conn, "behavior"))
         except BaseException:
             conn.close()
             raise
-        return cls(conn, path)
+        return cls(conn, location.behavior_db)
 
     def close(self) -> None:
         self.conn.close()

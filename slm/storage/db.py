@@ -8,29 +8,51 @@ exception reaches a face as a `StorageError` through `storage_failure`, so no fa
 
 from __future__ import annotations
 
+import hashlib
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from slm import config
-from slm.errors import StorageError
+from slm.errors import InvalidInput, StorageError
 from slm.storage.behavior import behavior_path
 from slm.storage.connection import open_connection, sqlite_failure
-from slm.storage.dialect import SqliteDialect
+from slm.storage.dialect import PostgresDialect, SqliteDialect
 
 
 @dataclass(frozen=True)
 class StoreLocation:
     """Where a store lives: its database, and the folder of the files kept on local disk beside it (behavior.db,
-    the vector mirror, the erasure lock, receipts and key, backups). Today the database is a local SQLite file and
-    the folder is the one it is in; a PostgreSQL store (issue 24) will keep its local files in a folder of its own."""
+    the vector mirror, the erasure lock, receipts and key, backups).
+
+    A SQLite store is a file (`database`) and its folder the one it is in. A PostgreSQL store is `url`; its local
+    files go to a folder of its own under `$SLM_HOME/postgres/`, named by a digest of the server and database, and
+    `database` is a name in that folder that no file ever takes (what `status` shows is `shown`)."""
 
     database: Path
+    url: str | None = None
 
     @property
     def folder(self) -> Path:
         return self.database.parent
+
+    @property
+    def on_server(self) -> bool:
+        return self.url is not None
+
+    @property
+    def shown(self) -> str:
+        """What a face shows for the store: the file, or the URL without its password."""
+        if self.url is None:
+            return str(self.database)
+        from slm.storage.postgres import redacted
+
+        return redacted(self.url)
+
+    def exists(self) -> bool:
+        """Whether there is a store to open: the file; a server's database is there to connect to (or not)."""
+        return self.url is not None or self.database.exists()
 
     def beside(self, suffix: str, *, hidden: bool = False) -> Path:
         """A local file named after the store: `.vectors` -> `memory.db.vectors` (`.memory.db.erasing` hidden)."""
@@ -49,11 +71,23 @@ def locate(where: str | Path | None) -> StoreLocation:
     return StoreLocation((Path(where).expanduser() if where is not None else config.default_db_path()).resolve())
 
 
+def server_location(url: str) -> StoreLocation:
+    """A PostgreSQL store at `url` (`postgresql://user:password@host:port/database?...`)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("postgresql", "postgres"):
+        raise InvalidInput(f"not a PostgreSQL URL: {url!r}", "write it as postgresql://user@host:5432/database")
+    who = f"{parts.username or ''}@{parts.hostname or ''}:{parts.port or ''}/{parts.path.lstrip('/')}?{parts.query}"
+    folder = config.data_dir() / "postgres" / hashlib.sha256(who.encode()).hexdigest()[:16]
+    return StoreLocation(folder / config.DB_NAME, url.strip())
+
+
 class Db(Protocol):
     """One connection to a store's database, as the repositories and the engine use it."""
 
-    backend: str  # "sqlite"
-    dialect: SqliteDialect  # the SQL fragments the engines spell differently; PostgreSQL's has the same methods
+    backend: str  # "sqlite" or "postgres"
+    dialect: SqliteDialect | PostgresDialect  # the SQL fragments the engines spell differently
 
     def execute(self, sql: str, params: Any = ..., /) -> Any:
         """Run one statement; the cursor iterates rows (tuples) and has `fetchone` / `fetchall`."""
@@ -85,11 +119,27 @@ class Db(Protocol):
 
 
 def open_db(where: StoreLocation | Path | str, *, readonly: bool = False) -> Db:
-    """The store's database (created unless `readonly`; `NoStore` when a read-only one is missing)."""
+    """The store's database (created unless `readonly`; `NoStore` when a read-only one is missing). A server's
+    connection is the same either way: PostgreSQL's privileges, not slm, decide what it may write."""
+    if isinstance(where, StoreLocation) and where.url is not None:
+        from slm.storage.postgres import open_postgres
+
+        return open_postgres(where.url)
     return open_connection(where.database if isinstance(where, StoreLocation) else where, readonly=readonly)
+
+
+def open_behavior_db(where: StoreLocation) -> Db:
+    """The behaviour database of a store: behavior.db beside a SQLite file, the `behavior` schema of a server's."""
+    if where.url is not None:
+        from slm.storage.postgres import open_postgres
+
+        return open_postgres(where.url, schema="behavior")
+    return open_connection(where.behavior_db)
 
 
 def storage_failure(err: BaseException) -> StorageError | None:
     """The `StorageError` (`StoreBusy` for a lock held too long) a backend driver's exception stands for; None
     when `err` is not a driver's. Imports no driver."""
-    return sqlite_failure(err)
+    from slm.storage.postgres import postgres_failure
+
+    return sqlite_failure(err) or postgres_failure(err)

@@ -89,3 +89,59 @@ class SqliteDialect:
 
 
 SQLITE = SqliteDialect()
+
+
+class PostgresDialect:
+    """PostgreSQL's spelling of the same fragments (`PgDb`): lists are bound as arrays, JSON rows as `jsonb`."""
+
+    name = "postgres"
+
+    @staticmethod
+    def in_list(expr: str) -> str:
+        return f"{expr} = ANY(?)"
+
+    @staticmethod
+    def not_in_list(expr: str) -> str:
+        return f"NOT ({expr} = ANY(?))"
+
+    @staticmethod
+    def list_param(values: Iterable[int | str]) -> list[int | str]:
+        return list(values)
+
+    @staticmethod
+    def rows_of(width: int) -> str:
+        picks = ", ".join(f"value->>{i}" for i in range(width))
+        return f"SELECT {picks} FROM jsonb_array_elements(CAST(? AS jsonb))"
+
+    rows_param = staticmethod(SqliteDialect.rows_param)
+
+    @staticmethod
+    def json_values(expr: str, alias: str) -> str:
+        return f"json_array_elements_text(CAST({expr} AS json)) AS {alias}(value)"
+
+    @staticmethod
+    def json_array_agg(expr: str) -> str:
+        return f"CAST(coalesce(json_agg({expr}), '[]') AS text)"
+
+    @staticmethod
+    def joined_ids(expr: str) -> str:
+        return f"string_agg(CAST({expr} AS text), ',')"
+
+    @staticmethod
+    def contains(haystack: str, needle: str) -> str:
+        return f"strpos({haystack}, {needle}) > 0"
+
+    @staticmethod
+    def greatest(a: str, b: str) -> str:
+        return f"greatest({a}, {b})"
+
+    @staticmethod
+    def count_true(condition: str) -> str:
+        return f"count(*) FILTER (WHERE {condition})"
+
+    @staticmethod
+    def unindexed(column: str) -> str:
+        return column
+
+
+POSTGRES = PostgresDialect()

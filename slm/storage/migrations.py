@@ -1,7 +1,9 @@
 """Apply `migrations/NNNN_name.sql` in order, each inside its own transaction.
 
-The schema version is SQLite's `user_version`, set in the same transaction as the migration's DDL, so a
-failed migration leaves the database at the previous version. A database newer than this code is refused.
+Each backend has its own history with the same numbers and names: `migrations/` for SQLite, `migrations/postgres/`
+for PostgreSQL (and `behavior/` under each). The schema version (SQLite's `user_version`, PostgreSQL's `slm_state`)
+is set in the same transaction as the migration's DDL, so a failed migration leaves the database at the previous
+version. A database newer than this code is refused.
 A migration runs with foreign keys on (SQLite checks the rows it changed), except one that rebuilds a table
 (`DROP TABLE`): that runs with them off and checks every reference before it commits.
 """
@@ -40,6 +42,11 @@ def migrations_dir() -> Path:
     raise SchemaError("the migrations folder is missing from this installation", "reinstall slm")
 
 
+def history_dir(conn, part: str = "") -> Path:
+    """The migrations of `conn`'s backend: the memories' (`part` "") or the behaviour's (`part` "behavior")."""
+    return migrations_dir() / ("postgres" if conn.backend == "postgres" else "") / part
+
+
 def load_migrations(folder: Path | None = None) -> list[Migration]:
     """The `.sql` files of one database's folder (`migrations/` for memory.db, `migrations/behavior/`)."""
     folder = folder or migrations_dir()
@@ -56,19 +63,24 @@ def load_migrations(folder: Path | None = None) -> list[Migration]:
 
 
 def schema_version(conn) -> int:
+    if conn.backend == "postgres":
+        return conn.schema_version()
     return conn.execute("PRAGMA user_version").fetchone()[0]
 
 
 def migrate(conn, folder: Path | None = None, progress: Callable[[int, int], None] | None = None) -> int:
     """Bring the database up to the newest migration; return the resulting version. `progress` hears (applied,
     pending) before the first and after each: one that rewrites every memory takes seconds at 100k."""
-    migrations = load_migrations(folder)
+    migrations = load_migrations(folder or history_dir(conn))
     latest = len(migrations)
     pending = migrations[_check_version(conn, latest) :]
     if not pending:
         return latest
     if progress is not None:
         progress(0, len(pending))
+    if conn.backend == "postgres":
+        _migrate_postgres(conn, pending, latest, progress)
+        return latest
     for done, migration in enumerate(pending, 1):
         rebuilds = _REBUILDS.search(migration.sql) is not None
         # Table rebuilds (SQLite's documented ALTER procedure) need foreign keys off, which only works outside a
@@ -88,6 +100,19 @@ def migrate(conn, folder: Path | None = None, progress: Callable[[int, int], Non
         if progress is not None:
             progress(done, len(pending))
     return latest
+
+
+def _migrate_postgres(conn, pending: list[Migration], latest: int, progress) -> None:
+    """PostgreSQL checks every constraint itself and its DDL is transactional: each step is one write transaction."""
+    for done, migration in enumerate(pending, 1):
+        with conn.write_transaction():
+            if _check_version(conn, latest) < migration.version:
+                conn.execute(migration.sql)
+                conn.set_schema_version(migration.version)
+                faults.step("migration.applied")
+        faults.step("migration.committed")
+        if progress is not None:
+            progress(done, len(pending))
 
 
 def _apply(conn, migration: Migration, rebuilds: bool) -> None:

@@ -1,7 +1,10 @@
-"""The sqlite-vec `vec0` table of chunk embeddings, whose dimension is fixed by the embedding model.
+"""The table of chunk embeddings, whose dimension is fixed by the embedding model: sqlite-vec's `vec0` on SQLite,
+a pgvector `vector(dim)` column on PostgreSQL.
 
-Its rowid is the chunk id; a trigger on `chunks` removes a vector with its chunk, so deleting a memory
-(which cascades to its chunks) removes its vectors in the same transaction.
+On SQLite the rowid is the chunk id and a trigger on `chunks` removes a vector with its chunk; on PostgreSQL
+`chunk_id` references the chunk with ON DELETE CASCADE. Either way deleting a memory (which cascades to its chunks)
+removes its vectors in the same transaction. pgvector's text form writes a float32 exactly (the shortest decimal
+that reads back as the same float) and `vector_send` reads it back as its bytes, so vectors round-trip bit for bit.
 """
 
 from __future__ import annotations
@@ -14,7 +17,12 @@ TABLE = "chunk_vectors"
 
 
 def vector_table_dim(conn) -> int | None:
-    """The dimension the vec0 table was created with, or None when it does not exist yet."""
+    """The dimension the vector table was created with, or None when it does not exist yet."""
+    if conn.backend == "postgres":
+        row = conn.execute(
+            "SELECT atttypmod FROM pg_attribute WHERE attrelid = to_regclass(?) AND attname = 'embedding'", (TABLE,)
+        ).fetchone()
+        return None if row is None else int(row[0])
     row = conn.execute("SELECT sql FROM sqlite_master WHERE name = ?", (TABLE,)).fetchone()
     if row is None:
         return None
@@ -23,13 +31,21 @@ def vector_table_dim(conn) -> int | None:
 
 
 def create_vector_table(conn, dim: int) -> None:
+    if conn.backend == "postgres":
+        conn.execute(
+            f"CREATE TABLE {TABLE} (chunk_id bigint PRIMARY KEY REFERENCES chunks (id) ON DELETE CASCADE, "
+            f"embedding vector({int(dim)}) NOT NULL)"
+        )
+        return
     with conn.transaction():
         conn.execute(f"CREATE VIRTUAL TABLE {TABLE} USING vec0(embedding float[{int(dim)}])")
         _create_delete_trigger(conn)
 
 
 def ensure_delete_trigger(conn) -> None:
-    """Put back the trigger that deletes a chunk's vector, if a migration rebuilt `chunks` without it."""
+    """Put back the trigger that deletes a chunk's vector, if a migration rebuilt `chunks` without it (SQLite)."""
+    if conn.backend == "postgres":
+        return  # a foreign key with ON DELETE CASCADE, which no migration drops
     present = conn.execute(
         "SELECT count(*) FROM sqlite_master WHERE name IN (?, 'chunks_vector_delete')", (TABLE,)
     ).fetchone()[0]
@@ -49,12 +65,18 @@ def _create_delete_trigger(conn) -> None:
 def drop_vector_table(conn) -> None:
     """Remove every vector (to re-embed with another model); chunks go too, as they belong to the old model."""
     with conn.transaction():
-        conn.execute("DROP TRIGGER IF EXISTS chunks_vector_delete")
+        if conn.backend == "sqlite":
+            conn.execute("DROP TRIGGER IF EXISTS chunks_vector_delete")
         conn.execute(f"DROP TABLE IF EXISTS {TABLE}")
         conn.execute("DELETE FROM chunks")
 
 
 def insert_vectors(conn, chunk_ids: list[int], vectors: np.ndarray) -> None:
+    if conn.backend == "postgres":
+        texts = ("[" + ",".join(map(repr, np.asarray(vec, dtype=np.float32).tolist())) + "]" for vec in vectors)
+        rows = zip(chunk_ids, texts, strict=True)
+        conn.executemany(f"INSERT INTO {TABLE} (chunk_id, embedding) VALUES (?, CAST(? AS vector))", rows)
+        return
     rows = (
         (cid, np.ascontiguousarray(vec, dtype=np.float32).tobytes())
         for cid, vec in zip(chunk_ids, vectors, strict=True)
@@ -75,7 +97,7 @@ def vector_pages(
     """
     while True:
         rows = conn.execute(
-            f"SELECT c.id, c.memory_id, v.embedding FROM chunks AS c JOIN {TABLE} AS v ON v.rowid = c.id "
+            f"SELECT c.id, c.memory_id, {_embedding(conn)} FROM chunks AS c JOIN {TABLE} AS v ON {_key(conn)} = c.id "
             "WHERE c.id > ? ORDER BY c.id LIMIT ?",
             (after_chunk, page),
         ).fetchall()
@@ -83,7 +105,7 @@ def vector_pages(
             return
         chunk_ids = np.fromiter((r[0] for r in rows), np.int64, len(rows))
         memory_ids = np.fromiter((r[1] for r in rows), np.int64, len(rows))
-        matrix = np.frombuffer(b"".join(r[2] for r in rows), dtype=np.float32).reshape(len(rows), dim)
+        matrix = _matrix(conn, [r[2] for r in rows], dim)
         yield chunk_ids, memory_ids, matrix
         after_chunk = int(chunk_ids[-1])
 
@@ -98,6 +120,29 @@ def vectors_of(conn, chunk_ids: list[int], dim: int) -> dict[int, np.ndarray]:
     """The stored vectors of these chunks, by chunk id (missing ones are left out). One `rowid = ?` lookup a
     chunk: vec0 answers that from its rowid index but reads every vector for `rowid IN (…)` (16 chunks at 158k:
     0.2 ms against ~40 ms, paid by every process that checks the vector file)."""
-    query = f"SELECT rowid, embedding FROM {TABLE} WHERE rowid = ?"
-    rows = [row for chunk_id in chunk_ids for row in conn.execute(query, (chunk_id,))]
-    return {r[0]: np.frombuffer(r[1], dtype=np.float32).reshape(dim) for r in rows}
+    if conn.backend == "postgres":
+        query = f"SELECT chunk_id, {_embedding(conn)} FROM {TABLE} v WHERE chunk_id = ANY(?)"
+        rows = conn.execute(query, (list(chunk_ids),)).fetchall()
+    else:
+        query = f"SELECT rowid, embedding FROM {TABLE} WHERE rowid = ?"
+        rows = [row for chunk_id in chunk_ids for row in conn.execute(query, (chunk_id,))]
+    return {r[0]: _matrix(conn, [r[1]], dim)[0] for r in rows}
+
+
+def _key(conn) -> str:
+    """The vector table's chunk id column, as `v`."""
+    return "v.chunk_id" if conn.backend == "postgres" else "v.rowid"
+
+
+def _embedding(conn) -> str:
+    """The vector of `v` as bytes: float32 (sqlite-vec), or pgvector's binary form (`vector_send`: a 4-byte header,
+    then big-endian float32)."""
+    return "vector_send(v.embedding)" if conn.backend == "postgres" else "v.embedding"
+
+
+def _matrix(conn, blobs: list[bytes], dim: int) -> np.ndarray:
+    """The float32 rows of `_embedding`'s bytes."""
+    if conn.backend == "postgres":
+        raw = np.frombuffer(b"".join(bytes(b)[4:] for b in blobs), dtype=">f4")
+        return raw.astype(np.float32).reshape(len(blobs), dim)
+    return np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), dim)
