@@ -466,8 +466,9 @@ def journal_save(conn, entry: JournalEntry) -> None:
 
 def journal_entries(conn, entry_id: str | None = None) -> list[JournalEntry]:
     """Erasures begun and not finished (or the one with this id), oldest first."""
+    begun = "rowid" if conn.backend == "sqlite" else "CAST(body AS json)->>'erased_at', id"  # no rowid there
     rows = conn.execute(
-        "SELECT id, body, clusters, done FROM erasure_journal WHERE ? IS NULL OR id = ? ORDER BY rowid",
+        f"SELECT id, body, clusters, done FROM erasure_journal WHERE ? IS NULL OR id = ? ORDER BY {begun}",
         (entry_id, entry_id),
     ).fetchall()
     return [JournalEntry(i, json.loads(b), json.loads(c), json.loads(d)) for i, b, c, d in rows]

@@ -159,7 +159,7 @@ class MemoryRepository:
         """A memory's embedded spans and their vectors (call inside the caller's transaction)."""
         chunk_ids = [
             self.conn.execute(
-                "INSERT INTO chunks (memory_id, start, end) VALUES (?, ?, ?) RETURNING id", (memory_id, s, e)
+                'INSERT INTO chunks (memory_id, start, "end") VALUES (?, ?, ?) RETURNING id', (memory_id, s, e)
             ).fetchone()[0]
             for s, e in spans
         ]

@@ -158,10 +158,11 @@ class PgDb:
 
     def executemany(self, sql: str, rows: Any, /):
         text, numbered = translate(sql)
+        bound = ([_bound(v) for v in row] for row in rows)
         if numbered is not None:
-            raise StorageError("executemany takes plain ? placeholders", "use ?, not ?N, in this statement")
+            bound = ({f"p{k}": values[k - 1] for k in set(numbered)} for values in bound)
         cursor = self.raw.cursor()
-        cursor.executemany(text, [[_bound(v) for v in row] for row in rows])
+        cursor.executemany(text, list(bound))
         self._last = cursor
         return cursor
 
