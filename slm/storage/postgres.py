@@ -146,6 +146,7 @@ class PgDb:
         self.url = url
         self.schema = schema
         self._lock_key = f"slm.write.{schema}"
+        self.wait_seconds = WAIT_SECONDS
         self._last = None
         self._own_writes = 0  # this connection's own bumps of data_version, which SQLite's does not count
         self._bumped = False  # the open write transaction has bumped it
@@ -196,7 +197,7 @@ class PgDb:
         with self.raw.transaction():
             if outer:
                 self._bumped = False
-                self.raw.execute(f"SET LOCAL lock_timeout = '{WAIT_SECONDS}s'")
+                self.raw.execute(f"SET LOCAL lock_timeout = '{int(self.wait_seconds * 1000)}ms'")
             self._lock()
             if not self._bumped:
                 self.raw.execute("UPDATE slm_state SET data_version = data_version + 1")
@@ -210,7 +211,7 @@ class PgDb:
         try:
             self.raw.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [self._lock_key])
         except psycopg.errors.LockNotAvailable as err:
-            raise StoreBusy(f"the store stayed locked for {WAIT_SECONDS} s", BUSY_HINT) from err
+            raise StoreBusy(f"the store stayed locked for {self.wait_seconds:g} s", BUSY_HINT) from err
 
     @contextmanager
     def read_snapshot(self) -> Iterator[None]:
