@@ -26,14 +26,9 @@ def default_db_path() -> Path:
 SERVER_SCHEMES = ("postgresql://", "postgres://")
 
 
-def refuse_server_url(value: str | Path | None) -> None:
-    """`--db`, `SLM_DB` and `Memory.open` name a local database file; a PostgreSQL URL is refused, clearly, until
-    slm can use one (issue 24)."""
-    if isinstance(value, str) and value.strip().lower().startswith(SERVER_SCHEMES):
-        raise InvalidInput(
-            "PostgreSQL stores are not supported yet (issue 24)",
-            "point --db / SLM_DB at a local database file, or leave both unset for $SLM_HOME/memory.db",
-        )
+def is_server_url(value: str | Path | None) -> bool:
+    """Whether `--db`, `SLM_DB` or `Memory.open` names a PostgreSQL store (a URL) rather than a SQLite file."""
+    return isinstance(value, str) and value.strip().lower().startswith(SERVER_SCHEMES)
 
 
 def model_override() -> Path | None:

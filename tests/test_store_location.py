@@ -1,8 +1,9 @@
-"""Where a store lives (`slm.storage.db.StoreLocation`): the database, and the local files found through it; a
-PostgreSQL URL is refused clearly until issue 24 lands, by the API and by `--db` / `SLM_DB` alike."""
+"""Where a store lives (`slm.storage.db.StoreLocation`): a SQLite file or a PostgreSQL URL, by the API and by `--db`
+/ `SLM_DB` alike, and the local files found through it."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -11,24 +12,44 @@ from click.testing import CliRunner
 from slm import Memory
 from slm.cli.main import app
 from slm.errors import InvalidInput
-from slm.storage.db import StoreLocation, locate
-
-NOT_YET = "PostgreSQL stores are not supported yet (issue 24)"
-URLS = ["postgresql://slm@db.internal/team", "postgres://localhost/slm", "PostgreSQL://u:p@h:5432/d"]
+from slm.storage.db import StoreLocation, locate, server_location
 
 
-@pytest.mark.parametrize("url", URLS)
-def test_memory_open_refuses_a_postgresql_url(url, slm_home):
-    with pytest.raises(InvalidInput, match=r"not supported yet \(issue 24\)"):
-        Memory.open(url)
+def test_memory_open_takes_a_postgresql_url(pg_database, slm_home):
+    with Memory.open(pg_database) as mem:
+        mem.remember("The team's store runs on PostgreSQL.", project="ops")
+        assert mem.location.on_server and mem.store.conn.backend == "postgres"
+    with Memory.open(pg_database.replace("postgresql://", "postgres://", 1)) as mem:
+        assert [m.content for m in mem.list(project="ops")] == ["The team's store runs on PostgreSQL."]
 
 
-@pytest.mark.parametrize("url", URLS[:2])
-def test_the_cli_refuses_one_in_db_and_in_slm_db(url, slm_home):
-    for args, env in ((["stats", "--db", url], None), (["stats"], {"SLM_DB": url})):
+def test_the_cli_takes_one_in_db_and_in_slm_db(pg_database, slm_home):
+    with Memory.open(pg_database) as mem:
+        mem.remember("Deploys need two approvals.", project="ops")
+    for args, env in ((["stats", "--json", "--db", pg_database], None), (["stats", "--json"], {"SLM_DB": pg_database})):
         result = CliRunner().invoke(app, args, env=env)
-        assert result.exit_code == 2, result.output
-        assert NOT_YET in result.output and "Traceback" not in result.output
+        assert result.exit_code == 0, result.output
+        stats = json.loads(result.output)
+        assert stats["memories"] == 1 and stats["path"] == pg_database and stats["size_bytes"] > 0
+
+
+def test_an_unreachable_server_is_an_error_that_says_what_to_check(slm_home):
+    url = "postgresql://slm:s3cret@127.0.0.1:1/team?connect_timeout=2"
+    result = CliRunner().invoke(app, ["stats", "--db", url])
+    said = " ".join(result.output.split())  # the terminal's width wraps it
+    assert result.exit_code == 1 and "Traceback" not in said
+    assert "cannot connect to PostgreSQL at postgresql://slm:***@127.0.0.1:1/team" in said
+    assert "s3cret" not in said and "server runs" in said
+
+
+def test_a_server_store_keeps_its_local_files_in_a_folder_of_its_own(slm_home):
+    one = locate("postgresql://slm:first@db.internal:5432/team")
+    assert one.on_server and one.folder.parent == Path(slm_home) / "postgres"
+    assert locate("postgresql://slm:changed@db.internal:5432/team").folder == one.folder  # a new password: one store
+    assert locate("postgresql://slm@db.internal:5432/other").folder != one.folder
+    assert one.shown == "postgresql://slm:***@db.internal:5432/team"
+    with pytest.raises(InvalidInput, match="not a PostgreSQL URL"):
+        server_location("mysql://db.internal/team")
 
 
 def test_local_files_are_found_through_the_location(tmp_path, slm_home):

@@ -199,10 +199,10 @@ def tui(ctx: click.Context, web: bool, host: str, port: int, allow_remote: bool,
 
     check_bind(host, allow_remote)
     with open_store(db) as mem:  # an existing store (upgraded here, with progress), named by its full path
-        path = mem.path
+        where, shown = mem.location.url or mem.path, mem.location.shown
     data_dir = config.data_dir()
     load_or_create_token(data_dir)
-    serve_web(path, host=host, port=port, token=lambda: shared_token(data_dir))
+    serve_web(where, host=host, port=port, token=lambda: shared_token(data_dir), shown_db=shown)
 
 
 def main() -> None:

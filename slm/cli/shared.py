@@ -70,13 +70,11 @@ def memory_ids(help: str) -> Decorator:
 
 
 class DatabasePath(click.Path):
-    """`--db` / `SLM_DB`: a database file; a PostgreSQL URL is refused as it is read, before its `//` is lost."""
+    """`--db` / `SLM_DB`: a database file (a `Path`), or a PostgreSQL URL, kept as text before a path loses its `//`."""
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        try:
-            config.refuse_server_url(value)
-        except InvalidInput as err:
-            self.fail(f"{err.message}; {err.hint}", param, ctx)
+        if config.is_server_url(value):
+            return value.strip()
         return super().convert(value, param, ctx)
 
 
@@ -86,7 +84,7 @@ db_option = click.option(
     envvar="SLM_DB",
     show_envvar=True,
     show_default=False,
-    help="Database file (default: $SLM_HOME/memory.db).",
+    help="Database file, or a postgresql:// URL of a team's store (default: $SLM_HOME/memory.db).",
 )
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for programs instead of tables.")
 project_option = recall_option(recall_options.PROJECT, "--project", "-p")
@@ -138,7 +136,7 @@ def handles_errors(command: Callable) -> Callable:
     return wrapper
 
 
-def open_store(db: Path | None, *, create: bool = False) -> Memory:
+def open_store(db: Path | str | None, *, create: bool = False) -> Memory:
     """Only commands that add memories or agents create a database: a mistyped --db elsewhere is an error, not a
     new empty store."""
     from slm.core.memory import Memory
@@ -152,7 +150,7 @@ def open_store(db: Path | None, *, create: bool = False) -> Memory:
             hint = "check --db / SLM_DB / SLM_HOME, or store a memory with `slm remember`"
             raise NoStore(err.message, hint) from None
         raise
-    upgrade.finish(f"upgraded {mem.path} for this slm")
+    upgrade.finish(f"upgraded {mem.location.shown} for this slm")
     for receipt in mem.finished_erasures:  # opening finished an erasure a crash had interrupted: say so
         out.note(f"finished an interrupted erasure; signed receipt: {receipt['path']}")
     if mem.erasure_problem is not None:

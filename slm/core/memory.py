@@ -54,6 +54,7 @@ class Memory:
         self._caller = Caller(store, protocol)
         # the repositories, for tests and benchmarks that look inside (faces use the methods below)
         self.conn, self.path, self.repo, self.events = store.conn, store.path, store.repo, store.events
+        self.location = store.location  # where it lives: what reopens it (a file, or a PostgreSQL URL)
         self.graph, self.agents, self.trust = store.graph, store.agents, store.trust
         self.gaussians, self.lifecycle = store.gaussians, store.lifecycle
         self.finished_erasures: list[dict] = []  # receipts of interrupted erasures this open finished

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from pathlib import Path
 from typing import TypedDict
 
 from slm import validation
@@ -11,6 +10,7 @@ from slm.core.store import Store
 from slm.embedding import choice as model_choice
 from slm.errors import InvalidInput
 from slm.storage import migrations
+from slm.storage.db import database_size
 from slm.storage.memories import MemoryFilter, MemoryRow
 
 
@@ -67,7 +67,7 @@ def stats(store: Store) -> dict:
     repo, conn = store.repo, store.conn
     first, last = repo.time_range()
     return {
-        "path": str(store.path),
+        "path": store.location.shown,
         "memories": repo.count(),
         "chunks": repo.chunk_count(),
         "projects": repo.counts_by("project"),
@@ -78,7 +78,7 @@ def stats(store: Store) -> dict:
         "schema_version": migrations.schema_version(conn),
         "model": model_choice.recorded_model(conn),
         "dim": model_choice.recorded_dim(conn),
-        "size_bytes": _db_size(store.path),
+        "size_bytes": database_size(store.conn, store.location),
         "events": store.events.count(),
         **_behavior_stats(store),
     }
@@ -88,12 +88,10 @@ def _behavior_stats(store: Store) -> dict:
     behavior = store.existing_behavior()
     feedback = behavior.feedback_counts() if behavior else {"helpful": 0, "unhelpful": 0}
     return {
-        "behavior_path": str(store.location.behavior_db),
+        "behavior_path": f"{store.location.shown} (schema behavior)"
+        if store.location.on_server
+        else str(store.location.behavior_db),
         "recalls_logged": behavior.recall_count() if behavior else 0,
         "feedback_helpful": feedback["helpful"],
         "feedback_unhelpful": feedback["unhelpful"],
     }
-
-
-def _db_size(path: Path) -> int:
-    return sum(p.stat().st_size for p in path.parent.glob(path.name + "*") if p.is_file())

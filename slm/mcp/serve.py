@@ -98,7 +98,7 @@ def serve(
 
         from slm.mcp.http_auth import BearerTokens, OriginGuard, own_origins
 
-        with Memory.open(memory.path, protocol="mcp-http") as tokens:  # the verifier's own connection
+        with Memory.open(memory.location, protocol="mcp-http") as tokens:  # the verifier's own connection
             verifier = BearerTokens(tokens, config.data_dir())
             server = build_server(memory, agent=agent, auth=verifier, lifecycle_timer=True)
             print(f"slm MCP server on http://{host}:{port}/mcp — {_who_gets_in()}", file=sys.stderr, flush=True)

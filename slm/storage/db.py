@@ -64,10 +64,11 @@ class StoreLocation:
 
 
 def locate(where: str | Path | None) -> StoreLocation:
-    """The store `--db` / `SLM_DB` / `Memory.open` name (default `$SLM_HOME/memory.db`). The real path, not a
-    symlink's: the local files go beside the real file, so the store is one store whichever path opens it. A
-    PostgreSQL URL is refused (`InvalidInput`) until issue 24 lands."""
-    config.refuse_server_url(where)
+    """The store `--db` / `SLM_DB` / `Memory.open` name (default `$SLM_HOME/memory.db`): a `postgresql://` URL, or
+    a SQLite file. The real path, not a symlink's: the local files go beside the real file, so the store is one
+    store whichever path opens it."""
+    if config.is_server_url(where):
+        return server_location(str(where))
     return StoreLocation((Path(where).expanduser() if where is not None else config.default_db_path()).resolve())
 
 
@@ -143,3 +144,11 @@ def storage_failure(err: BaseException) -> StorageError | None:
     from slm.storage.postgres import postgres_failure
 
     return sqlite_failure(err) or postgres_failure(err)
+
+
+def database_size(conn: Db, location: StoreLocation) -> int:
+    """Bytes the store takes: the SQLite file with its WAL and shared memory, or the PostgreSQL database."""
+    if location.on_server:
+        return conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]
+    database = location.database
+    return sum(p.stat().st_size for p in database.parent.glob(database.name + "*") if p.is_file())

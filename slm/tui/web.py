@@ -12,6 +12,7 @@ import errno
 import hashlib
 import hmac
 import logging
+import os
 import shlex
 import signal
 import socket
@@ -135,18 +136,22 @@ def _page_headers(host: str) -> dict[str, str]:
     }
 
 
-def app_command(db: Path) -> str:
-    """The shell command textual-serve runs per browser tab: this Python, this slm, the same store."""
-    return shlex.join([sys.executable, "-c", "from slm.cli.main import main; main()", "tui", "--db", str(db)])
+def app_command(db: Path | None) -> str:
+    """The shell command textual-serve runs per browser tab: this Python, this slm, the same store (a PostgreSQL
+    store comes through SLM_DB, which `serve_web` sets: a URL may hold a password, which a command line would show
+    to every user of the machine)."""
+    store = [] if db is None else ["--db", str(db)]
+    return shlex.join([sys.executable, "-c", "from slm.cli.main import main; main()", "tui", *store])
 
 
 class WebServer(Server):
     """textual-serve's server with the guard in front, no banner, and the app processes stopped with it."""
 
-    def __init__(self, db: Path, *, host: str, port: int, token: TokenSource) -> None:
+    def __init__(self, db: Path | str, *, host: str, port: int, token: TokenSource, shown_db: str = "") -> None:
         shown = f"http://{url_host(socket.gethostname() if host in WILDCARD else host)}:{port}"
-        super().__init__(app_command(db), host=host, port=port, title="slm", public_url=shown)
-        self.db = db
+        on_server = isinstance(db, str)
+        super().__init__(app_command(None if on_server else db), host=host, port=port, title="slm", public_url=shown)
+        self.db = shown_db or db  # a URL without its password
         self.shown_url = shown
         self.guard = Guard(token, host, port)
         self._sessions: set[asyncio.Task[Any]] = set()
@@ -186,9 +191,12 @@ class WebServer(Server):
         return f"{self.shown_url}/?{urlencode({'token': token})}"
 
 
-def serve_web(db: Path, *, host: str, port: int, token: TokenSource) -> None:
-    """Serve `slm tui` on the store `db` to browsers until ctrl+c or SIGTERM; print the URL to open."""
-    asyncio.run(_serve(WebServer(db, host=host, port=port, token=token), token))
+def serve_web(db: Path | str, *, host: str, port: int, token: TokenSource, shown_db: str = "") -> None:
+    """Serve `slm tui` on the store `db` (a file, or a PostgreSQL URL shown as `shown_db`) to browsers until ctrl+c
+    or SIGTERM; print the URL to open."""
+    if isinstance(db, str):
+        os.environ["SLM_DB"] = db  # for the app processes (app_command)
+    asyncio.run(_serve(WebServer(db, host=host, port=port, token=token, shown_db=shown_db), token))
 
 
 async def _serve(server: WebServer, token: TokenSource) -> None:
