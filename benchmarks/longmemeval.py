@@ -16,6 +16,7 @@ embeds ~49k turns (~30 min on 2 cores).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gzip
 import hashlib
 import json
@@ -32,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.throwaway_postgres import Databases
 from slm import Memory
 from slm.lifecycle import langevin
 from slm.recall.channels import graph, keyword, vector
@@ -231,15 +233,21 @@ class Instance:
 
 
 def run_instance(
-    inst: Instance, cache: EmbeddingCache, workdir: Path, systems: dict[str, dict], aged: bool = False
+    inst: Instance,
+    cache: EmbeddingCache,
+    workdir: Path,
+    systems: dict[str, dict],
+    aged: bool = False,
+    postgres: Databases | None = None,
 ) -> dict:
     """Ingest into a fresh store, ask with every system, score; times in seconds.
 
     With `aged`, each memory is taken as stored at its session's date and never used since, and the lifecycle
     steps to the question's date before anything is asked: the lifecycle's worst case, as nothing was ever
-    recalled.
+    recalled. With `postgres`, the store is a fresh database there instead of a SQLite file.
     """
-    with Memory.open(workdir / f"{inst.qid}.db") as mem:
+    where = workdir / f"{inst.qid}.db" if postgres is None else postgres.fresh(inst.qid)
+    with Memory.open(where) as mem:
         mem.store.replace_embedder(cache.wrap(mem.embedder))  # load and bind the model once, then serve from the cache
         began = time.perf_counter()
         ids = mem.remember_many(inst.items, batch_size=64)
@@ -262,6 +270,8 @@ def run_instance(
             result["systems"][system] = {**metrics, "query_s": query_s}
     for path in workdir.glob(f"{inst.qid}*"):
         path.unlink()
+    if postgres is not None:
+        postgres.drop(where)
     return result
 
 
@@ -358,7 +368,17 @@ def main(argv: list[str] | None = None) -> dict | None:
         action="store_true",
         help="store each memory as of its session's date, never used, and step the lifecycle to the question date",
     )
+    parser.add_argument(
+        "--postgres",
+        nargs="?",
+        const="",
+        metavar="URL",
+        help="each question's store on PostgreSQL: a throwaway server (pgserver), or the server of this maintenance "
+        "database URL",
+    )
     args = parser.parse_args(argv)
+    if args.aged and args.postgres is not None:
+        parser.error("--aged rewrites lifecycle times with SQLite's julianday(): run it on SQLite")
     systems = dict(SYSTEMS) | dict(_weighted_system(spec) for spec in args.weights)
     path = data_path(args.data)
     if not path.exists():
@@ -370,10 +390,13 @@ def main(argv: list[str] | None = None) -> dict | None:
     instances = [Instance.parse(raw) for raw in load_instances(path, args.limit)]
     results = []
     began = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="slm-lme-") as workdir, _progress() as bar:
+    with contextlib.ExitStack() as stack:
+        workdir = stack.enter_context(tempfile.TemporaryDirectory(prefix="slm-lme-"))
+        postgres = None if args.postgres is None else stack.enter_context(Databases(args.postgres or None))
+        bar = stack.enter_context(_progress())
         task = bar.add_task("LongMemEval instances", total=len(instances))
         for inst in instances:
-            results.append(run_instance(inst, cache, Path(workdir), systems, args.aged))
+            results.append(run_instance(inst, cache, Path(workdir), systems, args.aged, postgres))
             bar.advance(task)
     summary = summarise(results)
     print_table(summary)
@@ -381,6 +404,7 @@ def main(argv: list[str] | None = None) -> dict | None:
     print(f"ingest: {sum(ingest):.1f} s for {len(ingest)} stores, median {statistics.median(ingest):.2f} s a store")
     report = {
         "data": str(path),
+        "backend": "sqlite" if args.postgres is None else "postgres",
         "instances": len(instances),
         "skipped_empty_turns": sum(i.skipped_turns for i in instances),
         "wall_s": round(time.perf_counter() - began, 1),

@@ -22,11 +22,11 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
 from benchmarks import throwaway_postgres
+from benchmarks.throwaway_postgres import with_database
 
 ENV = "SLM_TEST_PG"
 
@@ -51,12 +51,6 @@ def unavailable_reason() -> str | None:
     if missing:
         pytest.fail(f"{' and '.join(missing)} not installed: run `make install` (pip install -e '.[test]')")
     return None
-
-
-def with_database(url: str, name: str) -> str:
-    """The same server's URL with another database: `postgresql://u@h/old?host=…` → `postgresql://u@h/name?host=…`."""
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
 
 
 @dataclass

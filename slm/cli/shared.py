@@ -81,6 +81,7 @@ class DatabasePath(click.Path):
 db_option = click.option(
     "--db",
     type=DatabasePath(path_type=Path),
+    metavar="PATH|URL",
     envvar="SLM_DB",
     show_envvar=True,
     show_default=False,
