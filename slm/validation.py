@@ -233,6 +233,15 @@ def event_time() -> str:
     return f"{format_time(m)[:-1]}.{m.microsecond:06d}Z"
 
 
+def clean_flag(value: object, what: str) -> bool:
+    """A yes/no option: True, False, or left out (None, meaning no)."""
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise InvalidInput(f"{what} must be true or false, got {value!r}")
+    return value
+
+
 def clean_id(value: object, what: str = "memory id") -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ID:
         raise InvalidInput(f"a {what} is a whole number from 1 to {MAX_ID}, got {value!r}")

@@ -25,15 +25,20 @@ permission_argument = click.argument(
 
 @agent_app.command("add")
 @agent_name
+@click.option(
+    "--member",
+    metavar="PERSON",
+    help="On a team's store: the person it acts for. Their agents share their private memories; no one else sees them.",
+)
 @db_option
 @json_option
 @handles_errors
-def agent_add(name: str, db: Path | None, as_json: bool) -> None:
+def agent_add(name: str, member: str | None, db: Path | None, as_json: bool) -> None:
     """Create an agent and print its secret token, once: start its MCP server with SLM_AGENT_TOKEN set to it."""
     answer(
         db,
         as_json,
-        lambda mem: mem.add_agent(name),
+        lambda mem: mem.add_agent(name, member=member),
         _show_new_agent,
         to_json=lambda made: {"agent": made[0], "token": made[1]},
         create=True,

@@ -49,6 +49,7 @@ if TYPE_CHECKING:
 @click.option("--kind", help="note (the default), decision, fact, preference, …")
 @click.option("--meta", help="Extra data as a JSON object, e.g. '{\"pr\": 42}'.")
 @click.option("--session", help='The conversation or work session it was said in (default: a "session" in --meta).')
+@click.option("--private", is_flag=True, help="On a team's store: no member's agent will see it, only you.")
 @db_option
 @json_option
 @handles_errors
@@ -61,6 +62,7 @@ def remember(
     kind: str | None,
     meta: str | None,
     session: str | None,
+    private: bool,
     db: Path | None,
     as_json: bool,
 ) -> None:
@@ -71,7 +73,7 @@ def remember(
         inferred = _project_here(mem) if project is None else None
         stored = mem.remember(
             content, project=project if project is not None else inferred, agent=agent, tags=tags, time=time, kind=kind,
-            meta=_parse_meta(meta), session=session,
+            meta=_parse_meta(meta), session=session, private=private,
         )  # fmt: skip
         _written(mem, stored)
         disagreements = [] if as_json or stored.duplicate else mem.contradictions(memory_id=stored)

@@ -83,6 +83,9 @@ def agents_table(agents: list) -> None:
         return
     table = _table()
     table.add_column("name", style="bold")
+    members = any(agent.member is not None for agent in agents)  # a team's store: whose agent each is
+    if members:
+        table.add_column("member")
     table.add_column("created", no_wrap=True)
     table.add_column("status", no_wrap=True)
     table.add_column("may change", no_wrap=True)
@@ -90,7 +93,9 @@ def agents_table(agents: list) -> None:
     for agent in agents:
         status = Text("active", "green") if agent.active else Text(f"revoked {_when(agent.revoked_at)}", "red")
         scope = Text("everyone's", "yellow") if agent.edit_others else Text("its own", "dim")
-        table.add_row(_text(agent.name), _text(_when(agent.created_at)), status, scope, _text(agent.memories))
+        member = [Text(agent.member) if agent.member is not None else Text("—", "dim")] if members else []
+        row = (_text(agent.name), *member, _text(_when(agent.created_at)), status, scope, _text(agent.memories))
+        table.add_row(*row)
     _out.print(table)
 
 

@@ -17,14 +17,15 @@ class Agents:
         self.caller = caller
         self.repo = caller.store.agents
 
-    def add(self, name: str) -> tuple[AgentRow, str]:
+    def add(self, name: str, member: str | None = None) -> tuple[AgentRow, str]:
         name = _agent_name(name, "agent name")
+        member = None if member is None else _agent_name(member, "member name")
         token = agent_tokens.new_token()
         with self.caller.store.conn.write_transaction():
             if self.repo.by_name(name) is not None:
                 raise InvalidInput(f"an agent named {name!r} already exists", "choose another name, or revoke it")
-            agent_id = self.repo.add(name, agent_tokens.token_hash(token), validation.now_utc())
-            self._record("agent.added", name, {"agent_id": agent_id})
+            agent_id = self.repo.add(name, agent_tokens.token_hash(token), validation.now_utc(), member)
+            self._record("agent.added", name, {"agent_id": agent_id, "member": member})
         return self.repo.by_name(name), token
 
     def revoke(self, name: str) -> AgentRow:

@@ -3,17 +3,20 @@ change. Every service asks here before it reads for an agent or writes in one's 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from slm import validation
 from slm.core.store import Store
 from slm.errors import Forbidden, InvalidInput, NotFound
 from slm.storage.agents import AgentRow
 from slm.storage.events import Event
-from slm.storage.memories import MemoryRow
+from slm.storage.memories import MemoryFilter, MemoryRow
 from slm.trust import model as trust_model
 from slm.trust.ledger import principal_of
 
 PROTOCOLS = frozenset({"api", "cli", "mcp-stdio", "mcp-http"})
 OWNER_PROTOCOLS = frozenset({"api", "cli"})  # the faces only the owner uses: "user" there is the owner
+OWNER_KEY = "user"  # the owner's own private memories: no agent sees them
 UNKNOWN_ID_HINT = "list the memories to see their ids"
 
 
@@ -79,11 +82,46 @@ class Caller:
         if not self.is_owner:
             raise Forbidden(f"only the user may {what}", "use `slm trust` at the command line")
 
+    # -- private memories (a team's store) -----------------------------------------------------------------------
+    def private_keys(self) -> tuple[str, ...] | None:
+        """Whose private memories this caller sees: all of them at the user's faces (None); an authenticated agent
+        its member's (or its own); an agent without a token none."""
+        if self.is_owner:
+            return None
+        return () if self.verified_agent is None else (self.verified_agent.member_key,)
+
+    def private_key(self) -> str:
+        """The key a memory this caller keeps private is stored under: the member of its authenticated agent."""
+        if self.is_owner:
+            return OWNER_KEY
+        if self.verified_agent is None:
+            raise Forbidden(
+                "only an authenticated agent can keep a memory private: no one would know whose it is",
+                "start this MCP server with an agent token (`slm agent add NAME --member PERSON`)",
+            )
+        return self.verified_agent.member_key
+
+    def restrict(self, flt: MemoryFilter) -> MemoryFilter:
+        """`flt` narrowed to what this caller may see, when the store holds any private memory at all (an index
+        lookup; without one, searches keep their unfiltered fast paths)."""
+        keys = self.private_keys()
+        if keys is None or not self.store.repo.has_private():
+            return flt
+        return replace(flt, private_to=keys)
+
+    def private_to_others(self, ids: list[int]) -> set[int]:
+        keys = self.private_keys()
+        if keys is None:
+            return set()
+        return {i for i, key in self.store.repo.private_to(ids).items() if key not in keys}
+
     # -- what an agent may see ----------------------------------------------------------------------------------
     def get(self, memory_id: object) -> MemoryRow:
+        """The memory, or NotFound, as for an unknown id, when it is private to someone else."""
         memory_id = validation.clean_id(memory_id)
         row = self.store.repo.get(memory_id)
-        if row is None:
+        keys = self.private_keys()
+        if row is None or (keys is not None and row.private_to is not None and row.private_to not in keys):
             raise NotFound(f"no memory with id {memory_id}", UNKNOWN_ID_HINT, what="memory")
         return row
 
@@ -91,9 +129,9 @@ class Caller:
         return {i for i, trust in self.store.trust.memory_trusts(ids).items() if trust_model.quarantined(trust)}
 
     def hidden(self, ids: list[int]) -> set[int]:
-        """Those of `ids` an agent's face may not show: the quarantined ones. The user's faces (CLI, API) see
-        everything; an agent name there only labels the work."""
-        return set() if self.is_owner else self.quarantined(ids)
+        """Those of `ids` an agent's face may not show: the quarantined ones, and those private to another member.
+        The user's faces (CLI, API) see everything; an agent name there only labels the work."""
+        return set() if self.is_owner else self.quarantined(ids) | self.private_to_others(ids)
 
     def only_visible(self, ids: list[int]) -> None:
         """Quarantined memories do not exist for agents: acting on one is answered as for an unknown id, so an
@@ -105,10 +143,17 @@ class Caller:
     def refuse_hidden_copy(self, memory_id: int | None) -> None:
         """An agent's text equal to a current memory it cannot see: storing it would link to, vouch for or show the
         hidden one, so it is refused (an agent that knew the text word for word learns only that it is held)."""
-        if memory_id is not None and self.hidden([memory_id]):
+        if memory_id is None:
+            return
+        if self.quarantined([memory_id]) and not self.is_owner:
             raise Forbidden(
                 "this exact text is held for the user's review (quarantined) and cannot be stored again meanwhile",
                 "write what you know in your own words, or ask the user to review it (`slm trust quarantine`)",
+            )
+        if self.private_to_others([memory_id]):
+            raise Forbidden(
+                "this exact text is already stored in this project as someone's private memory",
+                "write what you know in your own words",
             )
 
     def may_change(self, rows: list[MemoryRow], principal: str, by: str) -> None:

@@ -43,7 +43,8 @@ class Contradictions:
         }
 
     def listed(self, status: str | None, project: str | None, memory_id: int | None, limit: int) -> list[dict]:
-        """Agents do not see the claims of quarantined memories, nor a contradiction only such a claim made."""
+        """Agents do not see the claims of quarantined memories or of others' private ones, nor a contradiction only
+        such a claim made."""
         if status not in STATES:
             raise InvalidInput(f"unknown status {status!r}", "one of open, resolved, dismissed, or all")
         project = None if project is None else validation.clean_name(project, "project", "")
@@ -52,7 +53,7 @@ class Contradictions:
         found = [self.as_dict(row) for row in self.repo.contradictions(status, project, limit, memory_id)]
         if self.caller.is_owner:
             return found
-        hidden = self.caller.quarantined(sorted({c["memory_id"] for f in found for c in f["claims"]}))
+        hidden = self.caller.hidden(sorted({c["memory_id"] for f in found for c in f["claims"]}))
         shown = [f | {"claims": [c for c in f["claims"] if c["memory_id"] not in hidden]} for f in found]
         return [f for f in shown if len({c["memory_id"] for c in f["claims"]}) >= 2]
 

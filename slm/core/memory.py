@@ -203,9 +203,11 @@ class Memory:
         meta: dict | None = None,
         kind: str | None = None,
         session: str | None = None,
+        private: bool = False,
     ) -> Stored:
-        """Store one memory and return its id (`.duplicate` set when the project already had this exact text)."""
-        item = {"text": text, "agent": agent, "project": project, "tags": tags, "time": time}
+        """Store one memory and return its id (`.duplicate` set when the project already had this exact text).
+        `private`: only the writer's member (their agents, on a team's store) and the owner will see it."""
+        item = {"text": text, "agent": agent, "project": project, "tags": tags, "time": time, "private": private}
         return self.remember_many([item | {"meta": meta, "kind": kind, "session": session}])[0]
 
     def remember_many(
@@ -283,9 +285,10 @@ class Memory:
         return self.transfers.model_identity()
 
     # -- authenticated agents -------------------------------------------------------------------------------
-    def add_agent(self, name: str) -> tuple[AgentRow, str]:
-        """Register an agent; returns it and its secret token, which is not stored and cannot be shown again."""
-        return self._agents.add(name)
+    def add_agent(self, name: str, *, member: str | None = None) -> tuple[AgentRow, str]:
+        """Register an agent (acting for `member`, a person on a team's store, whose private memories its agents
+        share); returns it and its secret token, which is not stored and cannot be shown again."""
+        return self._agents.add(name, member)
 
     def list_agents(self) -> list[AgentRow]:
         return self.agents.list()
@@ -338,11 +341,13 @@ class Memory:
 
     def visible_to_agents(self, ids: list[int]) -> list[MemoryRow]:
         """The memories with these ids an agent may see, in order (`without_quarantined`)."""
-        return self.without_quarantined(self.repo.get_many(ids))
+        return self.without_quarantined(self.get_many(ids))
 
     def without_quarantined(self, rows: list[MemoryRow]) -> list[MemoryRow]:
-        """The rows an agent may see: quarantined memories are left out as if they did not exist."""
-        return self._reviews.without_quarantined(rows)
+        """The rows an agent may see: quarantined memories, and others' private ones, are left out as if they did
+        not exist."""
+        hidden = self._caller.private_to_others([row.id for row in rows])
+        return self._reviews.without_quarantined([row for row in rows if row.id not in hidden])
 
     def approve(self, memory_ids: Iterable[int]) -> list[int]:
         """The user vouches for these memories: trusted in full from now on, and a good signal for their authors."""
@@ -414,25 +419,28 @@ class Memory:
         return self._caller.get(memory_id)
 
     def get_many(self, memory_ids: list[int]) -> list[MemoryRow]:
-        """The memories with these ids that exist, in the order asked."""
-        return self.repo.get_many(memory_ids)
+        """The memories with these ids that exist (and are not private to someone else), in the order asked."""
+        hidden = self._caller.private_to_others(memory_ids)
+        return [row for row in self.repo.get_many(memory_ids) if row.id not in hidden]
 
     def events_after(self, event_id: int = 0, *, agent: str | None = None, limit: int = 1000) -> list[Event]:
-        """The store's events after `event_id`, oldest first."""
-        return self.events.after(event_id, agent=agent, limit=limit)
+        """The store's events after `event_id`, oldest first (not those of memories private to someone else)."""
+        events = self.events.after(event_id, agent=agent, limit=limit)
+        hidden = self._caller.private_to_others(sorted({e.memory_id for e in events if e.memory_id is not None}))
+        return [e for e in events if e.memory_id not in hidden] if hidden else events
 
     def list(
         self, *, limit: int = 20, offset: int = 0, session: str | None = None, **filters: Unpack[Filters]
     ) -> list[MemoryRow]:
         """Memories newest first, filtered like `recall`; `session`: only those said in that session."""
-        return reading.listed(self.store, reading.filters_of(filters, session), limit, offset)
+        return reading.listed(self.store, self._caller.restrict(reading.filters_of(filters, session)), limit, offset)
 
     def browse(
         self, *, zone: str | None = None, trust: str | None = None, sort: str = "newest", **filters: Unpack[Filters]
     ) -> list[int]:
         """The ids of every current memory the filters pass, in `sort` order (`browsing.SORTS`), narrowed to a
         lifecycle zone and a trust band (`browsing.TRUST_BANDS`): a list to read a page at a time (`summaries`)."""
-        return self._browsing.browse(reading.filters_of(filters, None), zone, trust, sort)
+        return self._browsing.browse(self._caller.restrict(reading.filters_of(filters, None)), zone, trust, sort)
 
     def summaries(self, memory_ids: list[int]) -> list[Listed]:
         """These memories with their trust and lifecycle zone, in the order asked."""
@@ -455,12 +463,14 @@ class Memory:
 
     def count(self, *, session: str | None = None, **filters: Unpack[Filters]) -> int:
         """How many current memories match the filters of `list`."""
-        return self.repo.count(reading.filters_of(filters, session))
+        return self.repo.count(self._caller.restrict(reading.filters_of(filters, session)))
 
     def recall(self, query: str, k: int = 10, **options: Unpack[RecallOptions]) -> list[Hit]:
         """The k memories that best answer `query`, best first, weighed by trust and lifecycle, each hit explaining
         its ranks; the options filter, pick channels (ablations) and the ranker (`recaller.recall` says how)."""
-        return recaller.recall(self.store, query, k, options)
+        hits = recaller.recall(self.store, query, k, options, self._caller.restrict)
+        hidden = self._caller.private_to_others([h.id for h in hits])  # the filter keeps them out; this proves it
+        return [h for h in hits if h.id not in hidden] if hidden else hits
 
     def recall_candidates(self, query: str, *, now: object = None) -> tuple[list, np.ndarray]:
         """The candidates of a default recall and their feature rows (`features.FEATURES`), to train the ranker."""

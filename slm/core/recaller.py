@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 
 import numpy as np
@@ -15,6 +15,7 @@ from slm.errors import InvalidInput
 from slm.recall import fusion, pipeline
 from slm.recall import ranker as ranking
 from slm.recall.hits import Hit
+from slm.storage.memories import MemoryFilter
 
 
 class RecallOptions(Filters, total=False):
@@ -31,7 +32,9 @@ class RecallOptions(Filters, total=False):
     ranker: ranking.Ranker | str | None
 
 
-def recall(store: Store, query: str, k: int, options: RecallOptions) -> list[Hit]:
+def recall(
+    store: Store, query: str, k: int, options: RecallOptions, restrict: Callable[[MemoryFilter], MemoryFilter]
+) -> list[Hit]:
     """The k memories that best answer `query`, best first; each hit's `channels` explains its ranks.
 
     `now` is the asker's time: memories from after it are left out, as the asker cannot know them.
@@ -41,7 +44,7 @@ def recall(store: Store, query: str, k: int, options: RecallOptions) -> list[Hit
     (`quarantined`, `archived`). Without `trust` or `lifecycle`, that weighing is skipped (for ablations).
     A memory ranks below any memory in the results whose claims superseded its own (an update outranks the
     fact it replaced; hits say `current`); `as_of` recalls what held at that time instead, earlier versions
-    included.
+    included. `restrict` narrows the filter to what the caller may see (private memories).
     """
     unknown = set(options) - RecallOptions.__optional_keys__
     if unknown:
@@ -53,6 +56,7 @@ def recall(store: Store, query: str, k: int, options: RecallOptions) -> list[Hit
     trust, lifecycle = o.get("trust", True), o.get("lifecycle", True)
     archived = o.get("archived", declared.ARCHIVED.default)
     flt = replace(filter_of(now=o.get("now"), **_filters(o)), live=lifecycle and not archived, as_of=as_of)
+    flt = restrict(flt)
     ranker, channels, weights = o.get("ranker"), o.get("channels"), o.get("weights")
     if isinstance(ranker, str) and ranker != ranking.FUSION:
         raise InvalidInput(

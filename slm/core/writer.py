@@ -21,7 +21,7 @@ from slm.storage.memories import MemoryRepository, MemoryRow, NewMemory
 from slm.storage.settings import get_setting
 from slm.trust.ledger import CORROBORATE_MIN, DUPLICATE_MIN, NearbyMemory, NewWrite, principal_of
 
-ITEM_KEYS = frozenset({"text", "time", "agent", "project", "tags", "meta", "kind", "session"})
+ITEM_KEYS = frozenset({"text", "time", "agent", "project", "tags", "meta", "kind", "session", "private"})
 EMBED_BATCH = 64
 CLUSTERS_BUILT = "graph.clusters_built_at"
 Progress = Callable[[int], None]
@@ -272,6 +272,7 @@ class Writer:
             tags=validation.clean_tags(item.get("tags")),
             protocol=self.caller.protocol,
             session=validation.clean_session(item.get("session"), meta),
+            private_to=self.caller.private_key() if validation.clean_flag(item.get("private"), "private") else None,
         )
 
     def with_vectors(self, memories: list[NewMemory]) -> list[NewMemory]:
@@ -300,7 +301,7 @@ class Writer:
                 f"update the current version, {current}",
             )
         item = {"text": text, "project": old.project, "kind": old.kind, "tags": old.tags, "meta": old.meta}
-        new = self.new_memory(item | {"session": old.session}, by, None)
+        new = replace(self.new_memory(item | {"session": old.session}, by, None), private_to=old.private_to)
         if new.content_hash == old.content_hash:
             raise InvalidInput(f"memory {old.id} already says exactly that", "nothing to update")
         self.caller.refuse_hidden_copy(self.store.repo.existing_id(old.project, new.content_hash))

@@ -64,6 +64,7 @@ class Tools:
         time: Annotated[str | None, optional("When it happened (ISO-8601); default now.")] = None,
         meta: Annotated[dict[str, Any] | None, optional("Extra JSON data.")] = None,
         session: Annotated[str | None, optional("Conversation; default this connection's.")] = None,
+        private: Annotated[bool, Field(description="Only your member's agents will see it.")] = False,
     ) -> RememberOut:
         """Store a memory for the user and all their assistants; name the project, file or tool so it stands alone.
         The exact same text again returns the existing id with duplicate=true and costs nothing; near-copies of
@@ -77,7 +78,7 @@ class Tools:
             said_in = session if session is not None else validation.clean_session(None, meta or {}) or connection
             into = self.engine.project(project, who.name, where)
             stored = self.memory.remember(
-                content, agent=who.name, project=into, tags=tags, time=time, meta=meta, session=said_in
+                content, agent=who.name, project=into, tags=tags, time=time, meta=meta, session=said_in, private=private
             )
             row = self.memory.get(stored)
             return RememberOut(id=int(stored), duplicate=stored.duplicate, project=row.project, session=row.session)

@@ -13,15 +13,21 @@ class AgentRow:
     revoked_at: str | None
     edit_others: bool = False  # may update or forget memories others wrote (granted by the user)
     memories: int = 0  # current memories it wrote while authenticated
+    member: str | None = None  # the person it acts for on a team's store; None: a member of its own
 
     @property
     def active(self) -> bool:
         return self.revoked_at is None
 
+    @property
+    def member_key(self) -> str:
+        """Whose private memories it writes and reads (`memories.private_to`): its member's, or its own."""
+        return f"member:{self.member}" if self.member is not None else f"agent:{self.id}"
+
 
 _COLUMNS = (
     "a.id, a.name, a.created_at, a.revoked_at, a.edit_others, "
-    "(SELECT count(*) FROM memories m WHERE m.agent_id = a.id AND m.superseded_by IS NULL)"
+    "(SELECT count(*) FROM memories m WHERE m.agent_id = a.id AND m.superseded_by IS NULL), a.member"
 )
 
 
@@ -29,10 +35,10 @@ class AgentRepository:
     def __init__(self, conn) -> None:
         self.conn = conn
 
-    def add(self, name: str, token_hash: str, created_at: str) -> int:
+    def add(self, name: str, token_hash: str, created_at: str, member: str | None = None) -> int:
         return self.conn.execute(
-            "INSERT INTO agents (name, token_hash, created_at) VALUES (?, ?, ?) RETURNING id",
-            (name, token_hash, created_at),
+            "INSERT INTO agents (name, token_hash, created_at, member) VALUES (?, ?, ?, ?) RETURNING id",
+            (name, token_hash, created_at, member),
         ).fetchone()[0]
 
     def by_name(self, name: str) -> AgentRow | None:
@@ -63,5 +69,5 @@ class AgentRepository:
 
 
 def _agent(row: tuple) -> AgentRow:
-    agent_id, name, created_at, revoked_at, edit_others, memories = row
-    return AgentRow(agent_id, name, created_at, revoked_at, bool(edit_others), memories)
+    agent_id, name, created_at, revoked_at, edit_others, memories, member = row
+    return AgentRow(agent_id, name, created_at, revoked_at, bool(edit_others), memories, member)

@@ -13,7 +13,7 @@ from slm.storage.keyword_sqlite import SqliteKeywordIndex
 
 _COLUMNS = (
     "m.id, m.content, m.content_hash, m.created_at, m.event_time, m.agent, m.project, m.kind, m.meta, "
-    "m.protocol, m.superseded_by, m.agent_id, m.session"
+    "m.protocol, m.superseded_by, m.agent_id, m.session, m.private_to"
 )
 _CURRENT = "m.superseded_by IS NULL"
 _LIVE = "NOT EXISTS (SELECT 1 FROM memory_lifecycle l WHERE l.memory_id = m.id AND l.zone = 'archived')"
@@ -37,6 +37,7 @@ class MemoryFields:
     protocol: str = "api"  # how it was written: api, cli, mcp-stdio, mcp-http
     agent_id: int | None = None  # the authenticated agent that wrote it; None: the name was only claimed
     session: str | None = None  # the conversation, coding session or thread it was said in
+    private_to: str | None = None  # the only member who may see it (`AgentRow.member_key`); None: everyone
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -66,12 +67,14 @@ class MemoryFilter:
     live: bool = False  # leave out what the lifecycle archived (recall does, unless asked not to)
     as_of: str | None = None  # what held then, superseded versions included, instead of the current versions
     versions: bool = False  # every version, superseded ones too (erasure chooses among all of them)
+    private_to: tuple[str, ...] | None = None  # the private memories the reader may see (their keys); None: all
 
     @property
     def is_empty(self) -> bool:
         """Nothing restricts the search beyond "current versions only" and `live`, which the vector channel applies
         cheaply as a list of exclusions."""
-        return not (self.project or self.agent or self.tags or self.since or self.until or self.session or self.as_of)
+        restricted = self.project or self.agent or self.tags or self.since or self.until or self.session
+        return not (restricted or self.as_of or self.private_to is not None)
 
     def where(self) -> tuple[str, list]:
         """A SQL condition over alias `m` and its parameters; superseded versions are left out (with `as_of`,
@@ -100,6 +103,10 @@ class MemoryFilter:
             params.append(self.until)
         if self.live:
             clauses.append(_LIVE)
+        if self.private_to is not None:
+            keys = ", ".join("?" * len(self.private_to))
+            clauses.append(f"(m.private_to IS NULL OR m.private_to IN ({keys}))" if keys else "m.private_to IS NULL")
+            params += list(self.private_to)
         return (" AND ".join(clauses) or "true"), params
 
 
@@ -129,8 +136,8 @@ class MemoryRepository:
     def _insert_one(self, item: NewMemory) -> tuple[int, bool]:
         row = self.conn.execute(
             "INSERT INTO memories "
-            "(content, content_hash, created_at, event_time, agent, project, kind, meta, protocol, agent_id, session) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "(content, content_hash, created_at, event_time, agent, project, kind, meta, protocol, agent_id, session, "
+            "private_to) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (project, content_hash) WHERE superseded_by IS NULL DO NOTHING RETURNING id",
             (
                 item.content,
@@ -144,6 +151,7 @@ class MemoryRepository:
                 item.protocol,
                 item.agent_id,
                 item.session,
+                item.private_to,
             ),
         ).fetchone()
         if row is None:
@@ -357,6 +365,18 @@ class MemoryRepository:
         marks = ",".join("?" * len(ids))
         return dict(self.conn.execute(f"SELECT m.id, {_WHEN} FROM memories m WHERE m.id IN ({marks})", ids))
 
+    def has_private(self) -> bool:
+        """Whether any memory is private to one member (an index lookup): readers only pay for the filter then."""
+        return self.conn.execute("SELECT 1 FROM memories WHERE private_to IS NOT NULL LIMIT 1").fetchone() is not None
+
+    def private_to(self, ids: list[int]) -> dict[int, str]:
+        """The member keys of those of `ids` that are private."""
+        if not ids:
+            return {}
+        where = self.conn.dialect.in_list("id")
+        sql = f"SELECT id, private_to FROM memories WHERE {where} AND private_to IS NOT NULL"
+        return dict(self.conn.execute(sql, [self.conn.dialect.list_param(ids)]).fetchall())
+
     def hidden_ids(self, live: bool) -> np.ndarray:
         """What an unfiltered search leaves out: superseded versions, and archived memories when `live`."""
         rows = self.conn.execute(_hidden_query(live)).fetchall()
@@ -423,5 +443,6 @@ def _row(r: tuple, tags: tuple[str, ...]) -> MemoryRow:
         superseded_by=r[10],
         agent_id=r[11],
         session=r[12],
+        private_to=r[13],
         tags=tags,
     )
