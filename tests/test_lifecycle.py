@@ -15,6 +15,8 @@ from slm.lifecycle import steps as lifecycle
 from slm.mcp.server import build_server
 from tests.test_cli import run, run_json
 
+pytestmark = pytest.mark.both_backends
+
 STAGING = "The staging database is PostgreSQL 15, reached through the bastion host."
 STAGING_TOO = "Staging runs a PostgreSQL 15 database behind the bastion host."
 CI = "Our CI runs on GitHub Actions with a self-hosted runner in the office."
@@ -120,6 +122,7 @@ def test_a_step_covers_each_memory_from_its_birth_or_the_last_step(mem):
     assert mem.lifecycle_status()["due"]  # the last step lies ahead (a replay): the faces step again from now on
 
 
+@pytest.mark.sqlite_only  # deletes behavior.db, the file
 def test_uses_are_still_folded_after_the_behaviour_database_is_erased(mem):
     memory_id = mem.remember(STAGING)
     for _ in range(3):
@@ -163,8 +166,8 @@ def test_cli_lifecycle_status_run_show_and_recall(db_path):
 
 
 @pytest.mark.anyio
-async def test_mcp_steps_after_writes_and_recall_reports_zones(db_path):
-    with Memory.open(db_path, protocol="mcp-stdio") as mem:
+async def test_mcp_steps_after_writes_and_recall_reports_zones(store_at):
+    with Memory.open(store_at, protocol="mcp-stdio") as mem:
         async with Client(build_server(mem)) as client:
             stored = await client.call_tool("remember", {"content": STAGING})
             memory_id = stored.structured_content["id"]
@@ -185,6 +188,7 @@ async def test_mcp_steps_after_writes_and_recall_reports_zones(db_path):
             assert refused.is_error
 
 
+@pytest.mark.sqlite_only  # SQLite's query plan
 def test_leaving_archived_memories_out_reads_indexes_not_the_whole_table(mem):
     """Every unfiltered recall runs this: a UNION (not UNION ALL) made SQLite scan all memories (145 ms at 100k)."""
     from slm.storage.memories import _hidden_query
