@@ -122,16 +122,25 @@ def test_a_step_covers_each_memory_from_its_birth_or_the_last_step(mem):
     assert mem.lifecycle_status()["due"]  # the last step lies ahead (a replay): the faces step again from now on
 
 
-@pytest.mark.sqlite_only  # deletes behavior.db, the file
+def erase_behaviour_database(mem: Memory) -> None:
+    """What `slm erase --behavior` will do: behavior.db deleted, or a server store's `behavior` schema dropped. The
+    next use makes a new one, whose ids start again from 1."""
+    if mem.store.location.on_server:
+        mem.behavior.conn.execute("DROP SCHEMA behavior CASCADE")
+    mem.behavior.close()
+    mem.store._behavior = None
+    if not mem.store.location.on_server:
+        mem.path.with_name("behavior.db").unlink()
+
+
 def test_uses_are_still_folded_after_the_behaviour_database_is_erased(mem):
     memory_id = mem.remember(STAGING)
     for _ in range(3):
         mem.feedback(memory_id, True)
     mem.lifecycle_step()
-    mem.behavior.close()
-    mem.store._behavior = None
-    mem.path.with_name("behavior.db").unlink()  # what `slm erase --behavior` will do
+    erase_behaviour_database(mem)
     mem.feedback(memory_id, True)
+    assert mem.behavior.last_ids() == (0, 1)  # a new database: the lifecycle's watermark (3) lies beyond it
     assert mem.lifecycle_step().uses_folded == 1
     assert mem.memory_lifecycle(memory_id)["uses"] == 1 + 4 * langevin.HELPFUL_USES
 

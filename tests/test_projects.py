@@ -262,16 +262,22 @@ def test_a_rename_killed_before_its_commit_leaves_the_store_as_it_was(two_projec
 
 
 # -- erasure --------------------------------------------------------------------------------------------------------
-@pytest.mark.sqlite_only  # `slm erase` takes no server URL yet, and the files are read
-def test_erasing_a_project_drops_its_keys_and_erase_all_drops_every_key(mem, db_path, tmp_path):
+@pytest.mark.sqlite_only  # until erasure runs on PostgreSQL (issue 24, helper pg-erasure): then both backends
+def test_erasing_a_project_or_its_last_memory_drops_its_keys(mem, tmp_path):
     for name in ("a", "b", "c"):
         (tmp_path / name).mkdir()
         mem.remember(f"A note of {name}", project=mem.project_for(tmp_path / name))
     receipt = erasure.erase(mem.transfers, erasure.Scope.of(project="a"))
     assert receipt["counts"]["orphaned project keys"] == 1
-    assert {r[0] for r in rows(db_path, "SELECT project FROM project_keys")} == {"b", "c"}
+    assert {r[0] for r in mem.conn.execute("SELECT project FROM project_keys")} == {"b", "c"}
     erasure.erase(mem.transfers, erasure.Scope.of(ids=[mem.list(project="b")[0].id]))
-    assert {r[0] for r in rows(db_path, "SELECT project FROM project_keys")} == {"c"}
+    assert {r[0] for r in mem.conn.execute("SELECT project FROM project_keys")} == {"c"}
+
+
+@pytest.mark.sqlite_only  # `slm erase` takes no server URL yet, and the store's files are read
+def test_erase_all_drops_every_key_and_leaves_no_folder_name_in_the_files(mem, db_path, tmp_path):
+    (tmp_path / "c").mkdir()
+    mem.remember("A note of c", project=mem.project_for(tmp_path / "c"))
     run("erase", "--all", "--yes", "--db", db_path)
     assert rows(db_path, "SELECT count(*) FROM project_keys") == [(0,)]
     folder = str(tmp_path / "c").encode()
