@@ -13,14 +13,15 @@ from slm.errors import Forbidden, InvalidInput, NotFound
 from slm.mcp.server import build_server
 from tests.test_cli import SLM, check_refused, run, run_json
 
+pytestmark = pytest.mark.both_backends
 
-def test_a_token_is_shown_once_and_stored_only_as_its_hash(mem, db_path):
+
+def test_a_token_is_shown_once_and_stored_only_as_its_hash(mem):
     agent, token = mem.add_agent("laptop-claude")
     assert token.startswith("slm_agent_") and len(token) > 40
     assert (agent.name, agent.active, agent.memories) == ("laptop-claude", True, 0)
-    mem.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    files = [p for p in db_path.parent.iterdir() if p.is_file()]
-    assert all(token.encode() not in p.read_bytes() for p in files)
+    [stored] = mem.conn.execute("SELECT name, token_hash, created_at FROM agents").fetchall()
+    assert stored[0] == "laptop-claude" and all(token not in str(value) for value in stored)
     assert [e.type for e in mem.events.after(0)] == ["agent.added"]
     with pytest.raises(InvalidInput, match="already exists"):
         mem.add_agent("laptop-claude")
@@ -28,11 +29,20 @@ def test_a_token_is_shown_once_and_stored_only_as_its_hash(mem, db_path):
         mem.add_agent("   ")
 
 
-def test_authenticated_writes_record_the_agent_and_claimed_names_do_not(db_path):
-    with Memory.open(db_path) as admin:
+@pytest.mark.sqlite_only
+def test_no_file_of_a_sqlite_store_holds_a_token(mem, db_path):
+    """The WAL checkpointed into the file: neither holds the token, only its hash."""
+    _, token = mem.add_agent("laptop-claude")
+    mem.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    files = [p for p in db_path.parent.iterdir() if p.is_file()]
+    assert files and all(token.encode() not in p.read_bytes() for p in files)
+
+
+def test_authenticated_writes_record_the_agent_and_claimed_names_do_not(store_at):
+    with Memory.open(store_at) as admin:
         agent, token = admin.add_agent("ci-bot")
         claimed = admin.remember("written under a claimed name", agent="ci-bot")  # no token: unverified
-    with Memory.open(db_path) as mem:
+    with Memory.open(store_at) as mem:
         assert mem.authenticate(token) == agent
         proved = mem.remember("written with the token", agent="ci-bot")
         other = mem.remember("written in another name by the same process", agent="someone")
@@ -57,10 +67,10 @@ def test_missing_and_forged_tokens_are_refused(mem, token, message):
     assert mem.verified_agent is None
 
 
-def test_revocation_stops_a_running_agent_at_its_next_write(db_path):
-    with Memory.open(db_path) as admin:
+def test_revocation_stops_a_running_agent_at_its_next_write(store_at):
+    with Memory.open(store_at) as admin:
         _, token = admin.add_agent("old-laptop")
-    with Memory.open(db_path) as server, Memory.open(db_path) as admin:
+    with Memory.open(store_at) as server, Memory.open(store_at) as admin:
         server.authenticate(token)
         first = server.remember("before the revocation", agent="old-laptop")
         revoked = admin.revoke_agent("old-laptop")
@@ -73,12 +83,12 @@ def test_revocation_stops_a_running_agent_at_its_next_write(db_path):
         with pytest.raises(Forbidden, match="was revoked"):
             server.authenticate(token)
         assert admin.revoke_agent("old-laptop").revoked_at == revoked.revoked_at  # idempotent
-    with Memory.open(db_path) as admin, pytest.raises(NotFound, match="no agent named"):
+    with Memory.open(store_at) as admin, pytest.raises(NotFound, match="no agent named"):
         admin.revoke_agent("nobody")
 
 
-def test_rename_moves_only_the_memories_the_agent_proved(db_path):
-    with Memory.open(db_path) as mem:
+def test_rename_moves_only_the_memories_the_agent_proved(store_at):
+    with Memory.open(store_at) as mem:
         agent, token = mem.add_agent("cursor-work")
         claimed = mem.remember("someone else used the name", agent="cursor-work")
         mem.authenticate(token)
@@ -107,12 +117,12 @@ def test_cli_agent_commands(db_path):
 
 
 @pytest.mark.anyio
-async def test_an_mcp_server_with_a_token_acts_as_its_agent(db_path):
+async def test_an_mcp_server_with_a_token_acts_as_its_agent(store_at):
     from fastmcp import Client
 
-    with Memory.open(db_path) as admin:
+    with Memory.open(store_at) as admin:
         agent, token = admin.add_agent("claude-desktop")
-    with Memory.open(db_path, protocol="mcp-stdio") as memory:
+    with Memory.open(store_at, protocol="mcp-stdio") as memory:
         memory.authenticate(token)
         async with Client(build_server(memory, agent="ignored-claim")) as c:
             status = (await c.call_tool("status", {})).structured_content
@@ -120,7 +130,7 @@ async def test_an_mcp_server_with_a_token_acts_as_its_agent(db_path):
         assert status["agent"]["name"] == "claude-desktop" and status["agent"]["verified"] is True
         assert status["agent"]["source"] == "token"
         assert memory.get(stored["id"]).agent_id == agent.id
-    with Memory.open(db_path, protocol="mcp-stdio") as memory:
+    with Memory.open(store_at, protocol="mcp-stdio") as memory:
         async with Client(build_server(memory, agent="claude-desktop")) as c:  # the name alone proves nothing
             status = (await c.call_tool("status", {})).structured_content
             stored = (await c.call_tool("remember", {"content": "claimed note"})).structured_content

@@ -12,6 +12,8 @@ from tests.test_cli import check_refused, run_json
 from tests.test_contradictions import undo_claims_migration
 from tests.test_trust import FACT
 
+pytestmark = pytest.mark.both_backends
+
 LONG = " ".join(
     f"Step {i}: the release pipeline builds the {part}, signs it and uploads it to the artifact store."
     for i, part in enumerate(["backend image", "frontend bundle", "CLI wheels", "docs site", "Helm chart"] * 8)
@@ -99,12 +101,17 @@ def test_the_fisher_channel_ranks_candidates_by_fisher_rao_distance(mem):
     assert "fisher" not in mem.recall("postgres staging", 4)[0].channels  # not a default channel (by ablation)
 
 
-def test_channels_are_checked(mem, db_path):
+def test_channels_are_checked(mem):
     mem.remember("The staging database is PostgreSQL 15.")
     with pytest.raises(InvalidInput, match="start from what another channel found"):
         mem.recall("postgres", channels=["graph", "temporal"])
     with pytest.raises(InvalidInput, match="unknown or no recall channels"):
         mem.recall("postgres", channels=["cosine"])
+    assert mem.recall("postgres", channels=["fisher"])[0].channels.keys() == {"fisher"}
+
+
+def test_the_cli_checks_channels(db_path):  # SQLite: the CLI takes no server URL yet (issue 24, a later step)
+    run_json("remember", "The staging database is PostgreSQL 15.", "--db", db_path)
     assert run_json("recall", "postgres", "-c", "fisher", "--db", db_path)[0]["channels"].keys() == {"fisher"}
     check_refused(["recall", "postgres", "-c", "bm42"], db_path, 2, "unknown or no recall channels")
 

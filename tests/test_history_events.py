@@ -10,6 +10,8 @@ from slm import Memory
 from slm.errors import InvalidInput, NotFound
 from slm.storage.behavior import behavior_path
 
+pytestmark = pytest.mark.both_backends
+
 
 def _types(mem: Memory) -> list[tuple[str, int | None]]:
     return [(e.type, e.memory_id) for e in mem.events.after(0)]
@@ -71,10 +73,9 @@ def test_failed_update_writes_nothing(mem):
     assert mem.events.last_id() == before and mem.get(old).superseded_by is None
 
 
-def test_feedback_goes_to_the_behaviour_database_with_its_event(mem, db_path):
+def test_feedback_goes_to_the_behaviour_database_with_its_event(mem):
     memory_id = mem.remember("use ruff for linting")
     mem.feedback(memory_id, True, query="which linter", agent="cursor")
-    assert behavior_path(db_path).name == "behavior.db" and behavior_path(db_path).exists()
     [event] = mem.behavior.events.after(0)
     assert (event.type, event.memory_id, event.agent, event.payload) == (
         "feedback.recorded",
@@ -86,6 +87,12 @@ def test_feedback_goes_to_the_behaviour_database_with_its_event(mem, db_path):
     assert [e.type for e in mem.events.after(0)] == ["memory.created"]  # memory.db holds no usage
 
 
+@pytest.mark.sqlite_only
+def test_a_sqlite_stores_behaviour_database_is_the_file_beside_it(mem, db_path):
+    mem.feedback(mem.remember("use ruff for linting"), True)
+    assert behavior_path(db_path) == db_path.with_name("behavior.db") and behavior_path(db_path).exists()
+
+
 @pytest.mark.parametrize(("memory_id", "helpful"), [(999, True), (1, "yes"), (0, False)])
 def test_bad_feedback_is_refused_and_not_recorded(mem, memory_id, helpful):
     mem.remember("one memory")
@@ -94,8 +101,8 @@ def test_bad_feedback_is_refused_and_not_recorded(mem, memory_id, helpful):
     assert mem.behavior.feedback_counts() == {"helpful": 0, "unhelpful": 0}
 
 
-def test_protocol_is_recorded_on_memories_and_events(db_path):
-    with Memory.open(db_path, protocol="mcp-stdio") as mem:
+def test_protocol_is_recorded_on_memories_and_events(store_at):
+    with Memory.open(store_at, protocol="mcp-stdio") as mem:
         memory_id = mem.remember("protocol test", agent="codex")
         mem.agent_connected("codex", {"client": "codex-cli", "version": "1.0"})
         assert mem.get(memory_id).protocol == "mcp-stdio"
@@ -104,17 +111,17 @@ def test_protocol_is_recorded_on_memories_and_events(db_path):
             ("agent.connected", "mcp-stdio"),
         ]
     with pytest.raises(InvalidInput, match="unknown protocol"):
-        Memory.open(db_path, protocol="carrier-pigeon")
+        Memory.open(store_at, protocol="carrier-pigeon")
 
 
 def test_custom_database_names_get_their_own_behaviour_file(tmp_path):
     assert behavior_path(tmp_path / "work.db") == tmp_path / "work.behavior.db"
 
 
-def test_an_update_that_lost_a_race_is_rolled_back(mem, db_path):
+def test_an_update_that_lost_a_race_is_rolled_back(mem, store_at):
     """Another process updates the memory between this update's check and its write: nothing of ours is kept."""
     old = mem.remember("the queue is RabbitMQ")
-    with Memory.open(db_path) as other:
+    with Memory.open(store_at) as other:
         winner = other.update(old, "the queue is Kafka")
     caller, read = mem._caller, mem._caller.get
     caller.get = lambda memory_id: replace(read(memory_id), superseded_by=None)  # a stale read

@@ -15,6 +15,8 @@ from slm.lifecycle import steps as lifecycle
 from slm.mcp.server import build_server
 from tests.test_cli import run, run_json
 
+pytestmark = pytest.mark.both_backends
+
 STAGING = "The staging database is PostgreSQL 15, reached through the bastion host."
 STAGING_TOO = "Staging runs a PostgreSQL 15 database behind the bastion host."
 CI = "Our CI runs on GitHub Actions with a self-hosted runner in the office."
@@ -120,15 +122,25 @@ def test_a_step_covers_each_memory_from_its_birth_or_the_last_step(mem):
     assert mem.lifecycle_status()["due"]  # the last step lies ahead (a replay): the faces step again from now on
 
 
+def erase_behaviour_database(mem: Memory) -> None:
+    """What `slm erase --behavior` will do: behavior.db deleted, or a server store's `behavior` schema dropped. The
+    next use makes a new one, whose ids start again from 1."""
+    if mem.store.location.on_server:
+        mem.behavior.conn.execute("DROP SCHEMA behavior CASCADE")
+    mem.behavior.close()
+    mem.store._behavior = None
+    if not mem.store.location.on_server:
+        mem.path.with_name("behavior.db").unlink()
+
+
 def test_uses_are_still_folded_after_the_behaviour_database_is_erased(mem):
     memory_id = mem.remember(STAGING)
     for _ in range(3):
         mem.feedback(memory_id, True)
     mem.lifecycle_step()
-    mem.behavior.close()
-    mem.store._behavior = None
-    mem.path.with_name("behavior.db").unlink()  # what `slm erase --behavior` will do
+    erase_behaviour_database(mem)
     mem.feedback(memory_id, True)
+    assert mem.behavior.last_ids() == (0, 1)  # a new database: the lifecycle's watermark (3) lies beyond it
     assert mem.lifecycle_step().uses_folded == 1
     assert mem.memory_lifecycle(memory_id)["uses"] == 1 + 4 * langevin.HELPFUL_USES
 
@@ -163,8 +175,8 @@ def test_cli_lifecycle_status_run_show_and_recall(db_path):
 
 
 @pytest.mark.anyio
-async def test_mcp_steps_after_writes_and_recall_reports_zones(db_path):
-    with Memory.open(db_path, protocol="mcp-stdio") as mem:
+async def test_mcp_steps_after_writes_and_recall_reports_zones(store_at):
+    with Memory.open(store_at, protocol="mcp-stdio") as mem:
         async with Client(build_server(mem)) as client:
             stored = await client.call_tool("remember", {"content": STAGING})
             memory_id = stored.structured_content["id"]
@@ -185,6 +197,7 @@ async def test_mcp_steps_after_writes_and_recall_reports_zones(db_path):
             assert refused.is_error
 
 
+@pytest.mark.sqlite_only  # SQLite's query plan
 def test_leaving_archived_memories_out_reads_indexes_not_the_whole_table(mem):
     """Every unfiltered recall runs this: a UNION (not UNION ALL) made SQLite scan all memories (145 ms at 100k)."""
     from slm.storage.memories import _hidden_query

@@ -21,7 +21,10 @@ from slm.storage.connection import open_connection
 from tests.faults import check_store, copy_store, crash_at, finish, memories, snapshot
 from tests.test_cli import run, run_json
 
-pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="these tests run the real git, which is missing")
+pytestmark = [
+    pytest.mark.skipif(shutil.which("git") is None, reason="these tests run the real git, which is missing"),
+    pytest.mark.both_backends,
+]
 JAN = "2026-01-10T09:00:00Z"
 
 
@@ -113,20 +116,22 @@ def contradicting(mem: Memory, project: str, first: str = "PostgreSQL 15", secon
     ]
 
 
-def names_in(db: Path) -> dict[str, set]:
+def names_in(db: Path | Memory) -> dict[str, set]:
+    """The project names each table holds: of a SQLite file, or through an open Memory's connection (any backend)."""
     found = {}
     for table in ("memories", "claims", "contradictions", "principal_projects", "project_keys"):
-        found[table] = {r[0] for r in rows(db, f"SELECT DISTINCT project FROM {table}")}
+        sql = f"SELECT DISTINCT project FROM {table}"
+        found[table] = {r[0] for r in (db.conn.execute(sql) if isinstance(db, Memory) else rows(db, sql))}
     return found
 
 
-def test_rename_changes_every_table_that_names_the_project(mem, db_path, tmp_path):
+def test_rename_changes_every_table_that_names_the_project(mem, tmp_path):
     repo = new_repo(tmp_path / "shop")
     contradicting(mem, mem.project_for(repo))
     mem.remember("Kept elsewhere", project="other")
     done = mem.rename_project("shop", "storefront")
     assert done == {"from": "shop", "into": "storefront", "memories": 2, "keys": 1}
-    assert names_in(db_path) == {
+    assert names_in(mem) == {
         "memories": {"storefront", "other"}, "claims": {"storefront"}, "contradictions": {"storefront"},
         "principal_projects": {"storefront", "other"}, "project_keys": {"storefront"},
     }  # fmt: skip
@@ -134,7 +139,7 @@ def test_rename_changes_every_table_that_names_the_project(mem, db_path, tmp_pat
     assert mem.events_after(0)[-1].type == "project.renamed"
 
 
-def test_rename_refuses_what_it_cannot_do_and_says_what_to_do(mem, db_path):
+def test_rename_refuses_what_it_cannot_do_and_says_what_to_do(mem, store_at):
     mem.remember("one", project="a")
     mem.remember("two", project="b")
     with pytest.raises(InvalidInput) as exists:
@@ -146,13 +151,13 @@ def test_rename_refuses_what_it_cannot_do_and_says_what_to_do(mem, db_path):
         mem.rename_project("a", "a")
     with pytest.raises(InvalidInput):
         mem.rename_project("a", "bad\u200bname")
-    with Memory.open(db_path, protocol="mcp-stdio") as agent, pytest.raises(Forbidden):
+    with Memory.open(store_at, protocol="mcp-stdio") as agent, pytest.raises(Forbidden):
         agent.rename_project("a", "c")
     assert {p["name"] for p in mem.projects()} == {"a", "b"}
 
 
 # -- merge ----------------------------------------------------------------------------------------------------------
-def test_merge_moves_memories_keys_and_claims_and_keeps_duplicates_as_history(mem, db_path, tmp_path):
+def test_merge_moves_memories_keys_and_claims_and_keeps_duplicates_as_history(mem, tmp_path):
     old = mem.project_for(new_repo(tmp_path / "old-shop"))
     new_folder = new_repo(tmp_path / "shop")
     new = mem.project_for(new_folder)
@@ -168,7 +173,7 @@ def test_merge_moves_memories_keys_and_claims_and_keeps_duplicates_as_history(me
     assert mem.get(twin).superseded_by == kept and [v.id for v in mem.versions(kept)] == [twin, earlier]
     assert mem.memory_claims(twin)["valid_to"] is not None  # history holds no longer
     assert [c["project"] for c in mem.contradictions()] == [new]
-    assert names_in(db_path)["memories"] == {new} and names_in(db_path)["project_keys"] == {new}
+    assert names_in(mem)["memories"] == {new} and names_in(mem)["project_keys"] == {new}
     assert mem.project_for(tmp_path / "old-shop") == new  # its folder writes to the merged project now
     assert [h.id for h in mem.recall(same, k=3, project=new)].count(kept) == 1 and twin not in [
         h.id for h in mem.recall(same, k=5)
@@ -257,15 +262,22 @@ def test_a_rename_killed_before_its_commit_leaves_the_store_as_it_was(two_projec
 
 
 # -- erasure --------------------------------------------------------------------------------------------------------
-def test_erasing_a_project_drops_its_keys_and_erase_all_drops_every_key(mem, db_path, tmp_path):
+@pytest.mark.sqlite_only  # until erasure runs on PostgreSQL (issue 24, helper pg-erasure): then both backends
+def test_erasing_a_project_or_its_last_memory_drops_its_keys(mem, tmp_path):
     for name in ("a", "b", "c"):
         (tmp_path / name).mkdir()
         mem.remember(f"A note of {name}", project=mem.project_for(tmp_path / name))
     receipt = erasure.erase(mem.transfers, erasure.Scope.of(project="a"))
     assert receipt["counts"]["orphaned project keys"] == 1
-    assert {r[0] for r in rows(db_path, "SELECT project FROM project_keys")} == {"b", "c"}
+    assert {r[0] for r in mem.conn.execute("SELECT project FROM project_keys")} == {"b", "c"}
     erasure.erase(mem.transfers, erasure.Scope.of(ids=[mem.list(project="b")[0].id]))
-    assert {r[0] for r in rows(db_path, "SELECT project FROM project_keys")} == {"c"}
+    assert {r[0] for r in mem.conn.execute("SELECT project FROM project_keys")} == {"c"}
+
+
+@pytest.mark.sqlite_only  # `slm erase` takes no server URL yet, and the store's files are read
+def test_erase_all_drops_every_key_and_leaves_no_folder_name_in_the_files(mem, db_path, tmp_path):
+    (tmp_path / "c").mkdir()
+    mem.remember("A note of c", project=mem.project_for(tmp_path / "c"))
     run("erase", "--all", "--yes", "--db", db_path)
     assert rows(db_path, "SELECT count(*) FROM project_keys") == [(0,)]
     folder = str(tmp_path / "c").encode()
@@ -305,9 +317,9 @@ def test_the_cli_infers_the_project_for_writes_and_manages_projects(db_path, tmp
 
 
 @pytest.mark.anyio
-async def test_the_mcp_server_writes_to_its_workspace_project_and_reads_everywhere(db_path, tmp_path):
+async def test_the_mcp_server_writes_to_its_workspace_project_and_reads_everywhere(store_at, tmp_path):
     repo = new_repo(tmp_path / "shop", "git@github.com:Acme/shop.git")
-    with Memory.open(db_path, protocol="mcp-stdio") as memory:
+    with Memory.open(store_at, protocol="mcp-stdio") as memory:
         memory.remember("A note of another project", project="ops")
         (repo / "src").mkdir()
         server = build_server(memory, workspace=repo / "src")

@@ -13,6 +13,8 @@ from slm import Memory
 from slm.cli import demo
 from slm.trust import ledger, model
 
+pytestmark = pytest.mark.both_backends
+
 ORDINARY = [
     "how do I run the integration tests?",
     "which database did we pick for billing, and why?",
@@ -51,10 +53,10 @@ def top5(mem: Memory, question: str, **options) -> tuple[list[int], list[int]]:
     return weighed, plain
 
 
-def test_trust_does_not_reorder_the_demo_store(db_path):
+def test_trust_does_not_reorder_the_demo_store(store_at):
     """The store of `slm demo`: codex's "never call internal services from the app directly" once took codex below
     full weight, and its answer to the integration-test question from #1 to #5."""
-    with Memory.open(db_path) as mem:
+    with Memory.open(store_at) as mem:
         items = demo.sample_memories()
         mem.remember_many(items)
         assert all(row["trust"] >= prior(row["principal"]) for row in mem.trust_report())
@@ -66,18 +68,18 @@ def test_trust_does_not_reorder_the_demo_store(db_path):
 
 
 @pytest.fixture
-def team(db_path):
+def team(store_at):
     """The user, two authenticated agents and two that only claim their names."""
     with ExitStack() as stack:
-        user = stack.enter_context(Memory.open(db_path))
+        user = stack.enter_context(Memory.open(store_at))
         agents = []
         for name in ("claude-code", "cursor"):
             _, token = user.add_agent(name)
-            agent = stack.enter_context(Memory.open(db_path, protocol="mcp-stdio"))
+            agent = stack.enter_context(Memory.open(store_at, protocol="mcp-stdio"))
             agent.authenticate(token)
             agents.append((name, agent))
         for name in ("codex", "aider"):
-            agents.append((name, stack.enter_context(Memory.open(db_path, protocol="mcp-stdio"))))
+            agents.append((name, stack.enter_context(Memory.open(store_at, protocol="mcp-stdio"))))
         yield user, agents
 
 
