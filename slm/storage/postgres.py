@@ -47,7 +47,7 @@ def import_psycopg():
 def redacted(url: str) -> str:
     """The URL without its password, for messages and `status`."""
     parts = urlsplit(url)
-    if parts.password is None:
+    if not parts.password:
         return url
     netloc = parts.netloc.rsplit("@", 1)
     return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{netloc[-1]}"))
@@ -247,12 +247,13 @@ def open_postgres(url: str, *, schema: str = "public") -> PgDb:
     try:
         _use_plain_numbers(conn)
         db = PgDb(conn, url, schema)
-        with conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [db._lock_key])
-            conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
-            conn.execute(f'SET search_path TO "{schema}", public')
-            conn.execute(STATE_TABLE)
-            conn.execute("INSERT INTO slm_state DEFAULT VALUES ON CONFLICT DO NOTHING")
+        conn.execute(f'SET search_path TO "{schema}", public')
+        if conn.execute("SELECT to_regclass(%s)", [f'"{schema}".slm_state']).fetchone()[0] is None:  # made once
+            with conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [db._lock_key])
+                conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+                conn.execute(STATE_TABLE)
+                conn.execute("INSERT INTO slm_state DEFAULT VALUES ON CONFLICT DO NOTHING")
         return db
     except psycopg.Error as err:
         conn.close()
