@@ -246,12 +246,14 @@ def open_postgres(url: str, *, schema: str = "public") -> PgDb:
     try:
         _use_plain_numbers(conn)
         db = PgDb(conn, url, schema)
-        with conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [db._lock_key])
-            conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
-            conn.execute(f'SET search_path TO "{schema}", public')
-            conn.execute(STATE_TABLE)
-            conn.execute("INSERT INTO slm_state DEFAULT VALUES ON CONFLICT DO NOTHING")
+        conn.execute(f'SET search_path TO "{schema}", public')
+        # Only a new store takes the write lock here: opening one a writer holds must not wait (readers never do).
+        if conn.execute("SELECT to_regclass(%s)", [f'"{schema}".slm_state']).fetchone()[0] is None:
+            with conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [db._lock_key])
+                conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+                conn.execute(STATE_TABLE)
+                conn.execute("INSERT INTO slm_state DEFAULT VALUES ON CONFLICT DO NOTHING")
         return db
     except psycopg.Error as err:
         conn.close()
