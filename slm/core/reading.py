@@ -67,7 +67,7 @@ def stats(store: Store) -> dict:
     repo, conn = store.repo, store.conn
     first, last = repo.time_range()
     return {
-        "path": str(store.path),
+        "path": store.location.shown,
         "memories": repo.count(),
         "chunks": repo.chunk_count(),
         "projects": repo.counts_by("project"),
@@ -78,7 +78,7 @@ def stats(store: Store) -> dict:
         "schema_version": migrations.schema_version(conn),
         "model": model_choice.recorded_model(conn),
         "dim": model_choice.recorded_dim(conn),
-        "size_bytes": _db_size(store.path),
+        "size_bytes": store.repo.server_bytes() if store.location.on_server else _db_size(store.path),
         "events": store.events.count(),
         **_behavior_stats(store),
     }

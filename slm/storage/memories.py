@@ -377,6 +377,11 @@ class MemoryRepository:
     def chunk_count(self) -> int:
         return self.conn.execute("SELECT count(*) FROM chunks").fetchone()[0]
 
+    def server_bytes(self) -> int:
+        """What a PostgreSQL store's database takes on the server's disk (`pg_database_size`): a SQLite store's
+        size is its files', which its folder shows."""
+        return self.conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]
+
     def _tags_of(self, ids: list[int]) -> dict[int, tuple[str, ...]]:
         marks = ",".join("?" * len(ids))
         tags: dict[int, list[str]] = {}
