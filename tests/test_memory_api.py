@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from slm import Memory, validation
+from slm.embedding import vector_index
 from slm.errors import InvalidInput, ModelError, NotFound
 
 pytestmark = pytest.mark.both_backends
@@ -169,11 +170,21 @@ def test_other_model_on_a_used_database_is_refused(store_at, tmp_path, slm_home)
     shutil.copy(default_file, other)
     with Memory.open(store_at, model=other) as mem, pytest.raises(ModelError, match="slm model reindex"):
         mem.recall("anything")
-    with Memory.open(store_at) as mem:
+    with Memory.open(store_at) as mem, Memory.open(store_at) as reader:
+        before = _mirrored_chunks(reader)
         assert mem.reindex(other) == 1
+        after = _mirrored_chunks(reader)  # another process's mirror drops the old vectors for the new ones
+        assert len(after) == len(before) == 1 and after != before
         assert mem.stats()["model"] == str(other.resolve())
         found = mem.recall("default model", k=1, channels=["vector"])  # the new vectors find it
-        assert found[0].text == "embedded with the default model"
+        assert found[0].text == "embedded with the default model" and _mirrored_chunks(mem) == after
+
+
+def _mirrored_chunks(mem: Memory) -> list[int]:
+    """The chunk ids a Memory's vector mirror holds, caught up with the store."""
+    index = mem.store.synced_index()
+    held = index._chunk_ids[: index._size]
+    return held[index._memory_ids[: index._size] != vector_index._DELETED].tolist()
 
 
 def test_missing_model_file_is_a_clear_error(store_at, tmp_path):
