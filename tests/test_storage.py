@@ -332,3 +332,51 @@ def test_rows_of_tuples_reach_the_query_whole(conn):
     keys = [("db", "port", "p"), ("db", "host", "p"), ("db", "port", "other"), ("it's", '"q"', "p")]
     assert claims.disputable(keys) == {("db", "port", "p")}
     assert claims.disputable([]) == set()
+
+
+def _said(text: str, session: str | None, when: str, project: str = "p") -> NewMemory:
+    base = _new(text, project)
+    return NewMemory(**{**base.__dict__, "session": session, "event_time": when})
+
+
+def test_sessions_versions_and_the_reads_recall_makes(conn):
+    """The reads recall and browsing make, beyond the filters: session members and neighbours (rows of pairs),
+    the version chain (a recursive query), and per-id lengths, times, tags and counts."""
+    from slm.storage.memories import neighbours_in
+
+    repo = MemoryRepository(conn)
+    ids = [
+        memory_id
+        for memory_id, _ in repo.insert_many(
+            [
+                _said("standup one", "s1", "2024-03-01T09:00:00Z"),
+                _said("standup two", "s1", "2024-03-01T09:01:00Z"),
+                _said("elsewhere", "s1", "2024-03-02T00:00:00Z", project="q"),
+                _said("standup three", "s1", "2024-03-01T09:02:00Z"),
+                _said("no session", None, "2024-02-01T00:00:00Z"),
+            ]
+        )
+    ]
+    sessions, members = repo.session_members([ids[1], ids[2], ids[4]])
+    assert sessions == {ids[1]: ("p", "s1"), ids[2]: ("q", "s1")}
+    assert members == {("p", "s1"): [ids[0], ids[1], ids[3]], ("q", "s1"): [ids[2]]}
+    assert neighbours_in(sessions, members, 1) == {ids[1]: [(-1, ids[0]), (1, ids[3])], ids[2]: []}
+    assert repo.lengths_of(ids[:2]) == {ids[0]: 11, ids[1]: 11}
+    assert repo.times_of([ids[4]]) == {ids[4]: "2024-02-01T00:00:00Z"}
+    assert repo.time_range() == ("2024-02-01T00:00:00Z", "2024-03-02T00:00:00Z")
+    assert repo.counts_by("project") == {"p": 4, "q": 1}
+    assert repo.ordered_ids(MemoryFilter(session="s1")).tolist() == [ids[2], ids[3], ids[1], ids[0]]
+    assert repo.filter_ids(ids, MemoryFilter(project="q")) == {ids[2]}
+    repo.set_tags(ids[0], ("z",))
+    assert repo.tag_counts() == {"x": 4, "y": 4, "z": 1}
+    assert repo.get(ids[0]).tags == ("z",)
+
+    [(newer, _)] = repo.insert_many([_said("standup one, corrected", "s1", "2024-03-01T09:00:30Z")])
+    assert repo.supersede(ids[0], newer) and not repo.supersede(ids[0], newer)
+    assert repo.replaced_by(newer) == [ids[0]] and repo.versions(newer) == [newer, ids[0]]
+    assert repo.hidden_ids(live=False).tolist() == [ids[0]]
+    assert repo.members_of({("p", "s1")}) == {("p", "s1"): [ids[1], ids[3], newer]}
+    assert repo.count(MemoryFilter(as_of="2024-03-01T09:00:10Z")) == 2  # the first version held then
+    [(twin, _)] = repo.insert_many([_said("standup one", None, "2024-04-01T00:00:00Z")])
+    assert repo.reinstate(ids[0]) == twin and repo.get(ids[0]).superseded_by == twin
+    assert [memory_id for memory_id, _ in repo.contents(ids[3], 2)] == [ids[4], newer]
