@@ -185,6 +185,8 @@ class PgDb:
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """READ COMMITTED, or a savepoint inside an open transaction."""
+        if not self.in_transaction:
+            self._bumped = False  # a write transaction opened inside this one must bump data_version again
         with self.raw.transaction():
             yield
 
