@@ -257,7 +257,7 @@ def test_an_export_from_before_sessions_gets_them_from_meta(mem, tmp_path):
     assert sessions == {STANDUP[0]: "thread-9", STANDUP[1]: None, OTHER: None}
 
 
-def test_cli_imports_sessions_from_an_export_and_from_mem0(mem, db_path, tmp_path):
+def test_cli_imports_sessions_from_an_export_and_from_mem0(mem, tmp_path):
     mem.remember(STANDUP[0], project="billing", session="standup-12")
     exported = tmp_path / "export.jsonl"
     exported.write_text("".join(portable.dumps(r) + "\n" for r in _export(mem)), encoding="utf-8")

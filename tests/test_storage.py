@@ -380,3 +380,16 @@ def test_sessions_versions_and_the_reads_recall_makes(conn):
     [(twin, _)] = repo.insert_many([_said("standup one", None, "2024-04-01T00:00:00Z")])
     assert repo.reinstate(ids[0]) == twin and repo.get(ids[0]).superseded_by == twin
     assert [memory_id for memory_id, _ in repo.contents(ids[3], 2)] == [ids[4], newer]
+
+
+def test_a_write_inside_a_plain_transaction_tells_other_connections(conn, store_at):
+    """data_version moves for every commit that wrote under the lock, also when the write transaction was opened
+    inside a plain one after an earlier write on the same connection (PostgreSQL counts them itself)."""
+    other = open_db(store_at)
+    with conn.write_transaction():
+        conn.execute("INSERT INTO settings (key, value) VALUES ('first', '1')")
+    seen = other.data_version()
+    with conn.transaction(), conn.write_transaction():
+        conn.execute("INSERT INTO settings (key, value) VALUES ('second', '1')")
+    assert other.data_version() != seen
+    other.close()
