@@ -8,7 +8,10 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from slm import Memory, validation
+from slm.embedding import vector_index
 from slm.errors import InvalidInput, ModelError, NotFound
+
+pytestmark = pytest.mark.both_backends
 
 BAD_TEXT = [
     ("", "empty"),
@@ -159,22 +162,48 @@ def test_stats_report_model_and_schema(mem):
     assert stats["memories"] == 1 and stats["schema_version"] >= 1 and stats["size_bytes"] > 0
 
 
-def test_other_model_on_a_used_database_is_refused(db_path, tmp_path, slm_home):
-    with Memory.open(db_path) as mem:
+def test_other_model_on_a_used_database_is_refused(store_at, tmp_path, slm_home):
+    with Memory.open(store_at) as mem:
         mem.remember("embedded with the default model")
         default_file = mem.embedder.model_path
     other = tmp_path / "other-model.gguf"
     shutil.copy(default_file, other)
-    with Memory.open(db_path, model=other) as mem, pytest.raises(ModelError, match="slm model reindex"):
+    with Memory.open(store_at, model=other) as mem, pytest.raises(ModelError, match="slm model reindex"):
         mem.recall("anything")
-    with Memory.open(db_path) as mem:
+    with Memory.open(store_at) as mem, Memory.open(store_at) as reader:
+        before = _mirrored_chunks(reader)
         assert mem.reindex(other) == 1
+        after = _mirrored_chunks(reader)  # another process's mirror drops the old vectors for the new ones
+        assert len(after) == len(before) == 1 and after != before
         assert mem.stats()["model"] == str(other.resolve())
-        assert mem.recall("default model", k=1)[0].text == "embedded with the default model"
+        found = mem.recall("default model", k=1, channels=["vector"])  # the new vectors find it
+        assert found[0].text == "embedded with the default model" and _mirrored_chunks(mem) == after
 
 
-def test_missing_model_file_is_a_clear_error(db_path, tmp_path):
-    with Memory.open(db_path, model=tmp_path / "nope.gguf") as mem, pytest.raises(ModelError, match="does not exist"):
+def _mirrored_chunks(mem: Memory) -> list[int]:
+    """The chunk ids a Memory's vector mirror holds, caught up with the store."""
+    index = mem.store.synced_index()
+    held = index._chunk_ids[: index._size]
+    return held[index._memory_ids[: index._size] != vector_index._DELETED].tolist()
+
+
+def test_missing_model_file_is_a_clear_error(store_at, tmp_path):
+    with Memory.open(store_at, model=tmp_path / "nope.gguf") as mem, pytest.raises(ModelError, match="does not exist"):
         mem.remember("text")
-    with Memory.open(db_path) as mem:
+    with Memory.open(store_at) as mem:
         assert mem.stats()["memories"] == 0
+
+
+def test_two_memories_on_one_store_see_each_others_writes_and_deletions(store_at):
+    """Two processes (here two Memory objects, each with its own connection) on one store: what one writes the
+    other's vector mirror finds on its next recall, and what one forgets the other no longer returns."""
+    with Memory.open(store_at) as writer, Memory.open(store_at) as reader:
+        writer.remember("The staging cluster is rebuilt every Sunday night.")
+        assert [h.text for h in reader.recall("when is staging rebuilt?", k=1, channels=["vector"])] == [
+            "The staging cluster is rebuilt every Sunday night."
+        ]
+        probes = writer.remember("Kubernetes liveness probes hit /healthz every 10 seconds.")
+        assert reader.recall("liveness probe interval", k=1, channels=["vector"])[0].id == probes
+        writer.forget(probes)
+        assert probes not in [h.id for h in reader.recall("liveness probe interval", k=5, channels=["vector"])]
+        assert len(reader.store.synced_index()) == 1

@@ -21,6 +21,8 @@ from slm.storage import migrations
 from slm.storage.connection import open_connection
 from tests.test_cli import run, run_json
 
+pytestmark = pytest.mark.both_backends
+
 STANDUP = [
     "The billing service moves to PostgreSQL 16 next sprint.",
     "Priya owns the billing migration runbook.",
@@ -150,10 +152,10 @@ async def remember(c: Client, content: str, **args) -> dict:
 
 
 @pytest.mark.anyio
-async def test_mcp_memories_share_their_connections_session(db_path, slm_home):
+async def test_mcp_memories_share_their_connections_session(store_at, slm_home):
     """Today's clients keep one MCP connection for a conversation: its memories share a session, and another
     connection (another conversation) gets its own."""
-    with Memory.open(db_path, protocol="mcp-stdio") as memory:
+    with Memory.open(store_at, protocol="mcp-stdio") as memory:
         server = build_server(memory)
         async with mcp_client(server, mode="legacy") as c:
             first = await remember(c, STANDUP[0], project="billing")
@@ -172,10 +174,10 @@ async def test_mcp_memories_share_their_connections_session(db_path, slm_home):
 
 
 @pytest.mark.anyio
-async def test_mcp_session_without_a_lasting_connection_is_the_servers(db_path, slm_home):
+async def test_mcp_session_without_a_lasting_connection_is_the_servers(store_at, slm_home):
     """On the 2026 protocol every request is its own connection: a server's memories (one stdio server per
     assistant) share one session, and another server's get another."""
-    with Memory.open(db_path, protocol="mcp-stdio") as memory:
+    with Memory.open(store_at, protocol="mcp-stdio") as memory:
         server = build_server(memory)
         async with mcp_client(server) as c:
             first = await remember(c, STANDUP[0])
@@ -189,8 +191,8 @@ async def test_mcp_session_without_a_lasting_connection_is_the_servers(db_path, 
 
 
 @pytest.mark.anyio
-async def test_mcp_an_explicit_session_wins(db_path, slm_home):
-    with Memory.open(db_path, protocol="mcp-stdio") as memory:
+async def test_mcp_an_explicit_session_wins(store_at, slm_home):
+    with Memory.open(store_at, protocol="mcp-stdio") as memory:
         async with mcp_client(build_server(memory)) as c:
             named = await remember(c, STANDUP[0], session="ticket-481")
             in_meta = await remember(c, STANDUP[1], meta={"session": "ticket-482"})
@@ -255,7 +257,7 @@ def test_an_export_from_before_sessions_gets_them_from_meta(mem, tmp_path):
     assert sessions == {STANDUP[0]: "thread-9", STANDUP[1]: None, OTHER: None}
 
 
-def test_cli_imports_sessions_from_an_export_and_from_mem0(mem, db_path, tmp_path):
+def test_cli_imports_sessions_from_an_export_and_from_mem0(mem, tmp_path):
     mem.remember(STANDUP[0], project="billing", session="standup-12")
     exported = tmp_path / "export.jsonl"
     exported.write_text("".join(portable.dumps(r) + "\n" for r in _export(mem)), encoding="utf-8")

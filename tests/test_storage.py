@@ -1,18 +1,23 @@
-"""The SQLite layer: migrations, pragmas, file permissions, and all-or-nothing writes."""
+"""The storage layer on both backends: migrations, the write lock, all-or-nothing writes, the memories
+repository and the SQL the engines spell differently; SQLite's pragmas, file permissions and FTS5 on SQLite."""
 
 from __future__ import annotations
 
 import stat
+import threading
+import time
 
 import apsw
 import numpy as np
 import pytest
 
 from slm.errors import SchemaError, StorageError, StoreBusy
-from slm.storage import connection, migrations, vectors
+from slm.storage import connection, migrations, postgres, vectors
 from slm.storage.connection import open_connection
-from slm.storage.db import storage_failure
+from slm.storage.db import open_db, storage_failure
 from slm.storage.memories import MemoryFilter, MemoryRepository, NewMemory
+
+pytestmark = pytest.mark.both_backends
 
 
 def _new(text: str, project: str = "p", dim: int = 4, chunks: int = 1) -> NewMemory:
@@ -32,50 +37,81 @@ def _new(text: str, project: str = "p", dim: int = 4, chunks: int = 1) -> NewMem
 
 
 @pytest.fixture
-def conn(tmp_path):
-    conn = open_connection(tmp_path / "db" / "memory.db")
+def conn(store_at):
+    """A migrated store with a 4-dimensional vector table: a SQLite file, or a PostgreSQL database."""
+    conn = open_db(store_at)
     migrations.migrate(conn)
     vectors.create_vector_table(conn, 4)
     yield conn
     conn.close()
 
 
-def test_fresh_database_is_migrated_and_configured(conn):
-    assert migrations.schema_version(conn) == len(migrations.load_migrations())
+def _driver_error(conn) -> type[Exception]:
+    """The exception the backend's driver raises when the database refuses a statement."""
+    if conn.backend == "postgres":
+        import psycopg
+
+        return psycopg.Error
+    return apsw.Error
+
+
+def test_fresh_database_is_migrated(conn):
+    assert migrations.schema_version(conn) == len(migrations.load_migrations(migrations.history_dir(conn)))
+
+
+@pytest.mark.sqlite_only
+def test_fresh_sqlite_database_is_configured(conn):
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     assert conn.execute("PRAGMA secure_delete").fetchone()[0] == 1
 
 
-def test_a_writer_waits_for_another_instead_of_failing(conn, tmp_path):
-    """The busy handler: a second connection's write waits until the first commits, then goes through."""
-    import threading
+def _hold_the_lock(conn, seconds: float) -> threading.Thread:
+    """Another writer: `conn` takes the write lock in a thread, writes, and commits `seconds` later."""
+    holding = threading.Event()
 
-    other = open_connection(tmp_path / "db" / "memory.db")
-    conn.execute("BEGIN IMMEDIATE")
-    conn.execute("INSERT INTO settings (key, value) VALUES ('holder', '1')")
-    timer = threading.Timer(0.3, lambda: conn.execute("COMMIT"))
-    timer.start()
+    def hold() -> None:
+        with conn.write_transaction():
+            conn.execute("INSERT INTO settings (key, value) VALUES ('holder', '1')")
+            holding.set()
+            time.sleep(seconds)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    holding.wait()
+    return thread
+
+
+def test_a_writer_waits_for_another_instead_of_failing(conn, store_at):
+    """The busy handler (SQLite), the advisory lock's wait (PostgreSQL): a second connection's write waits until
+    the first commits, then goes through."""
+    other = open_db(store_at)
+    holder = _hold_the_lock(conn, 0.3)
+    started = time.monotonic()
     with other.write_transaction():
         other.execute("INSERT INTO settings (key, value) VALUES ('waiter', '1')")
-    timer.join()
+    waited = time.monotonic() - started
+    holder.join()
     keys = {k for (k,) in other.execute("SELECT key FROM settings WHERE key IN ('holder', 'waiter')")}
-    assert keys == {"holder", "waiter"}
+    assert keys == {"holder", "waiter"} and waited > 0.1
     other.close()
 
 
-def test_a_writer_kept_out_past_the_timeout_gets_store_busy(conn, tmp_path, monkeypatch):
-    """The backend's own error, not the driver's, so the faces report it without importing apsw."""
+def test_a_writer_kept_out_past_the_timeout_gets_store_busy(conn, store_at, monkeypatch):
+    """The backend's own error, not the driver's, so the faces report it without importing a driver."""
     monkeypatch.setattr(connection, "BUSY_TIMEOUT_MS", 100)
-    other = open_connection(tmp_path / "db" / "memory.db")
-    conn.execute("BEGIN IMMEDIATE")
+    monkeypatch.setattr(postgres, "WAIT_SECONDS", 0.1)
+    other = open_db(store_at)
+    holder = _hold_the_lock(conn, 1.0)
     try:
-        with pytest.raises(StoreBusy, match="another process is writing"), other.write_transaction():
+        with pytest.raises(StoreBusy, match="locked"), other.write_transaction():
             other.execute("INSERT INTO settings (key, value) VALUES ('never', '1')")
     finally:
-        conn.execute("ROLLBACK")
-        other.close()
-    assert conn.execute("SELECT count(*) FROM settings WHERE key = 'never'").fetchone()[0] == 0
+        holder.join()
+    assert other.execute("SELECT count(*) FROM settings WHERE key = 'never'").fetchone()[0] == 0
+    with other.write_transaction():  # the refused writer's connection is still usable
+        other.execute("INSERT INTO settings (key, value) VALUES ('later', '1')")
+    other.close()
 
 
 def test_a_driver_error_reads_as_a_storage_error():
@@ -96,6 +132,7 @@ def test_files_are_private(tmp_path):
     conn.close()
 
 
+@pytest.mark.sqlite_only
 def test_migrating_again_changes_nothing(conn):
     before = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
     assert migrations.migrate(conn) == len(migrations.load_migrations())
@@ -127,7 +164,10 @@ def test_failed_migration_rolls_back_whole(tmp_path):
 
 
 def test_database_newer_than_code_is_refused(conn):
-    conn.execute("PRAGMA user_version = 999")
+    if conn.backend == "postgres":
+        conn.set_schema_version(999)
+    else:
+        conn.execute("PRAGMA user_version = 999")
     with pytest.raises(SchemaError, match="newer than this slm"):
         migrations.migrate(conn)
 
@@ -144,8 +184,20 @@ def test_insert_writes_row_tags_fts_chunks_and_vectors(conn):
     assert new
     row = repo.get(memory_id)
     assert (row.content, row.tags, row.meta) == ("postgres vacuum settings", ("x", "y"), {"k": 1})
-    assert repo.keyword_search('"vacuum"', MemoryFilter(), 10)[0][0] == memory_id
     assert conn.execute("SELECT count(*) FROM chunk_vectors").fetchone()[0] == 2
+    assert sorted(vectors.vectors_of(conn, [1, 2, 3], 4)) == [1, 2]
+
+
+@pytest.mark.sqlite_only  # keyword search on PostgreSQL is keyword_pg's (issue 24, step 10)
+def test_the_keyword_index_follows_inserts_failures_and_deletes(conn):
+    repo = MemoryRepository(conn)
+    [(memory_id, _)] = repo.insert_many([_new("postgres vacuum settings")])
+    assert repo.keyword_search('"vacuum"', MemoryFilter(), 10)[0][0] == memory_id
+    with pytest.raises(apsw.Error):
+        repo.insert_many([_new("fine memory"), _new("vector of the wrong size", dim=7)])
+    assert repo.keyword_search('"fine"', MemoryFilter(), 10) == []
+    repo.delete([memory_id])
+    assert repo.keyword_search('"vacuum"', MemoryFilter(), 10) == []
 
 
 def test_duplicate_in_same_project_returns_existing_id(conn):
@@ -171,11 +223,10 @@ def test_a_superseded_text_can_be_stated_again(conn):
 def test_failed_write_leaves_nothing_half_written(conn):
     repo = MemoryRepository(conn)
     good, bad = _new("fine memory"), _new("vector of the wrong size", dim=7)
-    with pytest.raises(apsw.Error):
+    with pytest.raises(_driver_error(conn)):
         repo.insert_many([good, bad])
     for table in ("memories", "memory_tags", "chunks", "chunk_vectors"):
         assert conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0, table
-    assert repo.keyword_search('"fine"', MemoryFilter(), 10) == []
 
 
 def test_delete_removes_every_trace(conn):
@@ -184,7 +235,6 @@ def test_delete_removes_every_trace(conn):
     repo.delete([memory_id])
     for table in ("memories", "memory_tags", "chunks", "chunk_vectors"):
         assert conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0, table
-    assert repo.keyword_search('"secret"', MemoryFilter(), 10) == []
 
 
 def test_filters_combine(conn):
@@ -282,3 +332,64 @@ def test_rows_of_tuples_reach_the_query_whole(conn):
     keys = [("db", "port", "p"), ("db", "host", "p"), ("db", "port", "other"), ("it's", '"q"', "p")]
     assert claims.disputable(keys) == {("db", "port", "p")}
     assert claims.disputable([]) == set()
+
+
+def _said(text: str, session: str | None, when: str, project: str = "p") -> NewMemory:
+    base = _new(text, project)
+    return NewMemory(**{**base.__dict__, "session": session, "event_time": when})
+
+
+def test_sessions_versions_and_the_reads_recall_makes(conn):
+    """The reads recall and browsing make, beyond the filters: session members and neighbours (rows of pairs),
+    the version chain (a recursive query), and per-id lengths, times, tags and counts."""
+    from slm.storage.memories import neighbours_in
+
+    repo = MemoryRepository(conn)
+    ids = [
+        memory_id
+        for memory_id, _ in repo.insert_many(
+            [
+                _said("standup one", "s1", "2024-03-01T09:00:00Z"),
+                _said("standup two", "s1", "2024-03-01T09:01:00Z"),
+                _said("elsewhere", "s1", "2024-03-02T00:00:00Z", project="q"),
+                _said("standup three", "s1", "2024-03-01T09:02:00Z"),
+                _said("no session", None, "2024-02-01T00:00:00Z"),
+            ]
+        )
+    ]
+    sessions, members = repo.session_members([ids[1], ids[2], ids[4]])
+    assert sessions == {ids[1]: ("p", "s1"), ids[2]: ("q", "s1")}
+    assert members == {("p", "s1"): [ids[0], ids[1], ids[3]], ("q", "s1"): [ids[2]]}
+    assert neighbours_in(sessions, members, 1) == {ids[1]: [(-1, ids[0]), (1, ids[3])], ids[2]: []}
+    assert repo.lengths_of(ids[:2]) == {ids[0]: 11, ids[1]: 11}
+    assert repo.times_of([ids[4]]) == {ids[4]: "2024-02-01T00:00:00Z"}
+    assert repo.time_range() == ("2024-02-01T00:00:00Z", "2024-03-02T00:00:00Z")
+    assert repo.counts_by("project") == {"p": 4, "q": 1}
+    assert repo.ordered_ids(MemoryFilter(session="s1")).tolist() == [ids[2], ids[3], ids[1], ids[0]]
+    assert repo.filter_ids(ids, MemoryFilter(project="q")) == {ids[2]}
+    repo.set_tags(ids[0], ("z",))
+    assert repo.tag_counts() == {"x": 4, "y": 4, "z": 1}
+    assert repo.get(ids[0]).tags == ("z",)
+
+    [(newer, _)] = repo.insert_many([_said("standup one, corrected", "s1", "2024-03-01T09:00:30Z")])
+    assert repo.supersede(ids[0], newer) and not repo.supersede(ids[0], newer)
+    assert repo.replaced_by(newer) == [ids[0]] and repo.versions(newer) == [newer, ids[0]]
+    assert repo.hidden_ids(live=False).tolist() == [ids[0]]
+    assert repo.members_of({("p", "s1")}) == {("p", "s1"): [ids[1], ids[3], newer]}
+    assert repo.count(MemoryFilter(as_of="2024-03-01T09:00:10Z")) == 2  # the first version held then
+    [(twin, _)] = repo.insert_many([_said("standup one", None, "2024-04-01T00:00:00Z")])
+    assert repo.reinstate(ids[0]) == twin and repo.get(ids[0]).superseded_by == twin
+    assert [memory_id for memory_id, _ in repo.contents(ids[3], 2)] == [ids[4], newer]
+
+
+def test_a_write_inside_a_plain_transaction_tells_other_connections(conn, store_at):
+    """data_version moves for every commit that wrote under the lock, also when the write transaction was opened
+    inside a plain one after an earlier write on the same connection (PostgreSQL counts them itself)."""
+    other = open_db(store_at)
+    with conn.write_transaction():
+        conn.execute("INSERT INTO settings (key, value) VALUES ('first', '1')")
+    seen = other.data_version()
+    with conn.transaction(), conn.write_transaction():
+        conn.execute("INSERT INTO settings (key, value) VALUES ('second', '1')")
+    assert other.data_version() != seen
+    other.close()

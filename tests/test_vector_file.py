@@ -13,6 +13,10 @@ from slm import Memory
 from slm.embedding import quantised, vector_file, vector_index
 from slm.portability import erasure
 
+# The file is per local store: these tests open `db_path` (SQLite); on PostgreSQL the mirror loads from the server
+# and writes no file (the test that runs on both says so).
+pytestmark = pytest.mark.both_backends
+
 TEXTS = [
     "We chose PostgreSQL 16 for the billing service because of logical replication.",
     "The billing service retries Stripe webhooks three times with exponential backoff.",
@@ -216,3 +220,17 @@ def test_an_erasure_leaves_no_vector_of_what_it_erased(store, monkeypatch):
 def _vector_bytes(db_path) -> bytes:
     path = vector_file.path_for(db_path)
     return path.read_bytes() if path.exists() else b""
+
+
+def test_a_store_on_a_server_keeps_no_vector_file(backend, store_at):
+    """The mirror of a PostgreSQL store loads from pgvector and is written nowhere: the file is a local SQLite
+    store's (a server's local folder holds no copy of its vectors)."""
+    with Memory.open(store_at) as mem:
+        ids = mem.remember_many([{"text": t} for t in TEXTS])
+        hits = mem.recall("which database for billing?", k=1, channels=["vector"])
+        folder, written = mem.store.location.folder, mem.store.location.beside(vector_file.SUFFIX)
+    assert hits[0].id == ids[0]
+    if backend == "sqlite":
+        assert written.exists()
+    else:
+        assert not written.exists() and not [p for p in folder.rglob("*") if p.name.endswith(vector_file.SUFFIX)]

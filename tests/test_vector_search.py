@@ -10,6 +10,9 @@ import pytest
 
 from slm.embedding import quantised
 from slm.embedding.vector_index import VectorIndex, _top_rows
+from slm.storage import migrations, vectors
+from slm.storage.db import open_db
+from slm.storage.memories import MemoryRepository, NewMemory
 
 DIM, PENALTY = 384, 0.15
 
@@ -147,3 +150,40 @@ def test_the_int8_scan_leaves_none_s_reference_count_alone():
     for _ in range(1000):
         quantised.dots(codes, codes[:1].astype(np.float32), out)
     assert sys.getrefcount(None) >= before - 10  # the loop's own frames may hold a few
+
+
+def _memory(text: str, vector: list[float]) -> NewMemory:
+    return NewMemory(
+        content=text, content_hash=text, created_at="2024-01-01T00:00:00Z", event_time=None, agent="a", project="p",
+        kind="note", meta={}, spans=[(0, len(text))], vectors=unit(np.array([vector], np.float32)),
+    )  # fmt: skip
+
+
+@pytest.mark.both_backends
+def test_the_mirror_follows_another_connections_writes_and_deletions(store_at, monkeypatch):
+    """`sync` on one connection catches up with what another committed (SQLite's data_version, PostgreSQL's
+    counter), tombstones what it deleted, and reads nothing when nobody wrote."""
+    writer, reader = open_db(store_at), open_db(store_at)
+    migrations.migrate(writer)
+    vectors.create_vector_table(writer, 4)
+    written, repo = MemoryRepository(writer), MemoryRepository(reader)
+
+    def write(*items: NewMemory) -> list[int]:
+        with writer.write_transaction():
+            return [memory_id for memory_id, _ in written.insert_many(list(items))]
+
+    index = VectorIndex(4)
+    [north] = write(_memory("north", [0, 1, 0, 0]))
+    index.sync(reader, repo)
+    assert [i for i, _ in index.search(unit(np.array([[1, 0, 0, 0.1]]))[0], 5)] == [north]
+    [east] = write(_memory("east", [1, 0, 0, 0]))
+    index.sync(reader, repo)
+    assert [i for i, _ in index.search(unit(np.array([[1, 0, 0, 0.1]]))[0], 5)] == [east, north]
+    with writer.write_transaction():
+        written.delete([east])
+    index.sync(reader, repo)
+    assert [i for i, _ in index.search(unit(np.array([[1, 0, 0, 0.1]]))[0], 5)] == [north] and len(index) == 1
+    monkeypatch.setattr(vectors, "vector_pages", lambda *args, **kwargs: pytest.fail("read with nothing new"))
+    index.sync(reader, repo)
+    writer.close()
+    reader.close()

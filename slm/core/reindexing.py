@@ -13,13 +13,14 @@ from slm.storage import vectors
 
 
 def reindex(store: Store, model: str | Path | None, progress: Progress | None) -> int:
-    """Every memory re-embedded in one transaction; interrupted or failed, the store keeps its old model."""
+    """Every memory re-embedded in one write transaction (the store's write lock, so other processes' mirrors see
+    the new vectors); interrupted or failed, the store keeps its old model."""
     from slm.embedding.embedder import Embedder
 
     spec = model_choice.spec_for(Path(model) if model is not None else None)
     embedder = Embedder(model_choice.model_file(spec))
     count, last = 0, 0
-    with store.conn.transaction():
+    with store.conn.write_transaction():
         vectors.drop_vector_table(store.conn)
         model_choice.bind_model(store.conn, spec, embedder.dim)
         while page := store.repo.contents(last, EMBED_BATCH):

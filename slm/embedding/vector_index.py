@@ -1,11 +1,14 @@
-"""A mirror of the vec0 table, searched by an int8 scan whose best rows are re-scored exactly in float32.
+"""A mirror of the store's vector table (sqlite-vec's vec0, or pgvector's on PostgreSQL), searched by an int8 scan
+whose best rows are re-scored exactly in float32.
 
 sqlite-vec's brute-force KNN costs ~66 ms a query at 100k x 384 on a 2-core machine, an exact float32 scan ~13 ms
 at 158k chunks, the int8 scan (`quantised`) ~3 ms; re-scoring its pool exactly keeps the scores exact and, in
 `benchmarks/warm_single.py`'s check, the same neighbours as the exact scan. The mirror starts from the vector file
-(`vector_file`, memory-mapped) when that file proves to be this store's, else from vec0; it then catches up
-with newer chunks, and drops deleted ones as tombstones, whenever SQLite's `data_version` moves (chunk ids are
-AUTOINCREMENT, so a new chunk is always newer than every row held).
+(`vector_file`, memory-mapped) when that file proves to be this store's, else from the store (a PostgreSQL store
+has no file: it always loads from the server); it then catches up with newer chunks, and drops deleted ones as
+tombstones, whenever the store's `data_version` moves (SQLite's pragma; PostgreSQL's counter, bumped by every write
+transaction). Chunk ids are never reused and are handed out under the store's one write lock, so a new chunk is
+always newer than every row held.
 """
 
 from __future__ import annotations

@@ -186,6 +186,8 @@ class PgDb:
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """READ COMMITTED, or a savepoint inside an open transaction."""
+        if not self.in_transaction:
+            self._bumped = False  # a write transaction opened inside this one must bump data_version again
         with self.raw.transaction():
             yield
 
@@ -248,7 +250,8 @@ def open_postgres(url: str, *, schema: str = "public") -> PgDb:
         _use_plain_numbers(conn)
         db = PgDb(conn, url, schema)
         conn.execute(f'SET search_path TO "{schema}", public')
-        if conn.execute("SELECT to_regclass(%s)", [f'"{schema}".slm_state']).fetchone()[0] is None:  # made once
+        # Only a new store takes the write lock here: opening one a writer holds must not wait (readers never do).
+        if conn.execute("SELECT to_regclass(%s)", [f'"{schema}".slm_state']).fetchone()[0] is None:
             with conn.transaction():
                 conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [db._lock_key])
                 conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
