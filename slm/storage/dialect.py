@@ -61,9 +61,10 @@ class SqliteDialect:
         return f"json_group_array({expr})"
 
     @staticmethod
-    def joined_ids(expr: str) -> str:
-        """The aggregated integers as one comma-separated text in row order, NULL for no rows (read with
-        `split(",")`). PostgreSQL: `string_agg(CAST(expr AS text), ',')`, ordered inside the aggregate."""
+    def joined_ids(expr: str, order: str) -> str:
+        """The aggregated integers as one comma-separated text in `order`, NULL for no rows (read with
+        `split(",")`). SQLite keeps the order its subquery gave the rows; PostgreSQL does not promise to:
+        `string_agg(CAST(expr AS text), ',' ORDER BY order)`."""
         return f"group_concat({expr})"
 
     @staticmethod
@@ -124,8 +125,8 @@ class PostgresDialect:
         return f"CAST(coalesce(json_agg({expr}), '[]') AS text)"
 
     @staticmethod
-    def joined_ids(expr: str) -> str:
-        return f"string_agg(CAST({expr} AS text), ',')"
+    def joined_ids(expr: str, order: str) -> str:
+        return f"string_agg(CAST({expr} AS text), ',' ORDER BY {order})"
 
     @staticmethod
     def contains(haystack: str, needle: str) -> str:

@@ -255,8 +255,8 @@ class MemoryRepository:
             params = [*params, zone]
         order = "DESC" if newest_first else "ASC"
         listed = self.conn.execute(
-            f"SELECT {self.conn.dialect.joined_ids('id')} FROM (SELECT m.id FROM memories m WHERE {where} "
-            f"ORDER BY {_WHEN} {order}, m.id {order}) AS listed",  # PostgreSQL < 16 wants the alias
+            f"SELECT {self.conn.dialect.joined_ids('id', f'at {order}, id {order}')} FROM (SELECT m.id, {_WHEN} AS at "
+            f"FROM memories m WHERE {where} ORDER BY {_WHEN} {order}, m.id {order}) AS listed",  # PG < 16: the alias
             params,
         ).fetchone()[0]
         return np.array(listed.split(","), dtype=np.int64) if listed else np.zeros(0, np.int64)
