@@ -307,13 +307,17 @@ class GraphRepository:
         self.conn.execute("DELETE FROM memory_clusters")
         sql = self.conn.dialect
         self.conn.execute(f"DELETE FROM clusters WHERE {sql.not_in_list('id')}", [sql.list_param(kept)])
+        # A new cluster's id is the table's next one: SQLite gives it for a NULL, PostgreSQL's identity refuses a NULL
+        new_or_kept = (
+            "?" if self.conn.backend == "sqlite" else "coalesce(?, nextval(pg_get_serial_sequence('clusters', 'id')))"
+        )
         ids: list[int] = []
         for cluster in found:
             parent = None if cluster.parent_index is None else ids[cluster.parent_index]
             blob = None if cluster.centroid is None else cluster.centroid.astype(np.float32).tobytes()
             ids.append(
                 self.conn.execute(
-                    "INSERT INTO clusters (id, parent, label, centroid, built_at) VALUES (?, ?, ?, ?, ?) "
+                    f"INSERT INTO clusters (id, parent, label, centroid, built_at) VALUES ({new_or_kept}, ?, ?, ?, ?) "
                     "ON CONFLICT (id) DO UPDATE SET parent = excluded.parent, label = excluded.label, "
                     "centroid = excluded.centroid, built_at = excluded.built_at RETURNING id",
                     (cluster.id, parent, cluster.label, blob, built_at),
