@@ -20,6 +20,9 @@ from slm.storage.trust import TrustRepository
 from slm.trust import contradictions
 from tests.test_cli import run, run_json
 
+pytestmark = pytest.mark.both_backends
+CLI_ON_SQLITE = "`--db` takes no postgresql:// URL until the CLI opens PostgreSQL stores (issue 24, plan step 12)"
+
 JAN, MAR, JUN = "2026-01-10T09:00:00Z", "2026-03-10T09:00:00Z", "2026-06-10T09:00:00Z"
 
 
@@ -243,6 +246,7 @@ def test_huge_components_are_bounded(mem):
     assert len(found["claims"]) <= contradictions.MAX_CLAIMS
 
 
+@pytest.mark.sqlite_only(reason="a SQLite file taken back to schema 6: no PostgreSQL store predates claims")
 def test_migration_from_schema_6_extracts_claims_of_older_memories(db_path):
     with Memory.open(db_path) as mem:
         a = mem.remember("api-gateway uses PostgreSQL", agent="claude-code", time=JAN)
@@ -256,6 +260,7 @@ def test_migration_from_schema_6_extracts_claims_of_older_memories(db_path):
         assert {c["memory_id"] for c in found["claims"]} == {a, b}
 
 
+@pytest.mark.sqlite_only(reason=CLI_ON_SQLITE)
 def test_cli_lists_shows_and_resolves(db_path):
     first = run_json("remember", "billing-service uses MongoDB", "--agent", "codex", "--db", db_path)["id"]
     told = run("remember", "billing-service uses CockroachDB", "--agent", "cursor", "--db", db_path)
@@ -278,6 +283,7 @@ def test_cli_lists_shows_and_resolves(db_path):
     assert "billing · database = mongodb" in shown.stdout
 
 
+@pytest.mark.sqlite_only(reason=CLI_ON_SQLITE)
 def test_cli_recall_as_of(db_path):
     old = run_json("remember", "The docs site is hosted on Netlify", "--time", JAN, "--db", db_path)["id"]
     run_json("remember", "Since March 2026 the docs site is hosted on Vercel", "--db", db_path)
@@ -288,8 +294,8 @@ def test_cli_recall_as_of(db_path):
 
 
 @pytest.mark.anyio
-async def test_mcp_contradictions_tool_and_recall_as_of(db_path):
-    with Memory.open(db_path) as mem:
+async def test_mcp_contradictions_tool_and_recall_as_of(store_at):
+    with Memory.open(store_at) as mem:
         mem.remember("The ETL jobs are orchestrated by Airflow.", agent="codex", project="data", time=JAN)
         mem.remember("The ETL jobs are orchestrated by Dagster.", agent="cursor", project="data", time=JAN)
         async with Client(build_server(mem)) as client:

@@ -11,6 +11,8 @@ from slm.errors import InvalidInput, NotFound
 from slm.graph import clusters
 from slm.recall.channels import graph as graph_channel
 
+pytestmark = pytest.mark.both_backends
+
 TOPICS = {
     "databases": [
         "The billing service stores invoices in PostgreSQL 15 on the db-main host.",
@@ -286,6 +288,7 @@ def test_graph_channel_alone_is_refused(mem):
         mem.recall("anything", channels=("graph",))
 
 
+@pytest.mark.sqlite_only(reason="a SQLite file of schema 2: no PostgreSQL store predates the graph")
 def test_a_version_2_store_is_linked_by_its_first_build(tmp_path, slm_home):
     """A store written before the graph existed: migration 0003 marks its memories, `graph_build` links them."""
     import shutil
@@ -325,13 +328,13 @@ def test_a_version_2_store_is_linked_by_its_first_build(tmp_path, slm_home):
         assert mem.conn.execute("PRAGMA foreign_key_check").fetchall() == []
 
 
-def test_a_rebuild_keeps_more_clusters_than_sqlite_has_variables(db_path):
+def test_a_rebuild_keeps_more_clusters_than_sqlite_has_variables(store_at):
     """At 1M memories a rebuild keeps ~92k clusters and subclusters: swapping them in must not bind a variable per
     cluster (SQLite allows 32,766; `slm graph build` at 1M failed there after 3.4 minutes of work)."""
     from slm.storage.graph import GraphRepository, NewCluster
 
     many = 33_000
-    with Memory.open(db_path) as mem:
+    with Memory.open(store_at) as mem:
         memory_id = mem.remember("The release train leaves every second Tuesday.")
         repo = GraphRepository(mem.store.conn)
         with mem.store.conn.transaction():

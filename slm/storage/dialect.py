@@ -106,8 +106,13 @@ class PostgresDialect:
         return f"NOT ({expr} = ANY(?))"
 
     @staticmethod
-    def list_param(values: Iterable[int | str]) -> list[int | str]:
-        return list(values)
+    def list_param(values: Iterable[int | str]) -> list:
+        """Integers bound as bigint: psycopg would send the smallest integer type that holds them all, and
+        PostgreSQL compares a bigint column with an int2 / int4 array element by element instead of hashing it
+        (33k kept clusters: `NOT (id = ANY(?))` took 6 s, 0.06 s with a bigint array)."""
+        from psycopg.types.numeric import Int8
+
+        return [Int8(v) if isinstance(v, int) and not isinstance(v, bool) else v for v in values]
 
     @staticmethod
     def rows_of(width: int) -> str:

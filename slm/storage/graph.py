@@ -294,8 +294,9 @@ class GraphRepository:
         )
 
     def update_cluster(self, cluster_id: int, label: str, centroid: np.ndarray | None) -> None:
-        blob = None if centroid is None else centroid.astype(np.float32).tobytes()
-        self.conn.execute("UPDATE clusters SET label = ?, centroid = ? WHERE id = ?", (label, blob, cluster_id))
+        self.conn.execute(
+            "UPDATE clusters SET label = ?, centroid = ? WHERE id = ?", (label, _blob(centroid), cluster_id)
+        )
 
     def delete_cluster(self, cluster_id: int) -> None:
         self.conn.execute("DELETE FROM clusters WHERE id = ?", (cluster_id,))
@@ -307,18 +308,19 @@ class GraphRepository:
         self.conn.execute("DELETE FROM memory_clusters")
         sql = self.conn.dialect
         self.conn.execute(f"DELETE FROM clusters WHERE {sql.not_in_list('id')}", [sql.list_param(kept)])
-        ids: list[int] = []
-        for cluster in found:
-            parent = None if cluster.parent_index is None else ids[cluster.parent_index]
-            blob = None if cluster.centroid is None else cluster.centroid.astype(np.float32).tobytes()
-            ids.append(
-                self.conn.execute(
-                    "INSERT INTO clusters (id, parent, label, centroid, built_at) VALUES (?, ?, ?, ?, ?) "
-                    "ON CONFLICT (id) DO UPDATE SET parent = excluded.parent, label = excluded.label, "
-                    "centroid = excluded.centroid, built_at = excluded.built_at RETURNING id",
-                    (cluster.id, parent, cluster.label, blob, built_at),
-                ).fetchone()[0]
-            )
+        upsert = (
+            "INSERT INTO clusters (id, parent, label, centroid, built_at) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (id) DO UPDATE SET parent = excluded.parent, label = excluded.label, "
+            "centroid = excluded.centroid, built_at = excluded.built_at"
+        )
+        if self.conn.backend == "postgres":
+            ids = self._postgres_upsert(found, built_at, upsert)
+        else:
+            ids = []
+            for cluster in found:  # a NULL id is the table's next one
+                parent = None if cluster.parent_index is None else ids[cluster.parent_index]
+                row = (cluster.id, parent, cluster.label, _blob(cluster.centroid), built_at)
+                ids.append(self.conn.execute(upsert + " RETURNING id", row).fetchone()[0])
         rows: dict[int, list] = {}
         for cluster, cluster_id in zip(found, ids, strict=True):
             for memory_id in cluster.members:
@@ -329,6 +331,31 @@ class GraphRepository:
             "WHERE EXISTS (SELECT 1 FROM memories WHERE id = ?1)",
             [tuple(r) for r in rows.values() if r[1] is not None],
         )
+
+    def _postgres_upsert(self, found: list[NewCluster], built_at: str, upsert: str) -> list[int]:
+        """The clusters' ids, and their rows written, on PostgreSQL: the new ids drawn from the identity in one
+        statement (it refuses the NULL SQLite numbers), then every row in one pipelined batch. A statement and a
+        round trip a cluster took 38 s for twice 33k clusters (SQLite: 5 s)."""
+        new = sum(cluster.id is None for cluster in found)
+        drawn = iter(
+            self.conn.execute(
+                "SELECT nextval(pg_get_serial_sequence('clusters', 'id')) FROM generate_series(1, ?)", (new,)
+            ).fetchall()
+        )
+        ids = [cluster.id if cluster.id is not None else next(drawn)[0] for cluster in found]
+        self.conn.executemany(  # in order: a parent (top level) comes before its subclusters
+            upsert,
+            [
+                (cluster_id, None if c.parent_index is None else ids[c.parent_index], c.label, _blob(c.centroid),
+                 built_at)
+                for c, cluster_id in zip(found, ids, strict=True)
+            ],
+        )  # fmt: skip
+        return ids
+
+
+def _blob(centroid: np.ndarray | None) -> bytes | None:
+    return None if centroid is None else centroid.astype(np.float32).tobytes()
 
 
 def _chunks(ids: list[int], size: int = 400) -> Iterator[list[int]]:
