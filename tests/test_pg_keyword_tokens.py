@@ -7,6 +7,9 @@ phrases and repeated phrases included.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import pytest
 
 from benchmarks.pg_keyword import Bm25Table, Fts5, Postgres, fts5_tokenizer, order
@@ -102,9 +105,9 @@ def test_the_stores_tokens_are_fts5s():
     assert fts_tokens.tsvector_text(["o'brien", "run", "run", "a\\b"]) == "'o''brien':1 'run':2,3 'a\\\\b':4"
 
 
-def _store(conn, superseded: int, archived: int):
-    """CORPUS in a migrated store through the repository (the write path the index hooks into), one row superseded
-    and one archived, as the recall filters see them."""
+def store_texts(conn, texts: list[str]):
+    """`texts` as memories of a migrated store, written through the repository (the write path the keyword index
+    hooks into): projects p and q alternating, tag t on two in three. The repository and the ids."""
     import numpy as np
 
     from slm.storage.memories import MemoryRepository, NewMemory
@@ -115,10 +118,31 @@ def _store(conn, superseded: int, archived: int):
         NewMemory(content=text, content_hash=f"h{n}", created_at="2024-01-01T00:00:00Z", event_time=None,
                   agent="a", project="p" if n % 2 else "q", kind="note", meta={}, tags=("t",) if n % 3 else (),
                   vectors=np.zeros((0, 384), np.float32))
-        for n, text in enumerate(CORPUS)
+        for n, text in enumerate(texts)
     ]  # fmt: skip
     with conn.write_transaction():
         ids = [memory_id for memory_id, _ in repo.insert_many(items)]
+    return repo, ids
+
+
+@contextmanager
+def postgres_store(pg_server) -> Iterator:
+    """A PgDb on a fresh database of the session's server, for a module-scoped fixture (`pg_database` is per test)."""
+    from slm.storage.postgres import open_postgres
+
+    name = pg_server.new_database()
+    conn = open_postgres(pg_server.url(name))
+    try:
+        yield conn
+    finally:
+        conn.close()
+        pg_server.drop_database(name)
+
+
+def _store(conn, superseded: int, archived: int):
+    """CORPUS in a store, one row superseded and one archived, as the recall filters see them."""
+    repo, ids = store_texts(conn, CORPUS)
+    with conn.write_transaction():
         repo.supersede(ids[superseded], ids[superseded - 1])
         conn.execute(
             "INSERT INTO memory_lifecycle (memory_id, zone, born, last_used) VALUES (?, 'archived', 0, 0)",

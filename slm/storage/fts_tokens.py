@@ -45,9 +45,8 @@ def tsvector_text(tokens: list[str]) -> str:
     """A PostgreSQL `tsvector` literal of `tokens` at their positions (1-based, as `to_tsvector` numbers them).
 
     Written as a literal rather than `to_tsvector('simple', ...)` of the joined tokens: PostgreSQL's parser would
-    split and number some of FTS5's tokens its own way. PostgreSQL's limits apply (positions past 16,383, a
-    lexeme's positions past 256, tokens over 2,047 bytes); the index keeps the exact counts of a memory that
-    passes them (`exact_counts`)."""
+    split and number some of FTS5's tokens its own way. PostgreSQL's limits apply: positions past 16,383 share
+    the last one, a lexeme keeps its first 256 positions, a token over 2,047 bytes is left out."""
     positions: dict[str, list[int]] = defaultdict(list)
     for at, token in enumerate(tokens, 1):
         if len(token.encode()) <= MAX_LEXEME:
@@ -55,14 +54,10 @@ def tsvector_text(tokens: list[str]) -> str:
     return " ".join(f"{quoted(t)}:{','.join(map(str, sorted(set(p))[:MAX_POSITIONS]))}" for t, p in positions.items())
 
 
-def exceeds_tsvector(tokens: list[str]) -> bool:
-    """Whether a tsvector of these tokens loses a position or a token (`tsvector_text`'s limits)."""
-    if len(tokens) > MAX_POSITION:
-        return True
-    counts: dict[str, int] = defaultdict(int)
-    for token in tokens:
-        counts[token] += 1
-    return any(n > MAX_POSITIONS or len(t.encode()) > MAX_LEXEME for t, n in counts.items())
+def storable(tokens: list[str]) -> bool:
+    """Whether a phrase of these tokens can match a stored memory: it has a token (FTS5 drops a phrase without
+    one), and none over 2,047 bytes (a tsvector cannot hold one, so no stored memory has it)."""
+    return bool(tokens) and all(len(t.encode()) <= MAX_LEXEME for t in tokens)
 
 
 def quoted(lexeme: str) -> str:

@@ -68,7 +68,7 @@ class PostgresKeywordIndex:
         return self._bm25(match, "", f"h.memory_id NOT IN ({hidden})", [], limit)
 
     def _bm25(self, match: str, join: str, where: str, params: list, limit: int) -> list[tuple[int, float]]:
-        phrases = [tokens for tokens in map(fts_tokens.query_tokens, _phrases(match)) if tokens]
+        phrases = [tokens for tokens in map(fts_tokens.query_tokens, _phrases(match)) if fts_tokens.storable(tokens)]
         if not phrases:
             return []  # FTS5 drops a phrase without a token; with none left nothing matches
         queries = [" <-> ".join(map(fts_tokens.quoted, tokens)) for tokens in phrases]
