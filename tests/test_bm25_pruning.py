@@ -106,3 +106,17 @@ def test_postgres_keyword_search_is_fts5s_where_common_words_fill_the_table(repo
             got = pg_repo.keyword_search(match, flt, limit)
             assert [i for i, _ in got] == [i for i, _ in expected], (match, limit, flt)
             assert [s for _, s in got] == pytest.approx([s for _, s in expected], rel=1e-9, abs=0), (match, limit)
+
+
+def test_the_postgres_early_stop_runs_and_agrees(repo, pg_repo, monkeypatch):
+    """keyword_pg stops early as keyword_sqlite does (most of these queries; the test would pass vacuously if
+    none did), and every answer is still FTS5's."""
+    index, decided = pg_repo.keyword, []
+    prune = index._pruned
+    monkeypatch.setattr(index, "_pruned", lambda *args: decided.append(prune(*args)) or decided[-1])
+    for match, limit in _queries(300):
+        expected = repo.keyword_search(match, MemoryFilter(live=True), limit)
+        got = pg_repo.keyword_search(match, MemoryFilter(live=True), limit)
+        assert [i for i, _ in got] == [i for i, _ in expected], (match, limit)
+        assert [s for _, s in got] == pytest.approx([s for _, s in expected], rel=1e-9, abs=0), (match, limit)
+    assert sum(kept is not None for kept in decided) >= 100
