@@ -219,3 +219,21 @@ def test_a_match_expression_that_is_not_fts_matchs_form_is_refused(both):
     for match in ('mail OR "run"', '"mail" AND "run"', "", '"mail" OR'):
         with pytest.raises(ValueError, match="quoted phrases"):
             postgres.keyword_search(match, MemoryFilter(), 5)
+
+
+def test_truncating_the_memories_empties_the_index_and_its_statistics(both):
+    """A TRUNCATE fires no DELETE trigger: the statistics must still say the index is empty, so a memory stored
+    afterwards is scored against a corpus of one (FTS5's "delete-all" does the same)."""
+    from slm.storage.memories import MemoryFilter
+
+    (sqlite, _), (postgres, _) = both
+    postgres.conn.execute("TRUNCATE memories CASCADE")
+    sqlite.conn.execute("DELETE FROM memories")
+    assert postgres.conn.execute("SELECT rows, tokens FROM memory_tokens_stats").fetchone() == (0, 0)
+    texts = ["mail run mail", "nothing here"]
+    for repo in (sqlite, postgres):
+        repo.conn.execute("DELETE FROM memory_lifecycle")
+        store_texts(repo.conn, texts)
+    for match in ('"mail"', '"run" OR "nothing"'):
+        expected = sqlite.keyword_search(match, MemoryFilter(), 5)
+        assert postgres.keyword_search(match, MemoryFilter(), 5) == pytest.approx(expected, rel=1e-9)

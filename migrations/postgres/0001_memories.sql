@@ -85,7 +85,8 @@ CREATE INDEX memory_tokens_tokens ON memory_tokens USING gin (tokens);
 
 -- FTS5's corpus statistics for bm25(): N (every indexed row, superseded versions included, as FTS5 counts them)
 -- and the tokens of all rows (their average is bm25()'s avgdl). One row, kept by the statement triggers below in
--- the writing transaction, so under slm's write lock, and exact after any insert or delete (cascades included).
+-- the writing transaction, so under slm's write lock, and exact after any insert, delete (cascades included) or
+-- TRUNCATE (`TRUNCATE memories CASCADE` empties the index too).
 CREATE TABLE memory_tokens_stats (
     one    boolean PRIMARY KEY DEFAULT true CHECK (one),
     rows   bigint NOT NULL,
@@ -107,7 +108,15 @@ BEGIN
     RETURN NULL;
 END
 $$;
+CREATE FUNCTION memory_tokens_stats_truncate() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE memory_tokens_stats SET rows = 0, tokens = 0;
+    RETURN NULL;
+END
+$$;
 CREATE TRIGGER memory_tokens_stats_insert AFTER INSERT ON memory_tokens
     REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION memory_tokens_stats_insert();
 CREATE TRIGGER memory_tokens_stats_delete AFTER DELETE ON memory_tokens
     REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION memory_tokens_stats_delete();
+CREATE TRIGGER memory_tokens_stats_truncate AFTER TRUNCATE ON memory_tokens  -- TRUNCATE fires no DELETE trigger
+    FOR EACH STATEMENT EXECUTE FUNCTION memory_tokens_stats_truncate();
