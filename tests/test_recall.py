@@ -151,17 +151,25 @@ def test_other_process_writes_and_deletes_reach_the_mirror(filled, store_at):
     assert ids[6] not in {h.id for h in mem.recall("API rate limit per token", k=10)}
 
 
-@pytest.mark.sqlite_only  # sqlite-vec's own KNN is the reference
-def test_vector_channel_matches_sqlite_vec_exact_knn(filled):
+def test_vector_channel_matches_the_databases_exact_knn(filled):
+    """The mirror's top 5 is the database's own exact nearest-neighbour search: sqlite-vec's, or pgvector's
+    (unit vectors: cosine and L2 order alike)."""
     mem, _ = filled
     query = mem.embedder.embed_one("testing conventions")
     ours = [i for i, _ in mem.store.synced_index().search(query, 5)]
-    rows = mem.conn.execute(
-        f"SELECT c.memory_id FROM {vectors.TABLE} v JOIN chunks c ON c.id = v.rowid "
-        "WHERE v.embedding MATCH ? AND k = 5 ORDER BY v.distance",
-        (np.asarray(query, np.float32).tobytes(),),
-    ).fetchall()
-    assert ours == [r[0] for r in rows]
+    if mem.conn.backend == "postgres":
+        sql = (
+            f"SELECT c.memory_id FROM {vectors.TABLE} v JOIN chunks c ON c.id = v.chunk_id "
+            "ORDER BY v.embedding <=> CAST(? AS vector), c.memory_id LIMIT 5"
+        )
+        rows = mem.conn.execute(sql, ("[" + ",".join(map(repr, np.asarray(query, np.float32).tolist())) + "]",))
+    else:
+        rows = mem.conn.execute(
+            f"SELECT c.memory_id FROM {vectors.TABLE} v JOIN chunks c ON c.id = v.rowid "
+            "WHERE v.embedding MATCH ? AND k = 5 ORDER BY v.distance",
+            (np.asarray(query, np.float32).tobytes(),),
+        )
+    assert ours == [r[0] for r in rows.fetchall()]
 
 
 def test_recall_can_run_one_channel(mem):
