@@ -1,4 +1,4 @@
-"""No free text may raise an FTS5 syntax error."""
+"""No free text may raise an FTS5 syntax error, nor an error in the PostgreSQL keyword index."""
 
 from __future__ import annotations
 
@@ -7,20 +7,26 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from slm.recall.fts_query import fts_match, keyword_terms
-from slm.storage import migrations
 from slm.storage.connection import open_connection
-from slm.storage.memories import MemoryFilter, MemoryRepository
+from slm.storage.memories import MemoryFilter
+from tests.test_pg_keyword_tokens import postgres_store, store_texts
+
+TEXT = 'NOT a drill: col:x uses a* and -flag (really) "quoted" café 🚀'
 
 
-@pytest.fixture(scope="module")
-def repo(tmp_path_factory):
-    conn = open_connection(tmp_path_factory.mktemp("fts") / "m.db")
-    migrations.migrate(conn)
-    conn.execute(
-        "INSERT INTO memories (content, content_hash, created_at, agent, project) VALUES "
-        "('NOT a drill: col:x uses a* and -flag (really) \"quoted\" café 🚀', 'h', '2024-01-01T00:00:00Z', 'a', 'p')"
-    )
-    return MemoryRepository(conn)
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def repo(request, tmp_path_factory):
+    """One memory in a store of each backend: FTS5's MATCH on SQLite, keyword_pg's phrases and tsquery on
+    PostgreSQL must take whatever `fts_match` makes."""
+    if request.param == "sqlite":
+        conn = open_connection(tmp_path_factory.mktemp("fts") / "m.db")
+        try:
+            yield store_texts(conn, [TEXT])[0]
+        finally:
+            conn.close()
+        return
+    with postgres_store(request.getfixturevalue("pg_server")) as conn:
+        yield store_texts(conn, [TEXT])[0]
 
 
 TRICKY = [

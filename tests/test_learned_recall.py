@@ -1,4 +1,5 @@
-"""The learned ranking end to end: question analysis, session neighbours, the features, the ranker file."""
+"""The learned ranking end to end: question analysis, session neighbours, the features, the ranker file; on both
+backends where a store is used (the keyword channel and session reads are the backend's)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from slm.recall.features import FEATURES, SESSION_FEATURES
 from slm.recall.query import analyse, coverage, speaker_of, stem
 from slm.storage.memories import neighbours_in
 from tests.test_cli import run
+
+pytestmark = pytest.mark.both_backends
 
 CHAT = [  # one conversation in two sessions, and a note from another project
     ("s1", "Emi", "Where did you go for the holidays?"),
@@ -190,6 +193,7 @@ def test_slm_ranker_chooses_fusion_or_another_file(chat, tmp_path, monkeypatch):
         mem.recall("holidays", ranker="lambdamart")
 
 
+@pytest.mark.sqlite_only  # the CLI opens db_path, a file: users cannot name a postgresql:// store yet
 def test_cli_says_what_to_do_about_a_broken_ranker(chat, db_path, tmp_path):
     broken = tmp_path / "broken.json"
     broken.write_text("[]")

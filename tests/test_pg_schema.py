@@ -130,6 +130,9 @@ def _sqlite_table(conn, name: str, sql: str) -> Table:
 
 PG_TYPES = {"bigint": "integer", "integer": "integer", "smallint": "integer", "text": "text",
             "double precision": "real", "bytea": "blob"}  # fmt: skip
+# Keyword search's own tables on PostgreSQL (slm/storage/keyword_pg.py): they stand for SQLite's FTS5 table
+# `memories_fts`, which the SQLite side leaves out of the comparison as a virtual table, so they have no twin.
+PG_ONLY = {"memory_tokens", "memory_tokens_stats"}
 ON_DELETE = {"a": "NO ACTION", "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL", "d": "SET DEFAULT"}
 
 
@@ -149,13 +152,14 @@ def pg_tables(conn, schema: str = "public") -> dict[str, Table]:
         " WHERE n.nspname = %s AND c.relkind = 'r'",
         (schema,),
     ).fetchall()
-    tables = {name: _pg_table(conn, oid) for oid, name in names}
+    tables = {name: _pg_table(conn, oid) for oid, name in names if name not in PG_ONLY}
     for table, trigger in conn.execute(
         "SELECT c.relname, t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid"
         " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s AND NOT t.tgisinternal",
         (schema,),
     ):
-        tables[table].triggers.add(trigger)
+        if table not in PG_ONLY:
+            tables[table].triggers.add(trigger)
     return tables
 
 

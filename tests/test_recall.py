@@ -1,4 +1,5 @@
-"""Hybrid recall end to end on the real model: fusion, filters, time, explain, and the vector mirror."""
+"""Hybrid recall end to end on the real model: fusion, filters, time, explain, and the vector mirror, on both
+backends (the keyword channel is FTS5 on SQLite, keyword_pg's BM25 on PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from slm.recall import explained, fusion
 from slm.recall.channels import temporal
 from slm.recall.hits import ChannelRank
 from slm.storage import vectors
+
+pytestmark = pytest.mark.both_backends
 
 NOTES = [
     ("We chose PostgreSQL 16 for the billing service because of logical replication.", "billing", ["db"], "2023-03-01"),
@@ -137,10 +140,10 @@ def test_long_memory_is_chunked_and_its_tail_is_findable(mem):
     assert mem.recall("how often does the database password rotate in Vault?", k=1)[0].id == memory_id
 
 
-def test_other_process_writes_and_deletes_reach_the_mirror(filled, db_path):
+def test_other_process_writes_and_deletes_reach_the_mirror(filled, store_at):
     mem, ids = filled
     mem.recall("warm the mirror", k=1)
-    with Memory.open(db_path) as other:
+    with Memory.open(store_at) as other:
         new_id = other.remember("Grafana dashboards live in the observability repo under dashboards/.")
         other.forget(ids[6])
     hits = mem.recall("where are the grafana dashboards?", k=10)
@@ -148,16 +151,25 @@ def test_other_process_writes_and_deletes_reach_the_mirror(filled, db_path):
     assert ids[6] not in {h.id for h in mem.recall("API rate limit per token", k=10)}
 
 
-def test_vector_channel_matches_sqlite_vec_exact_knn(filled):
+def test_vector_channel_matches_the_databases_exact_knn(filled):
+    """The mirror's top 5 is the database's own exact nearest-neighbour search: sqlite-vec's, or pgvector's
+    (unit vectors: cosine and L2 order alike)."""
     mem, _ = filled
     query = mem.embedder.embed_one("testing conventions")
     ours = [i for i, _ in mem.store.synced_index().search(query, 5)]
-    rows = mem.conn.execute(
-        f"SELECT c.memory_id FROM {vectors.TABLE} v JOIN chunks c ON c.id = v.rowid "
-        "WHERE v.embedding MATCH ? AND k = 5 ORDER BY v.distance",
-        (np.asarray(query, np.float32).tobytes(),),
-    ).fetchall()
-    assert ours == [r[0] for r in rows]
+    if mem.conn.backend == "postgres":
+        sql = (
+            f"SELECT c.memory_id FROM {vectors.TABLE} v JOIN chunks c ON c.id = v.chunk_id "
+            "ORDER BY v.embedding <=> CAST(? AS vector), c.memory_id LIMIT 5"
+        )
+        rows = mem.conn.execute(sql, ("[" + ",".join(map(repr, np.asarray(query, np.float32).tolist())) + "]",))
+    else:
+        rows = mem.conn.execute(
+            f"SELECT c.memory_id FROM {vectors.TABLE} v JOIN chunks c ON c.id = v.rowid "
+            "WHERE v.embedding MATCH ? AND k = 5 ORDER BY v.distance",
+            (np.asarray(query, np.float32).tobytes(),),
+        )
+    assert ours == [r[0] for r in rows.fetchall()]
 
 
 def test_recall_can_run_one_channel(mem):

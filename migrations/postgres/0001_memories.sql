@@ -15,8 +15,8 @@
 -- The column `chunks.end` is a reserved word here: SQL that names it must quote it ("end"; SQLite accepts that too).
 --
 -- Left out, on purpose:
---   * FTS5 (`memories_fts` and its triggers): keyword search on PostgreSQL (its own columns, written with the row)
---     comes in a later step of issue 24.
+--   * FTS5 (`memories_fts` and its triggers): keyword search on PostgreSQL has its own tables instead, at the end
+--     of this step (PostgreSQL-only: tests/test_pg_schema.py leaves them out of the comparison).
 --   * the vector table (`chunk_vectors`): created when the embedding model is bound, as on SQLite (its dimension
 --     comes from the model). pgvector is asked for here, so a server without it fails at the first step, naming it.
 --     `vector` is not a trusted extension: on a shared server a superuser creates it once in the database first.
@@ -70,3 +70,53 @@ CREATE TABLE chunks (
     "end"     bigint NOT NULL
 );
 CREATE INDEX chunks_memory ON chunks (memory_id);
+
+-- Keyword search (slm/storage/keyword_pg.py), in place of SQLite's memories_fts: each memory's tokens as FTS5 makes
+-- them (slm/storage/fts_tokens.py, SQLite's own tokenizer through apsw), written by the repository with the memory
+-- (not a trigger: the tokens are made in Python). A tsvector keeps every token's positions for phrase matches and
+-- term counts, GIN-indexed; `length` is the token count FTS5's bm25() takes as the row's length. The row goes with
+-- its memory (ON DELETE CASCADE), so an erased memory's words leave the index in the same statement.
+CREATE TABLE memory_tokens (
+    memory_id bigint PRIMARY KEY REFERENCES memories (id) ON DELETE CASCADE,
+    tokens    tsvector NOT NULL,
+    length    bigint NOT NULL
+);
+CREATE INDEX memory_tokens_tokens ON memory_tokens USING gin (tokens);
+
+-- FTS5's corpus statistics for bm25(): N (every indexed row, superseded versions included, as FTS5 counts them)
+-- and the tokens of all rows (their average is bm25()'s avgdl). One row, kept by the statement triggers below in
+-- the writing transaction, so under slm's write lock, and exact after any insert, delete (cascades included) or
+-- TRUNCATE (`TRUNCATE memories CASCADE` empties the index too).
+CREATE TABLE memory_tokens_stats (
+    one    boolean PRIMARY KEY DEFAULT true CHECK (one),
+    rows   bigint NOT NULL,
+    tokens bigint NOT NULL
+);
+INSERT INTO memory_tokens_stats (rows, tokens) VALUES (0, 0);
+
+CREATE FUNCTION memory_tokens_stats_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE memory_tokens_stats s SET rows = s.rows + a.n, tokens = s.tokens + a.t
+    FROM (SELECT count(*) AS n, coalesce(sum(length), 0) AS t FROM added) a WHERE a.n > 0;
+    RETURN NULL;
+END
+$$;
+CREATE FUNCTION memory_tokens_stats_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE memory_tokens_stats s SET rows = s.rows - r.n, tokens = s.tokens - r.t
+    FROM (SELECT count(*) AS n, coalesce(sum(length), 0) AS t FROM removed) r WHERE r.n > 0;
+    RETURN NULL;
+END
+$$;
+CREATE FUNCTION memory_tokens_stats_truncate() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE memory_tokens_stats SET rows = 0, tokens = 0;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER memory_tokens_stats_insert AFTER INSERT ON memory_tokens
+    REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION memory_tokens_stats_insert();
+CREATE TRIGGER memory_tokens_stats_delete AFTER DELETE ON memory_tokens
+    REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION memory_tokens_stats_delete();
+CREATE TRIGGER memory_tokens_stats_truncate AFTER TRUNCATE ON memory_tokens  -- TRUNCATE fires no DELETE trigger
+    FOR EACH STATEMENT EXECUTE FUNCTION memory_tokens_stats_truncate();

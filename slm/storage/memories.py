@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from slm.storage import vectors
+from slm.storage.keyword_pg import PostgresKeywordIndex
 from slm.storage.keyword_sqlite import SqliteKeywordIndex
 
 _COLUMNS = (
@@ -113,7 +114,7 @@ class MemoryFilter:
 class MemoryRepository:
     def __init__(self, conn) -> None:
         self.conn = conn
-        self.keyword = SqliteKeywordIndex(conn)
+        self.keyword = PostgresKeywordIndex(conn) if conn.backend == "postgres" else SqliteKeywordIndex(conn)
 
     # -- writes ---------------------------------------------------------------------------------------------
     def existing_id(self, project: str, content_hash: str) -> int | None:
@@ -125,7 +126,7 @@ class MemoryRepository:
         return row[0] if row else None
 
     def insert_many(self, items: list[NewMemory]) -> list[tuple[int, bool]]:
-        """Store every item (row, tags, FTS via trigger, chunks, vectors); (id, whether it was new) for each.
+        """Store every item (row, tags, keyword index, chunks, vectors); (id, whether it was new) for each.
 
         An item whose (project, hash) is already current is not stored again: its existing id comes back.
         Call inside the caller's write transaction, so the change and its events commit together.
@@ -157,6 +158,8 @@ class MemoryRepository:
         if row is None:
             return self.existing_id(item.project, item.content_hash), False
         memory_id = row[0]
+        if isinstance(self.keyword, PostgresKeywordIndex):  # on SQLite, memories_fts's trigger indexed it
+            self.keyword.add(memory_id, item.content)
         self.conn.executemany(
             "INSERT INTO memory_tags (memory_id, tag) VALUES (?, ?)", [(memory_id, t) for t in item.tags]
         )

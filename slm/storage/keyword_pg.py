@@ -1,0 +1,180 @@
+"""Keyword search on PostgreSQL: FTS5's own BM25, computed in SQL over the tokens FTS5 would have made.
+
+Each memory's tokens (`fts_tokens`: SQLite's tokenizer, through apsw) are stored with it in `memory_tokens` as a
+tsvector (positions kept, GIN-indexed) and a token count; `memory_tokens_stats` holds the corpus's row and token
+counts, kept by triggers in the writer's transaction (so under the write lock, erasure's deletes included).
+A search takes the same MATCH expression FTS5 takes (`slm.recall.fts_query`: an OR of double-quoted phrases) and
+returns FTS5's rows, scores and order: idf from each phrase's row count over every row (superseded ones too, as
+FTS5 counts them), k1 1.2, b 0.75, each row's terms summed in the phrases' order as FTS5's bm25() sums them, ties
+by id (docs/benchmarks.md, "PostgreSQL keyword ranking against FTS5": FTS5's exact top 10 on LongMemEval dev).
+
+Where PostgreSQL's tsvector cannot hold a memory (more than 16,383 tokens, a word more than 256 times, a token over
+2,047 bytes) its counts, and so its score, differ from FTS5's.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+
+from slm.storage import fts_tokens
+
+K1 = 1.2  # FTS5's bm25() defaults
+B = 0.75
+PRUNE_SHARE = 4  # the early stop skips phrases in over 1/PRUNE_SHARE of the rows ...
+PRUNE_GAIN = 3  # ... when the others match under 1/PRUNE_GAIN as many rows as the commonest (else it costs)
+PRUNE_MARGIN = 1e-6  # relative: covers the rounding between sums over all phrases and over some
+_PHRASE = re.compile(r'"((?:[^"]|"")*)"')
+
+# One row per query phrase (`ord`, its tokens `lex`, its `idf`); of each matching row only the query's lexemes
+# are unnested (setweight + ts_filter pick them out in C, ~5x cheaper than unnesting every lexeme); a phrase's tf
+# is the number of positions where its first token starts a run of all of them (FTS5's phrase match).
+_SCORE = """
+WITH q AS (SELECT x.ord, x.lex, (CAST(?1 AS float8[]))[x.ord + 1] AS idf
+           FROM jsonb_to_recordset(CAST(?2 AS jsonb)) AS x(ord int, lex text[])),
+pos AS MATERIALIZED (SELECT h.memory_id AS id, h.length, u.lexeme, u.positions
+        FROM memory_tokens h{join}, unnest(ts_filter(setweight(h.tokens, 'A', CAST(?3 AS text[])), '{{a}}')) u
+        WHERE h.tokens @@ CAST(?4 AS tsquery) AND {where}),
+tf AS (SELECT p.id, p.length, q.ord, q.idf, CASE WHEN cardinality(q.lex) = 1 THEN cardinality(p.positions) ELSE (
+           SELECT count(*) FROM unnest(p.positions) AS s(at) WHERE NOT EXISTS (
+               SELECT 1 FROM generate_subscripts(q.lex, 1) j WHERE j > 1 AND NOT EXISTS (
+                   SELECT 1 FROM pos o WHERE o.id = p.id AND o.lexeme = q.lex[j] AND s.at + j - 1 = ANY(o.positions))))
+       END AS tf
+       FROM q JOIN pos p ON p.lexeme = q.lex[1])
+SELECT id, sum(idf * ((tf * CAST(?5 AS float8)) / (tf + CAST(?6 AS float8) * (1 - CAST(?7 AS float8)
+           + CAST(?7 AS float8) * length / CAST(?8 AS float8)))) ORDER BY ord) AS score
+FROM tf WHERE tf > 0 GROUP BY id ORDER BY score DESC, id LIMIT CAST(?9 AS bigint)
+"""
+
+
+class PostgresKeywordIndex:
+    """(id, BM25 score, higher is better) for an FTS5 MATCH expression, best first: FTS5's, on PostgreSQL."""
+
+    def __init__(self, conn) -> None:
+        self.conn = conn
+
+    def add(self, memory_id: int, content: str) -> None:
+        """Index a memory just inserted (call in its transaction; the row goes with the memory when it is deleted)."""
+        tokens = fts_tokens.document_tokens(content)
+        self.conn.execute(
+            "INSERT INTO memory_tokens (memory_id, tokens, length) VALUES (?, CAST(? AS tsvector), ?)",
+            (memory_id, fts_tokens.tsvector_text(tokens), len(tokens)),
+        )
+
+    def filtered(self, match: str, where: str, params: list, limit: int) -> list[tuple[int, float]]:
+        """Among the memories `m` that pass `where` (a `MemoryFilter.where()`)."""
+        return self._search(match, _Scope(" JOIN memories m ON m.id = h.memory_id", where, params), limit)
+
+    def unfiltered(self, match: str, hidden: str, limit: int) -> list[tuple[int, float]]:
+        """Among every memory but those the query `hidden` selects (no join with `memories`)."""
+        return self._search(match, _Scope("", f"h.memory_id NOT IN ({hidden})", []), limit)
+
+    def _search(self, match: str, scope: _Scope, limit: int) -> list[tuple[int, float]]:
+        phrases = [tokens for tokens in map(fts_tokens.query_tokens, _phrases(match)) if fts_tokens.storable(tokens)]
+        if not phrases:
+            return []  # FTS5 drops a phrase without a token; with none left nothing matches
+        rows, total = self.conn.execute("SELECT rows, tokens FROM memory_tokens_stats").fetchone()
+        query = _Query(phrases, self._matches(phrases), rows, total / rows if rows else 1.0)
+        return self._bm25(query, scope, limit, self._pruned(query, scope, limit))
+
+    def _matches(self, phrases: list[list[str]]) -> list[int]:
+        """How many rows match each phrase (FTS5's n for its idf), in one statement. Each count has its own
+        parameter, so PostgreSQL plans it for its phrase: the GIN index for a rare one, a scan for a common one."""
+        counts = ", ".join("(SELECT count(*) FROM memory_tokens WHERE tokens @@ CAST(? AS tsquery))" for _ in phrases)
+        return list(self.conn.execute(f"SELECT {counts}", [_tsquery(p) for p in phrases]).fetchone())
+
+    def _bm25(
+        self, query: _Query, scope: _Scope, limit: int | None, among: list[int] | None = None
+    ) -> list[tuple[int, float]]:
+        """FTS5's bm25() order of the rows in `scope` (only those `among`, when given), `limit` of them (None: all)."""
+        where = scope.where + (" AND h.memory_id = ANY(?)" if among is not None else "")
+        extra = [*scope.params, *([among] if among is not None else [])]
+        sql = _SCORE.format(join=scope.join, where=_renumbered(where, 9))
+        constants = [K1 + 1.0, K1, B, query.avgdl, limit]
+        found = self.conn.execute(sql, [query.idf, *query.parameters(), *constants, *extra])
+        return [(r[0], r[1]) for r in found]
+
+    def _pruned(self, query: _Query, scope: _Scope, limit: int) -> list[int] | None:
+        """The rows that can make the top `limit` (MaxScore's exact early stop, as `keyword_sqlite` does it), or None
+        when stopping early does not pay or cannot be proved: for an OR of phrases some of which are common.
+
+        A phrase adds less than idf * (k1 + 1) to a row's score. The rows matching the rare phrases, scored on those
+        alone, give a floor under the true limit-th score (the common phrases only add). If the common phrases'
+        bounds sum below it, no row matching only common phrases can enter, nor a rare row whose partial score plus
+        that sum stays below it; the rest are scored in full, with every phrase, so their scores are FTS5's."""
+        hits = query.hits
+        common = [i for i, n in enumerate(hits) if n * PRUNE_SHARE > query.rows]
+        rare = [i for i in range(len(hits)) if i not in common]
+        rare_hits = sum(hits[i] for i in rare)
+        if not common or not rare or rare_hits < limit or rare_hits * PRUNE_GAIN > max(hits):
+            return None  # nothing common to skip, too few rare rows to fill the top, or too many to gain
+        partial = self._bm25(query.only(rare), scope, None)
+        floor = partial[limit - 1][1] if len(partial) >= limit else math.inf
+        slack = sum((K1 + 1) * query.idf[i] for i in common) + PRUNE_MARGIN * max(1.0, abs(floor))
+        if slack >= floor:
+            return None  # too few rare rows, or the common phrases could still lift a row above the floor
+        return [memory_id for memory_id, score in partial if score + slack >= floor]
+
+
+@dataclass(frozen=True)
+class _Scope:
+    """The rows a search may return: a join with `memories m` if the condition needs it, the condition over
+    `h` (memory_tokens) or `m`, its parameters (plain `?`)."""
+
+    join: str
+    where: str
+    params: list
+
+
+@dataclass(frozen=True)
+class _Query:
+    """A MATCH expression's phrases as FTS5's tokens, with what bm25() needs of the corpus."""
+
+    phrases: list[list[str]]
+    hits: list[int]  # rows matching each phrase
+    rows: int  # N: every indexed row
+    avgdl: float
+
+    @property
+    def idf(self) -> list[float]:
+        return [_idf(self.rows, n) for n in self.hits]
+
+    def only(self, keep: list[int]) -> _Query:
+        """The same query with only these phrases (their idf unchanged: it depends on their own counts)."""
+        return _Query([self.phrases[i] for i in keep], [self.hits[i] for i in keep], self.rows, self.avgdl)
+
+    def parameters(self) -> list:
+        """`_SCORE`'s ?2-?4: the phrases in order, every token they have, and a tsquery matching any of them."""
+        return [
+            json.dumps([{"ord": i, "lex": tokens} for i, tokens in enumerate(self.phrases)]),
+            sorted({t for tokens in self.phrases for t in tokens}),
+            " | ".join(f"({_tsquery(tokens)})" for tokens in self.phrases),
+        ]
+
+
+def _tsquery(tokens: list[str]) -> str:
+    """A phrase as a tsquery: its tokens at consecutive positions, as FTS5 matches a phrase."""
+    return " <-> ".join(map(fts_tokens.quoted, tokens))
+
+
+def _idf(rows: int, hits: int) -> float:
+    """FTS5's idf, to the bit: log((N - n + 0.5) / (n + 0.5)), 1e-6 where that is not positive (a phrase in over
+    half the rows); N counts every row the index holds."""
+    idf = math.log((rows - hits + 0.5) / (hits + 0.5))
+    return idf if idf > 0.0 else 1e-6
+
+
+def _phrases(match: str) -> list[str]:
+    """The phrases of an OR of double-quoted phrases (`fts_match`'s form), unquoted; anything else is refused."""
+    found = list(_PHRASE.finditer(match))
+    if not found or " OR ".join(m.group(0) for m in found) != match:
+        raise ValueError(f"not an OR of quoted phrases: {match!r}")
+    return [m.group(1).replace('""', '"') for m in found]
+
+
+def _renumbered(where: str, after: int) -> str:
+    """`where`'s plain `?` placeholders as `?N` from `after + 1` on: the statement numbers its own parameters."""
+    count = iter(range(after + 1, after + 1 + where.count("?")))
+    return re.sub(r"\?(?!\d)", lambda _: f"?{next(count)}", where)
