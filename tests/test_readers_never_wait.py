@@ -13,9 +13,6 @@ from slm.storage.db import open_db
 
 pytestmark = pytest.mark.both_backends
 
-# PostgreSQL has no keyword channel yet (issue 24, step 10): there the recall asks the vector channel alone.
-RECALL = {"sqlite": {}, "postgres": {"channels": ["vector"]}}
-
 
 @pytest.fixture
 def writer_holding_the_lock(backend, store_at):
@@ -36,12 +33,10 @@ def writer_holding_the_lock(backend, store_at):
         yield
 
 
-def test_a_fresh_recall_answers_while_another_connection_writes(
-    backend, store_at, writer_holding_the_lock, monkeypatch
-):
+def test_a_fresh_recall_answers_while_another_connection_writes(store_at, writer_holding_the_lock, monkeypatch):
     # a recall that waited for the lock would fail here
     monkeypatch.setattr(connection, "BUSY_TIMEOUT_MS", 300)
     monkeypatch.setattr(postgres, "WAIT_SECONDS", 1)
     with Memory.open(store_at) as mem:
-        hits = mem.recall("when do deploys go out?", k=1, **RECALL[backend])
+        hits = mem.recall("when do deploys go out?", k=1)
     assert hits and "Tuesdays" in hits[0].text
