@@ -319,7 +319,7 @@ class ClaimRepository:
             where.append("project = ?")
             params.append(project)
         ids = self.conn.execute(
-            f"SELECT id FROM contradictions WHERE {' AND '.join(where) or '1'} ORDER BY id DESC LIMIT ?",
+            f"SELECT id FROM contradictions WHERE {' AND '.join(where) or 'true'} ORDER BY id DESC LIMIT ?",
             [*params, limit],
         ).fetchall()
         return [row for (i,) in ids if (row := self.contradiction(i)) is not None]

@@ -60,7 +60,7 @@ class GraphRepository:
         for entity in entities:
             entity_id = self.conn.execute(
                 "INSERT INTO entities (key, name, kind) VALUES (?, ?, ?) "
-                "ON CONFLICT (key) DO UPDATE SET key = key RETURNING id",
+                "ON CONFLICT (key) DO UPDATE SET key = entities.key RETURNING id",
                 (entity.key, entity.name, entity.kind),
             ).fetchone()[0]
             self.conn.execute(
@@ -154,7 +154,7 @@ class GraphRepository:
             "INSERT INTO memory_edges (source, target, kind, weight) SELECT ?1, ?2, ?3, ?4 "
             "WHERE EXISTS (SELECT 1 FROM memories WHERE id = ?1) AND EXISTS (SELECT 1 FROM memories WHERE id = ?2) "
             "ON CONFLICT (source, target, kind) "
-            f"DO UPDATE SET weight = {self.conn.dialect.greatest('weight', 'excluded.weight')}",
+            f"DO UPDATE SET weight = {self.conn.dialect.greatest('memory_edges.weight', 'excluded.weight')}",
             rows,
         )
 

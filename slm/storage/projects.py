@@ -136,7 +136,7 @@ class ProjectRepository:
         self.conn.execute(
             "INSERT INTO principal_projects (principal, project, writes) "
             "SELECT principal, ?, writes FROM principal_projects WHERE project = ? AND true "
-            "ON CONFLICT (principal, project) DO UPDATE SET writes = writes + excluded.writes",
+            "ON CONFLICT (principal, project) DO UPDATE SET writes = principal_projects.writes + excluded.writes",
             (target, source),
         )
         self.conn.execute("DELETE FROM principal_projects WHERE project = ?", (source,))

@@ -192,6 +192,6 @@ class TrustRepository:
     def count_write(self, principal: str, project: str) -> None:
         self.conn.execute(
             "INSERT INTO principal_projects (principal, project, writes) VALUES (?, ?, 1) "
-            "ON CONFLICT (principal, project) DO UPDATE SET writes = writes + 1",
+            "ON CONFLICT (principal, project) DO UPDATE SET writes = principal_projects.writes + 1",
             (principal, project),
         )
