@@ -308,12 +308,14 @@ class GraphRepository:
         sql = self.conn.dialect
         self.conn.execute(f"DELETE FROM clusters WHERE {sql.not_in_list('id')}", [sql.list_param(kept)])
         ids: list[int] = []
+        # a new cluster's id is NULL: SQLite picks one; a PostgreSQL identity column wants its sequence asked
+        new_id = "?" if self.conn.backend == "sqlite" else "coalesce(CAST(? AS bigint), nextval('clusters_id_seq'))"
         for cluster in found:
             parent = None if cluster.parent_index is None else ids[cluster.parent_index]
             blob = None if cluster.centroid is None else cluster.centroid.astype(np.float32).tobytes()
             ids.append(
                 self.conn.execute(
-                    "INSERT INTO clusters (id, parent, label, centroid, built_at) VALUES (?, ?, ?, ?, ?) "
+                    f"INSERT INTO clusters (id, parent, label, centroid, built_at) VALUES ({new_id}, ?, ?, ?, ?) "
                     "ON CONFLICT (id) DO UPDATE SET parent = excluded.parent, label = excluded.label, "
                     "centroid = excluded.centroid, built_at = excluded.built_at RETURNING id",
                     (cluster.id, parent, cluster.label, blob, built_at),
