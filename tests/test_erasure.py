@@ -507,3 +507,110 @@ def test_erasing_many_memories_checks_each_key_they_touch_once(mem, monkeypatch)
     assert sorted(receipt["memory_ids"]) == sorted(going)
     assert len(checked) == len(set(checked)) and ("api gateway", "database", "api") in checked
     assert mem.contradictions(status="open") == [] and mem.count() == 1 and mem.get(kept)
+
+
+# -- PostgreSQL: the rows go, then every table that held them is rewritten ------------------------------------------
+def database_folder(url: str) -> Path:
+    """The folder of the PostgreSQL database at `url` (`base/<oid>` in the server's data directory: every table,
+    TOAST table and index of it), once a CHECKPOINT has written every changed page there."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CHECKPOINT")
+        data = conn.execute("SHOW data_directory").fetchone()[0]
+        oid = conn.execute("SELECT oid FROM pg_database WHERE datname = current_database()").fetchone()[0]
+    return Path(data) / "base" / str(oid)
+
+
+@pytest.mark.parametrize("rewritten", [True, False])
+def test_erasure_on_postgres_rewrites_every_table_that_held_the_rows(pg_database, slm_home, monkeypatch, rewritten):
+    """Deleted rows stay in PostgreSQL's table files as dead tuples (the control: no rewrite, the marker is still
+    there); VACUUM FULL of the tables the erasure touched leaves no byte of it in any file of the database."""
+    from slm.storage import erasure_pg
+    from slm.storage.db import server_location
+
+    if not rewritten:
+        monkeypatch.setattr(erasure_pg, "rewrite", lambda *_: [])
+    location = server_location(pg_database)
+    with Memory.open(location) as mem:
+        ids = seeded(mem)
+        folder = database_folder(pg_database)
+        assert marked_files(folder), "the marker should be in the table files before the erasure"
+        receipt = erasure.erase(mem.transfers, erasure.Scope.of(contains=MARKER))
+        assert sorted(receipt["memory_ids"]) == sorted(ids) and receipt["store"] == location.shown
+        assert erasure.verify(mem.transfers, Path(receipt["path"]))["ok"]  # no row left either way
+        assert mem.count() == len(FILLER)
+        assert all(MARKER not in c["label"] for c in mem.clusters(refresh=False))
+        assert "WAL" in receipt["guarantee"] and "no secure delete" in receipt["guarantee"]
+        if rewritten:
+            touched = {"memories", "memory_tags", "chunks", "chunk_vectors", "entities", "clusters", "claims", "events"}
+            assert touched | {"behavior.recalls", "behavior.feedback", "behavior.events"} <= set(receipt["vacuumed"])
+            assert marked_files(folder) == []
+        else:
+            assert receipt["vacuumed"] == [] and marked_files(folder)
+    assert marked_files(Path(slm_home)) == []  # the receipt and the local folder hold no text either
+
+
+def test_backup_of_a_server_store_is_refused_with_a_pointer(pg_database, slm_home, tmp_path):
+    from slm.storage.db import server_location
+
+    with Memory.open(server_location(pg_database)) as mem:
+        mem.remember("The deploy key rotates monthly.")
+        with pytest.raises(InvalidInput, match="PostgreSQL server") as refused:
+            backups.backup(mem.transfers, tmp_path / "copy.db")
+        assert "pg_dump -Fc" in refused.value.hint
+        assert not (tmp_path / "copy.db").exists() and backups.known_backups(mem.transfers) == []
+
+
+ERASER = """
+import json
+from slm import Memory
+from slm.portability import erasure
+from slm.storage.db import server_location
+with Memory.open(server_location({url!r})) as mem:
+    erasure.erase(mem.transfers, erasure.Scope.of(contains={marker!r}))
+"""
+
+
+def sessions_gone(url: str) -> None:
+    """Wait until no other session is connected to the database: the server ends a killed client's session (and
+    drops its advisory locks) once it sees the socket close, a moment after the kill."""
+    import psycopg
+
+    deadline = time.monotonic() + 30
+    with psycopg.connect(url, autocommit=True) as conn:
+        others = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        while conn.execute(others).fetchone()[0]:
+            assert time.monotonic() < deadline, "the killed client's session did not end"
+            time.sleep(0.05)
+
+
+@pytest.mark.parametrize("step", ERASE_STEPS)
+def test_an_erasure_on_postgres_killed_at_any_step_is_finished_later(pg_database, slm_home, step):
+    """As on SQLite: killed before the delete commits, nothing went; after, the next open finishes the erasure (the
+    erasure lock, an advisory lock, went with the killed session): receipt, nothing left, no byte in the tables."""
+    from slm.storage.db import server_location
+
+    location = server_location(pg_database)
+    with Memory.open(location) as mem:
+        seeded(mem)
+        before = dict(mem.conn.execute("SELECT id, content FROM memories").fetchall())
+    others = {i: text for i, text in before.items() if MARKER not in text.lower()}
+    eraser = ERASER.format(url=pg_database, marker=MARKER)
+    faults.crash_at(step, eraser)
+    sessions_gone(pg_database)
+    with Memory.open(location) as mem:  # opening the store finishes an interrupted erasure
+        left = dict(mem.conn.execute("SELECT id, content FROM memories").fetchall())
+        finished = mem.finished_erasures
+    if step == "erase.journalled":
+        assert left == before and finished == []  # rolled back: nothing erased, nothing journalled
+        faults.finish(eraser)
+    else:
+        assert left == others and len(finished) == 1
+    with Memory.open(location) as mem:
+        assert erasure.pending(mem.transfers) == [] and mem.count() == len(others)
+        [receipt] = (location.folder / erasure.RECEIPTS_DIR).glob("erasure-*.json")
+        assert set(json.loads(receipt.read_text())["memory_ids"]) == set(before) - set(others)
+        verified = erasure.verify(mem.transfers, receipt)
+        assert verified["ok"], verified["left"]
+    assert marked_files(database_folder(pg_database)) == []
