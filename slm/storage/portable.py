@@ -12,6 +12,7 @@ import numpy as np
 
 from slm.storage.memories import MemoryFilter
 from slm.storage.vectors import TABLE as VECTORS
+from slm.storage.vectors import _embedding, _key, _matrix
 
 
 def chain_ids(conn, flt: MemoryFilter, among: tuple[int, ...] | None = None) -> np.ndarray:
@@ -72,7 +73,8 @@ def links(conn, ids: list[int]) -> dict[int, list[tuple[int, str, float]]]:
 def embeddings(conn, ids: list[int], dim: int) -> dict[int, tuple[list[tuple[int, int]], np.ndarray]]:
     """memory id -> (chunk spans, float32 matrix), chunks in order."""
     rows = conn.execute(
-        f"SELECT c.memory_id, c.start, c.end, v.embedding FROM chunks c JOIN {VECTORS} v ON v.rowid = c.id "
+        f'SELECT c.memory_id, c.start, c."end", {_embedding(conn)} FROM chunks c '
+        f"JOIN {VECTORS} v ON {_key(conn)} = c.id "
         f"WHERE c.memory_id IN ({_marks(ids)}) ORDER BY c.memory_id, c.id",
         ids,
     ).fetchall()
@@ -80,7 +82,7 @@ def embeddings(conn, ids: list[int], dim: int) -> dict[int, tuple[list[tuple[int
     for memory_id, start, end, blob in rows:
         grouped[memory_id].append(((start, end), blob))
     return {
-        memory_id: ([s for s, _ in parts], np.frombuffer(b"".join(b for _, b in parts), np.float32).reshape(-1, dim))
+        memory_id: ([s for s, _ in parts], _matrix(conn, [b for _, b in parts], dim))
         for memory_id, parts in grouped.items()
     }
 
@@ -105,10 +107,11 @@ def behavior_rows(conn, table: str, page: int = 2000) -> Iterator[tuple]:
 def same_record(conn, project: str, content_hash: str, created_at: str, current: bool) -> int | None:
     """A memory already holding this record: same project, text and stored time, and current or history as the
     record is (a text updated away and stated again in the same second is two records)."""
+    state = "IS NULL" if current else "IS NOT NULL"
     row = conn.execute(
         "SELECT id FROM memories WHERE content_hash = ? AND project = ? AND created_at = ? "
-        "AND (superseded_by IS NULL) = ? ORDER BY id LIMIT 1",
-        (content_hash, project, created_at, current),
+        f"AND superseded_by {state} ORDER BY id LIMIT 1",
+        (content_hash, project, created_at),
     ).fetchone()
     return row[0] if row else None
 
