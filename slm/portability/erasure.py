@@ -288,7 +288,8 @@ def _compact(engine, entry: sql.JournalEntry, tell: Stage, texts: Texts | None) 
     if behavior is not None:
         vacuumed += sql.rewrite(behavior.conn, behavior.path, texts and texts.behavior, "behavior", tell)
     limits = sql.guarantee(engine.conn)
-    return {**entry.body, "vacuumed": vacuumed} | ({"guarantee": limits} if limits else {})
+    rewritten = list(dict.fromkeys(vacuumed))  # PostgreSQL's statistics are rewritten after each database's tables
+    return {**entry.body, "vacuumed": rewritten} | ({"guarantee": limits} if limits else {})
 
 
 _STEPS = (
