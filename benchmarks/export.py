@@ -46,6 +46,7 @@ from benchmarks.report import machine, slm_version
 from slm import Memory
 from slm.portability import erasure
 from slm.storage import erasure as sql
+from slm.storage import erasure_sqlite
 from slm.storage.connection import open_connection
 
 SLM = str(Path(sys.executable).with_name("slm"))
@@ -279,9 +280,9 @@ def erase_in_steps(store: Path, memory_id: int) -> dict:
         clustered = {c for pair in mem.graph.membership_of(ids).values() for c in pair if c is not None}
         laps.lap("select and count (locked)")
         with mem.conn.write_transaction():  # as one chunk is deleted: FTS5 deletes in place, no merge after
-            sql.fts_delete_in_place(mem.conn, True)
+            erasure_sqlite.fts_delete_in_place(mem.conn, True)
             mem.transfers.purge(ids, agent="user", receipt=uuid.uuid4().hex)
-            sql.fts_delete_in_place(mem.conn, False)
+            erasure_sqlite.fts_delete_in_place(mem.conn, False)
         behavior = mem.existing_behavior()
         if behavior is not None:
             with behavior.conn.write_transaction():
@@ -293,10 +294,12 @@ def erase_in_steps(store: Path, memory_id: int) -> dict:
         wal_mb = _wal_mb(store)
         found = 0
         for conn, path in ((mem.conn, store), *([(behavior.conn, behavior.path)] if behavior is not None else [])):
-            sql.checkpoint(conn)
+            erasure_sqlite.checkpoint(conn)
             laps.lap("checkpoint (locked)")
             kind = "memory" if path == store else "behavior"
-            found += sql.stale_copies(conn, path, texts, sql.TEXT_COLUMNS[kind])  # 1: a VACUUM would follow
+            found += erasure_sqlite.stale_copies(
+                conn, path, texts, erasure_sqlite.TEXT_COLUMNS[kind]
+            )  # 1: a VACUUM would follow
             laps.lap("look for stale copies (unlocked)")
     laps.lap("close")
     total = round(sum(laps.laps.values()), 3)
@@ -383,7 +386,7 @@ def stale_texts(store: Path, n: int) -> list[tuple[str, str]]:
     conn = open_connection(store, readonly=True)
     found: dict[str, tuple[str, str]] = {}
     try:
-        for run_ in re.findall(rb"[ -~]{40,}", sql.free_space(store)):
+        for run_ in re.findall(rb"[ -~]{40,}", erasure_sqlite.free_space(store)):
             query = run_[:40].decode()
             row = conn.execute("SELECT content FROM memories WHERE instr(content, ?) > 0 LIMIT 1", (query,)).fetchone()
             if row and row[0] not in found and len(found) < n:

@@ -270,3 +270,57 @@ def test_an_interrupted_erasure_is_reported_and_repair_finishes_it(store):
     receipt = repaired["repairs"][0]["detail"].split("receipt ", 1)[1]
     assert json.loads(slm("erase", "--verify", receipt, "--db", store, "--json").stdout)["ok"]
     assert doctor(store)["ok"]
+
+
+# -- a store on a PostgreSQL server: no file to check, the server asked instead ---------------------------------------
+SERVER_CHECKS = ["database server", "database schema", "references", "vectors", "erasures", "behaviour database"]
+
+
+def server_checks(location) -> dict:
+    from slm.core import checkup
+
+    checks = checkup.server_checks(location)
+    assert [c.name for c in checks] == SERVER_CHECKS
+    return {c.name: c for c in checks}
+
+
+def test_a_healthy_server_store_passes_every_server_check(pg_database, slm_home):
+    from slm.storage.db import server_location
+
+    location = server_location(pg_database)
+    with Memory.open(location) as mem:
+        mem.remember_many([{"text": text, "project": project} for text, project in NOTES])
+    checks = server_checks(location)
+    assert all(c.ok for c in checks.values()), checks
+    assert "pgvector 0.6" in checks["database server"].detail and "(current)" in checks["database schema"].detail
+    assert checks["vectors"].detail == "all 6 chunks of the 6 memories have their vector"
+
+
+def test_a_server_store_out_of_step_is_reported(pg_database, slm_home):
+    """A lost vector, a row naming a memory that is gone (what a foreign key forbids: written with the keys
+    switched off, as a restore with `session_replication_role = replica` can), an interrupted erasure."""
+    from slm.storage.db import server_location
+    from slm.storage.erasure import JournalEntry, journal_open
+
+    location = server_location(pg_database)
+    with Memory.open(location) as mem:
+        mem.remember_many([{"text": text, "project": project} for text, project in NOTES])
+        with mem.conn.write_transaction():
+            mem.conn.execute("DELETE FROM chunk_vectors WHERE chunk_id = (SELECT min(id) FROM chunks)")
+            mem.conn.execute("SET LOCAL session_replication_role = replica")
+            mem.conn.execute("INSERT INTO memory_tags (memory_id, tag) VALUES (999, 'stray')")
+            journal_open(mem.conn, JournalEntry("interrupted", {"erased_at": "2026-01-01T00:00:00Z"}, [], []))
+    checks = server_checks(location)
+    failing = {name for name, c in checks.items() if not c.ok}
+    assert failing == {"references", "vectors", "erasures"}
+    assert "memory_tags.memory_id: 1" in checks["references"].detail
+    assert "1 chunk of 1 memory has no vector" in checks["vectors"].detail
+    assert "1 erasure was interrupted" in checks["erasures"].detail
+
+
+def test_an_unreachable_server_fails_first_and_nothing_else_is_checked(slm_home):
+    from slm.storage.db import server_location
+
+    checks = server_checks(server_location("postgresql://nobody@127.0.0.1:1/nowhere"))
+    assert not checks["database server"].ok and "cannot connect" in checks["database server"].detail
+    assert all(not c.ok and c.detail.startswith("not checked") for n, c in checks.items() if n != "database server")

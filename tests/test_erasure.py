@@ -19,8 +19,10 @@ from slm.errors import InvalidInput, NotFound
 from slm.facts import validity
 from slm.portability import backups, erasure
 from slm.storage import erasure as sql
-from slm.storage import health
+from slm.storage import erasure_sqlite, health
 from tests import faults
+
+pytestmark = pytest.mark.both_backends
 
 MARKER = "zqxvquillmark"  # letters only, so that a cluster label made of words can carry it whole
 FILLER = [
@@ -52,7 +54,7 @@ def seeded(mem: Memory) -> list[int]:
     ids = [mem.remember(t, project="ops", tags=["billing", f"{MARKER}-tag"], meta={"note": MARKER}) for t in SECRETS]
     newer = mem.update(ids[0], f"Sarah's recovery phrase changed; the old {MARKER} one is revoked.")
     mem.feedback(ids[1], True, query=f"where is the {MARKER} key")
-    mem.record_recall(f"{MARKER} key", 5, mem.recall(MARKER, k=5))
+    mem.record_recall(f"{MARKER} key", 5, mem.recall(MARKER, k=5, channels=("vector",)))
     mem.graph_build()
     return [*ids, int(newer)]
 
@@ -93,7 +95,7 @@ def leave_stale_copies(conn) -> None:
                 conn.execute(f"INSERT INTO scratch{seed} VALUES (?, ?)", (i, body))
             conn.execute(f"DELETE FROM scratch{seed} WHERE id % 50 = 0")
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        if MARKER.encode() in sql.free_space(Path(conn.raw.filename)):
+        if MARKER.encode() in erasure_sqlite.free_space(Path(conn.raw.filename)):
             return
     raise AssertionError("no seed left a stale copy: SQLite rebalances differently now, rework this fixture")
 
@@ -103,7 +105,7 @@ def test_a_copy_a_rebalance_left_in_free_space_is_found_and_vacuumed(db_path, sl
     """The one place secure_delete does not reach: looked for, found, and VACUUMed away. Not looked for (the
     control), it stays, and the byte scan sees it."""
     if not looked_for:
-        monkeypatch.setattr(sql, "stale_copies", lambda *_: False)
+        monkeypatch.setattr(erasure_sqlite, "stale_copies", lambda *_: False)
     with Memory.open(db_path) as mem:
         gone = mem.remember(SECRETS[1], project="ops")
         mem.remember(FILLER[0], project="ops")
@@ -251,13 +253,14 @@ def test_verify_notices_what_came_back(mem):
 def test_erasing_only_the_behaviour_database(mem):
     kept = mem.remember("Use ruff for linting.")
     mem.feedback(kept, True, query="linter?")
-    mem.record_recall("linter?", 3, mem.recall("linter", k=3))
+    mem.record_recall("linter?", 3, mem.recall("linter", k=3, channels=("vector",)))
     receipt = erasure.erase_behavior(mem.transfers)
     assert receipt["counts"] == {"behavior.feedback": 1, "behavior.recalls": 1, "behavior.events": 1}
     assert mem.behavior.recall_count() == 0 and mem.count() == 1
     assert erasure.verify(mem.transfers, Path(receipt["path"]))["ok"]
 
 
+@pytest.mark.sqlite_only  # slm copies SQLite files; a server's store is refused (test_backup_of_a_server_store_...)
 def test_backups_are_consistent_copies_that_erase_names(mem, tmp_path):
     mem.remember(f"{MARKER} is in the backup too.")
     made = backups.backup(mem.transfers, tmp_path / "copies" / "before.db")
@@ -474,7 +477,7 @@ def checked_keys(monkeypatch) -> list:
     return checked
 
 
-def test_erasing_everything_checks_no_claim_key(mem, monkeypatch):
+def test_erasing_everything_checks_no_claim_key(mem, monkeypatch, backend):
     for text, agent in DISPUTED:
         mem.remember(text, agent=agent, project="api")
     assert mem.contradictions(status="open")
@@ -483,9 +486,11 @@ def test_erasing_everything_checks_no_claim_key(mem, monkeypatch):
     assert checked == [] and receipt["counts"]["orphaned contradictions"] == 1
     assert mem.contradictions(status=None) == [] and mem.count() == 0
     again = mem.remember("api-gateway is deployed with Helm")  # the delete triggers, dropped for it, are back
-    assert [h.id for h in mem.recall("deployed with Helm", k=3, channels=("keyword",))] == [again]
+    # PostgreSQL's keyword channel is the keyword index's own work (tests/test_recall.py); the store works again
+    channel = "keyword" if backend == "sqlite" else "vector"
+    assert [h.id for h in mem.recall("deployed with Helm", k=3, channels=(channel,))] == [again]
     mem.forget(again)
-    assert sql.fts_consistent(mem.conn) and health.orphan_vectors(mem.conn) == []
+    assert sql.index_consistent(mem.conn) and health.orphan_vectors(mem.conn) == []
     assert mem.conn.execute("SELECT count(*) FROM chunk_vectors").fetchone()[0] == 0
 
 
@@ -502,3 +507,121 @@ def test_erasing_many_memories_checks_each_key_they_touch_once(mem, monkeypatch)
     assert sorted(receipt["memory_ids"]) == sorted(going)
     assert len(checked) == len(set(checked)) and ("api gateway", "database", "api") in checked
     assert mem.contradictions(status="open") == [] and mem.count() == 1 and mem.get(kept)
+
+
+# -- PostgreSQL: the rows go, then every table that held them is rewritten ------------------------------------------
+def database_folder(url: str) -> Path:
+    """The folder of the PostgreSQL database at `url` (`base/<oid>` in the server's data directory: every table,
+    TOAST table and index of it), once a CHECKPOINT has written every changed page there."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CHECKPOINT")
+        data = conn.execute("SHOW data_directory").fetchone()[0]
+        oid = conn.execute("SELECT oid FROM pg_database WHERE datname = current_database()").fetchone()[0]
+    return Path(data) / "base" / str(oid)
+
+
+def analyze(url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("ANALYZE")
+        assert conn.execute("SELECT count(*) FROM pg_stats WHERE tablename = 'memories'").fetchone()[0]
+
+
+@pytest.mark.parametrize("rewritten", [True, False])
+def test_erasure_on_postgres_rewrites_every_table_that_held_the_rows(pg_database, slm_home, monkeypatch, rewritten):
+    """Deleted rows stay in PostgreSQL's table files as dead tuples (the control: no rewrite, the marker is still
+    there); VACUUM FULL of the tables the erasure touched leaves no byte of it in any file of the database."""
+    from slm.storage import erasure_pg
+    from slm.storage.db import server_location
+
+    if not rewritten:
+        monkeypatch.setattr(erasure_pg, "rewrite", lambda *_: [])
+    location = server_location(pg_database)
+    with Memory.open(location) as mem:
+        ids = seeded(mem)
+        analyze(pg_database)  # as autovacuum does in time: the column statistics sample the rows
+        folder = database_folder(pg_database)
+        assert marked_files(folder), "the marker should be in the table files before the erasure"
+        receipt = erasure.erase(mem.transfers, erasure.Scope.of(contains=MARKER))
+        assert sorted(receipt["memory_ids"]) == sorted(ids) and receipt["store"] == location.shown
+        assert erasure.verify(mem.transfers, Path(receipt["path"]))["ok"]  # no row left either way
+        assert mem.count() == len(FILLER)
+        assert all(MARKER not in c["label"] for c in mem.clusters(refresh=False))
+        assert "WAL" in receipt["guarantee"] and "no secure delete" in receipt["guarantee"]
+        if rewritten:
+            touched = {"memories", "memory_tags", "chunks", "chunk_vectors", "entities", "clusters", "claims", "events"}
+            behaviour = {"behavior.recalls", "behavior.feedback", "behavior.events", "pg_catalog.pg_statistic"}
+            assert touched | behaviour <= set(receipt["vacuumed"])  # the tests' role is a superuser
+            assert marked_files(folder) == []
+        else:
+            assert receipt["vacuumed"] == [] and marked_files(folder)
+    assert marked_files(Path(slm_home)) == []  # the receipt and the local folder hold no text either
+
+
+def test_backup_of_a_server_store_is_refused_with_a_pointer(pg_database, slm_home, tmp_path):
+    from slm.storage.db import server_location
+
+    with Memory.open(server_location(pg_database)) as mem:
+        mem.remember("The deploy key rotates monthly.")
+        with pytest.raises(InvalidInput, match="PostgreSQL server") as refused:
+            backups.backup(mem.transfers, tmp_path / "copy.db")
+        assert "pg_dump -Fc" in refused.value.hint
+        assert not (tmp_path / "copy.db").exists() and backups.known_backups(mem.transfers) == []
+
+
+ERASER = """
+import json
+from slm import Memory
+from slm.portability import erasure
+from slm.storage.db import server_location
+with Memory.open(server_location({url!r})) as mem:
+    erasure.erase(mem.transfers, erasure.Scope.of(contains={marker!r}))
+"""
+
+
+def sessions_gone(url: str) -> None:
+    """Wait until no other session is connected to the database: the server ends a killed client's session (and
+    drops its advisory locks) once it sees the socket close, a moment after the kill."""
+    import psycopg
+
+    deadline = time.monotonic() + 30
+    with psycopg.connect(url, autocommit=True) as conn:
+        others = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        while conn.execute(others).fetchone()[0]:
+            assert time.monotonic() < deadline, "the killed client's session did not end"
+            time.sleep(0.05)
+
+
+@pytest.mark.parametrize("step", ERASE_STEPS)
+def test_an_erasure_on_postgres_killed_at_any_step_is_finished_later(pg_database, slm_home, step):
+    """As on SQLite: killed before the delete commits, nothing went; after, the next open finishes the erasure (the
+    erasure lock, an advisory lock, went with the killed session): receipt, nothing left, no byte in the tables."""
+    from slm.storage.db import server_location
+
+    location = server_location(pg_database)
+    with Memory.open(location) as mem:
+        seeded(mem)
+        before = dict(mem.conn.execute("SELECT id, content FROM memories").fetchall())
+    others = {i: text for i, text in before.items() if MARKER not in text.lower()}
+    analyze(pg_database)
+    eraser = ERASER.format(url=pg_database, marker=MARKER)
+    faults.crash_at(step, eraser)
+    sessions_gone(pg_database)
+    with Memory.open(location) as mem:  # opening the store finishes an interrupted erasure
+        left = dict(mem.conn.execute("SELECT id, content FROM memories").fetchall())
+        finished = mem.finished_erasures
+    if step == "erase.journalled":
+        assert left == before and finished == []  # rolled back: nothing erased, nothing journalled
+        faults.finish(eraser)
+    else:
+        assert left == others and len(finished) == 1
+    with Memory.open(location) as mem:
+        assert erasure.pending(mem.transfers) == [] and mem.count() == len(others)
+        [receipt] = (location.folder / erasure.RECEIPTS_DIR).glob("erasure-*.json")
+        assert set(json.loads(receipt.read_text())["memory_ids"]) == set(before) - set(others)
+        verified = erasure.verify(mem.transfers, receipt)
+        assert verified["ok"], verified["left"]
+    assert marked_files(database_folder(pg_database)) == []

@@ -18,6 +18,7 @@ from slm import Memory
 from slm.core import derivations, writer
 from slm.portability import exporter, importer, portable
 from slm.storage.connection import open_connection
+from slm.storage.db import StoreLocation
 
 # columns that hold the time the import ran: they differ between any two imports
 VOLATILE = {
@@ -86,16 +87,19 @@ def own_store(slm_home, tmp_path_factory) -> Path:
     return folder
 
 
-def import_into(db: Path, path: Path, own: Path | None = None) -> importer.ImportReport:
+def import_into(db: Path | StoreLocation, path: Path, own: Path | None = None) -> importer.ImportReport:
     if own is not None:
         shutil.copytree(own, db.parent)
-    db.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(db, Path):
+        db.parent.mkdir(parents=True, exist_ok=True)
     with Memory.open(db) as mem:
         return importer.import_file(mem.transfers, path)
 
 
-def tables(db: Path) -> dict[str, list]:
+def tables(db: Path | StoreLocation) -> dict[str, list]:
     """Every table's rows (ids included), but for the columns that hold when the import ran."""
+    if isinstance(db, StoreLocation):
+        return server_tables(db)
     conn = open_connection(db)
     try:
         names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
@@ -107,6 +111,50 @@ def tables(db: Path) -> dict[str, list]:
         return found
     finally:
         conn.close()
+
+
+def server_tables(location: StoreLocation) -> dict[str, list]:
+    """`tables` of a PostgreSQL store: its tables but `slm_state` (the count of write transactions, which the two
+    paths take differently many of), in both schemas (memories' and behaviour's)."""
+    with Memory.open(location) as mem:
+        listed = mem.conn.execute(
+            "SELECT table_schema, table_name FROM information_schema.tables WHERE table_schema IN ('public', "
+            "'behavior') AND table_type = 'BASE TABLE' AND table_name <> 'slm_state' ORDER BY 1, 2"
+        ).fetchall()
+        found = {}
+        for schema, name in listed:
+            columns = mem.conn.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ? "
+                "ORDER BY ordinal_position",
+                (schema, name),
+            ).fetchall()
+            kept = [f'"{c}"' for (c,) in columns if c not in VOLATILE.get(name, ())]
+            rows = mem.conn.execute(f'SELECT {", ".join(kept)} FROM "{schema}"."{name}"').fetchall()
+            found[f"{schema}.{name}"] = sorted(map(repr, rows))
+        return found
+
+
+def test_derived_data_gives_exactly_the_state_deriving_gives_on_postgres(files, pg_server, monkeypatch):
+    """As below, into empty PostgreSQL stores: the same rows in every table, the PostgreSQL-only columns too."""
+    from slm.storage.db import server_location
+
+    names = [pg_server.new_database() for _ in range(2)]
+    try:
+        fast, slow = (server_location(pg_server.url(name)) for name in names)
+        assert import_into(fast, files["derived"]).added == len(NOTES) + 1  # an update made a version
+        with monkeypatch.context() as patch:
+            patch.setattr(writer.Given, "edges_set_elsewhere", lambda self, stored, total: None)
+            assert import_into(slow, files["plain"]).added == len(NOTES) + 1
+        got, expected = tables(fast), tables(slow)
+        assert got.keys() == expected.keys()
+        for name in expected:
+            assert got[name] == expected[name], name
+        for name in ("claims", "contradictions", "entities", "memory_entities", "memory_edges", "memory_trust"):
+            assert expected[f"public.{name}"], name
+        assert any("'open'" in row for row in expected["public.contradictions"])
+    finally:
+        for name in names:
+            pg_server.drop_database(name)
 
 
 @pytest.mark.parametrize("has_own", [False, True], ids=["into an empty store", "into a store with its own"])

@@ -22,6 +22,9 @@ from slm.cli.main import app
 from slm.errors import InvalidInput
 from slm.portability import exporter, importer, portable
 from slm.storage import portable as sql
+from slm.storage.db import StoreLocation
+
+pytestmark = pytest.mark.both_backends  # the store imported into: SQLite, or PostgreSQL (the source is SQLite)
 
 AUTH_V1 = "The auth service stores sessions in Redis 7."
 AUTH_V2 = "The auth service stores sessions in Redis 7.2 with TLS."
@@ -81,7 +84,7 @@ def source(slm_home, tmp_path_factory) -> Source:
 
 
 # -- helpers ---------------------------------------------------------------------------------------------------------
-def export_text(db: Path, fmt: str = "jsonl", **kwargs) -> str:
+def export_text(db: Path | StoreLocation, fmt: str = "jsonl", **kwargs) -> str:
     buffer = io.StringIO()
     with Memory.open(db) as mem:
         exporter.export(mem.transfers, buffer, fmt=fmt, **kwargs)
@@ -127,7 +130,7 @@ def normalized(records: list[dict], drop: tuple[str, ...] = ()) -> dict:
     return out
 
 
-def store_rows(db: Path) -> dict[str, dict]:
+def store_rows(db: Path | StoreLocation) -> dict[str, dict]:
     """Every stored memory (all versions), by text: its successor's text, project and validity."""
     with Memory.open(db) as mem:
         rows = mem.conn.execute(
@@ -139,7 +142,7 @@ def store_rows(db: Path) -> dict[str, dict]:
     return {r[1]: {"id": r[0], "successor": r[2], "project": r[3], "valid_to": r[4]} for r in rows}
 
 
-def behavior_counts(db: Path) -> tuple[int, int]:
+def behavior_counts(db: Path | StoreLocation) -> tuple[int, int]:
     with Memory.open(db) as mem:
         behavior = mem.existing_behavior()
         if behavior is None:
@@ -147,8 +150,9 @@ def behavior_counts(db: Path) -> tuple[int, int]:
         return tuple(behavior.conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("recalls", "feedback"))
 
 
-def import_into(db: Path, path: Path, **kwargs) -> importer.ImportReport:
-    db.parent.mkdir(parents=True, exist_ok=True)
+def import_into(db: Path | StoreLocation, path: Path, **kwargs) -> importer.ImportReport:
+    if isinstance(db, Path):
+        db.parent.mkdir(parents=True, exist_ok=True)
     with Memory.open(db) as mem:
         return importer.import_file(mem.transfers, path, **kwargs)
 
@@ -177,14 +181,14 @@ def run_json(*args: object, code: int = 0) -> object:
 
 # -- round trip ------------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize(("fmt", "batch"), [("jsonl", importer.BATCH), ("jsonl", 2), ("json", importer.BATCH)])
-def test_round_trip_gives_the_same_records(source, tmp_path, monkeypatch, fmt, batch):
+def test_round_trip_gives_the_same_records(source, tmp_path, monkeypatch, fmt, batch, store_at):
     """Export -> import into an empty store -> export: the same records once ids are mapped (batch 2 makes the
     version chains and links span batches)."""
     monkeypatch.setattr(importer, "BATCH", batch)
     first = export_text(source.db, fmt, behavior=True)
     path = tmp_path / f"export.{fmt}"
     path.write_text(first, encoding="utf-8")
-    copy = tmp_path / "copy" / "memory.db"
+    copy = store_at
     report = import_into(copy, path, fmt={"jsonl": "slm", "json": "slm-json"}[fmt])
     assert (report.records, report.added, report.already, report.behavior_added) == (6, 6, 0, 3)
     assert report.problems == [] and report.reembedded is True  # this file has no vectors: embedded here
@@ -228,14 +232,14 @@ def test_round_trip_gives_the_same_records(source, tmp_path, monkeypatch, fmt, b
     assert rows[GRAFANA]["successor"] == DEPLOY and rows[AUTH_V3]["successor"] is None
 
 
-def test_observed_fields_are_not_imported(source, tmp_path):
+def test_observed_fields_are_not_imported(source, tmp_path, store_at):
     records = parse(source.plain.read_text())
     for record in records:
         if record["type"] == "memory":
             record["observed"] = {"verified_agent": True, "agent_trust": 0.99, "doubt": 0.9, "zone": "archived"}
     path = tmp_path / "observed.jsonl"
     path.write_text(dump(records))
-    copy = tmp_path / "copy" / "memory.db"
+    copy = store_at
     assert import_into(copy, path, strict=True).added == 6
     observed = [r["observed"] for r in parse(export_text(copy)) if r["type"] == "memory"]
     assert len(observed) == 6
@@ -244,7 +248,7 @@ def test_observed_fields_are_not_imported(source, tmp_path):
         assert seen["agent_trust"] != 0.99
 
 
-def test_round_trip_of_a_memory_updated_back_to_its_first_text(slm_home, tmp_path):
+def test_round_trip_of_a_memory_updated_back_to_its_first_text(slm_home, tmp_path, store_at):
     """A -> B -> A: the third version has the first one's text (allowed: the first is no longer current)."""
     source = tmp_path / "source" / "memory.db"
     with Memory.open(source) as mem:
@@ -255,8 +259,7 @@ def test_round_trip_of_a_memory_updated_back_to_its_first_text(slm_home, tmp_pat
     text = export_text(source)
     path = tmp_path / "revert.jsonl"
     path.write_text(text)
-    copy = tmp_path / "copy" / "memory.db"
-    copy.parent.mkdir()
+    copy = store_at
     with Memory.open(copy) as mem:
         try:
             report = importer.import_file(mem.transfers, path)
@@ -268,8 +271,8 @@ def test_round_trip_of_a_memory_updated_back_to_its_first_text(slm_home, tmp_pat
 
 
 # -- idempotence -----------------------------------------------------------------------------------------------------
-def test_importing_the_same_file_twice_adds_nothing(source, tmp_path):
-    copy = tmp_path / "copy" / "memory.db"
+def test_importing_the_same_file_twice_adds_nothing(source, tmp_path, store_at):
+    copy = store_at
     first = import_into(copy, source.jsonl)
     assert (first.added, first.behavior_added) == (6, 3)
     snapshot = parse(export_text(copy, behavior=True))
@@ -283,9 +286,8 @@ def test_importing_the_same_file_twice_adds_nothing(source, tmp_path):
     assert [r for r in later if r["type"] != "header"] == [r for r in snapshot if r["type"] != "header"]
 
 
-def test_importing_into_a_store_that_has_some_of_the_memories_adds_only_the_rest(source, tmp_path):
-    copy = tmp_path / "copy" / "memory.db"
-    copy.parent.mkdir()
+def test_importing_into_a_store_that_has_some_of_the_memories_adds_only_the_rest(source, tmp_path, store_at):
+    copy = store_at
     with Memory.open(copy) as mem:  # a memory of its own first, so that ids differ from the source's
         own = mem.remember("The office wifi password rotates monthly.", project="misc")
     ops = tmp_path / "ops.jsonl"
@@ -318,7 +320,7 @@ def _vectors(db: Path) -> dict[str, tuple[list, np.ndarray]]:
     return {content: found[memory_id] for memory_id, content in rows}
 
 
-def test_embeddings_of_the_same_model_are_reused_bit_for_bit(source, tmp_path):
+def test_embeddings_of_the_same_model_are_reused_bit_for_bit(source, tmp_path, store_at):
     text = export_text(source.db, embeddings=True)
     records = parse(text)
     with Memory.open(source.db) as mem:
@@ -329,7 +331,7 @@ def test_embeddings_of_the_same_model_are_reused_bit_for_bit(source, tmp_path):
     assert len(memories) == 6 and all(r["embedding"]["spans"] for r in memories)
     path = tmp_path / "embedded.jsonl"
     path.write_text(text)
-    copy = tmp_path / "copy" / "memory.db"
+    copy = store_at
     report = import_into(copy, path, strict=True)
     assert (report.added, report.reembedded) == (6, False)
     theirs, mine = _vectors(source.db), _vectors(copy)
@@ -339,7 +341,7 @@ def test_embeddings_of_the_same_model_are_reused_bit_for_bit(source, tmp_path):
         assert mine[content][1].dtype == matrix.dtype and mine[content][1].tobytes() == matrix.tobytes()
 
 
-def test_embeddings_of_another_model_are_recomputed(source, tmp_path):
+def test_embeddings_of_another_model_are_recomputed(source, tmp_path, store_at):
     records = parse(export_text(source.db, embeddings=True))
     records[0]["embedding_model"]["name"] = "another-model.gguf"
     dim = records[0]["embedding_model"]["dim"]
@@ -349,22 +351,22 @@ def test_embeddings_of_another_model_are_recomputed(source, tmp_path):
             record["embedding"]["vectors"] = [fake] * len(record["embedding"]["spans"])
     path = tmp_path / "other-model.jsonl"
     path.write_text(dump(records))
-    copy = tmp_path / "copy" / "memory.db"
+    copy = store_at
     report = import_into(copy, path, strict=True)
     assert (report.added, report.reembedded) == (6, True)
     theirs, mine = _vectors(source.db), _vectors(copy)
     for content, (_, matrix) in theirs.items():
         assert not np.allclose(mine[content][1], 0.5)  # not the file's vectors
         assert np.allclose(mine[content][1], matrix, atol=1e-3)  # the model's, computed here
-    with Memory.open(copy) as mem:
-        hits = mem.recall(QUERY, k=3, quarantined=True)
+    with Memory.open(copy) as mem:  # found by meaning: the vectors computed here
+        hits = mem.recall(QUERY, k=3, quarantined=True, channels=("vector",))
     assert AUTH_V3 in [h.text for h in hits]
 
 
-def test_a_file_without_embeddings_is_reported_as_reembedded(source, tmp_path):
+def test_a_file_without_embeddings_is_reported_as_reembedded(source, tmp_path, store_at):
     """ImportReport.reembedded: "the file's vectors were made by another model (or it had none)"."""
     assert parse(source.plain.read_text())[0]["includes"]["embeddings"] is False
-    copy = tmp_path / "copy" / "memory.db"
+    copy = store_at
     report = import_into(copy, source.plain)
     assert report.added == 6
     assert all(len(spans) > 0 for spans, _ in _vectors(copy).values())  # embedded here, as the file had none
@@ -384,7 +386,7 @@ def test_a_file_without_embeddings_is_reported_as_reembedded(source, tmp_path):
         ({"since": "2025-01-01"}, {AUTH_V1, AUTH_V2, AUTH_V3, DEPLOY, GRAFANA}),
     ],
 )
-def test_filters_select_by_the_current_version_and_keep_chains(source, tmp_path, filters, expected):
+def test_filters_select_by_the_current_version_and_keep_chains(source, tmp_path, filters, expected, store_at):
     selection = exporter.Selection.of(**filters)
     records = parse(export_text(source.db, selection=selection, behavior=True))
     assert records[0]["filters"] == selection.as_dict() and set(records[0]["filters"]) == set(filters)
@@ -403,7 +405,7 @@ def test_filters_select_by_the_current_version_and_keep_chains(source, tmp_path,
     if expected:
         path = tmp_path / "part.jsonl"
         path.write_text(dump(records))
-        copy = tmp_path / "copy" / "memory.db"
+        copy = store_at
         assert import_into(copy, path, strict=True).added == len(expected)
         rows = store_rows(copy)
         assert set(rows) == expected
@@ -512,11 +514,11 @@ BAD_FILES = {
 
 
 @pytest.mark.parametrize("case", BAD_FILES)
-def test_a_bad_file_is_refused_whole_with_strict(source, tmp_path, case):
+def test_a_bad_file_is_refused_whole_with_strict(source, tmp_path, case, store_at):
     text, bad, _ = BAD_FILES[case](Base(source.plain))
     path = tmp_path / "bad.jsonl"
     path.write_text(text, encoding="utf-8")
-    copy = tmp_path / "copy" / "memory.db"
+    copy = store_at
     with pytest.raises(InvalidInput) as caught:
         import_into(copy, path, strict=True)
     message = str(caught.value)
@@ -527,11 +529,11 @@ def test_a_bad_file_is_refused_whole_with_strict(source, tmp_path, case):
 
 
 @pytest.mark.parametrize("case", BAD_FILES)
-def test_a_bad_file_imports_its_good_records_and_names_the_bad_lines(source, tmp_path, case):
+def test_a_bad_file_imports_its_good_records_and_names_the_bad_lines(source, tmp_path, case, store_at):
     text, bad, lost = BAD_FILES[case](Base(source.plain))
     path = tmp_path / "bad.jsonl"
     path.write_text(text, encoding="utf-8")
-    copy = tmp_path / "copy" / "memory.db"
+    copy = store_at
     report = import_into(copy, path)
     assert problem_lines(report) == bad, [p.message for p in report.problems]
     assert all(p.where.startswith("bad.jsonl line ") for p in report.problems)
@@ -555,44 +557,44 @@ def test_a_bad_file_imports_its_good_records_and_names_the_bad_lines(source, tmp
     ],
 )
 @pytest.mark.parametrize("strict", [True, False])
-def test_a_bad_header_refuses_the_file(source, tmp_path, change, fmt, message, strict):
+def test_a_bad_header_refuses_the_file(source, tmp_path, change, fmt, message, strict, store_at):
     records = parse(source.plain.read_text())
     path = tmp_path / "bad.jsonl"
     path.write_text(dump([records[0] | change, *records[1:]]))
-    copy = tmp_path / "copy" / "memory.db"
+    copy = store_at
     with pytest.raises(InvalidInput, match=re.escape(message)):
         import_into(copy, path, fmt=fmt, strict=strict)
     assert store_rows(copy) == {}
 
 
 @pytest.mark.parametrize(("fmt", "message"), [("slm", "is empty"), (None, "is not a file slm can import")])
-def test_an_empty_file_is_refused(slm_home, tmp_path, fmt, message):
+def test_an_empty_file_is_refused(slm_home, tmp_path, fmt, message, store_at):
     path = tmp_path / "empty.jsonl"
     path.write_text("")
-    copy = tmp_path / "copy" / "memory.db"
+    copy = store_at
     with pytest.raises(InvalidInput, match=message):
         import_into(copy, path, fmt=fmt)
     assert store_rows(copy) == {}
 
 
-def test_a_file_that_does_not_start_with_its_header_is_refused(source, tmp_path):
+def test_a_file_that_does_not_start_with_its_header_is_refused(source, tmp_path, store_at):
     lines = source.plain.read_text().splitlines(keepends=True)
     path = tmp_path / "headless.jsonl"
     path.write_text("".join(lines[1:]))
-    copy = tmp_path / "copy" / "memory.db"
+    copy = store_at
     with pytest.raises(InvalidInput, match="line 1: the first record must be the header"):
         import_into(copy, path, fmt="slm")
     assert store_rows(copy) == {}
 
 
-def test_feedback_on_a_bad_memory_is_reported_not_imported(source, tmp_path):
+def test_feedback_on_a_bad_memory_is_reported_not_imported(source, tmp_path, store_at):
     records = parse(source.jsonl.read_text())
     number = next(n for n, r in enumerate(records, 1) if r.get("content") == BILLING)
     records[number - 1]["sha256"] = "0" * 64
     feedback_line = next(n for n, r in enumerate(records, 1) if r.get("memory_id") == source.ids[BILLING])
     path = tmp_path / "bad.jsonl"
     path.write_text(dump(records))
-    copy = tmp_path / "copy" / "memory.db"
+    copy = store_at
     report = import_into(copy, path)
     assert BILLING not in store_rows(copy) and report.added == 5
     assert f"bad.jsonl line {feedback_line}" in [p.where for p in report.problems]
@@ -600,14 +602,14 @@ def test_feedback_on_a_bad_memory_is_reported_not_imported(source, tmp_path):
 
 
 @pytest.mark.parametrize("strict", [True, False])
-def test_feedback_on_a_memory_not_in_the_file_is_a_bad_line(source, tmp_path, strict):
+def test_feedback_on_a_memory_not_in_the_file_is_a_bad_line(source, tmp_path, strict, store_at):
     """The check names every bad line before anything is written, so --strict stores nothing."""
     records = parse(source.jsonl.read_text())
     number = next(n for n, r in enumerate(records, 1) if r["type"] == "feedback")
     records[number - 1]["memory_id"] = 999
     path = tmp_path / "bad.jsonl"
     path.write_text(dump(records))
-    copy = tmp_path / "copy" / "memory.db"
+    copy = store_at
     if strict:
         with pytest.raises(InvalidInput, match=f"line {number}"):
             import_into(copy, path, strict=True)
@@ -620,10 +622,10 @@ def test_feedback_on_a_memory_not_in_the_file_is_a_bad_line(source, tmp_path, st
         assert [p.where for p in report.problems] == [f"bad.jsonl line {number}"]
 
 
-def test_a_json_export_is_recognised_without_format(source, tmp_path):
+def test_a_json_export_is_recognised_without_format(source, tmp_path, store_at):
     path = tmp_path / "export.json"
     path.write_text(export_text(source.db, "json", behavior=True))
-    copy = tmp_path / "copy" / "memory.db"
+    copy = store_at
     report = import_into(copy, path)
     assert (report.format, report.added, report.behavior_added) == ("slm-json", 6, 3)
 
@@ -720,14 +722,14 @@ def test_cli_import_json_exits_1_when_records_were_skipped(source, tmp_path):
     ]
 
 
-def test_project_option_is_refused_for_an_slm_export(source, tmp_path):
-    copy = tmp_path / "copy" / "memory.db"
+def test_project_option_is_refused_for_an_slm_export(source, tmp_path, store_at):
+    copy = store_at
     with pytest.raises(InvalidInput, match="--project is for other tools' notes"):
         import_into(copy, source.jsonl, project="elsewhere")
     assert store_rows(copy) == {}
 
 
-def test_a_batch_that_fails_half_way_leaves_nothing_of_itself(source, tmp_path, monkeypatch):
+def test_a_batch_that_fails_half_way_leaves_nothing_of_itself(source, tmp_path, monkeypatch, store_at):
     """Records, versions, validity and links of a batch are one transaction: a failure while restoring the links
     of its third record takes back the whole batch, rows and derived data alike."""
     calls = []
@@ -740,10 +742,56 @@ def test_a_batch_that_fails_half_way_leaves_nothing_of_itself(source, tmp_path, 
         restore_links(conn, memory_id, among, recorded)
 
     monkeypatch.setattr(importer.sql, "replace_links", failing)
-    copy = tmp_path / "copy" / "memory.db"
+    copy = store_at
     with pytest.raises(RuntimeError, match="disk full"):
         import_into(copy, source.jsonl)
     assert store_rows(copy) == {}
     with Memory.open(copy) as mem:
         counts = [mem.conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("chunks", "claims", "events")]
     assert counts == [0, 0, 0]
+
+
+# -- across backends: SQLite -> PostgreSQL -> SQLite -----------------------------------------------------------------
+def exported(where) -> str:
+    """The store's whole export with embeddings and behaviour, less what is the exporting store's own (the moment
+    of the export, and each memory's `observed` trust, which an import does not take): every other byte as written."""
+    buffer = io.StringIO()
+    with Memory.open(where) as mem:
+        exporter.export(mem.transfers, buffer, embeddings=True, behavior=True)
+    records = parse(buffer.getvalue())
+    assert records[0].pop("exported_at") and all(r.pop("observed") for r in records if r["type"] == "memory")
+    return dump(records)
+
+
+def test_an_export_moves_between_backends_byte_for_byte(source, tmp_path, pg_database):
+    """`slm export` of a SQLite store, imported into PostgreSQL, exported again: the same bytes (ids, versions,
+    validity, trust records, links, behaviour, embeddings bit for bit); and that imported into SQLite again."""
+    from slm.storage.db import server_location
+
+    first = exported(source.db)
+    path = tmp_path / "from-sqlite.jsonl"
+    with Memory.open(source.db) as mem, path.open("w", encoding="utf-8") as out:  # what `slm export` writes
+        exporter.export(mem.transfers, out, embeddings=True, behavior=True)
+    on_server = server_location(pg_database)
+    with Memory.open(on_server) as mem:
+        report = importer.import_file(mem.transfers, path)
+    assert (report.added, report.behavior_added, report.reembedded) == (6, 3, False)
+    with Memory.open(on_server) as mem:  # the ids the import took are behind the identity sequence
+        assert mem.conn.execute("SELECT max(id) FROM memories").fetchone()[0] == max(source.ids.values())
+    second = exported(on_server)
+    assert second == first
+
+    back = tmp_path / "from-postgres.jsonl"
+    with Memory.open(on_server) as mem, back.open("w", encoding="utf-8") as out:
+        exporter.export(mem.transfers, out, embeddings=True, behavior=True)
+    copy = tmp_path / "back" / "memory.db"
+    assert import_into(copy, back).added == 6
+    assert exported(copy) == first
+    with Memory.open(on_server) as mem:
+        assert mem.remember("A note written after the import.") > max(source.ids.values())
+
+    records = parse(first)  # what was compared holds what the store made
+    memories = {r["content"]: r for r in records if r["type"] == "memory"}
+    assert set(memories) == ALL and all(r["embedding"]["vectors"] for r in memories.values())
+    assert memories[AUTH_V1]["superseded_by"] == memories[AUTH_V2]["id"] and memories[AUTH_V1]["valid_to"]
+    assert memories[BILLING]["review"] == "approved" and memories[AUTH_V3]["links"]

@@ -1,5 +1,9 @@
 """`slm doctor`: every precondition slm relies on and the soundness of the store itself, each with how to fix it;
 `--repair` rebuilds what can be rebuilt from the memories (the keyword index, the vectors), never a damaged file.
+
+A store on a PostgreSQL server has no file to check: `server_checks` asks the server instead (reachable, pgvector,
+schema version, rows naming what is gone, vectors, erasures, the behaviour schema); the server's own tools check
+its pages.
 """
 
 from __future__ import annotations
@@ -18,8 +22,11 @@ from slm.storage import health
 
 if TYPE_CHECKING:
     from slm.core.memory import Memory
+    from slm.storage.db import StoreLocation
 
 STORE_FILE = "database file"
+SERVER = "database server"
+REFERENCES = "references"
 SCHEMA = "database schema"
 PERMISSIONS = "file permissions"
 KEYWORDS = "keyword index"
@@ -64,6 +71,17 @@ def store_checks(db_path: Path, *, full: bool = False) -> list[Check]:
     if file.ok:
         return [*checks, _keywords(db_path), _vectors(db_path), _erasures(db_path), _behavior(db_path, full)]
     return [*checks, *(_not_checked(name) for name in (KEYWORDS, VECTORS, ERASURES)), _behavior(db_path, full)]
+
+
+def server_checks(location: StoreLocation) -> list[Check]:
+    """The checks of a store on a PostgreSQL server: the server first; when it cannot be used, the others are
+    reported as not done."""
+    server = _server(location)
+    names = (SCHEMA, REFERENCES, VECTORS, ERASURES, BEHAVIOR)
+    if not server.ok:
+        return [server, *(Check(n, False, f"not checked: the {SERVER} failed its check", server.fix) for n in names)]
+    return [server, _schema(location), _references(location), _vectors(location), _erasures(location),
+            _server_behavior(location)]  # fmt: skip
 
 
 def _guard(name: str, fix: str, probe: Callable[[], str]) -> Check:
@@ -149,12 +167,12 @@ def _ranker() -> Check:
 
 # -- the store --------------------------------------------------------------------------------------------------------
 @contextmanager
-def _store(db_path: Path, *, write: bool = False) -> Iterator:
-    """A connection to an existing store. `write` only because FTS5's integrity-check is an INSERT (it changes
-    nothing); a file that does not exist is an error, never a new database."""
+def _store(db_path: Path | StoreLocation, *, write: bool = False) -> Iterator:
+    """A connection to an existing store (a file, or a server's `StoreLocation`). `write` only because FTS5's
+    integrity-check is an INSERT (it changes nothing); a file that does not exist is an error, never a new database."""
     from slm.storage.db import open_db
 
-    if not db_path.exists():
+    if isinstance(db_path, Path) and not db_path.exists():
         raise SlmError(f"{db_path} disappeared while doctor was checking it", "run `slm doctor` again")
     conn = open_db(db_path, readonly=not write)
     try:
@@ -267,12 +285,15 @@ def _free_name(db_path: Path, suffix: str) -> Path:
     return candidate
 
 
-def _schema(db_path: Path) -> Check:
+def _schema(db_path: Path | StoreLocation) -> Check:
     def probe() -> str:
         from slm.storage import migrations
 
         with _store(db_path) as conn:
-            current, latest = migrations.schema_version(conn), len(migrations.load_migrations())
+            current, latest = (
+                migrations.schema_version(conn),
+                len(migrations.load_migrations(migrations.history_dir(conn))),
+            )
         if current > latest:
             raise ValueError(f"schema version {current} is newer than this slm ({latest})")
         state = "current" if current == latest else f"will be upgraded to {latest} when opened"
@@ -311,13 +332,13 @@ def _mode(path: Path) -> int:
 
 def _keywords(db_path: Path) -> Check:
     def probe() -> str:
-        from slm.storage.erasure import fts_consistent
+        from slm.storage.erasure import index_consistent
 
         with _store(db_path) as conn:
             if not health.has_table(conn, "memories_fts"):
                 return "no keyword index yet: the store is set up when slm first opens it"
         with _store(db_path, write=True) as conn:
-            if fts_consistent(conn):
+            if index_consistent(conn):
                 return "the keyword index matches the memories (FTS5 integrity-check)"
         raise SlmError(
             "the keyword index does not match the memories: keyword recall misses some and may return stale ids",
@@ -327,7 +348,7 @@ def _keywords(db_path: Path) -> Check:
     return _guard(KEYWORDS, "run `slm doctor --repair` to rebuild it from the memories", probe)
 
 
-def _vectors(db_path: Path) -> Check:
+def _vectors(db_path: Path | StoreLocation) -> Check:
     """Every chunk has its vector, every vector its chunk, every memory a chunk: else vector recall misses memories
     (or returns vectors of nothing)."""
 
@@ -361,7 +382,7 @@ def _vectors(db_path: Path) -> Check:
     return _guard(VECTORS, "run `slm doctor --repair`", probe)
 
 
-def _erasures(db_path: Path) -> Check:
+def _erasures(db_path: Path | StoreLocation) -> Check:
     """An erasure a crash interrupted: its memories are deleted, but its text may still be in behaviour rows, index
     segments and free pages, and it has no receipt yet."""
 
@@ -404,6 +425,55 @@ def _behavior(db_path: Path, full: bool) -> Check:
         "behaviour database if you need them); slm starts a new one"
     )
     return _guard(BEHAVIOR, fix, probe)
+
+
+def _server(location: StoreLocation) -> Check:
+    """The server answers, at a version slm supports, with pgvector installed in the store's database."""
+
+    def probe() -> str:
+        with _store(location) as conn:
+            version, vector = health.server_version(conn), health.pgvector_version(conn)
+        if vector is None:
+            raise SlmError(f"pgvector is not installed in {location.shown}", "as a superuser: CREATE EXTENSION vector")
+        if int(version.split(".")[0]) < 15:
+            raise SlmError(f"PostgreSQL {version} is older than 15", "use PostgreSQL 15 or newer")
+        return f"PostgreSQL {version} with pgvector {vector} at {location.shown}"
+
+    return _guard(SERVER, "check that the server runs and the URL (user, password, host, database)", probe)
+
+
+def _references(location: StoreLocation) -> Check:
+    """No row names a memory, chunk or entity that is gone (what the foreign keys promise)."""
+
+    def probe() -> str:
+        with _store(location) as conn:
+            orphans = {name: n for name, n in health.orphan_rows(conn).items() if n}
+        if orphans:
+            listed = ", ".join(f"{name}: {n:,}" for name, n in orphans.items())
+            raise SlmError(f"rows name what is gone ({listed})", "restore the database from a backup")
+        return "every row names a memory, chunk or entity that exists"
+
+    return _guard(REFERENCES, "restore the database from a backup", probe)
+
+
+def _server_behavior(location: StoreLocation) -> Check:
+    """The behaviour tables (schema `behavior` of the same database) can be read, at a known schema version."""
+
+    def probe() -> str:
+        from slm.storage import migrations
+        from slm.storage.db import open_behavior_db
+
+        conn = open_behavior_db(location)
+        try:
+            current, latest = migrations.schema_version(conn), len(migrations.load_migrations(
+                migrations.history_dir(conn, "behavior")))  # fmt: skip
+        finally:
+            conn.close()
+        if current > latest:
+            raise ValueError(f"the behaviour schema's version {current} is newer than this slm ({latest})")
+        return f"schema behavior at version {current}" + ("" if current else ": made when first used")
+
+    return _guard(BEHAVIOR, "check the role's privileges on schema behavior", probe)
 
 
 def _has(n: int) -> str:
@@ -458,13 +528,13 @@ def _run(name: str, step: RepairStep, mem: Memory) -> Repair | None:
 
 
 def _rebuild_keywords(mem: Memory) -> str | None:
-    from slm.storage.erasure import fts_consistent
+    from slm.storage.erasure import index_consistent
 
     with mem.conn.write_transaction():
-        if fts_consistent(mem.conn):
+        if index_consistent(mem.conn):
             return None
         health.rebuild_fts(mem.conn)
-        if not fts_consistent(mem.conn):
+        if not index_consistent(mem.conn):
             raise SlmError("the rebuilt keyword index still does not match (rolled back)", "run `slm doctor --full`")
     return f"rebuilt the keyword index from the {_count(mem.repo.row_count(), 'memory')}"
 

@@ -15,6 +15,7 @@ BACKUPS_DIR = "backups"
 
 def backup(engine, target: Path | None = None, progress: Callable[[int, int], None] | None = None) -> dict:
     """Copy the store (and its behaviour database, beside the copy) while agents may write; never overwrites."""
+    sql.refuse_server(engine.conn)
     made_at = validation.now_utc()
     if target is None:
         stamp = made_at.replace(":", "").replace("-", "")

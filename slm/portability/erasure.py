@@ -3,15 +3,16 @@
 An erasure chooses memories (ids, a text they contain, an agent, a project, a session, an entity they name, a
 time range, or all), widens the choice to whole version chains, deletes them with everything derived from them
 (the cascades, then what no cascade reaches: event payloads, orphaned entities and contradictions, cluster
-labels, behaviour rows, FTS5 segments), then empties the WALs. `secure_delete` zeroes the rows where they are;
-a copy a page rebalance left in free space is looked for, and only if one is found is the file VACUUMed. The
-receipt lists what went (counts, ids, content hashes, scope, time, files rewritten) and is signed with the
-store's Ed25519 key; `verify` checks a receipt against the store.
+labels, behaviour rows, the keyword index), then gets the bytes out of the database's files. On SQLite the WALs
+are emptied; `secure_delete` zeroes the rows where they are; a copy a page rebalance left in free space is looked
+for, and only if one is found is the file VACUUMed. On PostgreSQL the tables that held them are rewritten (VACUUM
+FULL), and the receipt says what PostgreSQL cannot promise (`guarantee`). The receipt lists what went (counts,
+ids, content hashes, scope, time, files or tables rewritten) and is signed with the store's Ed25519 key; `verify`
+checks a receipt against the store.
 """
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
@@ -156,13 +157,13 @@ def erase(engine, scope: Scope, *, by: str = "user", stage: Stage | None = None)
             tell("deleting memories and what was derived from them")
             in_place = len(ids) <= IN_PLACE_AT_MOST  # FTS5 deletes their entries now: no index merge afterwards
             if in_place:
-                sql.fts_delete_in_place(engine.conn, True)
+                sql.delete_index_in_place(engine.conn, True)
             cleared = sql.clear_all(engine.conn) if everything else 0
             faults.step("erase.cleared")
             purged = engine.purge(ids, agent=by, receipt=body["id"])
             body["counts"] |= purged | {"orphaned contradictions": purged["orphaned contradictions"] + cleared}
             if in_place:
-                sql.fts_delete_in_place(engine.conn, False)
+                sql.delete_index_in_place(engine.conn, False)
                 body["index"] = "deleted in place"
             sql.journal_save(engine.conn, sql.JournalEntry(body["id"], body, clustered, []))
         faults.step("erase.deleted")
@@ -184,7 +185,7 @@ def _body(engine, scope: dict, counts: dict, ids: list[int], content_hashes: lis
         "version": 1,
         "id": uuid.uuid4().hex,
         "erased_at": validation.event_time(),
-        "store": str(engine.path),
+        "store": engine.location.shown,
         "scope": scope,
         "counts": counts,
         "memory_ids": ids,
@@ -208,19 +209,12 @@ def finish_pending(engine, *, stage: Stage | None = None) -> list[dict]:
 def _erasing(engine, *, wait: bool) -> Iterator[bool]:
     """The store's erasure lock, held by whoever runs an erasure; yields whether it was taken (`wait`: until it is).
 
-    A journal whose lock is free is an interrupted erasure's: the kernel drops a lock with the process that held
-    it, however it died.
+    A journal whose lock is free is an interrupted erasure's: the kernel (or the database server) drops a lock
+    with the process that held it, however it died.
     """
-    fd = os.open(engine.location.beside(".erasing", hidden=True), os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        yield True
-    finally:
-        os.close(fd)  # releases the lock
+    engine.location.folder.mkdir(mode=0o700, parents=True, exist_ok=True)  # a server's store may have none yet
+    with sql.erasure_lock(engine.conn, engine.location.beside(".erasing", hidden=True), wait) as taken:
+        yield taken
 
 
 def finish(engine, entry_id: str, tell: Stage, texts: Texts | None = None) -> dict:
@@ -279,34 +273,23 @@ def _merge_index(engine, entry: sql.JournalEntry, tell: Stage, _: Texts | None) 
     if entry.body["memory_ids"] and entry.body.get("index") != "deleted in place":
         tell("merging the keyword index")
         with engine.conn.write_transaction():
-            sql.optimize_fts(engine.conn)
+            sql.merge_index(engine.conn)
 
 
 def _compact(engine, entry: sql.JournalEntry, tell: Stage, texts: Texts | None) -> dict:
-    """Get the deleted bytes out of the files (memory.db only if memories went); the receipt names the files that
-    were VACUUMed."""
-    tell("emptying the write-ahead logs and looking for stale copies")
+    """Get the deleted bytes out of the files (memory.db only if memories went); the receipt names the files (or,
+    on PostgreSQL, the tables) that were rewritten, and what the backend cannot promise beyond them."""
+    tell(sql.rewriting(engine.conn))
     vacuumed = []
     if entry.body["memory_ids"]:
         vector_file.discard(engine.location.beside(vector_file.SUFFIX))  # it holds the erased memories' vectors
-    if entry.body["memory_ids"] and _scrub(engine.conn, engine.path, texts and texts.memory, "memory", tell):
-        vacuumed.append(engine.path.name)
+        vacuumed += sql.rewrite(engine.conn, engine.path, texts and texts.memory, "memory", tell)
     behavior = engine.existing_behavior()
-    if behavior is not None and _scrub(behavior.conn, behavior.path, texts and texts.behavior, "behavior", tell):
-        vacuumed.append(behavior.path.name)
-    return {**entry.body, "vacuumed": vacuumed}
-
-
-def _scrub(conn, path: Path, texts: list[str] | None, kind: str, tell: Stage) -> bool:
-    """Checkpoint the WAL into the file and empty it (its frames hold old page images); then VACUUM, so that every
-    page is written afresh, only if a piece of the erased texts is still in some page's free space, or if the
-    texts are not known. Whether it VACUUMed."""
-    sql.checkpoint(conn)
-    if texts is not None and not sql.stale_copies(conn, path, texts, sql.TEXT_COLUMNS[kind]):
-        return False
-    tell(f"compacting {path.name}")
-    sql.compact(conn)
-    return True
+    if behavior is not None:
+        vacuumed += sql.rewrite(behavior.conn, behavior.path, texts and texts.behavior, "behavior", tell)
+    limits = sql.guarantee(engine.conn)
+    rewritten = list(dict.fromkeys(vacuumed))  # PostgreSQL's statistics are rewritten after each database's tables
+    return {**entry.body, "vacuumed": rewritten} | ({"guarantee": limits} if limits else {})
 
 
 _STEPS = (
@@ -326,7 +309,7 @@ def _issue(engine, body: dict) -> dict:
     """Sign the receipt and write it atomically (Ed25519 signs deterministically: writing it again is harmless)."""
     receipt = receipts.sign(body, receipts.load_or_create_key(engine.location.folder))
     path = _receipt_path(engine, body)
-    path.parent.mkdir(mode=0o700, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".receipt-", suffix=".tmp", dir=path.parent)  # created 0600
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -353,7 +336,7 @@ def verify(engine, receipt_path: Path) -> dict:
     body = receipts.check(receipt, receipts.load_key(engine.location.folder))
     ids, hashes = body["memory_ids"], body["content_hashes"]
     left = sql.leftovers(engine.conn, ids, hashes)
-    left["fts index out of step with memories"] = 0 if sql.fts_consistent(engine.conn) else 1
+    left["fts index out of step with memories"] = 0 if sql.index_consistent(engine.conn) else 1
     behavior = engine.existing_behavior()
     if behavior is not None:
         if body["scope"].get("behavior"):

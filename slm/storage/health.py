@@ -1,6 +1,8 @@
 """SQL of `slm doctor`: is the file sound, do the keyword index and the vectors match the memories, and repairs.
 
-Checks only read. Each repair is one statement or a few, run by the caller inside its write transaction.
+Checks only read. Each repair is one statement or a few, run by the caller inside its write transaction. The
+consistency checks (vectors, chunks, backups, tables) work on both backends; the file's page checks, the FTS5
+and sqlite-vec probes are SQLite's, and `server_version` / `pgvector_version` PostgreSQL's.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from pathlib import Path
 
 from slm.storage.backup import recorded
 from slm.storage.connection import import_apsw, open_connection
+from slm.storage.db import storage_failure
 from slm.storage.vectors import TABLE as VECTORS
 from slm.storage.vectors import vector_table_dim
 
@@ -42,7 +45,14 @@ def rebuild_fts(conn) -> None:
 
 
 def has_table(conn, name: str) -> bool:
+    if conn.backend == "postgres":
+        return conn.execute("SELECT to_regclass(?) IS NOT NULL", (name,)).fetchone()[0]
     return conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (name,)).fetchone() is not None
+
+
+def _vector_key(conn) -> str:
+    """The column of the vector table naming a vector's chunk: sqlite-vec's rowid, pgvector's `chunk_id`."""
+    return "chunk_id" if conn.backend == "postgres" else "rowid"
 
 
 def has_vector_table(conn) -> bool:
@@ -51,7 +61,7 @@ def has_vector_table(conn) -> bool:
 
 def chunks_without_vectors(conn) -> tuple[int, int]:
     """(chunks, memories) whose chunk has no vector: invisible to the vector channel. All of them without a table."""
-    lacking = f"id NOT IN (SELECT rowid FROM {VECTORS})" if has_vector_table(conn) else "true"
+    lacking = f"id NOT IN (SELECT {_vector_key(conn)} FROM {VECTORS})" if has_vector_table(conn) else "true"
     row = conn.execute(f"SELECT count(*), count(DISTINCT memory_id) FROM chunks WHERE {lacking}").fetchone()
     return row[0], row[1]
 
@@ -64,20 +74,22 @@ def memories_without_chunks(conn) -> int:
 
 
 def orphan_vectors(conn) -> list[int]:
-    """Vectors whose chunk is gone (the delete trigger was missing): they take space and can be found in recall."""
+    """Vectors whose chunk is gone (the delete trigger was missing; on PostgreSQL a foreign key forbids it): they
+    take space and can be found in recall."""
     if not has_vector_table(conn):
         return []
-    rows = conn.execute(f"SELECT rowid FROM {VECTORS} WHERE rowid NOT IN (SELECT id FROM chunks) ORDER BY rowid")
+    key = _vector_key(conn)
+    rows = conn.execute(f"SELECT {key} FROM {VECTORS} WHERE {key} NOT IN (SELECT id FROM chunks) ORDER BY {key}")
     return [r[0] for r in rows]
 
 
 def delete_vectors(conn, rowids: list[int]) -> None:
-    conn.executemany(f"DELETE FROM {VECTORS} WHERE rowid = ?", ((r,) for r in rowids))
+    conn.executemany(f"DELETE FROM {VECTORS} WHERE {_vector_key(conn)} = ?", ((r,) for r in rowids))
 
 
 def memories_to_embed(conn, after: int, limit: int) -> list[int]:
     """Up to `limit` memories after id `after`, in id order, with a chunk lacking its vector or with no chunk."""
-    lacking = f"c.id NOT IN (SELECT rowid FROM {VECTORS})" if has_vector_table(conn) else "true"
+    lacking = f"c.id NOT IN (SELECT {_vector_key(conn)} FROM {VECTORS})" if has_vector_table(conn) else "true"
     rows = conn.execute(
         f"SELECT c.memory_id FROM chunks c WHERE c.memory_id > ?1 AND {lacking} "
         "UNION SELECT m.id FROM memories m WHERE m.id > ?1 "
@@ -95,17 +107,18 @@ def delete_chunks(conn, memory_ids: list[int]) -> None:
 
 def drop_dangling_vector_trigger(conn) -> None:
     """The chunk-vector delete trigger of a vector table that is gone: it would make every chunk delete fail, and
-    keep the table from being created again with its trigger."""
-    if not has_vector_table(conn):
+    keep the table from being created again with its trigger. PostgreSQL has no such trigger (a foreign key)."""
+    if conn.backend == "sqlite" and not has_vector_table(conn):
         conn.execute("DROP TRIGGER IF EXISTS chunks_vector_delete")
 
 
 def recorded_backups(conn) -> list[tuple[str, str]]:
     """(path, made at) of the copies `slm backup` made, newest first; none when the table cannot be read."""
-    apsw = import_apsw()
     try:
         return [(path, made_at) for path, made_at, _ in reversed(recorded(conn))]
-    except apsw.Error:  # a store older than the table, or a damaged one
+    except Exception as err:  # a store older than the table, or a damaged one (a driver's error, whichever)
+        if storage_failure(err) is None:
+            raise
         return []
 
 
@@ -136,3 +149,30 @@ def fts5_with_porter() -> None:
         conn.execute("CREATE VIRTUAL TABLE t USING fts5(x, tokenize='porter unicode61')")
     finally:
         conn.close()
+
+
+def server_version(conn) -> str:
+    """The PostgreSQL server's version, as it reports it (`server_version`)."""
+    return conn.execute("SHOW server_version").fetchone()[0]
+
+
+def pgvector_version(conn) -> str | None:
+    """The version of the `vector` extension installed in the store's database; None when it is not installed."""
+    row = conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'").fetchone()
+    return None if row is None else row[0]
+
+
+def orphan_rows(conn) -> dict[str, int]:
+    """Rows naming a memory, chunk or entity that is gone, per table and column: what foreign keys should forbid
+    (PostgreSQL enforces them; a count above zero means one was dropped or deferred and never checked)."""
+    checks = {
+        "memory_tags.memory_id": "SELECT count(*) FROM memory_tags t WHERE NOT EXISTS "
+        "(SELECT 1 FROM memories m WHERE m.id = t.memory_id)",
+        "chunks.memory_id": "SELECT count(*) FROM chunks c WHERE NOT EXISTS "
+        "(SELECT 1 FROM memories m WHERE m.id = c.memory_id)",
+        "memory_entities.entity_id": "SELECT count(*) FROM memory_entities me WHERE NOT EXISTS "
+        "(SELECT 1 FROM entities e WHERE e.id = me.entity_id)",
+        "memories.superseded_by": "SELECT count(*) FROM memories m WHERE m.superseded_by IS NOT NULL AND NOT EXISTS "
+        "(SELECT 1 FROM memories n WHERE n.id = m.superseded_by)",
+    }
+    return {name: conn.execute(query).fetchone()[0] for name, query in checks.items()}
