@@ -75,9 +75,10 @@ class PostgresKeywordIndex:
         phrases = [tokens for tokens in map(fts_tokens.query_tokens, _phrases(match)) if fts_tokens.storable(tokens)]
         if not phrases:
             return []  # FTS5 drops a phrase without a token; with none left nothing matches
-        rows, total = self.conn.execute("SELECT rows, tokens FROM memory_tokens_stats").fetchone()
-        query = _Query(phrases, self._matches(phrases), rows, total / rows if rows else 1.0)
-        return self._bm25(query, scope, limit, self._pruned(query, scope, limit))
+        with self.conn.read_snapshot():  # corpus counts and scores of one moment, as FTS5's one statement has
+            rows, total = self.conn.execute("SELECT rows, tokens FROM memory_tokens_stats").fetchone()
+            query = _Query(phrases, self._matches(phrases), rows, total / rows if rows else 1.0)
+            return self._bm25(query, scope, limit, self._pruned(query, scope, limit))
 
     def _matches(self, phrases: list[list[str]]) -> list[int]:
         """How many rows match each phrase (FTS5's n for its idf), in one statement. Each count has its own
