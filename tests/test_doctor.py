@@ -14,8 +14,10 @@ from pathlib import Path
 
 import apsw
 import pytest
+from click.testing import CliRunner
 
 from slm import Memory
+from slm.cli.main import app
 from slm.storage.connection import open_connection
 
 _SCRIPT = Path(sys.executable).with_name("slm")
@@ -324,3 +326,18 @@ def test_an_unreachable_server_fails_first_and_nothing_else_is_checked(slm_home)
     checks = server_checks(server_location("postgresql://nobody@127.0.0.1:1/nowhere"))
     assert not checks["database server"].ok and "cannot connect" in checks["database server"].detail
     assert all(not c.ok and c.detail.startswith("not checked") for n, c in checks.items() if n != "database server")
+
+
+def test_doctor_checks_and_repairs_a_server_store_from_the_command_line(pg_database, slm_home):
+    from slm.storage.db import server_location
+
+    with Memory.open(server_location(pg_database)) as mem:
+        mem.remember_many([{"text": text, "project": project} for text, project in NOTES])
+        mem.conn.execute("DELETE FROM chunk_vectors WHERE chunk_id = (SELECT min(id) FROM chunks)")
+    found = CliRunner().invoke(app, ["doctor", "--db", pg_database, "--json"])
+    assert found.exit_code == 1, found.output
+    assert {c["name"] for c in json.loads(found.output)["checks"] if not c["ok"]} == {"vectors"}
+    fixed = CliRunner().invoke(app, ["doctor", "--db", pg_database, "--repair", "--json"])
+    report = json.loads(fixed.output)
+    assert [(r["name"], r["ok"]) for r in report["repairs"]] == [("vectors", True)]
+    assert {c["name"] for c in report["checks"] if not c["ok"]} <= {"client hooks"}, report["checks"]

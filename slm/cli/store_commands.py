@@ -25,22 +25,21 @@ def stats(db: Path | None, as_json: bool) -> None:
 @click.option("--repair", is_flag=True, help="Rebuild the keyword index and vectors; finish interrupted erasures.")
 @json_option
 @handles_errors
-def doctor(db: Path | None, full: bool, repair: bool, as_json: bool) -> None:
+def doctor(db: Path | str | None, full: bool, repair: bool, as_json: bool) -> None:
     """Check the driver, extensions, model, recall ranker, the store's file, schema, permissions, keyword index,
-    vectors, unfinished erasures and behavior.db, and say how to fix each; --repair fixes what can be rebuilt."""
-    from slm import config
+    vectors, unfinished erasures and behavior.db, and say how to fix each; --repair fixes what can be rebuilt.
+    A PostgreSQL store (`--db postgresql://…`): the server, pgvector, schema, references, vectors, erasures."""
     from slm.core import checkup
 
-    path = Path(db).expanduser() if db else config.default_db_path()
     with out.spinner("checking…"):
         environment = [*checkup.environment_checks(), _hooks_check()]
-        store = checkup.store_checks(path, full=full)
+        store, where = checkup.checks_of(db, full=full)
     repairs = None
     if repair:
         with out.spinner("repairing…"):
-            repairs = checkup.repair(path, store)
+            repairs = checkup.repair(where, store)
             if any(r.ok for r in repairs):  # check the store again: the table shows what the repairs left
-                store = checkup.store_checks(path, full=full)
+                store, _ = checkup.checks_of(db, full=full)
     checks = environment + store
     ok = all(c.ok for c in checks)
     if as_json:

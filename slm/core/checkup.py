@@ -17,12 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from slm import config
 from slm.errors import SlmError
 from slm.storage import health
+from slm.storage.db import StoreLocation, locate
 
 if TYPE_CHECKING:
     from slm.core.memory import Memory
-    from slm.storage.db import StoreLocation
 
 STORE_FILE = "database file"
 SERVER = "database server"
@@ -71,6 +72,15 @@ def store_checks(db_path: Path, *, full: bool = False) -> list[Check]:
     if file.ok:
         return [*checks, _keywords(db_path), _vectors(db_path), _erasures(db_path), _behavior(db_path, full)]
     return [*checks, *(_not_checked(name) for name in (KEYWORDS, VECTORS, ERASURES)), _behavior(db_path, full)]
+
+
+def checks_of(db: str | Path | None, *, full: bool = False) -> tuple[list[Check], Path | StoreLocation]:
+    """The checks of the store `--db` / `SLM_DB` names (a file, or a `postgresql://` URL), and where it is."""
+    if config.is_server_url(db):
+        location = locate(db)
+        return server_checks(location), location
+    path = Path(db).expanduser() if db else config.default_db_path()
+    return store_checks(path, full=full), path
 
 
 def server_checks(location: StoreLocation) -> list[Check]:
@@ -137,7 +147,6 @@ def _llama() -> Check:
 
 def provision_default_model() -> Path:
     """The default model converted to GGUF in the data folder (once; later calls find it there)."""
-    from slm import config
     from slm.embedding.conversion import ensure_default_model
 
     return ensure_default_model(config.data_dir())
@@ -494,17 +503,23 @@ def _count(n: int, noun: str) -> str:
 RepairStep = Callable[["Memory"], "str | None"]  # what it did, or None when there was nothing to do
 
 
-def repair(db_path: Path, checks: list[Check]) -> list[Repair]:
+def repair(db_path: Path | StoreLocation, checks: list[Check]) -> list[Repair]:
     """Run the repair steps of each failed check that has some (`REPAIRS`), each in its own write transaction.
 
     A damaged file is not repaired: rebuilding indexes over damaged pages would hide the damage, not undo it, so
-    this says how to restore a backup and changes nothing. A database that does not exist is never created.
+    this says how to restore a backup and changes nothing. A database that does not exist is never created. A
+    server's store is repaired once its server passed its check (PostgreSQL keeps its own pages sound).
     """
-    file = next((c for c in checks if c.name == STORE_FILE), None)
-    if file is None or not db_path.exists():  # no store: nothing to repair, and nothing is created
-        return []
-    if not file.ok:
-        return [Repair(STORE_FILE, False, f"nothing was changed: slm cannot rebuild a damaged file; {file.fix}")]
+    if isinstance(db_path, StoreLocation):
+        server = next((c for c in checks if c.name == SERVER), None)
+        if server is None or not server.ok:
+            return []
+    else:
+        file = next((c for c in checks if c.name == STORE_FILE), None)
+        if file is None or not db_path.exists():  # no store: nothing to repair, and nothing is created
+            return []
+        if not file.ok:
+            return [Repair(STORE_FILE, False, f"nothing was changed: slm cannot rebuild a damaged file; {file.fix}")]
     failed = {c.name for c in checks if not c.ok}
     steps = [(name, step) for name, steps in REPAIRS.items() if name in failed for step in steps]
     if not steps:
