@@ -63,7 +63,7 @@ def files(slm_home, tmp_path_factory) -> dict[str, Path]:
         buffer = io.StringIO()
         exporter.export(mem.transfers, buffer, embeddings=True)
     records = [json.loads(line) for line in buffer.getvalue().splitlines()]
-    assert records[0]["derived"] == {"rules": derivations.rules()} and records[0]["version"] == portable.VERSION
+    assert records[0]["derived"] == {"rules": derivations.rules()} and records[0]["version"] == portable.DERIVED_VERSION
     memories = [r for r in records if r["type"] == "memory"]
     assert all("derived" in r for r in memories)
     assert sum(len(r["derived"]["claims"] or ()) for r in memories) >= 5  # the files say something to compare

@@ -3,6 +3,7 @@ not through recall, listings, counts, reads by id, events or contradictions — 
 
 from __future__ import annotations
 
+import json
 from contextlib import ExitStack
 
 import pytest
@@ -104,3 +105,28 @@ def test_members_show_in_the_agent_list(team):
     owner, _ = team
     members = {agent.name: agent.member for agent in owner.list_agents()}
     assert members == {"alice-laptop": "alice", "alice-desk": "alice", "bob-laptop": "bob"}
+
+
+def test_an_export_keeps_private_memories_private_in_the_store_it_is_imported_into(team, tmp_path, slm_home):
+    owner, agents = team
+    agents["bob-laptop"].remember(SHARED, project="ops")
+    agents["alice-laptop"].remember(PLAN, project="ops", private=True)
+    mine = owner.remember("The owner's own reminder: renew the TLS certificate", project="ops", private=True)
+    export = tmp_path / "team.jsonl"
+    with export.open("w") as out:
+        owner.transfers.export(out)
+    lines = [json.loads(line) for line in export.read_text().splitlines()]
+    assert lines[0]["version"] == 4
+    assert {r["content"]: r.get("private_to") for r in lines if r["type"] == "memory"} == {
+        SHARED: None,
+        PLAN: "member:alice",
+        "The owner's own reminder: renew the TLS certificate": "user",
+    }
+    assert owner.get(mine).private_to == "user"
+    with Memory.open(tmp_path / "moved" / "memory.db") as moved:
+        moved.transfers.import_file(export)
+        _, token = moved.add_agent("bob-at-home", member="bob")
+        with Memory.open(tmp_path / "moved" / "memory.db", protocol="mcp-http") as bob:
+            bob.authenticate(token)
+            assert [m.content for m in bob.list(project="ops")] == [SHARED]
+        assert {m.content: m.private_to for m in moved.list(project="ops")}[PLAN] == "member:alice"

@@ -79,7 +79,8 @@ def _export(engine, out: TextIO, fmt, selection: Selection, embeddings, behavior
     model = model_choice.identity(engine.conn)
     whole = embeddings and model is not None  # a file to move the store: its vectors and derived data too
     rules = engine.derivation_rules() if whole else None
-    head = portable.header(validation.now_utc(), model, selection.as_dict(), whole, behavior, rules)
+    private = engine.repo.has_private()
+    head = portable.header(validation.now_utc(), model, selection.as_dict(), whole, behavior, rules, private)
     counts = {"memories": 0}
     writer = _JsonWriter(out, as_array=fmt == "json")
     writer.write(head)
@@ -160,6 +161,8 @@ def _record(row, validity, trust, zone, links, embedding) -> dict:
             "zone": zone,
         },
     }
+    if row.private_to is not None:
+        record["private_to"] = row.private_to
     if embedding is not None:
         spans, matrix = embedding
         vectors = [portable.encode_vector(v) for v in matrix]

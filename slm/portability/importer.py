@@ -319,6 +319,7 @@ def _new_memory(record: ExportedMemory, digest: str) -> NewMemory:
         tags=record.tags,
         protocol=record.protocol,
         session=record.session,
+        private_to=record.private_to,
         spans=record.spans or [],
         vectors=record.vectors,
     )

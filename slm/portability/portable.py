@@ -18,8 +18,9 @@ from slm import __version__, validation
 from slm.errors import InvalidInput
 
 FORMAT = "slm-export"
-VERSION = 3  # 2: memories carry `session`; 3: and may carry `derived` (the header names its rules). Older files
-# are read too (version 1, without `session`: meta's session).
+VERSION = 4  # 2: memories carry `session`; 3: and may carry `derived` (the header names its rules); 4: and
+# `private_to`. Older files are read too (version 1, without `session`: meta's session).
+DERIVED_VERSION = 3  # what a file with derived data and no private memory is written as, for an slm of version 3
 PLAIN_VERSION = 2  # what a file without derived data is written as, so that an slm of version 2 reads it too
 MAX_LINE_BYTES = 4 * 1024 * 1024  # a memory is at most 64 KB of text; its embedding, links and meta fit well within
 PROTOCOLS = ("api", "cli", "mcp-stdio", "mcp-http")
@@ -28,7 +29,7 @@ MAX_LINKS = 10_000
 _MEMORY_KEYS = frozenset(
     {"type", "id", "content", "sha256", "created_at", "event_time", "valid_from", "valid_to", "agent", "protocol",
      "project", "kind", "tags", "meta", "session", "superseded_by", "review", "links", "observed", "embedding",
-     "derived"}
+     "derived", "private_to"}
 )  # fmt: skip
 
 
@@ -80,6 +81,7 @@ class ExportedMemory:
     spans: list[tuple[int, int]] | None = None
     vectors: np.ndarray | None = field(default=None, compare=False)
     derived: dict | None = field(default=None, compare=False)  # {"claims", "entities"} as slm.core.derivations has
+    private_to: str | None = None  # whose private memory it is (`member:NAME`, `user`); None: shared
 
 
 @dataclass(frozen=True)
@@ -97,13 +99,21 @@ class End:
 
 # -- writing -------------------------------------------------------------------------------------------------------
 def header(
-    exported_at: str, model: dict | None, filters: dict, embeddings: bool, behavior: bool, rules: str | None = None
+    exported_at: str,
+    model: dict | None,
+    filters: dict,
+    embeddings: bool,
+    behavior: bool,
+    rules: str | None = None,
+    private: bool = False,
 ) -> dict:
+    """The first line; its version is the oldest that reads what the file holds (`private`: a memory line may
+    carry `private_to`)."""
     derived = {} if rules is None else {"derived": {"rules": rules}}
     return {
         "type": "header",
         "format": FORMAT,
-        "version": PLAIN_VERSION if rules is None else VERSION,
+        "version": VERSION if private else DERIVED_VERSION if rules is not None else PLAIN_VERSION,
         "slm_version": __version__,
         "exported_at": exported_at,
         "embedding_model": model,
@@ -212,7 +222,20 @@ def _memory(obj: dict, line: int, model_dim: int | None) -> ExportedMemory:
         spans=spans,
         vectors=vectors,
         derived=_derived(obj.get("derived"), digest is not None),
+        private_to=_private_to(obj.get("private_to")),
     )
+
+
+def _private_to(value: object) -> str | None:
+    """Whose private memory a line is. An `agent:ID` key names an agent of the store that wrote the file, which an
+    agent of this store may share by chance: it comes in as the owner's (`user`), which no agent sees."""
+    if value is None or value == "user":
+        return value
+    if isinstance(value, str) and value.startswith("agent:") and value[6:].isdigit():
+        return "user"
+    if isinstance(value, str) and value.startswith("member:"):
+        return "member:" + validation.clean_name(value[7:], "private_to member", "")
+    raise InvalidInput(f"private_to must be null, 'user', 'member:NAME' or 'agent:ID', got {value!r}")
 
 
 def _session(obj: dict, meta: dict) -> str | None:
