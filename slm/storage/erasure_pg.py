@@ -22,6 +22,7 @@ from slm.storage import vectors
 TOUCHED = {
     "memory": (
         "memories",
+        "memory_tokens",  # the keyword index (keyword_pg): each memory's tokens, gone with it by cascade
         "memory_tags",
         "chunks",
         vectors.TABLE,
