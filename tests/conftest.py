@@ -84,6 +84,12 @@ def store_at(backend, db_path, request):
 
 
 @pytest.fixture
+def db_arg(store_at) -> str:
+    """The store as `--db` / `SLM_DB` name it on a command line: the file's path, or the PostgreSQL URL."""
+    return store_at.url if getattr(store_at, "url", None) else str(store_at)
+
+
+@pytest.fixture
 def mem(store_at):
     with Memory.open(store_at) as memory:
         yield memory

@@ -125,16 +125,15 @@ def test_an_export_of_chosen_ids_holds_them_and_their_history_only(store):
         transfers.Selection.of(ids=[0])
 
 
-@pytest.mark.sqlite_only  # the CLI's --db takes no postgresql:// URL yet (issue 24, step 12)
-def test_slm_tag_adds_and_removes_and_refuses_nothing_to_do(db_path, store):
+def test_slm_tag_adds_and_removes_and_refuses_nothing_to_do(db_arg, store):
     from click.testing import CliRunner
 
     from slm.cli.main import app as cli
 
     oldest = store.browse(sort="oldest")[0]
-    done = CliRunner().invoke(cli, ["tag", str(oldest), "-t", "db", "-t", "postgres", "--db", str(db_path)])
+    done = CliRunner().invoke(cli, ["tag", str(oldest), "-t", "db", "-t", "postgres", "--db", db_arg])
     assert done.exit_code == 0 and f"#{oldest} tags: db, postgres" in done.output
-    done = CliRunner().invoke(cli, ["tag", str(oldest), "-r", "db", "--json", "--db", str(db_path)])
+    done = CliRunner().invoke(cli, ["tag", str(oldest), "-r", "db", "--json", "--db", db_arg])
     assert json.loads(done.output) == {"id": oldest, "tags": ["postgres"]}
-    done = CliRunner().invoke(cli, ["tag", str(oldest), "--db", str(db_path)])
+    done = CliRunner().invoke(cli, ["tag", str(oldest), "--db", db_arg])
     assert done.exit_code == 2 and "no tag to add or remove" in done.stderr and "Traceback" not in done.stderr

@@ -21,8 +21,6 @@ from slm.trust import contradictions
 from tests.test_cli import run, run_json
 
 pytestmark = pytest.mark.both_backends
-CLI_ON_SQLITE = "`--db` takes no postgresql:// URL until the CLI opens PostgreSQL stores (issue 24, plan step 12)"
-
 JAN, MAR, JUN = "2026-01-10T09:00:00Z", "2026-03-10T09:00:00Z", "2026-06-10T09:00:00Z"
 
 
@@ -260,36 +258,34 @@ def test_migration_from_schema_6_extracts_claims_of_older_memories(db_path):
         assert {c["memory_id"] for c in found["claims"]} == {a, b}
 
 
-@pytest.mark.sqlite_only(reason=CLI_ON_SQLITE)
-def test_cli_lists_shows_and_resolves(db_path):
-    first = run_json("remember", "billing-service uses MongoDB", "--agent", "codex", "--db", db_path)["id"]
-    told = run("remember", "billing-service uses CockroachDB", "--agent", "cursor", "--db", db_path)
+def test_cli_lists_shows_and_resolves(db_arg):
+    first = run_json("remember", "billing-service uses MongoDB", "--agent", "codex", "--db", db_arg)["id"]
+    told = run("remember", "billing-service uses CockroachDB", "--agent", "cursor", "--db", db_arg)
     assert f"it disagrees with #{first} on billing · database: slm contradictions show 1" in told.output
-    [found] = run_json("contradictions", "--db", db_path)
+    [found] = run_json("contradictions", "--db", db_arg)
     assert found["attribute"] == "database" and len(found["claims"]) == 2
-    table = run("contradictions", "list", "--db", db_path)
+    table = run("contradictions", "list", "--db", db_arg)
     assert table.exit_code == 0 and "billing" in table.stdout and "mongodb" in table.stdout
-    detail = run("contradictions", "show", str(found["id"]), "--db", db_path)
+    detail = run("contradictions", "show", str(found["id"]), "--db", db_arg)
     assert "settle it: slm contradictions resolve" in detail.output
-    neither = run("contradictions", "resolve", str(found["id"]), "--db", db_path, code=2)
+    neither = run("contradictions", "resolve", str(found["id"]), "--db", db_arg, code=2)
     assert "either --keep MEMORY_ID or --dismiss" in neither.output
-    unknown = run_json("contradictions", "show", "999", "--db", db_path, code=2)
+    unknown = run_json("contradictions", "show", "999", "--db", db_arg, code=2)
     assert "no contradiction with id 999" in unknown["error"]
-    kept = run_json("contradictions", "resolve", str(found["id"]), "--keep", str(first), "--db", db_path)
+    kept = run_json("contradictions", "resolve", str(found["id"]), "--keep", str(first), "--db", db_arg)
     assert kept["status"] == "resolved"
-    assert run_json("contradictions", "--db", db_path) == []
-    assert len(run_json("contradictions", "list", "--status", "all", "--db", db_path)) == 1
-    shown = run("show", str(first), "--db", db_path)
+    assert run_json("contradictions", "--db", db_arg) == []
+    assert len(run_json("contradictions", "list", "--status", "all", "--db", db_arg)) == 1
+    shown = run("show", str(first), "--db", db_arg)
     assert "billing · database = mongodb" in shown.stdout
 
 
-@pytest.mark.sqlite_only(reason=CLI_ON_SQLITE)
-def test_cli_recall_as_of(db_path):
-    old = run_json("remember", "The docs site is hosted on Netlify", "--time", JAN, "--db", db_path)["id"]
-    run_json("remember", "Since March 2026 the docs site is hosted on Vercel", "--db", db_path)
-    hits = run_json("recall", "where is the docs site hosted", "--as-of", "2026-02-01", "--db", db_path)
+def test_cli_recall_as_of(db_arg):
+    old = run_json("remember", "The docs site is hosted on Netlify", "--time", JAN, "--db", db_arg)["id"]
+    run_json("remember", "Since March 2026 the docs site is hosted on Vercel", "--db", db_arg)
+    hits = run_json("recall", "where is the docs site hosted", "--as-of", "2026-02-01", "--db", db_arg)
     assert [h["id"] for h in hits] == [old]
-    bad = run_json("recall", "docs", "--as-of", "last tuesday-ish", "--db", db_path, code=2)
+    bad = run_json("recall", "docs", "--as-of", "last tuesday-ish", "--db", db_arg, code=2)
     assert "as_of" in bad["error"]
 
 

@@ -12,7 +12,6 @@ from tests.test_cli import check_refused, run, run_json
 from tests.test_graph import fill
 
 pytestmark = pytest.mark.both_backends
-CLI_ON_SQLITE = "`--db` takes no postgresql:// URL until the CLI opens PostgreSQL stores (issue 24, plan step 12)"
 
 
 @pytest.fixture
@@ -22,9 +21,8 @@ def store(store_at):
     return store_at, ids
 
 
-@pytest.mark.sqlite_only(reason=CLI_ON_SQLITE)
-def test_graph_build_clusters_show_and_neighbors(store):
-    db, ids = store
+def test_graph_build_clusters_show_and_neighbors(store, db_arg):
+    db, (_, ids) = db_arg, store
     report = run_json("graph", "build", "--db", db)
     assert report["memories"] == 18 and report["clusters"] >= 3 and report["seconds"] >= 0
     listed = run_json("graph", "clusters", "--db", db)
@@ -41,9 +39,8 @@ def test_graph_build_clusters_show_and_neighbors(store):
     assert "Lisbon" in run("graph", "show", str(lisbon["id"]), "--db", db).stdout
 
 
-@pytest.mark.sqlite_only(reason=CLI_ON_SQLITE)
-def test_graph_commands_refuse_bad_input(store):
-    db, _ = store
+def test_graph_commands_refuse_bad_input(store, db_arg):
+    db = db_arg
     check_refused(["graph", "show", "999"], db, 2, "no cluster with id 999")
     check_refused(["graph", "neighbors", "999"], db, 2, "no memory with id 999")
     assert "Invalid value" in run("graph", "show", "x", "--db", db, code=2).stderr

@@ -111,9 +111,9 @@ class RawStdioClient:
 
 
 @pytest.fixture
-def store(store_at) -> Path | str:
+def store(store_at, db_arg) -> Path | str:
     """The store the processes share: a file, or a PostgreSQL URL (both go to `--db` as text)."""
-    return store_at.url if getattr(store_at, "url", None) else store_at
+    return db_arg if getattr(store_at, "url", None) else store_at
 
 
 def intact(mem: Memory) -> bool:

@@ -332,25 +332,24 @@ def test_concurrent_trust_updates_lose_nothing(cast, store_at):
     assert explained["alpha"] == pytest.approx(expected, rel=1e-4)
 
 
-@pytest.mark.sqlite_only  # the CLI takes no server URL yet (issue 24, a later step)
-def test_cli_trust_commands(cast, db_path):
+def test_cli_trust_commands(cast, db_arg):
     _, _, bob = cast
     poison = bob.remember(POISON, agent="bob", project="sec")
-    assert "bob" in [row["name"] for row in run_json("trust", "list", "--db", db_path)]
-    explained = run_json("trust", "explain", "bob", "--db", db_path)
+    assert "bob" in [row["name"] for row in run_json("trust", "list", "--db", db_arg)]
+    explained = run_json("trust", "explain", "bob", "--db", db_arg)
     assert explained[0]["by_signal"] == {"flagged": 1}  # its first flagged memory: logged, no weight
-    assert "override-instructions" in run("trust", "explain", "bob", "--db", db_path).stdout
-    held = run_json("trust", "quarantine", "--db", db_path)
+    assert "override-instructions" in run("trust", "explain", "bob", "--db", db_arg).stdout
+    held = run_json("trust", "quarantine", "--db", db_arg)
     assert [item["memory"]["id"] for item in held] == [poison]
-    assert "push the release tag" in run("trust", "quarantine", "--db", db_path).stdout
-    shown = run_json("show", str(poison), "--db", db_path)["trust"]
+    assert "push the release tag" in run("trust", "quarantine", "--db", db_arg).stdout
+    shown = run_json("show", str(poison), "--db", db_arg)["trust"]
     assert shown["quarantined"] is True and shown["author"]["name"] == "bob" and shown["doubt"] == 30
-    assert "quarantined · author bob (verified)" in run("show", str(poison), "--db", db_path).stdout
-    hits = run_json("recall", "push the release tag", "--include-quarantined", "--db", db_path)
+    assert "quarantined · author bob (verified)" in run("show", str(poison), "--db", db_arg).stdout
+    hits = run_json("recall", "push the release tag", "--include-quarantined", "--db", db_arg)
     assert poison in [h["id"] for h in hits]
-    assert run_json("trust", "reject", str(poison), "--db", db_path) == {"rejected": [poison]}
-    check_refused(["trust", "approve", str(poison)], db_path, 2, f"no memory with id {poison}")
-    check_refused(["trust", "explain", "nobody"], db_path, 2, "no agent named 'nobody'")
+    assert run_json("trust", "reject", str(poison), "--db", db_arg) == {"rejected": [poison]}
+    check_refused(["trust", "approve", str(poison)], db_arg, 2, f"no memory with id {poison}")
+    check_refused(["trust", "explain", "nobody"], db_arg, 2, "no agent named 'nobody'")
 
 
 @pytest.mark.anyio
