@@ -74,6 +74,7 @@ PLAUSIBLE = {
     "ids": st.lists(st.one_of(*[st.integers(1, 40)] * 3, INTS), max_size=120),
     "helpful": st.booleans(),
     "include_archived": st.booleans(),
+    "private": st.one_of(st.booleans(), STRINGS),  # an unauthenticated caller asking for it is refused, cleanly
     "channels": st.lists(st.sampled_from(["keyword", "vector", "graph", "temporal", "fisher", "psychic"]), max_size=6),
     "status": st.sampled_from(["open", "resolved", "dismissed", "all", "closed", ""]),
 }
