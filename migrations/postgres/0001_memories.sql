@@ -84,7 +84,7 @@ CREATE TABLE memory_tokens (
 
 -- The same tokens as an inverted index: one row per (token, memory) with the token's count there and the memory's
 -- length, all in the B-tree, so a token's rows are read in order from the index alone (a GIN index over the
--- tsvectors, and `@@` on each row, cost 3-6x more at 100k memories: docs/benchmarks.md). Kept by the statement
+-- tsvectors, and `@@` on each row, cost 2-4x more at 100k memories: docs/benchmarks.md). Kept by the statement
 -- triggers below from `memory_tokens`'s own rows, in the writing transaction (so under slm's write lock); a
 -- deleted row's postings are found by its tokens, through the same B-tree (no second index to keep).
 CREATE TABLE memory_postings (
