@@ -210,6 +210,30 @@ def test_a_deleted_memory_leaves_the_index_and_its_statistics(both):
     rows, tokens = postgres.conn.execute("SELECT rows, tokens FROM memory_tokens_stats").fetchone()
     assert (rows, tokens) == postgres.conn.execute("SELECT count(*), sum(length) FROM memory_tokens").fetchone()
     assert rows == postgres.row_count() == len(CORPUS) - 3
+    assert_postings_follow_tokens(postgres.conn)
+    left = postgres.conn.execute("SELECT count(*) FROM memory_postings WHERE memory_id IN (?, ?, ?)", gone)
+    assert left.fetchone()[0] == 0
+
+
+def assert_postings_follow_tokens(conn) -> None:
+    """`memory_postings` (what a search reads) holds exactly each stored tsvector's tokens, counts and length."""
+    derived = (
+        "SELECT u.lexeme, t.memory_id, cardinality(u.positions), t.length FROM memory_tokens t, unnest(t.tokens) u"
+    )
+    kept = "SELECT term, memory_id, tf, length FROM memory_postings"
+    assert conn.execute(f"SELECT count(*) FROM ({derived}) d").fetchone()[0] > 0
+    for one, other in ((derived, kept), (kept, derived)):
+        assert conn.execute(f"SELECT count(*) FROM ({one} EXCEPT ALL {other}) x").fetchone()[0] == 0
+
+
+def test_an_indexed_memorys_tokens_are_never_updated(both):
+    """Postings follow inserts and deletes of `memory_tokens` only: an UPDATE, which would leave them stale, fails."""
+    import psycopg
+
+    _, (postgres, ids) = both
+    with pytest.raises(psycopg.errors.RaiseException, match="never updated"):
+        postgres.conn.execute("UPDATE memory_tokens SET length = length + 1 WHERE memory_id = ?", (ids[0],))
+    assert_postings_follow_tokens(postgres.conn)
 
 
 def test_a_match_expression_that_is_not_fts_matchs_form_is_refused(both):
@@ -230,6 +254,7 @@ def test_truncating_the_memories_empties_the_index_and_its_statistics(both):
     postgres.conn.execute("TRUNCATE memories CASCADE")
     sqlite.conn.execute("DELETE FROM memories")
     assert postgres.conn.execute("SELECT rows, tokens FROM memory_tokens_stats").fetchone() == (0, 0)
+    assert postgres.conn.execute("SELECT count(*) FROM memory_postings").fetchone()[0] == 0
     texts = ["mail run mail", "nothing here"]
     for repo in (sqlite, postgres):
         repo.conn.execute("DELETE FROM memory_lifecycle")
@@ -237,3 +262,4 @@ def test_truncating_the_memories_empties_the_index_and_its_statistics(both):
     for match in ('"mail"', '"run" OR "nothing"'):
         expected = sqlite.keyword_search(match, MemoryFilter(), 5)
         assert postgres.keyword_search(match, MemoryFilter(), 5) == pytest.approx(expected, rel=1e-9)
+    assert_postings_follow_tokens(postgres.conn)

@@ -132,7 +132,7 @@ PG_TYPES = {"bigint": "integer", "integer": "integer", "smallint": "integer", "t
             "double precision": "real", "bytea": "blob"}  # fmt: skip
 # Keyword search's own tables on PostgreSQL (slm/storage/keyword_pg.py): they stand for SQLite's FTS5 table
 # `memories_fts`, which the SQLite side leaves out of the comparison as a virtual table, so they have no twin.
-PG_ONLY = {"memory_tokens", "memory_tokens_stats"}
+PG_ONLY = {"memory_tokens", "memory_postings", "memory_tokens_stats"}
 ON_DELETE = {"a": "NO ACTION", "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL", "d": "SET DEFAULT"}
 
 

@@ -73,15 +73,61 @@ CREATE INDEX chunks_memory ON chunks (memory_id);
 
 -- Keyword search (slm/storage/keyword_pg.py), in place of SQLite's memories_fts: each memory's tokens as FTS5 makes
 -- them (slm/storage/fts_tokens.py, SQLite's own tokenizer through apsw), written by the repository with the memory
--- (not a trigger: the tokens are made in Python). A tsvector keeps every token's positions for phrase matches and
--- term counts, GIN-indexed; `length` is the token count FTS5's bm25() takes as the row's length. The row goes with
--- its memory (ON DELETE CASCADE), so an erased memory's words leave the index in the same statement.
+-- (not a trigger: the tokens are made in Python). A tsvector keeps every token's positions for phrase matches;
+-- `length` is the token count FTS5's bm25() takes as the row's length. The row goes with its memory (ON DELETE
+-- CASCADE), so an erased memory's words leave the index in the same statement.
 CREATE TABLE memory_tokens (
     memory_id bigint PRIMARY KEY REFERENCES memories (id) ON DELETE CASCADE,
     tokens    tsvector NOT NULL,
     length    bigint NOT NULL
 );
-CREATE INDEX memory_tokens_tokens ON memory_tokens USING gin (tokens);
+
+-- The same tokens as an inverted index: one row per (token, memory) with the token's count there and the memory's
+-- length, all in the B-tree, so a token's rows are read in order from the index alone (a GIN index over the
+-- tsvectors, and `@@` on each row, cost 2-4x more at 100k memories: docs/benchmarks.md). Kept by the statement
+-- triggers below from `memory_tokens`'s own rows, in the writing transaction (so under slm's write lock); a
+-- deleted row's postings are found by its tokens, through the same B-tree (no second index to keep).
+CREATE TABLE memory_postings (
+    term      text NOT NULL,
+    memory_id bigint NOT NULL,
+    tf        integer NOT NULL,
+    length    bigint NOT NULL,
+    PRIMARY KEY (term, memory_id) INCLUDE (tf, length)
+);
+
+CREATE FUNCTION memory_postings_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO memory_postings (term, memory_id, tf, length)
+    SELECT u.lexeme, a.memory_id, cardinality(u.positions), a.length FROM added a, unnest(a.tokens) u;
+    RETURN NULL;
+END
+$$;
+CREATE FUNCTION memory_postings_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM memory_postings p USING removed r, unnest(r.tokens) u
+    WHERE p.term = u.lexeme AND p.memory_id = r.memory_id;
+    RETURN NULL;
+END
+$$;
+CREATE FUNCTION memory_postings_truncate() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    TRUNCATE memory_postings;
+    RETURN NULL;
+END
+$$;
+CREATE FUNCTION memory_tokens_unchanged() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'memory_tokens rows are inserted and deleted, never updated (memory_postings follows them)';
+END
+$$;
+CREATE TRIGGER memory_postings_insert AFTER INSERT ON memory_tokens
+    REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION memory_postings_insert();
+CREATE TRIGGER memory_postings_delete AFTER DELETE ON memory_tokens
+    REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION memory_postings_delete();
+CREATE TRIGGER memory_postings_truncate AFTER TRUNCATE ON memory_tokens
+    FOR EACH STATEMENT EXECUTE FUNCTION memory_postings_truncate();
+CREATE TRIGGER memory_tokens_unchanged BEFORE UPDATE ON memory_tokens
+    FOR EACH ROW EXECUTE FUNCTION memory_tokens_unchanged();
 
 -- FTS5's corpus statistics for bm25(): N (every indexed row, superseded versions included, as FTS5 counts them)
 -- and the tokens of all rows (their average is bm25()'s avgdl). One row, kept by the statement triggers below in
