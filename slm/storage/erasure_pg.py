@@ -22,7 +22,8 @@ from slm.storage import vectors
 TOUCHED = {
     "memory": (
         "memories",
-        "memory_tokens",  # the keyword index (keyword_pg): each memory's tokens, gone with it by cascade
+        "memory_tokens",  # the keyword index (keyword_pg): each memory's tokens, gone with it by cascade ...
+        "memory_postings",  # ... and its postings, by trigger
         "memory_tags",
         "chunks",
         vectors.TABLE,
