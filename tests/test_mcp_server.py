@@ -16,7 +16,7 @@ from slm.mcp.identity import identify
 from slm.mcp.server import build_server
 from slm.storage import migrations
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.both_backends]
 
 NOTES = [
     ("The api-gateway uses PostgreSQL 15 with pgbouncer in transaction mode", "api", ["db"]),
@@ -26,8 +26,8 @@ NOTES = [
 
 
 @pytest.fixture
-def memory(db_path):
-    with Memory.open(db_path, protocol="mcp-stdio") as mem:
+def memory(store_at):
+    with Memory.open(store_at, protocol="mcp-stdio") as mem:
         yield mem
 
 
@@ -201,12 +201,12 @@ async def test_feedback_is_kept_in_the_behaviour_database(memory):
     assert memory.behavior.feedback_counts() == {"helpful": 1, "unhelpful": 1} and second.payload == {"helpful": False}
 
 
-async def test_status_reports_the_store_and_the_caller(memory, db_path):
+async def test_status_reports_the_store_and_the_caller(memory, db_arg):
     async with client(memory, name="claude-desktop") as c:
         await fill(c)
         status = await call(c, "status")
     assert status["memories"] == 3 and status["projects"] == {"api": 2, "ops": 1}
-    assert status["path"] == str(db_path) and status["schema_version"] == len(migrations.load_migrations())
+    assert status["path"] == db_arg and status["schema_version"] == len(migrations.load_migrations())
     assert status["model"] == "default" and status["dim"] == 384 and status["protocol"] == "mcp-stdio"
     assert status["agent"] == {
         "name": "claude-desktop",
