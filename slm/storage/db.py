@@ -95,8 +95,6 @@ class Db(Protocol):
 
     def executemany(self, sql: str, rows: Any, /) -> Any: ...
 
-    def cursor(self) -> Any: ...
-
     def changes(self) -> int:
         """Rows the last INSERT, UPDATE or DELETE changed."""
 

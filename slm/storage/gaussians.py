@@ -54,19 +54,12 @@ class GaussianRepository:
             marks = ",".join("?" * len(part))
             query = chosen.format(marks) if first_only else f"SELECT id FROM chunks WHERE memory_id IN ({marks})"
             for memory_id, blob in self.conn.execute(
-                f"SELECT c.memory_id, {vectors._embedding(self.conn)} FROM chunks AS c JOIN {vectors.TABLE} AS v "
-                f"ON {vectors._key(self.conn)} = c.id WHERE c.id IN ({query}) ORDER BY c.id",
+                f"SELECT c.memory_id, {vectors.embedding_column(self.conn)} FROM chunks AS c JOIN {vectors.TABLE} AS v "
+                f"ON {vectors.key_column(self.conn)} = c.id WHERE c.id IN ({query}) ORDER BY c.id",
                 part,
             ):
-                found.setdefault(memory_id, []).append(self._vector(blob))
+                found.setdefault(memory_id, []).append(vectors.vector(self.conn, blob))
         return {i: np.vstack(rows).astype(np.float64) for i, rows in found.items()}
-
-    def _vector(self, blob: bytes) -> np.ndarray:
-        """One chunk's float32 vector from the vector table's bytes: sqlite-vec's are the floats themselves;
-        pgvector's `vector_send` starts with its dimension (2 bytes) and 2 unused bytes."""
-        if self.conn.backend == "sqlite":
-            return np.frombuffer(blob, np.float32)
-        return vectors._matrix(self.conn, [blob], (len(blob) - 4) // 4)[0]
 
     def backfill_pending(self) -> bool:
         return self.conn.execute("SELECT 1 FROM settings WHERE key = ?", (BACKFILL,)).fetchone() is not None

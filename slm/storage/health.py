@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from slm.storage import vectors
 from slm.storage.backup import recorded
 from slm.storage.connection import import_apsw, open_connection
 from slm.storage.db import storage_failure
@@ -50,18 +51,20 @@ def has_table(conn, name: str) -> bool:
     return conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (name,)).fetchone() is not None
 
 
-def _vector_key(conn) -> str:
-    """The column of the vector table naming a vector's chunk: sqlite-vec's rowid, pgvector's `chunk_id`."""
-    return "chunk_id" if conn.backend == "postgres" else "rowid"
-
-
 def has_vector_table(conn) -> bool:
     return vector_table_dim(conn) is not None
 
 
+def _lacking_vector(conn, chunk_id: str) -> str:
+    """A condition: the chunk `chunk_id` names has no vector (every chunk, before the vector table exists)."""
+    if not has_vector_table(conn):
+        return "true"
+    return f"{chunk_id} NOT IN (SELECT {vectors.key_column(conn, None)} FROM {VECTORS})"
+
+
 def chunks_without_vectors(conn) -> tuple[int, int]:
     """(chunks, memories) whose chunk has no vector: invisible to the vector channel. All of them without a table."""
-    lacking = f"id NOT IN (SELECT {_vector_key(conn)} FROM {VECTORS})" if has_vector_table(conn) else "true"
+    lacking = _lacking_vector(conn, "id")
     row = conn.execute(f"SELECT count(*), count(DISTINCT memory_id) FROM chunks WHERE {lacking}").fetchone()
     return row[0], row[1]
 
@@ -78,18 +81,18 @@ def orphan_vectors(conn) -> list[int]:
     take space and can be found in recall."""
     if not has_vector_table(conn):
         return []
-    key = _vector_key(conn)
+    key = vectors.key_column(conn, None)
     rows = conn.execute(f"SELECT {key} FROM {VECTORS} WHERE {key} NOT IN (SELECT id FROM chunks) ORDER BY {key}")
     return [r[0] for r in rows]
 
 
 def delete_vectors(conn, rowids: list[int]) -> None:
-    conn.executemany(f"DELETE FROM {VECTORS} WHERE {_vector_key(conn)} = ?", ((r,) for r in rowids))
+    conn.executemany(f"DELETE FROM {VECTORS} WHERE {vectors.key_column(conn, None)} = ?", ((r,) for r in rowids))
 
 
 def memories_to_embed(conn, after: int, limit: int) -> list[int]:
     """Up to `limit` memories after id `after`, in id order, with a chunk lacking its vector or with no chunk."""
-    lacking = f"c.id NOT IN (SELECT {_vector_key(conn)} FROM {VECTORS})" if has_vector_table(conn) else "true"
+    lacking = _lacking_vector(conn, "c.id")
     rows = conn.execute(
         f"SELECT c.memory_id FROM chunks c WHERE c.memory_id > ?1 AND {lacking} "
         "UNION SELECT m.id FROM memories m WHERE m.id > ?1 "

@@ -20,13 +20,8 @@ import math
 import re
 from dataclasses import dataclass
 
-from slm.storage import fts_tokens
+from slm.storage import fts_tokens, maxscore
 
-K1 = 1.2  # FTS5's bm25() defaults
-B = 0.75
-PRUNE_SHARE = 4  # the early stop skips phrases in over 1/PRUNE_SHARE of the rows ...
-PRUNE_GAIN = 3  # ... when the others match under 1/PRUNE_GAIN as many rows as the commonest (else it costs)
-PRUNE_MARGIN = 1e-6  # relative: covers the rounding between sums over all phrases and over some
 _PHRASE = re.compile(r'"((?:[^"]|"")*)"')
 
 # One row per query phrase (`ord`, its tokens `lex`, its `idf`). A one-token phrase's rows and tf come from
@@ -114,28 +109,21 @@ class PostgresKeywordIndex:
         longer = any(len(tokens) > 1 for tokens in query.phrases)
         phrases = _PHRASE_HITS.format(where=where) if longer else ""
         sql = _SCORE.format(where=where, phrases=phrases, hits=_ALL_HITS if longer else "one")
-        constants = [K1 + 1.0, K1, B, query.avgdl, limit]
+        constants = [maxscore.K1 + 1.0, maxscore.K1, maxscore.B, query.avgdl, limit]
         tokens = [query.firsts, query.singles]
         found = self.conn.execute(sql, [query.idf, *query.parameters(), *constants, *tokens, *extra])
         return [(r[0], r[1]) for r in found]
 
     def _pruned(self, query: _Query, scope: _Scope, limit: int) -> list[int] | None:
-        """The rows that can make the top `limit` (MaxScore's exact early stop, as `keyword_sqlite` does it), or None
-        when stopping early does not pay or cannot be proved: for an OR of phrases some of which are common.
-
-        A phrase adds less than idf * (k1 + 1) to a row's score. The rows matching the rare phrases, scored on those
-        alone, give a floor under the true limit-th score (the common phrases only add). If the common phrases'
-        bounds sum below it, no row matching only common phrases can enter, nor a rare row whose partial score plus
-        that sum stays below it; the rest are scored in full, with every phrase, so their scores are FTS5's."""
-        hits = query.hits
-        common = [i for i, n in enumerate(hits) if n * PRUNE_SHARE > query.rows]
-        rare = [i for i in range(len(hits)) if i not in common]
-        rare_hits = sum(hits[i] for i in rare)
-        if not common or not rare or rare_hits < limit or rare_hits * PRUNE_GAIN > max(hits):
-            return None  # nothing common to skip, too few rare rows to fill the top, or too many to gain
+        """The rows that can make the top `limit` (`maxscore`'s exact early stop: the rest are scored in full, with
+        every phrase, so their scores are FTS5's), or None when stopping early does not pay or cannot be proved."""
+        split = maxscore.split(query.hits, query.rows, limit)
+        if split is None:
+            return None
+        common, rare = split
         partial = self._bm25(query.only(rare), scope, None)
         floor = partial[limit - 1][1] if len(partial) >= limit else math.inf
-        slack = sum((K1 + 1) * query.idf[i] for i in common) + PRUNE_MARGIN * max(1.0, abs(floor))
+        slack = maxscore.slack(query.hits, query.rows, common, floor)
         if slack >= floor:
             return None  # too few rare rows, or the common phrases could still lift a row above the floor
         return [memory_id for memory_id, score in partial if score + slack >= floor]
@@ -161,7 +149,7 @@ class _Query:
 
     @property
     def idf(self) -> list[float]:
-        return [_idf(self.rows, n) for n in self.hits]
+        return [maxscore.idf(self.rows, n) for n in self.hits]
 
     def only(self, keep: list[int]) -> _Query:
         """The same query with only these phrases (their idf unchanged: it depends on their own counts)."""
@@ -192,13 +180,6 @@ class _Query:
 def _tsquery(tokens: list[str]) -> str:
     """A phrase as a tsquery: its tokens at consecutive positions, as FTS5 matches a phrase."""
     return " <-> ".join(map(fts_tokens.quoted, tokens))
-
-
-def _idf(rows: int, hits: int) -> float:
-    """FTS5's idf, to the bit: log((N - n + 0.5) / (n + 0.5)), 1e-6 where that is not positive (a phrase in over
-    half the rows); N counts every row the index holds."""
-    idf = math.log((rows - hits + 0.5) / (hits + 0.5))
-    return idf if idf > 0.0 else 1e-6
 
 
 def _phrases(match: str) -> list[str]:

@@ -11,11 +11,9 @@ import itertools
 import math
 import re
 
+from slm.storage import maxscore
+
 _PHRASE = re.compile(r'"[^"]*"')
-BM25_K1 = 1.2  # FTS5's bm25() k1: one phrase adds less than its idf * (k1 + 1) to any row's score
-PRUNE_SHARE = 4  # BM25 stops early past phrases in over 1/PRUNE_SHARE of the rows ...
-PRUNE_GAIN = 3  # ... when the other phrases match under 1/PRUNE_GAIN as many rows as the commonest (else it costs)
-PRUNE_MARGIN = 1e-6  # relative: covers the rounding between FTS5's sums over all phrases and over some
 
 
 class SqliteKeywordIndex:
@@ -52,34 +50,27 @@ class SqliteKeywordIndex:
         return [(r[0], r[1]) for r in self.conn.execute(sql, [match, *listed, limit])]
 
     def _bm25_pruned(self, match: str, hidden: str, limit: int) -> list[tuple[int, float]] | None:
-        """The same rows and scores as `_bm25`, scoring only rows that can make the top `limit` (MaxScore's exact
-        early stop); None when it does not pay or cannot be proved, for an OR of phrases some of which are common.
-
-        A phrase adds less than idf * (k1 + 1) to a row's score. The rows matching the rare phrases, scored on
-        those alone, give a floor under the true limit-th score (the common phrases only add). If the common
-        phrases' bounds sum below it, no row matching only common phrases can enter, nor a rare row whose partial
-        score plus that sum stays below it; FTS5 then scores the remaining few in full, with every phrase.
-        """
+        """The same rows and scores as `_bm25`, scoring only rows that can make the top `limit` (`maxscore`'s exact
+        early stop: FTS5 then scores the remaining few in full, with every phrase); None when it does not pay or
+        cannot be proved, for an OR of phrases some of which are common."""
         phrases = _PHRASE.findall(match)
         if len(phrases) < 2 or " OR ".join(phrases) != match:
             return None
         hits = [self._matches(phrase) for phrase in phrases]
         rows = self.conn.execute("SELECT max(id) FROM memories").fetchone()[0] or 0  # >= FTS5's row count
-        common = [i for i, n in enumerate(hits) if n * PRUNE_SHARE > rows]
-        rare = [phrases[i] for i in range(len(phrases)) if i not in common]
-        rare_hits = sum(hits) - sum(hits[i] for i in common)
-        if not common or not rare or rare_hits < limit or rare_hits * PRUNE_GAIN > max(hits):
-            return None  # nothing common to skip, too few rare rows to fill the top, or too many to gain
-        bounds = sum((BM25_K1 + 1) * max(math.log((rows - hits[i] + 0.5) / (hits[i] + 0.5)), 1e-6) for i in common)
+        split = maxscore.split(hits, rows, limit)
+        if split is None:
+            return None
+        common, rare = split
         with contextlib.closing(self.conn.cursor()) as cursor:  # closed unfinished: no snapshot left pinned
             cursor.execute(
                 "SELECT rowid, -bm25(memories_fts) FROM memories_fts WHERE memories_fts MATCH ? "
                 f"AND rowid NOT IN ({hidden}) ORDER BY bm25(memories_fts)",
-                [" OR ".join(rare)],
+                [" OR ".join(phrases[i] for i in rare)],
             )
             best = list(itertools.islice(cursor, limit))
             floor = best[-1][1] if len(best) == limit else math.inf
-            slack = bounds + PRUNE_MARGIN * max(1.0, abs(floor))
+            slack = maxscore.slack(hits, rows, common, floor)
             if slack >= floor:
                 return None  # too few rare rows, or the common phrases could still lift a row above the floor
             close = itertools.takewhile(lambda row: row[1] + slack >= floor, cursor)

@@ -12,7 +12,7 @@ import numpy as np
 
 from slm.storage.memories import MemoryFilter
 from slm.storage.vectors import TABLE as VECTORS
-from slm.storage.vectors import _embedding, _key, _matrix
+from slm.storage.vectors import embedding_column, key_column, matrix_of
 
 
 def chain_ids(conn, flt: MemoryFilter, among: tuple[int, ...] | None = None) -> np.ndarray:
@@ -73,8 +73,8 @@ def links(conn, ids: list[int]) -> dict[int, list[tuple[int, str, float]]]:
 def embeddings(conn, ids: list[int], dim: int) -> dict[int, tuple[list[tuple[int, int]], np.ndarray]]:
     """memory id -> (chunk spans, float32 matrix), chunks in order."""
     rows = conn.execute(
-        f'SELECT c.memory_id, c.start, c."end", {_embedding(conn)} FROM chunks c '
-        f"JOIN {VECTORS} v ON {_key(conn)} = c.id "
+        f'SELECT c.memory_id, c.start, c."end", {embedding_column(conn)} FROM chunks c '
+        f"JOIN {VECTORS} v ON {key_column(conn)} = c.id "
         f"WHERE c.memory_id IN ({_marks(ids)}) ORDER BY c.memory_id, c.id",
         ids,
     ).fetchall()
@@ -82,7 +82,7 @@ def embeddings(conn, ids: list[int], dim: int) -> dict[int, tuple[list[tuple[int
     for memory_id, start, end, blob in rows:
         grouped[memory_id].append(((start, end), blob))
     return {
-        memory_id: ([s for s, _ in parts], _matrix(conn, [b for _, b in parts], dim))
+        memory_id: ([s for s, _ in parts], matrix_of(conn, [b for _, b in parts], dim))
         for memory_id, parts in grouped.items()
     }
 

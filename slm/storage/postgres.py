@@ -105,33 +105,6 @@ def _params(sql: str, params: Any) -> tuple[str, Any]:
     return text, {f"p{k}": values[k - 1] for k in set(numbered)}
 
 
-class PgCursor:
-    """A cursor that takes slm's SQL (for the few callers that iterate one statement's rows lazily)."""
-
-    def __init__(self, db: PgDb) -> None:
-        self._db = db
-        self._rows: Iterator = iter(())
-
-    def execute(self, sql: str, params: Any = None) -> PgCursor:
-        self._rows = iter(self._db.execute(sql, params))
-        return self
-
-    def __iter__(self) -> Iterator:
-        return self._rows
-
-    def __next__(self):
-        return next(self._rows)
-
-    def fetchone(self):
-        return next(self._rows, None)
-
-    def fetchall(self) -> list:
-        return list(self._rows)
-
-    def close(self) -> None:
-        self._rows = iter(())
-
-
 class PgDb:
     """One psycopg connection (autocommit outside transactions) as the engine's `Db` (`slm.storage.db`).
 
@@ -167,9 +140,6 @@ class PgDb:
         self._last = cursor
         return cursor
 
-    def cursor(self) -> PgCursor:
-        return PgCursor(self)
-
     def changes(self) -> int:
         return 0 if self._last is None else max(self._last.rowcount, 0)
 
@@ -199,7 +169,6 @@ class PgDb:
         with self.raw.transaction():
             if outer:
                 self._bumped = False
-                self.raw.execute(f"SET LOCAL lock_timeout = '{int(self.wait_seconds * 1000)}ms'")
             self._lock()
             if not self._bumped:
                 self.raw.execute("UPDATE slm_state SET data_version = data_version + 1")
@@ -210,7 +179,8 @@ class PgDb:
 
     def _lock(self) -> None:
         psycopg = import_psycopg()
-        try:
+        try:  # the wait is bounded wherever the lock is taken, nested in a plain transaction too
+            self.raw.execute(f"SET LOCAL lock_timeout = '{int(self.wait_seconds * 1000)}ms'")
             self.raw.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [self._lock_key])
         except psycopg.errors.LockNotAvailable as err:
             raise StoreBusy(f"the store stayed locked for {self.wait_seconds:g} s", BUSY_HINT) from err

@@ -97,15 +97,15 @@ def vector_pages(
     """
     while True:
         rows = conn.execute(
-            f"SELECT c.id, c.memory_id, {_embedding(conn)} FROM chunks AS c JOIN {TABLE} AS v ON {_key(conn)} = c.id "
-            "WHERE c.id > ? ORDER BY c.id LIMIT ?",
+            f"SELECT c.id, c.memory_id, {embedding_column(conn)} FROM chunks AS c "
+            f"JOIN {TABLE} AS v ON {key_column(conn)} = c.id WHERE c.id > ? ORDER BY c.id LIMIT ?",
             (after_chunk, page),
         ).fetchall()
         if not rows:
             return
         chunk_ids = np.fromiter((r[0] for r in rows), np.int64, len(rows))
         memory_ids = np.fromiter((r[1] for r in rows), np.int64, len(rows))
-        matrix = _matrix(conn, [r[2] for r in rows], dim)
+        matrix = matrix_of(conn, [r[2] for r in rows], dim)
         yield chunk_ids, memory_ids, matrix
         after_chunk = int(chunk_ids[-1])
 
@@ -121,27 +121,33 @@ def vectors_of(conn, chunk_ids: list[int], dim: int) -> dict[int, np.ndarray]:
     chunk: vec0 answers that from its rowid index but reads every vector for `rowid IN (…)` (16 chunks at 158k:
     0.2 ms against ~40 ms, paid by every process that checks the vector file)."""
     if conn.backend == "postgres":
-        query = f"SELECT chunk_id, {_embedding(conn)} FROM {TABLE} v WHERE chunk_id = ANY(?)"
+        query = f"SELECT chunk_id, {embedding_column(conn)} FROM {TABLE} v WHERE chunk_id = ANY(?)"
         rows = conn.execute(query, (list(chunk_ids),)).fetchall()
     else:
         query = f"SELECT rowid, embedding FROM {TABLE} WHERE rowid = ?"
         rows = [row for chunk_id in chunk_ids for row in conn.execute(query, (chunk_id,))]
-    return {r[0]: _matrix(conn, [r[1]], dim)[0] for r in rows}
+    return {r[0]: matrix_of(conn, [r[1]], dim)[0] for r in rows}
 
 
-def _key(conn) -> str:
-    """The vector table's chunk id column, as `v`."""
-    return "v.chunk_id" if conn.backend == "postgres" else "v.rowid"
+def key_column(conn, alias: str | None = "v") -> str:
+    """The vector table's chunk id column (sqlite-vec's rowid, pgvector's `chunk_id`), as `alias` (None: bare)."""
+    column = "chunk_id" if conn.backend == "postgres" else "rowid"
+    return column if alias is None else f"{alias}.{column}"
 
 
-def _embedding(conn) -> str:
+def embedding_column(conn) -> str:
     """The vector of `v` as bytes: float32 (sqlite-vec), or pgvector's binary form (`vector_send`: a 4-byte header,
     then big-endian float32)."""
     return "vector_send(v.embedding)" if conn.backend == "postgres" else "v.embedding"
 
 
-def _matrix(conn, blobs: list[bytes], dim: int) -> np.ndarray:
-    """The float32 rows of `_embedding`'s bytes."""
+def vector(conn, blob: bytes) -> np.ndarray:
+    """One chunk's float32 vector from `embedding_column`'s bytes, its dimension read from them."""
+    return matrix_of(conn, [blob], -1)[0]
+
+
+def matrix_of(conn, blobs: list[bytes], dim: int) -> np.ndarray:
+    """The float32 rows of `embedding_column`'s bytes."""
     if conn.backend == "postgres":
         raw = np.frombuffer(b"".join(bytes(b)[4:] for b in blobs), dtype=">f4")
         return raw.astype(np.float32).reshape(len(blobs), dim)
