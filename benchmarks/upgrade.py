@@ -33,6 +33,7 @@ from pathlib import Path
 # What migrations 0007-0015 added, taken away newest first (tests/test_contradictions.py uses this too); 0011 and
 # 0012 only remade an index of `claims`, which goes with the table.
 UNDO_TO_6 = (
+    "DROP TABLE project_visibility",  # 0016
     "DROP INDEX memories_private",  # 0015
     "ALTER TABLE memories DROP COLUMN private_to",
     "ALTER TABLE agents DROP COLUMN member",

@@ -262,7 +262,6 @@ def test_a_rename_killed_before_its_commit_leaves_the_store_as_it_was(two_projec
 
 
 # -- erasure --------------------------------------------------------------------------------------------------------
-@pytest.mark.sqlite_only  # until erasure runs on PostgreSQL (issue 24, helper pg-erasure): then both backends
 def test_erasing_a_project_or_its_last_memory_drops_its_keys(mem, tmp_path):
     for name in ("a", "b", "c"):
         (tmp_path / name).mkdir()
@@ -314,6 +313,29 @@ def test_the_cli_infers_the_project_for_writes_and_manages_projects(db_path, tmp
     assert missing["error"] == "no project named 'misc'" and "slm project list" in missing["hint"]
     human = run("project", "list", "--db", db_path).stdout
     assert "storefront" in human and "*" in human
+
+
+def test_the_cli_keeps_a_project_to_a_member_and_shares_it_again(mem, db_arg):
+    mem.remember("Alice's hiring roadmap: two engineers by March", project="hiring")
+    mem.remember("The shop deploys with Helm", project="shop")
+    assert run_json("project", "private", "hiring", "--member", "alice", "--db", db_arg) == {
+        "project": "hiring", "private_to": "member:alice",
+    }  # fmt: skip
+    assert "private to alice" in run("project", "list", "--db", db_arg).stdout
+    assert run("project", "show", "hiring", "--db", db_arg).stdout.startswith("hiring (private to alice)")
+    assert {p["name"]: p["private_to"] for p in run_json("project", "list", "--db", db_arg)}["shop"] is None
+    assert run("project", "share", "hiring", "--db", db_arg).stdout.strip() == "hiring: shared"
+    assert run("project", "private", "hiring", "--db", db_arg).stdout.strip() == "hiring: private to you"
+    missing = run_json("project", "private", "nowhere", "--db", db_arg, code=2)
+    assert missing["error"] == "no project named 'nowhere'" and "slm project list" in missing["hint"]
+
+
+def test_keeping_a_project_private_killed_before_its_commit_leaves_the_store_as_it_was(two_projects, tmp_path):
+    db = copy_store(two_projects, tmp_path / "store")
+    own, before = memories(db), snapshot(db)
+    crash_at("project.visibility.set", ["project", "private", "a", "--member", "alice", "--db", db])
+    check_store(db, own)
+    assert snapshot(db) == before
 
 
 @pytest.mark.anyio

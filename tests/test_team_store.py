@@ -10,6 +10,7 @@ import pytest
 
 from slm import Memory
 from slm.errors import Forbidden, NotFound
+from slm.portability import erasure
 
 pytestmark = pytest.mark.both_backends
 
@@ -130,3 +131,137 @@ def test_an_export_keeps_private_memories_private_in_the_store_it_is_imported_in
             bob.authenticate(token)
             assert [m.content for m in bob.list(project="ops")] == [SHARED]
         assert {m.content: m.private_to for m in moved.list(project="ops")}[PLAN] == "member:alice"
+
+
+# -- a project kept to one member -------------------------------------------------------------------------------------
+ROADMAP = "Alice's hiring roadmap: two backend engineers in Oslo by March"
+ROADMAP_QUERY = "hiring roadmap backend engineers Oslo"
+
+
+def test_a_project_kept_to_a_member_reaches_only_their_agents_and_the_owner(team):
+    owner, agents = team
+    plan = agents["alice-laptop"].remember(ROADMAP, project="hiring", tags=["roadmap"])
+    shared = agents["bob-laptop"].remember(SHARED, project="ops")
+    assert owner.keep_project_private("hiring", member="alice") == {"project": "hiring", "private_to": "member:alice"}
+    assert owner.get(plan).private_to is None, "the memory itself is unchanged: its project keeps it"
+    for name in ("alice-laptop", "alice-desk"):
+        assert plan in [h.id for h in agents[name].recall(ROADMAP_QUERY, 5)]
+        assert agents[name].get(plan).content == ROADMAP
+    for name in ("bob-laptop", "anonymous"):
+        reader = agents[name]
+        assert plan not in [h.id for h in reader.recall(ROADMAP_QUERY, 5)]
+        assert [m.id for m in reader.list()] == [shared]
+        assert reader.count() == 1 and reader.count(project="hiring") == 0
+        assert [m.id for m in reader.get_many([plan, shared])] == [shared]
+        with pytest.raises(NotFound, match=f"no memory with id {plan}"):
+            reader.get(plan)
+        assert "hiring" not in reader.stats()["projects"] and reader.stats()["memories"] == 1
+        assert "roadmap" not in reader.tags() and "hiring" not in reader.counts("project")
+        assert plan not in {e.memory_id for e in reader.events_after(0)}
+    assert owner.count() == 2 and owner.stats()["projects"] == {"hiring": 1, "ops": 1}
+    assert [p["private_to"] for p in owner.projects() if p["name"] == "hiring"] == ["member:alice"]
+
+    owner.share_project("hiring")
+    assert plan in [h.id for h in agents["bob-laptop"].recall(ROADMAP_QUERY, 5)]
+    assert owner.project("hiring")["private_to"] is None
+
+
+def test_others_may_not_write_into_a_kept_project_and_nothing_is_written(team):
+    owner, agents = team
+    agents["alice-laptop"].remember(ROADMAP, project="hiring")
+    owner.keep_project_private("hiring", member="alice")
+    for name in ("bob-laptop", "anonymous"):
+        with pytest.raises(Forbidden, match="'hiring' is kept private to another member"):
+            agents[name].remember("Bob's note about hiring", project="hiring")
+        with pytest.raises(Forbidden, match="kept private"):
+            agents[name].remember_many([{"text": "fine", "project": "ops"}, {"text": "not", "project": "hiring"}])
+    assert owner.count() == 1
+    newer = agents["alice-desk"].remember("Alice's second note: offers go out in April", project="hiring")
+    assert newer in [m.id for m in agents["alice-laptop"].list(project="hiring")]
+    assert owner.remember("The owner writes there too", project="hiring") in [m.id for m in owner.list()]
+
+
+def test_a_memory_private_to_someone_stays_theirs_inside_a_kept_project(team):
+    owner, agents = team
+    agents["alice-laptop"].remember(ROADMAP, project="hiring")
+    mine = owner.remember("The owner's salary bands for the Oslo roles", project="hiring", private=True)
+    owner.keep_project_private("hiring", member="alice")
+    assert mine not in [m.id for m in agents["alice-laptop"].list(project="hiring")]
+    owner.share_project("hiring")
+    assert mine not in [m.id for m in agents["bob-laptop"].list(project="hiring")]
+
+
+def test_kept_to_the_owner_no_agent_sees_it(team):
+    owner, agents = team
+    plan = agents["alice-laptop"].remember(ROADMAP, project="hiring")
+    assert owner.keep_project_private("hiring")["private_to"] == "user"
+    for reader in agents.values():
+        assert reader.list(project="hiring") == [] and plan not in [h.id for h in reader.recall(ROADMAP_QUERY, 5)]
+
+
+def test_only_the_owner_keeps_or_shares_a_project_and_only_one_that_exists(team):
+    owner, agents = team
+    agents["alice-laptop"].remember(ROADMAP, project="hiring")
+    with pytest.raises(Forbidden, match="only the user may keep projects private"):
+        agents["alice-laptop"].keep_project_private("hiring", member="alice")
+    with pytest.raises(Forbidden, match="only the user may share projects"):
+        agents["alice-laptop"].share_project("hiring")
+    with pytest.raises(NotFound, match="no project named 'nowhere'"):
+        owner.keep_project_private("nowhere", member="alice")
+    with pytest.raises(Exception, match="member"):
+        owner.keep_project_private("hiring", member="")
+    assert owner.project("hiring")["private_to"] is None
+
+
+def test_rename_carries_the_visibility_and_merge_refuses_to_mix_them(team):
+    owner, agents = team
+    plan = agents["alice-laptop"].remember(ROADMAP, project="hiring")
+    agents["bob-laptop"].remember(SHARED, project="ops")
+    owner.keep_project_private("hiring", member="alice")
+    owner.rename_project("hiring", "recruiting")
+    assert owner.project("recruiting")["private_to"] == "member:alice"
+    assert plan not in [m.id for m in agents["bob-laptop"].list()]
+    with pytest.raises(Exception, match="not kept to the same member"):
+        owner.merge_projects("recruiting", "ops")
+    assert owner.project("recruiting")["memories"] == 1
+    owner.remember("Alice's older notes on recruiting agencies", project="agencies")
+    owner.keep_project_private("agencies", member="alice")
+    owner.merge_projects("agencies", "recruiting")
+    assert owner.project("recruiting")["private_to"] == "member:alice" and owner.project("recruiting")["memories"] == 2
+
+
+def test_an_export_of_a_kept_project_keeps_its_memories_private(team, tmp_path):
+    owner, agents = team
+    agents["alice-laptop"].remember(ROADMAP, project="hiring")
+    owner.keep_project_private("hiring", member="alice")
+    export = tmp_path / "team.jsonl"
+    with export.open("w") as out:
+        owner.transfers.export(out)
+    lines = [json.loads(line) for line in export.read_text().splitlines()]
+    assert lines[0]["version"] == 4
+    assert [r.get("private_to") for r in lines if r["type"] == "memory"] == ["member:alice"]
+
+
+def test_erasing_a_kept_projects_memories_forgets_whose_it_was(team):
+    owner, agents = team
+    plan = agents["alice-laptop"].remember(ROADMAP, project="hiring")
+    owner.keep_project_private("hiring", member="alice")
+    receipt = erasure.erase(owner.transfers, erasure.Scope.of(ids=[plan]))
+    assert receipt["counts"]["orphaned project visibility"] == 1
+    assert all(p["name"] != "hiring" for p in owner.projects())
+
+
+def test_cluster_labels_do_not_draw_on_private_memories(team):
+    owner, agents = team
+    words = ["kubernetes", "helm", "chart", "rollout", "canary"]
+    for i in range(12):
+        agents["bob-laptop"].remember(f"Deploy note {i}: the {words[i % 5]} step of the billing release", project="ops")
+    for i in range(12):
+        agents["alice-laptop"].remember(f"Zanzibar offsite {i}: the secret acquisition of Quokka Labs", project="ops")
+    owner.graph_build()
+    owner.keep_project_private("ops", member="alice")
+    labels = " ".join(c["label"] for c in owner.clusters(refresh=False)).lower()
+    assert "zanzibar" not in labels and "quokka" not in labels
+    owner.share_project("ops")
+    labels = " ".join(c["label"] for c in owner.clusters(refresh=False)).lower()
+    assert "zanzibar" in labels or "quokka" in labels, "shared again, the labels may draw on them again"

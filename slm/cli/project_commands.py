@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 
 @click.group("project", cls=Group)
 def project_app() -> None:
-    """Projects: a repository's memories, whichever clone, folder or worktree wrote them; list, show, rename, merge."""
+    """Projects: a repository's memories, whichever clone, folder or worktree wrote them; list, show, rename, merge,
+    keep private to one member or share."""
 
 
 def working_directory() -> Path | None:
@@ -97,6 +98,39 @@ def project_merge(source: str, target: str, db: Path | None, as_json: bool) -> N
     answer(db, as_json, lambda mem: mem.merge_projects(source, target), _merged, busy="merging")
 
 
+@project_app.command("private")
+@click.argument("name", metavar="NAME", help="The project.")
+@click.option("--member", metavar="PERSON", help="The member it is kept to (default: you alone, no agent).")
+@db_option
+@json_option
+@handles_errors
+def project_private(name: str, member: str | None, db: Path | None, as_json: bool) -> None:
+    """On a team's store: keep a project to one member. Its memories reach only their agents (and you); other
+    members' agents neither see them nor write there."""
+    answer(db, as_json, lambda mem: mem.keep_project_private(name, member), _visibility)
+
+
+@project_app.command("share")
+@click.argument("name", metavar="NAME", help="The project.")
+@db_option
+@json_option
+@handles_errors
+def project_share(name: str, db: Path | None, as_json: bool) -> None:
+    """Share a project kept to one member again: its memories reach every agent (but those kept private
+    themselves)."""
+    answer(db, as_json, lambda mem: mem.share_project(name), _visibility)
+
+
+def _visibility(done: dict) -> None:
+    out.plain(f"{done['project']}: {_kept_to(done['private_to'])}")
+
+
+def _kept_to(key: str | None) -> str:
+    if key is None:
+        return "shared"
+    return "private to you" if key == "user" else f"private to {key.partition(':')[2]}"
+
+
 def _merged(done: dict) -> None:
     out.plain(
         f"merged {done['from']} into {done['into']}: {done['memories']} memory rows moved, {done['histories']} "
@@ -116,16 +150,20 @@ def _projects_table(projects: list[dict]) -> None:
     for column, justify in (("", "left"), ("project", "left"), ("memories", "right"), ("keys", "right")):
         table.add_column(column, justify=justify, no_wrap=True)  # type: ignore[arg-type]
     table.add_column("newest write", no_wrap=True)
+    kept = any(p["private_to"] for p in projects)
+    if kept:
+        table.add_column("visibility", no_wrap=True)
     for p in projects:
         table.add_row(
             "*" if p["here"] else "", out.text(p["name"], "bold"), str(p["memories"]), str(p["keys"]),
-            out.text((p["newest"] or "")[:16].replace("T", " ")),
+            out.text((p["newest"] or "")[:16].replace("T", " ")), *([_kept_to(p["private_to"])] if kept else []),
         )  # fmt: skip
     out.console().print(table)
 
 
 def _project_detail(project: dict) -> None:
-    out.plain(project["name"], "bold")
+    out.plain(project["name"] + ("" if project["private_to"] is None else f" ({_kept_to(project['private_to'])})"),
+              "bold")  # fmt: skip
     out.plain(f"  {project['memories']} memories ({project['versions']} versions with history), "
               f"{project['open_contradictions']} open contradictions")  # fmt: skip
     if project["newest"]:

@@ -11,6 +11,7 @@ from slm.errors import Forbidden, InvalidInput, NotFound
 from slm.storage.agents import AgentRow
 from slm.storage.events import Event
 from slm.storage.memories import MemoryFilter, MemoryRow
+from slm.storage.projects import ProjectRepository
 from slm.trust import model as trust_model
 from slm.trust.ledger import principal_of
 
@@ -109,6 +110,19 @@ class Caller:
             return flt
         return replace(flt, private_to=keys)
 
+    def may_write_to(self, project: str) -> None:
+        """A project kept to one member is theirs: another member's agent may not write there (what it wrote would
+        be out of its own sight at once)."""
+        keys = self.private_keys()
+        if keys is None:
+            return
+        kept = ProjectRepository(self.store.conn).private_to(project)
+        if kept is not None and kept not in keys:
+            raise Forbidden(
+                f"project {project!r} is kept private to another member",
+                "write to a shared project (`project=`), or ask the store's owner to share it (`slm project share`)",
+            )
+
     def private_to_others(self, ids: list[int]) -> set[int]:
         keys = self.private_keys()
         if keys is None:
@@ -120,8 +134,7 @@ class Caller:
         """The memory, or NotFound, as for an unknown id, when it is private to someone else."""
         memory_id = validation.clean_id(memory_id)
         row = self.store.repo.get(memory_id)
-        keys = self.private_keys()
-        if row is None or (keys is not None and row.private_to is not None and row.private_to not in keys):
+        if row is None or self.private_to_others([memory_id]):
             raise NotFound(f"no memory with id {memory_id}", UNKNOWN_ID_HINT, what="memory")
         return row
 

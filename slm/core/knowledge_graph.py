@@ -28,7 +28,7 @@ class KnowledgeGraph:
         """Link memories stored before the graph existed, then rebuild the Leiden clusters (ids kept by overlap)."""
         self._link_unlinked(progress)
         built_at = validation.event_time()
-        found, report = clusters.build(self.repo, self._texts, self.store.synced_index().mean_vectors)
+        found, report = clusters.build(self.repo, self._texts, self.store.synced_index().mean_vectors, self._private)
         faults.step("graph.clustered")
         with self.store.conn.write_transaction():
             self.repo.replace_clusters(found, built_at)
@@ -38,7 +38,7 @@ class KnowledgeGraph:
 
     def relabel(self, cluster_ids: set[int]) -> None:
         with self.store.conn.write_transaction():
-            clusters.relabel(self.repo, cluster_ids, self._texts, self._stored_mean_vectors)
+            clusters.relabel(self.repo, cluster_ids, self._texts, self._stored_mean_vectors, self._private)
 
     def _stored_mean_vectors(self, ids: np.ndarray) -> np.ndarray:
         """Unit mean chunk vectors of a few memories, read from the store: loading the whole mirror for them would
@@ -70,6 +70,10 @@ class KnowledgeGraph:
                 progress(len(ids))
         with conn.write_transaction():
             delete_setting(conn, UNLINKED)
+
+    def _private(self, ids: list[int]) -> set[int]:
+        repo = self.store.repo
+        return set(repo.private_to(ids)) if repo.has_private() else set()
 
     def _texts(self, ids: list[int]) -> dict[int, str]:
         return {row.id: row.content for row in self.store.repo.get_many(ids)}

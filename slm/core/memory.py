@@ -24,7 +24,7 @@ from slm.storage import erasure as erasure_sql
 from slm.storage.agents import AgentRow
 from slm.storage.behavior import BehaviorRepository
 from slm.storage.events import Event
-from slm.storage.memories import MemoryRow
+from slm.storage.memories import MemoryFilter, MemoryRow
 
 if TYPE_CHECKING:
     from slm.core.agents import Agents
@@ -450,11 +450,11 @@ class Memory:
         """Current memories per project, agent or kind, the most first (what `stats` holds, without the rest)."""
         if by not in ("project", "agent", "kind"):
             raise InvalidInput(f"cannot count memories by {by!r}", "by project, agent or kind")
-        return self.repo.counts_by(by)
+        return self.repo.counts_by(by, self._visible())
 
     def tags(self) -> dict[str, int]:
         """Current memories per tag, the most used first."""
-        return self.repo.tag_counts()
+        return self.repo.tag_counts(self._visible())
 
     def versions(self, memory_id: int) -> list[MemoryRow]:
         """The versions `memory_id` replaced, newest first (its history; empty when it was never updated)."""
@@ -477,7 +477,11 @@ class Memory:
         return recaller.candidates(self.store, query, now)
 
     def stats(self) -> dict:
-        return reading.stats(self.store)
+        return reading.stats(self.store, self._visible())
+
+    def _visible(self) -> MemoryFilter:
+        """Current memories the caller may see: an agent of a team's store counts no other member's."""
+        return self._caller.restrict(MemoryFilter())
 
     # -- the knowledge graph --------------------------------------------------------------------------------
     def graph_build(self, *, progress: Progress | None = None) -> clusters.BuildReport:
@@ -530,6 +534,15 @@ class Memory:
     def project(self, name: str) -> dict:
         """One project as `projects` shows it, with its keys, kinds, agents and open contradictions."""
         return self._projects.show(name)
+
+    def keep_project_private(self, name: str, member: str | None = None) -> dict:
+        """Keep a project to one member of a team's store (None: to the owner): its memories reach only that
+        member's agents and the owner, and others' agents may not write there. Owner only."""
+        return self._projects.keep_private(name, member, self._knowledge.relabel)
+
+    def share_project(self, name: str) -> dict:
+        """Share a project kept to one member again. Owner only."""
+        return self._projects.share(name, self._knowledge.relabel)
 
     def rename_project(self, old: str, new: str) -> dict:
         """Rename a project everywhere (memories, claims, contradictions, trust counts, keys); `new` must not exist."""

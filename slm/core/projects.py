@@ -8,21 +8,25 @@ bound (stores from before keys, `-p NAME`) is taken: it is most likely the same 
 any repository is a project of its own, keyed by its path; the home folder, `/` and what is above home name no
 project: writes from there go to `default`, as before.
 Rename and merge change every table that stores a project name in one write transaction (`storage/projects.py`).
+On a team's store the owner may keep a project to one member (`project_visibility`): read-time, so memories moved
+in or out and a project shared again follow without being rewritten.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 from slm import faults, validation
-from slm.core.callers import Caller
+from slm.core.callers import OWNER_KEY, Caller
 from slm.core.project_identity import ProjectIdentity, identify
 from slm.errors import Forbidden, InvalidInput, NotFound
 from slm.storage.projects import ProjectRepository, ProjectRow
 
 LIST_HINT = "see `slm project list`"
+Relabel = Callable[[set[int]], None]  # draws these clusters' labels again (`KnowledgeGraph.relabel`)
 
 
 def names_for(identity: ProjectIdentity) -> list[str]:
@@ -87,7 +91,8 @@ class Projects:
 
     # -- the user's view ----------------------------------------------------------------------------------------
     def listed(self) -> list[dict]:
-        return [_summary(row) for row in self.repo.projects()]
+        kept = self.repo.visibility()
+        return [_summary(row, kept.get(row.name)) for row in self.repo.projects()]
 
     def show(self, name: object) -> dict:
         name = validation.clean_name(name, "project", "")
@@ -98,7 +103,33 @@ class Projects:
         keys = [{"key": k.key, "bound_at": k.bound_at} for k in self.repo.keys(name)]
         contradictions = self.repo.open_contradictions(name)
         more = {"bound": keys, "kinds": kinds, "agents": agents, "open_contradictions": contradictions}
-        return _summary(rows[0]) | more
+        return _summary(rows[0], self.repo.private_to(name)) | more
+
+    # -- visibility (a team's store) ---------------------------------------------------------------------------------
+    def keep_private(self, name: object, member: object | None, relabel: Relabel) -> dict:
+        """Keep a project to one member (None: to the owner): every memory of it, now and later, reaches only that
+        member's agents and the owner, unless a memory is itself private to someone; others' agents may not write
+        there. Cluster labels drawn from its memories are drawn again without them."""
+        self._owner_only("keep projects private")
+        name = validation.clean_name(name, "project", "")
+        key = OWNER_KEY if member is None else "member:" + validation.clean_name(member, "member", "")
+        return self._set_visibility(name, key, "project.kept_private", relabel)
+
+    def share(self, name: object, relabel: Relabel) -> dict:
+        """Share a project kept to one member again: its memories reach every agent (but those private themselves)."""
+        self._owner_only("share projects")
+        return self._set_visibility(validation.clean_name(name, "project", ""), None, "project.shared", relabel)
+
+    def _set_visibility(self, name: str, key: str | None, event: str, relabel: Relabel) -> dict:
+        """In one transaction with the labels of the clusters its memories are in, drawn again."""
+        with self.store.conn.write_transaction():
+            self._must_exist(name)
+            self.repo.keep_to(name, key, validation.now_utc())
+            faults.step("project.visibility.set")
+            relabel(set(self.store.graph.sizes(name)))
+            payload = {"project": name, "private_to": key}
+            self.store.events.append([self.caller.event(event, self.caller.name(None), None, payload)])
+        return payload
 
     # -- repair ---------------------------------------------------------------------------------------------------
     def rename(self, old: object, new: object) -> dict:
@@ -128,6 +159,7 @@ class Projects:
         with self.store.conn.write_transaction():
             self._must_exist(source)
             self._must_exist(target, f"to give {source!r} that name: slm project rename {source} {target}")
+            self._alike(source, target)
             events, keys = self._historise_twins(source, target, stamp, user)
             twins = len(events)
             faults.step("project.merge.twins")
@@ -159,6 +191,15 @@ class Projects:
             events.append(self.caller.event("memory.updated", user, old, {"superseded_by": kept, "merged": True}))
         return events, keys
 
+    def _alike(self, source: str, target: str) -> None:
+        """A merge must not share a kept project's memories, nor keep a shared one's to a member, in passing."""
+        kept = self.repo.private_to(source), self.repo.private_to(target)
+        if kept[0] != kept[1]:
+            raise InvalidInput(
+                f"{source!r} and {target!r} are not kept to the same member",
+                "share both (`slm project share NAME`) or keep both to one member (`slm project private NAME`) first",
+            )
+
     def _owner_only(self, what: str) -> None:
         if not self.caller.is_owner:
             raise Forbidden(f"only the user may {what}", "use `slm project` at the command line")
@@ -185,9 +226,10 @@ def _two_names(first: object, second: object) -> tuple[str, str]:
     return first, second
 
 
-def _summary(row: ProjectRow) -> dict:
+def _summary(row: ProjectRow, private_to: str | None) -> dict:
     return {
         "name": row.name,
+        "private_to": private_to,
         "memories": row.memories,
         "versions": row.versions,
         "keys": row.keys,

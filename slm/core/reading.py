@@ -63,16 +63,18 @@ def listed(store: Store, flt: MemoryFilter, limit: int, offset: int) -> list[Mem
     return store.repo.list(flt, limit, offset)
 
 
-def stats(store: Store) -> dict:
+def stats(store: Store, visible: MemoryFilter) -> dict:
+    """The store's figures; the memory counts only over what `visible` lets the caller see (on a team's store an
+    agent does not learn another member's private projects even by name)."""
     repo, conn = store.repo, store.conn
-    first, last = repo.time_range()
+    first, last = repo.time_range(visible)
     return {
         "path": store.location.shown,
-        "memories": repo.count(),
+        "memories": repo.count(visible),
         "chunks": repo.chunk_count(),
-        "projects": repo.counts_by("project"),
-        "agents": repo.counts_by("agent"),
-        "kinds": repo.counts_by("kind"),
+        "projects": repo.counts_by("project", visible),
+        "agents": repo.counts_by("agent", visible),
+        "kinds": repo.counts_by("kind", visible),
         "first": first,
         "last": last,
         "schema_version": migrations.schema_version(conn),

@@ -257,6 +257,8 @@ class Writer:
         agent_name = self.caller.name(_item_value_or(item, "agent", agent))
         verified = self.caller.verified_agent
         meta = validation.clean_meta(item.get("meta"))
+        project = validation.clean_name(_item_value_or(item, "project", project), "project", validation.DEFAULT_PROJECT)
+        self.caller.may_write_to(project)
         return NewMemory(
             content=text,
             content_hash=validation.content_hash(text),
@@ -264,9 +266,7 @@ class Writer:
             event_time=validation.parse_time(item.get("time")),
             agent=agent_name,
             agent_id=verified.id if verified is not None and verified.name == agent_name else None,
-            project=validation.clean_name(
-                _item_value_or(item, "project", project), "project", validation.DEFAULT_PROJECT
-            ),
+            project=project,
             kind=validation.clean_kind(item.get("kind")),
             meta=meta,
             tags=validation.clean_tags(item.get("tags")),

@@ -88,8 +88,10 @@ def build(
     graph: GraphRepository,
     texts: Callable[[list[int]], dict[int, str]],
     vectors: Callable[[np.ndarray], np.ndarray],
+    private: Callable[[list[int]], set[int]],
 ) -> tuple[list[NewCluster], BuildReport]:
-    """Cluster every current memory; `texts` fetches contents (for labels), `vectors` unit mean vectors by id.
+    """Cluster every current memory; `texts` fetches contents (for labels), `vectors` unit mean vectors by id,
+    `private` which memories are private to one member (labels, which every agent sees, never draw on them).
 
     Returns the clusters to store (with ids matched to the previous build) and a report; the caller writes
     them in one transaction.
@@ -106,6 +108,7 @@ def build(
             found += [(parent, ids[sub].tolist()) for sub in _split(g, members)]
     matched = _match_ids(graph, found)
     all_vectors = vectors(ids)
+    labels = _labels(graph, found, texts, private(ids.tolist()))
     clusters = [
         NewCluster(
             id=cluster_id,
@@ -114,7 +117,7 @@ def build(
             members=members,
             centroid=_centroid(all_vectors[np.searchsorted(ids, members)]),
         )
-        for (parent, members), cluster_id, label in zip(found, matched, _labels(graph, found, texts), strict=True)
+        for (parent, members), cluster_id, label in zip(found, matched, labels, strict=True)
     ]
     report = BuildReport(
         memories=len(ids),
@@ -164,10 +167,16 @@ def _match_ids(graph: GraphRepository, found: list[tuple[int | None, list[int]]]
     return matched
 
 
-def relabel(graph: GraphRepository, cluster_ids: set[int], texts, vectors: Callable[[np.ndarray], np.ndarray]) -> None:
-    """After members left (an erasure): each of these clusters' label and centroid from the members it has now, or
-    the cluster gone when none are left; memberships and every other cluster stay as they are. Inside the
-    caller's write transaction."""
+def relabel(
+    graph: GraphRepository,
+    cluster_ids: set[int],
+    texts,
+    vectors: Callable[[np.ndarray], np.ndarray],
+    private: Callable[[list[int]], set[int]],
+) -> None:
+    """After members left (an erasure) or became private: each of these clusters' label and centroid from the
+    members it has now, or the cluster gone when none are left; memberships and every other cluster stay as they
+    are. Inside the caller's write transaction."""
     total = graph.clustered_count()
     for cluster_id in sorted(cluster_ids):
         row = graph.cluster(cluster_id)
@@ -175,19 +184,24 @@ def relabel(graph: GraphRepository, cluster_ids: set[int], texts, vectors: Calla
         if row is None or not members:
             graph.delete_cluster(cluster_id)
             continue
-        [label] = _labels(graph, [(row.parent, members)], texts, total)
+        [label] = _labels(graph, [(row.parent, members)], texts, private(members), total)
         graph.update_cluster(cluster_id, label, _centroid(vectors(np.array(sorted(members), np.int64))))
 
 
 def _labels(
-    graph: GraphRepository, found: list[tuple[int | None, list[int]]], texts, total: int | None = None
+    graph: GraphRepository,
+    found: list[tuple[int | None, list[int]]],
+    texts,
+    private: set[int],
+    total: int | None = None,
 ) -> list[str]:
     """Each cluster's most distinctive entities (count in the cluster × rarity among `total` clustered memories,
-    by default those of `found`), else its distinctive words."""
+    by default those of `found`), else its distinctive words; neither from the `private` members."""
     total = max(1, total or sum(len(m) for p, m in found if p is None))
-    named = graph.entities_of([m for p, members in found if p is None for m in members])
+    named = graph.entities_of([m for p, members in found if p is None for m in members if m not in private])
     labels = []
-    for _, members in found:
+    for _, every in found:
+        members = [m for m in every if m not in private]
         counts: Counter = Counter()
         rows = {}
         for memory_id in members:
@@ -201,7 +215,7 @@ def _labels(
         parts = [name for _, name in scored[:LABEL_PARTS]]
         if len(parts) < 2:
             parts += [w for w in _top_words(texts(members[:LABEL_SAMPLE])) if w.lower() not in map(str.lower, parts)]
-        labels.append(" · ".join(parts[:LABEL_PARTS]) or f"{len(members)} memories")
+        labels.append(" · ".join(parts[:LABEL_PARTS]) or f"{len(every)} memories")
     return labels
 
 

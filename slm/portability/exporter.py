@@ -121,11 +121,11 @@ def _memory_records(conn, ids, dim: int | None, derive, progress: Progress | Non
         page = ids[start : start + PAGE].tolist()
         rows = repo.get_many(page)
         validity, trust, zones = sql.validity(conn, page), sql.trust_rows(conn, page), sql.zones(conn, page)
-        links = sql.links(conn, page)
+        links, private = sql.links(conn, page), repo.private_to(page)  # a kept project's memories are private
         vectors = sql.embeddings(conn, page, dim) if dim else {}
         for row in rows:
             record = _record(row, validity[row.id], trust.get(row.id), zones.get(row.id), links.get(row.id, ()),
-                             vectors.get(row.id))  # fmt: skip
+                             vectors.get(row.id), private.get(row.id))  # fmt: skip
             if derive is not None:
                 record["derived"] = derive(row.content, row.event_time or row.created_at)
             yield record
@@ -133,7 +133,7 @@ def _memory_records(conn, ids, dim: int | None, derive, progress: Progress | Non
             progress(len(page))
 
 
-def _record(row, validity, trust, zone, links, embedding) -> dict:
+def _record(row, validity, trust, zone, links, embedding, private_to: str | None) -> dict:
     _, doubt, review, score = trust if trust else (None, 0.0, None, None)
     record = {
         "type": "memory",
@@ -161,8 +161,8 @@ def _record(row, validity, trust, zone, links, embedding) -> dict:
             "zone": zone,
         },
     }
-    if row.private_to is not None:
-        record["private_to"] = row.private_to
+    if private_to is not None:
+        record["private_to"] = private_to
     if embedding is not None:
         spans, matrix = embedding
         vectors = [portable.encode_vector(v) for v in matrix]

@@ -130,8 +130,8 @@ def tombstone_events(conn, ids: list[int]) -> int:
 
 def drop_orphans(conn) -> dict[str, int]:
     """Entities no memory names any more (their names came from the erased text), contradictions left without
-    claims, and the identity keys of projects left without memories (they name folders and remote URLs; an
-    erasure of everything leaves none)."""
+    claims, and the identity keys and visibility of projects left without memories (they name folders, remote
+    URLs and members; an erasure of everything leaves none)."""
     conn.execute("DELETE FROM entities WHERE memories <= 0")
     entities = conn.changes()
     conn.execute(
@@ -139,8 +139,10 @@ def drop_orphans(conn) -> dict[str, int]:
         "(SELECT 1 FROM contradiction_claims cc WHERE cc.contradiction_id = contradictions.id)"
     )
     contradictions = conn.changes()
-    keys = ProjectRepository(conn).drop_orphan_keys()
-    return {"entities": entities, "contradictions": contradictions, "project keys": keys}
+    projects = ProjectRepository(conn)
+    keys, visibility = projects.drop_orphan_keys(), projects.drop_orphan_visibility()
+    return {"entities": entities, "contradictions": contradictions, "project keys": keys,
+            "project visibility": visibility}  # fmt: skip
 
 
 def holds_only(conn, ids: list[int]) -> bool:

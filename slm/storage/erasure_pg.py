@@ -41,6 +41,7 @@ TOUCHED = {
         "contradiction_claims",
         "events",
         "project_keys",
+        "project_visibility",
     ),
     "behavior": ("feedback", "recalls", "events"),
 }

@@ -20,6 +20,8 @@ _CURRENT = "m.superseded_by IS NULL"
 _LIVE = "NOT EXISTS (SELECT 1 FROM memory_lifecycle l WHERE l.memory_id = m.id AND l.zone = 'archived')"
 MAX_VERSIONS = 10_000
 _WHEN = "coalesce(m.event_time, m.created_at)"
+# whose a memory is: its own `private_to`, else that of a project kept to one member (migration 0016), else no one's
+_PRIVACY = "coalesce(m.private_to, (SELECT v.private_to FROM project_visibility v WHERE v.project = m.project))"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -106,7 +108,7 @@ class MemoryFilter:
             clauses.append(_LIVE)
         if self.private_to is not None:
             keys = ", ".join("?" * len(self.private_to))
-            clauses.append(f"(m.private_to IS NULL OR m.private_to IN ({keys}))" if keys else "m.private_to IS NULL")
+            clauses.append(f"({_PRIVACY} IS NULL OR {_PRIVACY} IN ({keys}))" if keys else f"{_PRIVACY} IS NULL")
             params += list(self.private_to)
         return (" AND ".join(clauses) or "true"), params
 
@@ -278,11 +280,13 @@ class MemoryRepository:
         )
         return {r[0] for r in rows}
 
-    def tag_counts(self) -> dict[str, int]:
-        """Current memories per tag, the most used first."""
+    def tag_counts(self, flt: MemoryFilter | None = None) -> dict[str, int]:
+        """Current memories (those `flt` lets through) per tag, the most used first."""
+        where, params = (flt or MemoryFilter()).where()
         rows = self.conn.execute(
-            f"SELECT t.tag, count(*) FROM memory_tags t JOIN memories m ON m.id = t.memory_id WHERE {_CURRENT} "
-            "GROUP BY 1 ORDER BY 2 DESC, 1"
+            f"SELECT t.tag, count(*) FROM memory_tags t JOIN memories m ON m.id = t.memory_id WHERE {where} "
+            "GROUP BY 1 ORDER BY 2 DESC, 1",
+            params,
         )
         return dict(rows.fetchall())
 
@@ -369,15 +373,19 @@ class MemoryRepository:
         return dict(self.conn.execute(f"SELECT m.id, {_WHEN} FROM memories m WHERE m.id IN ({marks})", ids))
 
     def has_private(self) -> bool:
-        """Whether any memory is private to one member (an index lookup): readers only pay for the filter then."""
-        return self.conn.execute("SELECT 1 FROM memories WHERE private_to IS NOT NULL LIMIT 1").fetchone() is not None
+        """Whether any memory or project is private to one member (index lookups): readers only pay for the filter
+        then."""
+        found = self.conn.execute(
+            "SELECT 1 FROM memories WHERE private_to IS NOT NULL UNION ALL SELECT 1 FROM project_visibility LIMIT 1"
+        )
+        return found.fetchone() is not None
 
     def private_to(self, ids: list[int]) -> dict[int, str]:
-        """The member keys of those of `ids` that are private."""
+        """The member keys of those of `ids` that are private, themselves or by their project."""
         if not ids:
             return {}
-        where = self.conn.dialect.in_list("id")
-        sql = f"SELECT id, private_to FROM memories WHERE {where} AND private_to IS NOT NULL"
+        where = self.conn.dialect.in_list("m.id")
+        sql = f"SELECT m.id, {_PRIVACY} FROM memories m WHERE {where} AND {_PRIVACY} IS NOT NULL"
         return dict(self.conn.execute(sql, [self.conn.dialect.list_param(ids)]).fetchall())
 
     def hidden_ids(self, live: bool) -> np.ndarray:
@@ -385,17 +393,19 @@ class MemoryRepository:
         rows = self.conn.execute(_hidden_query(live)).fetchall()
         return np.fromiter((r[0] for r in rows), np.int64, len(rows))
 
-    def counts_by(self, column: str) -> dict[str, int]:
-        """Current memories per project, agent or kind."""
+    def counts_by(self, column: str, flt: MemoryFilter | None = None) -> dict[str, int]:
+        """Current memories (those `flt` lets through) per project, agent or kind."""
         if column not in ("project", "agent", "kind"):
             raise ValueError(column)
+        where, params = (flt or MemoryFilter()).where()
         rows = self.conn.execute(
-            f"SELECT {column}, count(*) FROM memories m WHERE {_CURRENT} GROUP BY 1 ORDER BY 2 DESC"
+            f"SELECT m.{column}, count(*) FROM memories m WHERE {where} GROUP BY 1 ORDER BY 2 DESC", params
         ).fetchall()
         return dict(rows)
 
-    def time_range(self) -> tuple[str | None, str | None]:
-        return self.conn.execute(f"SELECT min({_WHEN}), max({_WHEN}) FROM memories m WHERE {_CURRENT}").fetchone()
+    def time_range(self, flt: MemoryFilter | None = None) -> tuple[str | None, str | None]:
+        where, params = (flt or MemoryFilter()).where()
+        return self.conn.execute(f"SELECT min({_WHEN}), max({_WHEN}) FROM memories m WHERE {where}", params).fetchone()
 
     def chunk_count(self) -> int:
         return self.conn.execute("SELECT count(*) FROM chunks").fetchone()[0]

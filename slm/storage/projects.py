@@ -1,5 +1,6 @@
-"""The `project_keys` table (migration 0013) and the SQL that renames and merges projects: every table that
-stores a project name — memories, claims, contradictions, the trust table of writes per project — and the keys.
+"""The `project_keys` table (migration 0013), projects kept to one member (`project_visibility`, 0016), and the
+SQL that renames and merges projects: every table that stores a project name — memories, claims, contradictions,
+the trust table of writes per project, the keys and the visibility.
 
 Callers hold the write transaction around every change, so a rename or merge commits whole or not at all.
 """
@@ -70,6 +71,32 @@ class ProjectRepository:
         self.conn.execute("DELETE FROM project_keys")
         return self.conn.changes()
 
+    # -- visibility (a team's store) --------------------------------------------------------------------------------
+    def private_to(self, project: str) -> str | None:
+        """The member key `project` is kept to; None: shared."""
+        row = self.conn.execute("SELECT private_to FROM project_visibility WHERE project = ?", (project,)).fetchone()
+        return row[0] if row else None
+
+    def visibility(self) -> dict[str, str]:
+        """Every private project with the member key it is kept to."""
+        return dict(self.conn.execute("SELECT project, private_to FROM project_visibility").fetchall())
+
+    def keep_to(self, project: str, key: str | None, at: str) -> None:
+        """Keep `project` to the member `key`, or share it again (None)."""
+        if key is None:
+            self.conn.execute("DELETE FROM project_visibility WHERE project = ?", (project,))
+            return
+        self.conn.execute(
+            "INSERT INTO project_visibility (project, private_to, set_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (project) DO UPDATE SET private_to = excluded.private_to, set_at = excluded.set_at",
+            (project, key, at),
+        )
+
+    def drop_orphan_visibility(self) -> int:
+        """The visibility of projects that hold no memory any more (it names the project and its member)."""
+        self.conn.execute("DELETE FROM project_visibility WHERE project NOT IN (SELECT project FROM memories)")
+        return self.conn.changes()
+
     # -- reading --------------------------------------------------------------------------------------------------
     def projects(self, name: str | None = None) -> list[ProjectRow]:
         """Every project a memory or a key names (or only `name`), the most recently written first."""
@@ -129,7 +156,20 @@ class ProjectRepository:
             self.conn.execute(f"UPDATE {table} SET {column} = ? WHERE {column} = ?", (target, source))
             changed[table] = self.conn.changes()
         changed["principal_projects"] = self._move_writes(source, target)
+        changed["project_visibility"] = self._move_visibility(source, target)
         return changed
+
+    def _move_visibility(self, source: str, target: str) -> int:
+        """`source`'s visibility goes with its name unless `target` has its own (a merge; the caller checked that
+        both are alike)."""
+        self.conn.execute(
+            "UPDATE project_visibility SET project = ? WHERE project = ? "
+            "AND NOT EXISTS (SELECT 1 FROM project_visibility v WHERE v.project = ?)",
+            (target, source, target),
+        )
+        moved = self.conn.changes()
+        self.conn.execute("DELETE FROM project_visibility WHERE project = ?", (source,))
+        return moved
 
     def _move_writes(self, source: str, target: str) -> int:
         """Each principal's writes to `source` count as writes to `target` (added to those it already has)."""
