@@ -11,10 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from slm import validation
+from slm import Memory, validation
 from slm.core.writer import ITEM_KEYS
 from slm.errors import InvalidInput
+from slm.portability import importer
 from slm.portability.foreign import FORMATS, PART_BYTES, Incoming, Problem, detect, read
+
+pytestmark = pytest.mark.both_backends  # the reading needs no store; what imports into one runs on each backend
 
 # As @modelcontextprotocol/server-memory saves it: entities first, then relations, a trailing newline.
 MCP_LINES = [
@@ -708,3 +711,31 @@ def test_same_input_gives_the_same_items_in_the_same_order(mcp_file, notes, mem0
     for file in copy.rglob("*.md"):
         os.utime(file, (1_000_000_000, 1_000_000_000))  # file times must not leak into the items
     assert list(read(copy, "basic-memory")) == list(read(notes, "basic-memory"))
+
+
+# --- into a store ----------------------------------------------------------------------------------------------
+
+
+def test_each_format_is_stored_as_read_and_only_once(mcp_file, notes, mem0_file, store_at):
+    """What `read` gives is what the store keeps, a SQLite file or a PostgreSQL database: text, kind, agent,
+    project, session, time, tags and meta (nested lists and objects, non-ASCII text); importing the same files
+    again adds nothing."""
+    sources = ((mcp_file, "mcp-memory", None), (notes, "basic-memory", "kb"), (mem0_file, "mem0", "diet"))
+    with Memory.open(store_at) as mem:
+        expected: dict[str, dict] = {}
+        for path, fmt, project in sources:
+            items = [r.item for r in incoming(read(path, fmt, project=project))]
+            report = importer.import_file(mem.transfers, path, project=project)
+            assert (report.format, report.added, report.problems) == (fmt, len(items), [])
+            expected.update({item["text"]: item for item in items})
+        stored = {row.content: row for row in mem.list(limit=100)}
+        assert stored.keys() == expected.keys() and len(stored) == 11
+        for text, item in expected.items():
+            row = stored[text]
+            assert (row.kind, row.agent, row.session, row.meta) == (item["kind"], item["agent"], item["session"],
+                                                                    item["meta"]), text  # fmt: skip
+            assert (row.project, row.event_time) == (item["project"] or validation.DEFAULT_PROJECT, item["time"]), text
+            assert sorted(row.tags) == sorted(item["tags"]), text
+        assert {row.project for row in stored.values()} == {validation.DEFAULT_PROJECT, "kb", "diet"}
+        again = [importer.import_file(mem.transfers, path, project=project) for path, _, project in sources]
+        assert [(r.added, r.already) for r in again] == [(0, 5), (0, 4), (0, 2)] and mem.count() == 11

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import shutil
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,12 @@ from slm import Memory
 from slm.core import derivations, writer
 from slm.portability import exporter, importer, portable
 from slm.storage.connection import open_connection
-from slm.storage.db import StoreLocation
+from slm.storage.db import StoreLocation, server_location
+
+pytestmark = pytest.mark.both_backends
+
+Location = Path | StoreLocation
+NewStore = Callable[..., Location]
 
 # columns that hold the time the import ran: they differ between any two imports
 VOLATILE = {
@@ -79,24 +85,64 @@ def dump(records: list[dict]) -> str:
 
 
 @pytest.fixture(scope="module")
-def own_store(slm_home, tmp_path_factory) -> Path:
-    """A store with memories of its own, copied for each import (so both hold them as stored at one time)."""
+def own_sources(slm_home, tmp_path_factory) -> Iterator[dict[str, object]]:
+    """The importing store's own memories, stored once per backend and copied for each import (so both stores
+    hold them as stored at one time): a SQLite store's folder, or a PostgreSQL database copied as a template."""
     folder = tmp_path_factory.mktemp("own") / "store"
     with Memory.open(folder / "memory.db") as mem:
         remember(mem, OWN)
-    return folder
+    made: dict[str, object] = {"sqlite": folder}
+    yield made
+    if "postgres" in made:
+        server, name = made["postgres"]
+        server.drop_database(name)
 
 
-def import_into(db: Path | StoreLocation, path: Path, own: Path | None = None) -> importer.ImportReport:
-    if own is not None:
-        shutil.copytree(own, db.parent)
+@pytest.fixture
+def new_store(backend, tmp_path, request, own_sources) -> Iterator[NewStore]:
+    """`new_store(name, own=False)`: a fresh store of the test's backend, empty or holding OWN (a copy)."""
+    if backend == "sqlite":
+
+        def sqlite_store(name: str, own: bool = False) -> Path:
+            db = tmp_path / name / "memory.db"
+            if own:
+                shutil.copytree(own_sources["sqlite"], db.parent)
+            return db
+
+        yield sqlite_store
+        return
+    server = request.getfixturevalue("pg_server")
+    made: list[str] = []
+
+    def server_store(name: str, own: bool = False) -> StoreLocation:
+        if not own:
+            made.append(server.new_database())
+            return server_location(server.url(made[-1]))
+        if "postgres" not in own_sources:
+            template = server.new_database()
+            own_sources["postgres"] = (server, template)
+            with Memory.open(server_location(server.url(template))) as mem:
+                remember(mem, OWN)
+        _, template = own_sources["postgres"]
+        made.append(f"{template}_{name}_{len(made)}")
+        server.execute(f'CREATE DATABASE "{made[-1]}" TEMPLATE "{template}"')
+        return server_location(server.url(made[-1]))
+
+    try:
+        yield server_store
+    finally:
+        for name in made:
+            server.drop_database(name)
+
+
+def import_into(db: Location, path: Path) -> importer.ImportReport:
     if isinstance(db, Path):
         db.parent.mkdir(parents=True, exist_ok=True)
     with Memory.open(db) as mem:
         return importer.import_file(mem.transfers, path)
 
 
-def tables(db: Path | StoreLocation) -> dict[str, list]:
+def tables(db: Location) -> dict[str, list]:
     """Every table's rows (ids included), but for the columns that hold when the import ran."""
     if isinstance(db, StoreLocation):
         return server_tables(db)
@@ -115,7 +161,7 @@ def tables(db: Path | StoreLocation) -> dict[str, list]:
 
 def server_tables(location: StoreLocation) -> dict[str, list]:
     """`tables` of a PostgreSQL store: its tables but `slm_state` (the count of write transactions, which the two
-    paths take differently many of), in both schemas (memories' and behaviour's)."""
+    paths take differently many of), in both schemas (the memories' named as on SQLite, `behavior.` the others)."""
     with Memory.open(location) as mem:
         listed = mem.conn.execute(
             "SELECT table_schema, table_name FROM information_schema.tables WHERE table_schema IN ('public', "
@@ -130,44 +176,19 @@ def server_tables(location: StoreLocation) -> dict[str, list]:
             ).fetchall()
             kept = [f'"{c}"' for (c,) in columns if c not in VOLATILE.get(name, ())]
             rows = mem.conn.execute(f'SELECT {", ".join(kept)} FROM "{schema}"."{name}"').fetchall()
-            found[f"{schema}.{name}"] = sorted(map(repr, rows))
+            found[name if schema == "public" else f"{schema}.{name}"] = sorted(map(repr, rows))
         return found
 
 
-def test_derived_data_gives_exactly_the_state_deriving_gives_on_postgres(files, pg_server, monkeypatch):
-    """As below, into empty PostgreSQL stores: the same rows in every table, the PostgreSQL-only columns too."""
-    from slm.storage.db import server_location
-
-    names = [pg_server.new_database() for _ in range(2)]
-    try:
-        fast, slow = (server_location(pg_server.url(name)) for name in names)
-        assert import_into(fast, files["derived"]).added == len(NOTES) + 1  # an update made a version
-        with monkeypatch.context() as patch:
-            patch.setattr(writer.Given, "edges_set_elsewhere", lambda self, stored, total: None)
-            assert import_into(slow, files["plain"]).added == len(NOTES) + 1
-        got, expected = tables(fast), tables(slow)
-        assert got.keys() == expected.keys()
-        for name in expected:
-            assert got[name] == expected[name], name
-        for name in ("claims", "contradictions", "entities", "memory_entities", "memory_edges", "memory_trust"):
-            assert expected[f"public.{name}"], name
-        assert any("'open'" in row for row in expected["public.contradictions"])
-    finally:
-        for name in names:
-            pg_server.drop_database(name)
-
-
 @pytest.mark.parametrize("has_own", [False, True], ids=["into an empty store", "into a store with its own"])
-def test_derived_data_gives_exactly_the_state_deriving_gives(files, own_store, tmp_path, monkeypatch, has_own):
+def test_derived_data_gives_exactly_the_state_deriving_gives(files, new_store, monkeypatch, has_own):
     """The reference derives everything, the edges the import replaces by the file's included (as it did before
-    it skipped them)."""
-    own = own_store if has_own else None
-    fast = tmp_path / "fast" / "memory.db"
-    slow = tmp_path / "slow" / "memory.db"
-    assert import_into(fast, files["derived"], own).added == len(NOTES) + 1
+    it skipped them). On PostgreSQL the PostgreSQL-only columns are compared too."""
+    fast, slow = new_store("fast", own=has_own), new_store("slow", own=has_own)
+    assert import_into(fast, files["derived"]).added == len(NOTES) + 1  # an update made a version
     with monkeypatch.context() as patch:
         patch.setattr(writer.Given, "edges_set_elsewhere", lambda self, stored, total: None)
-        assert import_into(slow, files["plain"], own).added == len(NOTES) + 1
+        assert import_into(slow, files["plain"]).added == len(NOTES) + 1
     got, expected = tables(fast), tables(slow)
     assert got.keys() == expected.keys()
     for name in expected:
@@ -177,22 +198,22 @@ def test_derived_data_gives_exactly_the_state_deriving_gives(files, own_store, t
         assert expected[name], name
     assert any("'open'" in row for row in expected["contradictions"])
     assert any(", 30.0," in row for row in expected["memory_trust"])  # the instruction is held (its doubt)
+    assert sum("api-gateway uses" in row for row in expected["memories"]) == 2 + has_own  # OWN's are there too
 
 
-def test_the_file_claims_are_what_is_stored_when_its_rules_are_ours(files, tmp_path):
+def test_the_file_claims_are_what_is_stored_when_its_rules_are_ours(files, tmp_path, store_at):
     """The fast path is taken: a claim only the file holds is stored (the digest and the sha256 match)."""
     records = [json.loads(line) for line in files["derived"].read_text().splitlines()]
     first = next(r for r in records if r["type"] == "memory" and r["derived"]["claims"])
     first["derived"]["claims"].append(["api gateway", "colour", "teal", 1, True, False, None, "marker"])
     path = tmp_path / "marked.jsonl"
     path.write_text(dump(records))
-    db = tmp_path / "store" / "memory.db"
-    import_into(db, path)
-    assert claim_rules(db) >= {"marker"}
+    import_into(store_at, path)
+    assert claim_rules(store_at) >= {"marker"}
 
 
 @pytest.mark.parametrize("change", ["rules", "sha256"])
-def test_derived_data_of_other_rules_or_without_a_digest_is_derived_again(files, tmp_path, change):
+def test_derived_data_of_other_rules_or_without_a_digest_is_derived_again(files, tmp_path, new_store, change):
     records = [json.loads(line) for line in files["derived"].read_text().splitlines()]
     for record in records:
         if record["type"] == "header" and change == "rules":
@@ -203,7 +224,7 @@ def test_derived_data_of_other_rules_or_without_a_digest_is_derived_again(files,
                 del record["sha256"]
     path = tmp_path / "other.jsonl"
     path.write_text(dump(records))
-    db, slow = tmp_path / "store" / "memory.db", tmp_path / "slow" / "memory.db"
+    db, slow = new_store("store"), new_store("slow")
     assert import_into(db, path).added == len(NOTES) + 1
     import_into(slow, files["plain"])
     assert "marker" not in claim_rules(db) and tables(db)["claims"] == tables(slow)["claims"]
@@ -220,42 +241,38 @@ def test_derived_data_of_other_rules_or_without_a_digest_is_derived_again(files,
         {"claims": None, "entities": [], "more": 1},
     ],
 )
-def test_a_line_with_malformed_derived_data_is_refused(files, tmp_path, derived):
+def test_a_line_with_malformed_derived_data_is_refused(files, tmp_path, store_at, derived):
     records = [json.loads(line) for line in files["derived"].read_text().splitlines()]
     records[1]["derived"] = derived
     path = tmp_path / "bad.jsonl"
     path.write_text(dump(records))
-    report = import_into(tmp_path / "store" / "memory.db", path)
+    report = import_into(store_at, path)
     assert [p.where for p in report.problems][:1] == [f"{path.name} line 2"]
     assert "derived must be" in report.problems[0].message
 
 
-def claim_rules(db: Path) -> set[str]:
-    conn = open_connection(db)
-    try:
-        return {r[0] for r in conn.execute("SELECT rule FROM claims")}
-    finally:
-        conn.close()
+def claim_rules(db: Location) -> set[str]:
+    with Memory.open(db) as mem:
+        return {r[0] for r in mem.conn.execute("SELECT rule FROM claims")}
 
 
-def test_an_export_without_embeddings_carries_no_derived_data(files, tmp_path):
+def test_an_export_without_embeddings_carries_no_derived_data(files, store_at):
     """Derived data goes with the vectors (a file to move a store with); a plain export is as before, but for
     its version."""
-    db = tmp_path / "store" / "memory.db"
-    import_into(db, files["derived"])
+    import_into(store_at, files["derived"])
     buffer = io.StringIO()
-    with Memory.open(db) as mem:
+    with Memory.open(store_at) as mem:
         exporter.export(mem.transfers, buffer)
     records = [json.loads(line) for line in buffer.getvalue().splitlines()]
     assert "derived" not in records[0] and not any("derived" in r for r in records[1:])
     assert records[0]["version"] == portable.PLAIN_VERSION  # an slm that knows no derived data reads it
 
 
-def test_a_json_export_with_derived_data_gives_the_same_state(files, tmp_path):
+def test_a_json_export_with_derived_data_gives_the_same_state(files, tmp_path, new_store):
     records = [json.loads(line) for line in files["derived"].read_text().splitlines()]
     path = tmp_path / "export.json"
     path.write_text(json.dumps(records))
-    jsonl, as_json = tmp_path / "jsonl" / "memory.db", tmp_path / "json" / "memory.db"
+    jsonl, as_json = new_store("jsonl"), new_store("json")
     import_into(jsonl, files["derived"])
     import_into(as_json, path)
     assert tables(as_json) == tables(jsonl)

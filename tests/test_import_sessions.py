@@ -9,8 +9,11 @@ from pathlib import Path
 import pytest
 
 from slm import Memory
+from slm.storage.db import StoreLocation
 from tests.claude_transcripts import Transcript, a_working_session
 from tests.test_cli import cli
+
+pytestmark = pytest.mark.both_backends  # each import writes into a store: a SQLite file, or a PostgreSQL database
 
 CHATGPT = [
     {
@@ -52,48 +55,48 @@ CLAUDE_AI = [
 ]  # fmt: skip
 
 
-def imported(source: str, path: Path, db: Path, *extra: str) -> dict:
+def imported(source: str, path: Path, db: str, *extra: str) -> dict:
     done = cli("import", "--from", source, str(path), "--db", db, "--json", *extra)
     assert done.returncode == 0 and b"Traceback" not in done.stderr, done.stderr
     return json.loads(done.stdout)
 
 
-def contents(db: Path) -> dict[str, str]:
+def contents(db: Path | StoreLocation) -> dict[str, str]:
     with Memory.open(db, create=False) as mem:
         return {row.content: row.kind for row in mem.list(limit=200)}
 
 
-def test_a_chatgpt_export_keeps_the_branch_that_was_kept_and_imports_once(tmp_path, db_path):
+def test_a_chatgpt_export_keeps_the_branch_that_was_kept_and_imports_once(tmp_path, store_at, db_arg):
     export = tmp_path / "conversations.json"
     export.write_text(json.dumps(CHATGPT))
-    first = imported("chatgpt", tmp_path, db_path)
+    first = imported("chatgpt", tmp_path, db_arg)
     assert first["conversations"] == 1 and first["skipped"] == 1 and first["projects"] == ["chatgpt"]
-    kept = contents(db_path)
+    kept = contents(store_at)
     assert kept["I took Lola to the vet last week and the fee was $50."] == "fact"
     assert kept["We decided to switch Lola to a grain-free diet."] == "decision"
     assert not any("Denver" in text for text in kept)  # the abandoned branch
-    again = imported("chatgpt", export, db_path)
-    assert again["stored"] == 0 and contents(db_path) == kept
+    again = imported("chatgpt", export, db_arg)
+    assert again["stored"] == 0 and contents(store_at) == kept
 
 
-def test_a_claude_ai_export_reads_text_or_content_blocks(tmp_path, db_path):
+def test_a_claude_ai_export_reads_text_or_content_blocks(tmp_path, store_at, db_arg):
     (tmp_path / "conversations.json").write_text(json.dumps(CLAUDE_AI))
-    report = imported("claude", tmp_path, db_path, "-p", "travel")
+    report = imported("claude", tmp_path, db_arg, "-p", "travel")
     assert report["projects"] == ["travel"]
-    kept = contents(db_path)
+    kept = contents(store_at)
     assert kept["I visited Lisbon in March with my sister Ana."] == "fact"
     assert kept["I prefer trains over planes for trips under six hours."] == "preference"
 
 
-def test_claude_code_transcripts_go_to_the_project_they_ran_in(tmp_path, db_path):
+def test_claude_code_transcripts_go_to_the_project_they_ran_in(tmp_path, db_arg):
     folder = tmp_path / "projects" / "-work-shop"
     folder.mkdir(parents=True)
     repo = tmp_path / "shop"
     repo.mkdir()
     a_working_session(Transcript(folder / "4c1d.jsonl", "4c1d", repo))
-    first = imported("claude-code", tmp_path / "projects", db_path)
+    first = imported("claude-code", tmp_path / "projects", db_arg)
     assert first["conversations"] == 1 and first["projects"] == ["shop"] and first["stored"] >= 6
-    assert imported("claude-code", tmp_path / "projects", db_path)["stored"] == 0
+    assert imported("claude-code", tmp_path / "projects", db_arg)["stored"] == 0
 
 
 @pytest.mark.parametrize(
@@ -101,12 +104,12 @@ def test_claude_code_transcripts_go_to_the_project_they_ran_in(tmp_path, db_path
     [(b"{not json", b"not JSON"), (b'{"a": 1}', b"list of conversations")],
     ids=["broken", "not a list"],
 )
-def test_a_bad_export_is_refused_with_a_clear_message(tmp_path, db_path, content, message):
+def test_a_bad_export_is_refused_with_a_clear_message(tmp_path, db_arg, content, message):
     (tmp_path / "conversations.json").write_bytes(content)
-    done = cli("import", "--from", "chatgpt", str(tmp_path), "--db", db_path)
+    done = cli("import", "--from", "chatgpt", str(tmp_path), "--db", db_arg)
     assert done.returncode == 2 and message in done.stderr and b"Traceback" not in done.stderr
 
 
-def test_nothing_at_the_path_says_what_to_name(tmp_path, db_path):
-    done = cli("import", "--from", "claude-code", str(tmp_path / "nowhere"), "--db", db_path)
+def test_nothing_at_the_path_says_what_to_name(tmp_path, db_arg):
+    done = cli("import", "--from", "claude-code", str(tmp_path / "nowhere"), "--db", db_arg)
     assert done.returncode == 2 and b"nothing at" in done.stderr
