@@ -27,6 +27,7 @@ from click.testing import CliRunner, Result
 
 from slm import Memory, validation
 from slm.cli.main import COMMANDS, app
+from slm.storage.db import locate
 
 pytestmark = pytest.mark.both_backends
 
@@ -404,6 +405,21 @@ def test_usage_errors_are_json_too(filled, args, message):
     error = run_json(*args, "--db", filled, code=2)
     assert message in error["error"] and error["hint"]
     assert count(filled) == len(NOTES)
+
+
+@pytest.mark.parametrize("command", [["stats"], ["list"], ["show", "1"], ["remember", "x"], ["recall", "x"]])
+def test_a_database_missing_on_the_server_is_an_error_and_stays_missing(pg_server, slm_home, command):
+    """slm never creates a database on a server (that is its administrator's): every command, writing ones too, says
+    which one is missing, and leaves no local folder for it."""
+    missing = pg_server.url("no_such_store")
+    error = run_json(*command, "--db", missing, code=1)
+    assert 'database "no_such_store" does not exist' in error["error"] and "URL" in error["hint"]
+    assert "no_such_store" in run(*command, "--db", missing, code=1).stderr
+    import psycopg
+
+    with psycopg.connect(pg_server.admin) as conn:
+        assert conn.execute("SELECT count(*) FROM pg_database WHERE datname = 'no_such_store'").fetchone()[0] == 0
+    assert not locate(missing).folder.exists()
 
 
 @pytest.mark.sqlite_only(reason="a file that is not a SQLite database")
