@@ -2,7 +2,9 @@
 
 Most tests drive `slm.cli.main.app` in-process with click's CliRunner (stdout and stderr apart); the few behaviours
 that only a real process shows (standard input bytes, lazy imports, terminal width, a terminal on stderr) run
-the installed console script.
+the installed console script. Every test of a store runs on a SQLite file and on a PostgreSQL database (`--db`
+takes the file's path or the URL, issue 24); those of the file itself (not a database, damaged, its permissions, a
+path that cannot be made) are SQLite's.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import shutil
 import stat
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import apsw
@@ -24,6 +27,9 @@ from click.testing import CliRunner, Result
 
 from slm import Memory, validation
 from slm.cli.main import COMMANDS, app
+from slm.storage.db import locate
+
+pytestmark = pytest.mark.both_backends
 
 _SCRIPT = Path(sys.executable).with_name("slm")  # the console script the package installs
 _ENTRY = [str(_SCRIPT)] if _SCRIPT.exists() else ["-c", "from slm.cli.main import main; main()"]
@@ -67,22 +73,51 @@ DB_QUESTION = "which database did we pick for invoices?"
 runner = CliRunner()
 
 
-@pytest.fixture(scope="module")
-def filled_path(slm_home, tmp_path_factory) -> Path:
-    """A database holding NOTES, built once (ids 1..len(NOTES) in order); tests that write use a copy of it."""
-    path = tmp_path_factory.mktemp("filled") / "memory.db"
-    with Memory.open(path) as mem:
+def fill(where: object) -> None:
+    """NOTES into a new store, ids 1..len(NOTES) in order."""
+    with Memory.open(where) as mem:
         mem.remember_many([{"text": t, "project": p, "tags": g, "time": d, "agent": a} for t, p, g, d, a in NOTES])
-    return path
+
+
+@pytest.fixture(scope="module")
+def filled_stores(slm_home, tmp_path_factory) -> Iterator[Callable]:
+    """A store holding NOTES per backend, built once, when a test of that backend first asks (so a run of the
+    SQLite tests alone needs no server); the PostgreSQL one is dropped with the module."""
+    made: dict[str, str] = {}
+    drops: list[Callable] = []
+
+    def store_of(backend: str, pg_server) -> str:
+        if backend not in made:
+            if backend == "sqlite":
+                made[backend] = str(tmp_path_factory.mktemp("filled") / "memory.db")
+            else:
+                name = pg_server.new_database()
+                made[backend] = pg_server.url(name)
+                drops.append(lambda: pg_server.drop_database(name))
+            fill(made[backend])
+        return made[backend]
+
+    yield store_of
+    for drop in drops:
+        drop()
 
 
 @pytest.fixture
-def filled(filled_path, tmp_path) -> Path:
-    """A private copy of the filled database."""
+def filled_path(backend, filled_stores, request) -> str:
+    """The store holding NOTES that the tests which only read share, as `--db` names it."""
+    return filled_stores(backend, request.getfixturevalue("pg_server") if backend == "postgres" else None)
+
+
+@pytest.fixture
+def filled(backend, filled_path, store_at, db_arg, tmp_path) -> str:
+    """A store of the test's own holding NOTES, to write to: a copy of the shared file, or a database filled anew."""
+    if backend == "postgres":
+        fill(store_at)
+        return db_arg
     path = tmp_path / "copy" / "memory.db"
     path.parent.mkdir(mode=0o700)
     shutil.copy2(filled_path, path)
-    return path
+    return str(path)
 
 
 def run(*args: object, code: int = 0, env: dict | None = None, input: bytes | str | None = None) -> Result:
@@ -133,11 +168,11 @@ def cli(*args: object, input: bytes | None = None, env: dict | None = None) -> s
 # -- the happy path ---------------------------------------------------------------------------------------------
 
 
-def test_round_trip_remember_recall_show_forget(db_path):
+def test_round_trip_remember_recall_show_forget(db_arg):
     text = "The staging database password rotates every Monday at 09:00 UTC."
     args = [
         "--db",
-        db_path,
+        db_arg,
         "--project",
         "ops",
         "--agent",
@@ -158,9 +193,9 @@ def test_round_trip_remember_recall_show_forget(db_path):
     assert not created["duplicate"] and created["project"] == "ops"
     memory_id = created["id"]
     assert run_json("remember", f"  {text}\n", *args)["id"] == memory_id  # an exact duplicate (once stripped)
-    assert count(db_path) == 1
+    assert count(db_arg) == 1
 
-    hits = run_json("recall", "when is the staging password changed?", "--db", db_path)
+    hits = run_json("recall", "when is the staging password changed?", "--db", db_arg)
     assert hits[0]["id"] == memory_id and hits[0]["text"] == text
     assert set(hits[0]) == {
         "id",
@@ -181,19 +216,19 @@ def test_round_trip_remember_recall_show_forget(db_path):
     assert "vector" in hits[0]["channels"]
     assert set(hits[0]["channels"]["vector"]) == {"rank", "score", "contribution", "parts"}
 
-    row = run_json("show", memory_id, "--db", db_path)
+    row = run_json("show", memory_id, "--db", db_arg)
     assert row["content"] == text and row["project"] == "ops" and row["agent"] == "claude-code"
     assert sorted(row["tags"]) == ["db", "security"] and row["kind"] == "fact"
     assert row["meta"] == {"pr": 42, "by": "Zoë"}
     assert row["event_time"] == "2024-02-05T08:00:00Z"  # converted to UTC
-    human = run("show", memory_id, "--db", db_path).stdout
+    human = run("show", memory_id, "--db", db_arg).stdout
     assert text in human and "claude-code" in human and "Zoë" in human
 
-    assert run_json("forget", memory_id, "--db", db_path) == {"forgotten": [memory_id]}
-    assert count(db_path) == 0
-    gone = run("show", memory_id, "--db", db_path, code=2)
+    assert run_json("forget", memory_id, "--db", db_arg) == {"forgotten": [memory_id]}
+    assert count(db_arg) == 0
+    gone = run("show", memory_id, "--db", db_arg, code=2)
     assert f"no memory with id {memory_id}" in gone.stderr and "hint:" in gone.stderr
-    assert run_json("show", memory_id, "--db", db_path, code=2)["error"] == f"no memory with id {memory_id}"
+    assert run_json("show", memory_id, "--db", db_arg, code=2)["error"] == f"no memory with id {memory_id}"
 
 
 def test_human_output_of_remember_recall_and_forget(filled):
@@ -208,13 +243,13 @@ def test_human_output_of_remember_recall_and_forget(filled):
     assert "no memories match" in run("recall", "anything", "--project", "nowhere", "--db", filled).stdout
 
 
-def test_remember_reads_standard_input(db_path):
+def test_remember_reads_standard_input(db_arg):
     text = "Piped in: the deploy key lives in 1Password, vault «Infra».\n"
-    proc = cli("remember", "--project", "infra", "--json", "--db", db_path, input=text.encode())
+    proc = cli("remember", "--project", "infra", "--json", "--db", db_arg, input=text.encode())
     assert proc.returncode == 0, proc.stderr
     memory_id = json.loads(proc.stdout)["id"]
-    assert run_json("show", memory_id, "--db", db_path)["content"] == text.strip()
-    assert run_json("remember", "-", "--project", "infra", "--db", db_path, input=text)["id"] == memory_id
+    assert run_json("show", memory_id, "--db", db_arg)["content"] == text.strip()
+    assert run_json("remember", "-", "--project", "infra", "--db", db_arg, input=text)["id"] == memory_id
 
 
 def test_remember_without_text_from_a_terminal(db_path):
@@ -229,11 +264,11 @@ def test_remember_without_text_from_a_terminal(db_path):
     assert b"no text given" in proc.stderr and b"pipe it in" in proc.stderr and b"Traceback" not in proc.stderr
 
 
-def test_invalid_utf8_on_standard_input_is_refused(db_path):
-    proc = cli("remember", "--db", db_path, input=b"caf\xe9 au lait")
+def test_invalid_utf8_on_standard_input_is_refused(db_arg):
+    proc = cli("remember", "--db", db_arg, input=b"caf\xe9 au lait")
     assert proc.returncode == 2
     assert b"not valid UTF-8" in proc.stderr and b"Traceback" not in proc.stderr and proc.stdout == b""
-    assert count(db_path) == 0
+    assert count(db_arg) == 0
 
 
 def test_db_option_and_slm_db_environment(filled, tmp_path):
@@ -248,6 +283,7 @@ def test_db_option_and_slm_db_environment(filled, tmp_path):
 
 
 @pytest.mark.parametrize("command", [["stats"], ["list"], ["show", "1"], ["forget", "1"], ["recall", "x"], ["model"]])
+@pytest.mark.sqlite_only(reason="a missing file and its folder")
 def test_reading_commands_never_create_a_database(tmp_path, command):
     missing = tmp_path / "typo" / "memory.db"
     error = run_json(*command, "--db", missing, code=1)
@@ -262,7 +298,7 @@ def test_stats_json_and_table(filled):
     assert stats["agents"] == {"cursor": 4, "claude-code": 2} and stats["kinds"] == {"note": len(NOTES)}
     assert stats["first"] == "2023-01-01T00:00:00Z" and stats["last"] == "2023-10-12T00:00:00Z"
     assert stats["schema_version"] >= 1 and stats["model"] == "default" and stats["dim"] == 384
-    assert stats["size_bytes"] > 0 and stats["path"] == str(filled)
+    assert stats["size_bytes"] > 0 and stats["path"] == filled
     human = run("stats", "--db", filled).stdout
     assert "billing: 2" in human and "schema version" in human
 
@@ -341,9 +377,9 @@ def test_bad_input_is_refused(filled, args, message):
     check_refused(args, filled, 2, message)
 
 
-def test_remember_without_text_on_empty_stdin(db_path):
-    assert "text is empty" in run("remember", "--db", db_path, code=2, input=b"").stderr
-    assert count(db_path) == 0
+def test_remember_without_text_on_empty_stdin(db_arg):
+    assert "text is empty" in run("remember", "--db", db_arg, code=2, input=b"").stderr
+    assert count(db_arg) == 0
 
 
 def test_forget_several_with_one_unknown_deletes_nothing(filled):
@@ -371,6 +407,22 @@ def test_usage_errors_are_json_too(filled, args, message):
     assert count(filled) == len(NOTES)
 
 
+@pytest.mark.parametrize("command", [["stats"], ["list"], ["show", "1"], ["remember", "x"], ["recall", "x"]])
+def test_a_database_missing_on_the_server_is_an_error_and_stays_missing(pg_server, slm_home, command):
+    """slm never creates a database on a server (that is its administrator's): every command, writing ones too, says
+    which one is missing, and leaves no local folder for it."""
+    missing = pg_server.url("no_such_store")
+    error = run_json(*command, "--db", missing, code=1)
+    assert 'database "no_such_store" does not exist' in error["error"] and "URL" in error["hint"]
+    assert "no_such_store" in run(*command, "--db", missing, code=1).stderr
+    import psycopg
+
+    with psycopg.connect(pg_server.admin) as conn:
+        assert conn.execute("SELECT count(*) FROM pg_database WHERE datname = 'no_such_store'").fetchone()[0] == 0
+    assert not locate(missing).folder.exists()
+
+
+@pytest.mark.sqlite_only(reason="a file that is not a SQLite database")
 def test_a_file_that_is_not_sqlite_is_refused_untouched(tmp_path):
     path = tmp_path / "notes.txt"
     path.write_text("These are my notes, not a database. " * 20)
@@ -384,28 +436,59 @@ def test_a_file_that_is_not_sqlite_is_refused_untouched(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
 
 
-def test_a_newer_schema_is_refused(tmp_path):
-    path = tmp_path / "future.db"
-    conn = apsw.Connection(str(path))
-    conn.execute("PRAGMA user_version = 99")
-    conn.close()
+def newer_schema(store_at, version: int) -> Callable[[], tuple[int, int]]:
+    """Make the store's schema `version`, with no table yet; a check that gives back (its version, its tables)."""
+    if getattr(store_at, "url", None) is None:
+        store_at.parent.mkdir()
+        conn = apsw.Connection(str(store_at))
+        conn.execute(f"PRAGMA user_version = {version}")
+        conn.close()
+
+        def sqlite_state() -> tuple[int, int]:
+            conn = apsw.Connection(str(store_at))
+            try:
+                found = conn.execute("PRAGMA user_version").fetchone()[0]
+                return found, conn.execute("SELECT count(*) FROM sqlite_schema").fetchone()[0]
+            finally:
+                conn.close()
+
+        return sqlite_state
+    import psycopg
+
+    from slm.storage.postgres import STATE_TABLE
+
+    with psycopg.connect(store_at.url, autocommit=True) as conn:
+        conn.execute(STATE_TABLE)
+        conn.execute("INSERT INTO slm_state (schema_version) VALUES (%s)", [version])
+
+    def server_state() -> tuple[int, int]:  # slm_state is not one of the store's tables
+        with psycopg.connect(store_at.url, autocommit=True) as conn:
+            found = conn.execute("SELECT schema_version FROM slm_state").fetchone()[0]
+            tables = conn.execute(
+                "SELECT count(*) FROM pg_tables WHERE schemaname IN ('public', 'behavior') AND tablename <> 'slm_state'"
+            ).fetchone()[0]
+            return found, tables
+
+    return server_state
+
+
+def test_a_newer_schema_is_refused(store_at, db_arg):
+    state = newer_schema(store_at, 99)
     for args in (["remember", "hello"], ["stats"], ["list"]):
-        result = run(*args, "--db", path, code=1)
+        result = run(*args, "--db", db_arg, code=1)
         assert "schema version 99" in result.stderr and "upgrade slm" in result.stderr
-    assert "newer than this slm" in run_json("stats", "--db", path, code=1)["error"]
-    conn = apsw.Connection(str(path))
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 99
-    assert conn.execute("SELECT count(*) FROM sqlite_schema").fetchone()[0] == 0
-    conn.close()
+    assert "newer than this slm" in run_json("stats", "--db", db_arg, code=1)["error"]
+    assert state() == (99, 0)
 
 
+@pytest.mark.sqlite_only(reason="a SQLite file's page overwritten")
 def test_a_damaged_database_gives_a_message_not_a_traceback(filled):
-    conn = apsw.Connection(str(filled))
+    conn = apsw.Connection(filled)
     root, page_size = conn.execute(
         "SELECT rootpage, (SELECT page_size FROM pragma_page_size) FROM sqlite_schema WHERE name = 'memories'"
     ).fetchone()
     conn.close()
-    with filled.open("r+b") as f:  # the memories table's first page becomes garbage; the schema stays readable
+    with Path(filled).open("r+b") as f:  # the memories table's first page becomes garbage; the schema stays readable
         f.seek((root - 1) * page_size)
         f.write(b"\x0d" + b"\xff" * (page_size - 1))
     result = run("list", "--db", filled, code=1)
@@ -413,6 +496,7 @@ def test_a_damaged_database_gives_a_message_not_a_traceback(filled):
     assert "malformed" in run_json("stats", "--db", filled, code=1)["error"]
 
 
+@pytest.mark.sqlite_only(reason="a file's folder that cannot be made")
 def test_a_database_path_that_cannot_be_created(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("")
@@ -423,19 +507,19 @@ def test_a_database_path_that_cannot_be_created(tmp_path):
 # -- model, reindex, doctor -------------------------------------------------------------------------------------
 
 
-def test_model_info(filled_path, db_path, slm_home):
+def test_model_info(filled_path, store_at, db_arg, slm_home):
     info = run_json("model", "--db", filled_path)
     assert info == {
-        "database": str(filled_path),
+        "database": filled_path,
         "model": "default",
         "dim": 384,
         "memories": len(NOTES),
         "models_dir": str(Path(slm_home) / "models"),
     }
-    create_empty(db_path)
-    fresh = run_json("model", "--db", db_path)
+    create_empty(store_at)
+    fresh = run_json("model", "--db", db_arg)
     assert fresh["model"] is None and fresh["dim"] is None and fresh["memories"] == 0
-    assert "none yet" in run("model", "--db", db_path).stdout
+    assert "none yet" in run("model", "--db", db_arg).stdout
 
 
 def test_model_provision(slm_home):
@@ -476,31 +560,24 @@ def test_model_reindex_keeps_recall_working(filled):
     assert len(hits) == 2 and hits[0]["id"] == 1
 
 
-def test_doctor_on_a_fresh_database(db_path):
-    create_empty(db_path)
-    result = run("doctor", "--json", "--db", db_path)
+def test_doctor_on_a_fresh_database(store_at, db_arg, backend):
+    create_empty(store_at)
+    result = run("doctor", "--json", "--db", db_arg)
     report = json.loads(result.stdout)
     assert report["ok"] is True and result.stderr == ""
     names = {c["name"] for c in report["checks"]}
-    assert {
-        "SQLite driver",
-        "vector extension",
-        "FTS5",
-        "llama.cpp",
-        "embedding model",
-        "recall ranker",
-        "client hooks",
-        "database file",
-        "database schema",
-        "file permissions",
-        "keyword index",
-        "vectors",
-        "erasures",
-        "behaviour database",
-    } == names
+    environment = {"SQLite driver", "vector extension", "FTS5", "llama.cpp", "embedding model", "recall ranker"}
+    common = {"client hooks", "database schema", "vectors", "erasures", "behaviour database"}
+    own = (
+        {"database file", "file permissions", "keyword index"}
+        if backend == "sqlite"
+        else {"database server", "references"}  # PostgreSQL keeps its own pages and files
+    )
+    assert names == environment | common | own
     assert all(c["ok"] and c["detail"] for c in report["checks"])
 
 
+@pytest.mark.sqlite_only(reason="the database file's permissions")
 def test_doctor_reports_a_loose_file_permission(db_path):
     create_empty(db_path)
     db_path.chmod(0o644)
@@ -511,6 +588,7 @@ def test_doctor_reports_a_loose_file_permission(db_path):
     assert "0644" in failed[0]["detail"] and f"chmod 600 {db_path}" in failed[0]["fix"]
 
 
+@pytest.mark.sqlite_only(reason="a file that is not a SQLite database")
 def test_doctor_on_a_broken_database(tmp_path):
     broken = tmp_path / "broken.db"
     broken.write_bytes(b"not sqlite at all" * 100)
@@ -541,14 +619,13 @@ def test_help_does_not_import_heavy_modules(args):
 
 
 @pytest.mark.parametrize("verb", ["remember", "recall"])
-def test_a_one_shot_json_command_does_not_import_rich(verb, tmp_path):
+def test_a_one_shot_json_command_does_not_import_rich(verb, store_at, db_arg):
     """rich loads on the first thing drawn for people; a script's `--json` call never draws (~25 ms saved); the
     command line is click alone, without pydantic (typer built a pydantic validator for each option)."""
-    db = tmp_path / "memory.db"
-    with Memory.open(db) as mem:
+    with Memory.open(store_at) as mem:
         mem.remember("The billing service retries webhooks three times.")
     proc = subprocess.run(
-        [sys.executable, "-X", "importtime", *_ENTRY, verb, "billing webhooks", "--db", str(db), "--json"],
+        [sys.executable, "-X", "importtime", *_ENTRY, verb, "billing webhooks", "--db", db_arg, "--json"],
         capture_output=True,
         text=True,
         timeout=120,

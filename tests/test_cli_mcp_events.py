@@ -1,4 +1,5 @@
-"""The CLI commands added with the MCP server: update, events, mcp config and mcp token."""
+"""The CLI commands added with the MCP server: update, events, mcp config and mcp token; those that take a store run
+on a SQLite file and on a PostgreSQL database alike (issue 24)."""
 
 from __future__ import annotations
 
@@ -10,14 +11,18 @@ from pathlib import Path
 import pytest
 
 from slm import Memory
+from slm.storage.db import locate
 from tests.test_cli import check_refused, run, run_json
+
+pytestmark = pytest.mark.both_backends
 
 
 @pytest.fixture
-def store(db_path) -> Path:
-    with Memory.open(db_path) as mem:
+def store(store_at, db_arg) -> str:
+    """The store as `--db` names it (a file's path or a PostgreSQL URL), holding one memory."""
+    with Memory.open(store_at) as mem:
         mem.remember("The staging database is db-01", agent="cursor", project="infra")
-    return db_path
+    return db_arg
 
 
 def test_update_keeps_history_and_shows_it(store):
@@ -70,14 +75,21 @@ def test_mcp_config_prints_toml_for_codex():
     assert Path(server["command"]).is_absolute()
 
 
+def test_mcp_config_passes_a_server_url_as_it_is():
+    """A URL is not a file: resolved against the working folder, it would send the client to a SQLite file."""
+    url = "postgresql://slm@db.internal:5432/team"
+    document = json.loads(run("mcp", "config", "--client", "cursor", "--db", url).stdout)
+    assert document["mcpServers"]["slm"]["args"] == ["mcp", "--db", url]
+
+
 @pytest.mark.parametrize("client", ["cursor", "codex"])
-def test_mcp_config_with_a_token_makes_the_client_an_authenticated_agent(client, tmp_path):
-    store = tmp_path / "x.db"
+def test_mcp_config_with_a_token_makes_the_client_an_authenticated_agent(client, store_at, db_arg):
+    store = db_arg
     result = run("mcp", "config", "--client", client, "--token", "--db", store)
     text = result.stdout
     document = tomllib.loads(text)["mcp_servers"] if client == "codex" else json.loads(text)["mcpServers"]
     token = document["slm"]["env"]["SLM_AGENT_TOKEN"]
-    with Memory.open(store) as mem:
+    with Memory.open(store_at) as mem:
         assert mem.authenticate(token).name == client
     assert "created" in result.stderr
     again = run("mcp", "config", "--client", client, "--token", "--db", store, code=2)
@@ -99,12 +111,12 @@ def test_mcp_token_is_stable_private_and_rotatable(slm_home):
 
 
 def test_reading_never_creates_the_behaviour_database(store):
-    from slm.storage.behavior import behavior_path
-
+    """On SQLite no behavior.db file appears beside the store; a server's behaviour lives in its own schema, and no
+    local file appears in the store's folder either."""
     assert [e["type"] for e in run_json("events", "--db", store)] == ["memory.created"]
     stats = run_json("stats", "--db", store)
     assert (stats["recalls_logged"], stats["feedback_helpful"], stats["events"]) == (0, 0, 1)
-    assert not behavior_path(store).exists()
+    assert not locate(store).behavior_db.exists()
 
 
 def test_a_token_file_others_can_read_is_refused(slm_home):

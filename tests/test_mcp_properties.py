@@ -2,11 +2,13 @@
 
 Whatever a client sends, it gets exactly one reply with its id: a result, or an error in a few clean words (no
 traceback, no pydantic report, and never fastmcp's masked "Error calling tool", which stands for an unexpected
-exception: a bug). The process serves on, and the store stays consistent.
+exception: a bug). The process serves on, and the store stays consistent: a SQLite file and a PostgreSQL database
+alike (issue 24), each behind a server of its own for the module.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -14,7 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from slm import Memory
-from tests.test_mcp_processes import RawStdioClient, nested
+from tests.test_mcp_processes import RawStdioClient, intact, nested
+
+pytestmark = pytest.mark.both_backends
 
 TOOLS = [
     "remember",
@@ -112,11 +116,25 @@ def arguments(draw, schema: dict) -> object:
     return args
 
 
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def store(request, tmp_path_factory, slm_home) -> Iterator[str]:
+    """The module's store as `--db` names it: a file, or a database of its own on the test server. Its own
+    parameter, not the `backend` of conftest: that one is per test, and the server here lives for the module."""
+    if request.param == "sqlite":
+        yield str(tmp_path_factory.mktemp("properties") / "memory.db")
+        return
+    pg_server = request.getfixturevalue("pg_server")
+    name = pg_server.new_database()
+    try:
+        yield pg_server.url(name)
+    finally:
+        pg_server.drop_database(name)
+
+
 @pytest.fixture(scope="module")
-def server(tmp_path_factory, slm_home):
-    """One server for the whole module (the model loads once), with a few memories for ids to find; at the end it
-    must exit cleanly and leave a consistent store."""
-    store = tmp_path_factory.mktemp("properties") / "memory.db"
+def server(store):
+    """One server per store for the whole module (the model loads once), with a few memories for ids to find; at
+    the end it must exit cleanly and leave a consistent store."""
     client = RawStdioClient(store)
     client.initialize("hypothesis")
     for i, text in enumerate(["The api-gateway uses PostgreSQL 15", "Deploys run every Tuesday", "Use pytest"]):
@@ -127,7 +145,7 @@ def server(tmp_path_factory, slm_home):
     leftover, stderr = client.close()
     assert leftover == b"" and client.proc.returncode == 0, stderr[-2000:]
     with Memory.open(store, create=False) as memory:
-        assert memory.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert intact(memory)
 
 
 @pytest.mark.parametrize("tool", TOOLS)

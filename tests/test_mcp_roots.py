@@ -1,6 +1,7 @@
 """The project of an MCP client's writes comes from its workspace folder, as the client tells it through MCP roots:
 in process and through real `slm mcp` processes (stdio, --http), with clients that have roots, have none, name a
-folder that is not here, change them mid-session, answer an error or never answer."""
+folder that is not here, change them mid-session, answer an error or never answer; on a SQLite file and on a
+PostgreSQL database alike (issue 24)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,11 @@ from slm.mcp.server import build_server
 from tests.claude_transcripts import git_checkout
 from tests.test_mcp_processes import SLM, _env, serving_http
 
-pytestmark = [pytest.mark.anyio, pytest.mark.filterwarnings("ignore:The roots capability is deprecated")]
+pytestmark = [
+    pytest.mark.anyio,
+    pytest.mark.both_backends,
+    pytest.mark.filterwarnings("ignore:The roots capability is deprecated"),
+]
 CURSOR = Implementation(name="cursor", version="1")
 
 
@@ -35,8 +40,8 @@ def blog(tmp_path) -> Path:
 
 
 @pytest.fixture
-def memory(db_path):
-    with Memory.open(db_path, protocol="mcp-stdio") as mem:
+def memory(store_at):
+    with Memory.open(store_at, protocol="mcp-stdio") as mem:
         yield mem
 
 
@@ -160,8 +165,9 @@ def test_a_root_is_a_folder_of_this_machine(tmp_path):
 
 # -- over real HTTP -------------------------------------------------------------------------------------------------
 @pytest.fixture
-def store(tmp_path, slm_home) -> Path:
-    return tmp_path / "team" / "memory.db"
+def store(db_arg) -> str:
+    """The team's store as `slm mcp --db` names it: a file's path, or a PostgreSQL URL."""
+    return db_arg
 
 
 @pytest.fixture

@@ -71,3 +71,65 @@ def test_local_files_are_found_through_the_location(tmp_path, slm_home):
 
 def test_no_location_is_the_default_store(slm_home):
     assert locate(None).database == (Path(slm_home) / "memory.db").resolve()
+
+
+def with_password(url: str, password: str) -> str:
+    """`url` with `password` as its user's (the test server trusts local connections: it is sent and not needed)."""
+    scheme, rest = url.split("://", 1)
+    user, host = rest.split("@", 1)
+    return f"{scheme}://{user.split(':', 1)[0]}:{password}@{host}"
+
+
+def test_a_password_in_the_url_is_never_shown(pg_database, slm_home, tmp_path):
+    """Whatever a command prints (tables, JSON, errors, doctor, an export's file), the password is not in it; where
+    the store is named it is the URL with *** for the password."""
+    secret = "s3cret-hunter2"
+    url = with_password(pg_database, secret)
+    shown = with_password(pg_database, "***")
+    exported = tmp_path / "export.jsonl"
+    commands = [
+        ["remember", "The billing service retries webhooks three times.", "--project", "billing"],
+        ["recall", "webhook retries"],
+        ["list"],
+        ["show", "1"],
+        ["show", "999"],  # an error names no store, but must not leak it either
+        ["events"],
+        ["stats"],
+        ["model"],
+        ["project", "list"],
+        ["agent", "list"],
+        ["doctor"],
+        ["export", "--include-behavior", "--output", str(exported)],
+    ]
+    said = []
+    for args in commands:
+        for json_flag in ([], ["--json"]):
+            result = CliRunner().invoke(app, [*args, *json_flag, "--db", url])
+            assert result.exit_code == (2 if args[1:] == ["999"] else 0) and "Traceback" not in result.output, (
+                args,
+                result.output,
+            )
+            said.append(result.output)
+    everything = "\n".join(said)
+    assert secret not in everything and secret not in exported.read_text()
+    assert json.loads(CliRunner().invoke(app, ["stats", "--json"], env={"SLM_DB": url}).output)["path"] == shown
+    with Memory.open(url) as mem:
+        stats = mem.stats()  # what the MCP status tool shows too
+        assert stats["path"] == shown and stats["behavior_path"] == f"{shown} (schema behavior)"
+
+
+def test_a_password_in_the_query_is_hidden_too(slm_home):
+    """libpq also takes `?password=`: hidden like the user's, and changing it keeps the store's local folder."""
+    one = locate("postgresql://slm@db.internal:5432/team?sslmode=require&password=first")
+    assert "first" not in one.shown and one.shown.startswith("postgresql://slm@db.internal:5432/team?")
+    assert "sslmode=require" in one.shown
+    assert locate("postgresql://slm@db.internal:5432/team?sslmode=require&password=changed").folder == one.folder
+
+
+def test_locate_keeps_a_url_and_names_its_folder_by_server_and_database(slm_home):
+    url = "  postgresql://slm@db.internal:5432/team  "
+    location = locate(url)
+    assert location == server_location(url) and location.url == url.strip() and location.exists()
+    assert location.database.name == "memory.db" and not location.database.exists()  # a name, never a file
+    assert locate(url.strip().replace("postgresql://", "POSTGRES://", 1)).on_server
+    assert not locate("postgresql-notes.db").on_server  # a file whose name starts like a scheme is a file

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
+from slm import config
 from slm.errors import InvalidInput
 from slm.mcp.client_formats import toml_table, yaml_block
 
@@ -140,12 +141,15 @@ def check_client(client: str) -> None:
 
 
 def config_snippet(
-    client: str, *, db: Path | None = None, executable: str | None = None, token: str | None = None
+    client: str, *, db: Path | str | None = None, executable: str | None = None, token: str | None = None
 ) -> tuple[str, str]:
     """(where it goes, the snippet) for `client`; SLM_AGENT names the client so its writes carry its name, and
-    with `token` SLM_AGENT_TOKEN makes it an authenticated agent (the snippet then holds a secret)."""
+    with `token` SLM_AGENT_TOKEN makes it an authenticated agent (the snippet then holds a secret). A file is
+    written as its absolute path (the client starts the server in a folder of its own); a URL as it is."""
     check_client(client)
-    args = ["mcp"] + (["--db", str(db.expanduser().resolve())] if db else [])
+    args = ["mcp"]
+    if db:
+        args += ["--db", db if config.is_server_url(db) else str(Path(db).expanduser().resolve())]
     env = {"SLM_AGENT": client} | ({"SLM_AGENT_TOKEN": token} if token else {})
     server = Server(executable or slm_executable(), args, env)
     return CLIENTS[client].where, CLIENTS[client].render(server)

@@ -76,10 +76,13 @@ def server_location(url: str) -> StoreLocation:
     """A PostgreSQL store at `url` (`postgresql://user:password@host:port/database?...`)."""
     from urllib.parse import urlsplit
 
+    from slm.storage.postgres import QUERY_PASSWORD
+
     parts = urlsplit(url.strip())
     if parts.scheme not in ("postgresql", "postgres"):
         raise InvalidInput(f"not a PostgreSQL URL: {url!r}", "write it as postgresql://user@host:5432/database")
-    who = f"{parts.username or ''}@{parts.hostname or ''}:{parts.port or ''}/{parts.path.lstrip('/')}?{parts.query}"
+    query = QUERY_PASSWORD.sub("", parts.query)  # a new password, wherever written, is the same store
+    who = f"{parts.username or ''}@{parts.hostname or ''}:{parts.port or ''}/{parts.path.lstrip('/')}?{query}"
     folder = config.data_dir() / "postgres" / hashlib.sha256(who.encode()).hexdigest()[:16]
     return StoreLocation(folder / config.DB_NAME, url.strip())
 

@@ -44,13 +44,17 @@ def import_psycopg():
     return psycopg
 
 
+QUERY_PASSWORD = re.compile(r"(^|&)password=[^&]*", re.IGNORECASE)  # libpq's other place for it: `?password=`
+
+
 def redacted(url: str) -> str:
-    """The URL without its password, for messages and `status`."""
+    """The URL without its password (the user's, or a `password=` parameter), for messages and `status`."""
     parts = urlsplit(url)
-    if not parts.password:
-        return url
-    netloc = parts.netloc.rsplit("@", 1)
-    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{netloc[-1]}"))
+    if parts.password:
+        netloc = parts.netloc.rsplit("@", 1)
+        url = urlunsplit(parts._replace(netloc=f"{parts.username}:***@{netloc[-1]}"))
+    before, mark, query = url.partition("?")  # not urlunsplit: it would drop the `//` of postgresql:///db
+    return before + mark + QUERY_PASSWORD.sub(r"\1password=***", query)
 
 
 _NULL_TEST = re.compile(r"\s+IS\s+(NOT\s+)?NULL\b", re.IGNORECASE)
