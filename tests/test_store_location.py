@@ -47,6 +47,12 @@ def test_a_server_store_keeps_its_local_files_in_a_folder_of_its_own(slm_home):
     assert one.on_server and one.folder.parent == Path(slm_home) / "postgres"
     assert locate("postgresql://slm:changed@db.internal:5432/team").folder == one.folder  # a new password: one store
     assert locate("postgresql://slm@db.internal:5432/other").folder != one.folder
+    for same in ("postgresql://slm@db.internal/team", "postgres://slm@DB.internal:5432/team?connect_timeout=5",
+                 "postgresql:///team?host=db.internal&user=slm&sslmode=require"):  # fmt: skip
+        assert locate(same).folder == one.folder, same
+    for other in ("postgresql://slm@db.internal:5433/team", "postgresql://admin@db.internal/team",
+                  "postgresql://slm@db.internal/team?options=-csearch_path%3Dother"):  # fmt: skip
+        assert locate(other).folder != one.folder, other
     assert one.shown == "postgresql://slm:***@db.internal:5432/team"
     with pytest.raises(InvalidInput, match="not a PostgreSQL URL"):
         server_location("mysql://db.internal/team")

@@ -72,19 +72,37 @@ def locate(where: str | Path | None) -> StoreLocation:
     return StoreLocation((Path(where).expanduser() if where is not None else config.default_db_path()).resolve())
 
 
+# what names a store among a URL's parameters: not a password, a timeout or TLS settings (`options` may set the
+# search_path, which is another store)
+_STORE_PARAMETERS = ("host", "hostaddr", "port", "dbname", "user", "options")
+
+
 def server_location(url: str) -> StoreLocation:
-    """A PostgreSQL store at `url` (`postgresql://user:password@host:port/database?...`)."""
+    """A PostgreSQL store at `url` (`postgresql://user:password@host:port/database?...`). Its local folder (erasure
+    key, receipts) is named by what identifies the database, so every spelling of one URL shares it: with or without
+    the default port or a password, parameters in any order."""
     from urllib.parse import urlsplit
 
-    from slm.storage.postgres import QUERY_PASSWORD
+    from slm.storage.postgres import import_psycopg
 
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("postgresql", "postgres"):
+    url = url.strip()
+    scheme = urlsplit(url).scheme  # lowercased; libpq takes only lowercase
+    if scheme not in ("postgresql", "postgres"):
         raise InvalidInput(f"not a PostgreSQL URL: {url!r}", "write it as postgresql://user@host:5432/database")
-    query = QUERY_PASSWORD.sub("", parts.query)  # a new password, wherever written, is the same store
-    who = f"{parts.username or ''}@{parts.hostname or ''}:{parts.port or ''}/{parts.path.lstrip('/')}?{query}"
+    url = scheme + url[len(scheme) :]
+    import_psycopg()
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        given = {"port": "5432"} | conninfo_to_dict(url)
+    except Exception as err:  # psycopg.ProgrammingError, with libpq's reason
+        raise InvalidInput(
+            f"not a usable PostgreSQL URL: {err}", "write it as postgresql://user@host:5432/database"
+        ) from err
+    given["host"] = str(given.get("host", "")).lower()
+    who = "\n".join(f"{key}={given.get(key, '')}" for key in _STORE_PARAMETERS)
     folder = config.data_dir() / "postgres" / hashlib.sha256(who.encode()).hexdigest()[:16]
-    return StoreLocation(folder / config.DB_NAME, url.strip())
+    return StoreLocation(folder / config.DB_NAME, url)
 
 
 class Db(Protocol):
