@@ -5,10 +5,15 @@ N-th pass) the process SIGKILLs itself there, as a power cut or the OOM killer w
 that way and fails unless the process really died by SIGKILL, so a step that was renamed, moved off the command's
 path or never reached fails the test instead of passing silently. After the crash:
 
-- `check_store` checks what no crash may break: SQLite's and FTS5's integrity checks, foreign keys, one vector per
-  chunk and no vector without one, every acknowledged memory (committed before the crash) still there unchanged,
-  and one `memory.created` event per memory;
+- `check_store` checks what no crash may break: SQLite's and FTS5's integrity checks (on PostgreSQL, which keeps
+  its own pages: the keyword index slm keeps in tables), foreign keys, one vector per chunk and no vector without
+  one, every acknowledged memory (committed before the crash) still there unchanged, and one `memory.created` event
+  per memory;
 - "rolled back" is `snapshot(db) == before`: every table's rows, the schema and the version, as they were;
+
+A store is a SQLite file (a `Path`) or a database on a PostgreSQL server (a `StoreLocation`): every helper takes
+either, and `db_arg` names it on a command line. A server store is copied with `CREATE DATABASE … TEMPLATE`
+(`copy_server_store`), as a file store's folder is copied.
 - "completes" is the operation run again (or the store opened again) finishing the job: the test says what done
   means for its operation.
 
@@ -30,10 +35,14 @@ import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import apsw
 
+from benchmarks.throwaway_postgres import with_database
+from slm.storage import health
 from slm.storage.connection import open_connection
+from slm.storage.db import StoreLocation, open_db
 from slm.storage.erasure import TOMBSTONE
 
 _SCRIPT = Path(sys.executable).with_name("slm")
@@ -42,6 +51,8 @@ FAULT_ENV = "SLM_FAULT_AT"
 
 # A command is the arguments of `slm` (a list) or a Python snippet (a string) run with this interpreter.
 Command = Sequence[str | os.PathLike] | str
+Store = Path | StoreLocation  # a SQLite file, or a store on a PostgreSQL server
+SERVER_SCHEMAS = ("public", "behavior")  # a server store's tables: the memories' and the behaviour's
 
 
 def nth(step: str, count: int) -> list[str]:
@@ -80,24 +91,65 @@ def copy_store(template: Path, folder: Path) -> Path:
     return folder / template.name
 
 
-def memories(db: Path) -> dict[int, str]:
+def db_arg(db: Store) -> str:
+    """The store as `--db` names it: the file's path, or the server's URL."""
+    return db.url if isinstance(db, StoreLocation) and db.url else str(db)
+
+
+def connect(db: Store):
+    """A connection to the store: apsw with sqlite-vec for a file, `PgDb` for a server."""
+    return open_db(db) if isinstance(db, StoreLocation) else open_connection(db)
+
+
+def _server_sql(location: StoreLocation, statement: str) -> None:
+    """Run `statement` in the maintenance database of `location`'s server (where databases are made and dropped)."""
+    import psycopg
+
+    with psycopg.connect(with_database(location.url, "postgres"), autocommit=True) as admin:
+        admin.execute(statement)
+
+
+def _database(location: StoreLocation) -> str:
+    return urlsplit(location.url).path.lstrip("/")
+
+
+def copy_server_store(template: StoreLocation, name: str) -> StoreLocation:
+    """A copy of a closed server store (no session may be connected to it) as database `name` on the same server:
+    `CREATE DATABASE … TEMPLATE`, the server copying the files (~20 ms for a small store)."""
+    from slm.storage.db import server_location
+
+    _server_sql(template, f'CREATE DATABASE "{name}" TEMPLATE "{_database(template)}"')
+    return server_location(with_database(template.url, name))
+
+
+def drop_server_store(location: StoreLocation) -> None:
+    """Drop a server store's database, whoever is still connected (a killed client's session may linger)."""
+    _server_sql(location, f'DROP DATABASE IF EXISTS "{_database(location)}" WITH (FORCE)')
+
+
+def memories(db: Store) -> dict[int, str]:
     """id -> text of every memory in the store: what a later crash must not lose or change."""
-    conn = open_connection(db)
+    conn = connect(db)
     try:
         return dict(conn.execute("SELECT id, content FROM memories"))
     finally:
         conn.close()
 
 
-def check_store(db: Path, acknowledged: Mapping[int, str], *, created_events: bool = True) -> None:
+def check_store(db: Store, acknowledged: Mapping[int, str], *, created_events: bool = True) -> None:
     """What a crash at any step must leave intact. `acknowledged`: id -> text of the memories committed before the
     crash. `created_events=False` for stores whose memories were written without events (hand-made old schemas);
     no memory may have two either way."""
-    conn = open_connection(db)
+    conn = connect(db)
     try:
-        assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
-        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
-        _check_fts(conn)
+        if conn.backend == "sqlite":
+            assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+            assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+            _check_fts(conn)
+        else:  # the server keeps its pages and foreign keys; the keyword index is slm's own tables
+            if health.has_table(conn, "memory_entities"):  # a store older than the graph: its keys are the server's
+                assert not any(health.orphan_rows(conn).values()), health.orphan_rows(conn)
+            assert health.keyword_index_problems(conn) == {}
         _check_vectors(conn)
         stored = dict(conn.execute("SELECT id, content FROM memories"))
         lost = sorted(set(acknowledged) - set(stored))
@@ -120,8 +172,9 @@ def _check_vectors(conn) -> None:
     if not _exists(conn, "chunk_vectors"):
         assert chunks == 0, "chunks but no vector table"
         return
-    without = conn.execute("SELECT count(*) FROM chunks WHERE id NOT IN (SELECT rowid FROM chunk_vectors)")
-    orphans = conn.execute("SELECT count(*) FROM chunk_vectors WHERE rowid NOT IN (SELECT id FROM chunks)")
+    key = "rowid" if conn.backend == "sqlite" else "chunk_id"  # sqlite-vec's rowid; pgvector's table's column
+    without = conn.execute(f"SELECT count(*) FROM chunks WHERE id NOT IN (SELECT {key} FROM chunk_vectors)")
+    orphans = conn.execute(f"SELECT count(*) FROM chunk_vectors WHERE {key} NOT IN (SELECT id FROM chunks)")
     assert (without.fetchone()[0], orphans.fetchone()[0]) == (0, 0), "chunks without vectors, or vectors without"
 
 
@@ -140,11 +193,16 @@ def _check_events(conn, stored: set[int], created_events: bool) -> None:
         assert not silent, f"memories without their memory.created event: {silent}"
 
 
-def snapshot(db: Path) -> dict:
+def snapshot(db: Store) -> dict:
     """The whole database as data: schema, user_version and every table's rows (sorted), the virtual tables through
-    their shadow tables. Equal snapshots before and after a crash mean it rolled back completely."""
-    conn = open_connection(db)
+    their shadow tables. Equal snapshots before and after a crash mean it rolled back completely.
+    On a server: the schema version, the definitions of the tables, columns, indexes, constraints, triggers and
+    functions, and every table's rows (sorted), of the memories' and the behaviour's schemas (a behaviour table is
+    named `behavior.<table>`); sequences are left out (PostgreSQL never rolls them back)."""
+    conn = connect(db)
     try:
+        if conn.backend == "postgres":
+            return _server_snapshot(conn)
         tables = {}
         for name, sql in conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table' ORDER BY name"):
             if not sql.upper().startswith("CREATE VIRTUAL"):
@@ -158,5 +216,39 @@ def snapshot(db: Path) -> dict:
         conn.close()
 
 
+_SERVER_SCHEMA = """
+SELECT 'column ' || table_schema || '.' || table_name || '.' || column_name || ' ' || data_type || ' '
+       || is_nullable || ' ' || coalesce(column_default, '') || ' ' || coalesce(udt_name, '')
+FROM information_schema.columns WHERE table_schema = ANY(?1)
+UNION ALL SELECT 'index ' || indexdef FROM pg_indexes WHERE schemaname = ANY(?1)
+UNION ALL SELECT 'constraint ' || conrelid::regclass::text || ' ' || pg_get_constraintdef(c.oid)
+FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace WHERE n.nspname = ANY(?1)
+UNION ALL SELECT 'trigger ' || pg_get_triggerdef(t.oid) FROM pg_trigger t JOIN pg_class r ON r.oid = t.tgrelid
+JOIN pg_namespace n ON n.oid = r.relnamespace WHERE n.nspname = ANY(?1) AND NOT t.tgisinternal
+UNION ALL SELECT 'function ' || p.proname || ' ' || p.prosrc FROM pg_proc p
+JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = ANY(?1)
+AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')
+"""
+
+
+def _server_snapshot(conn) -> dict:
+    schemas = list(SERVER_SCHEMAS)
+    tables = {}
+    found = conn.execute(
+        "SELECT table_schema, table_name FROM information_schema.tables WHERE table_schema = ANY(?) "
+        "AND table_type = 'BASE TABLE' ORDER BY 1, 2",
+        (schemas,),
+    ).fetchall()
+    for schema, name in found:
+        rows = conn.execute(f'SELECT * FROM "{schema}"."{name}"').fetchall()
+        plain = [tuple(v.tolist() if hasattr(v, "tolist") else v for v in row) for row in rows]  # a vector: a list
+        tables[name if schema == "public" else f"{schema}.{name}"] = sorted(plain, key=repr)
+    return {
+        "user_version": conn.schema_version(),
+        "schema": sorted(r[0] for r in conn.execute(_SERVER_SCHEMA, (schemas,))),
+        "tables": tables,
+    }
+
+
 def _exists(conn, table: str) -> bool:
-    return conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (table,)).fetchone() is not None
+    return health.has_table(conn, table)

@@ -1,6 +1,9 @@
 """`slm doctor` on stores that are really broken: a corrupted page, an empty file, a keyword index or vectors out of
 step, and `--repair`. Each store is built through the API, broken with SQL or by overwriting bytes of the closed
 file, and checked by running the real `slm` console script: no mocks.
+
+A test that takes a store runs on both backends (a SQLite file, a PostgreSQL database); what only a file has (its
+pages, its mode, FTS5's own shadow tables, sqlite-vec's trigger) is marked `sqlite_only`.
 """
 
 from __future__ import annotations
@@ -18,7 +21,11 @@ from click.testing import CliRunner
 
 from slm import Memory
 from slm.cli.main import app
-from slm.storage.connection import open_connection
+from slm.storage.db import StoreLocation
+from tests import faults
+from tests.faults import Store, connect, db_arg
+
+pytestmark = pytest.mark.both_backends
 
 _SCRIPT = Path(sys.executable).with_name("slm")
 SLM = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-c", "from slm.cli.main import main; main()"]
@@ -37,11 +44,11 @@ STORE_CHECKS = [
 
 
 @pytest.fixture
-def store(db_path) -> Path:
-    """A small closed store (its WAL checkpointed into the file) holding NOTES, ids 1..6 in order."""
-    with Memory.open(db_path) as mem:
+def store(store_at) -> Store:
+    """A small closed store (a file: its WAL checkpointed into it) holding NOTES, ids 1..6 in order."""
+    with Memory.open(store_at) as mem:
         mem.remember_many([{"text": text, "project": project} for text, project in NOTES])
-    return db_path
+    return store_at
 
 
 def slm(*args: object, code: int = 0) -> subprocess.CompletedProcess:
@@ -54,9 +61,9 @@ def slm(*args: object, code: int = 0) -> subprocess.CompletedProcess:
     return proc
 
 
-def doctor(db: Path, *args: str, code: int = 0) -> dict:
+def doctor(db: Store, *args: str, code: int = 0) -> dict:
     """`slm doctor --json`, as a dict with the checks by name."""
-    report = json.loads(slm("doctor", "--db", db, "--json", *args, code=code).stdout)
+    report = json.loads(slm("doctor", "--db", db_arg(db), "--json", *args, code=code).stdout)
     report["by_name"] = {c["name"]: c for c in report["checks"]}
     assert report["ok"] is (code == 0) and report["ok"] is all(c["ok"] for c in report["checks"])
     return report
@@ -70,9 +77,9 @@ def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def sql(db: Path, *statements: str) -> None:
+def sql(db: Store, *statements: str) -> None:
     """Break a store on purpose, through a connection with sqlite-vec loaded (chunk_vectors needs it)."""
-    conn = open_connection(db)
+    conn = connect(db)
     try:
         for statement in statements:
             conn.execute(statement)
@@ -107,12 +114,13 @@ def corrupt_a_page(db: Path) -> int:
     raise AssertionError("no page of the store made it corrupt")
 
 
-def recall_ids(db: Path, query: str, channel: str) -> list[int]:
+def recall_ids(db: Store, query: str, channel: str) -> list[int]:
     with Memory.open(db, create=False) as mem:
         return [hit.id for hit in mem.recall(query, k=3, channels=[channel])]
 
 
 # -- a damaged file ----------------------------------------------------------------------------------------------------
+@pytest.mark.sqlite_only  # a file's pages; a server keeps its own
 def test_a_corrupted_page_fails_with_how_to_restore_and_repair_changes_nothing(store):
     made = json.loads(slm("backup", "--db", store, "--json").stdout)
     corrupt_a_page(store)
@@ -141,6 +149,7 @@ def test_a_corrupted_page_fails_with_how_to_restore_and_repair_changes_nothing(s
         assert mem.count() == len(NOTES)
 
 
+@pytest.mark.sqlite_only  # SQLite's schema table edited; PostgreSQL's indexes are the server's
 def test_full_checks_every_index_against_its_table(store):
     """An index that no longer matches its table: quick_check cannot see it, integrity_check (--full) does."""
     conn = apsw.Connection(str(store))
@@ -193,32 +202,104 @@ def test_doctor_never_creates_a_database(tmp_path):
 
 
 # -- the keyword index -------------------------------------------------------------------------------------------------
-def test_a_keyword_index_out_of_step_is_reported_and_rebuilt(store):
-    sql(
-        store,
+KEYWORD_DAMAGE = {
+    # FTS5's index, through its own commands: a row for a memory that does not exist, memory 3's terms deleted
+    "sqlite": (
         "INSERT INTO memories_fts (rowid, content) VALUES (999, 'a stray row naming PostgreSQL')",
         "INSERT INTO memories_fts (memories_fts, rowid, content) "
         "SELECT 'delete', id, content FROM memories WHERE id = 3",
-    )
-    assert 3 not in recall_ids(store, "Kubernetes liveness probes", "keyword")
+    ),
+    # PostgreSQL's tables: memory 3's tokens gone (its postings with them, by trigger), a posting of memory 1 lost,
+    # a stray posting for a memory that does not exist, and the corpus counts off
+    "postgres": (
+        "DELETE FROM memory_tokens WHERE memory_id = 3",
+        "DELETE FROM memory_postings WHERE memory_id = 1 AND term = 'bill'",
+        "INSERT INTO memory_postings (term, memory_id, tf, length) VALUES ('postgresql', 999, 1, 5)",
+        "UPDATE memory_tokens_stats SET rows = rows + 1",
+    ),
+}
 
+
+def break_keywords(db: Store) -> None:
+    sql(db, *KEYWORD_DAMAGE["postgres" if isinstance(db, StoreLocation) else "sqlite"])
+    assert 3 not in recall_ids(db, "Kubernetes liveness probes", "keyword")
+
+
+def test_a_keyword_index_out_of_step_is_reported_and_rebuilt(store):
+    break_keywords(store)
     report = doctor(store, code=1)
     assert failed(report) == ["keyword index"]
     keywords = report["by_name"]["keyword index"]
     assert "does not match" in keywords["detail"] and "slm doctor --repair" in keywords["fix"]
-    assert "keyword index" in slm("doctor", "--db", store, code=1).stdout
+    if isinstance(store, StoreLocation):  # each kind of damage, counted
+        assert all(kind in keywords["detail"] for kind in ("memories without their tokens: 1", "postings out of step",
+                                                            "corpus counts out of step: 1"))  # fmt: skip
+    assert "keyword index" in slm("doctor", "--db", db_arg(store), code=1).stdout
 
     repaired = doctor(store, "--repair")
     assert [(r["name"], r["ok"]) for r in repaired["repairs"]] == [("keyword index", True)]
     assert "rebuilt the keyword index" in repaired["repairs"][0]["detail"]
     assert doctor(store)["ok"]
     assert recall_ids(store, "Kubernetes liveness probes", "keyword")[0] == 3
-    assert "repair" in slm("doctor", "--db", store, "--repair").stdout  # people get the table of what was done
+    assert recall_ids(store, "billing service webhooks", "keyword")[:2] == [2, 1]  # memory 1's lost term is back
+    assert "repair" in slm("doctor", "--db", db_arg(store), "--repair").stdout  # people get the table of what was done
+
+
+def test_full_compares_every_posting_of_a_server_store(pg_database, slm_home):
+    """A posting whose term changed keeps every count right: the quick check (postings counted per memory) cannot
+    see it, `--full` (every posting against its memory's tokens) does, and `--full --repair` rebuilds."""
+    from slm.storage.db import server_location
+
+    location = server_location(pg_database)
+    with Memory.open(location) as mem:
+        mem.remember_many([{"text": text, "project": project} for text, project in NOTES])
+    sql(location, "UPDATE memory_postings SET term = 'zebra' WHERE memory_id = 4 AND term = 'vite'")
+    assert recall_ids(location, "zebra", "keyword") == [4] and 4 not in recall_ids(location, "Vite", "keyword")
+
+    assert doctor(location)["ok"]
+    full = doctor(location, "--full", code=1)
+    assert failed(full) == ["keyword index"]
+    assert "postings out of step with the tokens: 2" in full["by_name"]["keyword index"]["detail"]  # gone + stray
+    repaired = doctor(location, "--full", "--repair")
+    assert [(r["name"], r["ok"]) for r in repaired["repairs"]] == [("keyword index", True)]
+    assert doctor(location, "--full")["ok"]
+    assert recall_ids(location, "zebra", "keyword") == [] and recall_ids(location, "Vite", "keyword") == [4]
+
+
+def killed_repair_leaves_the_old_index(db: Store, step: str) -> None:
+    """Kill `doctor --repair` at `step` of the keyword index's rebuild: the old (damaged) index is what is left,
+    every memory with it, and the store still opens, recalls and is repaired by the next run."""
+    break_keywords(db)
+    before, damage = faults.memories(db), doctor(db, code=1)["by_name"]["keyword index"]["detail"]
+    faults.crash_at(step, ["doctor", "--db", db_arg(db), "--repair", "--json"])
+    after = doctor(db, code=1)
+    assert failed(after) == ["keyword index"] and after["by_name"]["keyword index"]["detail"] == damage
+    assert faults.memories(db) == before
+    assert recall_ids(db, "Stripe webhook retries", "keyword")[0] == 2  # usable: the old index still answers
+    assert [(r["name"], r["ok"]) for r in doctor(db, "--repair")["repairs"]] == [("keyword index", True)]
+    assert doctor(db)["ok"] and recall_ids(db, "Kubernetes liveness probes", "keyword")[0] == 3
+    faults.check_store(db, before)
+
+
+def test_a_keyword_repair_killed_before_its_commit_leaves_the_old_index(store):
+    killed_repair_leaves_the_old_index(store, "keywords.rebuilt")
+
+
+@pytest.mark.parametrize("step", ["keywords.cleared", "keywords.batch:1"])
+def test_a_server_keyword_repair_killed_half_way_leaves_the_old_index(step, pg_database, slm_home):
+    """PostgreSQL's rebuild has more steps than FTS5's one statement: the index emptied, a batch tokenized again."""
+    from slm.storage.db import server_location
+
+    location = server_location(pg_database)
+    with Memory.open(location) as mem:
+        mem.remember_many([{"text": text, "project": project} for text, project in NOTES])
+    killed_repair_leaves_the_old_index(location, step)
 
 
 # -- vectors -----------------------------------------------------------------------------------------------------------
 def test_a_lost_vector_is_reported_and_embedded_again(store):
-    sql(store, "DELETE FROM chunk_vectors WHERE rowid IN (SELECT id FROM chunks WHERE memory_id = 4)")
+    key = "chunk_id" if isinstance(store, StoreLocation) else "rowid"  # pgvector's table's column; sqlite-vec's rowid
+    sql(store, f"DELETE FROM chunk_vectors WHERE {key} IN (SELECT id FROM chunks WHERE memory_id = 4)")
     assert 4 not in recall_ids(store, "which tool builds the frontend?", "vector")
 
     report = doctor(store, code=1)
@@ -233,6 +314,7 @@ def test_a_lost_vector_is_reported_and_embedded_again(store):
     assert recall_ids(store, "which tool builds the frontend?", "vector")[0] == 4
 
 
+@pytest.mark.sqlite_only  # sqlite-vec's delete trigger dropped; on PostgreSQL a foreign key keeps vectors to chunks
 def test_vectors_without_a_chunk_and_a_store_without_its_vector_table(store):
     sql(store, "DROP TRIGGER chunks_vector_delete", "DELETE FROM chunks WHERE memory_id = 2")
     report = doctor(store, code=1)
@@ -256,26 +338,27 @@ def test_vectors_without_a_chunk_and_a_store_without_its_vector_table(store):
 def test_a_healthy_store_needs_no_repair(store):
     repaired = doctor(store, "--repair")
     assert repaired["repairs"] == [] and failed(repaired) == []
-    assert "nothing to repair" in slm("doctor", "--db", store, "--repair").stdout
-    assert os.stat(store).st_size > 0
+    assert "nothing to repair" in slm("doctor", "--db", db_arg(store), "--repair").stdout
+    if isinstance(store, Path):
+        assert os.stat(store).st_size > 0
 
 
 def test_an_interrupted_erasure_is_reported_and_repair_finishes_it(store):
-    from tests import faults
-
-    faults.crash_at("erase.deleted", ["erase", "2", "--yes", "--db", store])
+    faults.crash_at("erase.deleted", ["erase", "2", "--yes", "--db", db_arg(store)])
     report = doctor(store, code=1)
     assert failed(report) == ["erasures"]
     assert "1 erasure was interrupted" in report["by_name"]["erasures"]["detail"]
     repaired = doctor(store, "--repair")
     assert [(r["name"], r["ok"]) for r in repaired["repairs"]] == [("erasures", True)]
     receipt = repaired["repairs"][0]["detail"].split("receipt ", 1)[1]
-    assert json.loads(slm("erase", "--verify", receipt, "--db", store, "--json").stdout)["ok"]
+    assert json.loads(slm("erase", "--verify", receipt, "--db", db_arg(store), "--json").stdout)["ok"]
     assert doctor(store)["ok"]
 
 
 # -- a store on a PostgreSQL server: no file to check, the server asked instead ---------------------------------------
-SERVER_CHECKS = ["database server", "database schema", "references", "vectors", "erasures", "behaviour database"]
+SERVER_CHECKS = [
+    "database server", "database schema", "references", "keyword index", "vectors", "erasures", "behaviour database",
+]  # fmt: skip
 
 
 def server_checks(location) -> dict:

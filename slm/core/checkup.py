@@ -80,7 +80,7 @@ def checks_of(db: str | Path | None, *, full: bool = False) -> tuple[list[Check]
         from slm.core.server_checkup import server_checks
 
         location = locate(db)
-        return server_checks(location), location
+        return server_checks(location, full=full), location
     path = Path(db).expanduser() if db else config.default_db_path()
     return store_checks(path, full=full), path
 
@@ -485,13 +485,12 @@ def _run(name: str, step: RepairStep, mem: Memory) -> Repair | None:
 
 
 def _rebuild_keywords(mem: Memory) -> str | None:
-    from slm.storage.erasure import index_consistent
-
-    with mem.conn.write_transaction():
-        if index_consistent(mem.conn):
+    """Rebuild the keyword index from the memories in one write transaction (a crash leaves the old index)."""
+    with mem.conn.write_transaction():  # checked term by term: `doctor --full` may be what found the problem
+        if not health.keyword_index_problems(mem.conn, full=True):
             return None
-        health.rebuild_fts(mem.conn)
-        if not index_consistent(mem.conn):
+        health.rebuild_keyword_index(mem.conn)
+        if health.keyword_index_problems(mem.conn, full=True):
             raise SlmError("the rebuilt keyword index still does not match (rolled back)", "run `slm doctor --full`")
     return f"rebuilt the keyword index from the {_count(mem.repo.row_count(), 'memory')}"
 

@@ -1,12 +1,14 @@
 """`slm doctor` for a store on a PostgreSQL server: the server itself first, then what `checkup` checks of any store
 that applies there (schema, vectors, interrupted erasures) and what only a server store needs (references, the
-behaviour schema). A file's checks (its pages, permissions, FTS5) have no counterpart: PostgreSQL keeps its own."""
+behaviour schema, the keyword index slm keeps in tables). A file's checks (its pages, permissions) have no
+counterpart: PostgreSQL keeps its own."""
 
 from __future__ import annotations
 
 from slm.core.checkup import (
     BEHAVIOR,
     ERASURES,
+    KEYWORDS,
     REFERENCES,
     SCHEMA,
     SERVER,
@@ -23,15 +25,15 @@ from slm.storage import health
 from slm.storage.db import StoreLocation
 
 
-def server_checks(location: StoreLocation) -> list[Check]:
+def server_checks(location: StoreLocation, *, full: bool = False) -> list[Check]:
     """The checks of a store on a PostgreSQL server: the server first; when it cannot be used, the others are
-    reported as not done."""
+    reported as not done. `full` (`slm doctor --full`) compares every keyword posting with its memory's tokens."""
     server = _server(location)
-    names = (SCHEMA, REFERENCES, VECTORS, ERASURES, BEHAVIOR)
+    names = (SCHEMA, REFERENCES, KEYWORDS, VECTORS, ERASURES, BEHAVIOR)
     if not server.ok:
         return [server, *(Check(n, False, f"not checked: the {SERVER} failed its check", server.fix) for n in names)]
-    return [server, schema_check(location), _references(location), vectors_check(location), erasures_check(location),
-            _server_behavior(location)]  # fmt: skip
+    return [server, schema_check(location), _references(location), _keywords(location, full), vectors_check(location),
+            erasures_check(location), _server_behavior(location)]  # fmt: skip
 
 
 def _server(location: StoreLocation) -> Check:
@@ -61,6 +63,26 @@ def _references(location: StoreLocation) -> Check:
         return "every row names a memory, chunk or entity that exists"
 
     return guard(REFERENCES, "restore the database from a backup", probe)
+
+
+def _keywords(location: StoreLocation, full: bool) -> Check:
+    """The keyword index (`memory_tokens`, `memory_postings` and their counts) matches the memories: else keyword
+    recall misses memories, or ranks with wrong counts. `slm doctor --repair` rebuilds it."""
+    fix = "run `slm doctor --repair` to rebuild it from the memories"
+
+    def probe() -> str:
+        with connected(location) as conn:
+            if not health.has_table(conn, "memory_tokens"):
+                return "no keyword index yet: the store is set up when slm first opens it"
+            problems = health.keyword_index_problems(conn, full=full)
+        if problems:
+            listed = ", ".join(f"{kind}: {n:,}" for kind, n in problems.items())
+            raise SlmError(f"the keyword index does not match the memories ({listed}): keyword recall misses some", fix)
+        if full:
+            return "the keyword index matches the memories (tokens, every posting, counts)"
+        return "the keyword index matches the memories (tokens, postings per memory, counts; --full: every posting)"
+
+    return guard(KEYWORDS, fix, probe)
 
 
 def _server_behavior(location: StoreLocation) -> Check:
