@@ -250,6 +250,24 @@ def test_verify_notices_what_came_back(mem):
     assert not result["ok"] and result["left"]["memories.content_hash"] == 1
 
 
+# the erased text's words put back into each backend's keyword index, as a faulty erasure would leave them
+STRAY_WORDS = {
+    "sqlite": "INSERT INTO memories_fts (rowid, content) VALUES (?1, ?2)",
+    "postgres": "INSERT INTO memory_postings (term, memory_id, tf, length) VALUES ('side', ?1, 1, length(?2))",
+}
+
+
+def test_verify_notices_erased_words_left_in_the_keyword_index(mem):
+    text = f"{MARKER} opens the side door."
+    gone = mem.remember(text)
+    receipt = erasure.erase(mem.transfers, erasure.Scope.of(contains=MARKER))
+    assert erasure.verify(mem.transfers, Path(receipt["path"]))["ok"]
+    with mem.conn.write_transaction():
+        mem.conn.execute(STRAY_WORDS[mem.conn.backend], (gone, text))
+    result = erasure.verify(mem.transfers, Path(receipt["path"]))
+    assert not result["ok"] and result["left"]["fts index out of step with memories"] == 1
+
+
 def test_erasing_only_the_behaviour_database(mem):
     kept = mem.remember("Use ruff for linting.")
     mem.feedback(kept, True, query="linter?")

@@ -273,9 +273,9 @@ def leftovers(conn, ids: list[int], content_hashes: list[str]) -> dict[str, int]
 
 
 def index_consistent(conn) -> bool:
-    """Whether the keyword index holds exactly the terms of the rows in `memories`: FTS5's own check on SQLite. On
-    PostgreSQL the index is columns of each `memories` row, deleted with it: it cannot fall out of step."""
-    return conn.backend == "postgres" or erasure_sqlite.fts_consistent(conn)
+    """Whether the keyword index holds exactly the terms of the rows in `memories` (FTS5's own check on SQLite; on
+    PostgreSQL no tokens row outlives its memory and the postings and counts are the tokens')."""
+    return not health.keyword_index_problems(conn)
 
 
 def behavior_leftovers(conn, ids: list[int]) -> dict[str, int]:
