@@ -108,6 +108,19 @@ def test_members_show_in_the_agent_list(team):
     assert members == {"alice-laptop": "alice", "alice-desk": "alice", "bob-laptop": "bob"}
 
 
+def test_trust_and_provenance_name_each_agents_member(team, db_arg):
+    from tests.test_cli import run, run_json
+
+    owner, agents = team
+    written = agents["alice-desk"].remember(SHARED, project="ops")
+    report = {row["name"]: row["member"] for row in owner.trust_report() if row["kind"] == "verified"}
+    assert report == {"alice-laptop": "alice", "alice-desk": "alice", "bob-laptop": "bob"}
+    author = owner.memory_trust(written)["author"]
+    assert (author["name"], author["member"]) == ("alice-desk", "alice")
+    assert {row["name"]: row["member"] for row in run_json("trust", "list", "--db", db_arg)}["bob-laptop"] == "bob"
+    assert "member" in run("trust", "list", "--db", db_arg).stdout
+
+
 def test_an_export_keeps_private_memories_private_in_the_store_it_is_imported_into(team, tmp_path, slm_home):
     owner, agents = team
     agents["bob-laptop"].remember(SHARED, project="ops")

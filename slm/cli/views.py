@@ -108,16 +108,19 @@ def trust_table(report: list[dict]) -> None:
     if not report:
         plain("nobody has written a memory yet", "dim")
         return
+    members = any(row["member"] for row in report)  # a team's store: whose agent each is
     table = _table()
     table.add_column("agent", style="bold")
+    if members:
+        table.add_column("member")
     table.add_column("identity", no_wrap=True)
     table.add_column("trust", justify="right", no_wrap=True)
     table.add_column("signals", justify="right")
     table.add_column("memories", justify="right")
     for row in report:
-        table.add_row(
-            _text(row["name"]), _text(row["kind"]), _trust(row["trust"]), _text(row["signals"]), _text(row["memories"])
-        )
+        member = [_text(row["member"] or "")] if members else []
+        table.add_row(_text(row["name"]), *member, _text(row["kind"]), _trust(row["trust"]), _text(row["signals"]),
+                      _text(row["memories"]))  # fmt: skip
     _out.print(table)
 
 

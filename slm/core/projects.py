@@ -112,7 +112,10 @@ class Projects:
         there. Cluster labels drawn from its memories are drawn again without them."""
         self._owner_only("keep projects private")
         name = validation.clean_name(name, "project", "")
-        key = OWNER_KEY if member is None else "member:" + validation.clean_name(member, "member", "")
+        if member is None:
+            key = OWNER_KEY
+        else:  # as `slm agent add --member` names one
+            key = "member:" + validation.refuse_owner_name(validation.clean_name(member, "member", ""), "member")
         return self._set_visibility(name, key, "project.kept_private", relabel)
 
     def share(self, name: object, relabel: Relabel) -> dict:

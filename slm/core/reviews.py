@@ -62,9 +62,11 @@ class Reviews:
         else:
             fresh = trust_model.fresh(principal)
             alpha, beta = (state.alpha, state.beta) if state else (fresh.alpha, fresh.beta)
+        name, member = self._name_of(principal)
         return {
             "principal": principal,
-            "name": self._name_of(principal),
+            "name": name,
+            "member": member,  # the person an authenticated agent acts for on a team's store, if any
             "kind": trust_model.kind_of(principal),
             "trust": self.store.trust.trust(principal),
             "alpha": alpha,
@@ -75,12 +77,17 @@ class Reviews:
             "updated_at": state.updated_at if state else None,
         }
 
-    def _name_of(self, principal: str) -> str:
+    def _who(self, principal: str) -> dict:
+        name, member = self._name_of(principal)
+        return {"principal": principal, "name": name, "member": member}
+
+    def _name_of(self, principal: str) -> tuple[str, str | None]:
+        """The principal's name, and its agent's member."""
         kind, _, rest = principal.partition(":")
         if kind == "agent":
             agent = self.store.agents.by_id(int(rest))
-            return agent.name if agent else principal
-        return rest or principal
+            return (agent.name, agent.member) if agent else (principal, None)
+        return rest or principal, None
 
     def quarantine(self) -> list[tuple[MemoryRow, float]]:
         scored = self.store.trust.quarantined()
@@ -97,9 +104,9 @@ class Reviews:
             "trust": value,
             "quarantined": trust_model.quarantined(value),
             "approved": row.approved,
-            "author": {"principal": row.principal, "name": self._name_of(row.principal)}
+            "author": self._who(row.principal)
             | {"kind": trust_model.kind_of(row.principal), "trust": trust.trust(row.principal)},
-            "vouched_by": [{"principal": p, "name": self._name_of(p)} for p in row.endorsers],
+            "vouched_by": [self._who(p) for p in row.endorsers],
             "doubt": row.doubt,
         }
 
