@@ -171,6 +171,8 @@ def test_a_project_kept_to_a_member_reaches_only_their_agents_and_the_owner(team
         assert "hiring" not in reader.stats()["projects"] and reader.stats()["memories"] == 1
         assert "roadmap" not in reader.tags() and "hiring" not in reader.counts("project")
         assert plan not in {e.memory_id for e in reader.events_after(0)}
+        assert not [e.type for e in reader.events_after(0) if "hiring" in e.payload.values()]
+    assert "project.kept_private" in [e.type for e in agents["alice-desk"].events_after(0)]
     assert owner.count() == 2 and owner.stats()["projects"] == {"hiring": 1, "ops": 1}
     assert [p["private_to"] for p in owner.projects() if p["name"] == "hiring"] == ["member:alice"]
 

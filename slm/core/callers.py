@@ -123,6 +123,13 @@ class Caller:
                 "write to a shared project (`project=`), or ask the store's owner to share it (`slm project share`)",
             )
 
+    def projects_kept_from(self) -> set[str]:
+        """The projects kept to another member: this caller may not learn even their names."""
+        keys = self.private_keys()
+        if keys is None:
+            return set()
+        return {name for name, key in ProjectRepository(self.store.conn).visibility().items() if key not in keys}
+
     def private_to_others(self, ids: list[int]) -> set[int]:
         keys = self.private_keys()
         if keys is None:

@@ -424,10 +424,12 @@ class Memory:
         return [row for row in self.repo.get_many(memory_ids) if row.id not in hidden]
 
     def events_after(self, event_id: int = 0, *, agent: str | None = None, limit: int = 1000) -> list[Event]:
-        """The store's events after `event_id`, oldest first (not those of memories private to someone else)."""
+        """The store's events after `event_id`, oldest first (not those of memories private to someone else, nor
+        those naming a project kept to another member)."""
         events = self.events.after(event_id, agent=agent, limit=limit)
         hidden = self._caller.private_to_others(sorted({e.memory_id for e in events if e.memory_id is not None}))
-        return [e for e in events if e.memory_id not in hidden] if hidden else events
+        kept = self._caller.projects_kept_from()
+        return [e for e in events if e.memory_id not in hidden and not kept & _projects_named(e)]
 
     def list(
         self, *, limit: int = 20, offset: int = 0, session: str | None = None, **filters: Unpack[Filters]
@@ -552,3 +554,8 @@ class Memory:
         """Move every memory, claim, contradiction and key of `source` into `into`, in one transaction; a memory
         whose text `into` already holds becomes that memory's history."""
         return self._projects.merge(source, into)
+
+
+def _projects_named(event: Event) -> set[str]:
+    """The projects an event's payload names (binding, renaming, merging, keeping a project)."""
+    return {v for k in ("project", "from", "into") if isinstance(v := event.payload.get(k), str)}
