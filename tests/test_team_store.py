@@ -277,6 +277,8 @@ def test_cluster_labels_do_not_draw_on_private_memories(team):
     owner.keep_project_private("ops", member="alice")
     labels = " ".join(c["label"] for c in owner.clusters(refresh=False)).lower()
     assert "zanzibar" not in labels and "quokka" not in labels
+    assert agents["bob-laptop"].clusters(project="ops", refresh=False) == []
+    assert agents["alice-desk"].clusters(project="ops", refresh=False)
     owner.share_project("ops")
     labels = " ".join(c["label"] for c in owner.clusters(refresh=False)).lower()
     assert "zanzibar" in labels or "quokka" in labels, "shared again, the labels may draw on them again"

@@ -91,6 +91,8 @@ class KnowledgeGraph:
     def top_clusters(self, project: str | None, refresh: bool) -> list[dict]:
         if project is not None:
             project = validation.clean_name(project, "project", "")
+            if project in self.caller.projects_kept_from():
+                return []  # as for a project that does not exist
         if refresh and self.is_stale():
             self.build(None)
         sizes = self.repo.sizes(project)
