@@ -54,6 +54,8 @@ async def _agent(index: int, db: Path, writes: int, recall_every: int, start: as
     run = AgentRun(f"agent-{index:02d}")
     env = {"SLM_HOME": os.environ["SLM_HOME"], "PYTHONUNBUFFERED": "1"}
     env.update({k: v for k, v in os.environ.items() if k.startswith("SLM_") and k != "SLM_AGENT"})
+    if "PYTHONPATH" in os.environ:  # the servers run the code under test (a worktree's), not the installed slm
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
     transport = StdioTransport(command=slm_command(), args=["mcp", "--db", str(db)], env=env, keep_alive=False)
     client = Client(transport, client_info=Implementation(name=run.name, version="1"), timeout=300)
     try:

@@ -393,3 +393,63 @@ def test_a_write_inside_a_plain_transaction_tells_other_connections(conn, store_
         conn.execute("INSERT INTO settings (key, value) VALUES ('second', '1')")
     assert other.data_version() != seen
     other.close()
+
+
+# -- the write path in one write transaction (on PostgreSQL: pipelined, statements sent without waiting) ------------
+def test_a_memorys_chunks_keep_their_order_and_their_own_vectors(conn):
+    from slm.storage import portable
+
+    repo = MemoryRepository(conn)
+    memory = _new("one two three four five six", chunks=3)
+    spans, matrix = [(0, 7), (4, 13), (8, 27)], np.arange(12, dtype=np.float32).reshape(3, 4) / 7
+    with conn.write_transaction():
+        [(first, _)] = repo.insert_many([memory])
+        [(second, _)] = repo.insert_many([_new("another memory", chunks=2)])
+        repo.insert_chunks(first, spans, matrix)
+    stored_spans, stored = portable.embeddings(conn, [first], 4)[first]
+    assert stored_spans == [(0, len(memory.content))] * 3 + spans
+    assert np.array_equal(stored[3:], matrix)  # bit for bit, each chunk with its own vector
+    ids = [r[0] for r in conn.execute("SELECT id FROM chunks WHERE memory_id = ? ORDER BY id", (first,))]
+    assert len(ids) == 6 and ids[3] > max(
+        r[0] for r in conn.execute("SELECT id FROM chunks WHERE memory_id = ?", (second,))
+    )
+
+
+def test_a_failing_statement_rolls_the_whole_write_transaction_back(conn):
+    repo = MemoryRepository(conn)
+    with pytest.raises(_driver_error(conn)), conn.write_transaction():
+        repo.insert_many([_new("fine memory")])
+        repo.insert_many([_new("vector of the wrong size", dim=7)])
+        conn.execute("SELECT count(*) FROM memories").fetchone()
+    for table in ("memories", "memory_tags", "chunks", "chunk_vectors"):
+        assert conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0, table
+    with conn.write_transaction():  # the connection is usable again
+        repo.insert_many([_new("fine memory")])
+    assert repo.count() == 1
+
+
+def test_a_savepoint_undoes_its_body_when_it_raises_and_the_writer_carries_on(conn):
+    repo = MemoryRepository(conn)
+    with conn.write_transaction():
+        [(kept, _)] = repo.insert_many([_new("kept")])
+        with pytest.raises(ValueError), conn.write_transaction():
+            repo.insert_many([_new("undone")])
+            raise ValueError("the body changed its mind")
+        assert repo.supersede(kept, kept) and not repo.supersede(kept, kept)  # row counts read in the transaction
+    assert conn.execute("SELECT content FROM memories").fetchall() == [("kept",)]
+
+
+def test_entities_named_twice_in_one_memory_are_one_entity(conn):
+    from slm.graph.entity_keys import Entity
+    from slm.storage.graph import GraphRepository
+
+    repo, graph = MemoryRepository(conn), GraphRepository(conn)
+    [(a, _), (b, _)] = repo.insert_many([_new("first"), _new("second")])
+    with conn.write_transaction():
+        graph.link_entities(a, [Entity("postgresql", "PostgreSQL", "technology"), Entity("postgresql", "pg", "x")])
+        graph.link_entities(
+            b, [Entity("postgresql", "Postgres", "technology"), Entity("person:sarah", "Sarah", "person")]
+        )
+    rows = {e.key: e for e in graph.entities_by_key(["postgresql", "person:sarah"])}
+    assert (rows["postgresql"].name, rows["postgresql"].memories, rows["person:sarah"].memories) == ("PostgreSQL", 2, 1)
+    assert conn.execute("SELECT count(*) FROM memory_entities").fetchone()[0] == 3

@@ -224,15 +224,22 @@ class _Run:
         if not batch:
             return
         fresh = []
-        for record in batch:
-            digest = validation.content_hash(record.content)
-            existing = sql.same_record(
-                self.engine.conn, record.project, digest, record.created_at, record.superseded_by is None
-            )
-            if existing is None and record.superseded_by is not None:
-                # The record still current: an import of this file was killed before it stored the successor.
-                # It is this import's to chain, else it would stay current beside its successor for ever.
-                existing = sql.same_record(self.engine.conn, record.project, digest, record.created_at, True)
+        digests = [validation.content_hash(record.content) for record in batch]
+        keys = [(r.project, digest, r.created_at) for r, digest in zip(batch, digests, strict=True)]
+        found = sql.same_records(
+            self.engine.conn, [(*key, r.superseded_by is None) for r, key in zip(batch, keys, strict=True)]
+        )
+        # A history record not found as history may be there still current: an import of this file was killed
+        # before it stored the successor. It is this import's to chain, else it would stay current beside its
+        # successor for ever.
+        unchained = [i for i, r in enumerate(batch) if found[i] is None and r.superseded_by is not None]
+        still_current = dict(
+            zip(unchained, sql.same_records(self.engine.conn, [(*keys[i], True) for i in unchained]), strict=True)
+        )
+        for position, (record, digest) in enumerate(zip(batch, digests, strict=True)):
+            existing = found[position]
+            if position in still_current:
+                existing = still_current[position]
                 if existing is not None:
                     self.added.add(existing)
             if existing is not None:

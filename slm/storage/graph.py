@@ -57,6 +57,9 @@ class GraphRepository:
     # -- entities -------------------------------------------------------------------------------------------
     def link_entities(self, memory_id: int, entities: Iterable) -> None:
         """Record that a memory names these entities (objects with key, name, kind); new entities are created."""
+        if self.conn.backend == "postgres":
+            self._link_entities_pg(memory_id, list(entities))
+            return
         for entity in entities:
             entity_id = self.conn.execute(
                 "INSERT INTO entities (key, name, kind) VALUES (?, ?, ?) "
@@ -67,6 +70,23 @@ class GraphRepository:
                 "INSERT INTO memory_entities (memory_id, entity_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
                 (memory_id, entity_id),
             )
+
+    def _link_entities_pg(self, memory_id: int, entities: list) -> None:
+        """Two statements whatever the number of entities, neither read: in a pipelined write transaction they
+        cost no round trip (a RETURNING per entity cost one each, 4.5 a remember). The first row of a key names
+        it, as the loop's first insert does."""
+        if not entities:
+            return
+        self.conn.execute(
+            "INSERT INTO entities (key, name, kind) SELECT * FROM unnest(CAST(? AS text[]), CAST(? AS text[]), "
+            "CAST(? AS text[])) ON CONFLICT (key) DO NOTHING",
+            ([e.key for e in entities], [e.name for e in entities], [e.kind for e in entities]),
+        )
+        self.conn.execute(
+            "INSERT INTO memory_entities (memory_id, entity_id) SELECT ?, id FROM entities "
+            "WHERE key = ANY(CAST(? AS text[])) ON CONFLICT DO NOTHING",
+            (memory_id, [e.key for e in entities]),
+        )
 
     def entities_by_key(self, keys: Iterable[str]) -> list[EntityRow]:
         keys = list(dict.fromkeys(keys))

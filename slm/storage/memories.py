@@ -170,6 +170,9 @@ class MemoryRepository:
 
     def insert_chunks(self, memory_id: int, spans: list[tuple[int, int]], matrix: np.ndarray) -> None:
         """A memory's embedded spans and their vectors (call inside the caller's transaction)."""
+        if self.conn.backend == "postgres":
+            vectors.insert_chunks_pg(self.conn, memory_id, spans, matrix)
+            return
         chunk_ids = [
             self.conn.execute(
                 'INSERT INTO chunks (memory_id, start, "end") VALUES (?, ?, ?) RETURNING id', (memory_id, s, e)

@@ -105,7 +105,7 @@ def migrate(conn, folder: Path | None = None, progress: Callable[[int, int], Non
 def _migrate_postgres(conn, pending: list[Migration], latest: int, progress) -> None:
     """PostgreSQL checks every constraint itself and its DDL is transactional: each step is one write transaction."""
     for done, migration in enumerate(pending, 1):
-        with conn.write_transaction():
+        with conn.write_transaction(pipelined=False):  # a script: several statements in one text
             if _check_version(conn, latest) < migration.version:
                 conn.execute(migration.sql)
                 conn.set_schema_version(migration.version)

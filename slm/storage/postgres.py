@@ -127,6 +127,8 @@ class PgDb:
         self._last = None
         self._own_writes = 0  # this connection's own bumps of data_version, which SQLite's does not count
         self._bumped = False  # the open write transaction has bumped it
+        self._pipeline = None  # psycopg's pipeline while a write transaction runs (see write_transaction)
+        self._savepoints = 0  # savepoints open in it
 
     # -- statements ---------------------------------------------------------------------------------------------
     def execute(self, sql: str, params: Any = None, /):
@@ -145,6 +147,8 @@ class PgDb:
         return cursor
 
     def changes(self) -> int:
+        if self._pipeline is not None:
+            self._pipeline.sync()  # a pipelined statement's row count is known once its result has come back
         return 0 if self._last is None else max(self._last.rowcount, 0)
 
     def close(self) -> None:
@@ -160,32 +164,82 @@ class PgDb:
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """READ COMMITTED, or a savepoint inside an open transaction."""
+        if self._pipeline is not None:
+            with self._savepoint():
+                yield
+            return
         if not self.in_transaction:
             self._bumped = False  # a write transaction opened inside this one must bump data_version again
         with self.raw.transaction():
             yield
 
     @contextmanager
-    def write_transaction(self) -> Iterator[None]:
+    def write_transaction(self, *, pipelined: bool = True) -> Iterator[None]:
         """The store's write lock (an advisory lock held to the transaction's end), then the body; a savepoint
-        that takes the lock too inside an open transaction. Raises `StoreBusy` after WAIT_SECONDS of waiting."""
+        that takes the lock too inside an open transaction. Raises `StoreBusy` after WAIT_SECONDS of waiting.
+
+        An outer write transaction runs in psycopg's pipeline mode: a statement whose result nobody reads (an
+        INSERT, UPDATE or DELETE without RETURNING, a savepoint) is sent without waiting for the server and goes
+        with the next statement whose rows are read, so a write waits for a round trip per read, not per
+        statement, and holds the lock that much less (the other writers queue on it). A statement that fails is
+        raised at that next read or at the commit, inside the transaction, which it rolls back: in a pipelined
+        write transaction a failed statement fails the whole transaction (a savepoint rolls back what its body
+        did when the body raises, but a server error may be raised only after the savepoint ended). A script
+        (several statements in one text, as a migration is) cannot run in a pipeline: its caller asks for
+        `pipelined=False`."""
+        if self._pipeline is not None:  # nested in a pipelined write transaction: the lock is held already
+            with self._savepoint():
+                yield
+            return
         outer = not self.in_transaction
-        with self.raw.transaction():
+        if not outer or not pipelined:
+            with self.raw.transaction():
+                if outer:
+                    self._bumped = False
+                self._lock()
+                self._bump()
+                yield
             if outer:
-                self._bumped = False
+                self._own_writes += 1
+            return
+        with self.raw.pipeline() as pipeline, self.raw.transaction():
+            self._bumped = False
             self._lock()
-            if not self._bumped:
-                self.raw.execute("UPDATE slm_state SET data_version = data_version + 1")
-                self._bumped = True
+            self._bump()
+            self._pipeline = pipeline
+            try:
+                yield
+            finally:
+                self._pipeline = None
+        self._own_writes += 1
+
+    @contextmanager
+    def _savepoint(self) -> Iterator[None]:
+        """A savepoint inside the pipelined write transaction, its statements queued with the body's: released
+        when the body ends, rolled back to when it raises."""
+        self._savepoints += 1
+        name = f"slm_savepoint_{self._savepoints}"
+        self.raw.execute(f"SAVEPOINT {name}")
+        try:
             yield
-        if outer:
-            self._own_writes += 1
+        except BaseException:
+            self.raw.execute(f"ROLLBACK TO SAVEPOINT {name}")
+            raise
+        finally:
+            self.raw.execute(f"RELEASE SAVEPOINT {name}")
+            self._savepoints -= 1
+
+    def _bump(self) -> None:
+        if not self._bumped:
+            self.raw.execute("UPDATE slm_state SET data_version = data_version + 1")
+            self._bumped = True
 
     def _lock(self) -> None:
         psycopg = import_psycopg()
         try:  # the wait is bounded wherever the lock is taken, nested in a plain transaction too
             self.raw.execute(f"SET LOCAL lock_timeout = '{int(self.wait_seconds * 1000)}ms'")
-            self.raw.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [self._lock_key])
+            # read, so that a pipelined wait that timed out is raised here, as StoreBusy
+            self.raw.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [self._lock_key]).fetchone()
         except psycopg.errors.LockNotAvailable as err:
             raise StoreBusy(f"the store stayed locked for {self.wait_seconds:g} s", BUSY_HINT) from err
 

@@ -73,8 +73,7 @@ def drop_vector_table(conn) -> None:
 
 def insert_vectors(conn, chunk_ids: list[int], vectors: np.ndarray) -> None:
     if conn.backend == "postgres":
-        texts = ("[" + ",".join(map(repr, np.asarray(vec, dtype=np.float32).tolist())) + "]" for vec in vectors)
-        rows = zip(chunk_ids, texts, strict=True)
+        rows = zip(chunk_ids, _vector_texts(vectors), strict=True)
         conn.executemany(f"INSERT INTO {TABLE} (chunk_id, embedding) VALUES (?, CAST(? AS vector))", rows)
         return
     rows = (
@@ -82,6 +81,25 @@ def insert_vectors(conn, chunk_ids: list[int], vectors: np.ndarray) -> None:
         for cid, vec in zip(chunk_ids, vectors, strict=True)
     )
     conn.executemany(f"INSERT INTO {TABLE} (rowid, embedding) VALUES (?, ?)", rows)
+
+
+def insert_chunks_pg(conn, memory_id: int, spans: list[tuple[int, int]], vectors: np.ndarray) -> None:
+    """A memory's chunks and their vectors on PostgreSQL in one statement that returns nothing, so that a
+    pipelined write transaction waits for no round trip (a chunk's RETURNING id cost one): the ids are drawn from
+    the chunks' identity sequence in span order (the ORDER BY comes before nextval, which is volatile), as the
+    inserts one by one drew them."""
+    conn.execute(
+        "WITH x AS (SELECT nextval(pg_get_serial_sequence('chunks', 'id')) AS id, s, e, v "
+        "FROM unnest(CAST(? AS bigint[]), CAST(? AS bigint[]), CAST(? AS text[])) WITH ORDINALITY AS u(s, e, v, n) "
+        'ORDER BY n), c AS (INSERT INTO chunks (id, memory_id, start, "end") SELECT id, ?, s, e FROM x) '
+        f"INSERT INTO {TABLE} (chunk_id, embedding) SELECT id, CAST(v AS vector) FROM x",
+        ([s for s, _ in spans], [e for _, e in spans], list(_vector_texts(vectors)), memory_id),
+    )
+
+
+def _vector_texts(vectors: np.ndarray) -> Iterator[str]:
+    """pgvector's text form of each row (float32 written exactly: see the module's docstring)."""
+    return ("[" + ",".join(map(repr, np.asarray(vec, dtype=np.float32).tolist())) + "]" for vec in vectors)
 
 
 def count_vectors(conn, after_chunk: int = 0) -> int:
