@@ -258,3 +258,39 @@ def test_logging_a_use_without_any_recall_creates_no_behaviour_store(db_path):
         first = mem.remember("Nothing recalled yet")
         assert mem.record_use("get", [first]) == 0 and mem.record_written(first) == 0
         assert mem.existing_behavior() is None
+
+
+@pytest.mark.anyio
+async def test_the_mcp_server_records_recalls_with_their_context_and_the_uses_that_follow(store_at):
+    from fastmcp import Client
+    from mcp_types import Implementation
+
+    from slm.mcp.server import build_server
+
+    def client(memory: Memory, name: str) -> Client:
+        return Client(build_server(memory), client_info=Implementation(name=name, version="1"))
+
+    async def call(c: Client, tool: str, **args) -> dict:
+        return (await c.call_tool(tool, args)).structured_content
+
+    with Memory.open(store_at, protocol="mcp-stdio") as memory:
+        async with client(memory, "writer") as c:
+            for text in NOTES:
+                await call(c, "remember", content=text, project="ops")
+        async with client(memory, "cursor") as c:
+            own = (await call(c, "remember", content="Cursor's note: no deploy on Fridays", project="ops"))["id"]
+            ids = [m["id"] for m in (await call(c, "recall", query="deploy", k=5, project="ops"))["memories"]]
+            theirs = [i for i in ids if i != own]
+            await call(c, "get", ids=[theirs[0]])
+            newer = await call(c, "update", id=own, content="Cursor's note: no deploy on Fridays or holidays")
+            await call(c, "remember", content=f"Holiday deploys follow #{theirs[1]} too", project="ops")
+            await call(c, "feedback", id=theirs[2], helpful=True)
+        [recall] = memory.behavior.recalls_since()
+        assert (recall.agent, recall.project, recall.results) == ("cursor", "ops", ids)
+        assert recall.session is not None and recall.session.startswith("mcp-")
+        uses = {(u.memory_id, u.kind, u.recall_id) for u in memory.behavior.uses_since()}
+        assert uses == {(theirs[0], "get", recall.id), (own, "update", recall.id), (theirs[1], "cite", recall.id)}
+        assert [row.recall_id for row in memory.behavior.feedback_rows()] == [recall.id]
+        found = by_memory(memory.learning_signals())
+        assert {i: found[i].label for i in [own, *theirs[:3]]} == dict.fromkeys([own, *theirs[:3]], 1)
+        assert newer["previous"] == own

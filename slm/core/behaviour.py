@@ -24,6 +24,7 @@ LINK_WINDOW = timedelta(minutes=30)  # a use, or feedback, answers the latest re
 CITE_ENTITIES = 2
 CITE_WORD_SHARE = 0.5
 CITE_MIN_WORDS = 3
+CITE_RECALLS = 5  # what a new memory may cite: the results of the agent's last 5 recalls (reading more costs ms)
 _NAMED_ID = re.compile(r"(?:#|\bmemory\s+|\bid\s*[:=]?\s*)(\d{1,15})\b", re.IGNORECASE)
 _WORD = re.compile(r"\w{4,}")
 USE_KINDS = ("get", "update")  # what a face reports; cites are found by `written`
@@ -86,7 +87,7 @@ class Behaviour:
         if behavior is None:
             return 0
         agent = self.caller.name(agent)
-        shown = behavior.shown_since(agent, self._agent_id(agent), _since())
+        shown = behavior.shown_since(agent, self._agent_id(agent), _since(), CITE_RECALLS)
         shown.pop(memory_id, None)
         if not shown:
             return 0

@@ -291,7 +291,7 @@ class _Run:
             sql.replace_links(self.engine.conn, memory_id, self.added, kept)
 
     def behavior(self, record: BehaviorRecord) -> None:
-        fields = record.fields
+        fields = dict(record.fields)  # popped from below: the record stays as parsed
         behavior = self.engine.behavior
         if record.type == "recall":
             if sql.has_recall(behavior.conn, fields["time"], fields["query"], fields["agent"]):

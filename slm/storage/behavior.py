@@ -126,12 +126,15 @@ class BehaviorRepository:
         shown = self.shown_since(agent, agent_id, since)
         return {i: shown[i] for i in memory_ids if i in shown}
 
-    def shown_since(self, agent: str, agent_id: int | None, since: str) -> dict[int, int]:
-        """Every memory the agent's recalls at or after `since` showed: memory id -> the latest recall showing it."""
+    def shown_since(
+        self, agent: str, agent_id: int | None, since: str, recalls: int = RECENT_RECALLS
+    ) -> dict[int, int]:
+        """Every memory the agent's latest `recalls` recalls at or after `since` showed: memory id -> the latest
+        recall showing it."""
         rows = self.conn.execute(
             "SELECT id, results FROM recalls WHERE agent = ? AND coalesce(agent_id, 0) = ? AND time >= ? "
             "ORDER BY id DESC LIMIT ?",
-            (agent, agent_id or 0, since, RECENT_RECALLS),
+            (agent, agent_id or 0, since, recalls),
         ).fetchall()
         found: dict[int, int] = {}
         for recall_id, results in rows:
