@@ -273,7 +273,12 @@ def test_erasing_only_the_behaviour_database(mem):
     mem.feedback(kept, True, query="linter?")
     mem.record_recall("linter?", 3, mem.recall("linter", k=3, channels=("vector",)))
     receipt = erasure.erase_behavior(mem.transfers)
-    assert receipt["counts"] == {"behavior.feedback": 1, "behavior.recalls": 1, "behavior.events": 1}
+    assert receipt["counts"] == {
+        "behavior.feedback": 1,
+        "behavior.uses": 0,
+        "behavior.recalls": 1,
+        "behavior.events": 1,
+    }
     assert mem.behavior.recall_count() == 0 and mem.count() == 1
     assert erasure.verify(mem.transfers, Path(receipt["path"]))["ok"]
 

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from slm.core.transfers import Transfers
     from slm.core.writer import Progress, Stored, Writer
     from slm.graph import clusters
+    from slm.recall.signals import Signals
 
 log = logging.getLogger("slm")
 
@@ -406,9 +407,35 @@ class Memory:
         """Record whether a recalled memory helped (in behavior.db, with a `feedback.recorded` event there)."""
         return self._behaviour.feedback(memory_id, helpful, query, agent)
 
-    def record_recall(self, query: str, k: int, hits: list[Hit], *, agent: str | None = None) -> None:
-        """Keep what was asked and what came back, in behavior.db, for later ranking work."""
-        self._behaviour.record_recall(query, k, hits, agent)
+    def record_recall(
+        self,
+        query: str,
+        k: int,
+        hits: list[Hit],
+        *,
+        agent: str | None = None,
+        session: str | None = None,
+        project: str | None = None,
+    ) -> int:
+        """Keep what was asked, in which context (the caller's session, the project it asked about), and what came
+        back, in behavior.db, for the ranking to learn from; the recall's id."""
+        return self._behaviour.record_recall(query, k, hits, agent, session, project)
+
+    def record_use(self, kind: str, memory_ids: list[int], *, agent: str | None = None, by: int | None = None) -> int:
+        """The agent opened ("get") or updated ("update", `by` the new version) these memories: a use of each a
+        recall of its showed in the last half hour (behavior.db); how many were kept."""
+        return self._behaviour.record_use(kind, memory_ids, agent, by)
+
+    def record_written(self, memory_id: int, *, agent: str | None = None) -> int:
+        """The agent just wrote `memory_id`: a use ("cite") of each memory its recent recalls showed that the new
+        one names by id or repeats; how many."""
+        return self._behaviour.written(memory_id, agent)
+
+    def learning_signals(self) -> Signals:
+        """What a learned ranking may train on: (recall, memory, label, weight) examples from feedback, uses and
+        skips, weighted against position bias, without low-trust agents' or self-endorsements
+        (`slm.recall.signals`)."""
+        return self._behaviour.signals()
 
     def agent_connected(self, agent: str, client: dict | None = None) -> None:
         """An `agent.connected` event: who opened a session, through what, with which client."""

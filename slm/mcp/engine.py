@@ -153,9 +153,22 @@ class Engine:
         payload = {k: v for k, v in identity.as_dict().items() if k != "name"}
         await self.best_effort("log agent.connected", self.memory.agent_connected, identity.name, payload)
 
-    async def log_recall(self, query: str, k: int, hits, identity: AgentIdentity) -> None:
-        """Keep the recall in behavior.db; best effort, as the answer is already there."""
-        await self.best_effort("log a recall", self.memory.record_recall, query, k, hits, agent=identity.name)
+    async def log_recall(
+        self, query: str, k: int, hits, identity: AgentIdentity, session: str | None, project: str | None
+    ) -> None:
+        """Keep the recall and its context in behavior.db; best effort, as the answer is already there."""
+        await self.best_effort(
+            "log a recall", self.memory.record_recall, query, k, hits, agent=identity.name, session=session,
+            project=project,
+        )  # fmt: skip
+
+    async def log_use(self, kind: str, ids: list[int], identity: AgentIdentity, by: int | None = None) -> None:
+        """A use of what a recent recall showed (opened, updated); best effort, as the answer is already there."""
+        await self.best_effort("log a use", self.memory.record_use, kind, ids, agent=identity.name, by=by)
+
+    async def log_written(self, memory_id: int, identity: AgentIdentity) -> None:
+        """The memories a recent recall showed that a new one cites; best effort, as the write is committed."""
+        await self.best_effort("log a cite", self.memory.record_written, memory_id, agent=identity.name)
 
     async def after_write(self) -> None:
         """A lifecycle step once the last is an hour old; best effort, as the write is already committed."""

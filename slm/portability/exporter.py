@@ -171,25 +171,28 @@ def _record(row, validity, trust, zone, links, embedding, private_to: str | None
 
 
 def _behavior_records(engine, writer: _JsonWriter, exported: set[int] | None) -> dict:
-    """Recalls and feedback from behavior.db; with filters, only what concerns the exported memories."""
+    """Recalls (their context and uses) and feedback from behavior.db; with filters, only what concerns the
+    exported memories."""
     counts = {"recalls": 0, "feedback": 0}
     behavior = engine.existing_behavior()
     if behavior is None:
         return counts
-    for time, query, k, results, agent, protocol in sql.behavior_rows(behavior.conn, "recalls"):
+    for time, query, k, results, agent, protocol, session, project, uses in sql.behavior_rows(behavior.conn, "recalls"):
         ids = json.loads(results)
         if exported is not None:
             ids = [i for i in ids if i in exported]
             if not ids:
                 continue
+        used = [{"time": t, "memory_id": m, "kind": kind, "by_id": by if exported is None or by in exported else None}
+                for t, m, kind, by in uses if m in ids]  # fmt: skip
         writer.write({"type": "recall", "time": time, "query": query, "k": k, "results": ids, "agent": agent,
-                      "protocol": protocol})  # fmt: skip
+                      "protocol": protocol, "session": session, "project": project, "uses": used})  # fmt: skip
         counts["recalls"] += 1
-    for time, memory_id, helpful, query, agent, protocol in sql.behavior_rows(behavior.conn, "feedback"):
+    for time, memory_id, helpful, query, agent, protocol, recall_time in sql.behavior_rows(behavior.conn, "feedback"):
         if exported is not None and memory_id not in exported:
             continue
         writer.write({"type": "feedback", "time": time, "memory_id": memory_id, "helpful": bool(helpful),
-                      "query": query, "agent": agent, "protocol": protocol})  # fmt: skip
+                      "query": query, "agent": agent, "protocol": protocol, "recall_time": recall_time})  # fmt: skip
         counts["feedback"] += 1
     return counts
 

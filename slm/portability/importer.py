@@ -298,18 +298,26 @@ class _Run:
             sql.replace_links(self.engine.conn, memory_id, self.added, kept)
 
     def behavior(self, record: BehaviorRecord) -> None:
-        fields = record.fields
+        fields = dict(record.fields)  # popped from below: the record stays as parsed
         behavior = self.engine.behavior
         if record.type == "recall":
             if sql.has_recall(behavior.conn, fields["time"], fields["query"], fields["agent"]):
                 return
+            uses = fields.pop("uses")
             results = [self.ids[i] for i in fields["results"] if i in self.ids]
-            behavior.record_recall(**{**fields, "results": results})
+            with behavior.conn.write_transaction():  # a recall and its uses, or neither
+                recall_id = behavior.record_recall(**{**fields, "results": results})
+                behavior.record_uses([
+                    (u["time"], recall_id, self.ids[u["memory_id"]], u["kind"], self.ids.get(u["by_id"])) for u in uses
+                    if self.ids.get(u["memory_id"]) in results
+                ])  # fmt: skip
         else:
             memory_id = self.ids[fields["memory_id"]]
             if sql.has_feedback(behavior.conn, fields["time"], memory_id, fields["agent"]):
                 return
-            sql.add_feedback(behavior.conn, {**fields, "memory_id": memory_id})
+            recall_time = fields.pop("recall_time")
+            recall_id = None if recall_time is None else sql.recall_at(behavior.conn, recall_time, fields["agent"])
+            sql.add_feedback(behavior.conn, {**fields, "memory_id": memory_id, "recall_id": recall_id})
         self.report.behavior_added += 1
 
 

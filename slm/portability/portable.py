@@ -332,10 +332,14 @@ def _behavior(obj: dict, line: int) -> BehaviorRecord:
         results = obj.get("results")
         if not isinstance(results, list):
             raise InvalidInput("a recall's results must be a list of memory ids")
+        session, project = obj.get("session"), obj.get("project")
         fields = {
             "query": validation.clean_text(obj.get("query"), "query", validation.MAX_QUERY_BYTES),
             "k": validation.clean_limit(obj.get("k"), "k"),
             "results": [validation.clean_id(i, "result id") for i in results],
+            "session": validation.clean_session(session, {}),
+            "project": None if project is None else validation.clean_name(project, "project", ""),
+            "uses": _uses(obj.get("uses", [])),
         }
     else:
         helpful = obj.get("helpful")
@@ -346,5 +350,39 @@ def _behavior(obj: dict, line: int) -> BehaviorRecord:
             "memory_id": validation.clean_id(obj.get("memory_id")),
             "helpful": helpful,
             "query": None if query is None else validation.clean_text(query, "query", validation.MAX_QUERY_BYTES),
+            "recall_time": _time_or_none(obj.get("recall_time"), "recall_time"),
         }
     return BehaviorRecord(line, obj["type"], {"time": time, "agent": agent, "protocol": protocol, **fields})
+
+
+USE_KINDS = ("get", "update", "cite")
+
+
+def _uses(uses: object) -> list[dict]:
+    """A recall's uses as an export wrote them: when, which of its results, how, and the memory that did it."""
+    if not isinstance(uses, list) or not all(isinstance(u, dict) for u in uses):
+        raise InvalidInput("a recall's uses must be a list of objects", "as `slm export --include-behavior` writes")
+    cleaned = []
+    for use in uses:
+        if use.get("kind") not in USE_KINDS:
+            raise InvalidInput(f"a use's kind is one of {list(USE_KINDS)}, got {use.get('kind')!r}")
+        by = use.get("by_id")
+        cleaned.append({
+            "time": _time_or_none(use.get("time"), "a use's time"),
+            "memory_id": validation.clean_id(use.get("memory_id"), "a use's memory id"),
+            "kind": use["kind"],
+            "by_id": None if by is None else validation.clean_id(by, "a use's by_id"),
+        })  # fmt: skip
+        if cleaned[-1]["time"] is None:
+            raise InvalidInput("a use needs a time", "as `slm export --include-behavior` writes")
+    return cleaned
+
+
+def _time_or_none(value: object, what: str) -> str | None:
+    """A behaviour time, checked but kept as written (with its microseconds); None stays None."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidInput(f"{what} must be ISO-8601 text, got {value!r}")
+    validation.parse_time(value, what)
+    return value

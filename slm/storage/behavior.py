@@ -6,8 +6,10 @@ What users and agents *did* can then be exported or erased without touching what
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
+from slm import faults
 from slm.storage import migrations
 from slm.storage.events import Event, EventLog
 
@@ -16,6 +18,45 @@ def behavior_path(memory_db: Path) -> Path:
     """`memory.db` -> `behavior.db`; any other `NAME.db` -> `NAME.behavior.db`, so stores never share one."""
     stem = "behavior" if memory_db.stem == "memory" else f"{memory_db.stem}.behavior"
     return memory_db.with_name(stem + ".db")
+
+
+USE_KINDS = ("get", "update", "cite")
+RECENT_RECALLS = 50  # the newest recalls of an agent a use is matched against: older ones are past any window
+
+
+@dataclass(frozen=True)
+class RecallRow:
+    """A recall as the signals read it: who asked what, in which context, and what it showed, best first."""
+
+    id: int
+    time: str
+    query: str
+    results: list[int]
+    agent: str
+    agent_id: int | None
+    protocol: str
+    session: str | None
+    project: str | None
+
+
+@dataclass(frozen=True)
+class UseRow:
+    recall_id: int
+    memory_id: int
+    kind: str
+    time: str
+
+
+@dataclass(frozen=True)
+class FeedbackRow:
+    id: int
+    time: str
+    memory_id: int
+    helpful: bool
+    agent: str
+    agent_id: int | None
+    protocol: str
+    recall_id: int | None
 
 
 class BehaviorRepository:
@@ -40,23 +81,105 @@ class BehaviorRepository:
     def close(self) -> None:
         self.conn.close()
 
-    def record_feedback(self, event: Event, helpful: bool, query: str | None) -> int:
-        """A feedback row and its `feedback.recorded` event, in one transaction."""
+    def record_feedback(
+        self, event: Event, helpful: bool, query: str | None, agent_id: int | None = None, since: str | None = None
+    ) -> int:
+        """A feedback row and its `feedback.recorded` event, in one transaction; linked to the latest recall by the
+        same agent since `since` that showed the memory, if any (None: not linked)."""
         with self.conn.write_transaction():
+            recall_id = None
+            if since is not None:
+                recall_id = self.showing(event.agent, agent_id, [event.memory_id], since).get(event.memory_id)
             feedback_id = self.conn.execute(
-                "INSERT INTO feedback (time, memory_id, helpful, query, agent, protocol) "
-                "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-                (event.time, event.memory_id, int(helpful), query, event.agent, event.protocol),
+                "INSERT INTO feedback (time, memory_id, helpful, query, agent, protocol, agent_id, recall_id) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                (event.time, event.memory_id, int(helpful), query, event.agent, event.protocol, agent_id, recall_id),
             ).fetchone()[0]
             self.events.append([event])
         return feedback_id
 
-    def record_recall(self, *, time: str, query: str, k: int, results: list[int], agent: str, protocol: str) -> None:
+    def record_recall(
+        self,
+        *,
+        time: str,
+        query: str,
+        k: int,
+        results: list[int],
+        agent: str,
+        protocol: str,
+        session: str | None = None,
+        project: str | None = None,
+        agent_id: int | None = None,
+    ) -> int:
+        """A recall and its context; its id."""
         with self.conn.write_transaction():
-            self.conn.execute(
-                "INSERT INTO recalls (time, query, k, results, agent, protocol) VALUES (?, ?, ?, ?, ?, ?)",
-                (time, query, k, json.dumps(results), agent, protocol),
-            )
+            return self.conn.execute(
+                "INSERT INTO recalls (time, query, k, results, agent, protocol, session, project, agent_id) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                (time, query, k, json.dumps(results), agent, protocol, session, project, agent_id),
+            ).fetchone()[0]
+
+    # -- uses of what a recall showed -----------------------------------------------------------------------------
+    def showing(self, agent: str, agent_id: int | None, memory_ids: list[int], since: str) -> dict[int, int]:
+        """For each of `memory_ids` some recall showed, the id of the latest recall by this agent (name and
+        authenticated id alike) at or after `since` that showed it."""
+        shown = self.shown_since(agent, agent_id, since)
+        return {i: shown[i] for i in memory_ids if i in shown}
+
+    def shown_since(
+        self, agent: str, agent_id: int | None, since: str, recalls: int = RECENT_RECALLS
+    ) -> dict[int, int]:
+        """Every memory the agent's latest `recalls` recalls at or after `since` showed: memory id -> the latest
+        recall showing it."""
+        rows = self.conn.execute(
+            "SELECT id, results FROM recalls WHERE agent = ? AND coalesce(agent_id, 0) = ? AND time >= ? "
+            "ORDER BY id DESC LIMIT ?",
+            (agent, agent_id or 0, since, recalls),
+        ).fetchall()
+        found: dict[int, int] = {}
+        for recall_id, results in rows:
+            for memory_id in json.loads(results):
+                found.setdefault(memory_id, recall_id)
+        return found
+
+    def record_uses(self, uses: list[tuple[str, int, int, str, int | None]]) -> int:
+        """(time, recall id, memory id, kind, by id) rows, all or none; how many."""
+        with self.conn.write_transaction():
+            for use in uses:
+                self.conn.execute(
+                    "INSERT INTO uses (time, recall_id, memory_id, kind, by_id) VALUES (?, ?, ?, ?, ?)", use
+                )
+                faults.step("behavior.use")  # inside the transaction: a crash here must leave none of them
+        return len(uses)
+
+    # -- what the signals read ------------------------------------------------------------------------------------
+    def recalls_since(self, after: int = 0) -> list[RecallRow]:
+        """The recalls after id `after`, oldest first, with their context."""
+        rows = self.conn.execute(
+            "SELECT id, time, query, results, agent, agent_id, protocol, session, project FROM recalls "
+            "WHERE id > ? ORDER BY id",
+            (after,),
+        ).fetchall()
+        return [RecallRow(r[0], r[1], r[2], json.loads(r[3]), *r[4:]) for r in rows]
+
+    def uses_since(self, after: int = 0) -> list[UseRow]:
+        """The uses of the recalls after id `after`, oldest first."""
+        rows = self.conn.execute(
+            "SELECT recall_id, memory_id, kind, time FROM uses WHERE recall_id > ? ORDER BY id", (after,)
+        ).fetchall()
+        return [UseRow(*r) for r in rows]
+
+    def feedback_rows(self) -> list[FeedbackRow]:
+        """Every feedback row, oldest first, with who gave it and the recall it answers (None: not linked)."""
+        rows = self.conn.execute(
+            "SELECT id, time, memory_id, helpful, agent, agent_id, protocol, recall_id FROM feedback ORDER BY id"
+        ).fetchall()
+        return [FeedbackRow(r[0], r[1], r[2], bool(r[3]), *r[4:]) for r in rows]
+
+    def use_counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(USE_KINDS, 0)
+        counts.update(self.conn.execute("SELECT kind, count(*) FROM uses GROUP BY kind").fetchall())
+        return counts
 
     def feedback_counts(self) -> dict[str, int]:
         helpful, unhelpful = self.conn.execute(

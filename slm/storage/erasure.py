@@ -170,6 +170,9 @@ def clear_all(conn) -> int:
     return dropped
 
 
+BEHAVIOR_TABLES = ("feedback", "uses", "recalls", "events")  # in an order deletions may follow (uses name recalls)
+
+
 def _returned(conn, marks: str) -> str:
     """The condition that a row of `recalls` returned one of the memories bound to `marks` (PostgreSQL reads the
     JSON array's elements as text: cast to compare with ids)."""
@@ -177,14 +180,25 @@ def _returned(conn, marks: str) -> str:
     return f"EXISTS (SELECT 1 FROM {conn.dialect.json_values('recalls.results', 'j')} WHERE {value} IN ({marks}))"
 
 
+def _uses_of(conn, marks: str) -> str:
+    """The condition that a row of `uses` is about one of the memories bound to `marks` three times: used, the
+    using memory (a cite, a new version), or a use of a recall that returned one of them."""
+    return (
+        f"memory_id IN ({marks}) OR by_id IN ({marks}) OR recall_id IN (SELECT id FROM recalls WHERE "
+        f"{_returned(conn, marks)})"
+    )
+
+
 def purge_behavior(conn, ids: list[int]) -> dict[str, int]:
-    """Behaviour rows about `ids`: feedback on them, recalls that returned them (the query may quote them),
-    and the payloads of their events."""
-    counts = {"feedback": 0, "recalls": 0}
+    """Behaviour rows about `ids`: feedback on them, their uses, recalls that returned them (the query may quote
+    them) with the uses of those, and the payloads of their events."""
+    counts = {"feedback": 0, "uses": 0, "recalls": 0}
     for part in chunks(ids):
         marks = _marks(part)
         conn.execute(f"DELETE FROM feedback WHERE memory_id IN ({marks})", part)
         counts["feedback"] += conn.changes()
+        conn.execute(f"DELETE FROM uses WHERE {_uses_of(conn, marks)}", part * 3)
+        counts["uses"] += conn.changes()
         conn.execute(
             f"DELETE FROM recalls WHERE {_returned(conn, marks)}",
             part,
@@ -197,23 +211,25 @@ def purge_behavior(conn, ids: list[int]) -> dict[str, int]:
 def count_behavior(conn, ids: list[int] | None) -> dict[str, int]:
     """The behaviour rows an erasure of `ids` (None: of the whole behaviour database) deletes or empties."""
     if ids is None:
-        return {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("feedback", "recalls", "events")}
+        return {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in BEHAVIOR_TABLES}
     found = behavior_leftovers(conn, ids)
-    return {"feedback": found["feedback"], "recalls": found["recalls"], "events": found["events.payload"]}
+    return {
+        "feedback": found["feedback"], "uses": found["uses"], "recalls": found["recalls"],
+        "events": found["events.payload"],
+    }  # fmt: skip
 
 
 def behavior_until(conn, time: str) -> dict[str, int]:
     """The rows of each behaviour table dated up to `time`."""
     return {
-        t: conn.execute(f"SELECT count(*) FROM {t} WHERE time <= ?", (time,)).fetchone()[0]
-        for t in ("feedback", "recalls", "events")
+        t: conn.execute(f"SELECT count(*) FROM {t} WHERE time <= ?", (time,)).fetchone()[0] for t in BEHAVIOR_TABLES
     }
 
 
 def clear_behavior(conn) -> dict[str, int]:
     """Every row of the behaviour database."""
     counts = {}
-    for table in ("feedback", "recalls", "events"):
+    for table in BEHAVIOR_TABLES:
         conn.execute(f"DELETE FROM {table}")
         counts[table] = conn.changes()
     return counts
@@ -279,12 +295,15 @@ def index_consistent(conn) -> bool:
 
 
 def behavior_leftovers(conn, ids: list[int]) -> dict[str, int]:
-    found = {"feedback": 0, "recalls": 0, "events.payload": 0}
+    found = {"feedback": 0, "uses": 0, "recalls": 0, "events.payload": 0}
     for part in chunks(ids):
         marks = _marks(part)
         found["feedback"] += conn.execute(
             f"SELECT count(*) FROM feedback WHERE memory_id IN ({marks})", part
         ).fetchone()[0]
+        found["uses"] += conn.execute(f"SELECT count(*) FROM uses WHERE {_uses_of(conn, marks)}", part * 3).fetchone()[
+            0
+        ]
         found["recalls"] += conn.execute(
             f"SELECT count(*) FROM recalls WHERE {_returned(conn, marks)}",
             part,

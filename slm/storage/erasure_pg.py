@@ -43,7 +43,7 @@ TOUCHED = {
         "project_keys",
         "project_visibility",
     ),
-    "behavior": ("feedback", "recalls", "events"),
+    "behavior": ("feedback", "uses", "recalls", "events"),
 }
 STATISTICS = "pg_catalog.pg_statistic"
 GUARANTEE = (

@@ -88,22 +88,39 @@ def embeddings(conn, ids: list[int], dim: int) -> dict[int, tuple[list[tuple[int
 
 
 def behavior_rows(conn, table: str, page: int = 2000) -> Iterator[tuple]:
-    """Every recall (time, query, k, results, agent, protocol) or feedback row (time, memory_id, helpful, query,
-    agent, protocol), oldest first, a page at a time."""
+    """Every recall (time, query, k, results, agent, protocol, session, project, uses: [(time, memory_id, kind,
+    by_id)]) or feedback row (time, memory_id, helpful, query, agent, protocol, the time of the recall it answers),
+    oldest first, a page at a time."""
     columns = {
-        "recalls": "id, time, query, k, results, agent, protocol",
-        "feedback": "id, time, memory_id, helpful, query, agent, protocol",
+        "recalls": "id, time, query, k, results, agent, protocol, session, project",
+        "feedback": "id, time, memory_id, helpful, query, agent, protocol, "
+        "(SELECT r.time FROM recalls r WHERE r.id = feedback.recall_id)",
     }[table]
     last = 0
     while True:
         rows = conn.execute(f"SELECT {columns} FROM {table} WHERE id > ? ORDER BY id LIMIT ?", (last, page)).fetchall()
         if not rows:
             return
+        if table == "recalls":
+            uses = defaultdict(list)
+            for recall_id, *use in conn.execute(
+                "SELECT recall_id, time, memory_id, kind, by_id FROM uses WHERE recall_id > ? AND recall_id <= ? "
+                "ORDER BY id",
+                (last, rows[-1][0]),
+            ):
+                uses[recall_id].append(tuple(use))
+            rows = [(*r, uses.get(r[0], [])) for r in rows]
         yield from (r[1:] for r in rows)
         last = rows[-1][0]
 
 
-# -- import ------------------------------------------------------------------------------------------------------
+def recall_at(conn, time: str, agent: str) -> int | None:
+    """The id of the recall `agent` made at `time` (how an imported feedback finds the recall it answers)."""
+    row = conn.execute("SELECT id FROM recalls WHERE time = ? AND agent = ? ORDER BY id LIMIT 1", (time, agent))
+    found = row.fetchone()
+    return None if found is None else found[0]
+
+
 def same_record(conn, project: str, content_hash: str, created_at: str, current: bool) -> int | None:
     """A memory already holding this record: same project, text and stored time, and current or history as the
     record is (a text updated away and stated again in the same second is two records)."""
@@ -174,9 +191,10 @@ def has_feedback(conn, time: str, memory_id: int, agent: str) -> bool:
 
 def add_feedback(conn, fields: dict) -> None:
     conn.execute(
-        "INSERT INTO feedback (time, memory_id, helpful, query, agent, protocol) VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO feedback (time, memory_id, helpful, query, agent, protocol, recall_id) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
         (fields["time"], fields["memory_id"], int(fields["helpful"]), fields["query"], fields["agent"],
-         fields["protocol"]),
+         fields["protocol"], fields.get("recall_id")),
     )  # fmt: skip
 
 
