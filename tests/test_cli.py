@@ -567,9 +567,9 @@ def test_doctor_on_a_fresh_database(store_at, db_arg, backend):
     assert report["ok"] is True and result.stderr == ""
     names = {c["name"] for c in report["checks"]}
     environment = {"SQLite driver", "vector extension", "FTS5", "llama.cpp", "embedding model", "recall ranker"}
-    common = {"client hooks", "database schema", "vectors", "erasures", "behaviour database"}
+    common = {"client hooks", "database schema", "keyword index", "vectors", "erasures", "behaviour database"}
     own = (
-        {"database file", "file permissions", "keyword index"}
+        {"database file", "file permissions"}
         if backend == "sqlite"
         else {"database server", "references"}  # PostgreSQL keeps its own pages and files
     )
