@@ -2,7 +2,7 @@
 
 Each user (`learning_corpus.Profile`: the technologies they use, 3–5 projects with one active at a time, tasks that
 follow one another) has a real slm store of a few thousand developer memories, built once per seed and kept in
-`--stores`. An agent works for them over simulated weeks through the API an MCP agent uses: `recall` and
+`--stores`. An agent works for them over simulated months through the API an MCP agent uses: `recall` and
 `record_recall`, `get` of what it opens, sometimes `feedback`. Which results it opens follows a position-biased click
 model: rank r is examined with probability 1/r^η, an examined result is opened with a probability set by its hidden
 relevance (a little noise included). Held-out queries — phrasings the agent never uses — are scored after 0, 50, 200
@@ -56,7 +56,7 @@ ETA = 1.0  # examination probability 1 / rank^ETA
 OPEN_CHANCE = {0: 0.03, 1: 0.45, 2: 0.9}  # an examined result is opened with this chance, by hidden grade
 FEEDBACK_CHANCE = 0.15  # an opened result gets feedback(helpful) with this chance
 UNHELPFUL_CHANCE = 0.05  # an examined, irrelevant result gets feedback(not helpful) with this chance
-SESSION_SWITCH = 1 / 40  # chance a session starts on another project
+SESSION_SWITCH = 0.1  # chance a session starts on another project: every ten sessions or so
 START = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)  # a Monday: the simulation's first session
 
 
@@ -89,7 +89,7 @@ def schedule(profile: lc.Profile, interactions: int, rng: random.Random) -> list
     project, when, session = profile.projects[0], START, 0
     while len(out) < interactions:
         session += 1
-        if rng.random() < SESSION_SWITCH * 4:  # a few times over the weeks
+        if rng.random() < SESSION_SWITCH:
             project = rng.choice([p for p in profile.projects if p != project])
         task = _weighted(rng, profile.task_weights)
         previous = None
