@@ -286,6 +286,7 @@ class Checkpoint:
     step: int
     recall: list[float] = field(default_factory=list)  # NDCG@5 per held-out query, recall as the arm serves it
     oracle: list[float] = field(default_factory=list)
+    kinds: list[str] = field(default_factory=list)  # QUERY_KINDS, per held-out query
     spam_share: float = 0.0  # share of the top 5 the spammer's memories hold
 
 
@@ -393,6 +394,7 @@ def _evaluate(mem: Memory, ranked, user: User, profile, tests, project: str, ste
             continue
         point.recall.append(score)
         point.oracle.append(ndcg(sorted(grades, reverse=True), every))
+        point.kinds.append("follow-up" if previous else "names project" if names else "plain")
         spam_slots += sum(user.truths[h.id].author == SPAMMER for h in hits[:CUTOFF])
     point.spam_share = spam_slots / (CUTOFF * len(tests))
     return {
@@ -401,7 +403,38 @@ def _evaluate(mem: Memory, ranked, user: User, profile, tests, project: str, ste
         "ndcg5": round(statistics.fmean(point.recall), 4),
         "oracle_ndcg5": round(statistics.fmean(point.oracle), 4),
         "spam_share_top5": round(point.spam_share, 4),
+        "by_kind": {
+            kind: {
+                "queries": len(mine := [n for n, k in enumerate(point.kinds) if k == kind]),
+                "ndcg5": round(statistics.fmean(point.recall[n] for n in mine), 4),
+                "oracle_ndcg5": round(statistics.fmean(point.oracle[n] for n in mine), 4),
+            }
+            for kind in QUERY_KINDS
+            if kind in point.kinds
+        },
     }
+
+
+QUERY_KINDS = ("plain", "names project", "follow-up")  # a follow-up may be vague: only its session says what it is
+
+
+def by_kind(runs: list[dict], arm: str) -> dict:
+    """Per kind of held-out query and checkpoint: the median over users of their mean NDCG@5 and the oracle's."""
+    out = {}
+    for kind in QUERY_KINDS:
+        rows = []
+        for n, point in enumerate(runs[0][arm]["checkpoints"]):
+            found = [
+                r[arm]["checkpoints"][n]["by_kind"][kind] for r in runs if kind in r[arm]["checkpoints"][n]["by_kind"]
+            ]
+            if found:
+                rows.append({
+                    "step": point["step"], "queries": sum(f["queries"] for f in found),
+                    "ndcg5": round(statistics.median(f["ndcg5"] for f in found), 4),
+                    "oracle_ndcg5": round(statistics.median(f["oracle_ndcg5"] for f in found), 4),
+                })  # fmt: skip
+        out[kind] = rows
+    return out
 
 
 # -- the whole benchmark ------------------------------------------------------------------------------------------
@@ -523,12 +556,14 @@ def main(argv: list[str] | None = None) -> dict:
                 "recall_ndcg5": summarise(runs, "recall", "ndcg5"),
                 "oracle_ndcg5": summarise(runs, "recall", "oracle_ndcg5"),
                 "spam_share_top5": summarise(runs, "recall", "spam_share_top5"),
+                "recall_by_query_kind": by_kind(runs, "recall"),
             }
             if learner:
                 summary |= {
                     "learner_ndcg5": summarise(runs, "learner", "ndcg5"),
                     "learner_spam_share_top5": summarise(runs, "learner", "spam_share_top5"),
                     "learner_gain": paired_gain(runs, "learner"),
+                    "learner_by_query_kind": by_kind(runs, "learner"),
                 }
             report["scenarios"][scenario] = {"checkpoints": points, "summary": summary, "runs": runs}
     report["total_s"] = round(time.perf_counter() - started, 1)
@@ -552,6 +587,11 @@ def _print(report: dict) -> None:
     for scenario, found in report["scenarios"].items():
         print(f"\n{scenario}: NDCG@5 on held-out queries, median over users (min-max)")
         for name, rows in found["summary"].items():
+            if name.endswith("by_query_kind"):
+                for kind, points in rows.items():
+                    cells = [f"{r['step']}: {r['ndcg5']:.3f} / {r['oracle_ndcg5']:.3f}" for r in points]
+                    print(f"  {name[:-14] + ' ' + kind + ' / oracle':26} " + "  ".join(cells))
+                continue
             if name.endswith("gain"):
                 cells = [
                     f"{r['step']}: {r['median_difference']:+.3f} ({r['relative_gain_of_medians']:+.1%})" for r in rows

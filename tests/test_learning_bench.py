@@ -151,6 +151,9 @@ def test_quick_run_end_to_end_with_a_learner(tmp_path, slm_home):
     for arm in ("recall", "learner"):
         for point in run[arm]["checkpoints"]:
             assert 0 <= point["ndcg5"] <= point["oracle_ndcg5"] <= 1  # the oracle re-ranks the same candidates
+            kinds = point["by_kind"]
+            assert sum(k["queries"] for k in kinds.values()) == point["queries"]
+            assert all(k["ndcg5"] <= k["oracle_ndcg5"] for k in kinds.values())
     # before any interaction the learner knows nothing: it ranks as recall does
     assert run["learner"]["checkpoints"][0]["ndcg5"] == run["recall"]["checkpoints"][0]["ndcg5"]
     assert [g["step"] for g in found["summary"]["learner_gain"]] == [0, 20, 60]
