@@ -108,7 +108,8 @@ def schedule(profile: lc.Profile, interactions: int, rng: random.Random) -> list
 
 def held_out(profile: lc.Profile, count: int, rng: random.Random) -> list[tuple[str, str, str | None, bool]]:
     """Held-out queries (task, text, previous query in its session or None, names project): the same list at every
-    checkpoint, asked in the project active then. A third are follow-ups, a share of them vague."""
+    checkpoint, asked in the project active then. A third of those about a task that starts a workflow are
+    follow-ups (about one in ten in all), a share of them vague."""
     out = []
     while len(out) < count:
         task = _weighted(rng, profile.task_weights)
