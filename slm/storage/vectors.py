@@ -87,7 +87,10 @@ def insert_chunks_pg(conn, memory_id: int, spans: list[tuple[int, int]], vectors
     """A memory's chunks and their vectors on PostgreSQL in one statement that returns nothing, so that a
     pipelined write transaction waits for no round trip (a chunk's RETURNING id cost one): the ids are drawn from
     the chunks' identity sequence in span order (the ORDER BY comes before nextval, which is volatile), as the
-    inserts one by one drew them."""
+    inserts one by one drew them. A memory with nothing embedded writes nothing (a store without a model has no
+    vector table yet)."""
+    if not spans:
+        return
     conn.execute(
         "WITH x AS (SELECT nextval(pg_get_serial_sequence('chunks', 'id')) AS id, s, e, v "
         "FROM unnest(CAST(? AS bigint[]), CAST(? AS bigint[]), CAST(? AS text[])) WITH ORDINALITY AS u(s, e, v, n) "
