@@ -107,10 +107,20 @@ class MemoryFilter:
         if self.live:
             clauses.append(_LIVE)
         if self.private_to is not None:
-            keys = ", ".join("?" * len(self.private_to))
-            clauses.append(f"({_PRIVACY} IS NULL OR {_PRIVACY} IN ({keys}))" if keys else f"{_PRIVACY} IS NULL")
-            params += list(self.private_to)
+            clause, keys = _visible_to(self.private_to)
+            clauses.append(clause)
+            params += keys
         return (" AND ".join(clauses) or "true"), params
+
+
+def _visible_to(keys: tuple[str, ...]) -> tuple[str, list]:
+    """`_PRIVACY` is NULL or one of `keys`, spelt so the kept projects are read once per statement, not per row (a
+    correlated lookup per row made a filtered count at 10k 30x slower): a memory private to one of the keys, or
+    private to no one in a project not kept from them."""
+    marks = ", ".join("?" * len(keys))
+    kept = "SELECT v.project FROM project_visibility v" + (f" WHERE v.private_to NOT IN ({marks})" if keys else "")
+    shared = f"(m.private_to IS NULL AND m.project NOT IN ({kept}))"
+    return (f"({shared} OR m.private_to IN ({marks}))", [*keys, *keys]) if keys else (shared, [])
 
 
 class MemoryRepository:
