@@ -40,6 +40,7 @@ COMMANDS = {  # name -> (module of slm.cli, attribute), in the order `slm --help
     "trust": ("trust_commands", "trust_app"),
     "graph": ("graph_commands", "graph_app"),
     "lifecycle": ("lifecycle_commands", "lifecycle_app"),
+    "learn": ("learn_commands", "learn_app"),
     "contradictions": ("contradiction_commands", "contradictions_app"),
     "project": ("project_commands", "project_app"),
     "tui": ("main", "tui"),  # below

@@ -191,6 +191,7 @@ def _parse_meta(meta: str | None) -> dict | None:
 @recall_option(options.NOW)
 @recall_option(options.AS_OF, "--as-of")
 @click.option("--explain", is_flag=True, help="Show what ranked each hit: channel ranks and feature contributions.")
+@click.option("--no-learning", is_flag=True, help="Rank as without what recall learned of you (`slm learn`).")
 @recall_option(options.QUARANTINED, "--include-quarantined")
 @recall_option(options.ARCHIVED, "--include-archived")
 @recall_option(options.CHANNELS, "--channel", "-c")
@@ -208,6 +209,7 @@ def recall(
     now: str | None,
     as_of: str | None,
     explain: bool,
+    no_learning: bool,
     quarantined: bool,
     archived: bool,
     channels: list[str] | None,
@@ -215,7 +217,8 @@ def recall(
     as_json: bool,
 ) -> None:
     """Find the memories that best answer a question (keyword and vector candidates with their conversation
-    neighbours, ranked by the learned ranker; weighted by trust and the lifecycle)."""
+    neighbours, ranked by the learned ranker; weighted by trust and the lifecycle; re-ranked by what recall learned
+    of you once that beats recall without it: `slm learn status`)."""
     answer(
         db,
         as_json,
@@ -232,6 +235,7 @@ def recall(
             quarantined=quarantined,
             archived=archived,
             channels=channels,
+            learning=not no_learning,
         ),
         lambda hits: out.hits_table(hits, explain),
         to_json=lambda hits: [hit.to_dict() for hit in hits],

@@ -12,7 +12,10 @@ import functools
 import json
 import re
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, is_dataclass
 from typing import TYPE_CHECKING
 
@@ -140,3 +143,28 @@ class StageBars:
 def spinner(message: str):
     """A spinner on stderr, shown only when stderr is a terminal."""
     return console(True).status(message)
+
+
+@contextmanager
+def slow(message: str, after: float = 1.0) -> Iterator[None]:
+    """A spinner on stderr once the work has taken `after` seconds (when stderr is a terminal): work that is
+    usually quick does not flash one."""
+    status = console(True).status(message)
+    lock = threading.Lock()
+    done = False
+
+    def show() -> None:
+        with lock:
+            if not done:
+                status.start()
+
+    timer = threading.Timer(after, show)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+        with lock:
+            done = True
+            status.stop()

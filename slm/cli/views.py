@@ -49,6 +49,7 @@ def hits_table(hits: list, explain: bool) -> None:
     # keyword and vector always (a "-" says the channel missed); the others when they took part
     others = ("session", "query", "time", "graph", "temporal", "fisher")  # learned feature groups, RRF channels
     extra = [name for name in others if any(name in hit.channels for hit in hits)]
+    extra += ["learned"] if explain and any("learned" in hit.channels for hit in hits) else []
     channels = ["keyword", "vector", *extra]
     if explain:
         for channel in channels:
@@ -65,6 +66,19 @@ def hits_table(hits: list, explain: bool) -> None:
             cells += [_when(hit.time), f"{hit.project} / {hit.agent}"]
         table.add_row(*map(_text, [*cells, _short(hit.text)]))
     _out.print(table)
+    if "learned" in extra:
+        _learned_moves(hits)
+
+
+def _learned_moves(hits: list) -> None:
+    """The `learned` column is each hit's rank before learning and what learning added; here, for the hits it
+    moved, what each layer (preference, project, workflow) added."""
+    for rank, hit in enumerate(hits, 1):
+        learned = hit.channels.get("learned")
+        if learned is None or (learned.rank == rank and not learned.contribution):
+            continue
+        parts = ", ".join(f"{layer} {share:+.2f}" for layer, share in learned.parts.items())
+        plain(f"#{hit.id}: {rank} here, {learned.rank} before learning; learning added {parts}", "dim")
 
 
 def _channel(hit, name: str) -> str:
@@ -422,3 +436,48 @@ def repairs_table(repairs: list) -> None:
         mark = Text("done", style="green") if repair.ok else Text("FAIL", style="bold red")
         table.add_row(mark, repair.name, _text(repair.detail))
     _out.print(table)
+
+
+def learning_status(status: dict) -> None:
+    """What recall learned of the user, in sentences they can check against what they know of their own work."""
+    if status["in_effect"]:
+        heading = Text.assemble(("learning is in effect", "bold green"), ": ")
+    elif not status["enabled"]:
+        heading = Text.assemble(("learning is off", "bold yellow"), ": ")
+    else:
+        heading = Text.assemble(("learning is not in effect", "bold"), ": ")
+    _out.print(heading + _text(status["why"]))
+    recalls = status["recalls_since_reset"]
+    plain(f"{recalls:,} recall{'s' * (recalls != 1)} logged since it last started learning", "dim")
+    preferences = status.get("preferences") or []
+    if preferences:
+        _out.print(Text("you prefer", "bold"))
+        for p in preferences:
+            over = f" over {p['over']}" if p["over"] else ""
+            plain(f"  {p['prefers']}{over}  (strength {p['strength']:.2f})")
+    projects = status.get("projects") or []
+    if projects:
+        _out.print(Text("projects you work on", "bold"))
+        for p in projects:
+            named = f", named by {', '.join(p['named_by'])}" if p["named_by"] else ""
+            plain(f"  {p['project']}  {p['share']:.0%} of your recalls{named}")
+    for pattern in status.get("patterns") or []:
+        _out.print(Text.assemble(("after ", "bold"), _text(f"“{pattern['after']}”"), (" you usually needed", "bold")))
+        for text in pattern["then"]:
+            plain(f"  · {text}")
+    held = status.get("held_out")
+    if held:
+        plain(
+            f"on {held['recalls']:,} of your recalls held out of training: {held['without_learning']:.3f} without "
+            f"learning, {held['with_learning']:.3f} with it (NDCG, higher is better)"
+        )
+    trained = status.get("trained")
+    if trained:
+        took = f" in {trained['seconds']:.2f} s" if "seconds" in trained else ""
+        plain(
+            f"last trained {_when(trained['at'])} on {trained['recalls']:,} recalls, {trained['labelled']:,} with a "
+            f"use or feedback{took}",
+            "dim",
+        )
+    elif status["enabled"]:
+        note("`slm learn now` trains on what is logged without waiting")

@@ -68,6 +68,8 @@ class Engine:
         self._lock = threading.Lock()
         self._announced: set[tuple[str, str | None, str | None]] = set()
         self._instance = uuid.uuid4().hex  # this server process, for connections that last one request
+        self._training: threading.Thread | None = None  # the training a recall started, while it runs
+        self._training_started = threading.Lock()
 
     async def run(self, fn: Callable[..., T], *args, **kwargs) -> T:
         """`fn` on a worker thread, as this request's agent: first checked, so a token revoked by any process
@@ -106,6 +108,12 @@ class Engine:
         if given is not None or folder is None:
             return given
         return self.memory.project_for(folder, agent=agent)
+
+    def working_in(self, where: Workspace) -> str | None:
+        """The project the caller works in, for recall to learn and re-rank by (never a filter): the one a write
+        without a project goes to from `where` (see `folder`); None when there is no folder, or nothing has been
+        written from it yet (its project is not bound)."""
+        return None if where.folder is None else self.memory.project_named_for(where.folder)
 
     def writes_to(self, where: Workspace) -> dict:
         """What `status` says of the project a write without one goes to: its name (None while nothing has been
@@ -154,13 +162,22 @@ class Engine:
         await self.best_effort("log agent.connected", self.memory.agent_connected, identity.name, payload)
 
     async def log_recall(
-        self, query: str, k: int, hits, identity: AgentIdentity, session: str | None, project: str | None
+        self,
+        query: str,
+        k: int,
+        hits,
+        identity: AgentIdentity,
+        session: str | None,
+        project: str | None,
+        workspace: str | None,
     ) -> None:
-        """Keep the recall and its context in behavior.db; best effort, as the answer is already there."""
+        """Keep the recall and its context in behavior.db (what recall learns from), then train in the background
+        if that is due; best effort, as the answer is already there."""
         await self.best_effort(
             "log a recall", self.memory.record_recall, query, k, hits, agent=identity.name, session=session,
-            project=project,
+            project=project, workspace=workspace,
         )  # fmt: skip
+        self.learn_soon()
 
     async def log_use(self, kind: str, ids: list[int], identity: AgentIdentity, by: int | None = None) -> None:
         """A use of what a recent recall showed (opened, updated); best effort, as the answer is already there."""
@@ -184,9 +201,34 @@ class Engine:
         except Exception:
             log.exception("could not %s", what)
 
+    def learn_soon(self) -> None:
+        """Train recall on the behaviour logged, if enough new recalls came (`Memory.learn`), on a thread of its
+        own, so that the recall that made it due is answered first. Its requests wait for the lock while it trains
+        (at most about a second); one training at a time: a recall during one changes nothing it would see."""
+        with self._training_started:
+            if self._training is not None and self._training.is_alive():
+                return
+            self._training = threading.Thread(target=self._learn, name="slm-learn", daemon=True)
+            self._training.start()
+
+    def _learn(self) -> None:
+        try:
+            with self._lock:
+                self.memory.learn()
+        except Exception as err:  # training is never worth failing a request, nor the server
+            level = expected_level(err) if isinstance(err, SlmError) else logging.ERROR
+            log.log(level, "could not train recall on the behaviour logged: %s", err, exc_info=level >= logging.ERROR)
+
+    def settle(self) -> None:
+        """Wait for a training under way, so that the store is not closed under it (the server's lifespan ends)."""
+        with self._training_started:
+            training = self._training
+        if training is not None:
+            training.join()
+
     def start_lifecycle_timer(self, seconds: float) -> threading.Event:
-        """A daemon thread that checks every `seconds` whether a step is due (for servers with no writes for a
-        while, whose memories still age). Set the returned event to stop it."""
+        """A daemon thread that checks every `seconds` whether a lifecycle step is due, and training (for servers
+        with no writes or recalls for a while, whose memories still age). Set the returned event to stop it."""
         stop = threading.Event()
 
         def tick() -> None:
@@ -196,6 +238,7 @@ class Engine:
                         self.memory.step_lifecycle_if_due()
                 except Exception:
                     log.exception("could not run a lifecycle step")
+                self._learn()
 
         threading.Thread(target=tick, name="slm-lifecycle", daemon=True).start()
         return stop

@@ -15,7 +15,8 @@ from slm.mcp import budget
 
 # status drops fields from the end of this list when its budget is small: who you are and what is stored come first
 STATUS_IMPORTANCE = (
-    "agent", "memories", "writes_to", "projects", "agents", "protocol", "last", "first", "kinds", "model", "dim",
+    "agent", "memories", "writes_to", "projects", "agents", "protocol", "learning", "last", "first", "kinds", "model",
+    "dim",
     "schema_version", "path", "events", "chunks", "size_bytes", "recalls_logged", "feedback_helpful",
     "feedback_unhelpful", "behavior_path",
 )  # fmt: skip
@@ -193,6 +194,43 @@ def hit_out(hit) -> HitOut:
         zone=hit.zone,
         current=hit.current,
     )
+
+
+LEARNING_SHOWN = 3  # preferences and patterns `status` shows of what recall learned; the CLI shows them all
+
+
+class PatternOut(TypedDict):
+    after: str  # a question the user's agents asked
+    then: list[str]  # the memories they usually needed next, shortened
+
+
+class ProjectOut(TypedDict):
+    project: str
+    share: float  # of the user's recent recalls
+
+
+class LearningOut(TypedDict):
+    enabled: bool  # the user's switch (`slm learn on|off`)
+    in_effect: bool  # whether recall re-ranks by it now
+    why: str
+    preferences: NotRequired[list[str]]  # "pytest over unittest"
+    projects: NotRequired[list[ProjectOut]]
+    patterns: NotRequired[list[PatternOut]]
+
+
+def learning_out(status: dict) -> LearningOut:
+    """What recall learned of the user, compact for `status` (`slm learn status` has it all): the strongest
+    preferences and patterns, the projects it detected."""
+    out = LearningOut(enabled=status["enabled"], in_effect=status["in_effect"], why=status["why"])
+    if status.get("preferences"):
+        shown = status["preferences"][:LEARNING_SHOWN]
+        out["preferences"] = [p["prefers"] + (f" over {p['over']}" if p["over"] else "") for p in shown]
+    if status.get("projects"):
+        out["projects"] = [ProjectOut(project=p["project"], share=round(p["share"], 2)) for p in status["projects"]]
+    if status.get("patterns"):
+        shown = status["patterns"][:LEARNING_SHOWN]
+        out["patterns"] = [PatternOut(after=p["after"], then=p["then"][:LEARNING_SHOWN]) for p in shown]
+    return out
 
 
 def brief(message: str, limit: int = 300) -> str:

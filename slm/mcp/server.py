@@ -7,8 +7,11 @@ This module assembles the server; the tools live in `tools`, their arguments in 
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
+import anyio
 from fastmcp import FastMCP
 
 from slm.core.memory import Memory
@@ -34,15 +37,23 @@ def build_server(
     `auth` is a fastmcp token verifier (the HTTP transport always has one). The lifecycle steps after writes
     when due, and with `lifecycle_timer` also on a timer. `remember` without a project writes to the project of
     the client's workspace folder (its MCP roots, `roots.py`), else of `workspace` (the folder a stdio client
-    started the server in), else to the store's default.
+    started the server in), else to the store's default. Recall learns from the recalls logged: training runs in the
+    background when due (after a recall, and on the lifecycle timer), and the server's end waits for it.
     """
     engine = Engine(memory, agent, workspace)
     logging.getLogger("fastmcp.server.server").addFilter(NO_TRACEBACK_BELOW_ERROR)  # once: one instance
     if lifecycle_timer:
         engine.start_lifecycle_timer(memory.LIFECYCLE_STEP_SECONDS / 4)
+
+    @asynccontextmanager
+    async def lifespan(_: FastMCP) -> AsyncIterator[dict]:
+        yield {}
+        await anyio.to_thread.run_sync(engine.settle)  # the store closes after the server: not under a training
+
     server = FastMCP(
         "slm",
         instructions=INSTRUCTIONS,
+        lifespan=lifespan,
         middleware=[AnnounceAgents(engine), RootsChanged(engine.roots), PlainArgumentErrors()],
         mask_error_details=True,
         auth=auth,
