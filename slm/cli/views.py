@@ -71,14 +71,14 @@ def hits_table(hits: list, explain: bool) -> None:
 
 
 def _learned_moves(hits: list) -> None:
-    """The `learned` column is each hit's rank before learning and what learning added; here, for the hits it
-    moved, what each layer (preference, project, workflow) added."""
+    """The `learned` column is each hit's rank before learning and what learning added; here, for each hit it
+    moved or added to, what each layer (preference, project, workflow) added."""
     for rank, hit in enumerate(hits, 1):
         learned = hit.channels.get("learned")
         if learned is None or (learned.rank == rank and not learned.contribution):
             continue
         parts = ", ".join(f"{layer} {share:+.2f}" for layer, share in learned.parts.items())
-        plain(f"#{hit.id}: {rank} here, {learned.rank} before learning; learning added {parts}", "dim")
+        plain(f"#{hit.id} ranked {rank} ({learned.rank} before learning): {parts}", "dim")
 
 
 def _channel(hit, name: str) -> str:
@@ -464,7 +464,7 @@ def learning_status(status: dict) -> None:
     for pattern in status.get("patterns") or []:
         _out.print(Text.assemble(("after ", "bold"), _text(f"“{pattern['after']}”"), (" you usually needed", "bold")))
         for text in pattern["then"]:
-            plain(f"  · {text}")
+            plain(f"  · {_short(text, max(_out.width - 5, 20))}")
     held = status.get("held_out")
     if held:
         plain(
