@@ -238,7 +238,7 @@ class Engine:
                         self.memory.step_lifecycle_if_due()
                 except Exception:
                     log.exception("could not run a lifecycle step")
-                self._learn()
+                self.learn_soon()
 
         threading.Thread(target=tick, name="slm-lifecycle", daemon=True).start()
         return stop
