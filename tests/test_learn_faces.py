@@ -5,8 +5,11 @@ trains when due; `status` says what was learned). Real stores on both backends, 
 from __future__ import annotations
 
 import json
+import os
+import pty
 import random
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -26,6 +29,8 @@ from slm.mcp.server import build_server
 pytestmark = pytest.mark.both_backends
 
 runner = CliRunner()
+_SCRIPT = Path(sys.executable).with_name("slm")  # the console script the package installs
+SLM = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-c", "from slm.cli.main import main; main()"]
 AGENT = "claude"
 QUERIES = ("how do I run the tests", "run the test suite", "test command for this repo", "how are tests run here")
 TOOLS = {
@@ -111,8 +116,9 @@ def test_off_on_and_reset_round_trip(store_at, db_arg, learned):
     trained = run_json("learn", "now", "--db", db_arg)
     assert trained["in_effect"], trained["why"]
     assert run_json("learn", "off", "--db", db_arg)["enabled"] is False
-    off = shown("learn", "status", "--db", db_arg)
-    assert "learning is off" in off and "slm learn on" in off
+    off = run("learn", "status", "--db", db_arg)
+    assert "learning is off: recall ranks as without it" in off.stdout and "`slm learn on`" in off.stderr
+    assert "pytest" in off.stdout  # what it learned is kept, and still shown
     assert "learning is off" in run("learn", "off", "--db", db_arg).stdout
     assert not run_json("learn", "status", "--db", db_arg)["in_effect"]
     assert run_json("learn", "on", "--db", db_arg)["enabled"] is True
@@ -126,6 +132,28 @@ def test_off_on_and_reset_round_trip(store_at, db_arg, learned):
     assert not status["in_effect"] and status["recalls_since_reset"] == 0 and "held_out" not in status
     said = shown("learn", "reset", "-y", "--db", db_arg)
     assert "forgot what recall learned" in said and "recall #81 on" in said
+
+
+def answered_at_a_terminal(answer: str, *args: str) -> subprocess.CompletedProcess:
+    """`slm ARGS` run for real with a terminal on standard input, where `answer` has been typed."""
+    controller, terminal = pty.openpty()
+    try:
+        os.write(controller, f"{answer}\n".encode())
+        return subprocess.run([*SLM, *args], stdin=terminal, capture_output=True, timeout=120)
+    finally:
+        os.close(terminal)
+        os.close(controller)
+
+
+def test_reset_at_a_terminal_asks_first(db_arg, learned):
+    assert run_json("learn", "now", "--db", db_arg)["in_effect"]
+    kept = answered_at_a_terminal("n", "learn", "reset", "--db", db_arg)
+    assert kept.returncode == 0 and b"Forget what recall learned of you" in kept.stderr
+    assert b"nothing was reset" in kept.stderr and b"Traceback" not in kept.stderr
+    assert run_json("learn", "status", "--db", db_arg)["in_effect"]
+    reset = answered_at_a_terminal("y", "learn", "reset", "--db", db_arg)
+    assert reset.returncode == 0 and b"forgot what recall learned" in reset.stdout
+    assert not run_json("learn", "status", "--db", db_arg)["in_effect"]
 
 
 def test_learn_now_trains_and_status_says_what_was_learned_in_words(db_arg, learned):

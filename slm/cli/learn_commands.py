@@ -47,13 +47,18 @@ def learn_now(db: Path | None, as_json: bool) -> None:
 def learn_reset(yes: bool, db: Path | None, as_json: bool) -> None:
     """Forget what recall learned; it learns again only from recalls made from now on. The log of recalls is kept
     (`slm erase --behavior` empties it)."""
-    if not yes:
-        if sys.stdin is None or not sys.stdin.isatty():
-            raise InvalidInput("reset asks for confirmation, and there is no terminal to ask at", "pass --yes")
-        if not click.confirm("Forget what recall learned of you (preferences, projects, patterns)?", err=True):
+    with open_store(db) as mem:  # a missing store is said before anything is asked
+        if not yes and not _confirmed():
             out.note("nothing was reset")
             return
-    answer(db, as_json, lambda mem: mem.reset_learning(), _show_reset)
+        done = mem.reset_learning()
+    render(done, as_json, _show_reset)
+
+
+def _confirmed() -> bool:
+    if sys.stdin is None or not sys.stdin.isatty():
+        raise InvalidInput("reset asks for confirmation, and there is no terminal to ask at", "pass --yes")
+    return click.confirm("Forget what recall learned of you (preferences, projects, patterns)?", err=True)
 
 
 def _show_reset(done: dict) -> None:

@@ -440,13 +440,13 @@ def repairs_table(repairs: list) -> None:
 
 def learning_status(status: dict) -> None:
     """What recall learned of the user, in sentences they can check against what they know of their own work."""
-    if status["in_effect"]:
-        heading = Text.assemble(("learning is in effect", "bold green"), ": ")
-    elif not status["enabled"]:
-        heading = Text.assemble(("learning is off", "bold yellow"), ": ")
+    if not status["enabled"]:
+        _out.print(Text.assemble(("learning is off", "bold yellow"), ": recall ranks as without it"))
+        note("`slm learn on` turns it back on")
+    elif status["in_effect"]:
+        _out.print(Text.assemble(("learning is in effect", "bold green"), ": ", _text(status["why"])))
     else:
-        heading = Text.assemble(("learning is not in effect", "bold"), ": ")
-    _out.print(heading + _text(status["why"]))
+        _out.print(Text.assemble(("learning is not in effect", "bold"), ": ", _text(status["why"])))
     recalls = status["recalls_since_reset"]
     plain(f"{recalls:,} recall{'s' * (recalls != 1)} logged since it last started learning", "dim")
     preferences = status.get("preferences") or []
