@@ -33,7 +33,7 @@ def learn_status(db: Path | None, as_json: bool) -> None:
 @json_option
 @handles_errors
 def learn_now(db: Path | None, as_json: bool) -> None:
-    """Train on the recalls logged so far now, rather than after the next 20; then the status."""
+    """Train now on the recalls logged, rather than after the next 20; then show the status."""
     with open_store(db) as mem, out.slow("training on your recalls…"):
         status = mem.learn(force=True)
     render(status, as_json, out.learning_status)

@@ -217,8 +217,10 @@ def recall(
     as_json: bool,
 ) -> None:
     """Find the memories that best answer a question (keyword and vector candidates with their conversation
-    neighbours, ranked by the learned ranker; weighted by trust and the lifecycle; re-ranked by what recall learned
-    of you once that beats recall without it: `slm learn status`)."""
+    neighbours, ranked by the learned ranker; weighted by trust and the lifecycle).
+
+    Once recall has learned you from your agents' use and that beats recall without it, the best results are
+    re-ranked by it (`slm learn status`; --no-learning: as without it)."""
     answer(
         db,
         as_json,
