@@ -298,3 +298,25 @@ def test_the_lifecycle_timer_trains_a_server_no_recall_reaches(store_at):
                 thread.join()
         engine.settle()
         assert watching.learning_status()["trained"]["recalls"] > 0
+
+
+@pytest.mark.parametrize(("seconds", "drawn"), [(0.1, False), (1.6, True)])
+def test_slow_work_gets_a_spinner_after_a_second(seconds, drawn):
+    """`slm learn now` trains under `out.slow`: a spinner on a terminal's stderr once a second has gone by, none for
+    the quick training most stores need."""
+    code = f"import time\nfrom slm.cli import output\nwith output.slow('training…'):\n    time.sleep({seconds})\n"
+    controller, terminal = pty.openpty()
+    try:
+        proc = subprocess.run([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=terminal, timeout=60)
+    finally:
+        os.close(terminal)
+    shown = b""
+    try:
+        while chunk := os.read(controller, 65536):
+            shown += chunk
+    except OSError:  # Linux reports the closed terminal as EIO
+        pass
+    finally:
+        os.close(controller)
+    assert proc.returncode == 0 and proc.stdout == b""
+    assert ("training…".encode() in shown) is drawn, shown
