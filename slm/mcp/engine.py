@@ -204,7 +204,7 @@ class Engine:
     def learn_soon(self) -> None:
         """Train recall on the behaviour logged, if enough new recalls came (`Memory.learn`), on a thread of its
         own, so that the recall that made it due is answered first. Its requests wait for the lock while it trains
-        (at most about a second); one training at a time: a recall during one changes nothing it would see."""
+        (at most about a second); one training at a time: recalls logged meanwhile are for the next."""
         with self._training_started:
             if self._training is not None and self._training.is_alive():
                 return

@@ -16,8 +16,7 @@ from slm.mcp import budget
 # status drops fields from the end of this list when its budget is small: who you are and what is stored come first
 STATUS_IMPORTANCE = (
     "agent", "memories", "writes_to", "projects", "agents", "protocol", "learning", "last", "first", "kinds", "model",
-    "dim",
-    "schema_version", "path", "events", "chunks", "size_bytes", "recalls_logged", "feedback_helpful",
+    "dim", "schema_version", "path", "events", "chunks", "size_bytes", "recalls_logged", "feedback_helpful",
     "feedback_unhelpful", "behavior_path",
 )  # fmt: skip
 
