@@ -278,6 +278,7 @@ def test_erasing_only_the_behaviour_database(mem):
         "behavior.uses": 0,
         "behavior.recalls": 1,
         "behavior.events": 1,
+        "behavior.learned": 0,
     }
     assert mem.behavior.recall_count() == 0 and mem.count() == 1
     assert erasure.verify(mem.transfers, Path(receipt["path"]))["ok"]
