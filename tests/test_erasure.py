@@ -344,6 +344,7 @@ def test_cli_previews_confirms_and_verifies(db_path):
 ERASE_STEPS = [
     "erase.journalled",  # inside the transaction that deletes: it all rolls back
     "erase.deleted",  # committed: the journal carries the rest
+    "erase.behaviour.rows",  # behaviour rows deleted, not committed: they roll back, the journal carries them
     "erase.behaviour",
     "erase.clusters",
     "erase.index",
