@@ -128,6 +128,41 @@ def test_a_recall_keeps_its_workspace_and_the_ranks_before_re_ranking(mem, notes
     assert [r.id for r in later] == [second.id, third.id] and later[0].base_ranks == base
 
 
+def test_a_sessions_latest_recalls_and_what_was_used_after_them(mem, notes):
+    """The context a recall is made in: its session's latest recalls (oldest first, within the window, no other
+    session's), and the memories used after them, each once, in the order first used."""
+    first = shown(mem, "billing", agent="claude", session="s-1")
+    shown(mem, "rollbacks", agent="claude", session="s-2")
+    second = shown(mem, "Vault tokens", agent="claude", session="s-1")
+    third = shown(mem, "invoices", agent="claude", session="s-1")
+    recalls = {r.results[0]: r for r in mem.behavior.recalls_since()}
+    mem.record_use("get", [third[0], second[0]], agent="claude")  # each linked to the latest recall that showed it
+    mem.record_use("get", [first[0], third[0]], agent="claude")
+    behavior = mem.behavior
+    latest = behavior.session_recalls("s-1", "2000-01-01T00:00:00.000000Z", 2)
+    assert [r.results for r in latest] == [second, third]
+    assert [r.results for r in behavior.session_recalls("s-1", "2000-01-01T00:00:00.000000Z", 5)] == [
+        first, second, third,
+    ]  # fmt: skip
+    since = recalls[second[0]].time
+    assert [r.results for r in behavior.session_recalls("s-1", since, 5)] == [second, third]
+    assert behavior.session_recalls("s-3", "2000-01-01T00:00:00.000000Z", 5) == []
+    assert behavior.used_in([r.id for r in latest]) == [third[0], second[0]]
+    ids = [r.id for r in behavior.session_recalls("s-1", "2000-01-01T00:00:00.000000Z", 5)]
+    assert behavior.used_in(ids) == [third[0], second[0], first[0]] and behavior.used_in([]) == []
+
+
+def test_the_version_of_a_learned_state_is_when_it_was_saved(mem):
+    behavior = mem.behavior
+    assert behavior.learned_version("model") is None
+    behavior.save_learned_state("model", MODEL, "2026-12-01T00:00:00.000000Z")
+    assert behavior.learned_version("model") == "2026-12-01T00:00:00.000000Z"
+    behavior.save_learned_state("model", MODEL, "2026-12-01T00:00:05.000000Z")
+    assert behavior.learned_version("model") == "2026-12-01T00:00:05.000000Z"
+    behavior.delete_learned_state(keep=["settings"])
+    assert behavior.learned_version("model") is None
+
+
 @pytest.mark.parametrize(
     ("ranks", "message"),
     [
@@ -179,8 +214,8 @@ def test_learned_state_round_trips_upserts_and_is_deleted_but_what_is_kept(mem):
         behavior.save_learned_state("model", [1, 2], "2026-12-02T00:00:00.000000Z")
 
 
-def test_reading_the_model_is_one_lookup_by_its_primary_key(mem):
-    """Read on every recall: the plan must use the primary key's index, whatever the table holds."""
+def test_what_each_recall_reads_goes_through_an_index(mem):
+    """The model (its primary key) and, on SQLite, a session's latest recalls (its index): read on every recall."""
     for i in range(200):
         mem.behavior.save_learned_state(f"extra-{i}", {"i": i}, "2026-12-01T00:00:00.000000Z")
     conn = mem.behavior.conn
@@ -189,6 +224,14 @@ def test_reading_the_model_is_one_lookup_by_its_primary_key(mem):
             str(r) for r in conn.execute("EXPLAIN QUERY PLAN SELECT state FROM learned WHERE name = ?", ("model",))
         )
         assert "USING INDEX" in plan and "SCAN" not in plan
+        context = " ".join(
+            str(r)
+            for r in conn.execute(
+                "EXPLAIN QUERY PLAN SELECT id FROM recalls WHERE session = ? AND time >= ? ORDER BY id DESC LIMIT 5",
+                ("s-1", "2026-01-01"),
+            )
+        )
+        assert "recalls_session" in context, context
     else:
         with conn.write_transaction():
             conn.execute("SET LOCAL enable_seqscan = off")  # a 200-row table is read whole otherwise: no index here

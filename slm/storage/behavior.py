@@ -167,14 +167,25 @@ class BehaviorRepository:
     # -- what the signals read ------------------------------------------------------------------------------------
     def recalls_since(self, after: int = 0) -> list[RecallRow]:
         """The recalls after id `after`, oldest first, with their context."""
+        rows = self.conn.execute(f"SELECT {_RECALL_COLUMNS} FROM recalls WHERE id > ? ORDER BY id", (after,))
+        return [_recall_row(r) for r in rows.fetchall()]
+
+    def session_recalls(self, session: str, since: str, limit: int) -> list[RecallRow]:
+        """The latest `limit` recalls of `session` made at or after `since`, oldest first: the context a recall of
+        that session is made in (read through the (session, id) index: a recall reads it)."""
         rows = self.conn.execute(
-            "SELECT id, time, query, results, agent, agent_id, protocol, session, project, workspace, base_ranks "
-            "FROM recalls WHERE id > ? ORDER BY id",
-            (after,),
+            f"SELECT {_RECALL_COLUMNS} FROM recalls WHERE session = ? AND time >= ? ORDER BY id DESC LIMIT ?",
+            (session, since, limit),
         ).fetchall()
-        return [
-            RecallRow(*r[:3], json.loads(r[3]), *r[4:10], None if r[10] is None else json.loads(r[10])) for r in rows
-        ]
+        return [_recall_row(r) for r in reversed(rows)]
+
+    def used_in(self, recall_ids: list[int]) -> list[int]:
+        """The memories used (opened, updated, cited) after these recalls, each once, in the order first used."""
+        if not recall_ids:
+            return []
+        marks = ",".join("?" * len(recall_ids))
+        rows = self.conn.execute(f"SELECT memory_id FROM uses WHERE recall_id IN ({marks}) ORDER BY id", recall_ids)
+        return list(dict.fromkeys(r[0] for r in rows))
 
     def uses_since(self, after: int = 0) -> list[UseRow]:
         """The uses of the recalls after id `after`, oldest first."""
@@ -210,6 +221,12 @@ class BehaviorRepository:
         one lookup by primary key."""
         row = self.conn.execute("SELECT state FROM learned WHERE name = ?", (name,)).fetchone()
         return None if row is None else json.loads(row[0])
+
+    def learned_version(self, name: str) -> str | None:
+        """When the state called `name` was last saved (None: there is none): a reader that keeps the decoded state
+        reads it again only when this changes (decoding a large state costs far more than this lookup)."""
+        row = self.conn.execute("SELECT updated_at FROM learned WHERE name = ?", (name,)).fetchone()
+        return None if row is None else row[0]
 
     def save_learned_state(self, name: str, state: dict, time: str) -> None:
         """Replace (or create) the state called `name`; `time` as `validation.event_time` writes it, which an
@@ -249,6 +266,13 @@ class BehaviorRepository:
         return self.conn.execute(
             "SELECT id, time, memory_id, helpful FROM feedback WHERE id > ? ORDER BY id", (after,)
         ).fetchall()
+
+
+_RECALL_COLUMNS = "id, time, query, results, agent, agent_id, protocol, session, project, workspace, base_ranks"
+
+
+def _recall_row(r: tuple) -> RecallRow:
+    return RecallRow(*r[:3], json.loads(r[3]), *r[4:10], None if r[10] is None else json.loads(r[10]))
 
 
 def delete_learned(conn, keep: Iterable[str] = ()) -> int:
