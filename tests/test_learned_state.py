@@ -163,6 +163,25 @@ def test_the_version_of_a_learned_state_is_when_it_was_saved(mem):
     assert behavior.learned_version("model") is None
 
 
+def test_a_model_trained_while_an_erasure_ran_is_not_saved_over_it(mem, notes):
+    """The learner's protocol against an erasure during training: read the version, train, save only if the version
+    is still the one read. The erasure deleted the state meanwhile, so what was trained on erased memories is not
+    saved; nor is one trained on a state another process has replaced since."""
+    behavior = mem.behavior
+    behavior.save_learned_state("model", {}, _now())  # the placeholder before a first training
+    version = behavior.learned_version("model")
+    trained = {"weights": {"helm": 1.0}}  # ... as if learned from the billing notes, about to be erased
+    erasure.erase(mem.transfers, erasure.Scope.of(ids=[notes["billing"][0]]))
+    assert not behavior.update_learned_state("model", trained, _now(), version)
+    assert behavior.learned_state("model") is None
+    behavior.save_learned_state("model", {}, _now())
+    version = behavior.learned_version("model")
+    assert behavior.update_learned_state("model", trained, _now(), version)  # nothing happened meanwhile
+    assert behavior.learned_state("model") == trained
+    assert not behavior.update_learned_state("model", {"weights": {}}, _now(), version)  # replaced since
+    assert behavior.learned_state("model") == trained
+
+
 @pytest.mark.parametrize(
     ("ranks", "message"),
     [

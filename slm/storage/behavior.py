@@ -240,6 +240,21 @@ class BehaviorRepository:
                 (name, json.dumps(state, ensure_ascii=False, separators=(",", ":")), time),
             )
 
+    def update_learned_state(self, name: str, state: dict, time: str, version: str) -> bool:
+        """Replace the state called `name` only if it is still the one saved at `version` (`learned_version`);
+        whether it was. What a learner trains on may be erased while it trains: an erasure deletes the learned state
+        after the memories and behaviour rows it removes, so a learner that read the version before what it trains
+        on, and saves with it, never puts back state derived from what was erased (nor overwrites another's).
+        Before the first training there is no version to hold on to: save a placeholder first."""
+        if not isinstance(state, dict):
+            raise TypeError(f"learned state is a JSON object (a dict), got {type(state).__name__}")
+        with self.conn.write_transaction():
+            self.conn.execute(
+                "UPDATE learned SET state = ?, updated_at = ? WHERE name = ? AND updated_at = ?",
+                (json.dumps(state, ensure_ascii=False, separators=(",", ":")), time, name, version),
+            )
+            return self.conn.changes() == 1
+
     def delete_learned_state(self, keep: Iterable[str] = ()) -> int:
         """Delete every learned state but those named in `keep` (a reset keeps "settings"); how many went."""
         with self.conn.write_transaction():
