@@ -248,6 +248,22 @@ def clean_id(value: object, what: str = "memory id") -> int:
     return value
 
 
+def clean_ranks(value: object, count: int, what: str = "base_ranks") -> list[int]:
+    """The ranks (1 = first) `count` shown results had in the ranking before a re-ranking moved them: a list of
+    as many distinct whole numbers from 1, one per result, in the order shown."""
+    if not isinstance(value, list) or len(value) != count:
+        raise InvalidInput(
+            f"{what} must be a list of {count} ranks, one per result, got {value!r}",
+            "give each shown result's rank (1 = first) in the ranking before the re-ranking, or None",
+        )
+    for rank in value:
+        if isinstance(rank, bool) or not isinstance(rank, int) or not 1 <= rank <= MAX_ID:
+            raise InvalidInput(f"a rank in {what} is a whole number from 1, got {rank!r}")
+    if len(set(value)) != count:
+        raise InvalidInput(f"{what} holds a rank twice: {value!r}", "two results cannot have had the same rank")
+    return value
+
+
 def clean_limit(value: object, what: str = "k", maximum: int = 1000) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= maximum:
         raise InvalidInput(f"{what} must be a whole number from 1 to {maximum}, got {value!r}")

@@ -278,6 +278,7 @@ def test_erasing_only_the_behaviour_database(mem):
         "behavior.uses": 0,
         "behavior.recalls": 1,
         "behavior.events": 1,
+        "behavior.learned": 0,
     }
     assert mem.behavior.recall_count() == 0 and mem.count() == 1
     assert erasure.verify(mem.transfers, Path(receipt["path"]))["ok"]
@@ -343,6 +344,7 @@ def test_cli_previews_confirms_and_verifies(db_path):
 ERASE_STEPS = [
     "erase.journalled",  # inside the transaction that deletes: it all rolls back
     "erase.deleted",  # committed: the journal carries the rest
+    "erase.behaviour.rows",  # behaviour rows deleted, not committed: they roll back, the journal carries them
     "erase.behaviour",
     "erase.clusters",
     "erase.index",

@@ -549,7 +549,7 @@ def test_a_bad_file_imports_its_good_records_and_names_the_bad_lines(source, tmp
 @pytest.mark.parametrize(
     ("change", "fmt", "message"),
     [
-        ({"version": 5}, None, "line 1: format version 5 is newer than this slm reads (up to 4)"),
+        ({"version": 6}, None, "line 1: format version 6 is newer than this slm reads (up to 5)"),
         ({"version": "1"}, None, "line 1: the format version '1' is not a version number"),
         ({"format": "other-tool"}, "slm", "line 1: not an slm export"),
         ({"format": "other-tool"}, None, "is not a file slm can import"),

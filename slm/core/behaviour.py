@@ -51,7 +51,15 @@ class Behaviour:
         return self.store.behavior.record_feedback(event, helpful, query, self._agent_id(agent), _since())
 
     def record_recall(
-        self, query: str, k: int, hits: list[Hit], agent: str | None, session: str | None, project: str | None
+        self,
+        query: str,
+        k: int,
+        hits: list[Hit],
+        agent: str | None,
+        session: str | None,
+        project: str | None,
+        workspace: str | None = None,
+        base_ranks: list[int] | None = None,
     ) -> int:
         agent = self.caller.name(agent)
         return self.store.behavior.record_recall(
@@ -64,6 +72,8 @@ class Behaviour:
             session=validation.clean_session(session, {}),
             project=None if project is None else validation.clean_name(project, "project", ""),
             agent_id=self._agent_id(agent),
+            workspace=None if workspace is None else validation.clean_name(workspace, "workspace", ""),
+            base_ranks=None if base_ranks is None else validation.clean_ranks(base_ranks, len(hits)),
         )
 
     def record_use(self, kind: str, memory_ids: list[int], agent: str | None, by: int | None) -> int:

@@ -416,10 +416,14 @@ class Memory:
         agent: str | None = None,
         session: str | None = None,
         project: str | None = None,
+        workspace: str | None = None,
+        base_ranks: list[int] | None = None,
     ) -> int:
-        """Keep what was asked, in which context (the caller's session, the project it asked about), and what came
-        back, in behavior.db, for the ranking to learn from; the recall's id."""
-        return self._behaviour.record_recall(query, k, hits, agent, session, project)
+        """Keep what was asked, in which context (the caller's session, the project it asked about, else the project
+        it was working in: `workspace`), and what came back (with `base_ranks`, parallel to `hits`, the rank each had
+        before the personal re-ranking, if it moved them), in behavior.db, for the ranking to learn from; the
+        recall's id."""
+        return self._behaviour.record_recall(query, k, hits, agent, session, project, workspace, base_ranks)
 
     def record_use(self, kind: str, memory_ids: list[int], *, agent: str | None = None, by: int | None = None) -> int:
         """The agent opened ("get") or updated ("update", `by` the new version) these memories: a use of each a

@@ -171,7 +171,8 @@ def erase(engine, scope: Scope, *, by: str = "user", stage: Stage | None = None)
 
 
 def erase_behavior(engine, *, stage: Stage | None = None) -> dict:
-    """Empty the behaviour database (recalls, feedback, their events); memories stay as they are."""
+    """Empty the behaviour database (recalls, feedback, their events, the learned state but the user's settings);
+    memories stay as they are."""
     body = _body(engine, {"behavior": True}, {}, [], [])
     with _erasing(engine, wait=True):
         with engine.conn.write_transaction():
@@ -258,6 +259,7 @@ def _behaviour(engine, entry: sql.JournalEntry, tell: Stage, texts: Texts | None
             sql.clear_behavior(behavior.conn)
         else:
             sql.purge_behavior(behavior.conn, entry.body["memory_ids"])
+        faults.step("erase.behaviour.rows")  # deleted, learned state too, not committed: a kill here keeps them all
     return entry.body
 
 
@@ -344,6 +346,7 @@ def verify(engine, receipt_path: Path) -> dict:
             left |= {f"behavior.{t}": n for t, n in sql.behavior_until(behavior.conn, body["erased_at"]).items()}
         else:
             left |= {f"behavior.{k}": v for k, v in sql.behavior_leftovers(behavior.conn, ids).items()}
+        left["behavior.learned"] = sql.learned_until(behavior.conn, body["erased_at"])
     return {
         "receipt": body["id"],
         "erased_at": body["erased_at"],

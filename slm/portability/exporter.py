@@ -22,7 +22,7 @@ from slm.errors import InvalidInput
 from slm.portability import portable
 from slm.storage import health
 from slm.storage import portable as sql
-from slm.storage.behavior import behavior_path
+from slm.storage.behavior import KEPT_LEARNED, behavior_path
 from slm.storage.memories import MemoryFilter, MemoryRepository
 from slm.trust.receipts import KEY_FILE
 
@@ -80,7 +80,10 @@ def _export(engine, out: TextIO, fmt, selection: Selection, embeddings, behavior
     whole = embeddings and model is not None  # a file to move the store: its vectors and derived data too
     rules = engine.derivation_rules() if whole else None
     private = engine.repo.has_private()
-    head = portable.header(validation.now_utc(), model, selection.as_dict(), whole, behavior, rules, private)
+    learned = _learned_records(engine, bool(selection.as_dict())) if behavior else []
+    head = portable.header(
+        validation.now_utc(), model, selection.as_dict(), whole, behavior, rules, private, bool(learned)
+    )
     counts = {"memories": 0}
     writer = _JsonWriter(out, as_array=fmt == "json")
     writer.write(head)
@@ -90,6 +93,9 @@ def _export(engine, out: TextIO, fmt, selection: Selection, embeddings, behavior
         counts["memories"] += 1
     if behavior:
         counts |= _behavior_records(engine, writer, None if not selection.as_dict() else set(ids.tolist()))
+        for record in learned:
+            writer.write(record)
+        counts |= {"learned": len(learned)} if learned else {}  # a file without them is as an older slm wrote it
     writer.write({"type": "end", **counts})
     writer.close()
     return counts
@@ -177,16 +183,21 @@ def _behavior_records(engine, writer: _JsonWriter, exported: set[int] | None) ->
     behavior = engine.existing_behavior()
     if behavior is None:
         return counts
-    for time, query, k, results, agent, protocol, session, project, uses in sql.behavior_rows(behavior.conn, "recalls"):
+    for time, query, k, results, agent, protocol, session, project, workspace, base_ranks, uses in sql.behavior_rows(
+        behavior.conn, "recalls"
+    ):
         ids = json.loads(results)
+        ranks = None if base_ranks is None else json.loads(base_ranks)
         if exported is not None:
-            ids = [i for i in ids if i in exported]
-            if not ids:
+            kept = [n for n, i in enumerate(ids) if i in exported]  # base ranks stay parallel to the results
+            if not kept:
                 continue
+            ids, ranks = [ids[n] for n in kept], None if ranks is None else [ranks[n] for n in kept]
         used = [{"time": t, "memory_id": m, "kind": kind, "by_id": by if exported is None or by in exported else None}
                 for t, m, kind, by in uses if m in ids]  # fmt: skip
         writer.write({"type": "recall", "time": time, "query": query, "k": k, "results": ids, "agent": agent,
-                      "protocol": protocol, "session": session, "project": project, "uses": used})  # fmt: skip
+                      "protocol": protocol, "session": session, "project": project, "workspace": workspace,
+                      "base_ranks": ranks, "uses": used})  # fmt: skip
         counts["recalls"] += 1
     for time, memory_id, helpful, query, agent, protocol, recall_time in sql.behavior_rows(behavior.conn, "feedback"):
         if exported is not None and memory_id not in exported:
@@ -195,6 +206,16 @@ def _behavior_records(engine, writer: _JsonWriter, exported: set[int] | None) ->
                       "query": query, "agent": agent, "protocol": protocol, "recall_time": recall_time})  # fmt: skip
         counts["feedback"] += 1
     return counts
+
+
+def _learned_records(engine, filtered: bool) -> list[dict]:
+    """The learner's state (behavior.db's `learned`), one record per name. A filtered export carries only the
+    user's settings: the rest is derived from every memory and behaviour row, those not exported among them."""
+    behavior = engine.existing_behavior()
+    if behavior is None:
+        return []
+    rows = sql.learned_rows(behavior.conn, KEPT_LEARNED if filtered else None)
+    return [{"type": "learned", "name": n, "state": json.loads(s), "updated_at": t} for n, s, t in rows]
 
 
 # -- Markdown --------------------------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from slm.portability import foreign, portable
 from slm.portability.foreign import Problem
 from slm.portability.portable import BehaviorRecord, End, ExportedMemory, Header, LineError
 from slm.storage import portable as sql
+from slm.storage.behavior import KEPT_LEARNED
 from slm.storage.memories import NewMemory
 
 BATCH = 64
@@ -300,11 +301,22 @@ class _Run:
     def behavior(self, record: BehaviorRecord) -> None:
         fields = dict(record.fields)  # popped from below: the record stays as parsed
         behavior = self.engine.behavior
-        if record.type == "recall":
+        if record.type == "learned":
+            # Derived state (the model, ...) is retrained from the imported behaviour, never taken from a file; the
+            # user's settings are, where this store has none of its own.
+            if fields["name"] not in KEPT_LEARNED:
+                return
+            with behavior.conn.write_transaction():
+                if not sql.add_learned(behavior.conn, fields["name"], fields["state"], fields["updated_at"]):
+                    return
+        elif record.type == "recall":
             if sql.has_recall(behavior.conn, fields["time"], fields["query"], fields["agent"]):
                 return
             uses = fields.pop("uses")
-            results = [self.ids[i] for i in fields["results"] if i in self.ids]
+            kept = [n for n, i in enumerate(fields["results"]) if i in self.ids]  # base ranks stay parallel
+            results = [self.ids[fields["results"][n]] for n in kept]
+            ranks = fields["base_ranks"]
+            fields["base_ranks"] = None if ranks is None else [ranks[n] for n in kept]
             with behavior.conn.write_transaction():  # a recall and its uses, or neither
                 recall_id = behavior.record_recall(**{**fields, "results": results})
                 behavior.record_uses([

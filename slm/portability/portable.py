@@ -18,8 +18,10 @@ from slm import __version__, validation
 from slm.errors import InvalidInput
 
 FORMAT = "slm-export"
-VERSION = 4  # 2: memories carry `session`; 3: and may carry `derived` (the header names its rules); 4: and
-# `private_to`. Older files are read too (version 1, without `session`: meta's session).
+VERSION = 5  # 2: memories carry `session`; 3: and may carry `derived` (the header names its rules); 4: and
+# `private_to`; 5: `learned` lines (the learner's state) may follow the behaviour lines. Older files are read too
+# (version 1, without `session`: meta's session).
+PRIVATE_VERSION = 4  # what a file with a private memory and no learned line is written as
 DERIVED_VERSION = 3  # what a file with derived data and no private memory is written as, for an slm of version 3
 PLAIN_VERSION = 2  # what a file without derived data is written as, so that an slm of version 2 reads it too
 MAX_LINE_BYTES = 4 * 1024 * 1024  # a memory is at most 64 KB of text; its embedding, links and meta fit well within
@@ -87,7 +89,7 @@ class ExportedMemory:
 @dataclass(frozen=True)
 class BehaviorRecord:
     line: int
-    type: str  # recall or feedback
+    type: str  # recall, feedback or learned
     fields: dict
 
 
@@ -106,14 +108,23 @@ def header(
     behavior: bool,
     rules: str | None = None,
     private: bool = False,
+    learned: bool = False,
 ) -> dict:
     """The first line; its version is the oldest that reads what the file holds (`private`: a memory line may
-    carry `private_to`)."""
+    carry `private_to`; `learned`: `learned` lines follow)."""
     derived = {} if rules is None else {"derived": {"rules": rules}}
     return {
         "type": "header",
         "format": FORMAT,
-        "version": VERSION if private else DERIVED_VERSION if rules is not None else PLAIN_VERSION,
+        "version": (
+            VERSION
+            if learned
+            else PRIVATE_VERSION
+            if private
+            else DERIVED_VERSION
+            if rules is not None
+            else PLAIN_VERSION
+        ),
         "slm_version": __version__,
         "exported_at": exported_at,
         "embedding_model": model,
@@ -151,13 +162,17 @@ def parse_line(text: str | bytes, line: int, model_dim: int | None) -> Header | 
             return _memory(obj, line, model_dim)
         if kind in ("recall", "feedback"):
             return _behavior(obj, line)
+        if kind == "learned":
+            return _learned(obj, line)
         if kind == "end":
             return End(line, {k: v for k, v in obj.items() if k != "type"})
     except LineError:
         raise
     except InvalidInput as err:
         raise LineError(line, err.message, err.hint, claimed=kind) from None
-    raise LineError(line, f"unknown record type {kind!r}", "expected header, memory, recall, feedback or end", kind)
+    raise LineError(
+        line, f"unknown record type {kind!r}", "expected header, memory, recall, feedback, learned or end", kind
+    )
 
 
 def _header(obj: dict, line: int) -> Header:
@@ -332,13 +347,16 @@ def _behavior(obj: dict, line: int) -> BehaviorRecord:
         results = obj.get("results")
         if not isinstance(results, list):
             raise InvalidInput("a recall's results must be a list of memory ids")
-        session, project = obj.get("session"), obj.get("project")
+        session, project, workspace = obj.get("session"), obj.get("project"), obj.get("workspace")
+        ranks = obj.get("base_ranks")  # absent (files before version 5) or null: the shown order was the base order
         fields = {
             "query": validation.clean_text(obj.get("query"), "query", validation.MAX_QUERY_BYTES),
             "k": validation.clean_limit(obj.get("k"), "k"),
             "results": [validation.clean_id(i, "result id") for i in results],
             "session": validation.clean_session(session, {}),
             "project": None if project is None else validation.clean_name(project, "project", ""),
+            "workspace": None if workspace is None else validation.clean_name(workspace, "workspace", ""),
+            "base_ranks": None if ranks is None else validation.clean_ranks(ranks, len(results)),
             "uses": _uses(obj.get("uses", [])),
         }
     else:
@@ -353,6 +371,15 @@ def _behavior(obj: dict, line: int) -> BehaviorRecord:
             "recall_time": _time_or_none(obj.get("recall_time"), "recall_time"),
         }
     return BehaviorRecord(line, obj["type"], {"time": time, "agent": agent, "protocol": protocol, **fields})
+
+
+def _learned(obj: dict, line: int) -> BehaviorRecord:
+    """A learned state: its name, the JSON object it holds, and when it was saved."""
+    state, updated_at = obj.get("state"), _time_or_none(obj.get("updated_at"), "updated_at")
+    if not isinstance(state, dict) or updated_at is None:
+        raise InvalidInput("a learned record needs a state (a JSON object) and its updated_at")
+    name = validation.clean_name(obj.get("name"), "a learned state's name", "")
+    return BehaviorRecord(line, "learned", {"name": name, "state": state, "updated_at": updated_at})
 
 
 USE_KINDS = ("get", "update", "cite")

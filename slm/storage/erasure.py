@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from slm.storage import erasure_pg, erasure_sqlite, health
+from slm.storage.behavior import KEPT_LEARNED, delete_learned
 from slm.storage.memories import MemoryFilter
 from slm.storage.projects import ProjectRepository
 
@@ -171,6 +172,9 @@ def clear_all(conn) -> int:
 
 
 BEHAVIOR_TABLES = ("feedback", "uses", "recalls", "events")  # in an order deletions may follow (uses name recalls)
+# The learner's state (`learned`) is derived from the behaviour rows and the memories (it names entities, projects
+# and patterns drawn from them) and retrained from what remains: any erasure deletes it all but KEPT_LEARNED.
+_DERIVED_LEARNED = f"name NOT IN ({','.join(repr(name) for name in KEPT_LEARNED)})"
 
 
 def _returned(conn, marks: str) -> str:
@@ -191,7 +195,7 @@ def _uses_of(conn, marks: str) -> str:
 
 def purge_behavior(conn, ids: list[int]) -> dict[str, int]:
     """Behaviour rows about `ids`: feedback on them, their uses, recalls that returned them (the query may quote
-    them) with the uses of those, and the payloads of their events."""
+    them) with the uses of those, the payloads of their events, and the learned state (but KEPT_LEARNED)."""
     counts = {"feedback": 0, "uses": 0, "recalls": 0}
     for part in chunks(ids):
         marks = _marks(part)
@@ -205,18 +209,20 @@ def purge_behavior(conn, ids: list[int]) -> dict[str, int]:
         )
         counts["recalls"] += conn.changes()
     counts["events"] = tombstone_events(conn, ids)
+    counts["learned"] = delete_learned(conn, KEPT_LEARNED)
     return counts
 
 
 def count_behavior(conn, ids: list[int] | None) -> dict[str, int]:
     """The behaviour rows an erasure of `ids` (None: of the whole behaviour database) deletes or empties."""
+    learned = {"learned": conn.execute(f"SELECT count(*) FROM learned WHERE {_DERIVED_LEARNED}").fetchone()[0]}
     if ids is None:
-        return {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in BEHAVIOR_TABLES}
+        return {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in BEHAVIOR_TABLES} | learned
     found = behavior_leftovers(conn, ids)
     return {
         "feedback": found["feedback"], "uses": found["uses"], "recalls": found["recalls"],
         "events": found["events.payload"],
-    }  # fmt: skip
+    } | learned  # fmt: skip
 
 
 def behavior_until(conn, time: str) -> dict[str, int]:
@@ -226,12 +232,21 @@ def behavior_until(conn, time: str) -> dict[str, int]:
     }
 
 
+def learned_until(conn, time: str) -> int:
+    """Learned states an erasure at `time` deleted that are still there: saved up to then, but KEPT_LEARNED (state
+    saved later was trained on what the erasure left)."""
+    return conn.execute(
+        f"SELECT count(*) FROM learned WHERE {_DERIVED_LEARNED} AND updated_at <= ?", (time,)
+    ).fetchone()[0]
+
+
 def clear_behavior(conn) -> dict[str, int]:
-    """Every row of the behaviour database."""
+    """Every row of the behaviour database, but the learned state KEPT_LEARNED (the user's settings)."""
     counts = {}
     for table in BEHAVIOR_TABLES:
         conn.execute(f"DELETE FROM {table}")
         counts[table] = conn.changes()
+    counts["learned"] = delete_learned(conn, KEPT_LEARNED)
     return counts
 
 

@@ -43,7 +43,7 @@ TOUCHED = {
         "project_keys",
         "project_visibility",
     ),
-    "behavior": ("feedback", "uses", "recalls", "events"),
+    "behavior": ("feedback", "uses", "recalls", "events", "learned"),
 }
 STATISTICS = "pg_catalog.pg_statistic"
 GUARANTEE = (

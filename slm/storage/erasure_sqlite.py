@@ -116,7 +116,7 @@ def erasure_lock(lock_file: Path, wait: bool) -> Iterator[bool]:
 PIECE = 16  # bytes of an erased text looked for at a time
 TEXT_COLUMNS = {  # where each database keeps text a piece found in a page's free space may also belong to
     "memory": (("memories", "content"), ("memories", "meta"), ("memory_tags", "tag")),
-    "behavior": (("recalls", "query"), ("feedback", "query"), ("events", "payload")),
+    "behavior": (("recalls", "query"), ("feedback", "query"), ("events", "payload"), ("learned", "state")),
 }
 _BTREE_PAGES = (2, 5, 10, 13)  # interior index, interior table, leaf index, leaf table
 _WORD = re.compile(r"\w{8,}")

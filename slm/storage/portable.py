@@ -5,6 +5,7 @@ Reads take a page of ids and return plain rows keyed by memory id, so an export 
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterator
 
@@ -88,11 +89,11 @@ def embeddings(conn, ids: list[int], dim: int) -> dict[int, tuple[list[tuple[int
 
 
 def behavior_rows(conn, table: str, page: int = 2000) -> Iterator[tuple]:
-    """Every recall (time, query, k, results, agent, protocol, session, project, uses: [(time, memory_id, kind,
-    by_id)]) or feedback row (time, memory_id, helpful, query, agent, protocol, the time of the recall it answers),
-    oldest first, a page at a time."""
+    """Every recall (time, query, k, results, agent, protocol, session, project, workspace, base_ranks as JSON or
+    None, uses: [(time, memory_id, kind, by_id)]) or feedback row (time, memory_id, helpful, query, agent, protocol,
+    the time of the recall it answers), oldest first, a page at a time."""
     columns = {
-        "recalls": "id, time, query, k, results, agent, protocol, session, project",
+        "recalls": "id, time, query, k, results, agent, protocol, session, project, workspace, base_ranks",
         "feedback": "id, time, memory_id, helpful, query, agent, protocol, "
         "(SELECT r.time FROM recalls r WHERE r.id = feedback.recall_id)",
     }[table]
@@ -112,6 +113,21 @@ def behavior_rows(conn, table: str, page: int = 2000) -> Iterator[tuple]:
             rows = [(*r, uses.get(r[0], [])) for r in rows]
         yield from (r[1:] for r in rows)
         last = rows[-1][0]
+
+
+def learned_rows(conn, names: tuple[str, ...] | None = None) -> list[tuple[str, str, str]]:
+    """(name, state as JSON, updated_at) of every learned state (or of those in `names`), by name."""
+    rows = conn.execute("SELECT name, state, updated_at FROM learned ORDER BY name").fetchall()
+    return [tuple(r) for r in rows if names is None or r[0] in names]
+
+
+def add_learned(conn, name: str, state: dict, updated_at: str) -> bool:
+    """Store a learned state unless one of that name is there; whether it was stored."""
+    conn.execute(
+        "INSERT INTO learned (name, state, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING",
+        (name, json.dumps(state, ensure_ascii=False, separators=(",", ":")), updated_at),
+    )
+    return conn.changes() == 1
 
 
 def recall_at(conn, time: str, agent: str) -> int | None:
