@@ -259,7 +259,7 @@ async def test_mcp_status_says_what_recall_learned(store_at):
         work(memory, notes, 79)
         async with client(memory) as c:  # the 80th recall makes training due: it runs after the reply
             await call(c, "recall", query="how do I run the tests")
-        trained = memory.learning_status()  # the client's end waited for the training
+        trained = memory.learning.status()  # the client's end waited for the training
         assert trained["in_effect"] and trained["trained"]["recalls"] > 0, trained["why"]
         async with client(memory) as c:
             learning = (await call(c, "status"))["learning"]
@@ -278,7 +278,7 @@ async def test_mcp_recall_does_not_train_before_it_is_due(store_at):
         work(memory, notes, 10)
         async with client(memory) as c:
             await call(c, "recall", query="how do I run the tests")
-        status = memory.learning_status()
+        status = memory.learning.status()
     assert status["recalls_since_reset"] == 11 and "trained" not in status and not status["in_effect"]
 
 
@@ -290,14 +290,14 @@ def test_the_lifecycle_timer_trains_a_server_no_recall_reaches(store_at):
         engine = Engine(memory, None)
         stop = engine.start_lifecycle_timer(0.05)
         deadline = time.monotonic() + 60
-        while "trained" not in watching.learning_status() and time.monotonic() < deadline:
+        while "trained" not in watching.learning.status() and time.monotonic() < deadline:
             time.sleep(0.05)
         stop.set()
         for thread in threading.enumerate():
             if thread.name == "slm-lifecycle":
                 thread.join()
         engine.settle()
-        assert watching.learning_status()["trained"]["recalls"] > 0
+        assert watching.learning.status()["trained"]["recalls"] > 0
 
 
 @pytest.mark.parametrize(("seconds", "drawn"), [(0.1, False), (1.6, True)])

@@ -25,7 +25,7 @@ def learn_app() -> None:
 @handles_errors
 def learn_status(db: Path | None, as_json: bool) -> None:
     """Whether learning is in effect and why, what it learned in words you can check, and how it scored."""
-    answer(db, as_json, lambda mem: mem.learning_status(), out.learning_status)
+    answer(db, as_json, lambda mem: mem.learning.status(), out.learning_status)
 
 
 @learn_app.command("now")
@@ -35,7 +35,7 @@ def learn_status(db: Path | None, as_json: bool) -> None:
 def learn_now(db: Path | None, as_json: bool) -> None:
     """Train now on the recalls logged, rather than after the next 20; then show the status."""
     with open_store(db) as mem, out.slow("training on your recalls…"):
-        status = mem.learn(force=True)
+        status = mem.learning.learn(force=True)
     render(status, as_json, out.learning_status)
 
 
@@ -51,7 +51,7 @@ def learn_reset(yes: bool, db: Path | None, as_json: bool) -> None:
         if not yes and not _confirmed():
             out.note("nothing was reset")
             return
-        done = mem.reset_learning()
+        done = mem.learning.reset()
     render(done, as_json, _show_reset)
 
 
@@ -72,7 +72,7 @@ def _show_reset(done: dict) -> None:
 @handles_errors
 def learn_off(db: Path | None, as_json: bool) -> None:
     """Recall ranks as without learning and nothing is trained; what was learned and the log are kept."""
-    answer(db, as_json, lambda mem: mem.set_learning(False), _show_switch)
+    answer(db, as_json, lambda mem: mem.learning.set_enabled(False), _show_switch)
 
 
 @learn_app.command("on")
@@ -81,7 +81,7 @@ def learn_off(db: Path | None, as_json: bool) -> None:
 @handles_errors
 def learn_on(db: Path | None, as_json: bool) -> None:
     """Learn from your agents' recalls again (it still takes effect only once it beats recall without it)."""
-    answer(db, as_json, lambda mem: mem.set_learning(True), _show_switch)
+    answer(db, as_json, lambda mem: mem.learning.set_enabled(True), _show_switch)
 
 
 def _show_switch(settings: dict) -> None:

@@ -202,7 +202,7 @@ class Engine:
             log.exception("could not %s", what)
 
     def learn_soon(self) -> None:
-        """Train recall on the behaviour logged, if enough new recalls came (`Memory.learn`), on a thread of its
+        """Train recall on the behaviour logged, if enough new recalls came (`Memory.learning`), on a thread of its
         own, so that the recall that made it due is answered first. Its requests wait for the lock while it trains
         (at most about a second); one training at a time: recalls logged meanwhile are for the next."""
         with self._training_started:
@@ -214,7 +214,7 @@ class Engine:
     def _learn(self) -> None:
         try:
             with self._lock:
-                self.memory.learn()
+                self.memory.learning.learn()
         except Exception as err:  # training is never worth failing a request, nor the server
             level = expected_level(err) if isinstance(err, SlmError) else logging.ERROR
             log.log(level, "could not train recall on the behaviour logged: %s", err, exc_info=level >= logging.ERROR)

@@ -216,7 +216,7 @@ class Tools:
         where = await self.engine.folder(ctx)
 
         def stats_and_project() -> tuple[dict, dict, dict]:
-            return self.memory.stats(), self.engine.writes_to(where), learning_out(self.memory.learning_status())
+            return self.memory.stats(), self.engine.writes_to(where), learning_out(self.memory.learning.status())
 
         values, writes_to, learning = await self.engine.run(stats_and_project)
         who = self.engine.identity(ctx).as_dict()
