@@ -202,7 +202,30 @@ class FeedbackBoost:
             self.net[memory_id] = self.net.get(memory_id, 0) + (1 if helpful else -1)
 
 
-LEARNERS: dict[str, Callable[[Memory], Learner]] = {"feedback-boost": FeedbackBoost}
+class Personal:
+    """slm's own learner (issue 23), as an MCP agent gets it: recall is told the caller's workspace and session,
+    and the model trains every `slm.core.learning.LEARN_EVERY` recalls. A held-out follow-up has no logged session:
+    what its previous question showed is passed instead (`follows`), as the log would have said."""
+
+    def __init__(self, mem: Memory) -> None:
+        self.mem = mem
+
+    def recall(self, query: str, k: int, context: Context, **options) -> list[Hit]:
+        where = {"workspace": context.project} if "project" not in options else {}
+        follows = None
+        if context.session < 0 and context.previous:
+            follows = [h.id for h in self.mem.recall(context.previous[-1], SHOWN, **where)]
+        return self.mem.recall(query, k, caller_session=_session(context.session), follows=follows, **where, **options)
+
+    def update(self, step: int) -> None:
+        self.mem.learning.update()
+
+
+def _session(number: int) -> str:
+    return f"bench-session-{number}"
+
+
+LEARNERS: dict[str, Callable[[Memory], Learner]] = {"feedback-boost": FeedbackBoost, "slm": Personal}
 
 
 def load_learner(spec: str) -> Callable[[Memory], Learner]:
@@ -353,12 +376,14 @@ def _interact(mem: Memory, ranked, user: User, profile: lc.Profile, a: Asked, rn
     relevant, and now and then says whether a result helped."""
     options = {"project": a.project} if a.names_project else {}
     hits = ranked(a.text, SHOWN, _context(a, (a.previous,) if a.previous else ()), **options)
-    mem.record_recall(a.text, SHOWN, hits, agent=AGENT)
+    where = {"project": a.project} if a.names_project else {"workspace": a.project}
+    mem.record_recall(a.text, SHOWN, hits, agent=AGENT, session=_session(a.session), **where)
     prefers = profile.prefers_at(a.step)
     grades = [lc.grade(user.truths[h.id], a.task, a.project, prefers) for h in hits]
     opened = clicks(grades, rng)
     for n in opened:
         mem.get(hits[n].id)
+        mem.record_use("get", [hits[n].id], agent=AGENT)  # as the MCP server logs a get
         if rng.random() < FEEDBACK_CHANCE:
             mem.feedback(hits[n].id, grades[n] > 0, query=a.text, agent=AGENT)
     for n, g in enumerate(grades[:3]):

@@ -73,7 +73,7 @@ class Behaviour:
             project=None if project is None else validation.clean_name(project, "project", ""),
             agent_id=self._agent_id(agent),
             workspace=None if workspace is None else validation.clean_name(workspace, "workspace", ""),
-            base_ranks=None if base_ranks is None else validation.clean_ranks(base_ranks, len(hits)),
+            base_ranks=validation.clean_ranks(base_ranks, len(hits)) if base_ranks is not None else _base_ranks(hits),
         )
 
     def record_use(self, kind: str, memory_ids: list[int], agent: str | None, by: int | None) -> int:
@@ -151,3 +151,11 @@ def _since() -> str:
     """The earliest time a recall a use answers may have been made at, as behavior.db writes times."""
     m = datetime.now(UTC) - LINK_WINDOW
     return f"{validation.format_time(m)[:-1]}.{m.microsecond:06d}Z"
+
+
+def _base_ranks(hits: list[Hit]) -> list[int] | None:
+    """The rank each hit had before the personal re-ranking moved it (its `learned` evidence); None if that did not
+    run. The learner must know which order the user saw was its own doing, or it would learn to repeat it."""
+    if not any("learned" in h.channels for h in hits):
+        return None
+    return [h.channels["learned"].rank if "learned" in h.channels else n for n, h in enumerate(hits, 1)]

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from slm.core.capturing import CaptureReport, ImportReport
     from slm.core.contradictions import Contradictions
     from slm.core.knowledge_graph import KnowledgeGraph
+    from slm.core.learning import Learning
     from slm.core.projects import Projects
     from slm.core.reviews import Reviews
     from slm.core.transfers import Transfers
@@ -113,6 +114,13 @@ class Memory:
         from slm.core.behaviour import Behaviour
 
         return Behaviour(self._caller)
+
+    @functools.cached_property
+    def learning(self) -> Learning:
+        """Recall that learns the user (`learn`, `status`, `reset`, `set_enabled`), imported on first use."""
+        from slm.core.learning import Learning
+
+        return Learning(self.store)
 
     @functools.cached_property
     def transfers(self) -> Transfers:
@@ -501,7 +509,7 @@ class Memory:
     def recall(self, query: str, k: int = 10, **options: Unpack[RecallOptions]) -> list[Hit]:
         """The k memories that best answer `query`, best first, weighed by trust and lifecycle, each hit explaining
         its ranks; the options filter, pick channels (ablations) and the ranker (`recaller.recall` says how)."""
-        hits = recaller.recall(self.store, query, k, options, self._caller.restrict)
+        hits = recaller.recall(self.store, query, k, options, self._caller.restrict, self.learning)
         hidden = self._caller.private_to_others([h.id for h in hits])  # the filter keeps them out; this proves it
         return [h for h in hits if h.id not in hidden] if hidden else hits
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -16,6 +17,9 @@ from slm.recall import fusion, pipeline
 from slm.recall import ranker as ranking
 from slm.recall.hits import Hit
 from slm.storage.memories import MemoryFilter
+
+if TYPE_CHECKING:
+    from slm.core.learning import Learning
 
 
 class RecallOptions(Filters, total=False):
@@ -30,10 +34,19 @@ class RecallOptions(Filters, total=False):
     lifecycle: bool
     as_of: object
     ranker: ranking.Ranker | str | None
+    learning: bool  # False: rank as without learning (the user's own switch is `slm learn off`)
+    workspace: str | None  # the project the caller works in, when it names none to filter by
+    caller_session: str | None  # the caller's conversation: its earlier recalls are this one's context
+    follows: list[int] | None  # what the question before this one showed, when the session is not logged
 
 
 def recall(
-    store: Store, query: str, k: int, options: RecallOptions, restrict: Callable[[MemoryFilter], MemoryFilter]
+    store: Store,
+    query: str,
+    k: int,
+    options: RecallOptions,
+    restrict: Callable[[MemoryFilter], MemoryFilter],
+    learning: Learning | None = None,
 ) -> list[Hit]:
     """The k memories that best answer `query`, best first; each hit's `channels` explains its ranks.
 
@@ -44,7 +57,9 @@ def recall(
     (`quarantined`, `archived`). Without `trust` or `lifecycle`, that weighing is skipped (for ablations).
     A memory ranks below any memory in the results whose claims superseded its own (an update outranks the
     fact it replaced; hits say `current`); `as_of` recalls what held at that time instead, earlier versions
-    included. `restrict` narrows the filter to what the caller may see (private memories).
+    included. `restrict` narrows the filter to what the caller may see (private memories). With `learning`, the
+    learned ranking is re-ranked by what the user's behaviour taught (`slm.core.learning`), unless `learning` is
+    False in the options, the ranking is an ablation or channel fusion, or the learner's guard keeps it out.
     """
     unknown = set(options) - RecallOptions.__optional_keys__
     if unknown:
@@ -70,7 +85,16 @@ def recall(
     elif ranker != ranking.FUSION:
         chosen = ranker
     seen = pipeline.Seen(trust, lifecycle, o.get("quarantined", declared.QUARANTINED.default), archived)
-    return pipeline.Recall(store).run(query, k, flt, o.get("now"), seen, chosen, channels, weights)
+    personal = None
+    if learning is not None and chosen is not None and validation.clean_flag(o.get("learning", True), "learning"):
+        workspace = o.get("workspace")
+        workspace = None if workspace is None else validation.clean_name(workspace, "workspace", "")
+        session = o.get("caller_session")
+        session = None if session is None else validation.clean_session(session, {})
+        follows = o.get("follows")
+        follows = None if follows is None else [validation.clean_id(i) for i in follows]
+        personal = learning.personal(query, flt.project, workspace, session, follows)
+    return pipeline.Recall(store).run(query, k, flt, o.get("now"), seen, chosen, channels, weights, personal)
 
 
 def _filters(options: Filters) -> dict:

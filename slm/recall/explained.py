@@ -59,9 +59,9 @@ class Scored:
         }
         raw = {"keyword": self.views.keyword, "vector": self.views.cosine}
         out = []
-        for memory_id, score, _ in fused:
+        for memory_id, score, given in fused:
             parts = self.parts[row[memory_id]]
-            evidence = {}
+            evidence = dict(given)  # the personal re-ranking's, if any
             for group, columns in _COLUMNS.items():
                 share = float(parts[columns].sum())
                 rank = ranks.get(group, {}).get(memory_id, 0)  # only the channels rank; feature groups add

@@ -21,6 +21,7 @@ from slm.recall.channels import keyword as keyword_channel
 from slm.recall.channels import temporal as temporal_channel
 from slm.recall.channels import vector as vector_channel
 from slm.recall.hits import Fused, Hit, to_hits
+from slm.recall.learning.personal import RERANK_DEPTH, Personal
 from slm.recall.ranker import Ranker
 from slm.storage.lifecycle import ARCHIVED
 from slm.storage.memories import MemoryFilter
@@ -83,16 +84,22 @@ class Recall:
         ranker: Ranker | None,
         channels: tuple[str, ...] | None = None,
         weights: dict[str, float] | None = None,
+        personal: Personal | None = None,
     ) -> list[Hit]:
         learned = None
+        depth = k if personal is None else max(k, RERANK_DEPTH)  # the personal re-ranking reorders the best 50
         if ranker is not None:
-            learned = self.learned(query, now, flt, ranker, k)
+            learned = self.learned(query, now, flt, ranker, depth)
             ranked = learned.ranked()
         else:
-            depth = max(fusion.CHANNEL_DEPTH, k)
-            ranked = self.fused(query, now, flt, depth, channels or fusion.DEFAULT_CHANNELS, weights or fusion.WEIGHTS)
+            fused_depth = max(fusion.CHANNEL_DEPTH, depth)
+            ranked = self.fused(
+                query, now, flt, fused_depth, channels or fusion.DEFAULT_CHANNELS, weights or fusion.WEIGHTS
+            )
         history = flt.as_of is None
-        ranked, standings = weighing.weigh(ranked, lambda ids: self.standings(ids, seen, history), k)
+        ranked, standings = weighing.weigh(ranked, lambda ids: self.standings(ids, seen, history), depth)
+        if personal is not None:
+            ranked = personal.rerank(ranked, self.store)[:k]
         if history:
             ranked = weighing.before_successors(ranked, self.store.claim_repo.successors([i for i, _, _ in ranked]))
         if learned is not None:

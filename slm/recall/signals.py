@@ -109,9 +109,17 @@ def estimate_propensities(impressions: Iterable[tuple[str, int, int, bool]], max
     return Propensities(tuple(float(x) for x in theta), estimated=True, evidence=count)
 
 
-def collect(behavior: BehaviorRepository, trust: TrustLedger, memories: MemoryRepository) -> Signals:
-    """Every labelled example the behaviour store holds, weighted against position bias (module docstring)."""
-    recalls = behavior.recalls_since()
+def collect(
+    behavior: BehaviorRepository,
+    trust: TrustLedger,
+    memories: MemoryRepository,
+    after: int = 0,
+    propensities: Propensities | None = None,
+) -> Signals:
+    """Every labelled example the behaviour store holds, weighted against position bias (module docstring). With
+    `after`, only those of the recalls after that id (no unlinked feedback); with `propensities`, those weights
+    instead of an estimate from the recalls read (the learner estimates them now and then, not at each update)."""
+    recalls = behavior.recalls_since(after)
     voices: dict[str, bool] = {}
 
     def heard(agent: str, agent_id: int | None, protocol: str) -> bool:
@@ -126,13 +134,13 @@ def collect(behavior: BehaviorRepository, trust: TrustLedger, memories: MemoryRe
         if heard(recall.agent, recall.agent_id, recall.protocol):
             kept_recalls[recall.id] = recall
     used: dict[int, dict[int, list[str]]] = defaultdict(lambda: defaultdict(list))
-    for use in behavior.uses_since():
+    for use in behavior.uses_since(after):
         if use.recall_id in kept_recalls:
             used[use.recall_id][use.memory_id].append(use.kind)
         else:
             left_out["low_trust"] += 1
     judged: dict[int | None, dict[int, FeedbackRow]] = defaultdict(dict)
-    feedback = behavior.feedback_rows()
+    feedback = [row for row in behavior.feedback_rows() if not after or (row.recall_id or 0) > after]
     own = _own(feedback, trust, memories)
     for row in feedback:
         if not heard(row.agent, row.agent_id, row.protocol):
@@ -142,13 +150,14 @@ def collect(behavior: BehaviorRepository, trust: TrustLedger, memories: MemoryRe
         else:
             recall_id = row.recall_id if row.recall_id in kept_recalls else None
             judged[recall_id][row.memory_id] = row  # the latest feedback wins
-    impressions = [
-        (query_key(r.query), memory_id, rank, memory_id in used[r.id] or _helpful(judged, r.id, memory_id))
-        for r in kept_recalls.values()
-        for rank, memory_id in enumerate(r.results, 1)
-    ]
-    max_rank = max((len(r.results) for r in kept_recalls.values()), default=1)
-    propensities = estimate_propensities(impressions, max(max_rank, 1))
+    if propensities is None:
+        impressions = [
+            (query_key(r.query), memory_id, rank, memory_id in used[r.id] or _helpful(judged, r.id, memory_id))
+            for r in kept_recalls.values()
+            for rank, memory_id in enumerate(r.results, 1)
+        ]
+        max_rank = max((len(r.results) for r in kept_recalls.values()), default=1)
+        propensities = estimate_propensities(impressions, max(max_rank, 1))
     examples = [e for r in kept_recalls.values() for e in _examples(r, used[r.id], judged[r.id], propensities)]
     examples += [
         Example(None, row.memory_id, int(row.helpful), 1.0, None, (_verdict(row),), None, row.agent, row.time)

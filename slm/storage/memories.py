@@ -378,6 +378,15 @@ class MemoryRepository:
         marks = ",".join("?" * len(ids))
         return dict(self.conn.execute(f"SELECT id, length(content) FROM memories WHERE id IN ({marks})", ids))
 
+    def projects_of(self, ids: list[int]) -> dict[int, str]:
+        """Each memory's project."""
+        found: dict[int, str] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            found.update(self.conn.execute(f"SELECT id, project FROM memories WHERE id IN ({marks})", chunk))
+        return found
+
     def times_of(self, ids: list[int]) -> dict[int, str]:
         """Each memory's time: when it happened if known, else when it was stored."""
         if not ids:
