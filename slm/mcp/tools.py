@@ -210,8 +210,8 @@ class Tools:
 
     @tool(annotations=READ, output_schema=None)
     async def status(self, max_tokens: MaxTokens = budget.DEFAULT_MAX_TOKENS) -> dict[str, Any]:
-        """Who you are to slm, where remember writes, what recall learned of the user, counts by project, agent and
-        kind, model and database; counts_cut and left_out: what did not fit."""
+        """Who you are to slm, where remember writes, counts by project, agent and kind, model and database;
+        counts_cut and left_out: what did not fit."""
         ctx = get_context()
         where = await self.engine.folder(ctx)
 
