@@ -25,6 +25,7 @@ from slm.mcp import budget
 from slm.mcp.engine import Engine
 from slm.mcp.replies import learning_out
 from slm.mcp.server import build_server
+from tests.test_mcp_processes import RawStdioClient
 
 pytestmark = pytest.mark.both_backends
 
@@ -280,6 +281,20 @@ async def test_mcp_recall_does_not_train_before_it_is_due(store_at):
             await call(c, "recall", query="how do I run the tests")
         status = memory.learning.status()
     assert status["recalls_since_reset"] == 11 and "trained" not in status and not status["in_effect"]
+
+
+def test_a_real_stdio_server_trains_after_the_recall_that_makes_it_due_and_ends_when_it_is_done(store_at, db_arg):
+    with Memory.open(store_at) as mem:
+        work(mem, fill(mem), 79)
+    server = RawStdioClient(db_arg)  # `slm mcp --db …`, as a client starts it
+    server.initialize("claude-code")
+    found = server.call("recall", query="how do I run the tests")
+    assert not found["isError"] and found["structuredContent"]["memories"]
+    leftover, logged = server.close()  # the client goes away: the server waits for the training, then exits
+    assert leftover == b"" and server.proc.returncode == 0 and "Traceback" not in logged
+    with Memory.open(store_at) as mem:
+        status = mem.learning.status()
+    assert status["in_effect"] and status["trained"]["recalls"] > 0, status["why"]
 
 
 def test_the_lifecycle_timer_trains_a_server_no_recall_reaches(store_at):
