@@ -9,6 +9,7 @@ import random
 import pytest
 
 from slm import Memory
+from tests.faults import crash_at, db_arg
 
 pytestmark = pytest.mark.both_backends
 
@@ -154,3 +155,32 @@ def test_an_agent_praising_its_own_memories_gains_nothing(mem, notes):
     assert not status["in_effect"] and status["trained"]["left_out"]["self_endorsement"] > 0
     plain = [h.id for h in mem.recall("what runs our tests", 8, learning=False)]
     assert [h.id for h in mem.recall("what runs our tests", 8, workspace="api")] == plain
+
+
+def test_explicit_feedback_teaches_without_any_use(mem, notes):
+    """Helpful on the wanted notes and unhelpful on their rivals, nothing opened: feedback alone teaches."""
+    rng = random.Random(3)
+    for n in range(80):
+        query, session = rng.choice(QUERIES), f"feedback-{n // 2}"
+        hits = mem.recall(query, 8, workspace="api", caller_session=session)
+        mem.record_recall(query, 8, hits, agent=AGENT, session=session, workspace="api")
+        for rank, hit in enumerate(hits[:4], 1):
+            if rng.random() < 1.0 / rank:
+                mem.feedback(hit.id, notes[hit.id] == ("pytest", "api"), query=query, agent=AGENT)
+    status = mem.learning.learn(force=True)
+    assert mem.existing_behavior().use_counts()["get"] == 0
+    assert status["in_effect"], status["why"]
+    assert any(p["prefers"].lower() == "pytest" for p in status["preferences"])
+
+
+@pytest.mark.parametrize("step", ["learn.placeholder", "learn.learned"])
+def test_a_kill_while_learning_leaves_the_model_before_and_learning_again_completes(mem, notes, store_at, step):
+    work(mem, notes, 80)
+    plain = [h.id for h in mem.recall("what runs our tests", 5, learning=False)]
+    script = (
+        f"from slm import Memory\nwith Memory.open({db_arg(store_at)!r}) as mem:\n    mem.learning.update(force=True)\n"
+    )
+    crash_at(step, script)
+    assert mem.learning.model() is None and not mem.learning.status()["in_effect"]
+    assert [h.id for h in mem.recall("what runs our tests", 5, workspace="api")] == plain
+    assert mem.learning.learn(force=True)["in_effect"]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 
-from slm import validation
+from slm import faults, validation
 from slm.core.store import Store
 from slm.errors import InvalidInput
 from slm.recall import signals
@@ -76,6 +76,7 @@ class Learning:
         started = time.perf_counter()
         if raw is None:  # a placeholder to hold on to: an erasure while this learns deletes it, and the save fails
             behavior.save_learned_state(MODEL, {}, validation.event_time())
+            faults.step("learn.placeholder")
         version = behavior.learned_version(MODEL)
         if model.processed == 0 or last - model.trained.get("estimated_at", 0) >= ESTIMATE_EVERY:
             estimate = signals.collect(
@@ -102,6 +103,7 @@ class Learning:
             "at": validation.event_time(),
             "seconds": round(time.perf_counter() - started, 3),
         }
+        faults.step("learn.learned")  # learned, not saved: the stored model is the one before
         behavior.update_learned_state(MODEL, model.to_dict(), validation.event_time(), version)
         return self.model()
 
