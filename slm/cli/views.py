@@ -468,8 +468,9 @@ def learning_status(status: dict) -> None:
     held = status.get("held_out")
     if held:
         plain(
-            f"on {held['recalls']:,} of your recalls held out of training: {held['without_learning']:.3f} without "
-            f"learning, {held['with_learning']:.3f} with it (NDCG, higher is better)"
+            f"on {held['recalls']:,} of your recalls, each scored before it was learned from: "
+            f"{held['without_learning']:.3f} without learning, {held['with_learning']:.3f} with it (NDCG, higher is "
+            "better)"
         )
     trained = status.get("trained")
     if trained:
