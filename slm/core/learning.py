@@ -30,6 +30,7 @@ class Learning:
     def __init__(self, store: Store) -> None:
         self.store = store
         self._cached: tuple[str, learner.Model | None] | None = None  # (updated_at, model) of the stored model
+        self._held_back_at = -LEARN_EVERY  # the last recall when nothing could be learned yet (`_settled`)
 
     # -- the user's switch ----------------------------------------------------------------------------------------
     def settings(self) -> dict:
@@ -68,11 +69,15 @@ class Learning:
         if behavior is None or not settings["enabled"]:
             return self.model()
         last = behavior.last_ids()[0]
+        current = self.model()  # decoded once per version: the check that nothing is due costs three lookups
+        done = max(current.processed if current else 0, settings["since"], last - MAX_RECALLS)
+        if not force and (last - done < LEARN_EVERY or last - self._held_back_at < LEARN_EVERY):
+            return current
+        if last == done:
+            return current
         raw = behavior.learned_state(MODEL)
         model = (learner.Model.from_dict(raw) if raw else None) or learner.Model()
         since = max(model.processed, settings["since"], last - MAX_RECALLS)
-        if last - since < (1 if force else LEARN_EVERY):
-            return self.model()
         started = time.perf_counter()
         if raw is None:  # a placeholder to hold on to: an erasure while this learns deletes it, and the save fails
             behavior.save_learned_state(MODEL, {}, validation.event_time())
@@ -91,7 +96,8 @@ class Learning:
         found = signals.collect(behavior, self.store.trust, self.store.repo, since, propensities)
         shown = replay.replay(recalls, found.examples)
         batch = _settled([r for r in shown if r.id > since], recalls)
-        if not batch:
+        if not batch:  # an agent's latest recall holds the rest back: try again LEARN_EVERY recalls on
+            self._held_back_at = last
             return self.model()
         facts = read_facts(self.store, [i for r in shown for i in r.results])
         model.learn(batch, {r.id: r for r in shown}, facts)

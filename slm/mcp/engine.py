@@ -214,7 +214,7 @@ class Engine:
     def _learn(self) -> None:
         try:
             with self._lock:
-                self.memory.learning.learn()
+                self.memory.learning.update()
         except Exception as err:  # training is never worth failing a request, nor the server
             level = expected_level(err) if isinstance(err, SlmError) else logging.ERROR
             log.log(level, "could not train recall on the behaviour logged: %s", err, exc_info=level >= logging.ERROR)
