@@ -15,16 +15,16 @@ import time
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import CliRunner
 from fastmcp import Client
 from mcp_types import Implementation
 
 from slm import Memory
-from slm.cli.main import app
 from slm.mcp import budget
 from slm.mcp.engine import Engine
 from slm.mcp.replies import learning_out
 from slm.mcp.server import build_server
+from tests.test_cli import run
 from tests.test_mcp_processes import RawStdioClient
 
 pytestmark = pytest.mark.both_backends
@@ -38,15 +38,6 @@ TOOLS = {
     "pytest": ("pytest -x with conftest.py fixtures", "pytest-xdist -n auto", "pytest.ini markers"),
     "unittest": ("python -m unittest discover", "TestCase subclasses with setUp", "unittest.mock patches"),
 }
-
-
-def run(*args: object, code: int = 0) -> Result:
-    """The CLI in-process (no terminal on stdin): the exit code checked, and no traceback let out."""
-    result = runner.invoke(app, [str(a) for a in args])
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exc_info
-    assert "Traceback" not in result.output
-    assert result.exit_code == code, (result.stdout, result.stderr)
-    return result
 
 
 def shown(*args: object) -> str:
