@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from fastmcp import Client
 from mcp_types import Implementation
 
@@ -29,7 +28,6 @@ from tests.test_mcp_processes import RawStdioClient
 
 pytestmark = pytest.mark.both_backends
 
-runner = CliRunner()
 _SCRIPT = Path(sys.executable).with_name("slm")  # the console script the package installs
 SLM = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-c", "from slm.cli.main import main; main()"]
 AGENT = "claude"
