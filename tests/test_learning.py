@@ -100,6 +100,17 @@ def test_the_base_ranks_are_logged_so_the_learner_never_trains_on_its_own_order(
     assert sorted(last.base_ranks) != last.base_ranks or last.base_ranks == list(range(1, 9))
 
 
+def test_learning_reorders_the_candidates_of_recall_without_it(mem, notes):
+    """The same candidates, weighed the same way: each hit's rank before learning is its place among them (before
+    updates are put above what they replaced, which these notes' claims do a lot)."""
+    work(mem, notes, 80)
+    assert mem.learning.learn(force=True)["in_effect"]
+    without = {h.id for h in mem.recall("what runs our tests", 24, learning=False)}
+    learned = mem.recall("what runs our tests", 24, workspace="api")
+    assert {h.id for h in learned} == without
+    assert sorted(h.channels["learned"].rank for h in learned) == list(range(1, 25))
+
+
 def test_off_on_and_reset(mem, notes):
     work(mem, notes, 80)
     assert mem.learning.learn(force=True)["in_effect"]

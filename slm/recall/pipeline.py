@@ -87,20 +87,18 @@ class Recall:
         personal: Personal | None = None,
     ) -> list[Hit]:
         learned = None
-        depth = k if personal is None else max(k, RERANK_DEPTH)  # the personal re-ranking reorders the best 50
         if ranker is not None:
-            learned = self.learned(query, now, flt, ranker, depth)
+            learned = self.learned(query, now, flt, ranker, k)
             ranked = learned.ranked()
         else:
-            fused_depth = max(fusion.CHANNEL_DEPTH, depth)
-            ranked = self.fused(
-                query, now, flt, fused_depth, channels or fusion.DEFAULT_CHANNELS, weights or fusion.WEIGHTS
-            )
+            depth = max(fusion.CHANNEL_DEPTH, k)
+            ranked = self.fused(query, now, flt, depth, channels or fusion.DEFAULT_CHANNELS, weights or fusion.WEIGHTS)
         history = flt.as_of is None
-        ranked, standings = weighing.weigh(ranked, lambda ids: self.standings(ids, seen, history), depth)
+        kept = k if personal is None else max(k, RERANK_DEPTH)  # the same candidates; their best 50 re-ranked
+        ranked, standings = weighing.weigh(ranked, lambda ids: self.standings(ids, seen, history), kept)
         if personal is not None:
             ranked = personal.rerank(ranked, self.store)[:k]
-        if history:
+        if history:  # after the re-ranking too: an update stays above what it replaced
             ranked = weighing.before_successors(ranked, self.store.claim_repo.successors([i for i, _, _ in ranked]))
         if learned is not None:
             ranked = learned.explained(ranked)
