@@ -180,6 +180,17 @@ def test_a_changed_taste_is_followed_within_two_hundred_recalls():
     assert model.preferences.scores["unittest"] > 0 > model.preferences.scores["pytest"]
 
 
+def test_one_long_batch_learns_what_many_short_ones_do():
+    """Learning afresh replays 2,000 recalls at once: the evidence ages as it goes, not all at the end."""
+    facts, about = _store()
+    shown = _log(about, 300, random.Random(9), lambda a, w: a[1] == "pytest" and a[2] == w)
+    short = learned(shown, facts)
+    long = learner.Model()
+    long.learn(shown, {r.id: r for r in shown}, facts)
+    assert long.preferences.scores["pytest"] == pytest.approx(short.preferences.scores["pytest"], rel=1e-6)
+    assert long.guard.active and long.projects.detected()[0]["project"] == "billing"
+
+
 def test_the_guard_backs_off_when_the_learned_ranking_stops_helping():
     guard = learner.Guard()
     for _ in range(learner.MIN_EVALUATED - 1):

@@ -23,6 +23,7 @@ GUARD_HALF_LIFE = 100  # the guard's memory, in scored recalls: a learner that s
 STEP = 0.3  # AdaGrad's step
 RIDGE = 0.01
 SESSION_CONTEXT = 5  # a recall's context: its session's latest recalls before it
+DECAY_EVERY = 20  # recalls between two agings of the evidence
 FORMAT = 2
 
 
@@ -69,8 +70,9 @@ class Model:
     trained: dict = field(default_factory=dict)
 
     def learn(self, batch: list[Shown], every: dict[int, Shown], facts: Facts) -> None:
-        """Score, then learn from, each recall of `batch` in order (`every`: them and their sessions' earlier ones)."""
-        for r in batch:
+        """Score, then learn from, each recall of `batch` in order (`every`: them and their sessions' earlier ones);
+        the evidence ages every DECAY_EVERY recalls, so a long batch (learning afresh) weighs its old recalls less."""
+        for n, r in enumerate(batch, 1):
             if r.positives:
                 z = features(self, list(r.results), facts, context_of(r, every, facts))
                 o = np.array([offset(rank) for rank in r.base_ranks])
@@ -80,7 +82,11 @@ class Model:
             self.projects.add(r, facts)
             self.workflows.add(r, every.get(r.previous) if r.previous is not None else None, facts)
             self.processed = r.id
-        factor = 0.5 ** (len(batch) / HALF_LIFE)
+            if n % DECAY_EVERY == 0 or n == len(batch):
+                self._age(n - (n - 1) // DECAY_EVERY * DECAY_EVERY)
+
+    def _age(self, recalls: int) -> None:
+        factor = 0.5 ** (recalls / HALF_LIFE)
         self.preferences.decay(factor)
         self.projects.decay(factor)
         self.workflows.decay(factor)
