@@ -9,6 +9,7 @@ import random
 import pytest
 
 from slm import Memory
+from slm.errors import InvalidInput
 from tests.faults import crash_at, db_arg
 
 pytestmark = pytest.mark.both_backends
@@ -128,8 +129,18 @@ def test_off_on_and_reset(mem, notes):
     assert not status["in_effect"] and status["recalls_since_reset"] == 0
     assert [h.id for h in mem.recall("what runs our tests", 5, workspace="api")] == plain
     assert mem.learning.learn(force=True)["in_effect"] is False  # the old log no longer teaches
-    with pytest.raises(Exception, match="true or false"):
+    with pytest.raises(InvalidInput, match="true or false"):
         mem.learning.set_enabled("yes")
+
+
+@pytest.mark.parametrize(
+    ("options", "says"),
+    [({"follows": 3}, "list of memory ids"), ({"follows": ["x"]}, "memory id"), ({"workspace": ""}, "workspace"),
+     ({"caller_session": 5}, "session"), ({"learning": "no"}, "learning")],
+)  # fmt: skip
+def test_bad_learning_options_are_clear_errors(mem, notes, options, says):
+    with pytest.raises(InvalidInput, match=says):
+        mem.recall("what runs our tests", 5, **options)
 
 
 def test_erasing_behaviour_erases_what_was_learned(mem, notes):

@@ -92,6 +92,8 @@ def recall(
         session = o.get("caller_session")
         session = None if session is None else validation.clean_session(session, {})
         follows = o.get("follows")
+        if follows is not None and not isinstance(follows, list | tuple):
+            raise InvalidInput(f"follows is a list of memory ids, got {follows!r}")
         follows = None if follows is None else [validation.clean_id(i) for i in follows]
         personal = learning.personal(query, flt.project, workspace, session, follows)
     return pipeline.Recall(store).run(query, k, flt, o.get("now"), seen, chosen, channels, weights, personal)
