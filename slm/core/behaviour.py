@@ -10,15 +10,15 @@ of the agent's newest recalls; a store nobody recalled from never gets a behavio
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from slm import validation
 from slm.core.callers import Caller
 from slm.errors import InvalidInput
 from slm.recall import signals
 from slm.recall.hits import Hit
+from slm.recall.learning.replay import LINK_WINDOW  # a use, or feedback, answers the latest recall this recent
 
-LINK_WINDOW = timedelta(minutes=30)  # a use, or feedback, answers the latest recall that showed it this recently
 # A new memory cites a shown one that it names by id ("#12", "memory 12", "id: 12"), that shares this many of its
 # entities, or that holds this share of the shown one's words (at least CITE_MIN_WORDS of them).
 CITE_ENTITIES = 2
