@@ -129,6 +129,26 @@ def run(*args: object, code: int = 0, env: dict | None = None, input: bytes | st
     return result
 
 
+def on_a_terminal(command: list[str], timeout: float = 120) -> tuple[subprocess.CompletedProcess, bytes]:
+    """Run `command` with a terminal on stderr (stdin closed, stdout piped): what it returned, and what it drew."""
+    controller, terminal = pty.openpty()
+    try:
+        proc = subprocess.run(
+            command, stdout=subprocess.PIPE, stderr=terminal, stdin=subprocess.DEVNULL, timeout=timeout
+        )
+    finally:
+        os.close(terminal)
+    drawn = b""
+    try:
+        while chunk := os.read(controller, 65536):
+            drawn += chunk
+    except OSError:  # Linux reports the closed terminal as EIO
+        pass
+    finally:
+        os.close(controller)
+    return proc, drawn
+
+
 def run_json(*args: object, code: int = 0, **kwargs) -> object:
     return json.loads(run(*args, "--json", code=code, **kwargs).stdout)
 
@@ -531,25 +551,7 @@ def test_model_provision(slm_home):
 
 def test_model_reindex_keeps_recall_working(filled):
     """Run for real with a terminal on stderr: the progress bar is drawn there, stdout stays pure JSON."""
-    controller, terminal = pty.openpty()
-    try:
-        proc = subprocess.run(
-            [*SLM, "model", "reindex", "--json", "--db", str(filled)],
-            stdout=subprocess.PIPE,
-            stderr=terminal,
-            stdin=subprocess.DEVNULL,
-            timeout=120,
-        )
-    finally:
-        os.close(terminal)
-    drawn = b""
-    try:
-        while chunk := os.read(controller, 65536):
-            drawn += chunk
-    except OSError:  # Linux reports the closed terminal as EIO
-        pass
-    finally:
-        os.close(controller)
+    proc, drawn = on_a_terminal([*SLM, "model", "reindex", "--json", "--db", str(filled)])
     assert proc.returncode == 0
     assert json.loads(proc.stdout) == {"reindexed": len(NOTES), "model": "default", "dim": 384}
     assert b"re-embedding" in drawn

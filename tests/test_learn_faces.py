@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import pty
-import random
 import subprocess
 import sys
 import threading
@@ -23,19 +22,14 @@ from slm.mcp import budget
 from slm.mcp.engine import Engine
 from slm.mcp.replies import learning_out
 from slm.mcp.server import build_server
-from tests.test_cli import run
+from tests.test_cli import on_a_terminal, run
+from tests.test_learning import fill, work
 from tests.test_mcp_processes import RawStdioClient
 
 pytestmark = pytest.mark.both_backends
 
 _SCRIPT = Path(sys.executable).with_name("slm")  # the console script the package installs
 SLM = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-c", "from slm.cli.main import main; main()"]
-AGENT = "claude"
-QUERIES = ("how do I run the tests", "run the test suite", "test command for this repo", "how are tests run here")
-TOOLS = {
-    "pytest": ("pytest -x with conftest.py fixtures", "pytest-xdist -n auto", "pytest.ini markers"),
-    "unittest": ("python -m unittest discover", "TestCase subclasses with setUp", "unittest.mock patches"),
-}
 
 
 def shown(*args: object) -> str:
@@ -45,32 +39,6 @@ def shown(*args: object) -> str:
 
 def run_json(*args: object, code: int = 0) -> dict:
     return json.loads(run(*args, "--json", code=code).stdout)
-
-
-def fill(mem: Memory) -> dict[int, tuple[str, str]]:
-    """Memories about running tests with pytest or unittest in two projects: id -> (tool, project)."""
-    notes = {}
-    rng = random.Random(0)
-    for n in range(6):
-        for tool, lingo in TOOLS.items():
-            for project in ("api", "web"):
-                said = f"run them with {tool}, {rng.choice(lingo)}. Note {n} from the {project} wiki."
-                stored = mem.remember(f"Tests in {project}: {said}", project=project, agent="writer")
-                notes[int(stored)] = (tool, project)
-    return notes
-
-
-def work(mem: Memory, notes: dict, recalls: int, seed: int = 1) -> None:
-    """An agent asks about running tests from the api workspace and opens the api's pytest notes it sees near the
-    top (more often the higher they are shown), as benchmarks/learning.py's simulated users do."""
-    rng = random.Random(seed)
-    for n in range(recalls):
-        query, session = rng.choice(QUERIES), f"session-{seed}-{n // 2}"
-        hits = mem.recall(query, 8, workspace="api", caller_session=session)
-        mem.record_recall(query, 8, hits, agent=AGENT, session=session, workspace="api")
-        for rank, hit in enumerate(hits, 1):
-            if notes[hit.id] == ("pytest", "api") and rng.random() < 1.0 / rank:
-                mem.record_use("get", [hit.id], agent=AGENT)
 
 
 @pytest.fixture
@@ -309,18 +277,6 @@ def test_slow_work_gets_a_spinner_after_a_second(seconds, drawn):
     """`slm learn now` trains under `out.slow`: a spinner on a terminal's stderr once a second has gone by, none for
     the quick training most stores need."""
     code = f"import time\nfrom slm.cli import output\nwith output.slow('training…'):\n    time.sleep({seconds})\n"
-    controller, terminal = pty.openpty()
-    try:
-        proc = subprocess.run([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=terminal, timeout=60)
-    finally:
-        os.close(terminal)
-    shown = b""
-    try:
-        while chunk := os.read(controller, 65536):
-            shown += chunk
-    except OSError:  # Linux reports the closed terminal as EIO
-        pass
-    finally:
-        os.close(controller)
+    proc, shown = on_a_terminal([sys.executable, "-c", code], timeout=60)
     assert proc.returncode == 0 and proc.stdout == b""
     assert ("training…".encode() in shown) is drawn, shown

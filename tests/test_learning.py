@@ -22,8 +22,7 @@ TOOLS = {
 }
 
 
-@pytest.fixture
-def notes(mem) -> dict[int, tuple[str, str]]:
+def fill(mem: Memory) -> dict[int, tuple[str, str]]:
     """Memories about running tests with pytest or unittest in two projects: id -> (tool, project)."""
     found = {}
     rng = random.Random(0)
@@ -35,6 +34,11 @@ def notes(mem) -> dict[int, tuple[str, str]]:
                 )
                 found[mem.remember(text, project=project, agent="writer")] = (tool, project)
     return found
+
+
+@pytest.fixture
+def notes(mem) -> dict[int, tuple[str, str]]:
+    return fill(mem)
 
 
 def work(mem: Memory, notes: dict, recalls: int, wants=("pytest", "api"), agent: str = AGENT, seed: int = 1) -> None:
