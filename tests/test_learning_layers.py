@@ -98,7 +98,13 @@ def test_preferences_learn_the_used_technology_over_its_rival():
     shown = _log(about, 200, random.Random(1), lambda a, _: a[1] == "pytest")
     prefs = fitted(Preferences(), shown, facts)
     assert prefs.scores["pytest"] > 0.5 > -0.5 > prefs.scores["unittest"]
-    assert prefs.top(appearances(shown, facts, prefs.strong()))[0] == {
+    assert prefs.top(
+        appearances(
+            {r.id: list(r.results) for r in shown},
+            {i: {key for key, _, _ in found} for i, found in facts.entities.items()},
+            prefs.strong(),
+        )
+    )[0] == {
         "prefers": "pytest",
         "over": "unittest",
         "strength": pytest.approx(prefs.scores["pytest"] - prefs.scores["unittest"], abs=0.01),

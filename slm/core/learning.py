@@ -178,12 +178,10 @@ class Learning:
         if behavior is None or not strong:
             return {}
         recalls = behavior.recalls_since(max(behavior.last_ids()[0] - STATUS_RECALLS, 0))
-        shown = replay.replay(recalls, [])
         ids = list({i for r in recalls for i in r.results})
         found = self.store.graph.entities_of(ids) if ids else {}
-        facts = replay.Facts({}, {i: tuple((e.key, e.name, e.kind) for e in rows) for i, rows in found.items()}, {},
-                             lambda _: frozenset())  # fmt: skip
-        return appearances(shown, facts, strong)
+        keys = {i: {e.key for e in rows} for i, rows in found.items()}
+        return appearances({r.id: r.results for r in recalls}, keys, strong)
 
 
 def _settled(batch: list[replay.Shown], recalls: list[RecallRow]) -> list[replay.Shown]:

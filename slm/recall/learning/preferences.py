@@ -123,12 +123,11 @@ def _rounded(counts: dict[str, float]) -> dict[str, float]:
     return {k: round(v, 4) for k, v in counts.items()}
 
 
-def appearances(shown: list[Shown], facts: Facts, keys: set[str]) -> dict[str, set[int]]:
-    """For each of `keys`, the recalls whose results named it."""
+def appearances(results: dict[int, list[int]], entities: dict[int, set[str]], keys: set[str]) -> dict[str, set[int]]:
+    """For each of `keys`, the recalls (recall id -> its results) whose results name it (memory id -> entity keys)."""
     found: dict[str, set[int]] = defaultdict(set)
-    for r in shown:
-        for i in r.results:
-            for key, _, _ in facts.entities.get(i, ()):
-                if key in keys:
-                    found[key].add(r.id)
+    for recall_id, shown in results.items():
+        for i in shown:
+            for key in entities.get(i, set()) & keys:
+                found[key].add(recall_id)
     return found
