@@ -162,10 +162,14 @@ def test_a_distrusted_agent_teaches_nothing(mem, notes):
         mem.remember(f"Mole note {n}: always use unittest in web", project="web", agent="mole") for n in range(3)
     ]
     mem.reject(written)  # the user rejects its writes: its trust falls below what trains the learner
-    work(mem, notes, 80, wants=("unittest", "web"), agent="mole")
+    work(mem, notes, 40, wants=("unittest", "web"), agent="mole")
+    mem.learning.learn(force=True)
+    work(mem, notes, 40, wants=("unittest", "web"), agent="mole", seed=2)
     status = mem.learning.learn(force=True)
     assert not status["in_effect"]
-    assert status["trained"]["labelled"] == 0 and status["trained"]["left_out"]["low_trust"] > 0
+    learned_through = mem.learning.model().processed  # the newest recall waits for its uses
+    uses = [u for u in mem.existing_behavior().uses_since() if u.recall_id <= learned_through]
+    assert status["trained"]["labelled"] == 0 and status["trained"]["left_out"]["low_trust"] == len(uses) > 0
     assert not status["preferences"]
 
 

@@ -30,7 +30,7 @@ class Learning:
     def __init__(self, store: Store) -> None:
         self.store = store
         self._cached: tuple[str, learner.Model | None] | None = None  # (updated_at, model) of the stored model
-        self._held_back_at = -LEARN_EVERY  # the last recall when nothing could be learned yet (`_settled`)
+        self._held_back_at = -LEARN_EVERY  # the last recall when nothing could be learned yet (`_settled_through`)
 
     # -- the user's switch ----------------------------------------------------------------------------------------
     def settings(self) -> dict:
@@ -93,12 +93,13 @@ class Learning:
             tuple(model.trained["propensities"]), model.trained["propensities_estimated"], 0
         )
         recalls = behavior.recalls_since(max(since - CONTEXT_RECALLS, settings["since"]))
-        found = signals.collect(behavior, self.store.trust, self.store.repo, since, propensities)
-        shown = replay.replay(recalls, found.examples)
-        batch = _settled([r for r in shown if r.id > since], recalls)
-        if not batch:  # an agent's latest recall holds the rest back: try again LEARN_EVERY recalls on
+        through = _settled_through(recalls, since)
+        if through == since:  # an agent's latest recall holds the rest back: try again LEARN_EVERY recalls on
             self._held_back_at = last
             return self.model()
+        found = signals.collect(behavior, self.store.trust, self.store.repo, since, propensities, through)
+        shown = replay.replay([r for r in recalls if r.id <= through], found.examples)
+        batch = [r for r in shown if r.id > since]
         facts = read_facts(self.store, [i for r in shown for i in r.results])
         model.learn(batch, {r.id: r for r in shown}, facts)
         left_out = model.trained.get("left_out", {})
@@ -184,19 +185,21 @@ class Learning:
         return appearances({r.id: r.results for r in recalls}, keys, strong)
 
 
-def _settled(batch: list[replay.Shown], recalls: list[RecallRow]) -> list[replay.Shown]:
-    """The leading recalls of `batch` whose uses are all in: the agent asked again since, or the window closed."""
+def _settled_through(recalls: list[RecallRow], since: int) -> int:
+    """The last of the recalls after `since`, in a row, whose uses are all in (the agent asked again since, or the
+    window closed); `since` if the first is not."""
     newest: dict[str, int] = {}
     for r in recalls:
         newest[r.agent] = max(newest.get(r.agent, 0), r.id)
-    agent_of = {r.id: r.agent for r in recalls}
     closed = _time_ago(replay.LINK_WINDOW)
-    out = []
-    for r in batch:
-        if r.id >= newest[agent_of[r.id]] and r.time >= closed:
+    through = since
+    for r in recalls:
+        if r.id <= since:
+            continue
+        if r.id >= newest[r.agent] and r.time >= closed:
             break
-        out.append(r)
-    return out
+        through = r.id
+    return through
 
 
 def _short(text: str, width: int = 80) -> str:

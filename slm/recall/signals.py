@@ -115,11 +115,14 @@ def collect(
     memories: MemoryRepository,
     after: int = 0,
     propensities: Propensities | None = None,
+    through: int | None = None,
 ) -> Signals:
     """Every labelled example the behaviour store holds, weighted against position bias (module docstring). With
     `after`, only those of the recalls after that id (no unlinked feedback); with `propensities`, those weights
-    instead of an estimate from the recalls read (the learner estimates them now and then, not at each update)."""
-    recalls = behavior.recalls_since(after)
+    instead of an estimate from the recalls read (the learner estimates them now and then, not at each update); with
+    `through`, only recalls up to that id."""
+    last = float("inf") if through is None else through
+    recalls = [r for r in behavior.recalls_since(after) if r.id <= last]
     voices: dict[str, bool] = {}
 
     def heard(agent: str, agent_id: int | None, protocol: str) -> bool:
@@ -135,12 +138,18 @@ def collect(
             kept_recalls[recall.id] = recall
     used: dict[int, dict[int, list[str]]] = defaultdict(lambda: defaultdict(list))
     for use in behavior.uses_since(after):
+        if use.recall_id > last:
+            continue
         if use.recall_id in kept_recalls:
             used[use.recall_id][use.memory_id].append(use.kind)
         else:
             left_out["low_trust"] += 1
     judged: dict[int | None, dict[int, FeedbackRow]] = defaultdict(dict)
-    feedback = [row for row in behavior.feedback_rows() if not after or (row.recall_id or 0) > after]
+    feedback = [
+        row
+        for row in behavior.feedback_rows()
+        if (not after or (row.recall_id or 0) > after) and (row.recall_id or 0) <= last
+    ]
     own = _own(feedback, trust, memories)
     for row in feedback:
         if not heard(row.agent, row.agent_id, row.protocol):
